@@ -1,0 +1,391 @@
+/*
+ * mailwire.h - the public API of libmailwire.
+ *
+ * This header is the specification: every function says what it returns,
+ * who owns what, and since which version it exists.  Everything else under
+ * lib/ is private.
+ *
+ * The model, in four handles:
+ *   mw_options   how to connect: server, TLS mode and policy, timeouts,
+ *                credentials, tracing.  Copied into a session when created.
+ *   mw_smtp      one SMTP connection.  Connect once, send many messages.
+ *   mw_envelope  MAIL FROM and the RCPT TO list for one message.
+ *   mw_result    what happened to one message: per recipient, queue id.
+ * and one error type, mw_error, describing the last failure of a session.
+ *
+ * Threads: a handle may be used by one thread at a time.  Different
+ * handles are independent.  Call mw_global_init() once before creating any
+ * handle (it is idempotent but not thread-safe).
+ *
+ * Secrets: passwords and tokens given to the library are copied, wiped
+ * (OPENSSL_cleanse) when freed, never written to the trace, and never sent
+ * over an unencrypted connection unless mw_options_set_allow_insecure_auth()
+ * says so.
+ */
+#ifndef MAILWIRE_H
+#define MAILWIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MW_VERSION_MAJOR 0
+#define MW_VERSION_MINOR 1
+#define MW_VERSION_PATCH 0
+#define MW_VERSION_STRING "0.1.0"
+
+/* Returns the library's version string (static storage).  Since 0.1 */
+const char *mw_version(void);
+
+/* ------------------------------------------------------------------------
+ * Status codes.  Append only: a value is never renumbered or reused.
+ * mw_status_name() gives the stable identifier ("MW_E_AUTH"),
+ * mw_status_message() a one-line human text.
+ * ---------------------------------------------------------------------- */
+typedef enum mw_status {
+  MW_OK = 0,
+  MW_E_NOMEM = 1,          /* out of memory */
+  MW_E_INVALID = 2,        /* bad argument or option value */
+  MW_E_DNS = 3,            /* host name could not be resolved */
+  MW_E_CONNECT = 4,        /* TCP connection failed on every address */
+  MW_E_TIMEOUT = 5,        /* an operation's deadline passed */
+  MW_E_CLOSED = 6,         /* the server closed or reset the connection */
+  MW_E_PROXY = 7,          /* a proxy refused or failed (reserved) */
+  MW_E_TLS = 8,            /* TLS handshake or record-layer failure */
+  MW_E_CERT = 9,           /* the server certificate was not accepted */
+  MW_E_NO_STARTTLS = 10,   /* STARTTLS required but not offered/refused */
+  MW_E_INJECTION = 11,     /* bytes arrived pipelined after STARTTLS 220 */
+  MW_E_INSECURE = 12,      /* refused: credentials would go in clear */
+  MW_E_AUTH_UNAVAILABLE = 13, /* no mechanism usable by both sides */
+  MW_E_AUTH = 14,          /* the server rejected the credentials */
+  MW_E_PROTOCOL = 15,      /* the server broke the protocol */
+  MW_E_REJECTED = 16,      /* the server refused a command (4xx/5xx) */
+  MW_E_RECIPIENTS = 17,    /* every recipient was refused */
+  MW_E_DELIVERY_UNKNOWN = 18, /* connection lost after the final dot */
+  MW_E_MESSAGE = 19,       /* the message cannot be sent as given */
+  MW_E_IO = 20,            /* local I/O error (reading a file, a pipe) */
+  MW_E_STATE = 21,         /* call not valid in the session's state */
+  MW_E_INTERNAL = 22       /* a bug or an unexpected library failure */
+} mw_status;
+
+/* Error categories: what layer failed.  Since 0.1 */
+typedef enum mw_category {
+  MW_CAT_NONE = 0,
+  MW_CAT_USAGE,       /* the caller's arguments */
+  MW_CAT_DNS,
+  MW_CAT_CONNECT,
+  MW_CAT_TIMEOUT,
+  MW_CAT_PROXY,
+  MW_CAT_TLS,
+  MW_CAT_CERTIFICATE,
+  MW_CAT_AUTH,
+  MW_CAT_PROTOCOL,
+  MW_CAT_COMMAND,     /* the server refused a command with a reply code */
+  MW_CAT_MESSAGE,     /* the message or envelope content */
+  MW_CAT_LOCAL        /* local resources: memory, files, internal */
+} mw_category;
+
+const char *mw_status_name(mw_status st);    /* static storage */
+const char *mw_status_message(mw_status st); /* static storage */
+const char *mw_category_name(mw_category c); /* "dns", "tls", ... static */
+
+/* ------------------------------------------------------------------------
+ * mw_error: the one error type.  Borrowed from its session; valid until
+ * the next call on that session.
+ * ---------------------------------------------------------------------- */
+typedef struct mw_error mw_error;
+
+mw_status mw_error_status(const mw_error *e);
+mw_category mw_error_category(const mw_error *e);
+/* A human sentence saying what failed and why.  Never contains secrets. */
+const char *mw_error_message(const mw_error *e);
+/* The SMTP reply code concerned, or 0 when no reply was involved. */
+int mw_error_reply_code(const mw_error *e);
+/* The enhanced status code ("5.7.8") or "" when none. */
+const char *mw_error_enhanced_code(const mw_error *e);
+/* The server's reply text (lines joined by '\n', code stripped) or "". */
+const char *mw_error_server_text(const mw_error *e);
+/* The recipient the error is about, or "" when none. */
+const char *mw_error_recipient(const mw_error *e);
+/* True when retrying later may succeed: 4xx replies, timeouts, dropped
+ * connections, temporary DNS failures, and delivery-unknown. */
+bool mw_error_is_temporary(const mw_error *e);
+
+/* ------------------------------------------------------------------------
+ * Tracing: a callback receives each protocol event.  AUTH payloads and
+ * passwords are already replaced by "<redacted>" when it is called.
+ * ---------------------------------------------------------------------- */
+typedef enum mw_trace_kind {
+  MW_TRACE_NET = 0,   /* resolving, connecting, closing */
+  MW_TRACE_TLS,       /* handshake, version, cipher, certificate */
+  MW_TRACE_IN,        /* a line from the server */
+  MW_TRACE_OUT,       /* a line to the server */
+  MW_TRACE_INFO       /* anything else worth knowing */
+} mw_trace_kind;
+
+/* elapsed_ms: milliseconds since the session's connect started.
+ * text: one line without CRLF, borrowed for the call's duration. */
+typedef void (*mw_trace_fn)(void *user, mw_trace_kind kind,
+                            double elapsed_ms, const char *text);
+
+/* ------------------------------------------------------------------------
+ * Options.
+ * ---------------------------------------------------------------------- */
+typedef enum mw_tls_mode {
+  MW_TLS_AUTO = 0,          /* 465 -> implicit, otherwise STARTTLS required */
+  MW_TLS_IMPLICIT,          /* TLS from the first byte */
+  MW_TLS_STARTTLS,          /* STARTTLS required: stop if not offered */
+  MW_TLS_STARTTLS_OPTIONAL, /* STARTTLS if offered, else plaintext */
+  MW_TLS_NONE               /* never TLS */
+} mw_tls_mode;
+
+typedef enum mw_tls_version {
+  MW_TLS_VERSION_DEFAULT = 0,
+  MW_TLS_VERSION_1_2,
+  MW_TLS_VERSION_1_3
+} mw_tls_version;
+
+typedef enum mw_family {
+  MW_FAMILY_ANY = 0,
+  MW_FAMILY_IPV4,
+  MW_FAMILY_IPV6
+} mw_family;
+
+typedef struct mw_options mw_options;
+
+/* One-time library set-up (OpenSSL, GNU SASL, c-ares).  Returns MW_OK or
+ * MW_E_INTERNAL.  Since 0.1 */
+mw_status mw_global_init(void);
+void mw_global_cleanup(void);
+
+/* Returns a new options object with secure defaults, or NULL on OOM.
+ * Free with mw_options_free().  Since 0.1 */
+mw_options *mw_options_new(void);
+void mw_options_free(mw_options *o); /* NULL is a no-op */
+
+/* Every setter copies its arguments and returns MW_OK, MW_E_INVALID (value
+ * out of range, with no change made) or MW_E_NOMEM. */
+
+/* port 0 means: 465 for MW_TLS_IMPLICIT, 587 otherwise. */
+mw_status mw_options_set_server(mw_options *o, const char *host,
+                                unsigned port);
+/* Parses "host", "host:port", "[v6addr]" or "[v6addr]:port". */
+mw_status mw_options_set_server_string(mw_options *o, const char *hostport);
+mw_status mw_options_set_tls_mode(mw_options *o, mw_tls_mode mode);
+/* Parses "auto", "implicit", "starttls", "starttls-optional", "none". */
+mw_status mw_tls_mode_parse(const char *text, mw_tls_mode *out);
+const char *mw_tls_mode_name(mw_tls_mode mode);
+mw_status mw_options_set_family(mw_options *o, mw_family family);
+/* A numeric local address to bind before connecting, or NULL. */
+mw_status mw_options_set_bind(mw_options *o, const char *address);
+/* Timeouts in milliseconds; 0 restores the default.
+ * connect: per address attempt (default 15 s).
+ * greeting: the 220 after connect (default 10 s; a silent server is the
+ *   classic sign of a TLS-mode mismatch).
+ * command: every other reply; 0 = the RFC 5321 4.5.3.2 default per
+ *   command (5 min; DATA 2 min; final dot 10 min; blocks 3 min). */
+mw_status mw_options_set_connect_timeout(mw_options *o, unsigned ms);
+mw_status mw_options_set_greeting_timeout(mw_options *o, unsigned ms);
+mw_status mw_options_set_command_timeout(mw_options *o, unsigned ms);
+
+/* TLS policy.  Verification is on by default against the system trust
+ * store, with host-name check and SNI. */
+mw_status mw_options_set_tls_ca_file(mw_options *o, const char *path);
+/* Pin the server certificate: hex SHA-256 of its DER encoding, colons
+ * allowed.  A matching certificate is accepted even if not trusted by a
+ * CA; any other certificate is refused. */
+mw_status mw_options_set_tls_fingerprint(mw_options *o, const char *hex);
+/* Accept any certificate.  Dangerous: the trace says so loudly. */
+mw_status mw_options_set_tls_insecure(mw_options *o, bool insecure);
+mw_status mw_options_set_tls_versions(mw_options *o, mw_tls_version min,
+                                      mw_tls_version max);
+/* Parses "1.2" or "1.3". */
+mw_status mw_tls_version_parse(const char *text, mw_tls_version *out);
+/* The name sent as SNI and checked against the certificate; defaults to
+ * the server host (SNI is not sent for an IP address). */
+mw_status mw_options_set_tls_server_name(mw_options *o, const char *name);
+
+/* SMTP. */
+mw_status mw_options_set_helo_name(mw_options *o, const char *name);
+/* user and password: copied; the password is wiped on free. */
+mw_status mw_options_set_credentials(mw_options *o, const char *user,
+                                     const char *password);
+/* An OAuth 2.0 bearer token for XOAUTH2 / OAUTHBEARER. */
+mw_status mw_options_set_oauth2_token(mw_options *o, const char *token);
+/* Comma- or space-separated list of allowed SASL mechanisms, or NULL for
+ * all supported.  Unknown names are an error (MW_E_INVALID). */
+mw_status mw_options_set_auth_mechanisms(mw_options *o, const char *list);
+/* Allow credentials over an unencrypted connection.  Default false. */
+mw_status mw_options_set_allow_insecure_auth(mw_options *o, bool allow);
+/* Use PIPELINING when the server offers it (default true). */
+mw_status mw_options_set_pipelining(mw_options *o, bool enable);
+mw_status mw_options_set_trace(mw_options *o, mw_trace_fn fn, void *user);
+
+/* The SASL mechanisms this library can use, strongest first, as one
+ * space-separated static string. */
+const char *mw_auth_supported_mechanisms(void);
+
+/* ------------------------------------------------------------------------
+ * SMTP session.
+ * ---------------------------------------------------------------------- */
+typedef struct mw_smtp mw_smtp;
+
+/* Creates a session; the options are copied (later changes to o do not
+ * affect it).  Returns NULL on OOM.  Free with mw_smtp_free().  Since 0.1 */
+mw_smtp *mw_smtp_new(const mw_options *o);
+/* Closes the connection without QUIT if still open.  NULL is a no-op. */
+void mw_smtp_free(mw_smtp *s);
+
+/* The last failure of this session (never NULL; status MW_OK when the last
+ * call succeeded).  Borrowed until the next call on s. */
+const mw_error *mw_smtp_error(const mw_smtp *s);
+
+/* Resolves, connects (each address in turn), reads the greeting, says
+ * EHLO (HELO if EHLO is refused), applies the TLS mode (implicit, or
+ * STARTTLS and EHLO again, forgetting pre-TLS capabilities), and
+ * authenticates when credentials or a token were given.
+ * Returns MW_OK, MW_E_DNS, MW_E_CONNECT, MW_E_TIMEOUT, MW_E_CLOSED,
+ * MW_E_TLS, MW_E_CERT, MW_E_NO_STARTTLS, MW_E_INJECTION, MW_E_INSECURE,
+ * MW_E_AUTH_UNAVAILABLE, MW_E_AUTH, MW_E_PROTOCOL, MW_E_REJECTED, MW_E_STATE,
+ * MW_E_NOMEM.  Since 0.1 */
+mw_status mw_smtp_connect(mw_smtp *s);
+
+/* Capabilities from the last EHLO (after TLS when TLS is on). */
+bool mw_smtp_has_capability(const mw_smtp *s, const char *keyword);
+/* The parameter text of a capability ("PLAIN LOGIN" for AUTH), or NULL.
+ * Borrowed until the next EHLO. */
+const char *mw_smtp_capability_param(const mw_smtp *s, const char *keyword);
+/* SIZE limit advertised by the server; 0 when none. */
+uint64_t mw_smtp_size_limit(const mw_smtp *s);
+/* TLS facts, or NULL/0 when the connection is not encrypted.  Strings are
+ * borrowed until mw_smtp_free(). */
+bool mw_smtp_is_encrypted(const mw_smtp *s);
+const char *mw_smtp_tls_version(const mw_smtp *s);
+const char *mw_smtp_tls_cipher(const mw_smtp *s);
+const char *mw_smtp_peer_subject(const mw_smtp *s);
+const char *mw_smtp_peer_issuer(const mw_smtp *s);
+const char *mw_smtp_peer_not_after(const mw_smtp *s); /* "2027-01-31T12:00:00Z" */
+const char *mw_smtp_peer_fingerprint(const mw_smtp *s); /* SHA-256 hex */
+/* The SASL mechanism used, or NULL when not authenticated. */
+const char *mw_smtp_auth_mechanism(const mw_smtp *s);
+/* The greeting text and the address actually connected to ("ip:port"). */
+const char *mw_smtp_greeting(const mw_smtp *s);
+const char *mw_smtp_peer_address(const mw_smtp *s);
+
+/* Envelope. */
+typedef struct mw_envelope mw_envelope;
+mw_envelope *mw_envelope_new(void); /* NULL on OOM */
+void mw_envelope_free(mw_envelope *e);
+/* "" is the null reverse-path.  Addresses with CR, LF, NUL, '<' or '>'
+ * are refused with MW_E_INVALID. */
+mw_status mw_envelope_set_from(mw_envelope *e, const char *address);
+mw_status mw_envelope_add_recipient(mw_envelope *e, const char *address);
+size_t mw_envelope_recipient_count(const mw_envelope *e);
+
+/* A reader for the message: copy up to len bytes into buf, set *got (0 at
+ * end) and return MW_OK, or return MW_E_IO. */
+typedef mw_status (*mw_read_fn)(void *user, char *buf, size_t len,
+                                size_t *got);
+
+/* What the message is, so MAIL FROM carries the right parameters. */
+typedef struct mw_message_info {
+  uint64_t size;      /* approximate size in bytes, 0 if unknown (SIZE=) */
+  bool has_8bit;      /* a byte >= 0x80 appears: BODY=8BITMIME */
+  bool needs_smtputf8;/* UTF-8 in headers or addresses: SMTPUTF8 */
+} mw_message_info;
+
+/* Scans a buffer to fill a mw_message_info (size as sent on the wire). */
+void mw_message_info_scan(mw_message_info *info, const void *data,
+                          size_t len);
+/* The same, reading the whole message through read (the caller rewinds
+ * its source afterwards).  Returns MW_OK or the reader's MW_E_IO. */
+mw_status mw_message_info_scan_reader(mw_message_info *info, mw_read_fn read,
+                                      void *user);
+
+/* Per-message outcome. */
+typedef struct mw_result mw_result;
+typedef enum mw_delivery {
+  MW_DELIVERY_ACCEPTED = 0,  /* the server took responsibility (250) */
+  MW_DELIVERY_REFUSED,       /* the server refused it: nothing sent */
+  MW_DELIVERY_UNKNOWN,       /* connection lost after the final dot */
+  MW_DELIVERY_NOT_SENT       /* failed before the data was complete */
+} mw_delivery;
+
+mw_delivery mw_result_delivery(const mw_result *r);
+size_t mw_result_recipient_count(const mw_result *r);
+/* For recipient i (in envelope order): address, accepted or not, the RCPT
+ * reply code, enhanced code and text.  Strings borrowed until
+ * mw_result_free(). */
+const char *mw_result_recipient(const mw_result *r, size_t i);
+bool mw_result_recipient_accepted(const mw_result *r, size_t i);
+int mw_result_recipient_code(const mw_result *r, size_t i);
+const char *mw_result_recipient_enhanced(const mw_result *r, size_t i);
+const char *mw_result_recipient_text(const mw_result *r, size_t i);
+/* The final reply to the data (code and text), and the queue id parsed
+ * from it ("queued as ABC123" and common variants) or "" when none. */
+int mw_result_final_code(const mw_result *r);
+const char *mw_result_final_text(const mw_result *r);
+const char *mw_result_queue_id(const mw_result *r);
+/* Milliseconds from MAIL FROM to the final reply. */
+double mw_result_elapsed_ms(const mw_result *r);
+uint64_t mw_result_bytes_sent(const mw_result *r);
+void mw_result_free(mw_result *r); /* NULL is a no-op */
+
+/* Sends one message on a connected session: MAIL FROM (with SIZE=,
+ * BODY=8BITMIME and SMTPUTF8 when needed and offered), RCPT TO for each
+ * recipient, DATA with dot-stuffing and every line ending made CRLF.
+ * Uses PIPELINING when offered.  Recipients refused while others were
+ * accepted are reported in *out and the message goes to the accepted ones;
+ * when all are refused no data is sent (MW_E_RECIPIENTS).
+ * *out is set whenever the message got as far as MAIL FROM (also on
+ * failure) and must be freed with mw_result_free(); otherwise NULL.
+ * Returns MW_OK (delivered to at least one recipient), MW_E_RECIPIENTS,
+ * MW_E_REJECTED, MW_E_DELIVERY_UNKNOWN, MW_E_MESSAGE, MW_E_TIMEOUT,
+ * MW_E_CLOSED, MW_E_PROTOCOL, MW_E_TLS, MW_E_IO, MW_E_STATE, MW_E_NOMEM.
+ * After MW_E_RECIPIENTS or MW_E_REJECTED the session stays usable (RSET is
+ * sent).  Since 0.1 */
+mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
+                       const mw_message_info *info, mw_read_fn read,
+                       void *read_user, mw_result **out);
+/* The same for a message held in memory (info is computed). */
+mw_status mw_smtp_send_buffer(mw_smtp *s, const mw_envelope *e,
+                              const void *data, size_t len, mw_result **out);
+
+/* RSET.  Returns MW_OK, MW_E_REJECTED, MW_E_TIMEOUT, MW_E_CLOSED,
+ * MW_E_PROTOCOL, MW_E_STATE. */
+mw_status mw_smtp_reset(mw_smtp *s);
+/* QUIT and close.  The session is closed whatever the result. */
+mw_status mw_smtp_quit(mw_smtp *s);
+
+/* ------------------------------------------------------------------------
+ * Message composition (GMime): builds an RFC 5322 message with
+ * RFC 2047-encoded headers and a text/plain UTF-8 body.
+ * ---------------------------------------------------------------------- */
+typedef struct mw_compose mw_compose;
+mw_compose *mw_compose_new(void); /* NULL on OOM */
+void mw_compose_free(mw_compose *c);
+/* Header values with CR, LF or NUL are refused with MW_E_MESSAGE. */
+mw_status mw_compose_set_from(mw_compose *c, const char *mailbox);
+mw_status mw_compose_add_to(mw_compose *c, const char *mailbox);
+mw_status mw_compose_add_cc(mw_compose *c, const char *mailbox);
+mw_status mw_compose_set_subject(mw_compose *c, const char *utf8);
+mw_status mw_compose_set_body(mw_compose *c, const char *utf8, size_t len);
+mw_status mw_compose_add_header(mw_compose *c, const char *name,
+                                const char *value);
+/* Renders the message.  *out is allocated; free with mw_free(). */
+mw_status mw_compose_render(mw_compose *c, char **out, size_t *len);
+/* A detail for the last MW_E_MESSAGE from this object (static or owned by
+ * c; valid until the next call on c). */
+const char *mw_compose_error(const mw_compose *c);
+
+/* Frees memory the library returned to the caller. */
+void mw_free(void *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MAILWIRE_H */

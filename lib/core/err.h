@@ -1,0 +1,44 @@
+/*
+ * core/err.h - the one error type (struct mw_error) and its table.
+ *
+ * Owns: the status table (name, message, default category, whether a retry
+ * may help), and the helpers every layer uses to fill an mw_error.  Layers
+ * return an mw_status and record the detail in the session's mw_error; they
+ * never print.
+ */
+#ifndef MW_CORE_ERR_H
+#define MW_CORE_ERR_H
+
+#include "mailwire.h"
+
+#include <stdarg.h>
+
+struct mw__reply; /* proto/reply.h */
+
+struct mw_error {
+  mw_status status;
+  mw_category category;
+  bool temporary;
+  int reply_code;
+  char enhanced[16];
+  char *server_text; /* owned, may be NULL */
+  char *recipient;   /* owned, may be NULL */
+  char message[768];
+};
+
+/* Resets e to MW_OK and frees its owned strings. */
+void mw__error_clear(struct mw_error *e);
+/* Records st with its default category and a printf-style message.
+ * Returns st so callers can write `return mw__error_set(...)`. */
+mw_status mw__error_set(struct mw_error *e, mw_status st, const char *fmt,
+                        ...) __attribute__((format(printf, 3, 4)));
+mw_status mw__error_setv(struct mw_error *e, mw_status st, const char *fmt,
+                         va_list ap);
+/* Attaches a server reply (code, enhanced code, text) and sets
+ * `temporary` from its first digit. */
+void mw__error_attach_reply(struct mw_error *e, const struct mw__reply *r);
+void mw__error_set_recipient(struct mw_error *e, const char *rcpt);
+mw_category mw__status_category(mw_status st);
+bool mw__status_temporary(mw_status st);
+
+#endif

@@ -1,0 +1,383 @@
+/*
+ * core/options.c - mw_options setters, defaults and copies.
+ */
+#include "core/options.h"
+
+#include "core/util.h"
+#include "proto/sasl.h"
+#include "tls/tls.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+mw_options *mw_options_new(void)
+{
+  struct mw_options *o = mw__calloc(1, sizeof(*o));
+  if(!o)
+    return NULL;
+  o->tls_mode = MW_TLS_AUTO;
+  o->connect_timeout_ms = MW__DEFAULT_CONNECT_TIMEOUT_MS;
+  o->greeting_timeout_ms = MW__DEFAULT_GREETING_TIMEOUT_MS;
+  o->pipelining = true;
+  return o;
+}
+
+void mw__options_release(struct mw_options *o)
+{
+  mw__free(o->host);
+  mw__free(o->bind);
+  mw__free(o->ca_file);
+  mw__free(o->tls_server_name);
+  mw__free(o->helo);
+  mw__free(o->user);
+  mw__free_secret(o->password);
+  mw__free_secret(o->oauth2_token);
+  mw__free(o->auth_mechs);
+  memset(o, 0, sizeof(*o));
+}
+
+void mw_options_free(mw_options *o)
+{
+  if(!o)
+    return;
+  mw__options_release(o);
+  mw__free(o);
+}
+
+bool mw__options_copy(struct mw_options *dst, const struct mw_options *src)
+{
+  *dst = *src;
+  dst->host = dst->bind = dst->ca_file = dst->tls_server_name = NULL;
+  dst->helo = dst->user = dst->password = dst->oauth2_token = NULL;
+  dst->auth_mechs = NULL;
+  if(!mw__replace_string(&dst->host, src->host) ||
+     !mw__replace_string(&dst->bind, src->bind) ||
+     !mw__replace_string(&dst->ca_file, src->ca_file) ||
+     !mw__replace_string(&dst->tls_server_name, src->tls_server_name) ||
+     !mw__replace_string(&dst->helo, src->helo) ||
+     !mw__replace_string(&dst->user, src->user) ||
+     !mw__replace_string(&dst->password, src->password) ||
+     !mw__replace_string(&dst->oauth2_token, src->oauth2_token) ||
+     !mw__replace_string(&dst->auth_mechs, src->auth_mechs)) {
+    mw__options_release(dst);
+    return false;
+  }
+  return true;
+}
+
+unsigned mw__options_port(const struct mw_options *o)
+{
+  if(o->port)
+    return o->port;
+  return o->tls_mode == MW_TLS_IMPLICIT ? 465 : 587;
+}
+
+mw_tls_mode mw__options_tls_mode(const struct mw_options *o)
+{
+  if(o->tls_mode != MW_TLS_AUTO)
+    return o->tls_mode;
+  return mw__options_port(o) == 465 ? MW_TLS_IMPLICIT : MW_TLS_STARTTLS;
+}
+
+static bool valid_text(const char *s)
+{
+  if(!s)
+    return true;
+  for(const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if(*p < 0x20 || *p == 0x7f)
+      return false;
+  return true;
+}
+
+static mw_status set_string(char **slot, const char *value)
+{
+  if(!valid_text(value))
+    return MW_E_INVALID;
+  return mw__replace_string(slot, value) ? MW_OK : MW_E_NOMEM;
+}
+
+mw_status mw_options_set_server(mw_options *o, const char *host,
+                                unsigned port)
+{
+  if(!o || !host || !*host || port > 65535 || strpbrk(host, " \t/"))
+    return MW_E_INVALID;
+  mw_status st = set_string(&o->host, host);
+  if(!st)
+    o->port = port;
+  return st;
+}
+
+mw_status mw_options_set_server_string(mw_options *o, const char *hostport)
+{
+  if(!o || !hostport || !*hostport)
+    return MW_E_INVALID;
+  char host[256];
+  const char *port_text = NULL;
+  if(hostport[0] == '[') {
+    const char *end = strchr(hostport, ']');
+    if(!end || (size_t)(end - hostport - 1) >= sizeof(host) ||
+       end == hostport + 1)
+      return MW_E_INVALID;
+    memcpy(host, hostport + 1, (size_t)(end - hostport - 1));
+    host[end - hostport - 1] = '\0';
+    if(end[1] == ':')
+      port_text = end + 2;
+    else if(end[1])
+      return MW_E_INVALID;
+  }
+  else {
+    const char *colon = strchr(hostport, ':');
+    if(colon && strchr(colon + 1, ':'))
+      return MW_E_INVALID; /* a bare IPv6 address needs brackets */
+    size_t hl = colon ? (size_t)(colon - hostport) : strlen(hostport);
+    if(hl == 0 || hl >= sizeof(host))
+      return MW_E_INVALID;
+    memcpy(host, hostport, hl);
+    host[hl] = '\0';
+    port_text = colon ? colon + 1 : NULL;
+  }
+  unsigned port = 0;
+  if(port_text) {
+    if(!*port_text || strlen(port_text) > 5)
+      return MW_E_INVALID;
+    for(const char *p = port_text; *p; p++) {
+      if(*p < '0' || *p > '9')
+        return MW_E_INVALID;
+      port = port * 10 + (unsigned)(*p - '0');
+    }
+    if(port == 0 || port > 65535)
+      return MW_E_INVALID;
+  }
+  return mw_options_set_server(o, host, port);
+}
+
+static const char *const tls_mode_names[] = {"auto", "implicit", "starttls",
+                                             "starttls-optional", "none"};
+
+const char *mw_tls_mode_name(mw_tls_mode mode)
+{
+  if((unsigned)mode >= sizeof(tls_mode_names) / sizeof(tls_mode_names[0]))
+    return "?";
+  return tls_mode_names[mode];
+}
+
+mw_status mw_tls_mode_parse(const char *text, mw_tls_mode *out)
+{
+  if(!text)
+    return MW_E_INVALID;
+  for(unsigned i = 0; i < sizeof(tls_mode_names) / sizeof(tls_mode_names[0]);
+      i++) {
+    if(mw__strieq(text, tls_mode_names[i])) {
+      *out = (mw_tls_mode)i;
+      return MW_OK;
+    }
+  }
+  /* Aliases people type from other tools' vocabularies. */
+  if(mw__strieq(text, "ssl") || mw__strieq(text, "tls") ||
+     mw__strieq(text, "smtps")) {
+    *out = MW_TLS_IMPLICIT;
+    return MW_OK;
+  }
+  if(mw__strieq(text, "plain")) {
+    *out = MW_TLS_NONE;
+    return MW_OK;
+  }
+  return MW_E_INVALID;
+}
+
+mw_status mw_options_set_tls_mode(mw_options *o, mw_tls_mode mode)
+{
+  if(!o || (unsigned)mode > MW_TLS_NONE)
+    return MW_E_INVALID;
+  o->tls_mode = mode;
+  return MW_OK;
+}
+
+mw_status mw_options_set_family(mw_options *o, mw_family family)
+{
+  if(!o || (unsigned)family > MW_FAMILY_IPV6)
+    return MW_E_INVALID;
+  o->family = family;
+  return MW_OK;
+}
+
+mw_status mw_options_set_bind(mw_options *o, const char *address)
+{
+  if(!o || (address && !*address))
+    return MW_E_INVALID;
+  return set_string(&o->bind, address);
+}
+
+#define MAX_TIMEOUT_MS (24u * 3600u * 1000u)
+
+mw_status mw_options_set_connect_timeout(mw_options *o, unsigned ms)
+{
+  if(!o || ms > MAX_TIMEOUT_MS)
+    return MW_E_INVALID;
+  o->connect_timeout_ms = ms ? ms : MW__DEFAULT_CONNECT_TIMEOUT_MS;
+  return MW_OK;
+}
+
+mw_status mw_options_set_greeting_timeout(mw_options *o, unsigned ms)
+{
+  if(!o || ms > MAX_TIMEOUT_MS)
+    return MW_E_INVALID;
+  o->greeting_timeout_ms = ms ? ms : MW__DEFAULT_GREETING_TIMEOUT_MS;
+  return MW_OK;
+}
+
+mw_status mw_options_set_command_timeout(mw_options *o, unsigned ms)
+{
+  if(!o || ms > MAX_TIMEOUT_MS)
+    return MW_E_INVALID;
+  o->command_timeout_ms = ms;
+  return MW_OK;
+}
+
+mw_status mw_options_set_tls_ca_file(mw_options *o, const char *path)
+{
+  if(!o || (path && !*path))
+    return MW_E_INVALID;
+  return set_string(&o->ca_file, path);
+}
+
+mw_status mw_options_set_tls_fingerprint(mw_options *o, const char *hex)
+{
+  if(!o)
+    return MW_E_INVALID;
+  if(!hex) {
+    o->fingerprint[0] = '\0';
+    return MW_OK;
+  }
+  char norm[65];
+  if(!mw__tls_normalise_fingerprint(hex, norm))
+    return MW_E_INVALID;
+  memcpy(o->fingerprint, norm, sizeof(norm));
+  return MW_OK;
+}
+
+mw_status mw_options_set_tls_insecure(mw_options *o, bool insecure)
+{
+  if(!o)
+    return MW_E_INVALID;
+  o->insecure = insecure;
+  return MW_OK;
+}
+
+mw_status mw_tls_version_parse(const char *text, mw_tls_version *out)
+{
+  if(!text)
+    return MW_E_INVALID;
+  if(strcmp(text, "1.2") == 0 || mw__strieq(text, "tls1.2") ||
+     mw__strieq(text, "tlsv1.2")) {
+    *out = MW_TLS_VERSION_1_2;
+    return MW_OK;
+  }
+  if(strcmp(text, "1.3") == 0 || mw__strieq(text, "tls1.3") ||
+     mw__strieq(text, "tlsv1.3")) {
+    *out = MW_TLS_VERSION_1_3;
+    return MW_OK;
+  }
+  return MW_E_INVALID;
+}
+
+mw_status mw_options_set_tls_versions(mw_options *o, mw_tls_version min,
+                                      mw_tls_version max)
+{
+  if(!o || (unsigned)min > MW_TLS_VERSION_1_3 ||
+     (unsigned)max > MW_TLS_VERSION_1_3 ||
+     (min && max && min > max))
+    return MW_E_INVALID;
+  o->tls_min = min;
+  o->tls_max = max;
+  return MW_OK;
+}
+
+mw_status mw_options_set_tls_server_name(mw_options *o, const char *name)
+{
+  if(!o || (name && (!*name || strpbrk(name, " \t/"))))
+    return MW_E_INVALID;
+  return set_string(&o->tls_server_name, name);
+}
+
+mw_status mw_options_set_helo_name(mw_options *o, const char *name)
+{
+  if(!o || (name && (!*name || strpbrk(name, " \t"))))
+    return MW_E_INVALID;
+  return set_string(&o->helo, name);
+}
+
+mw_status mw_options_set_credentials(mw_options *o, const char *user,
+                                     const char *password)
+{
+  if(!o || (user && !*user) || !valid_text(user) || !valid_text(password))
+    return MW_E_INVALID;
+  char *u = NULL, *p = NULL;
+  if(user && !(u = mw__strdup(user)))
+    return MW_E_NOMEM;
+  if(password && !(p = mw__strdup(password))) {
+    mw__free(u);
+    return MW_E_NOMEM;
+  }
+  mw__free(o->user);
+  mw__free_secret(o->password);
+  o->user = u;
+  o->password = p;
+  return MW_OK;
+}
+
+mw_status mw_options_set_oauth2_token(mw_options *o, const char *token)
+{
+  if(!o || (token && !*token) || !valid_text(token))
+    return MW_E_INVALID;
+  char *t = NULL;
+  if(token && !(t = mw__strdup(token)))
+    return MW_E_NOMEM;
+  mw__free_secret(o->oauth2_token);
+  o->oauth2_token = t;
+  return MW_OK;
+}
+
+mw_status mw_options_set_auth_mechanisms(mw_options *o, const char *list)
+{
+  if(!o)
+    return MW_E_INVALID;
+  if(!list) {
+    mw__free(o->auth_mechs);
+    o->auth_mechs = NULL;
+    return MW_OK;
+  }
+  char *norm = NULL;
+  mw_status st = mw__sasl_normalise_list(list, &norm);
+  if(st)
+    return st;
+  mw__free(o->auth_mechs);
+  o->auth_mechs = norm;
+  return MW_OK;
+}
+
+mw_status mw_options_set_allow_insecure_auth(mw_options *o, bool allow)
+{
+  if(!o)
+    return MW_E_INVALID;
+  o->allow_insecure_auth = allow;
+  return MW_OK;
+}
+
+mw_status mw_options_set_pipelining(mw_options *o, bool enable)
+{
+  if(!o)
+    return MW_E_INVALID;
+  o->pipelining = enable;
+  return MW_OK;
+}
+
+mw_status mw_options_set_trace(mw_options *o, mw_trace_fn fn, void *user)
+{
+  if(!o)
+    return MW_E_INVALID;
+  o->trace_fn = fn;
+  o->trace_user = user;
+  return MW_OK;
+}

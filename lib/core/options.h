@@ -1,0 +1,50 @@
+/*
+ * core/options.h - struct mw_options: everything a session needs to know
+ * before it connects.
+ *
+ * Owns: defaults, validation of each setting, deep copies into sessions,
+ * and wiping secrets when freed.
+ */
+#ifndef MW_CORE_OPTIONS_H
+#define MW_CORE_OPTIONS_H
+
+#include "mailwire.h"
+
+#define MW__DEFAULT_CONNECT_TIMEOUT_MS 15000u
+#define MW__DEFAULT_GREETING_TIMEOUT_MS 10000u
+
+struct mw_options {
+  char *host;
+  unsigned port; /* 0: by TLS mode */
+  mw_tls_mode tls_mode;
+  mw_family family;
+  char *bind;
+  unsigned connect_timeout_ms;
+  unsigned greeting_timeout_ms;
+  unsigned command_timeout_ms; /* 0: RFC 5321 defaults per command */
+  char *ca_file;
+  char fingerprint[65]; /* "" when not pinned */
+  bool insecure;
+  mw_tls_version tls_min, tls_max;
+  char *tls_server_name;
+  char *helo;
+  char *user;
+  char *password;     /* secret */
+  char *oauth2_token; /* secret */
+  char *auth_mechs;   /* upper-case, space-separated; NULL: all */
+  bool allow_insecure_auth;
+  bool pipelining;
+  mw_trace_fn trace_fn;
+  void *trace_user;
+};
+
+/* Deep copy; false on OOM (dst is then left empty). */
+bool mw__options_copy(struct mw_options *dst, const struct mw_options *src);
+/* Frees the owned strings of o (not o itself). */
+void mw__options_release(struct mw_options *o);
+/* The port after defaults: 465 for implicit, 587 otherwise. */
+unsigned mw__options_port(const struct mw_options *o);
+/* The effective TLS mode: auto resolved by port. */
+mw_tls_mode mw__options_tls_mode(const struct mw_options *o);
+
+#endif

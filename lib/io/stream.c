@@ -1,0 +1,192 @@
+/*
+ * io/stream.c - buffered line I/O with deadlines over a pluggable transport.
+ */
+#include "io/stream.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+void mw__stream_init(struct mw__stream *s, int fd, struct mw_error *err)
+{
+  memset(s, 0, sizeof(*s));
+  s->fd = fd;
+  s->ops = &mw__tcp_transport;
+  s->err = err;
+  mw__sbuf_init(&s->wbuf);
+}
+
+void mw__stream_close(struct mw__stream *s)
+{
+  if(s->fd >= 0)
+    close(s->fd);
+  s->fd = -1;
+  s->rpos = s->rend = 0;
+  mw__sbuf_free(&s->wbuf);
+}
+
+bool mw__stream_is_open(const struct mw__stream *s) { return s->fd >= 0; }
+
+mw_status mw__wait_fd(int fd, short events, int64_t deadline,
+                      struct mw_error *err, const char *what)
+{
+  for(;;) {
+    int64_t left = deadline - mw__now_ms();
+    if(left <= 0)
+      return mw__error_set(err, MW_E_TIMEOUT, "timed out %s", what);
+    struct pollfd p = {.fd = fd, .events = events};
+    int rc = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+    if(rc < 0) {
+      if(errno == EINTR)
+        continue;
+      return mw__error_set(err, MW_E_CLOSED, "poll failed %s: %s", what,
+                           strerror(errno));
+    }
+    if(rc == 0)
+      continue; /* loop re-checks the deadline */
+    if(p.revents & POLLNVAL)
+      return mw__error_set(err, MW_E_CLOSED, "socket invalid %s", what);
+    /* POLLERR/POLLHUP: let the read or write report the real error. */
+    return MW_OK;
+  }
+}
+
+static mw_status tcp_recv(struct mw__stream *s, void *buf, size_t len,
+                          size_t *got, int64_t deadline)
+{
+  for(;;) {
+    ssize_t n = recv(s->fd, buf, len, 0);
+    if(n > 0) {
+      *got = (size_t)n;
+      return MW_OK;
+    }
+    if(n == 0)
+      return mw__error_set(s->err, MW_E_CLOSED,
+                           "the server closed the connection");
+    if(errno == EINTR)
+      continue;
+    if(errno == EAGAIN || errno == EWOULDBLOCK) {
+      mw_status st = mw__wait_fd(s->fd, POLLIN, deadline, s->err,
+                                 "waiting for the server");
+      if(st)
+        return st;
+      continue;
+    }
+    return mw__error_set(s->err, MW_E_CLOSED, "connection lost: %s",
+                         strerror(errno));
+  }
+}
+
+static mw_status tcp_send(struct mw__stream *s, const void *buf, size_t len,
+                          int64_t deadline)
+{
+  const char *p = buf;
+  while(len) {
+    ssize_t n = send(s->fd, p, len, MSG_NOSIGNAL);
+    if(n > 0) {
+      p += n;
+      len -= (size_t)n;
+      continue;
+    }
+    if(n < 0 && errno == EINTR)
+      continue;
+    if(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      mw_status st = mw__wait_fd(s->fd, POLLOUT, deadline, s->err,
+                                 "sending to the server");
+      if(st)
+        return st;
+      continue;
+    }
+    return mw__error_set(s->err, MW_E_CLOSED, "connection lost: %s",
+                         n < 0 ? strerror(errno) : "short write");
+  }
+  return MW_OK;
+}
+
+const struct mw__transport_ops mw__tcp_transport = {
+    .name = "tcp", .recv = tcp_recv, .send = tcp_send};
+
+size_t mw__stream_buffered(const struct mw__stream *s)
+{
+  return s->rend - s->rpos;
+}
+
+static mw_status stream_fill(struct mw__stream *s, int64_t deadline)
+{
+  if(s->fd < 0)
+    return mw__error_set(s->err, MW_E_STATE, "the connection is closed");
+  if(s->rpos == s->rend)
+    s->rpos = s->rend = 0;
+  if(s->rend == sizeof(s->rbuf)) {
+    memmove(s->rbuf, s->rbuf + s->rpos, s->rend - s->rpos);
+    s->rend -= s->rpos;
+    s->rpos = 0;
+  }
+  size_t got = 0;
+  mw_status st = s->ops->recv(s, s->rbuf + s->rend,
+                              sizeof(s->rbuf) - s->rend, &got, deadline);
+  if(st)
+    return st;
+  s->rend += got;
+  s->bytes_in += got;
+  return MW_OK;
+}
+
+mw_status mw__stream_read_line(struct mw__stream *s, struct mw__sbuf *line,
+                               size_t max, int64_t deadline)
+{
+  mw__sbuf_reset(line);
+  for(;;) {
+    char *start = s->rbuf + s->rpos;
+    size_t avail = s->rend - s->rpos;
+    char *nl = memchr(start, '\n', avail);
+    size_t take = nl ? (size_t)(nl - start) : avail;
+    if(line->len + take > max + 1) /* +1: a CR before LF is not content */
+      return mw__error_set(s->err, MW_E_PROTOCOL,
+                           "the server sent a line longer than %zu bytes",
+                           max);
+    if(!mw__sbuf_append(line, start, take))
+      return mw__error_set(s->err, MW_E_NOMEM, NULL);
+    s->rpos += take;
+    if(nl) {
+      s->rpos++; /* the LF */
+      if(line->len && line->data[line->len - 1] == '\r')
+        line->data[--line->len] = '\0';
+      if(line->len > max)
+        return mw__error_set(s->err, MW_E_PROTOCOL,
+                             "the server sent a line longer than %zu bytes",
+                             max);
+      return MW_OK;
+    }
+    mw_status st = stream_fill(s, deadline);
+    if(st)
+      return st;
+  }
+}
+
+bool mw__stream_queue(struct mw__stream *s, const void *data, size_t len)
+{
+  return mw__sbuf_append(&s->wbuf, data, len);
+}
+
+size_t mw__stream_queued(const struct mw__stream *s) { return s->wbuf.len; }
+
+mw_status mw__stream_flush(struct mw__stream *s, int64_t deadline)
+{
+  if(s->wbuf.failed) {
+    mw__sbuf_reset(&s->wbuf);
+    s->wbuf.failed = false;
+    return mw__error_set(s->err, MW_E_NOMEM, NULL);
+  }
+  if(!s->wbuf.len)
+    return MW_OK;
+  if(s->fd < 0)
+    return mw__error_set(s->err, MW_E_STATE, "the connection is closed");
+  mw_status st = s->ops->send(s, s->wbuf.data, s->wbuf.len, deadline);
+  if(!st)
+    s->bytes_out += s->wbuf.len;
+  mw__sbuf_reset(&s->wbuf);
+  return st;
+}

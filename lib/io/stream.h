@@ -1,0 +1,72 @@
+/*
+ * io/stream.h - a buffered, deadline-bound byte stream over a transport.
+ *
+ * Owns: the read buffer, line framing with a hard cap on line length, the
+ * write buffer, and waiting on the socket until an absolute deadline.  The
+ * transport below (plain TCP, or TLS pushed on top by STARTTLS) is a small
+ * vtable, so this file knows nothing of OpenSSL or proxies.
+ *
+ * Deadlines are absolute (mw__now_ms() based): a peer that trickles one
+ * byte at a time cannot stretch an operation past its deadline.
+ */
+#ifndef MW_IO_STREAM_H
+#define MW_IO_STREAM_H
+
+#include "core/err.h"
+#include "core/util.h"
+
+#include <stdint.h>
+
+struct mw__stream;
+
+struct mw__transport_ops {
+  const char *name; /* "tcp", "tls" */
+  /* Reads at least one byte (up to len) before deadline.  MW_E_CLOSED at
+   * end of stream. */
+  mw_status (*recv)(struct mw__stream *s, void *buf, size_t len, size_t *got,
+                    int64_t deadline);
+  /* Writes all len bytes before deadline. */
+  mw_status (*send)(struct mw__stream *s, const void *buf, size_t len,
+                    int64_t deadline);
+};
+
+#define MW__STREAM_RBUF 16384
+
+struct mw__stream {
+  int fd;                               /* owned; -1 when closed */
+  const struct mw__transport_ops *ops;  /* current top transport */
+  void *transport;                      /* ops' private state (TLS) */
+  struct mw_error *err;                 /* where failures are recorded */
+  char rbuf[MW__STREAM_RBUF];
+  size_t rpos, rend;
+  struct mw__sbuf wbuf;
+  uint64_t bytes_in, bytes_out;
+};
+
+/* Takes ownership of fd (already connected, set non-blocking). */
+void mw__stream_init(struct mw__stream *s, int fd, struct mw_error *err);
+void mw__stream_close(struct mw__stream *s);
+bool mw__stream_is_open(const struct mw__stream *s);
+
+/* Waits for fd to become readable (events POLLIN) or writable (POLLOUT)
+ * before deadline.  MW_OK, MW_E_TIMEOUT, or MW_E_CLOSED on poll error. */
+mw_status mw__wait_fd(int fd, short events, int64_t deadline,
+                      struct mw_error *err, const char *what);
+
+/* Reads one line, without its line ending (CRLF or a bare LF), into line
+ * (reset first).  A line longer than max bytes is MW_E_PROTOCOL.  A stream
+ * that ends mid-line is MW_E_CLOSED. */
+mw_status mw__stream_read_line(struct mw__stream *s, struct mw__sbuf *line,
+                               size_t max, int64_t deadline);
+/* Bytes already received but not yet consumed. */
+size_t mw__stream_buffered(const struct mw__stream *s);
+
+/* Queues bytes; nothing is sent until mw__stream_flush(). */
+bool mw__stream_queue(struct mw__stream *s, const void *data, size_t len);
+mw_status mw__stream_flush(struct mw__stream *s, int64_t deadline);
+size_t mw__stream_queued(const struct mw__stream *s);
+
+/* The plain socket transport. */
+extern const struct mw__transport_ops mw__tcp_transport;
+
+#endif

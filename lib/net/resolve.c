@@ -1,0 +1,209 @@
+/*
+ * net/resolve.c - c-ares lookups driven by poll() until a deadline.
+ */
+#include "net/resolve.h"
+
+#include "core/util.h"
+
+#include <ares.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+struct lookup {
+  bool done;
+  int status;
+  struct ares_addrinfo *result;
+};
+
+static void on_addrinfo(void *arg, int status, int timeouts,
+                        struct ares_addrinfo *res)
+{
+  (void)timeouts;
+  struct lookup *lk = arg;
+  lk->done = true;
+  lk->status = status;
+  lk->result = res;
+}
+
+static mw_status run_channel(ares_channel ch, struct lookup *lk,
+                             int64_t deadline)
+{
+  while(!lk->done) {
+    ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+    int mask = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+    struct pollfd pfd[ARES_GETSOCK_MAXNUM];
+    nfds_t n = 0;
+    for(int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+      short ev = 0;
+      if(ARES_GETSOCK_READABLE(mask, i))
+        ev |= POLLIN;
+      if(ARES_GETSOCK_WRITABLE(mask, i))
+        ev |= POLLOUT;
+      if(!ev)
+        continue;
+      pfd[n].fd = socks[i];
+      pfd[n].events = ev;
+      pfd[n].revents = 0;
+      n++;
+    }
+    int64_t left = deadline - mw__now_ms();
+    if(left <= 0)
+      return MW_E_TIMEOUT;
+    struct timeval maxtv = {.tv_sec = left / 1000,
+                            .tv_usec = (left % 1000) * 1000};
+    struct timeval tv;
+    struct timeval *tvp = ares_timeout(ch, &maxtv, &tv);
+    int wait = (int)(tvp->tv_sec * 1000 + tvp->tv_usec / 1000);
+    if(n == 0 && wait == 0)
+      wait = 1;
+    int rc = poll(pfd, n, wait);
+    if(rc <= 0) {
+      ares_process_fd(ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+      continue;
+    }
+    for(nfds_t i = 0; i < n; i++) {
+      ares_socket_t r = (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
+                            ? pfd[i].fd
+                            : ARES_SOCKET_BAD;
+      ares_socket_t w = (pfd[i].revents & POLLOUT) ? pfd[i].fd
+                                                   : ARES_SOCKET_BAD;
+      ares_process_fd(ch, r, w);
+    }
+  }
+  return MW_OK;
+}
+
+static bool family_allowed(int af, mw_family family)
+{
+  if(family == MW_FAMILY_IPV4)
+    return af == AF_INET;
+  if(family == MW_FAMILY_IPV6)
+    return af == AF_INET6;
+  return af == AF_INET || af == AF_INET6;
+}
+
+/* Order: interleave IPv6 and IPv4, keeping each family's order, starting
+ * with the family of the first answer (the resolver's preference). */
+static mw_status collect(struct ares_addrinfo *res, mw_family family,
+                         struct mw__addrlist *out, struct mw_error *err)
+{
+  size_t total = 0;
+  for(struct ares_addrinfo_node *nd = res->nodes; nd; nd = nd->ai_next)
+    total++;
+  out->items = mw__calloc(total ? total : 1, sizeof(*out->items));
+  if(!out->items)
+    return mw__error_set(err, MW_E_NOMEM, NULL);
+  int first = 0;
+  struct ares_addrinfo_node *v4[64], *v6[64];
+  size_t n4 = 0, n6 = 0;
+  for(struct ares_addrinfo_node *nd = res->nodes; nd; nd = nd->ai_next) {
+    if(!family_allowed(nd->ai_family, family))
+      continue;
+    if(!first)
+      first = nd->ai_family;
+    if(nd->ai_family == AF_INET && n4 < 64)
+      v4[n4++] = nd;
+    else if(nd->ai_family == AF_INET6 && n6 < 64)
+      v6[n6++] = nd;
+  }
+  size_t i4 = 0, i6 = 0;
+  bool take6 = first == AF_INET6;
+  while(i4 < n4 || i6 < n6) {
+    struct ares_addrinfo_node *nd;
+    if((take6 && i6 < n6) || i4 >= n4)
+      nd = v6[i6++];
+    else
+      nd = v4[i4++];
+    take6 = !take6;
+    struct mw__addr *a = &out->items[out->count++];
+    size_t len = (size_t)nd->ai_addrlen;
+    if(len > sizeof(a->sa))
+      len = sizeof(a->sa);
+    memcpy(&a->sa, nd->ai_addr, len);
+    a->len = (socklen_t)len;
+  }
+  return MW_OK;
+}
+
+mw_status mw__resolve(const char *host, unsigned port, mw_family family,
+                      int64_t deadline, struct mw__addrlist *out,
+                      struct mw_error *err)
+{
+  memset(out, 0, sizeof(*out));
+  ares_channel ch;
+  struct ares_options opts;
+  memset(&opts, 0, sizeof(opts));
+  int rc = ares_init_options(&ch, &opts, 0);
+  if(rc != ARES_SUCCESS)
+    return mw__error_set(err, MW_E_DNS, "DNS resolver set-up failed: %s",
+                         ares_strerror(rc));
+  struct ares_addrinfo_hints hints;
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = family == MW_FAMILY_IPV4   ? AF_INET
+                    : family == MW_FAMILY_IPV6 ? AF_INET6
+                                               : AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  char service[16];
+  snprintf(service, sizeof(service), "%u", port);
+  struct lookup lk = {0};
+  ares_getaddrinfo(ch, host, service, &hints, on_addrinfo, &lk);
+  mw_status st = run_channel(ch, &lk, deadline);
+  if(st) {
+    ares_cancel(ch);
+    ares_destroy(ch);
+    if(lk.result)
+      ares_freeaddrinfo(lk.result);
+    return mw__error_set(err, MW_E_TIMEOUT,
+                         "timed out resolving '%s'", host);
+  }
+  ares_destroy(ch);
+  if(lk.status != ARES_SUCCESS || !lk.result) {
+    if(lk.result)
+      ares_freeaddrinfo(lk.result);
+    mw__error_set(err, MW_E_DNS, "cannot resolve '%s': %s", host,
+                  ares_strerror(lk.status));
+    /* NXDOMAIN and no-data are final; server failures may clear up. */
+    err->temporary = !(lk.status == ARES_ENOTFOUND ||
+                       lk.status == ARES_ENODATA ||
+                       lk.status == ARES_EBADNAME);
+    return MW_E_DNS;
+  }
+  st = collect(lk.result, family, out, err);
+  ares_freeaddrinfo(lk.result);
+  if(st)
+    return st;
+  if(!out->count) {
+    mw__addrlist_free(out);
+    return mw__error_set(err, MW_E_DNS,
+                         "'%s' has no %s address", host,
+                         family == MW_FAMILY_IPV4   ? "IPv4"
+                         : family == MW_FAMILY_IPV6 ? "IPv6"
+                                                    : "IP");
+  }
+  return MW_OK;
+}
+
+void mw__addrlist_free(struct mw__addrlist *l)
+{
+  mw__free(l->items);
+  l->items = NULL;
+  l->count = 0;
+}
+
+void mw__addr_format(const struct mw__addr *a, char *buf, size_t len)
+{
+  char ip[INET6_ADDRSTRLEN] = "?";
+  if(a->sa.ss_family == AF_INET6) {
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&a->sa;
+    inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+    snprintf(buf, len, "[%s]:%u", ip, ntohs(s6->sin6_port));
+  }
+  else {
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *)&a->sa;
+    inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+    snprintf(buf, len, "%s:%u", ip, ntohs(s4->sin_port));
+  }
+}

@@ -1,0 +1,37 @@
+/*
+ * net/resolve.h - host name to addresses, through c-ares.
+ *
+ * Owns: the DNS query (A and AAAA), its deadline, and the ordering of the
+ * answers (alternating families so one dead family does not delay the
+ * other).  Numeric addresses are accepted without a query.
+ */
+#ifndef MW_NET_RESOLVE_H
+#define MW_NET_RESOLVE_H
+
+#include "core/err.h"
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct mw__addr {
+  struct sockaddr_storage sa;
+  socklen_t len;
+};
+
+struct mw__addrlist {
+  struct mw__addr *items;
+  size_t count;
+};
+
+/* Resolves host for port.  MW_OK with at least one address, MW_E_DNS
+ * (name does not exist or has no address; temporary when the resolver
+ * failed), MW_E_TIMEOUT, MW_E_NOMEM.  Free the list with
+ * mw__addrlist_free(). */
+mw_status mw__resolve(const char *host, unsigned port, mw_family family,
+                      int64_t deadline, struct mw__addrlist *out,
+                      struct mw_error *err);
+void mw__addrlist_free(struct mw__addrlist *l);
+/* "1.2.3.4:25" or "[::1]:25" into buf. */
+void mw__addr_format(const struct mw__addr *a, char *buf, size_t len);
+
+#endif

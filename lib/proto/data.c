@@ -1,0 +1,139 @@
+/*
+ * proto/data.c - streaming CRLF normalisation and dot-stuffing.
+ */
+#include "proto/data.h"
+
+#include "mailwire.h"
+
+#include <string.h>
+
+void mw__data_encoder_init(struct mw__data_encoder *e)
+{
+  e->at_line_start = true;
+  e->pending_cr = false;
+}
+
+bool mw__data_encode(struct mw__data_encoder *e, const char *in, size_t len,
+                     struct mw__sbuf *out)
+{
+  size_t i = 0;
+  while(i < len) {
+    if(e->pending_cr) {
+      /* CRLF, or a bare CR: either way the line ends here. */
+      if(!mw__sbuf_append(out, "\r\n", 2))
+        return false;
+      e->pending_cr = false;
+      e->at_line_start = true;
+      if(in[i] == '\n') {
+        i++;
+        continue;
+      }
+    }
+    /* Copy the longest run of ordinary bytes in one append. */
+    size_t run = i;
+    if(e->at_line_start && in[i] == '.') {
+      if(!mw__sbuf_append(out, ".", 1))
+        return false;
+    }
+    while(run < len && in[run] != '\r' && in[run] != '\n')
+      run++;
+    if(run > i) {
+      if(!mw__sbuf_append(out, in + i, run - i))
+        return false;
+      e->at_line_start = false;
+      i = run;
+      continue;
+    }
+    if(in[i] == '\r') {
+      e->pending_cr = true;
+    }
+    else { /* bare LF */
+      if(!mw__sbuf_append(out, "\r\n", 2))
+        return false;
+      e->at_line_start = true;
+    }
+    i++;
+  }
+  return true;
+}
+
+bool mw__data_finish(struct mw__data_encoder *e, struct mw__sbuf *out)
+{
+  if(e->pending_cr) {
+    if(!mw__sbuf_append(out, "\r\n", 2))
+      return false;
+    e->pending_cr = false;
+    e->at_line_start = true;
+  }
+  if(!e->at_line_start && !mw__sbuf_append(out, "\r\n", 2))
+    return false;
+  e->at_line_start = true;
+  return mw__sbuf_append(out, ".\r\n", 3);
+}
+
+/* Streaming scan: the size as it will go on the wire (bare LF and bare CR
+ * become CRLF, dot-stuffing adds a byte), 8-bit data, and 8-bit bytes in
+ * the header section (which need SMTPUTF8). */
+struct info_scan {
+  bool in_headers;
+  size_t line_len;
+  char prev;
+};
+
+static void scan_bytes(mw_message_info *info, struct info_scan *sc,
+                       const unsigned char *p, size_t len)
+{
+  for(size_t i = 0; i < len; i++) {
+    unsigned char c = p[i];
+    info->size++;
+    if(c >= 0x80) {
+      info->has_8bit = true;
+      if(sc->in_headers)
+        info->needs_smtputf8 = true;
+    }
+    if(sc->prev == '\r' && c != '\n')
+      info->size++; /* a bare CR becomes CRLF */
+    if(c == '\n') {
+      if(sc->prev != '\r')
+        info->size++; /* a bare LF becomes CRLF */
+      if(sc->in_headers &&
+         (sc->line_len == 0 || (sc->line_len == 1 && sc->prev == '\r')))
+        sc->in_headers = false;
+      sc->line_len = 0;
+    }
+    else {
+      if(sc->line_len == 0 && c == '.')
+        info->size++; /* dot-stuffing */
+      sc->line_len++;
+    }
+    sc->prev = (char)c;
+  }
+}
+
+void mw_message_info_scan(mw_message_info *info, const void *data,
+                          size_t len)
+{
+  struct info_scan sc = {.in_headers = true};
+  memset(info, 0, sizeof(*info));
+  scan_bytes(info, &sc, data, len);
+  info->size += 5; /* the final CRLF.CRLF, at most */
+}
+
+mw_status mw_message_info_scan_reader(mw_message_info *info, mw_read_fn read,
+                                      void *user)
+{
+  struct info_scan sc = {.in_headers = true};
+  memset(info, 0, sizeof(*info));
+  unsigned char buf[16384];
+  for(;;) {
+    size_t got = 0;
+    mw_status st = read(user, (char *)buf, sizeof(buf), &got);
+    if(st)
+      return st;
+    if(!got)
+      break;
+    scan_bytes(info, &sc, buf, got);
+  }
+  info->size += 5;
+  return MW_OK;
+}

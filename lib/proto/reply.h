@@ -1,0 +1,49 @@
+/*
+ * proto/reply.h - SMTP reply parsing (RFC 5321 section 4.2, RFC 2034).
+ *
+ * Owns: turning reply lines into one struct mw__reply, strictly: three
+ * digits whose first is 2-5, then ' ' or '-' or the end; every line of a
+ * multi-line reply carries the same code; no NUL or control bytes; bounded
+ * line count and size.  Also extracts the enhanced status code (RFC 3463)
+ * when the first line starts with one of the same class.
+ *
+ * It is pure (no I/O) so that unit tests and fuzzers drive it directly.
+ */
+#ifndef MW_PROTO_REPLY_H
+#define MW_PROTO_REPLY_H
+
+#include "core/util.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define MW__REPLY_MAX_LINES 256
+#define MW__REPLY_MAX_TEXT 65536
+
+struct mw__reply {
+  int code;          /* 0 until the first line is parsed */
+  char enhanced[16]; /* "5.7.8" or "" */
+  char *text;        /* lines' text joined with '\n', code stripped; owned */
+  size_t lines;
+  struct mw__sbuf buf; /* builds text */
+};
+
+enum mw__reply_feed {
+  MW__REPLY_MORE = 0,  /* a continuation line: feed the next one */
+  MW__REPLY_DONE,      /* the last line: the reply is complete */
+  MW__REPLY_BAD        /* malformed: why holds the reason */
+};
+
+void mw__reply_init(struct mw__reply *r);
+void mw__reply_free(struct mw__reply *r);
+/* Feeds one line (without CRLF; may contain NUL bytes, which are refused).
+ * why: a static reason string when MW__REPLY_BAD is returned. */
+enum mw__reply_feed mw__reply_feed(struct mw__reply *r, const char *line,
+                                   size_t len, const char **why);
+
+/* Parses an enhanced status code at the start of text ("5.1.1 ..."): fills
+ * out (size >= 16) and returns the length consumed (code plus following
+ * spaces), or 0 when text does not start with one. */
+size_t mw__parse_enhanced(const char *text, char *out);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * proto/sasl.h - SASL glue: mechanism choice and the client side of each
+ * exchange, in base64 as SMTP (RFC 4954) carries it.
+ *
+ * Owns: the list of mechanisms mailwire supports and their strength order,
+ * the intersection of what the server offers with what the user allows,
+ * and the steps of one exchange.  GNU SASL does the real mechanisms
+ * (PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5, SCRAM-SHA-1, SCRAM-SHA-256);
+ * XOAUTH2 and OAUTHBEARER (RFC 7628), which GNU SASL lacks, are simple
+ * formats built here.
+ */
+#ifndef MW_PROTO_SASL_H
+#define MW_PROTO_SASL_H
+
+#include "core/err.h"
+
+struct mw__sasl;
+
+/* Normalises a user list ("plain, scram-sha-256") into upper-case,
+ * space-separated, validated names (MW_E_INVALID for an unknown name or an
+ * empty list).  *out is allocated (mw__free). */
+mw_status mw__sasl_normalise_list(const char *list, char **out);
+
+/* Picks the strongest mechanism offered by the server (its AUTH parameter
+ * text), allowed by the user (normalised list, NULL for all) and usable
+ * with the credentials at hand.  Returns a static name or NULL. */
+const char *mw__sasl_choose(const char *server_mechs, const char *allowed,
+                            bool have_password, bool have_token);
+
+/* Whether the mechanism sends a response before the first challenge. */
+bool mw__sasl_client_first(const char *mech);
+
+/* Starts an exchange.  user/password/token may be NULL when the mechanism
+ * does not need them.  service is "smtp"; host the server's name. */
+mw_status mw__sasl_start(const char *mech, const char *user,
+                         const char *password, const char *token,
+                         const char *host, struct mw__sasl **out,
+                         struct mw_error *err);
+/* One step: challenge is the server's base64 text (NULL or "" for the
+ * initial response).  *response is allocated base64 text to send ("" for
+ * an empty response); free with mw__free_secret().  MW_OK, MW_E_AUTH (the
+ * server's challenge failed to verify or is malformed), MW_E_NOMEM. */
+mw_status mw__sasl_step(struct mw__sasl *s, const char *challenge,
+                        char **response, struct mw_error *err);
+/* True once the mechanism has nothing more to send. */
+bool mw__sasl_finished(const struct mw__sasl *s);
+void mw__sasl_free(struct mw__sasl *s);
+
+bool mw__sasl_global_init(void);
+void mw__sasl_global_cleanup(void);
+
+#endif

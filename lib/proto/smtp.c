@@ -1,0 +1,1020 @@
+/*
+ * proto/smtp.c - SMTP client: connect, TLS mode, AUTH, mail transaction.
+ *
+ * DESCRIPTION
+ *   Blocking API over deadline-bound I/O: each reply is awaited until an
+ *   absolute deadline (RFC 5321 section 4.5.3.2 defaults unless the caller
+ *   set a command timeout), so a server that trickles bytes cannot stretch
+ *   an operation.
+ *
+ *   Security rules, each relied on by tests:
+ *   - the default TLS mode never falls back to plaintext;
+ *   - bytes pipelined after the 220 to STARTTLS end the session
+ *     (MW_E_INJECTION), they are never read as post-TLS replies;
+ *   - capabilities learnt before TLS are forgotten after it;
+ *   - credentials are never sent unencrypted unless explicitly allowed,
+ *     and the trace shows AUTH payloads as <redacted>;
+ *   - DATA is dot-stuffed and every line ending made CRLF (proto/data.c);
+ *   - a connection lost after the final dot is MW_E_DELIVERY_UNKNOWN.
+ *
+ * DIAGNOSTICS
+ *   Every failure leaves its detail in s->err (mw_smtp_error()), with the
+ *   server's reply attached when one was involved.
+ */
+#include "proto/smtp.h"
+
+#include "core/util.h"
+#include "net/resolve.h"
+#include "net/tcp.h"
+#include "proto/data.h"
+#include "proto/envelope.h"
+#include "proto/sasl.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* RFC 5321 section 4.5.3.2 timeouts. */
+#define RFC_COMMAND_MS (5u * 60u * 1000u)
+#define RFC_DATA_INIT_MS (2u * 60u * 1000u)
+#define RFC_DATA_BLOCK_MS (3u * 60u * 1000u)
+#define RFC_DATA_END_MS (10u * 60u * 1000u)
+#define QUIT_MS 10000u
+
+#define DATA_CHUNK 65536
+
+static int64_t deadline_in(unsigned ms) { return mw__now_ms() + ms; }
+
+static unsigned cmd_timeout(const struct mw_smtp *s, unsigned rfc_ms)
+{
+  return s->opt.command_timeout_ms ? s->opt.command_timeout_ms : rfc_ms;
+}
+
+/* ---- session lifetime ------------------------------------------------ */
+
+mw_smtp *mw_smtp_new(const mw_options *o)
+{
+  if(!o)
+    return NULL;
+  struct mw_smtp *s = mw__calloc(1, sizeof(*s));
+  if(!s)
+    return NULL;
+  if(!mw__options_copy(&s->opt, o)) {
+    mw__free(s);
+    return NULL;
+  }
+  s->stream.fd = -1;
+  s->trace.fn = s->opt.trace_fn;
+  s->trace.user = s->opt.trace_user;
+  mw__trace_start(&s->trace);
+  mw__capa_init(&s->capa);
+  mw__sbuf_init(&s->line);
+  s->err.status = MW_OK;
+  return s;
+}
+
+static void smtp_close(struct mw_smtp *s)
+{
+  if(s->stream_open) {
+    mw__stream_close(&s->stream);
+    mw__trace_emit(&s->trace, MW_TRACE_NET, "connection closed");
+  }
+  s->stream_open = false;
+  mw__tls_free(s->tls);
+  s->tls = NULL;
+}
+
+void mw_smtp_free(mw_smtp *s)
+{
+  if(!s)
+    return;
+  smtp_close(s);
+  mw__capa_clear(&s->capa);
+  mw__sbuf_free(&s->line);
+  mw__free(s->greeting);
+  mw__error_clear(&s->err);
+  mw__options_release(&s->opt);
+  mw__free(s);
+}
+
+const mw_error *mw_smtp_error(const mw_smtp *s) { return s ? &s->err : NULL; }
+
+/* A failure that leaves the connection unusable. */
+static mw_status smtp_broken(struct mw_smtp *s, mw_status st)
+{
+  smtp_close(s);
+  s->state = SMTP_BROKEN;
+  return st;
+}
+
+/* ---- lines and replies ------------------------------------------------ */
+
+static mw_status smtp_read_reply(struct mw_smtp *s, struct mw__reply *r,
+                                 int64_t deadline)
+{
+  mw__reply_free(r);
+  mw__reply_init(r);
+  for(;;) {
+    mw_status st = mw__stream_read_line(&s->stream, &s->line,
+                                        MW__SMTP_MAX_LINE, deadline);
+    if(st)
+      return st;
+    mw__trace_emit_n(&s->trace, MW_TRACE_IN, s->line.data, s->line.len);
+    const char *why = NULL;
+    enum mw__reply_feed f = mw__reply_feed(r, s->line.data, s->line.len,
+                                           &why);
+    if(f == MW__REPLY_DONE)
+      return MW_OK;
+    if(f == MW__REPLY_BAD) {
+      char shown[80];
+      size_t n = s->line.len < 60 ? s->line.len : 60;
+      for(size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s->line.data[i];
+        shown[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+      }
+      shown[n] = '\0';
+      return mw__error_set(&s->err, MW_E_PROTOCOL,
+                           "malformed reply from the server: %s: \"%s%s\"",
+                           why, shown, s->line.len > n ? "..." : "");
+    }
+  }
+}
+
+/* Queues one command line.  secret_from: when >= 0, the trace shows the
+ * line cut at that offset followed by <redacted>. */
+static mw_status smtp_queue(struct mw_smtp *s, int secret_from,
+                            const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static mw_status smtp_queue(struct mw_smtp *s, int secret_from,
+                            const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  char *line = n >= 0 ? mw__malloc((size_t)n + 3) : NULL;
+  if(!line)
+    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+  va_start(ap, fmt);
+  vsnprintf(line, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  /* Defence in depth: no caller may smuggle a line break into a command. */
+  if(memchr(line, '\r', (size_t)n) || memchr(line, '\n', (size_t)n) ||
+     strlen(line) != (size_t)n) {
+    mw__free(line);
+    return mw__error_set(&s->err, MW_E_INVALID,
+                         "refused to send a command containing a line break");
+  }
+  if(secret_from >= 0 && secret_from <= n)
+    mw__trace_emit(&s->trace, MW_TRACE_OUT, "%.*s<redacted>", secret_from,
+                   line);
+  else
+    mw__trace_emit_n(&s->trace, MW_TRACE_OUT, line, (size_t)n);
+  memcpy(line + n, "\r\n", 3);
+  bool ok = mw__stream_queue(&s->stream, line, (size_t)n + 2);
+  if(secret_from >= 0)
+    mw__free_secret(line);
+  else
+    mw__free(line);
+  return ok ? MW_OK : mw__error_set(&s->err, MW_E_NOMEM, NULL);
+}
+
+/* Sends one command and reads its reply. */
+static mw_status smtp_command(struct mw_smtp *s, struct mw__reply *r,
+                              unsigned timeout_ms, int secret_from,
+                              const char *fmt, const char *arg)
+{
+  mw_status st = smtp_queue(s, secret_from, fmt, arg);
+  if(!st)
+    st = mw__stream_flush(&s->stream, deadline_in(timeout_ms));
+  if(!st)
+    st = smtp_read_reply(s, r, deadline_in(timeout_ms));
+  return st;
+}
+
+static mw_status reply_error(struct mw_smtp *s, mw_status st,
+                             const struct mw__reply *r, const char *fmt,
+                             ...) __attribute__((format(printf, 4, 5)));
+
+static mw_status reply_error(struct mw_smtp *s, mw_status st,
+                             const struct mw__reply *r, const char *fmt, ...)
+{
+  char what[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof(what), fmt, ap);
+  va_end(ap);
+  mw__error_set(&s->err, st, "%s: %d%s%s %s", what, r->code,
+                r->enhanced[0] ? " " : "", r->enhanced,
+                r->text ? r->text : "");
+  mw__error_attach_reply(&s->err, r);
+  return st;
+}
+
+/* ---- connection phases ------------------------------------------------- */
+
+static void default_helo(struct mw_smtp *s, char *out, size_t len)
+{
+  if(s->opt.helo) {
+    snprintf(out, len, "%s", s->opt.helo);
+    return;
+  }
+  char host[256];
+  if(gethostname(host, sizeof(host)) == 0 && strchr(host, '.') &&
+     !strpbrk(host, " \t\r\n")) {
+    snprintf(out, len, "%s", host);
+    return;
+  }
+  /* No fully qualified name: an address literal is always valid
+   * (RFC 5321 section 4.1.3). */
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof(ss);
+  char ip[INET6_ADDRSTRLEN] = "127.0.0.1";
+  if(getsockname(s->stream.fd, (struct sockaddr *)&ss, &sl) == 0) {
+    if(ss.ss_family == AF_INET6) {
+      inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip,
+                sizeof(ip));
+      snprintf(out, len, "[IPv6:%s]", ip);
+      return;
+    }
+    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip,
+              sizeof(ip));
+  }
+  snprintf(out, len, "[%s]", ip);
+}
+
+static mw_status smtp_greeting(struct mw_smtp *s, mw_tls_mode mode)
+{
+  struct mw__reply r;
+  mw__reply_init(&r);
+  unsigned ms = s->opt.greeting_timeout_ms;
+  mw_status st = smtp_read_reply(s, &r, deadline_in(ms));
+  if(st == MW_E_TIMEOUT) {
+    mw__error_set(&s->err, MW_E_TIMEOUT,
+                  "no greeting from the server within %.1f s%s", ms / 1000.0,
+                  mode == MW_TLS_IMPLICIT
+                      ? ""
+                      : ": a silent server usually means the port expects "
+                        "implicit TLS (try --tls implicit, usually on port "
+                        "465), or the server is overloaded");
+  }
+  else if(st == MW_E_CLOSED) {
+    mw__error_set(&s->err, MW_E_CLOSED,
+                  "the server closed the connection before greeting%s",
+                  mode == MW_TLS_IMPLICIT
+                      ? ""
+                      : " (a port that expects implicit TLS may do this; "
+                        "try --tls implicit)");
+  }
+  else if(!st && r.code != 220) {
+    if(r.code == 554 || r.code / 100 == 5)
+      st = reply_error(s, MW_E_REJECTED, &r,
+                       "the server refused the connection in its greeting "
+                       "(policy or block list)");
+    else if(r.code / 100 == 4)
+      st = reply_error(s, MW_E_REJECTED, &r,
+                       "the server is temporarily unavailable");
+    else
+      st = reply_error(s, MW_E_PROTOCOL, &r, "unexpected greeting");
+  }
+  if(!st) {
+    mw__free(s->greeting);
+    s->greeting = mw__strdup(r.text ? r.text : "");
+  }
+  mw__reply_free(&r);
+  return st;
+}
+
+static mw_status smtp_ehlo(struct mw_smtp *s)
+{
+  char name[300];
+  default_helo(s, name, sizeof(name));
+  struct mw__reply r;
+  mw__reply_init(&r);
+  mw__capa_clear(&s->capa);
+  s->esmtp = false;
+  unsigned ms = cmd_timeout(s, RFC_COMMAND_MS);
+  mw_status st = smtp_command(s, &r, ms, -1, "EHLO %s", name);
+  if(!st && r.code == 250) {
+    if(!mw__capa_parse(&s->capa, r.text ? r.text : ""))
+      st = mw__error_set(&s->err, MW_E_NOMEM, NULL);
+    s->esmtp = true;
+  }
+  else if(!st && r.code / 100 == 5) {
+    /* An SMTP (not ESMTP) server: fall back to HELO. */
+    st = smtp_command(s, &r, ms, -1, "HELO %s", name);
+    if(!st && r.code != 250)
+      st = reply_error(s, MW_E_REJECTED, &r, "the server refused HELO");
+    else if(!st)
+      s->capa.valid = true;
+  }
+  else if(!st) {
+    st = reply_error(s, MW_E_REJECTED, &r, "the server refused EHLO");
+  }
+  mw__reply_free(&r);
+  return st;
+}
+
+static const char *capa_summary(const struct mw_smtp *s, char *buf,
+                                size_t len)
+{
+  size_t used = 0;
+  buf[0] = '\0';
+  for(size_t i = 0; i < s->capa.count && used + 2 < len; i++) {
+    int n = snprintf(buf + used, len - used, "%s%s", i ? " " : "",
+                     s->capa.items[i].keyword);
+    if(n < 0)
+      break;
+    used += (size_t)n;
+  }
+  if(!s->capa.count)
+    snprintf(buf, len, "%s", s->esmtp ? "(none)" : "(no EHLO: HELO only)");
+  return buf;
+}
+
+static mw_status smtp_tls(struct mw_smtp *s, unsigned timeout_ms)
+{
+  struct mw__tls_policy policy = {
+      .ca_file = s->opt.ca_file,
+      .fingerprint = s->opt.fingerprint[0] ? s->opt.fingerprint : NULL,
+      .insecure = s->opt.insecure,
+      .min = s->opt.tls_min,
+      .max = s->opt.tls_max,
+      .server_name = s->opt.tls_server_name ? s->opt.tls_server_name
+                                            : s->opt.host};
+  return mw__tls_start(&s->stream, &policy, &s->trace,
+                       deadline_in(timeout_ms), &s->tls, &s->tls_info);
+}
+
+static mw_status smtp_starttls(struct mw_smtp *s, mw_tls_mode mode)
+{
+  bool required = mode == MW_TLS_STARTTLS;
+  char caps[512];
+  if(!mw__capa_has(&s->capa, "STARTTLS")) {
+    if(required)
+      return mw__error_set(
+          &s->err, MW_E_NO_STARTTLS,
+          "the server does not offer STARTTLS (it offers: %s); nothing "
+          "was sent. Use --tls implicit if the server has an implicit-TLS "
+          "port (usually 465); --tls starttls-optional or none would send "
+          "in clear",
+          capa_summary(s, caps, sizeof(caps)));
+    mw__trace_emit(&s->trace, MW_TRACE_TLS,
+                   "WARNING: the server does not offer STARTTLS; continuing "
+                   "WITHOUT encryption (--tls starttls-optional)");
+    return MW_OK;
+  }
+  struct mw__reply r;
+  mw__reply_init(&r);
+  unsigned ms = cmd_timeout(s, RFC_COMMAND_MS);
+  mw_status st = smtp_command(s, &r, ms, -1, "%s", "STARTTLS");
+  if(!st && r.code != 220) {
+    if(required) {
+      st = reply_error(s, MW_E_NO_STARTTLS, &r,
+                       "the server refused STARTTLS; nothing was sent");
+    }
+    else {
+      mw__trace_emit(&s->trace, MW_TRACE_TLS,
+                     "WARNING: STARTTLS refused (%d); continuing WITHOUT "
+                     "encryption (--tls starttls-optional)",
+                     r.code);
+    }
+    mw__reply_free(&r);
+    return st;
+  }
+  mw__reply_free(&r);
+  if(st)
+    return st;
+  size_t extra = mw__stream_buffered(&s->stream);
+  if(extra)
+    return mw__error_set(&s->err, MW_E_INJECTION,
+                         "the server sent %zu byte%s after its 220 reply to "
+                         "STARTTLS, before the TLS handshake: they could be "
+                         "an attacker's injected replies, so the session "
+                         "was stopped",
+                         extra, extra == 1 ? "" : "s");
+  st = smtp_tls(s, ms);
+  if(st)
+    return st;
+  /* Forget everything learnt in plaintext (RFC 3207 section 4.2). */
+  mw__capa_clear(&s->capa);
+  return smtp_ehlo(s);
+}
+
+static const char *auth_reply_hint(int code)
+{
+  switch(code) {
+  case 535:
+    return "the server rejected the user name or password";
+  case 534:
+    return "the server requires a stronger mechanism, a web log-in or an "
+           "app password";
+  case 538:
+    return "the server requires an encrypted connection for this mechanism";
+  case 454:
+    return "temporary authentication failure on the server; retry later";
+  case 504:
+    return "the server does not support this mechanism";
+  case 530:
+    return "the server requires authentication (or TLS) first";
+  default:
+    return "authentication failed";
+  }
+}
+
+static mw_status smtp_auth(struct mw_smtp *s)
+{
+  bool have_password = s->opt.user && s->opt.password;
+  bool have_token = s->opt.oauth2_token != NULL;
+  if(!have_password && !have_token)
+    return MW_OK;
+  char caps[512];
+  if(!s->tls && !s->opt.allow_insecure_auth)
+    return mw__error_set(&s->err, MW_E_INSECURE,
+                         "refusing to send credentials over an unencrypted "
+                         "connection%s; use --tls starttls or --tls implicit "
+                         "(or, knowingly, --allow-insecure-auth)",
+                         mw__capa_has(&s->capa, "STARTTLS")
+                             ? " (the server offers STARTTLS)"
+                             : "");
+  const struct mw__capa_entry *auth = mw__capa_find(&s->capa, "AUTH");
+  if(!auth)
+    return mw__error_set(&s->err, MW_E_AUTH_UNAVAILABLE,
+                         "the server does not offer AUTH (it offers: %s)%s",
+                         capa_summary(s, caps, sizeof(caps)),
+                         s->tls ? ""
+                                : "; many servers offer AUTH only after "
+                                  "TLS");
+  const char *mech = mw__sasl_choose(auth->params, s->opt.auth_mechs,
+                                     have_password, have_token);
+  if(!mech)
+    return mw__error_set(&s->err, MW_E_AUTH_UNAVAILABLE,
+                         "no authentication mechanism usable by both sides: "
+                         "the server offers [%s], allowed [%s], with %s",
+                         auth->params,
+                         s->opt.auth_mechs ? s->opt.auth_mechs
+                                           : mw_auth_supported_mechanisms(),
+                         have_token ? "an OAuth token" : "a password");
+  struct mw__sasl *sasl = NULL;
+  mw_status st = mw__sasl_start(mech, s->opt.user, s->opt.password,
+                                s->opt.oauth2_token, s->opt.host, &sasl,
+                                &s->err);
+  if(st)
+    return st;
+  unsigned ms = cmd_timeout(s, RFC_COMMAND_MS);
+  char *resp = NULL;
+  int prefix = (int)strlen("AUTH ") + (int)strlen(mech) + 1;
+  if(mw__sasl_client_first(mech)) {
+    st = mw__sasl_step(sasl, NULL, &resp, &s->err);
+    if(!st)
+      st = smtp_queue(s, prefix, "AUTH %s %s", mech, resp[0] ? resp : "=");
+    mw__free_secret(resp);
+    resp = NULL;
+  }
+  else {
+    st = smtp_queue(s, -1, "AUTH %s", mech);
+  }
+  struct mw__reply r;
+  mw__reply_init(&r);
+  for(int round = 0; !st; round++) {
+    st = mw__stream_flush(&s->stream, deadline_in(ms));
+    if(!st)
+      st = smtp_read_reply(s, &r, deadline_in(ms));
+    if(st)
+      break;
+    if(r.code == 235) {
+      s->auth_mech = mech;
+      mw__trace_emit(&s->trace, MW_TRACE_INFO, "authenticated as %s with %s",
+                     s->opt.user ? s->opt.user : "(token)", mech);
+      break;
+    }
+    if(r.code != 334) {
+      st = reply_error(s, MW_E_AUTH, &r, "%s (%s as %s)",
+                       auth_reply_hint(r.code), mech,
+                       s->opt.user ? s->opt.user : "(token)");
+      break;
+    }
+    if(round >= 16) {
+      st = mw__error_set(&s->err, MW_E_PROTOCOL,
+                         "the server prolonged the %s exchange past 16 "
+                         "rounds",
+                         mech);
+      break;
+    }
+    st = mw__sasl_step(sasl, r.text ? r.text : "", &resp, &s->err);
+    if(st) {
+      /* Cancel the exchange (RFC 4954): the server answers 501. */
+      mw_status cancel = smtp_queue(s, -1, "%s", "*");
+      if(!cancel)
+        cancel = mw__stream_flush(&s->stream, deadline_in(ms));
+      (void)cancel;
+      break;
+    }
+    st = smtp_queue(s, 0, "%s", resp);
+    mw__free_secret(resp);
+    resp = NULL;
+  }
+  mw__reply_free(&r);
+  mw__sasl_free(sasl);
+  return st;
+}
+
+mw_status mw_smtp_connect(mw_smtp *s)
+{
+  if(!s)
+    return MW_E_INVALID;
+  mw__error_clear(&s->err);
+  if(s->state != SMTP_CLOSED)
+    return mw__error_set(&s->err, MW_E_STATE,
+                         "the session is already connected or has failed");
+  if(!s->opt.host)
+    return mw__error_set(&s->err, MW_E_INVALID, "no server given");
+  mw__trace_start(&s->trace);
+  mw_tls_mode mode = mw__options_tls_mode(&s->opt);
+  unsigned port = mw__options_port(&s->opt);
+  mw__trace_emit(&s->trace, MW_TRACE_INFO, "server %s port %u, TLS mode %s%s",
+                 s->opt.host, port, mw_tls_mode_name(mode),
+                 s->opt.tls_mode == MW_TLS_AUTO ? " (auto, by port)" : "");
+  if(s->opt.insecure)
+    mw__trace_emit(&s->trace, MW_TRACE_TLS,
+                   "WARNING: --insecure: certificates will NOT be verified");
+  struct mw__addrlist addrs;
+  mw_status st = mw__resolve(s->opt.host, port, s->opt.family,
+                             deadline_in(s->opt.connect_timeout_ms), &addrs,
+                             &s->err);
+  if(st)
+    return smtp_broken(s, st);
+  int fd = -1;
+  st = mw__tcp_connect(&addrs, s->opt.bind, s->opt.connect_timeout_ms,
+                       &s->trace, &fd, s->peer, sizeof(s->peer), &s->err);
+  mw__addrlist_free(&addrs);
+  if(st)
+    return smtp_broken(s, st);
+  mw__stream_init(&s->stream, fd, &s->err);
+  s->stream_open = true;
+  if(mode == MW_TLS_IMPLICIT) {
+    st = smtp_tls(s, s->opt.greeting_timeout_ms);
+    if(st == MW_E_TIMEOUT)
+      mw__error_set(&s->err, MW_E_TIMEOUT,
+                    "no TLS handshake reply within %.1f s: the port may "
+                    "expect plaintext first (try --tls starttls, usually on "
+                    "port 587)",
+                    s->opt.greeting_timeout_ms / 1000.0);
+    if(st)
+      return smtp_broken(s, st);
+  }
+  st = smtp_greeting(s, mode);
+  if(!st)
+    st = smtp_ehlo(s);
+  if(!st && (mode == MW_TLS_STARTTLS || mode == MW_TLS_STARTTLS_OPTIONAL))
+    st = smtp_starttls(s, mode);
+  if(!st)
+    st = smtp_auth(s);
+  if(st)
+    return smtp_broken(s, st);
+  s->state = SMTP_READY;
+  return MW_OK;
+}
+
+/* ---- facts ------------------------------------------------------------- */
+
+bool mw_smtp_has_capability(const mw_smtp *s, const char *keyword)
+{
+  return s && keyword && mw__capa_has(&s->capa, keyword);
+}
+
+const char *mw_smtp_capability_param(const mw_smtp *s, const char *keyword)
+{
+  const struct mw__capa_entry *e =
+      s && keyword ? mw__capa_find(&s->capa, keyword) : NULL;
+  return e ? e->params : NULL;
+}
+
+uint64_t mw_smtp_size_limit(const mw_smtp *s)
+{
+  return s ? mw__capa_size(&s->capa) : 0;
+}
+
+bool mw_smtp_is_encrypted(const mw_smtp *s) { return s && s->tls; }
+
+#define TLS_FACT(fn, field)                                                  \
+  const char *fn(const mw_smtp *s)                                           \
+  {                                                                          \
+    return s && s->tls ? s->tls_info.field : NULL;                           \
+  }
+TLS_FACT(mw_smtp_tls_version, version)
+TLS_FACT(mw_smtp_tls_cipher, cipher)
+TLS_FACT(mw_smtp_peer_subject, subject)
+TLS_FACT(mw_smtp_peer_issuer, issuer)
+TLS_FACT(mw_smtp_peer_not_after, not_after)
+TLS_FACT(mw_smtp_peer_fingerprint, fingerprint)
+
+const char *mw_smtp_auth_mechanism(const mw_smtp *s)
+{
+  return s ? s->auth_mech : NULL;
+}
+const char *mw_smtp_greeting(const mw_smtp *s)
+{
+  return s && s->greeting ? s->greeting : "";
+}
+const char *mw_smtp_peer_address(const mw_smtp *s)
+{
+  return s ? s->peer : "";
+}
+
+/* ---- the mail transaction ------------------------------------------------ */
+
+static void record_rcpt(struct mw_result *res, size_t i,
+                        const struct mw__reply *r)
+{
+  struct mw__rcpt_result *rr = &res->rcpts[i];
+  rr->code = r->code;
+  /* 251 "will forward" is acceptance; 551 "user not local, try X" is a
+   * refusal we report, never follow. */
+  rr->accepted = r->code == 250 || r->code == 251;
+  memcpy(rr->enhanced, r->enhanced, sizeof(rr->enhanced));
+  mw__free(rr->text);
+  rr->text = mw__strdup(r->text ? r->text : "");
+}
+
+static mw_status smtp_rset_quietly(struct mw_smtp *s)
+{
+  struct mw__reply r;
+  mw__reply_init(&r);
+  mw_status st = smtp_command(s, &r, cmd_timeout(s, RFC_COMMAND_MS), -1,
+                              "%s", "RSET");
+  mw__reply_free(&r);
+  return st;
+}
+
+/* Checks what the message needs against what the server offers. */
+static mw_status check_message_fit(struct mw_smtp *s, const mw_envelope *e,
+                                   const mw_message_info *info,
+                                   bool *use_8bit, bool *use_utf8)
+{
+  bool utf8 = info->needs_smtputf8 || mw__address_is_utf8(e->from);
+  for(size_t i = 0; i < e->count; i++)
+    utf8 = utf8 || mw__address_is_utf8(e->rcpts[i]);
+  if(utf8 && !mw__capa_has(&s->capa, "SMTPUTF8"))
+    return mw__error_set(&s->err, MW_E_MESSAGE,
+                         "the message or an address needs SMTPUTF8 "
+                         "(non-ASCII), which the server does not offer; "
+                         "nothing was sent");
+  if(info->has_8bit && !utf8 && !mw__capa_has(&s->capa, "8BITMIME"))
+    return mw__error_set(&s->err, MW_E_MESSAGE,
+                         "the message has 8-bit data but the server does "
+                         "not offer 8BITMIME; encode the body as "
+                         "quoted-printable or base64; nothing was sent");
+  uint64_t limit = mw__capa_size(&s->capa);
+  if(limit && info->size > limit)
+    return mw__error_set(&s->err, MW_E_MESSAGE,
+                         "the message (%llu bytes) exceeds the server's "
+                         "SIZE limit of %llu bytes; nothing was sent",
+                         (unsigned long long)info->size,
+                         (unsigned long long)limit);
+  *use_utf8 = utf8;
+  *use_8bit = info->has_8bit && mw__capa_has(&s->capa, "8BITMIME");
+  return MW_OK;
+}
+
+static mw_status queue_mail_from(struct mw_smtp *s, const mw_envelope *e,
+                                 const mw_message_info *info, bool use_8bit,
+                                 bool use_utf8)
+{
+  char params[128] = "";
+  size_t used = 0;
+  if(info->size && mw__capa_has(&s->capa, "SIZE"))
+    used += (size_t)snprintf(params + used, sizeof(params) - used,
+                             " SIZE=%llu", (unsigned long long)info->size);
+  if(use_8bit)
+    used += (size_t)snprintf(params + used, sizeof(params) - used,
+                             " BODY=8BITMIME");
+  if(use_utf8)
+    snprintf(params + used, sizeof(params) - used, " SMTPUTF8");
+  struct mw__sbuf cmd;
+  mw__sbuf_init(&cmd);
+  mw__sbuf_printf(&cmd, "MAIL FROM:<%s>%s", e->from ? e->from : "", params);
+  if(cmd.failed) {
+    mw__sbuf_free(&cmd);
+    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+  }
+  mw_status st = smtp_queue(s, -1, "%s", cmd.data);
+  mw__sbuf_free(&cmd);
+  return st;
+}
+
+/* Streams the message body and the final dot; reads the final reply. */
+static mw_status smtp_data_body(struct mw_smtp *s, mw_read_fn read,
+                                void *read_user, struct mw_result *res)
+{
+  char *chunk = mw__malloc(DATA_CHUNK);
+  if(!chunk)
+    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+  struct mw__data_encoder enc;
+  mw__data_encoder_init(&enc);
+  uint64_t body_bytes = 0;
+  mw_status st = MW_OK;
+  unsigned block_ms = cmd_timeout(s, RFC_DATA_BLOCK_MS);
+  for(;;) {
+    size_t got = 0;
+    st = read(read_user, chunk, DATA_CHUNK, &got);
+    if(st) {
+      mw__error_set(&s->err, MW_E_IO,
+                    "reading the message failed; the connection was closed "
+                    "without ending the data, so nothing was delivered");
+      st = MW_E_IO;
+      break;
+    }
+    if(!got)
+      break;
+    body_bytes += got;
+    if(!mw__data_encode(&enc, chunk, got, &s->stream.wbuf)) {
+      st = mw__error_set(&s->err, MW_E_NOMEM, NULL);
+      break;
+    }
+    if(mw__stream_queued(&s->stream) >= DATA_CHUNK) {
+      st = mw__stream_flush(&s->stream, deadline_in(block_ms));
+      if(st)
+        break;
+    }
+  }
+  mw__free(chunk);
+  if(!st)
+    st = mw__stream_flush(&s->stream, deadline_in(block_ms));
+  if(st) {
+    /* Never send the dot after a failure: the server discards an
+     * unterminated message when the connection closes. */
+    res->delivery = MW_DELIVERY_NOT_SENT;
+    return smtp_broken(s, st);
+  }
+  mw__trace_emit(&s->trace, MW_TRACE_OUT,
+                 "<message: %llu bytes, dot-stuffed, CRLF line endings>",
+                 (unsigned long long)body_bytes);
+  if(!mw__data_finish(&enc, &s->stream.wbuf))
+    return smtp_broken(s, mw__error_set(&s->err, MW_E_NOMEM, NULL));
+  mw__trace_emit(&s->trace, MW_TRACE_OUT, ".");
+  unsigned end_ms = cmd_timeout(s, RFC_DATA_END_MS);
+  st = mw__stream_flush(&s->stream, deadline_in(end_ms));
+  struct mw__reply r;
+  mw__reply_init(&r);
+  if(!st)
+    st = smtp_read_reply(s, &r, deadline_in(end_ms));
+  if(st) {
+    char why[sizeof(s->err.message)];
+    snprintf(why, sizeof(why), "%s", s->err.message);
+    mw__error_set(&s->err, MW_E_DELIVERY_UNKNOWN,
+                  "the connection failed after the message was sent (%s): "
+                  "the server may or may not have accepted it",
+                  why);
+    res->delivery = MW_DELIVERY_UNKNOWN;
+    mw__reply_free(&r);
+    return smtp_broken(s, MW_E_DELIVERY_UNKNOWN);
+  }
+  res->final_code = r.code;
+  res->final_text = mw__strdup(r.text ? r.text : "");
+  if(r.code == 250) {
+    res->delivery = MW_DELIVERY_ACCEPTED;
+    mw__parse_queue_id(r.text, res->queue_id, sizeof(res->queue_id));
+  }
+  else {
+    res->delivery = MW_DELIVERY_REFUSED;
+    st = reply_error(s, MW_E_REJECTED, &r,
+                     "the server refused the message after the data");
+  }
+  mw__reply_free(&r);
+  return st;
+}
+
+mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
+                       const mw_message_info *info, mw_read_fn read,
+                       void *read_user, mw_result **out)
+{
+  if(out)
+    *out = NULL;
+  if(!s || !e || !read || !out)
+    return MW_E_INVALID;
+  mw__error_clear(&s->err);
+  if(s->state != SMTP_READY)
+    return mw__error_set(&s->err, MW_E_STATE,
+                         "the session is not connected");
+  if(!e->count)
+    return mw__error_set(&s->err, MW_E_INVALID, "no recipient given");
+  mw_message_info none = {0};
+  if(!info)
+    info = &none;
+  bool use_8bit = false, use_utf8 = false;
+  mw_status st = check_message_fit(s, e, info, &use_8bit, &use_utf8);
+  if(st)
+    return st;
+  struct mw_result *res = mw__result_new(e);
+  if(!res)
+    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+  *out = res;
+  int64_t t0 = mw__now_ms();
+  uint64_t out0 = s->stream.bytes_out;
+  bool pipelining = s->opt.pipelining && mw__capa_has(&s->capa, "PIPELINING");
+  unsigned ms = cmd_timeout(s, RFC_COMMAND_MS);
+  unsigned data_ms = cmd_timeout(s, RFC_DATA_INIT_MS);
+  struct mw__reply r;
+  mw__reply_init(&r);
+  size_t accepted = 0;
+  bool mail_ok = false, data_started = false;
+
+  /* MAIL FROM, then RCPT TO and DATA: all in one write with PIPELINING
+   * (RFC 2920), else one command per round trip, stopping early. */
+  st = queue_mail_from(s, e, info, use_8bit, use_utf8);
+  if(!st && !pipelining)
+    st = mw__stream_flush(&s->stream, deadline_in(ms));
+  if(!st && !pipelining) {
+    st = smtp_read_reply(s, &r, deadline_in(ms));
+    if(!st && r.code == 250)
+      mail_ok = true;
+    else if(!st)
+      st = reply_error(s, MW_E_REJECTED, &r,
+                       "the server refused the sender <%s>",
+                       e->from ? e->from : "");
+    for(size_t i = 0; !st && i < e->count; i++) {
+      st = smtp_command(s, &r, ms, -1, "RCPT TO:<%s>", e->rcpts[i]);
+      if(!st) {
+        record_rcpt(res, i, &r);
+        accepted += res->rcpts[i].accepted;
+      }
+    }
+    if(!st && accepted) {
+      st = smtp_command(s, &r, data_ms, -1, "%s", "DATA");
+      data_started = !st && r.code == 354;
+    }
+  }
+  else if(!st) {
+    for(size_t i = 0; !st && i < e->count; i++)
+      st = smtp_queue(s, -1, "RCPT TO:<%s>", e->rcpts[i]);
+    if(!st)
+      st = smtp_queue(s, -1, "%s", "DATA");
+    if(!st)
+      st = mw__stream_flush(&s->stream, deadline_in(ms));
+    if(!st)
+      st = smtp_read_reply(s, &r, deadline_in(ms));
+    if(!st)
+      mail_ok = r.code == 250;
+    struct mw__reply mail_reply;
+    mw__reply_init(&mail_reply);
+    if(!st && !mail_ok) {
+      mail_reply.code = r.code;
+      memcpy(mail_reply.enhanced, r.enhanced, sizeof(r.enhanced));
+      mw__sbuf_puts(&mail_reply.buf, r.text ? r.text : "");
+      mail_reply.text = mail_reply.buf.data;
+    }
+    for(size_t i = 0; !st && i < e->count; i++) {
+      st = smtp_read_reply(s, &r, deadline_in(ms));
+      if(!st) {
+        record_rcpt(res, i, &r);
+        accepted += res->rcpts[i].accepted;
+      }
+    }
+    if(!st)
+      st = smtp_read_reply(s, &r, deadline_in(data_ms));
+    if(!st && r.code == 354 && !accepted) {
+      /* The server opened DATA with no valid recipient: end it empty; it
+       * must refuse that, and nothing of the message is sent. */
+      st = smtp_queue(s, -1, "%s", ".");
+      if(!st)
+        st = mw__stream_flush(&s->stream, deadline_in(ms));
+      if(!st)
+        st = smtp_read_reply(s, &r, deadline_in(ms));
+      if(!st && r.code == 250)
+        st = mw__error_set(&s->err, MW_E_PROTOCOL,
+                           "the server accepted an empty message with no "
+                           "valid recipient");
+    }
+    else {
+      data_started = !st && r.code == 354;
+    }
+    if(!st && !mail_ok)
+      st = reply_error(s, MW_E_REJECTED, &mail_reply,
+                       "the server refused the sender <%s>",
+                       e->from ? e->from : "");
+    mw__reply_free(&mail_reply);
+  }
+
+  if(!st && mail_ok && !accepted) {
+    /* Report the first refusal; every recipient's reply is in *out. */
+    mw__error_set(&s->err, MW_E_RECIPIENTS,
+                  "every recipient was refused; nothing was sent (first: "
+                  "<%s> %d%s%s %s)",
+                  res->rcpts[0].address, res->rcpts[0].code,
+                  res->rcpts[0].enhanced[0] ? " " : "",
+                  res->rcpts[0].enhanced,
+                  res->rcpts[0].text ? res->rcpts[0].text : "");
+    s->err.reply_code = res->rcpts[0].code;
+    memcpy(s->err.enhanced, res->rcpts[0].enhanced, sizeof(s->err.enhanced));
+    s->err.server_text = mw__strdup(res->rcpts[0].text);
+    s->err.temporary = true;
+    for(size_t i = 0; i < res->count; i++)
+      if(res->rcpts[i].code / 100 == 5)
+        s->err.temporary = false;
+    mw__error_set_recipient(&s->err, res->rcpts[0].address);
+    st = MW_E_RECIPIENTS;
+  }
+  else if(!st && mail_ok && !data_started) {
+    st = reply_error(s, MW_E_REJECTED, &r, "the server refused DATA");
+  }
+  mw__reply_free(&r);
+
+  if(!st) {
+    st = smtp_data_body(s, read, read_user, res);
+  }
+  else if(st == MW_E_REJECTED || st == MW_E_RECIPIENTS) {
+    res->delivery = MW_DELIVERY_REFUSED;
+    /* Keep the session usable for the next message; the error stays. */
+    struct mw_error saved = s->err;
+    memset(&s->err, 0, sizeof(s->err));
+    mw_status rs = smtp_rset_quietly(s);
+    mw__error_clear(&s->err);
+    s->err = saved;
+    if(rs)
+      smtp_broken(s, rs);
+  }
+  else if(st != MW_E_INVALID && st != MW_E_NOMEM) {
+    smtp_broken(s, st);
+  }
+  res->elapsed_ms = (double)(mw__now_ms() - t0);
+  res->bytes_sent = s->stream.bytes_out - out0;
+  return st;
+}
+
+struct mem_reader {
+  const char *data;
+  size_t len, pos;
+};
+
+static mw_status mem_read(void *user, char *buf, size_t len, size_t *got)
+{
+  struct mem_reader *m = user;
+  size_t n = m->len - m->pos < len ? m->len - m->pos : len;
+  memcpy(buf, m->data + m->pos, n);
+  m->pos += n;
+  *got = n;
+  return MW_OK;
+}
+
+mw_status mw_smtp_send_buffer(mw_smtp *s, const mw_envelope *e,
+                              const void *data, size_t len, mw_result **out)
+{
+  if(!data && len)
+    return MW_E_INVALID;
+  mw_message_info info;
+  mw_message_info_scan(&info, data ? data : "", len);
+  struct mem_reader m = {.data = data ? data : "", .len = len, .pos = 0};
+  return mw_smtp_send(s, e, &info, mem_read, &m, out);
+}
+
+mw_status mw_smtp_reset(mw_smtp *s)
+{
+  if(!s)
+    return MW_E_INVALID;
+  mw__error_clear(&s->err);
+  if(s->state != SMTP_READY)
+    return mw__error_set(&s->err, MW_E_STATE,
+                         "the session is not connected");
+  struct mw__reply r;
+  mw__reply_init(&r);
+  mw_status st = smtp_command(s, &r, cmd_timeout(s, RFC_COMMAND_MS), -1,
+                              "%s", "RSET");
+  if(!st && r.code != 250)
+    st = reply_error(s, MW_E_REJECTED, &r, "the server refused RSET");
+  mw__reply_free(&r);
+  if(st && st != MW_E_REJECTED)
+    smtp_broken(s, st);
+  return st;
+}
+
+mw_status mw_smtp_quit(mw_smtp *s)
+{
+  if(!s)
+    return MW_E_INVALID;
+  mw__error_clear(&s->err);
+  if(s->state != SMTP_READY) {
+    smtp_close(s);
+    s->state = SMTP_CLOSED;
+    return MW_OK;
+  }
+  struct mw__reply r;
+  mw__reply_init(&r);
+  unsigned ms = cmd_timeout(s, QUIT_MS);
+  if(ms > QUIT_MS)
+    ms = QUIT_MS;
+  mw_status st = smtp_command(s, &r, ms, -1, "%s", "QUIT");
+  mw__reply_free(&r);
+  smtp_close(s);
+  s->state = SMTP_CLOSED;
+  /* A server that closes without answering QUIT loses us nothing. */
+  if(st == MW_E_CLOSED || st == MW_E_TIMEOUT) {
+    mw__error_clear(&s->err);
+    st = MW_OK;
+  }
+  return st;
+}

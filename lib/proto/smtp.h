@@ -1,0 +1,47 @@
+/*
+ * proto/smtp.h - the SMTP client session (struct mw_smtp), private parts.
+ *
+ * Owns: the session's state machine, from connect to QUIT: greeting, EHLO
+ * and HELO, the TLS mode (implicit or STARTTLS, with the injection check
+ * and the capability reset), AUTH, and the mail transaction (MAIL, RCPT,
+ * DATA, with PIPELINING when offered).  The public functions are declared
+ * in include/mailwire.h.
+ */
+#ifndef MW_PROTO_SMTP_H
+#define MW_PROTO_SMTP_H
+
+#include "core/err.h"
+#include "core/options.h"
+#include "core/trace.h"
+#include "io/stream.h"
+#include "proto/capa.h"
+#include "proto/reply.h"
+#include "tls/tls.h"
+
+enum smtp_state {
+  SMTP_CLOSED = 0, /* no connection yet, or after QUIT */
+  SMTP_READY,      /* connected (and authenticated): may send mail */
+  SMTP_BROKEN      /* the connection failed: only free remains */
+};
+
+/* RFC 5321 4.2 allows 512 octets; accept more from lax servers but cap. */
+#define MW__SMTP_MAX_LINE 4096
+
+struct mw_smtp {
+  struct mw_options opt;
+  struct mw_error err;
+  struct mw__trace trace;
+  struct mw__stream stream;
+  bool stream_open;
+  enum smtp_state state;
+  struct mw__tls *tls;
+  struct mw__tls_info tls_info;
+  struct mw__capa capa;
+  bool esmtp; /* EHLO succeeded (not HELO) */
+  char *greeting;
+  char peer[80];
+  const char *auth_mech; /* static name, NULL when not authenticated */
+  struct mw__sbuf line;
+};
+
+#endif

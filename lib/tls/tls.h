@@ -1,0 +1,57 @@
+/*
+ * tls/tls.h - TLS on a live stream, with OpenSSL 3.
+ *
+ * Owns: the SSL context and connection, the verification policy (trust
+ * store or CA file, host name, SNI, SHA-256 pin, explicit insecure mode),
+ * protocol version bounds, and the facts callers may read afterwards
+ * (version, cipher, peer subject/issuer/expiry/fingerprint).  This is the
+ * only directory that includes OpenSSL's SSL headers.
+ *
+ * mw__tls_start() pushes TLS onto a stream that is already connected: for
+ * implicit TLS right after connect, for STARTTLS after the 220.
+ */
+#ifndef MW_TLS_TLS_H
+#define MW_TLS_TLS_H
+
+#include "core/trace.h"
+#include "io/stream.h"
+
+struct mw__tls_policy {
+  const char *ca_file;     /* NULL: system trust store */
+  const char *fingerprint; /* normalised lowercase hex, no colons, or NULL */
+  bool insecure;
+  mw_tls_version min, max;
+  const char *server_name; /* host name or IP literal to verify */
+};
+
+struct mw__tls_info {
+  char version[16];
+  char cipher[64];
+  char subject[256];
+  char issuer[256];
+  char not_after[32];
+  char fingerprint[65];
+};
+
+struct mw__tls;
+
+/* Handshakes and verifies before deadline.  On MW_OK the stream's
+ * transport is TLS and *out (owned by the caller, free with mw__tls_free()
+ * after closing the stream) describes it.  Returns MW_E_TLS (handshake
+ * failed; the message says why and hints at a TLS-mode mismatch),
+ * MW_E_CERT (certificate refused; the message gives the verify error),
+ * MW_E_TIMEOUT, MW_E_CLOSED, MW_E_NOMEM. */
+mw_status mw__tls_start(struct mw__stream *st,
+                        const struct mw__tls_policy *policy,
+                        struct mw__trace *trace, int64_t deadline,
+                        struct mw__tls **out, struct mw__tls_info *info);
+void mw__tls_free(struct mw__tls *t);
+
+/* Normalises a user fingerprint ("AB:CD:..." or "abcd...") into 64
+ * lowercase hex digits.  false when it is not a SHA-256 fingerprint. */
+bool mw__tls_normalise_fingerprint(const char *in, char out[65]);
+
+/* One-time OpenSSL initialisation (idempotent). */
+bool mw__tls_global_init(void);
+
+#endif

@@ -1,0 +1,387 @@
+/*
+ * tls/tls_ossl.c - OpenSSL implementation of tls/tls.h.
+ *
+ * DESCRIPTION
+ *   The handshake runs with SSL_VERIFY_NONE so that it completes and
+ *   OpenSSL's verdict (chain, expiry, host name) can be read afterwards with
+ *   SSL_get_verify_result(); the policy is then applied here: pin first,
+ *   else the verdict must be X509_V_OK, unless the caller asked for insecure
+ *   mode.  Nothing is written to the connection before that decision, so a
+ *   refused certificate never sees a command, let alone a password.
+ *
+ * DIAGNOSTICS
+ *   Handshake failures carry OpenSSL's reason and, when the reason shows the
+ *   server answered in plaintext, a hint that the TLS mode does not fit the
+ *   port.
+ */
+#include "tls/tls.h"
+
+#include "core/util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+struct mw__tls {
+  SSL_CTX *ctx;
+  SSL *ssl;
+};
+
+bool mw__tls_global_init(void)
+{
+  return OPENSSL_init_ssl(0, NULL) == 1;
+}
+
+bool mw__tls_normalise_fingerprint(const char *in, char out[65])
+{
+  size_t n = 0;
+  for(const char *p = in; *p; p++) {
+    char c = *p;
+    if(c == ':')
+      continue;
+    if(c >= 'A' && c <= 'F')
+      c = (char)(c - 'A' + 'a');
+    if(!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) || n == 64)
+      return false;
+    out[n++] = c;
+  }
+  out[n] = '\0';
+  return n == 64;
+}
+
+/* Collects OpenSSL's error queue into one line (and empties it). */
+static void drain_errors(char *buf, size_t len)
+{
+  unsigned long e;
+  size_t used = 0;
+  buf[0] = '\0';
+  while((e = ERR_get_error()) != 0) {
+    const char *reason = ERR_reason_error_string(e);
+    char tmp[128];
+    if(!reason) {
+      snprintf(tmp, sizeof(tmp), "error %lu", e);
+      reason = tmp;
+    }
+    if(used < len) {
+      int n = snprintf(buf + used, len - used, "%s%s", used ? "; " : "",
+                       reason);
+      if(n > 0)
+        used += (size_t)n;
+    }
+  }
+}
+
+static mw_status tls_wait(struct mw__stream *st, SSL *ssl, int rc,
+                          int64_t deadline, const char *what)
+{
+  int e = SSL_get_error(ssl, rc);
+  if(e == SSL_ERROR_WANT_READ)
+    return mw__wait_fd(st->fd, POLLIN, deadline, st->err, what);
+  if(e == SSL_ERROR_WANT_WRITE)
+    return mw__wait_fd(st->fd, POLLOUT, deadline, st->err, what);
+  char why[512];
+  int saved_errno = errno;
+  drain_errors(why, sizeof(why));
+  if(e == SSL_ERROR_ZERO_RETURN ||
+     (e == SSL_ERROR_SYSCALL && !why[0] && saved_errno == 0))
+    return mw__error_set(st->err, MW_E_CLOSED,
+                         "the server closed the connection %s", what);
+  if(e == SSL_ERROR_SYSCALL && !why[0])
+    return mw__error_set(st->err, MW_E_CLOSED, "connection lost %s: %s",
+                         what, strerror(saved_errno));
+  return mw__error_set(st->err, MW_E_TLS, "TLS failure %s: %s", what,
+                       why[0] ? why : "unknown error");
+}
+
+static mw_status tls_recv(struct mw__stream *st, void *buf, size_t len,
+                          size_t *got, int64_t deadline)
+{
+  struct mw__tls *t = st->transport;
+  for(;;) {
+    ERR_clear_error();
+    int rc = SSL_read_ex(t->ssl, buf, len, got);
+    if(rc == 1)
+      return MW_OK;
+    mw_status s = tls_wait(st, t->ssl, rc, deadline,
+                           "waiting for the server");
+    if(s)
+      return s;
+  }
+}
+
+static mw_status tls_send(struct mw__stream *st, const void *buf, size_t len,
+                          int64_t deadline)
+{
+  struct mw__tls *t = st->transport;
+  const char *p = buf;
+  while(len) {
+    size_t put = 0;
+    ERR_clear_error();
+    int rc = SSL_write_ex(t->ssl, p, len, &put);
+    if(rc == 1) {
+      p += put;
+      len -= put;
+      continue;
+    }
+    mw_status s = tls_wait(st, t->ssl, rc, deadline, "sending to the server");
+    if(s)
+      return s;
+  }
+  return MW_OK;
+}
+
+static const struct mw__transport_ops tls_transport = {
+    .name = "tls", .recv = tls_recv, .send = tls_send};
+
+static int version_constant(mw_tls_version v)
+{
+  switch(v) {
+  case MW_TLS_VERSION_1_2:
+    return TLS1_2_VERSION;
+  case MW_TLS_VERSION_1_3:
+    return TLS1_3_VERSION;
+  default:
+    return 0;
+  }
+}
+
+static void name_to_string(const X509_NAME *name, char *out, size_t len)
+{
+  out[0] = '\0';
+  BIO *bio = BIO_new(BIO_s_mem());
+  if(!bio)
+    return;
+  X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  int n = BIO_read(bio, out, (int)len - 1);
+  out[n > 0 ? n : 0] = '\0';
+  BIO_free(bio);
+}
+
+static void fill_info(SSL *ssl, X509 *cert, struct mw__tls_info *info)
+{
+  memset(info, 0, sizeof(*info));
+  snprintf(info->version, sizeof(info->version), "%s", SSL_get_version(ssl));
+  const char *cipher = SSL_get_cipher_name(ssl);
+  snprintf(info->cipher, sizeof(info->cipher), "%s", cipher ? cipher : "");
+  if(!cert)
+    return;
+  name_to_string(X509_get_subject_name(cert), info->subject,
+                 sizeof(info->subject));
+  name_to_string(X509_get_issuer_name(cert), info->issuer,
+                 sizeof(info->issuer));
+  struct tm tm;
+  if(ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
+    strftime(info->not_after, sizeof(info->not_after), "%Y-%m-%dT%H:%M:%SZ",
+             &tm);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  if(X509_digest(cert, EVP_sha256(), md, &mdlen) == 1) {
+    for(unsigned int i = 0; i < mdlen && i < 32; i++)
+      snprintf(info->fingerprint + 2 * i, 3, "%02x", md[i]);
+  }
+}
+
+static const char *verify_hint(long vr)
+{
+  switch(vr) {
+  case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+  case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+  case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+  case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+  case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    return "if you trust this server, give its CA with --tls-ca-file or pin "
+           "its certificate with --tls-fingerprint";
+  case X509_V_ERR_CERT_HAS_EXPIRED:
+    return "the server's certificate has expired: its administrator must "
+           "renew it";
+  case X509_V_ERR_CERT_NOT_YET_VALID:
+    return "the certificate is not valid yet: check this machine's clock";
+  case X509_V_ERR_HOSTNAME_MISMATCH:
+  case X509_V_ERR_IP_ADDRESS_MISMATCH:
+    return "connect using a name the certificate lists, or set the expected "
+           "name with --tls-server-name";
+  default:
+    return "";
+  }
+}
+
+/* Applies the verification policy after the handshake. */
+static mw_status check_peer(struct mw__stream *st, SSL *ssl,
+                            const struct mw__tls_policy *policy,
+                            struct mw__trace *trace,
+                            const struct mw__tls_info *info, X509 *cert)
+{
+  if(policy->insecure) {
+    mw__trace_emit(trace, MW_TRACE_TLS,
+                   "WARNING: certificate verification is DISABLED "
+                   "(--insecure): the connection can be intercepted");
+    return MW_OK;
+  }
+  if(!cert)
+    return mw__error_set(st->err, MW_E_CERT,
+                         "the server presented no certificate");
+  if(policy->fingerprint) {
+    if(strcmp(policy->fingerprint, info->fingerprint) != 0)
+      return mw__error_set(st->err, MW_E_CERT,
+                           "certificate fingerprint %s does not match the "
+                           "pinned fingerprint %s",
+                           info->fingerprint, policy->fingerprint);
+    mw__trace_emit(trace, MW_TRACE_TLS,
+                   "certificate matches the pinned SHA-256 fingerprint");
+    return MW_OK;
+  }
+  long vr = SSL_get_verify_result(ssl);
+  if(vr != X509_V_OK) {
+    const char *hint = verify_hint(vr);
+    return mw__error_set(st->err, MW_E_CERT,
+                         "certificate of '%s' not accepted: %s (subject %s, "
+                         "issuer %s)%s%s",
+                         policy->server_name, X509_verify_cert_error_string(vr),
+                         info->subject, info->issuer, hint[0] ? "; " : "",
+                         hint);
+  }
+  mw__trace_emit(trace, MW_TRACE_TLS, "certificate verified for '%s'",
+                 policy->server_name);
+  return MW_OK;
+}
+
+static bool is_ip_literal(const char *name)
+{
+  unsigned char tmp[16];
+  return inet_pton(AF_INET, name, tmp) == 1 ||
+         inet_pton(AF_INET6, name, tmp) == 1;
+}
+
+static mw_status setup(struct mw__stream *st,
+                       const struct mw__tls_policy *policy, struct mw__tls *t)
+{
+  t->ctx = SSL_CTX_new(TLS_client_method());
+  if(!t->ctx)
+    return mw__error_set(st->err, MW_E_NOMEM, "cannot create a TLS context");
+  int vmin = version_constant(policy->min);
+  int vmax = version_constant(policy->max);
+  SSL_CTX_set_min_proto_version(t->ctx, vmin ? vmin : TLS1_2_VERSION);
+  if(vmax)
+    SSL_CTX_set_max_proto_version(t->ctx, vmax);
+  if(policy->ca_file) {
+    if(SSL_CTX_load_verify_locations(t->ctx, policy->ca_file, NULL) != 1) {
+      char why[256];
+      drain_errors(why, sizeof(why));
+      return mw__error_set(st->err, MW_E_INVALID,
+                           "cannot load CA file '%s': %s", policy->ca_file,
+                           why);
+    }
+  }
+  else if(SSL_CTX_set_default_verify_paths(t->ctx) != 1) {
+    return mw__error_set(st->err, MW_E_TLS,
+                         "cannot load the system trust store");
+  }
+  SSL_CTX_set_verify(t->ctx, SSL_VERIFY_NONE, NULL);
+  t->ssl = SSL_new(t->ctx);
+  if(!t->ssl || SSL_set_fd(t->ssl, st->fd) != 1)
+    return mw__error_set(st->err, MW_E_NOMEM, "cannot create a TLS session");
+  const char *name = policy->server_name;
+  if(name && is_ip_literal(name)) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name);
+  }
+  else if(name) {
+    SSL_set_tlsext_host_name(t->ssl, name);
+    SSL_set1_host(t->ssl, name);
+  }
+  return MW_OK;
+}
+
+static mw_status handshake_error(struct mw__stream *st)
+{
+  /* Refine the message when the bytes seen were plaintext, not TLS. */
+  const char *m = st->err->message;
+  if(st->err->status == MW_E_TLS &&
+     (strstr(m, "wrong version number") || strstr(m, "packet length") ||
+      strstr(m, "record layer failure") || strstr(m, "http request"))) {
+    char copy[sizeof(st->err->message)];
+    snprintf(copy, sizeof(copy), "%s", m);
+    return mw__error_set(st->err, MW_E_TLS,
+                         "%s: the server answered in plaintext, not TLS; "
+                         "this port likely expects STARTTLS or no TLS "
+                         "(try --tls starttls, or port 465 for implicit TLS)",
+                         copy);
+  }
+  if(st->err->status == MW_E_TLS &&
+     (strstr(m, "protocol version") || strstr(m, "no protocols available") ||
+      strstr(m, "unsupported protocol"))) {
+    char copy[sizeof(st->err->message)];
+    snprintf(copy, sizeof(copy), "%s", m);
+    return mw__error_set(st->err, MW_E_TLS,
+                         "%s: no TLS version acceptable to both sides "
+                         "(check --tls-min/--tls-max)",
+                         copy);
+  }
+  return st->err->status;
+}
+
+mw_status mw__tls_start(struct mw__stream *st,
+                        const struct mw__tls_policy *policy,
+                        struct mw__trace *trace, int64_t deadline,
+                        struct mw__tls **out, struct mw__tls_info *info)
+{
+  *out = NULL;
+  struct mw__tls *t = mw__calloc(1, sizeof(*t));
+  if(!t)
+    return mw__error_set(st->err, MW_E_NOMEM, NULL);
+  mw_status s = setup(st, policy, t);
+  if(s) {
+    mw__tls_free(t);
+    return s;
+  }
+  mw__trace_emit(trace, MW_TRACE_TLS, "TLS handshake (SNI %s)",
+                 policy->server_name && !is_ip_literal(policy->server_name)
+                     ? policy->server_name
+                     : "none");
+  for(;;) {
+    ERR_clear_error();
+    int rc = SSL_connect(t->ssl);
+    if(rc == 1)
+      break;
+    s = tls_wait(st, t->ssl, rc, deadline, "during the TLS handshake");
+    if(s) {
+      s = handshake_error(st);
+      mw__tls_free(t);
+      return s;
+    }
+  }
+  X509 *cert = SSL_get1_peer_certificate(t->ssl);
+  fill_info(t->ssl, cert, info);
+  mw__trace_emit(trace, MW_TRACE_TLS, "TLS established: %s, %s",
+                 info->version, info->cipher);
+  if(cert)
+    mw__trace_emit(trace, MW_TRACE_TLS,
+                   "certificate: subject %s; issuer %s; expires %s; "
+                   "sha256 %s",
+                   info->subject, info->issuer, info->not_after,
+                   info->fingerprint);
+  s = check_peer(st, t->ssl, policy, trace, info, cert);
+  X509_free(cert);
+  if(s) {
+    mw__tls_free(t);
+    return s;
+  }
+  st->ops = &tls_transport;
+  st->transport = t;
+  *out = t;
+  return MW_OK;
+}
+
+void mw__tls_free(struct mw__tls *t)
+{
+  if(!t)
+    return;
+  SSL_free(t->ssl);
+  SSL_CTX_free(t->ctx);
+  mw__free(t);
+}

@@ -1,0 +1,362 @@
+/*
+ * args.c - `mailwire send` option parsing.
+ */
+#include "args.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const char cli_send_help[] =
+    "Usage: mailwire send --server HOST[:PORT] --from ADDR --to ADDR [options]\n"
+    "\n"
+    "Sends one message over SMTP, securely by default: TLS chosen by port\n"
+    "(465 implicit, anything else STARTTLS required), certificates verified,\n"
+    "no password over an unencrypted connection.\n"
+    "\n"
+    "Connection:\n"
+    "  --server HOST[:PORT]      server (port default 587, or 465 with --tls implicit)\n"
+    "  --tls MODE                auto (default), implicit, starttls,\n"
+    "                            starttls-optional, none\n"
+    "  --bind ADDR               local address to connect from\n"
+    "  -4, -6                    IPv4 or IPv6 only\n"
+    "  --connect-timeout DUR     per address attempt (default 15s)\n"
+    "  --greeting-timeout DUR    wait for the 220 greeting (default 10s)\n"
+    "  --timeout DUR             every other reply (default: RFC 5321 values)\n"
+    "                            DUR: 30, 30s, 500ms, 2m\n"
+    "TLS:\n"
+    "  --tls-ca-file FILE        trust only the CAs in FILE\n"
+    "  --tls-fingerprint SHA256  accept exactly this certificate (pin)\n"
+    "  --tls-server-name NAME    name to verify and send as SNI\n"
+    "  --tls-min VER, --tls-max VER   1.2 or 1.3\n"
+    "  --insecure                do NOT verify the certificate (dangerous)\n"
+    "Authentication:\n"
+    "  --user NAME\n"
+    "  --password-env VAR        read the password from environment variable VAR\n"
+    "  --password-file FILE      read it from the first line of FILE\n"
+    "  --password-cmd CMD        read it from the output of CMD (sh -c)\n"
+    "  --oauth2-token-cmd CMD    OAuth 2.0 token for XOAUTH2/OAUTHBEARER\n"
+    "  --auth MECHS              allowed mechanisms, e.g. SCRAM-SHA-256,PLAIN\n"
+    "                            (default: the strongest both sides support)\n"
+    "  --allow-insecure-auth     allow credentials over an unencrypted connection\n"
+    "Message:\n"
+    "  --from ADDR               envelope sender and From header\n"
+    "  --to ADDR, --cc ADDR, --bcc ADDR   recipients (repeatable)\n"
+    "  --subject TEXT, --body TEXT, --body-file FILE\n"
+    "  --header 'Name: value'    extra header (repeatable)\n"
+    "  --message FILE|-          send a complete RFC 5322 message as is\n"
+    "  --helo NAME               name for EHLO (default: host name or [address])\n"
+    "  --no-pipelining           one command per round trip\n"
+    "Output:\n"
+    "  --trace                   print the SMTP dialogue to stderr (secrets redacted)\n"
+    "  --json                    print the result as JSON on stdout\n"
+    "\n"
+    "Exit status: 0 sent; 64 usage; 65 bad message; 66 input missing;\n"
+    "67 recipient refused; 68 host unknown; 69 refused by server; 70 internal;\n"
+    "74 local I/O; 75 temporary failure (retry later); 76 protocol error;\n"
+    "77 authentication failed; 78 TLS/certificate/security settings. See README.\n";
+
+enum opt_id {
+  O_SERVER, O_TLS, O_FROM, O_TO, O_CC, O_BCC, O_SUBJECT, O_BODY,
+  O_BODY_FILE, O_MESSAGE, O_USER, O_PASSWORD, O_PASSWORD_ENV,
+  O_PASSWORD_FILE, O_PASSWORD_CMD, O_AUTH, O_OAUTH2_CMD, O_HELO, O_BIND,
+  O_IPV4, O_IPV6, O_CONNECT_TIMEOUT, O_GREETING_TIMEOUT, O_TIMEOUT,
+  O_CA_FILE, O_FINGERPRINT, O_SERVER_NAME, O_INSECURE, O_TLS_MIN, O_TLS_MAX,
+  O_ALLOW_INSECURE_AUTH, O_NO_PIPELINING, O_TRACE, O_JSON, O_HEADER, O_HELP
+};
+
+struct opt_def {
+  const char *name;
+  bool has_arg;
+  enum opt_id id;
+};
+
+static const struct opt_def opts[] = {
+    {"--server", true, O_SERVER},
+    {"--tls", true, O_TLS},
+    {"--from", true, O_FROM},
+    {"--to", true, O_TO},
+    {"--cc", true, O_CC},
+    {"--bcc", true, O_BCC},
+    {"--subject", true, O_SUBJECT},
+    {"--body", true, O_BODY},
+    {"--body-file", true, O_BODY_FILE},
+    {"--message", true, O_MESSAGE},
+    {"--user", true, O_USER},
+    {"--password", true, O_PASSWORD},
+    {"--password-env", true, O_PASSWORD_ENV},
+    {"--password-file", true, O_PASSWORD_FILE},
+    {"--password-cmd", true, O_PASSWORD_CMD},
+    {"--auth", true, O_AUTH},
+    {"--oauth2-token-cmd", true, O_OAUTH2_CMD},
+    {"--helo", true, O_HELO},
+    {"--bind", true, O_BIND},
+    {"-4", false, O_IPV4},
+    {"-6", false, O_IPV6},
+    {"--connect-timeout", true, O_CONNECT_TIMEOUT},
+    {"--greeting-timeout", true, O_GREETING_TIMEOUT},
+    {"--timeout", true, O_TIMEOUT},
+    {"--tls-ca-file", true, O_CA_FILE},
+    {"--tls-fingerprint", true, O_FINGERPRINT},
+    {"--tls-server-name", true, O_SERVER_NAME},
+    {"--insecure", false, O_INSECURE},
+    {"--tls-min", true, O_TLS_MIN},
+    {"--tls-max", true, O_TLS_MAX},
+    {"--allow-insecure-auth", false, O_ALLOW_INSECURE_AUTH},
+    {"--no-pipelining", false, O_NO_PIPELINING},
+    {"--trace", false, O_TRACE},
+    {"--json", false, O_JSON},
+    {"--header", true, O_HEADER},
+    {"-H", true, O_HEADER},
+    {"--help", false, O_HELP},
+    {"-h", false, O_HELP},
+};
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+bool cli_parse_duration(const char *text, unsigned *ms)
+{
+  if(!text || !*text)
+    return false;
+  unsigned long long v = 0;
+  const char *p = text;
+  while(*p >= '0' && *p <= '9') {
+    v = v * 10 + (unsigned long long)(*p - '0');
+    if(v > 100000000ULL)
+      return false;
+    p++;
+  }
+  if(p == text)
+    return false;
+  unsigned long long mult;
+  if(!*p || strcmp(p, "s") == 0)
+    mult = 1000;
+  else if(strcmp(p, "ms") == 0)
+    mult = 1;
+  else if(strcmp(p, "m") == 0)
+    mult = 60000;
+  else
+    return false;
+  v *= mult;
+  if(v == 0 || v > 24ULL * 3600 * 1000)
+    return false;
+  *ms = (unsigned)v;
+  return true;
+}
+
+static int add_list(struct cli_list *l, const char *value, const char *name,
+                    char *err, size_t errlen)
+{
+  if(l->count == CLI_MAX_LIST)
+    return fail(err, errlen, "too many %s values (at most %d)", name,
+                CLI_MAX_LIST);
+  l->items[l->count++] = value;
+  return 0;
+}
+
+static int set_duration(const char *name, const char *value, unsigned *out,
+                        char *err, size_t errlen)
+{
+  if(!cli_parse_duration(value, out))
+    return fail(err, errlen,
+                "%s: '%s' is not a duration (examples: 30, 30s, 500ms, 2m; "
+                "at most 24h)",
+                name, value);
+  return 0;
+}
+
+static int set_version(const char *name, const char *value,
+                       mw_tls_version *out, char *err, size_t errlen)
+{
+  if(mw_tls_version_parse(value, out) != MW_OK)
+    return fail(err, errlen, "%s: '%s' is not a TLS version (1.2 or 1.3)",
+                name, value);
+  return 0;
+}
+
+static int apply(const struct opt_def *d, const char *v, struct send_args *a,
+                 char *err, size_t errlen)
+{
+  switch(d->id) {
+  case O_SERVER: a->server = v; break;
+  case O_TLS:
+    if(mw_tls_mode_parse(v, &a->tls_mode) != MW_OK)
+      return fail(err, errlen,
+                  "--tls: '%s' is not a TLS mode (auto, implicit, starttls, "
+                  "starttls-optional, none)",
+                  v);
+    break;
+  case O_FROM: a->from = v; break;
+  case O_TO: return add_list(&a->to, v, "--to", err, errlen);
+  case O_CC: return add_list(&a->cc, v, "--cc", err, errlen);
+  case O_BCC: return add_list(&a->bcc, v, "--bcc", err, errlen);
+  case O_HEADER: return add_list(&a->headers, v, "--header", err, errlen);
+  case O_SUBJECT: a->subject = v; break;
+  case O_BODY: a->body = v; break;
+  case O_BODY_FILE: a->body_file = v; break;
+  case O_MESSAGE: a->message_file = v; break;
+  case O_USER: a->user = v; break;
+  case O_PASSWORD:
+    return fail(err, errlen,
+                "--password is not accepted: a password on the command line "
+                "is visible to every user (ps, shell history). Use "
+                "--password-env VAR, --password-file FILE or --password-cmd "
+                "CMD");
+  case O_PASSWORD_ENV: a->password_env = v; break;
+  case O_PASSWORD_FILE: a->password_file = v; break;
+  case O_PASSWORD_CMD: a->password_cmd = v; break;
+  case O_AUTH: {
+    mw_options *probe = mw_options_new();
+    mw_status st = probe ? mw_options_set_auth_mechanisms(probe, v)
+                         : MW_E_NOMEM;
+    mw_options_free(probe);
+    if(st)
+      return fail(err, errlen,
+                  "--auth: '%s' is not a list of supported mechanisms (%s)",
+                  v, mw_auth_supported_mechanisms());
+    a->auth = v;
+    break;
+  }
+  case O_OAUTH2_CMD: a->oauth2_token_cmd = v; break;
+  case O_HELO:
+    if(!*v || strpbrk(v, " \t\r\n"))
+      return fail(err, errlen, "--helo: '%s' is not a host name", v);
+    a->helo = v;
+    break;
+  case O_BIND: a->bind = v; break;
+  case O_IPV4: a->family = MW_FAMILY_IPV4; break;
+  case O_IPV6: a->family = MW_FAMILY_IPV6; break;
+  case O_CONNECT_TIMEOUT:
+    return set_duration(d->name, v, &a->connect_timeout_ms, err, errlen);
+  case O_GREETING_TIMEOUT:
+    return set_duration(d->name, v, &a->greeting_timeout_ms, err, errlen);
+  case O_TIMEOUT:
+    return set_duration(d->name, v, &a->timeout_ms, err, errlen);
+  case O_CA_FILE: a->tls_ca_file = v; break;
+  case O_FINGERPRINT: {
+    mw_options *probe = mw_options_new();
+    mw_status st = probe ? mw_options_set_tls_fingerprint(probe, v)
+                         : MW_E_NOMEM;
+    mw_options_free(probe);
+    if(st)
+      return fail(err, errlen,
+                  "--tls-fingerprint: '%s' is not a SHA-256 fingerprint (64 "
+                  "hex digits, colons allowed)",
+                  v);
+    a->tls_fingerprint = v;
+    break;
+  }
+  case O_SERVER_NAME: a->tls_server_name = v; break;
+  case O_INSECURE: a->insecure = true; break;
+  case O_TLS_MIN: return set_version(d->name, v, &a->tls_min, err, errlen);
+  case O_TLS_MAX: return set_version(d->name, v, &a->tls_max, err, errlen);
+  case O_ALLOW_INSECURE_AUTH: a->allow_insecure_auth = true; break;
+  case O_NO_PIPELINING: a->no_pipelining = true; break;
+  case O_TRACE: a->trace = true; break;
+  case O_JSON: a->json = true; break;
+  case O_HELP: a->help = true; break;
+  }
+  return 0;
+}
+
+static int check_rules(struct send_args *a, char *err, size_t errlen)
+{
+  if(a->help)
+    return 0;
+  if(!a->server)
+    return fail(err, errlen, "--server is required");
+  mw_options *probe = mw_options_new();
+  mw_status st = probe ? mw_options_set_server_string(probe, a->server)
+                       : MW_E_NOMEM;
+  mw_options_free(probe);
+  if(st)
+    return fail(err, errlen,
+                "--server: '%s' is not HOST, HOST:PORT or [IPv6]:PORT (port "
+                "1-65535)",
+                a->server);
+  if(!a->from)
+    return fail(err, errlen, "--from is required");
+  if(!a->to.count && !a->cc.count && !a->bcc.count)
+    return fail(err, errlen, "at least one --to, --cc or --bcc is required");
+  int bodies = !!a->body + !!a->body_file + !!a->message_file;
+  if(bodies > 1)
+    return fail(err, errlen,
+                "--body, --body-file and --message exclude each other");
+  if(a->message_file && (a->subject || a->headers.count))
+    return fail(err, errlen,
+                "--message sends a complete message as is: --subject and "
+                "--header do not apply");
+  int passwords = !!a->password_env + !!a->password_file + !!a->password_cmd;
+  if(passwords > 1)
+    return fail(err, errlen,
+                "--password-env, --password-file and --password-cmd exclude "
+                "each other");
+  if(passwords && !a->user)
+    return fail(err, errlen, "a password source needs --user");
+  if(a->user && !passwords && !a->oauth2_token_cmd)
+    return fail(err, errlen,
+                "--user needs --password-env, --password-file, "
+                "--password-cmd or --oauth2-token-cmd");
+  if(a->insecure && a->tls_fingerprint)
+    return fail(err, errlen, "--insecure and --tls-fingerprint exclude each "
+                             "other");
+  if(a->tls_min && a->tls_max && a->tls_min > a->tls_max)
+    return fail(err, errlen, "--tls-min is above --tls-max");
+  for(size_t i = 0; i < a->headers.count; i++)
+    if(!strchr(a->headers.items[i], ':'))
+      return fail(err, errlen, "--header: '%s' is not 'Name: value'",
+                  a->headers.items[i]);
+  return 0;
+}
+
+int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
+                   size_t errlen)
+{
+  memset(out, 0, sizeof(*out));
+  err[0] = '\0';
+  for(int i = 0; i < argc; i++) {
+    const char *arg = argv[i];
+    const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
+    size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
+    const struct opt_def *d = NULL;
+    for(size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
+      if(strlen(opts[k].name) == nlen && strncmp(opts[k].name, arg, nlen) == 0)
+        d = &opts[k];
+    if(!d) {
+      if(arg[0] == '-')
+        return fail(err, errlen, "unknown option '%.*s' (see mailwire send "
+                                 "--help)",
+                    (int)nlen, arg);
+      return fail(err, errlen, "unexpected argument '%s' (see mailwire send "
+                               "--help)",
+                  arg);
+    }
+    if(d->id == O_PASSWORD)
+      return apply(d, NULL, out, err, errlen);
+    const char *value = NULL;
+    if(d->has_arg) {
+      if(eq)
+        value = eq + 1;
+      else if(i + 1 < argc)
+        value = argv[++i];
+      else
+        return fail(err, errlen, "option '%s' needs a value", d->name);
+    }
+    else if(eq) {
+      return fail(err, errlen, "option '%s' takes no value", d->name);
+    }
+    if(apply(d, value, out, err, errlen))
+      return -1;
+  }
+  return check_rules(out, err, errlen);
+}

@@ -1,0 +1,65 @@
+/*
+ * args.h - command-line parsing for `mailwire send` (pure: no I/O), so the
+ * unit tests can drive it with any argv.
+ *
+ * Owns: the option table, value validation (durations, TLS modes and
+ * versions, fingerprints), and the rules between options (one body source,
+ * one password source, passwords never as arguments).  Errors come back as
+ * one sentence naming the option.
+ */
+#ifndef MW_CLI_ARGS_H
+#define MW_CLI_ARGS_H
+
+#include "mailwire.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CLI_MAX_LIST 1024
+
+struct cli_list {
+  const char *items[CLI_MAX_LIST];
+  size_t count;
+};
+
+struct send_args {
+  const char *server;
+  mw_tls_mode tls_mode;
+  const char *from;
+  struct cli_list to, cc, bcc, headers;
+  const char *subject;
+  const char *body;
+  const char *body_file;
+  const char *message_file; /* "-" for standard input */
+  const char *user;
+  const char *password_env, *password_file, *password_cmd;
+  const char *auth;
+  const char *oauth2_token_cmd;
+  const char *helo;
+  const char *bind;
+  mw_family family;
+  unsigned connect_timeout_ms, greeting_timeout_ms, timeout_ms; /* 0: default */
+  const char *tls_ca_file;
+  const char *tls_fingerprint;
+  const char *tls_server_name;
+  bool insecure;
+  mw_tls_version tls_min, tls_max;
+  bool allow_insecure_auth;
+  bool no_pipelining;
+  bool trace;
+  bool json;
+  bool help;
+};
+
+/* Parses argv[0..argc) (the words after "send").  Returns 0, or -1 with a
+ * message in err. */
+int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
+                   size_t errlen);
+
+/* "30" (seconds), "30s", "500ms", "2m".  Returns false when invalid or out
+ * of range (1 ms to 24 h). */
+bool cli_parse_duration(const char *text, unsigned *ms);
+
+extern const char cli_send_help[];
+
+#endif

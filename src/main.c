@@ -1,0 +1,459 @@
+/*
+ * main.c - the `mailwire` command: argument dispatch and the send flow.
+ *
+ * The CLI uses only include/mailwire.h.  It prints; the library never does.
+ */
+#include "args.h"
+#include "exitcode.h"
+#include "output.h"
+#include "secrets.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char main_help[] =
+    "Usage: mailwire COMMAND [options]\n"
+    "\n"
+    "Commands:\n"
+    "  send       send a message over SMTP (mailwire send --help)\n"
+    "  help CMD   show the help of a command\n"
+    "\n"
+    "Options: --help, --version\n";
+
+static double now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static mw_status file_read(void *user, char *buf, size_t len, size_t *got)
+{
+  FILE *f = user;
+  *got = fread(buf, 1, len, f);
+  return ferror(f) ? MW_E_IO : MW_OK;
+}
+
+/* Opens the --message source; stdin is spooled to a temporary file so it
+ * can be scanned (size, 8-bit) and then streamed in constant memory. */
+static FILE *open_message(const char *path, char *err, size_t errlen)
+{
+  if(strcmp(path, "-") != 0) {
+    FILE *f = fopen(path, "rb");
+    if(!f)
+      snprintf(err, errlen, "--message: cannot read '%s': %s", path,
+               strerror(errno));
+    return f;
+  }
+  FILE *tmp = tmpfile();
+  if(!tmp) {
+    snprintf(err, errlen, "cannot create a temporary file for standard "
+                          "input: %s",
+             strerror(errno));
+    return NULL;
+  }
+  char buf[65536];
+  size_t n;
+  while((n = fread(buf, 1, sizeof(buf), stdin)) > 0) {
+    if(fwrite(buf, 1, n, tmp) != n) {
+      snprintf(err, errlen, "cannot spool standard input: %s",
+               strerror(errno));
+      fclose(tmp);
+      return NULL;
+    }
+  }
+  if(ferror(stdin)) {
+    snprintf(err, errlen, "cannot read standard input: %s", strerror(errno));
+    fclose(tmp);
+    return NULL;
+  }
+  rewind(tmp);
+  return tmp;
+}
+
+static char *read_whole_file(const char *path, size_t *len, char *err,
+                             size_t errlen)
+{
+  FILE *f = fopen(path, "rb");
+  if(!f) {
+    snprintf(err, errlen, "--body-file: cannot read '%s': %s", path,
+             strerror(errno));
+    return NULL;
+  }
+  size_t cap = 65536, used = 0;
+  char *buf = malloc(cap);
+  size_t n;
+  while(buf && (n = fread(buf + used, 1, cap - used, f)) > 0) {
+    used += n;
+    if(used == cap) {
+      char *p = realloc(buf, cap * 2);
+      if(!p) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = p;
+      cap *= 2;
+    }
+  }
+  if(!buf || ferror(f)) {
+    snprintf(err, errlen, "--body-file: cannot read '%s'", path);
+    free(buf);
+    fclose(f);
+    return NULL;
+  }
+  fclose(f);
+  *len = used;
+  return buf;
+}
+
+/* "Alice <alice@example.org>" -> "alice@example.org" in out; a bare
+ * address is copied.  false when the brackets are unbalanced. */
+static bool envelope_address(const char *arg, char *out, size_t len)
+{
+  const char *lt = strrchr(arg, '<');
+  if(!lt) {
+    snprintf(out, len, "%s", arg);
+    return true;
+  }
+  const char *gt = strchr(lt, '>');
+  if(!gt || gt[1] != '\0' || (size_t)(gt - lt - 1) >= len)
+    return false;
+  memcpy(out, lt + 1, (size_t)(gt - lt - 1));
+  out[gt - lt - 1] = '\0';
+  return true;
+}
+
+static int fail_usage(const char *msg)
+{
+  fprintf(stderr, "mailwire send: %s\n", msg);
+  return EXIT_USAGE;
+}
+
+static int fail_with(int code, const char *msg)
+{
+  fprintf(stderr, "mailwire send: %s\n", msg);
+  return code;
+}
+
+static int build_options(const struct send_args *a, mw_options *o,
+                         char **password, char **token, char *err,
+                         size_t errlen)
+{
+  if(mw_options_set_server_string(o, a->server) ||
+     mw_options_set_tls_mode(o, a->tls_mode) ||
+     mw_options_set_family(o, a->family) ||
+     (a->bind && mw_options_set_bind(o, a->bind)) ||
+     (a->connect_timeout_ms &&
+      mw_options_set_connect_timeout(o, a->connect_timeout_ms)) ||
+     (a->greeting_timeout_ms &&
+      mw_options_set_greeting_timeout(o, a->greeting_timeout_ms)) ||
+     (a->timeout_ms && mw_options_set_command_timeout(o, a->timeout_ms)) ||
+     (a->tls_ca_file && mw_options_set_tls_ca_file(o, a->tls_ca_file)) ||
+     (a->tls_fingerprint &&
+      mw_options_set_tls_fingerprint(o, a->tls_fingerprint)) ||
+     (a->tls_server_name &&
+      mw_options_set_tls_server_name(o, a->tls_server_name)) ||
+     mw_options_set_tls_insecure(o, a->insecure) ||
+     mw_options_set_tls_versions(o, a->tls_min, a->tls_max) ||
+     (a->helo && mw_options_set_helo_name(o, a->helo)) ||
+     (a->auth && mw_options_set_auth_mechanisms(o, a->auth)) ||
+     mw_options_set_allow_insecure_auth(o, a->allow_insecure_auth) ||
+     mw_options_set_pipelining(o, !a->no_pipelining)) {
+    snprintf(err, errlen, "invalid connection settings (check --server, "
+                          "--bind, --helo and the --tls options)");
+    return EXIT_USAGE;
+  }
+  if(a->tls_ca_file) {
+    FILE *f = fopen(a->tls_ca_file, "r");
+    if(!f) {
+      snprintf(err, errlen, "--tls-ca-file: cannot read '%s': %s",
+               a->tls_ca_file, strerror(errno));
+      return EXIT_NOINPUT;
+    }
+    fclose(f);
+  }
+  if(a->password_env)
+    *password = secret_from_env(a->password_env, err, errlen);
+  else if(a->password_file)
+    *password = secret_from_file(a->password_file, err, errlen);
+  else if(a->password_cmd)
+    *password = secret_from_command(a->password_cmd, "--password-cmd", err,
+                                    errlen);
+  if((a->password_env || a->password_file || a->password_cmd) && !*password)
+    return EXIT_CONFIG;
+  if(a->oauth2_token_cmd) {
+    *token = secret_from_command(a->oauth2_token_cmd, "--oauth2-token-cmd",
+                                 err, errlen);
+    if(!*token)
+      return EXIT_CONFIG;
+    if(mw_options_set_oauth2_token(o, *token)) {
+      snprintf(err, errlen, "--oauth2-token-cmd: the token contains "
+                            "control characters");
+      return EXIT_CONFIG;
+    }
+  }
+  if(a->user && mw_options_set_credentials(o, a->user, *password)) {
+    snprintf(err, errlen, "--user or the password contains control "
+                          "characters");
+    return EXIT_CONFIG;
+  }
+  return EXIT_OK;
+}
+
+static int compose_message(const struct send_args *a, char **msg,
+                           size_t *len, char *err, size_t errlen)
+{
+  mw_compose *c = mw_compose_new();
+  if(!c) {
+    snprintf(err, errlen, "out of memory");
+    return EXIT_SOFTWARE;
+  }
+  char *body = NULL;
+  size_t body_len = 0;
+  if(a->body_file) {
+    body = read_whole_file(a->body_file, &body_len, err, errlen);
+    if(!body) {
+      mw_compose_free(c);
+      return EXIT_NOINPUT;
+    }
+  }
+  else if(a->body) {
+    body_len = strlen(a->body);
+  }
+  mw_status st = mw_compose_set_from(c, a->from);
+  for(size_t i = 0; !st && i < a->to.count; i++)
+    st = mw_compose_add_to(c, a->to.items[i]);
+  for(size_t i = 0; !st && i < a->cc.count; i++)
+    st = mw_compose_add_cc(c, a->cc.items[i]);
+  if(!st)
+    st = mw_compose_set_subject(c, a->subject ? a->subject : "");
+  if(!st)
+    st = mw_compose_set_body(c, body ? body : a->body, body_len);
+  for(size_t i = 0; !st && i < a->headers.count; i++) {
+    const char *h = a->headers.items[i];
+    const char *colon = strchr(h, ':');
+    char name[128];
+    size_t nl = (size_t)(colon - h);
+    if(nl >= sizeof(name)) {
+      snprintf(err, errlen, "--header: name too long in '%.40s...'", h);
+      free(body);
+      mw_compose_free(c);
+      return EXIT_DATAERR;
+    }
+    memcpy(name, h, nl);
+    name[nl] = '\0';
+    const char *value = colon + 1;
+    while(*value == ' ' || *value == '\t')
+      value++;
+    st = mw_compose_add_header(c, name, value);
+  }
+  if(!st)
+    st = mw_compose_render(c, msg, len);
+  free(body);
+  if(st) {
+    snprintf(err, errlen, "%s", st == MW_E_MESSAGE ? mw_compose_error(c)
+                                                   : "cannot build the "
+                                                     "message");
+    mw_compose_free(c);
+    return st == MW_E_MESSAGE ? EXIT_DATAERR : EXIT_SOFTWARE;
+  }
+  mw_compose_free(c);
+  return EXIT_OK;
+}
+
+static int build_envelope(const struct send_args *a, mw_envelope *e,
+                          char *err, size_t errlen)
+{
+  char addr[400];
+  if(mw_envelope_set_from(e, a->from)) {
+    if(!envelope_address(a->from, addr, sizeof(addr)) ||
+       mw_envelope_set_from(e, addr)) {
+      snprintf(err, errlen, "--from: '%s' is not a valid address (no line "
+                            "breaks, spaces or control characters; one '@')",
+               a->from);
+      return EXIT_DATAERR;
+    }
+  }
+  const struct cli_list *lists[] = {&a->to, &a->cc, &a->bcc};
+  const char *names[] = {"--to", "--cc", "--bcc"};
+  for(size_t l = 0; l < 3; l++) {
+    for(size_t i = 0; i < lists[l]->count; i++) {
+      const char *v = lists[l]->items[i];
+      if(!envelope_address(v, addr, sizeof(addr)) ||
+         mw_envelope_add_recipient(e, addr)) {
+        snprintf(err, errlen, "%s: '%s' is not a valid address (no line "
+                              "breaks, spaces or control characters; one "
+                              "'@')",
+                 names[l], v);
+        return EXIT_DATAERR;
+      }
+    }
+  }
+  return EXIT_OK;
+}
+
+static int cmd_send(int argc, char **argv)
+{
+  struct send_args *a = calloc(1, sizeof(*a));
+  char err[1024];
+  if(!a)
+    return fail_with(EXIT_SOFTWARE, "out of memory");
+  if(cli_parse_send(argc, argv, a, err, sizeof(err))) {
+    free(a);
+    return fail_usage(err);
+  }
+  if(a->help) {
+    fputs(cli_send_help, stdout);
+    free(a);
+    return EXIT_OK;
+  }
+  if(mw_global_init() != MW_OK) {
+    free(a);
+    return fail_with(EXIT_SOFTWARE, "library initialisation failed");
+  }
+  double t0 = now_ms();
+  int code = EXIT_OK;
+  char *password = NULL, *token = NULL, *msg = NULL;
+  size_t msg_len = 0;
+  FILE *msg_file = NULL;
+  mw_options *o = mw_options_new();
+  mw_envelope *env = mw_envelope_new();
+  mw_smtp *s = NULL;
+  mw_result *res = NULL;
+  if(!o || !env) {
+    code = fail_with(EXIT_SOFTWARE, "out of memory");
+    goto done;
+  }
+  if(a->trace)
+    mw_options_set_trace(o, output_trace, stderr);
+  code = build_options(a, o, &password, &token, err, sizeof(err));
+  if(!code)
+    code = build_envelope(a, env, err, sizeof(err));
+  if(!code && a->message_file) {
+    msg_file = open_message(a->message_file, err, sizeof(err));
+    if(!msg_file)
+      code = EXIT_NOINPUT;
+  }
+  else if(!code) {
+    code = compose_message(a, &msg, &msg_len, err, sizeof(err));
+  }
+  if(code) {
+    fail_with(code, err);
+    goto done;
+  }
+  mw_message_info info;
+  if(msg_file) {
+    mw_status st = mw_message_info_scan_reader(&info, file_read, msg_file);
+    if(st || fseek(msg_file, 0, SEEK_SET) != 0) {
+      code = fail_with(EXIT_IOERR, "cannot read the message file");
+      goto done;
+    }
+  }
+  else {
+    mw_message_info_scan(&info, msg, msg_len);
+  }
+
+  s = mw_smtp_new(o);
+  if(!s) {
+    code = fail_with(EXIT_SOFTWARE, "out of memory");
+    goto done;
+  }
+  const mw_error *e = NULL;
+  double connect_ms = 0;
+  mw_status st = mw_smtp_connect(s);
+  connect_ms = now_ms() - t0;
+  if(st) {
+    e = mw_smtp_error(s);
+    code = exitcode_for_error(e);
+  }
+  else {
+    if(msg_file)
+      st = mw_smtp_send(s, env, &info, file_read, msg_file, &res);
+    else
+      st = mw_smtp_send_buffer(s, env, msg, msg_len, &res);
+    if(st) {
+      e = mw_smtp_error(s);
+      code = exitcode_for_error(e);
+    }
+    else {
+      code = exitcode_for_result(res);
+    }
+  }
+  /* Report the send error before QUIT clears the session's error. */
+  unsigned port = 0;
+  char hostbuf[300];
+  snprintf(hostbuf, sizeof(hostbuf), "%s", a->server);
+  {
+    char *colon = hostbuf[0] == '[' ? strchr(hostbuf, ']') : hostbuf;
+    colon = colon ? strchr(colon, ':') : NULL;
+    if(colon) {
+      port = (unsigned)strtoul(colon + 1, NULL, 10);
+      *colon = '\0';
+    }
+  }
+  if(!port)
+    port = a->tls_mode == MW_TLS_IMPLICIT ? 465 : 587;
+  mw_tls_mode eff = a->tls_mode;
+  if(eff == MW_TLS_AUTO)
+    eff = port == 465 ? MW_TLS_IMPLICIT : MW_TLS_STARTTLS;
+  struct send_report rep = {.host = hostbuf,
+                            .port = port,
+                            .tls_mode = mw_tls_mode_name(eff),
+                            .session = s,
+                            .result = res,
+                            .error = e,
+                            .exit_code = code,
+                            .connect_ms = connect_ms};
+  rep.total_ms = now_ms() - t0;
+  if(a->json)
+    output_send_json(stdout, &rep);
+  else
+    output_send_human(stdout, stderr, &rep);
+  mw_smtp_quit(s);
+
+done:
+  mw_result_free(res);
+  mw_smtp_free(s);
+  mw_envelope_free(env);
+  mw_options_free(o);
+  secret_free(password);
+  secret_free(token);
+  free(msg);
+  if(msg_file)
+    fclose(msg_file);
+  free(a);
+  mw_global_cleanup();
+  return code;
+}
+
+int main(int argc, char **argv)
+{
+  if(argc < 2) {
+    fputs(main_help, stderr);
+    return EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if(strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+    printf("mailwire %s\n", mw_version());
+    return EXIT_OK;
+  }
+  if(strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+    fputs(main_help, stdout);
+    return EXIT_OK;
+  }
+  if(strcmp(cmd, "help") == 0) {
+    if(argc > 2 && strcmp(argv[2], "send") == 0)
+      fputs(cli_send_help, stdout);
+    else
+      fputs(main_help, stdout);
+    return EXIT_OK;
+  }
+  if(strcmp(cmd, "send") == 0)
+    return cmd_send(argc - 2, argv + 2);
+  fprintf(stderr, "mailwire: unknown command '%s'\n%s", cmd, main_help);
+  return EXIT_USAGE;
+}

@@ -1,0 +1,190 @@
+/* Unit tests: options, envelope, queue ids, errors, composition. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "mailwire.h"
+#include "core/err.h"
+#include "core/options.h"
+#include "proto/envelope.h"
+#include "tls/tls.h"
+
+#include <string.h>
+
+static void server_strings(void **state)
+{
+  (void)state;
+  mw_options *o = mw_options_new();
+  assert_int_equal(mw_options_set_server_string(o, "mail.example:2525"),
+                   MW_OK);
+  assert_string_equal(o->host, "mail.example");
+  assert_int_equal(o->port, 2525);
+  assert_int_equal(mw_options_set_server_string(o, "[::1]:25"), MW_OK);
+  assert_string_equal(o->host, "::1");
+  assert_int_equal(mw_options_set_server_string(o, "[::1]"), MW_OK);
+  assert_int_equal(o->port, 0);
+  assert_int_equal(mw_options_set_server_string(o, "h:"), MW_E_INVALID);
+  assert_int_equal(mw_options_set_server_string(o, ":25"), MW_E_INVALID);
+  assert_int_equal(mw_options_set_server_string(o, "[::1"), MW_E_INVALID);
+  assert_int_equal(mw_options_set_server_string(o, "[::1]x"), MW_E_INVALID);
+  assert_int_equal(mw_options_set_server_string(o, "h:99999"), MW_E_INVALID);
+  assert_int_equal(mw_options_set_server_string(o, "h:1a"), MW_E_INVALID);
+  assert_int_equal(mw_options_set_server_string(o, "a\rb"), MW_E_INVALID);
+  mw_options_free(o);
+}
+
+static void tls_mode_by_port(void **state)
+{
+  (void)state;
+  mw_options *o = mw_options_new();
+  mw_options_set_server(o, "h", 0);
+  assert_int_equal(mw__options_port(o), 587);
+  assert_int_equal(mw__options_tls_mode(o), MW_TLS_STARTTLS);
+  mw_options_set_server(o, "h", 465);
+  assert_int_equal(mw__options_tls_mode(o), MW_TLS_IMPLICIT);
+  mw_options_set_server(o, "h", 25);
+  assert_int_equal(mw__options_tls_mode(o), MW_TLS_STARTTLS);
+  mw_options_set_server(o, "h", 0);
+  mw_options_set_tls_mode(o, MW_TLS_IMPLICIT);
+  assert_int_equal(mw__options_port(o), 465);
+  mw_tls_mode m;
+  assert_int_equal(mw_tls_mode_parse("STARTTLS-optional", &m), MW_OK);
+  assert_int_equal(m, MW_TLS_STARTTLS_OPTIONAL);
+  assert_int_equal(mw_tls_mode_parse("maybe", &m), MW_E_INVALID);
+  mw_options_free(o);
+}
+
+static void secrets_and_copies(void **state)
+{
+  (void)state;
+  mw_options *o = mw_options_new();
+  assert_int_equal(mw_options_set_credentials(o, "u", "p\r\nRSET"),
+                   MW_E_INVALID);
+  assert_int_equal(mw_options_set_credentials(o, "u", "pw"), MW_OK);
+  struct mw_options copy;
+  assert_true(mw__options_copy(&copy, o));
+  assert_string_equal(copy.password, "pw");
+  assert_ptr_not_equal(copy.password, o->password);
+  mw__options_release(&copy);
+  mw_options_free(o);
+  mw_options_free(NULL);
+}
+
+static void fingerprints(void **state)
+{
+  (void)state;
+  char out[65];
+  assert_true(mw__tls_normalise_fingerprint(
+      "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:"
+      "89:AB:CD:EF:01:23:45:67:89",
+      out));
+  assert_string_equal(out, "abcdef0123456789abcdef0123456789abcdef0123456789"
+                           "abcdef0123456789");
+  assert_false(mw__tls_normalise_fingerprint("abcd", out));
+  assert_false(mw__tls_normalise_fingerprint(
+      "zz00000000000000000000000000000000000000000000000000000000000000",
+      out));
+}
+
+static void envelope_refuses_injection(void **state)
+{
+  (void)state;
+  mw_envelope *e = mw_envelope_new();
+  assert_int_equal(mw_envelope_set_from(e, ""), MW_OK); /* null path */
+  assert_int_equal(mw_envelope_add_recipient(e, "a@b.c"), MW_OK);
+  assert_int_equal(mw_envelope_add_recipient(e, "a@b.c\r\nRCPT TO:<x@y>"),
+                   MW_E_INVALID);
+  assert_int_equal(mw_envelope_add_recipient(e, "<a@b.c>"), MW_E_INVALID);
+  assert_int_equal(mw_envelope_add_recipient(e, "a b@c.d"), MW_E_INVALID);
+  assert_int_equal(mw_envelope_add_recipient(e, ""), MW_E_INVALID);
+  assert_int_equal(mw_envelope_add_recipient(e, "nobody"), MW_E_INVALID);
+  assert_int_equal(mw_envelope_set_from(e, "x@y\n"), MW_E_INVALID);
+  assert_int_equal(mw_envelope_recipient_count(e), 1);
+  assert_true(mw__address_is_utf8("j\xc3\xb6rg@example.org"));
+  assert_false(mw__address_is_utf8("jorg@example.org"));
+  mw_envelope_free(e);
+}
+
+static void queue_ids(void **state)
+{
+  (void)state;
+  char id[64];
+  mw__parse_queue_id("Ok: queued as 4XyZ12AbC", id, sizeof(id));
+  assert_string_equal(id, "4XyZ12AbC");
+  mw__parse_queue_id("OK id=1abcDE-0001Xy-Zz", id, sizeof(id));
+  assert_string_equal(id, "1abcDE-0001Xy-Zz");
+  mw__parse_queue_id("x1234 Message accepted for delivery", id, sizeof(id));
+  assert_string_equal(id, "x1234");
+  mw__parse_queue_id("Queued mail for delivery", id, sizeof(id));
+  assert_string_equal(id, "");
+  mw__parse_queue_id("queued as ", id, sizeof(id));
+  assert_string_equal(id, "");
+}
+
+static void error_table(void **state)
+{
+  (void)state;
+  assert_string_equal(mw_status_name(MW_E_AUTH), "MW_E_AUTH");
+  assert_string_equal(mw_status_name(MW_E_INJECTION), "MW_E_INJECTION");
+  assert_string_equal(mw_status_name((mw_status)999), "MW_E_INTERNAL");
+  assert_string_equal(mw_category_name(MW_CAT_CERTIFICATE), "certificate");
+  struct mw_error e = {0};
+  mw__error_set(&e, MW_E_TIMEOUT, "waited %d s", 3);
+  assert_true(mw_error_is_temporary(&e));
+  assert_int_equal(mw_error_category(&e), MW_CAT_TIMEOUT);
+  assert_string_equal(mw_error_message(&e), "waited 3 s");
+  mw__error_set(&e, MW_E_CERT, NULL);
+  assert_false(mw_error_is_temporary(&e));
+  assert_string_equal(mw_error_message(&e), "server certificate not accepted");
+  mw__error_clear(&e);
+}
+
+static void compose_encodes_and_refuses_injection(void **state)
+{
+  (void)state;
+  mw_compose *c = mw_compose_new();
+  assert_int_equal(mw_compose_set_from(c, "a@example.org"), MW_OK);
+  assert_int_equal(mw_compose_add_to(c, "b@example.org"), MW_OK);
+  assert_int_equal(mw_compose_set_subject(c, "Gr\xc3\xbc\xc3\x9f" "e"),
+                   MW_OK);
+  assert_int_equal(mw_compose_set_subject(c, "x\r\nBcc: evil@x"),
+                   MW_E_MESSAGE);
+  assert_non_null(strstr(mw_compose_error(c), "line break"));
+  assert_int_equal(mw_compose_add_header(c, "X Bad", "v"), MW_E_MESSAGE);
+  assert_int_equal(mw_compose_add_header(c, "X-Ok", "v\nInjected: 1"),
+                   MW_E_MESSAGE);
+  assert_int_equal(mw_compose_add_to(c, "c@example.org\nBcc: x@y"),
+                   MW_E_MESSAGE);
+  assert_int_equal(mw_compose_set_body(c, "caf\xc3\xa9\n.dot\n", 11), MW_OK);
+  assert_int_equal(mw_compose_set_body(c, "\xff\xfe", 2), MW_E_MESSAGE);
+  char *msg = NULL;
+  size_t len = 0;
+  assert_int_equal(mw_compose_render(c, &msg, &len), MW_OK);
+  assert_non_null(strstr(msg, "Subject: =?UTF-8?"));
+  assert_non_null(strstr(msg, "From: a@example.org\r\n"));
+  assert_true(strstr(msg, "Message-Id: <") || strstr(msg, "Message-ID: <"));
+  assert_null(strstr(msg, "Injected"));
+  assert_null(strstr(msg, "evil"));
+  /* 7-bit safe: the body went quoted-printable or base64. */
+  for(size_t i = 0; i < len; i++)
+    assert_true((unsigned char)msg[i] < 0x80);
+  mw_free(msg);
+  mw_compose_free(c);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(server_strings),
+      cmocka_unit_test(tls_mode_by_port),
+      cmocka_unit_test(secrets_and_copies),
+      cmocka_unit_test(fingerprints),
+      cmocka_unit_test(envelope_refuses_injection),
+      cmocka_unit_test(queue_ids),
+      cmocka_unit_test(error_table),
+      cmocka_unit_test(compose_encodes_and_refuses_injection),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

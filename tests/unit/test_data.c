@@ -1,0 +1,160 @@
+/* Unit tests: proto/data.c, DATA encoding (dot-stuffing, CRLF) and the
+ * message scan. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "mailwire.h"
+#include "proto/data.h"
+
+#include <string.h>
+
+/* Encodes in whole, then byte by byte; both must give the same wire form. */
+static void check(const char *in, size_t len, const char *expected)
+{
+  struct mw__data_encoder e;
+  struct mw__sbuf whole, bytes;
+  mw__sbuf_init(&whole);
+  mw__sbuf_init(&bytes);
+  mw__data_encoder_init(&e);
+  assert_true(mw__data_encode(&e, in, len, &whole));
+  assert_true(mw__data_finish(&e, &whole));
+  mw__data_encoder_init(&e);
+  for(size_t i = 0; i < len; i++)
+    assert_true(mw__data_encode(&e, in + i, 1, &bytes));
+  assert_true(mw__data_finish(&e, &bytes));
+  assert_string_equal(whole.data, expected);
+  assert_string_equal(bytes.data, expected);
+  mw__sbuf_free(&whole);
+  mw__sbuf_free(&bytes);
+}
+
+#define CHECK(in, out) check(in, sizeof(in) - 1, out)
+
+static void crlf_passes_through(void **state)
+{
+  (void)state;
+  CHECK("a\r\nb\r\n", "a\r\nb\r\n.\r\n");
+}
+
+static void bare_lf_becomes_crlf(void **state)
+{
+  (void)state;
+  CHECK("a\nb\n", "a\r\nb\r\n.\r\n");
+  CHECK("\n\n", "\r\n\r\n.\r\n");
+}
+
+static void bare_cr_becomes_crlf(void **state)
+{
+  (void)state;
+  CHECK("a\rb", "a\r\nb\r\n.\r\n");
+  CHECK("a\r\r\nb", "a\r\n\r\nb\r\n.\r\n");
+  CHECK("a\r", "a\r\n.\r\n");
+}
+
+static void missing_final_newline_is_added(void **state)
+{
+  (void)state;
+  CHECK("no newline", "no newline\r\n.\r\n");
+  CHECK("", ".\r\n");
+}
+
+static void leading_dots_are_doubled(void **state)
+{
+  (void)state;
+  CHECK(".\n", "..\r\n.\r\n");
+  CHECK("..x\r\n.y\r\nz.\r\n", "...x\r\n..y\r\nz.\r\n.\r\n");
+  CHECK(".", "..\r\n.\r\n");
+}
+
+static void smuggling_sequences_never_reach_the_wire(void **state)
+{
+  (void)state;
+  /* The SMTP smuggling end-of-data variants: none may end the data early. */
+  CHECK("a\n.\nb", "a\r\n..\r\nb\r\n.\r\n");
+  CHECK("a\r\n.\rb", "a\r\n..\r\nb\r\n.\r\n");
+  CHECK("a\r.\r\nb", "a\r\n..\r\nb\r\n.\r\n");
+  CHECK("a\n.\r\nb", "a\r\n..\r\nb\r\n.\r\n");
+}
+
+static void no_bare_cr_or_lf_in_any_output(void **state)
+{
+  (void)state;
+  /* Every combination of up to 6 bytes from {a, '.', CR, LF}. */
+  const char alphabet[] = {'a', '.', '\r', '\n'};
+  char in[6];
+  for(int len = 1; len <= 6; len++) {
+    int combos = 1;
+    for(int i = 0; i < len; i++)
+      combos *= 4;
+    for(int n = 0; n < combos; n++) {
+      int v = n;
+      for(int i = 0; i < len; i++) {
+        in[i] = alphabet[v % 4];
+        v /= 4;
+      }
+      struct mw__data_encoder e;
+      struct mw__sbuf out;
+      mw__sbuf_init(&out);
+      mw__data_encoder_init(&e);
+      assert_true(mw__data_encode(&e, in, (size_t)len, &out));
+      assert_true(mw__data_finish(&e, &out));
+      for(size_t i = 0; i < out.len; i++) {
+        if(out.data[i] == '\r')
+          assert_true(i + 1 < out.len && out.data[i + 1] == '\n');
+        if(out.data[i] == '\n')
+          assert_true(i > 0 && out.data[i - 1] == '\r');
+      }
+      /* The only "\r\n.\r\n" is the terminator at the very end. */
+      const char *term = strstr(out.data, "\r\n.\r\n");
+      if(term)
+        assert_ptr_equal(term + 5, out.data + out.len);
+      mw__sbuf_free(&out);
+    }
+  }
+}
+
+static void scan_finds_8bit_and_utf8_headers(void **state)
+{
+  (void)state;
+  mw_message_info info;
+  const char ascii[] = "Subject: hi\r\n\r\nbody\r\n";
+  mw_message_info_scan(&info, ascii, sizeof(ascii) - 1);
+  assert_false(info.has_8bit);
+  assert_false(info.needs_smtputf8);
+  const char body8[] = "Subject: hi\n\nb\xc3\xa9\n";
+  mw_message_info_scan(&info, body8, sizeof(body8) - 1);
+  assert_true(info.has_8bit);
+  assert_false(info.needs_smtputf8);
+  const char head8[] = "Subject: h\xc3\xa9\r\n\r\nbody\r\n";
+  mw_message_info_scan(&info, head8, sizeof(head8) - 1);
+  assert_true(info.has_8bit);
+  assert_true(info.needs_smtputf8);
+}
+
+static void scan_size_counts_wire_bytes(void **state)
+{
+  (void)state;
+  mw_message_info info;
+  /* "a\n.b\n" goes out as "a\r\n..b\r\n" (8) plus at most 5 for the end. */
+  mw_message_info_scan(&info, "a\n.b\n", 5);
+  assert_int_equal(info.size, 8 + 5);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(crlf_passes_through),
+      cmocka_unit_test(bare_lf_becomes_crlf),
+      cmocka_unit_test(bare_cr_becomes_crlf),
+      cmocka_unit_test(missing_final_newline_is_added),
+      cmocka_unit_test(leading_dots_are_doubled),
+      cmocka_unit_test(smuggling_sequences_never_reach_the_wire),
+      cmocka_unit_test(no_bare_cr_or_lf_in_any_output),
+      cmocka_unit_test(scan_finds_8bit_and_utf8_headers),
+      cmocka_unit_test(scan_size_counts_wire_bytes),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,223 @@
+/* Unit tests: proto/sasl.c, mechanism choice and the client side of each
+ * exchange (GNU SASL glue and the OAuth formats). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "mailwire.h"
+#include "core/util.h"
+#include "proto/sasl.h"
+
+#include <openssl/evp.h>
+#include <string.h>
+
+static int setup(void **state)
+{
+  (void)state;
+  return mw_global_init() == MW_OK ? 0 : -1;
+}
+
+static size_t b64_decode(const char *in, unsigned char *out)
+{
+  int n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)strlen(in));
+  size_t len = n > 0 ? (size_t)n : 0;
+  size_t inlen = strlen(in);
+  if(inlen >= 1 && in[inlen - 1] == '=')
+    len--;
+  if(inlen >= 2 && in[inlen - 2] == '=')
+    len--;
+  return len;
+}
+
+static void b64_encode(const char *in, char *out)
+{
+  EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in,
+                  (int)strlen(in));
+}
+
+static void choose_strongest_common(void **state)
+{
+  (void)state;
+  assert_string_equal(mw__sasl_choose("PLAIN LOGIN SCRAM-SHA-256 CRAM-MD5",
+                                      NULL, true, false),
+                      "SCRAM-SHA-256");
+  assert_string_equal(mw__sasl_choose("PLAIN LOGIN", NULL, true, false),
+                      "PLAIN");
+  assert_string_equal(mw__sasl_choose("login", NULL, true, false), "LOGIN");
+  /* The user's restriction wins over strength. */
+  assert_string_equal(mw__sasl_choose("PLAIN SCRAM-SHA-256", "PLAIN", true,
+                                      false),
+                      "PLAIN");
+  assert_null(mw__sasl_choose("PLAIN LOGIN", "CRAM-MD5", true, false));
+  /* Token mechanisms need a token; password ones a password. */
+  assert_null(mw__sasl_choose("XOAUTH2", NULL, true, false));
+  assert_string_equal(mw__sasl_choose("PLAIN XOAUTH2 OAUTHBEARER", NULL,
+                                      false, true),
+                      "OAUTHBEARER");
+  assert_null(mw__sasl_choose("", NULL, true, true));
+  assert_null(mw__sasl_choose("GSSAPI NTLM", NULL, true, false));
+}
+
+static void normalise_list(void **state)
+{
+  (void)state;
+  char *out = NULL;
+  assert_int_equal(mw__sasl_normalise_list("plain, scram-sha-256", &out),
+                   MW_OK);
+  assert_string_equal(out, "PLAIN SCRAM-SHA-256");
+  mw__free(out);
+  assert_int_equal(mw__sasl_normalise_list("PLAIN,NTLM", &out),
+                   MW_E_INVALID);
+  assert_int_equal(mw__sasl_normalise_list(" , ", &out), MW_E_INVALID);
+  assert_int_equal(mw__sasl_normalise_list("", &out), MW_E_INVALID);
+}
+
+static void plain_initial_response(void **state)
+{
+  (void)state;
+  struct mw_error err = {0};
+  struct mw__sasl *s = NULL;
+  assert_int_equal(mw__sasl_start("PLAIN", "alice", "s3cret", NULL, "h",
+                                  &s, &err),
+                   MW_OK);
+  assert_true(mw__sasl_client_first("PLAIN"));
+  char *resp = NULL;
+  assert_int_equal(mw__sasl_step(s, NULL, &resp, &err), MW_OK);
+  unsigned char raw[64];
+  size_t n = b64_decode(resp, raw);
+  assert_int_equal(n, 13);
+  assert_memory_equal(raw, "\0alice\0s3cret", 13);
+  mw__free_secret(resp);
+  mw__sasl_free(s);
+}
+
+static void cram_md5_rfc2195_example(void **state)
+{
+  (void)state;
+  struct mw_error err = {0};
+  struct mw__sasl *s = NULL;
+  assert_false(mw__sasl_client_first("CRAM-MD5"));
+  assert_int_equal(mw__sasl_start("CRAM-MD5", "tim", "tanstaaftanstaaf",
+                                  NULL, "h", &s, &err),
+                   MW_OK);
+  char challenge[128];
+  b64_encode("<1896.697170952@postoffice.reston.mci.net>", challenge);
+  char *resp = NULL;
+  assert_int_equal(mw__sasl_step(s, challenge, &resp, &err), MW_OK);
+  unsigned char raw[128];
+  size_t n = b64_decode(resp, raw);
+  raw[n] = '\0';
+  assert_string_equal((char *)raw, "tim b913a602c7eda7a495b4e6e7334d3890");
+  mw__free_secret(resp);
+  mw__sasl_free(s);
+}
+
+static void login_answers_two_prompts(void **state)
+{
+  (void)state;
+  struct mw_error err = {0};
+  struct mw__sasl *s = NULL;
+  assert_int_equal(mw__sasl_start("LOGIN", "bob", "pw", NULL, "h", &s, &err),
+                   MW_OK);
+  char *resp = NULL;
+  assert_int_equal(mw__sasl_step(s, "VXNlcm5hbWU6", &resp, &err), MW_OK);
+  assert_string_equal(resp, "Ym9i"); /* bob */
+  mw__free_secret(resp);
+  assert_int_equal(mw__sasl_step(s, "UGFzc3dvcmQ6", &resp, &err), MW_OK);
+  assert_string_equal(resp, "cHc="); /* pw */
+  mw__free_secret(resp);
+  mw__sasl_free(s);
+}
+
+static void scram_first_message_and_bad_challenge(void **state)
+{
+  (void)state;
+  struct mw_error err = {0};
+  struct mw__sasl *s = NULL;
+  assert_int_equal(mw__sasl_start("SCRAM-SHA-256", "user", "pencil", NULL,
+                                  "h", &s, &err),
+                   MW_OK);
+  char *resp = NULL;
+  assert_int_equal(mw__sasl_step(s, NULL, &resp, &err), MW_OK);
+  unsigned char raw[256];
+  size_t n = b64_decode(resp, raw);
+  raw[n] = '\0';
+  assert_memory_equal(raw, "n,,n=user,r=", 12);
+  mw__free_secret(resp);
+  /* A server-first message that is not SCRAM: an auth error, no crash. */
+  char bad[64];
+  b64_encode("this is not scram", bad);
+  assert_int_equal(mw__sasl_step(s, bad, &resp, &err), MW_E_AUTH);
+  assert_null(resp);
+  mw__sasl_free(s);
+  mw__error_clear(&err);
+}
+
+static void garbage_base64_challenge(void **state)
+{
+  (void)state;
+  struct mw_error err = {0};
+  struct mw__sasl *s = NULL;
+  assert_int_equal(mw__sasl_start("CRAM-MD5", "u", "p", NULL, "h", &s, &err),
+                   MW_OK);
+  char *resp = NULL;
+  assert_int_equal(mw__sasl_step(s, "!!!not base64!!!", &resp, &err),
+                   MW_E_AUTH);
+  mw__sasl_free(s);
+  mw__error_clear(&err);
+}
+
+static void xoauth2_and_oauthbearer_formats(void **state)
+{
+  (void)state;
+  struct mw_error err = {0};
+  struct mw__sasl *s = NULL;
+  char *resp = NULL;
+  unsigned char raw[256];
+  assert_int_equal(mw__sasl_start("XOAUTH2", "a@b.c", NULL, "tok", "h", &s,
+                                  &err),
+                   MW_OK);
+  assert_int_equal(mw__sasl_step(s, NULL, &resp, &err), MW_OK);
+  size_t n = b64_decode(resp, raw);
+  assert_int_equal(n, strlen("user=a@b.c\001auth=Bearer tok\001\001"));
+  assert_memory_equal(raw, "user=a@b.c\001auth=Bearer tok\001\001", n);
+  mw__free_secret(resp);
+  /* The error challenge is answered with an empty line. */
+  assert_int_equal(mw__sasl_step(s, "eyJzdGF0dXMiOiI0MDEifQ==", &resp, &err),
+                   MW_OK);
+  assert_string_equal(resp, "");
+  mw__free_secret(resp);
+  mw__sasl_free(s);
+
+  assert_int_equal(mw__sasl_start("OAUTHBEARER", "a@b.c", NULL, "tok",
+                                  "mail.example", &s, &err),
+                   MW_OK);
+  assert_int_equal(mw__sasl_step(s, NULL, &resp, &err), MW_OK);
+  n = b64_decode(resp, raw);
+  const char *want = "n,a=a@b.c,\001host=mail.example\001auth=Bearer "
+                     "tok\001\001";
+  assert_int_equal(n, strlen(want));
+  assert_memory_equal(raw, want, n);
+  mw__free_secret(resp);
+  assert_int_equal(mw__sasl_step(s, "e30=", &resp, &err), MW_OK);
+  assert_string_equal(resp, "AQ==");
+  mw__free_secret(resp);
+  mw__sasl_free(s);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(choose_strongest_common),
+      cmocka_unit_test(normalise_list),
+      cmocka_unit_test(plain_initial_response),
+      cmocka_unit_test(cram_md5_rfc2195_example),
+      cmocka_unit_test(login_answers_two_prompts),
+      cmocka_unit_test(scram_first_message_and_bad_challenge),
+      cmocka_unit_test(garbage_base64_challenge),
+      cmocka_unit_test(xoauth2_and_oauthbearer_formats),
+  };
+  return cmocka_run_group_tests(tests, setup, NULL);
+}
