@@ -1,0 +1,320 @@
+"""A scriptable, misbehaving SMTP server for mailwire's tests.
+
+Real servers (the Postfix/Dovecot rig) prove that mailwire works; this one
+plays the faults that real servers will not: data injected after the 220 to
+STARTTLS, a connection dropped after the final dot, malformed replies,
+silence.  It runs in a thread inside the test process, listens on 127.0.0.1
+only, and records what the client sent (every line, and the exact DATA
+bytes) so tests can check the wire.
+
+Behaviour is set with keyword arguments; see FakeSMTP.__init__.
+"""
+
+import os
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+
+
+def make_test_certs(directory, host="localhost"):
+    """Create a CA and a server certificate for 127.0.0.1/localhost with
+    openssl; return (ca_file, cert_file, key_file)."""
+    ca_key = os.path.join(directory, "fake-ca.key")
+    ca_crt = os.path.join(directory, "fake-ca.crt")
+    key = os.path.join(directory, "fake-server.key")
+    csr = os.path.join(directory, "fake-server.csr")
+    crt = os.path.join(directory, "fake-server.crt")
+    ext = os.path.join(directory, "fake-ext.cnf")
+
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-subj", "/CN=mailwire fake test CA", "-keyout", ca_key,
+        "-out", ca_crt, "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + host,
+        "-keyout", key, "-out", csr)
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:%s,DNS:localhost,IP:127.0.0.1\n"
+                "extendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n"
+                % host)
+    run("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key,
+        "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", crt)
+    return ca_crt, crt, key
+
+
+class Session:
+    """What one client connection did."""
+
+    def __init__(self):
+        self.lines = []          # command lines received, decoded latin-1
+        self.data = []           # raw DATA bytes per message (wire form)
+        self.tls = False
+        self.closed_by_server = False
+
+
+class FakeSMTP:
+    def __init__(self, cert=None, key=None, greeting="220 fake.test ESMTP",
+                 silent=False, implicit_tls=False,
+                 capabilities=("PIPELINING", "SIZE 10240000", "8BITMIME",
+                               "ENHANCEDSTATUSCODES", "SMTPUTF8"),
+                 starttls=True, starttls_reply="220 2.0.0 Ready to start TLS",
+                 inject_after_starttls=b"", auth=None, auth_reply=None,
+                 mail_reply="250 2.1.0 Ok", rcpt_replies=None,
+                 data_reply="354 End data with <CR><LF>.<CR><LF>",
+                 final_reply="250 2.0.0 Ok: queued as FAKE42",
+                 drop_after_dot=False, raw_ehlo_reply=None,
+                 data_despite_no_rcpt=False):
+        self.cert, self.key = cert, key
+        self.greeting = greeting
+        self.silent = silent
+        self.implicit_tls = implicit_tls
+        self.capabilities = list(capabilities)
+        self.starttls = starttls
+        self.starttls_reply = starttls_reply
+        self.inject_after_starttls = inject_after_starttls
+        self.auth = auth                    # e.g. "PLAIN LOGIN"
+        self.auth_reply = auth_reply or "235 2.7.0 Authentication successful"
+        self.mail_reply = mail_reply
+        self.rcpt_replies = rcpt_replies or {}
+        self.data_reply = data_reply
+        self.final_reply = final_reply
+        self.drop_after_dot = drop_after_dot
+        self.raw_ehlo_reply = raw_ehlo_reply  # bytes sent verbatim to EHLO
+        self.data_despite_no_rcpt = data_despite_no_rcpt
+        self.sessions = []
+        self._sock = None
+        self._thread = None
+        self._stop = threading.Event()
+        self._conns = []
+
+    # -- lifetime ---------------------------------------------------------
+    def start(self):
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.2)
+        self.port = self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        return self.port
+
+    def stop(self):
+        self._stop.set()
+        for c in self._conns:
+            try:
+                c.close()
+            except OSError:
+                pass
+        if self._thread:
+            self._thread.join(timeout=5)
+        if self._sock:
+            self._sock.close()
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _context(self):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert, self.key)
+        return ctx
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self._conns.append(conn)
+            t = threading.Thread(target=self._handle_safely, args=(conn,),
+                                 daemon=True)
+            t.start()
+
+    def _handle_safely(self, conn):
+        sess = Session()
+        self.sessions.append(sess)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        io = _LineIO(conn)
+        try:
+            self._handle(io, sess)
+        except (OSError, ssl.SSLError, ConnectionError):
+            pass
+        finally:
+            for s in (io.sock, conn):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    # -- protocol -----------------------------------------------------------
+    def _handle(self, io, sess):
+        io.sock.settimeout(30)
+        accepted = 0
+        if self.implicit_tls:
+            io.wrap(self._context())
+            sess.tls = True
+        if self.silent:
+            # Say nothing until the client gives up.
+            while not self._stop.is_set():
+                try:
+                    if not io.sock.recv(1024):
+                        return
+                except socket.timeout:
+                    return
+            return
+        io.send_line(self.greeting)
+        if not self.greeting.startswith("220"):
+            sess.closed_by_server = True
+            return
+        while True:
+            line = io.read_line()
+            if line is None:
+                return
+            text = line.decode("latin-1")
+            sess.lines.append(text)
+            verb = text.split(" ", 1)[0].upper()
+            if verb in ("EHLO", "HELO"):
+                if self.raw_ehlo_reply is not None:
+                    io.send_raw(self.raw_ehlo_reply)
+                    continue
+                caps = list(self.capabilities)
+                if self.starttls and not sess.tls:
+                    caps.append("STARTTLS")
+                if self.auth:
+                    caps.append("AUTH " + self.auth)
+                lines = ["fake.test greets you"] + caps
+                for i, c in enumerate(lines):
+                    sep = " " if i == len(lines) - 1 else "-"
+                    io.send_line("250" + sep + c)
+            elif verb == "STARTTLS":
+                if not self.starttls or sess.tls:
+                    io.send_line("502 5.5.1 not available")
+                    continue
+                # The injection attack: extra bytes in the same packet.
+                io.send_raw(self.starttls_reply.encode() + b"\r\n" +
+                            self.inject_after_starttls)
+                if not self.starttls_reply.startswith("220"):
+                    continue
+                if self.inject_after_starttls:
+                    # A safe client hangs up here; wait to see it do so.
+                    try:
+                        io.wrap(self._context())
+                    except (ssl.SSLError, OSError):
+                        return
+                    sess.tls = True
+                    continue
+                io.wrap(self._context())
+                sess.tls = True
+            elif verb == "AUTH":
+                # Play the mechanism's prompts so clients run the real
+                # exchange; the verdict is auth_reply whatever was said.
+                words = text.split(" ")
+                mech = words[1].upper() if len(words) > 1 else ""
+                prompts = []
+                if mech == "LOGIN":
+                    prompts = ["334 VXNlcm5hbWU6", "334 UGFzc3dvcmQ6"]
+                    if len(words) > 2:
+                        prompts = prompts[1:]
+                elif len(words) == 2:
+                    prompts = ["334 "]
+                for prompt in prompts:
+                    io.send_line(prompt)
+                    answer = io.read_line()
+                    if answer is None:
+                        return
+                    sess.lines.append(answer.decode("latin-1"))
+                io.send_line(self.auth_reply)
+            elif verb == "MAIL":
+                io.send_line(self.mail_reply)
+            elif verb == "RCPT":
+                addr = text[text.find("<") + 1:text.rfind(">")]
+                reply = self.rcpt_replies.get(addr, "250 2.1.5 Ok")
+                accepted += reply.startswith("25")
+                io.send_line(reply)
+            elif verb == "DATA":
+                if not accepted and not self.data_despite_no_rcpt:
+                    io.send_line("554 5.5.1 Error: no valid recipients")
+                    continue
+                io.send_line(self.data_reply)
+                if not self.data_reply.startswith("354"):
+                    continue
+                raw = io.read_data()
+                if raw is None:
+                    return
+                sess.data.append(raw)
+                if self.drop_after_dot:
+                    sess.closed_by_server = True
+                    return
+                accepted = 0
+                io.send_line(self.final_reply)
+            elif verb == "RSET":
+                accepted = 0
+                io.send_line("250 2.0.0 Ok")
+            elif verb == "NOOP":
+                io.send_line("250 2.0.0 Ok")
+            elif verb == "QUIT":
+                io.send_line("221 2.0.0 Bye")
+                return
+            else:
+                io.send_line("502 5.5.2 Error: command not recognized")
+
+
+class _LineIO:
+    """Line I/O over a socket that can be upgraded to TLS in place."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def wrap(self, ctx):
+        self.sock = ctx.wrap_socket(self.sock, server_side=True)
+        self.buf = b""
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def send_line(self, text):
+        self.sock.sendall(text.encode() + b"\r\n")
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            return False
+        self.buf += chunk
+        return True
+
+    def read_line(self):
+        while b"\r\n" not in self.buf:
+            if not self._fill():
+                return None
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def read_data(self):
+        """Everything up to and including CRLF.CRLF, as sent (stuffed)."""
+        data = b"\r\n" if False else b""
+        while True:
+            probe = b"\r\n" + self.buf
+            end = probe.find(b"\r\n.\r\n")
+            if end != -1:
+                # end indexes probe; the data is probe[2:end+2] (+CRLF kept)
+                data = probe[2:end + 2]
+                self.buf = probe[end + 5:]
+                return data
+            if not self._fill():
+                return None
+
+
+def temp_certs():
+    d = tempfile.mkdtemp(prefix="mw-fake-")
+    return d, make_test_certs(d)

@@ -1,0 +1,31 @@
+"""Shared helpers for mailwire's integration tests: find the binary, run
+it, parse its JSON."""
+
+import json
+import os
+import subprocess
+import time
+
+MAILWIRE = os.environ.get("MAILWIRE_BIN", "mailwire")
+
+
+def run(args, env=None, input=None, timeout=60):
+    """Run `mailwire ARGS`; return (exit code, stdout, stderr, seconds)."""
+    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    if env:
+        full_env.update(env)
+    t0 = time.monotonic()
+    p = subprocess.run([MAILWIRE] + list(args), env=full_env, input=input,
+                       capture_output=True, timeout=timeout)
+    return (p.returncode, p.stdout.decode("utf-8", "replace"),
+            p.stderr.decode("utf-8", "replace"), time.monotonic() - t0)
+
+
+def run_json(args, **kw):
+    code, out, err, secs = run(list(args) + ["--json"], **kw)
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        raise AssertionError("no JSON on stdout (exit %d)\nstdout: %s\n"
+                             "stderr: %s" % (code, out, err))
+    return code, doc, err, secs

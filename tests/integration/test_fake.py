@@ -1,0 +1,357 @@
+"""mailwire send against the scriptable misbehaving server (fakesmtp.py):
+the faults real servers will not play.  Each test states the attack or
+fault, the safe behaviour, and checks the exit code and what reached the
+wire."""
+
+import os
+import shutil
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import fakesmtp  # noqa: E402
+import mwtest  # noqa: E402
+
+CERT_DIR = None
+CA = CERT = KEY = None
+
+
+def setUpModule():
+    global CERT_DIR, CA, CERT, KEY
+    CERT_DIR, (CA, CERT, KEY) = fakesmtp.temp_certs()
+
+
+def tearDownModule():
+    shutil.rmtree(CERT_DIR, ignore_errors=True)
+
+
+PASSWORD = "Fake-pw-7731"
+
+
+def send_args(port, *extra, ca=True):
+    args = ["send", "--server", "127.0.0.1:%d" % port, "--from",
+            "alice@example.org", "--to", "bob@example.org", "--subject",
+            "test", "--body", "hello\n"]
+    if ca:
+        args += ["--tls-ca-file", CA]
+    return args + list(extra)
+
+
+def server(**kw):
+    return fakesmtp.FakeSMTP(cert=CERT, key=KEY, **kw)
+
+
+class StartTLS(unittest.TestCase):
+    def test_injected_bytes_after_starttls_stop_the_session(self):
+        # Attack: a man in the middle appends a reply to the 220, hoping
+        # the client reads it as the server's first post-TLS answer.
+        with server(auth="PLAIN",
+                    inject_after_starttls=b"250-evil\r\n250 AUTH PLAIN\r\n") as f:
+            code, doc, err, _ = mwtest.run_json(
+                send_args(f.port, "--user", "u", "--password-env", "PW"),
+                env={"PW": PASSWORD})
+        self.assertEqual(code, 76)
+        self.assertEqual(doc["error"]["status"], "MW_E_INJECTION")
+        lines = f.sessions[0].lines
+        self.assertFalse(any(l.startswith("AUTH") for l in lines), lines)
+        self.assertFalse(any(l.startswith("MAIL") for l in lines), lines)
+
+    def test_starttls_not_offered_fails_before_credentials(self):
+        with server(starttls=False, auth="PLAIN LOGIN") as f:
+            code, doc, err, _ = mwtest.run_json(
+                send_args(f.port, "--user", "u", "--password-env", "PW"),
+                env={"PW": PASSWORD})
+        self.assertEqual(code, 78)
+        self.assertEqual(doc["error"]["status"], "MW_E_NO_STARTTLS")
+        self.assertEqual(f.sessions[0].lines[0].split()[0], "EHLO")
+        self.assertFalse(any(l.startswith(("AUTH", "MAIL"))
+                             for l in f.sessions[0].lines))
+
+    def test_starttls_refused_with_454(self):
+        with server(starttls_reply="454 4.7.0 TLS not available") as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 78)
+        self.assertEqual(doc["error"]["status"], "MW_E_NO_STARTTLS")
+        self.assertEqual(doc["error"]["reply_code"], 454)
+        self.assertFalse(any(l.startswith("MAIL") for l in f.sessions[0].lines))
+
+    def test_starttls_optional_continues_in_clear_when_not_offered(self):
+        with server(starttls=False) as f:
+            code, doc, _, _ = mwtest.run_json(
+                send_args(f.port, "--tls", "starttls-optional"))
+        self.assertEqual(code, 0, doc)
+        self.assertIsNone(doc["server"]["tls"])
+
+    def test_password_refused_over_plaintext(self):
+        with server(starttls=False, auth="PLAIN") as f:
+            code, doc, _, _ = mwtest.run_json(
+                send_args(f.port, "--tls", "none", "--user", "u",
+                          "--password-env", "PW"), env={"PW": PASSWORD})
+        self.assertEqual(code, 78)
+        self.assertEqual(doc["error"]["status"], "MW_E_INSECURE")
+        self.assertFalse(any(l.startswith("AUTH") for l in f.sessions[0].lines))
+
+
+class Certificates(unittest.TestCase):
+    def test_untrusted_by_default(self):
+        with server() as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port, ca=False))
+        self.assertEqual(code, 78)
+        self.assertEqual(doc["error"]["status"], "MW_E_CERT")
+        self.assertEqual(doc["error"]["category"], "certificate")
+        self.assertFalse(any(l.startswith("MAIL") for l in f.sessions[0].lines))
+
+    def test_pinned_fingerprint_accepts_exactly_that_certificate(self):
+        import subprocess
+        fp = subprocess.run(["openssl", "x509", "-in", CERT, "-noout",
+                             "-fingerprint", "-sha256"], capture_output=True,
+                            text=True, check=True).stdout.split("=", 1)[1]
+        with server() as f:
+            code, doc, _, _ = mwtest.run_json(
+                send_args(f.port, "--tls-fingerprint", fp.strip(), ca=False))
+            self.assertEqual(code, 0, doc)
+            wrong = "00" * 32
+            code, doc, _, _ = mwtest.run_json(
+                send_args(f.port, "--tls-fingerprint", wrong, ca=False))
+            self.assertEqual(code, 78)
+            self.assertIn("does not match", doc["error"]["message"])
+
+    def test_wrong_host_name_refused(self):
+        with server() as f:
+            code, doc, _, _ = mwtest.run_json(
+                send_args(f.port, "--tls-server-name", "mail.other.example"))
+        self.assertEqual(code, 78)
+        self.assertIn("mismatch", doc["error"]["message"])
+
+    def test_insecure_is_explicit_and_loud(self):
+        with server() as f:
+            code, _, err, _ = mwtest.run(
+                send_args(f.port, "--insecure", "--trace", ca=False))
+        self.assertEqual(code, 0, err)
+        self.assertIn("NOT be verified", err)
+
+
+class Modes(unittest.TestCase):
+    def test_silent_server_hits_greeting_timeout_with_hint(self):
+        with server(silent=True) as f:
+            code, doc, _, secs = mwtest.run_json(
+                send_args(f.port, "--greeting-timeout", "1s"))
+        self.assertEqual(code, 75)
+        self.assertEqual(doc["error"]["status"], "MW_E_TIMEOUT")
+        self.assertIn("implicit TLS", doc["error"]["message"])
+        self.assertLess(secs, 5)
+
+    def test_implicit_tls_against_plaintext_port_names_the_mismatch(self):
+        with server() as f:
+            code, doc, _, secs = mwtest.run_json(
+                send_args(f.port, "--tls", "implicit"))
+        self.assertEqual(code, 78)
+        self.assertEqual(doc["error"]["status"], "MW_E_TLS")
+        self.assertIn("plaintext", doc["error"]["message"])
+
+    def test_implicit_tls_server(self):
+        with server(implicit_tls=True, starttls=False) as f:
+            code, doc, _, _ = mwtest.run_json(
+                send_args(f.port, "--tls", "implicit"))
+        self.assertEqual(code, 0, doc)
+        self.assertIsNotNone(doc["server"]["tls"])
+
+    def test_greeting_554_and_421(self):
+        with server(greeting="554 5.7.1 you are blocked") as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 69)
+        self.assertEqual(doc["error"]["reply_code"], 554)
+        with server(greeting="421 4.3.2 try later") as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 75)
+        self.assertTrue(doc["error"]["temporary"])
+
+
+class Replies(unittest.TestCase):
+    def test_malformed_ehlo_reply(self):
+        with server(raw_ehlo_reply=b"250-ok\r\n550 codes disagree\r\n") as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 76)
+        self.assertEqual(doc["error"]["status"], "MW_E_PROTOCOL")
+
+    def test_megabyte_line_is_refused_quickly(self):
+        with server(raw_ehlo_reply=b"250 " + b"x" * (1 << 20) + b"\r\n") as f:
+            code, doc, _, secs = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 76)
+        self.assertIn("longer than", doc["error"]["message"])
+
+    def test_nul_in_reply(self):
+        with server(raw_ehlo_reply=b"250 ok\x00evil\r\n") as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 76)
+
+    def test_every_recipient_refused_sends_no_data(self):
+        with server(rcpt_replies={"bob@example.org": "550 5.1.1 no such user"}) as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 67)
+        self.assertEqual(doc["error"]["status"], "MW_E_RECIPIENTS")
+        self.assertEqual(doc["recipients"][0]["code"], 550)
+        self.assertEqual(f.sessions[0].data, [])
+
+    def test_server_opening_data_without_recipients(self):
+        # A lax server answers 354 to the pipelined DATA although every
+        # RCPT failed: the client ends the data empty, sends nothing of the
+        # message, and reports the refusals.
+        with server(rcpt_replies={"bob@example.org": "550 5.1.1 unknown"},
+                    data_despite_no_rcpt=True,
+                    final_reply="554 5.5.1 no valid recipients") as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 67)
+        self.assertEqual(f.sessions[0].data, [b""])
+
+    def test_every_recipient_refused_without_pipelining(self):
+        with server(rcpt_replies={"bob@example.org": "450 4.2.0 greylisted"},
+                    capabilities=("8BITMIME",)) as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 75)
+        self.assertFalse(any(l == "DATA" for l in f.sessions[0].lines))
+
+    def test_sender_refused(self):
+        with server(mail_reply="553 5.7.1 sender not owned") as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 69)
+        self.assertEqual(doc["error"]["reply_code"], 553)
+        self.assertEqual(f.sessions[0].data, [])
+        with server(mail_reply="451 4.3.0 try later") as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port,
+                                                        "--no-pipelining"))
+        self.assertEqual(code, 75)
+
+    def test_final_reply_refusal(self):
+        with server(final_reply="554 5.7.1 spam") as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 69)
+        self.assertEqual(doc["message"]["delivery"], "refused")
+        with server(final_reply="452 4.3.1 queue full") as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 75)
+
+    def test_connection_lost_after_dot_is_delivery_unknown(self):
+        with server(drop_after_dot=True) as f:
+            code, doc, err, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 75)
+        self.assertEqual(doc["status"], "unknown")
+        self.assertEqual(doc["message"]["delivery"], "unknown")
+        self.assertEqual(doc["error"]["status"], "MW_E_DELIVERY_UNKNOWN")
+        self.assertEqual(len(f.sessions[0].data), 1)
+
+    def test_auth_failures(self):
+        for reply, code_expected in (("535 5.7.8 bad credentials", 77),
+                                     ("534 5.7.9 app password required", 77),
+                                     ("454 4.7.0 temporary failure", 75)):
+            with server(auth="PLAIN", auth_reply=reply) as f:
+                code, doc, _, _ = mwtest.run_json(
+                    send_args(f.port, "--user", "u", "--password-env", "PW"),
+                    env={"PW": PASSWORD})
+            self.assertEqual(code, code_expected, reply)
+            self.assertEqual(doc["error"]["category"], "auth")
+            self.assertFalse(any(l.startswith("MAIL")
+                                 for l in f.sessions[0].lines))
+
+    def test_no_common_mechanism(self):
+        with server(auth="PLAIN LOGIN") as f:
+            code, doc, _, _ = mwtest.run_json(
+                send_args(f.port, "--user", "u", "--password-env", "PW",
+                          "--auth", "SCRAM-SHA-256"), env={"PW": PASSWORD})
+        self.assertEqual(code, 77)
+        self.assertEqual(doc["error"]["status"], "MW_E_AUTH_UNAVAILABLE")
+        self.assertFalse(any(l.startswith("AUTH") for l in f.sessions[0].lines))
+
+
+class Data(unittest.TestCase):
+    def test_wire_form_is_crlf_and_dot_stuffed(self):
+        import tempfile
+        raw = (b"From: a@example.org\nTo: b@example.org\nSubject: x\n\n"
+               b".leading dot\nbare lf\rbare cr\r\n..two dots\n.\nend")
+        with tempfile.NamedTemporaryFile(delete=False) as tf:
+            tf.write(raw)
+        try:
+            with server() as f:
+                code, doc, _, _ = mwtest.run_json(
+                    ["send", "--server", "127.0.0.1:%d" % f.port,
+                     "--tls-ca-file", CA, "--from", "a@example.org", "--to",
+                     "b@example.org", "--message", tf.name])
+        finally:
+            os.unlink(tf.name)
+        self.assertEqual(code, 0, doc)
+        wire = f.sessions[0].data[0]
+        self.assertEqual(wire,
+                         b"From: a@example.org\r\nTo: b@example.org\r\n"
+                         b"Subject: x\r\n\r\n..leading dot\r\nbare lf\r\n"
+                         b"bare cr\r\n...two dots\r\n..\r\nend\r\n")
+
+    def test_message_from_stdin(self):
+        raw = b"Subject: stdin\r\n\r\nbody\r\n"
+        with server() as f:
+            code, doc, _, _ = mwtest.run_json(
+                ["send", "--server", "127.0.0.1:%d" % f.port, "--tls-ca-file",
+                 CA, "--from", "a@example.org", "--to", "b@example.org",
+                 "--message", "-"], input=raw)
+        self.assertEqual(code, 0, doc)
+        self.assertEqual(f.sessions[0].data[0], raw)
+
+    def test_header_injection_refused_before_connecting(self):
+        with server() as f:
+            code, out, err, _ = mwtest.run(
+                send_args(f.port, "--subject", "hi\r\nBcc: evil@example.org"))
+            code2, _, err2, _ = mwtest.run(
+                send_args(f.port, "--header", "X-A: 1\nBcc: evil@example.org"))
+            code3, _, err3, _ = mwtest.run(
+                ["send", "--server", "127.0.0.1:%d" % f.port, "--from",
+                 "a@example.org\r\nRCPT TO:<evil@example.org>", "--to",
+                 "b@example.org"])
+        self.assertEqual((code, code2, code3), (65, 65, 65), err + err2 + err3)
+        self.assertIn("line break", err)
+        self.assertEqual(f.sessions, [])
+
+    def test_smtputf8_needed_but_not_offered(self):
+        with server(capabilities=("PIPELINING", "8BITMIME")) as f:
+            code, doc, _, _ = mwtest.run_json(
+                ["send", "--server", "127.0.0.1:%d" % f.port, "--tls-ca-file",
+                 CA, "--from", "alice@example.org", "--to",
+                 "j\u00f6rg@example.org", "--body", "x"])
+        self.assertEqual(code, 65)
+        self.assertIn("SMTPUTF8", doc["error"]["message"])
+        self.assertFalse(any(l.startswith("MAIL") for l in f.sessions[0].lines))
+
+    def test_smtputf8_used_when_offered(self):
+        with server() as f:
+            code, doc, _, _ = mwtest.run_json(
+                ["send", "--server", "127.0.0.1:%d" % f.port, "--tls-ca-file",
+                 CA, "--from", "alice@example.org", "--to",
+                 "j\u00f6rg@example.org", "--body", "x"])
+        self.assertEqual(code, 0, doc)
+        mail = [l for l in f.sessions[0].lines if l.startswith("MAIL")][0]
+        self.assertIn("SMTPUTF8", mail)
+
+    def test_message_over_size_limit_not_sent(self):
+        with server(capabilities=("PIPELINING", "SIZE 100")) as f:
+            code, doc, _, _ = mwtest.run_json(
+                send_args(f.port, "--body", "x" * 500))
+        self.assertEqual(code, 65)
+        self.assertIn("SIZE", doc["error"]["message"])
+        self.assertFalse(any(l.startswith("MAIL") for l in f.sessions[0].lines))
+
+
+class Secrets(unittest.TestCase):
+    def test_password_never_printed(self):
+        with server(auth="PLAIN LOGIN") as f:
+            code, out, err, _ = mwtest.run(
+                send_args(f.port, "--user", "u", "--password-env", "PW",
+                          "--auth", "LOGIN", "--trace", "--json"),
+                env={"PW": PASSWORD})
+        self.assertEqual(code, 0, err)
+        import base64
+        for needle in (PASSWORD, base64.b64encode(PASSWORD.encode()).decode()):
+            self.assertNotIn(needle, out)
+            self.assertNotIn(needle, err)
+        self.assertIn("<redacted>", err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
