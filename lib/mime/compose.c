@@ -253,8 +253,16 @@ mw_status mw_compose_render(mw_compose *c, char **out, size_t *len)
   for(size_t i = 0; i < c->nheaders; i++)
     g_mime_object_append_header(GMIME_OBJECT(msg), c->headers[i].name,
                                 c->headers[i].value, "utf-8");
+  /* The body's UTF-8 bytes as they are (g_mime_text_part_set_text would
+   * re-encode to the narrowest charset, such as ISO-8859-1). */
   GMimeTextPart *part = g_mime_text_part_new_with_subtype("plain");
-  g_mime_text_part_set_text(part, c->body ? c->body : "");
+  GMimeStream *content = g_mime_stream_mem_new_with_buffer(
+      c->body ? c->body : "", c->body ? c->body_len : 0);
+  GMimeDataWrapper *wrapper = g_mime_data_wrapper_new_with_stream(
+      content, GMIME_CONTENT_ENCODING_DEFAULT);
+  g_mime_part_set_content(GMIME_PART(part), wrapper);
+  g_object_unref(wrapper);
+  g_object_unref(content);
   g_mime_text_part_set_charset(part, "utf-8");
   g_mime_part_set_content_encoding(
       GMIME_PART(part),

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# setup.sh - install every Debian package mailwire's build, demo and tests
+# need.  Idempotent and non-interactive; run as root on Debian 12.
+# It never starts or configures the system-wide mail daemons: the tests run
+# private Postfix and Dovecot instances of their own (tests/rig/rig.sh).
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  gcc make cmake pkg-config
+  libssl-dev libgsasl-dev libc-ares-dev libgmime-3.0-dev libcmocka-dev
+  # test rig and tests
+  postfix dovecot-core dovecot-imapd dovecot-pop3d openssl ca-certificates
+  python3 iproute2 procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+if [[ $(id -u) != 0 ]]; then
+  echo "setup: missing packages: ${missing[*]}" >&2
+  echo "setup: run as root (or: sudo $0)" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# Postfix: install the binaries only; no system mail configuration.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+
+dovecot_was_installed=no
+dpkg-query -W -f='${Status}' dovecot-core 2>/dev/null | grep -q "install ok installed" && dovecot_was_installed=yes
+
+echo "setup: installing ${missing[*]}"
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# On a normal host the package starts the system Dovecot; mailwire does not
+# need it, so stop it again if this script is what installed it.
+if [[ $dovecot_was_installed == no ]] && command -v service >/dev/null 2>&1; then
+  service dovecot stop >/dev/null 2>&1 || true
+fi
+echo "setup: done"
