@@ -54,6 +54,7 @@ class Session:
         self.data = []           # raw DATA bytes per message (wire form)
         self.tls = False
         self.closed_by_server = False
+        self.chunks = []         # raw bytes of each recv (after TLS)
 
 
 class FakeSMTP:
@@ -67,7 +68,8 @@ class FakeSMTP:
                  data_reply="354 End data with <CR><LF>.<CR><LF>",
                  final_reply="250 2.0.0 Ok: queued as FAKE42",
                  drop_after_dot=False, raw_ehlo_reply=None,
-                 data_despite_no_rcpt=False):
+                 data_despite_no_rcpt=False, ehlo_reply=None,
+                 auth_before_tls_only=False):
         self.cert, self.key = cert, key
         self.greeting = greeting
         self.silent = silent
@@ -85,6 +87,8 @@ class FakeSMTP:
         self.drop_after_dot = drop_after_dot
         self.raw_ehlo_reply = raw_ehlo_reply  # bytes sent verbatim to EHLO
         self.data_despite_no_rcpt = data_despite_no_rcpt
+        self.ehlo_reply = ehlo_reply      # e.g. "502 5.5.1 EHLO not known"
+        self.auth_before_tls_only = auth_before_tls_only
         self.sessions = []
         self._sock = None
         self._thread = None
@@ -144,7 +148,7 @@ class FakeSMTP:
         sess = Session()
         self.sessions.append(sess)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        io = _LineIO(conn)
+        io = _LineIO(conn, sess)
         try:
             self._handle(io, sess)
         except (OSError, ssl.SSLError, ConnectionError):
@@ -183,14 +187,20 @@ class FakeSMTP:
             text = line.decode("latin-1")
             sess.lines.append(text)
             verb = text.split(" ", 1)[0].upper()
-            if verb in ("EHLO", "HELO"):
+            if verb == "EHLO" and self.ehlo_reply:
+                io.send_line(self.ehlo_reply)
+                continue
+            if verb == "HELO":
+                io.send_line("250 fake.test")
+                continue
+            if verb == "EHLO":
                 if self.raw_ehlo_reply is not None:
                     io.send_raw(self.raw_ehlo_reply)
                     continue
                 caps = list(self.capabilities)
                 if self.starttls and not sess.tls:
                     caps.append("STARTTLS")
-                if self.auth:
+                if self.auth and not (self.auth_before_tls_only and sess.tls):
                     caps.append("AUTH " + self.auth)
                 lines = ["fake.test greets you"] + caps
                 for i, c in enumerate(lines):
@@ -272,8 +282,9 @@ class FakeSMTP:
 class _LineIO:
     """Line I/O over a socket that can be upgraded to TLS in place."""
 
-    def __init__(self, sock):
+    def __init__(self, sock, sess=None):
         self.sock = sock
+        self.sess = sess
         self.buf = b""
 
     def wrap(self, ctx):
@@ -290,6 +301,8 @@ class _LineIO:
         chunk = self.sock.recv(65536)
         if not chunk:
             return False
+        if self.sess is not None and len(self.sess.chunks) < 1000:
+            self.sess.chunks.append(chunk)
         self.buf += chunk
         return True
 

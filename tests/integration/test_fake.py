@@ -92,6 +92,18 @@ class StartTLS(unittest.TestCase):
         self.assertFalse(any(l.startswith("AUTH") for l in f.sessions[0].lines))
 
 
+    def test_capabilities_are_forgotten_after_tls(self):
+        # AUTH advertised only before TLS (stripping attempt, or a server
+        # bug): the client must use the post-TLS list, so no AUTH.
+        with server(auth="PLAIN", auth_before_tls_only=True) as f:
+            code, doc, _, _ = mwtest.run_json(
+                send_args(f.port, "--user", "u", "--password-env", "PW"),
+                env={"PW": PASSWORD})
+        self.assertEqual(code, 77)
+        self.assertEqual(doc["error"]["status"], "MW_E_AUTH_UNAVAILABLE")
+        self.assertFalse(any(l.startswith("AUTH") for l in f.sessions[0].lines))
+
+
 class Certificates(unittest.TestCase):
     def test_untrusted_by_default(self):
         with server() as f:
@@ -336,6 +348,52 @@ class Data(unittest.TestCase):
         self.assertEqual(code, 65)
         self.assertIn("SIZE", doc["error"]["message"])
         self.assertFalse(any(l.startswith("MAIL") for l in f.sessions[0].lines))
+
+
+class Commands(unittest.TestCase):
+    def test_helo_fallback_when_ehlo_is_refused(self):
+        with server(ehlo_reply="502 5.5.1 EHLO not implemented") as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port, "--tls", "none"))
+        self.assertEqual(code, 0, doc)
+        verbs = [l.split(" ")[0] for l in f.sessions[0].lines]
+        self.assertEqual(verbs[:3], ["EHLO", "HELO", "MAIL"])
+        with server(ehlo_reply="502 5.5.1 EHLO not implemented") as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 78)  # no ESMTP, so no STARTTLS
+        self.assertEqual(doc["error"]["status"], "MW_E_NO_STARTTLS")
+
+    def test_pipelining_sends_the_envelope_in_one_write(self):
+        with server() as f:
+            code, doc, _, _ = mwtest.run_json(
+                send_args(f.port, "--to", "carol@example.org"))
+        self.assertEqual(code, 0, doc)
+        batch = [c for c in f.sessions[0].chunks if b"MAIL FROM" in c]
+        self.assertEqual(len(batch), 1)
+        self.assertIn(b"RCPT TO:<bob@example.org>", batch[0])
+        self.assertIn(b"RCPT TO:<carol@example.org>", batch[0])
+        self.assertTrue(batch[0].endswith(b"DATA\r\n"), batch[0])
+
+    def test_no_pipelining_when_not_offered(self):
+        with server(capabilities=("8BITMIME",)) as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 0, doc)
+        batch = [c for c in f.sessions[0].chunks if b"MAIL FROM" in c]
+        self.assertNotIn(b"RCPT", batch[0])
+
+    def test_oauth2_token_from_command(self):
+        token = "ya29.Fake-Token-For-Tests"
+        for mech in ("XOAUTH2", "OAUTHBEARER"):
+            with server(auth=mech) as f:
+                code, out, err, _ = mwtest.run(
+                    send_args(f.port, "--user", "u@example.org",
+                              "--oauth2-token-cmd", "echo " + token,
+                              "--trace", "--json"))
+            self.assertEqual(code, 0, err)
+            self.assertNotIn(token, out + err)
+            auth = [l for l in f.sessions[0].lines if l.startswith("AUTH")][0]
+            import base64
+            raw = base64.b64decode(auth.split(" ")[2])
+            self.assertIn(b"auth=Bearer " + token.encode(), raw)
 
 
 class Secrets(unittest.TestCase):
