@@ -877,9 +877,10 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
     }
     if(!st)
       st = smtp_read_reply(s, &r, deadline_in(data_ms));
-    if(!st && r.code == 354 && !accepted) {
-      /* The server opened DATA with no valid recipient: end it empty; it
-       * must refuse that, and nothing of the message is sent. */
+    if(!st && r.code == 354 && (!accepted || !mail_ok)) {
+      /* A lax server opened DATA although the sender or every recipient
+       * was refused: end it empty (it must refuse that) so the session
+       * stays in step; nothing of the message is sent. */
       st = smtp_queue(s, -1, "%s", ".");
       if(!st)
         st = mw__stream_flush(&s->stream, deadline_in(ms));

@@ -164,6 +164,7 @@ class FakeSMTP:
     def _handle(self, io, sess):
         io.sock.settimeout(30)
         accepted = 0
+        in_mail = False
         if self.implicit_tls:
             io.wrap(self._context())
             sess.tls = True
@@ -246,9 +247,12 @@ class FakeSMTP:
                 io.send_line(self.auth_reply)
             elif verb == "MAIL":
                 io.send_line(self.mail_reply)
+                in_mail = self.mail_reply.startswith("250")
             elif verb == "RCPT":
                 addr = text[text.find("<") + 1:text.rfind(">")]
                 reply = self.rcpt_replies.get(addr, "250 2.1.5 Ok")
+                if not in_mail:
+                    reply = "503 5.5.1 Error: need MAIL command"
                 accepted += reply.startswith("25")
                 io.send_line(reply)
             elif verb == "DATA":
@@ -266,9 +270,11 @@ class FakeSMTP:
                     sess.closed_by_server = True
                     return
                 accepted = 0
+                in_mail = False
                 io.send_line(self.final_reply)
             elif verb == "RSET":
                 accepted = 0
+                in_mail = False
                 io.send_line("250 2.0.0 Ok")
             elif verb == "NOOP":
                 io.send_line("250 2.0.0 Ok")

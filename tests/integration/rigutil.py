@@ -252,11 +252,15 @@ def split_message(raw):
     headers keep their last line ending; the blank line itself belongs to
     neither part.  A message without a blank line is all headers.
     """
+    if raw.startswith(b"\r\n"):            # no headers at all
+        return b"", raw[2:]
+    if raw.startswith(b"\n"):
+        return b"", raw[1:]
     crlf = raw.find(b"\r\n\r\n")
     lf = raw.find(b"\n\n")
     if crlf < 0 and lf < 0:
         return raw, b""
-    if crlf >= 0 and (lf < 0 or crlf + 1 <= lf):
-        # "\r\n\r\n" contains "\n\r\n", not "\n\n", so the earlier match wins.
+    # "\r\n\r\n" does not contain "\n\n", so whichever comes first wins.
+    if crlf >= 0 and (lf < 0 or crlf < lf):
         return raw[:crlf + 2], raw[crlf + 4:]
     return raw[:lf + 1], raw[lf + 2:]
