@@ -171,6 +171,28 @@ class Authentication(RigTest):
                 self.assertEqual(doc["server"]["auth_mechanism"], mech)
         self.assertEqual(len(self.fetch_bob(len(mechs))), len(mechs))
 
+    def test_oauth2_bearer_mechanisms(self):
+        mkjwt = os.path.join(os.path.dirname(__file__), "..", "rig", "mkjwt.py")
+        env_file = os.environ["MW_RIG_ENV"]
+        good = "%s %s --env %s --sub %s" % (sys.executable, mkjwt, env_file,
+                                            ALICE)
+        for mech in ENV["RIG_OAUTH_MECHS"].split():
+            with self.subTest(mech=mech):
+                code, out, err, _ = mwtest.run(
+                    base("SUBMISSION", "--to", BOB, "--body", "x", "--auth",
+                         mech, "--user", ALICE, "--oauth2-token-cmd", good,
+                         "--json", "--trace"))
+                self.assertEqual(code, 0, err)
+                self.assertIn('"auth_mechanism":"%s"' % mech, out)
+                self.assertNotIn("auth=Bearer", out + err)
+                # A token signed with another key is refused: 535, exit 77.
+                code, doc, err, _ = mwtest.run_json(
+                    base("SUBMISSION", "--to", BOB, "--body", "x", "--auth",
+                         mech, "--user", ALICE, "--oauth2-token-cmd",
+                         good + " --wrong-key"))
+                self.assertEqual(code, 77, err)
+                self.assertEqual(doc["error"]["reply_code"], 535)
+
     def test_strongest_mechanism_by_default(self):
         code, doc, err, _ = mwtest.run_json(
             base("SUBMISSION", "--to", BOB, "--body", "x", *auth()), env=pw())
