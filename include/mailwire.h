@@ -296,6 +296,8 @@ typedef struct mw_message_info {
   uint64_t size;      /* approximate size in bytes, 0 if unknown (SIZE=) */
   bool has_8bit;      /* a byte >= 0x80 appears: BODY=8BITMIME */
   bool needs_smtputf8;/* UTF-8 in headers or addresses: SMTPUTF8 */
+  size_t longest_line; /* bytes, without the line ending; 0 if unknown.
+                          Over 998 is refused (RFC 5321 4.5.3.1.6). */
 } mw_message_info;
 
 /* Scans a buffer to fill a mw_message_info (size as sent on the wire). */

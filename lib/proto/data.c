@@ -72,13 +72,23 @@ bool mw__data_finish(struct mw__data_encoder *e, struct mw__sbuf *out)
 }
 
 /* Streaming scan: the size as it will go on the wire (bare LF and bare CR
- * become CRLF, dot-stuffing adds a byte), 8-bit data, and 8-bit bytes in
- * the header section (which need SMTPUTF8). */
+ * become CRLF, dot-stuffing adds a byte), 8-bit data, 8-bit bytes in the
+ * header section (which need SMTPUTF8), and the longest line.  Line ends
+ * are CRLF, a bare LF or a bare CR, exactly as the encoder sees them. */
 struct info_scan {
   bool in_headers;
+  bool pending_cr; /* the last byte was a CR: a line just ended */
   size_t line_len;
-  char prev;
 };
+
+static void scan_end_line(mw_message_info *info, struct info_scan *sc)
+{
+  if(sc->line_len > info->longest_line)
+    info->longest_line = sc->line_len;
+  if(sc->in_headers && sc->line_len == 0)
+    sc->in_headers = false;
+  sc->line_len = 0;
+}
 
 static void scan_bytes(mw_message_info *info, struct info_scan *sc,
                        const unsigned char *p, size_t len)
@@ -86,28 +96,42 @@ static void scan_bytes(mw_message_info *info, struct info_scan *sc,
   for(size_t i = 0; i < len; i++) {
     unsigned char c = p[i];
     info->size++;
+    if(c == '\n') {
+      if(sc->pending_cr)
+        sc->pending_cr = false; /* CRLF: the CR ended the line */
+      else {
+        info->size++; /* a bare LF becomes CRLF */
+        scan_end_line(info, sc);
+      }
+      continue;
+    }
+    if(sc->pending_cr) {
+      info->size++; /* the previous CR was bare: it becomes CRLF */
+      sc->pending_cr = false;
+    }
+    if(c == '\r') {
+      sc->pending_cr = true;
+      scan_end_line(info, sc);
+      continue;
+    }
     if(c >= 0x80) {
       info->has_8bit = true;
       if(sc->in_headers)
         info->needs_smtputf8 = true;
     }
-    if(sc->prev == '\r' && c != '\n')
-      info->size++; /* a bare CR becomes CRLF */
-    if(c == '\n') {
-      if(sc->prev != '\r')
-        info->size++; /* a bare LF becomes CRLF */
-      if(sc->in_headers &&
-         (sc->line_len == 0 || (sc->line_len == 1 && sc->prev == '\r')))
-        sc->in_headers = false;
-      sc->line_len = 0;
-    }
-    else {
-      if(sc->line_len == 0 && c == '.')
-        info->size++; /* dot-stuffing */
-      sc->line_len++;
-    }
-    sc->prev = (char)c;
+    if(sc->line_len == 0 && c == '.')
+      info->size++; /* dot-stuffing */
+    sc->line_len++;
   }
+}
+
+static void scan_finish(mw_message_info *info, struct info_scan *sc)
+{
+  if(sc->pending_cr)
+    info->size++;
+  if(sc->line_len > info->longest_line)
+    info->longest_line = sc->line_len;
+  info->size += 5; /* the final CRLF.CRLF, at most */
 }
 
 void mw_message_info_scan(mw_message_info *info, const void *data,
@@ -116,7 +140,7 @@ void mw_message_info_scan(mw_message_info *info, const void *data,
   struct info_scan sc = {.in_headers = true};
   memset(info, 0, sizeof(*info));
   scan_bytes(info, &sc, data, len);
-  info->size += 5; /* the final CRLF.CRLF, at most */
+  scan_finish(info, &sc);
 }
 
 mw_status mw_message_info_scan_reader(mw_message_info *info, mw_read_fn read,
@@ -134,6 +158,6 @@ mw_status mw_message_info_scan_reader(mw_message_info *info, mw_read_fn read,
       break;
     scan_bytes(info, &sc, buf, got);
   }
-  info->size += 5;
+  scan_finish(info, &sc);
   return MW_OK;
 }

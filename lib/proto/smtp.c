@@ -215,6 +215,19 @@ static mw_status reply_error(struct mw_smtp *s, mw_status st,
   return st;
 }
 
+/* After a reply to a command that was not pipelined, nothing more may be
+ * waiting: a server (or a man in the middle) that sends unsolicited lines
+ * is trying to answer commands not yet sent. */
+static mw_status smtp_expect_quiet(struct mw_smtp *s, const char *after)
+{
+  size_t extra = mw__stream_buffered(&s->stream);
+  if(!extra)
+    return MW_OK;
+  return mw__error_set(&s->err, MW_E_PROTOCOL,
+                       "the server sent %zu unsolicited byte%s after %s",
+                       extra, extra == 1 ? "" : "s", after);
+}
+
 /* ---- connection phases ------------------------------------------------- */
 
 static void default_helo(struct mw_smtp *s, char *out, size_t len)
@@ -281,6 +294,8 @@ static mw_status smtp_greeting(struct mw_smtp *s, mw_tls_mode mode)
     else
       st = reply_error(s, MW_E_PROTOCOL, &r, "unexpected greeting");
   }
+  if(!st)
+    st = smtp_expect_quiet(s, "its greeting");
   if(!st) {
     mw__free(s->greeting);
     s->greeting = mw__strdup(r.text ? r.text : "");
@@ -315,6 +330,8 @@ static mw_status smtp_ehlo(struct mw_smtp *s)
   else if(!st) {
     st = reply_error(s, MW_E_REJECTED, &r, "the server refused EHLO");
   }
+  if(!st)
+    st = smtp_expect_quiet(s, "its EHLO reply");
   mw__reply_free(&r);
   return st;
 }
@@ -484,6 +501,8 @@ static mw_status smtp_auth(struct mw_smtp *s)
     st = mw__stream_flush(&s->stream, deadline_in(ms));
     if(!st)
       st = smtp_read_reply(s, &r, deadline_in(ms));
+    if(!st)
+      st = smtp_expect_quiet(s, "an AUTH reply");
     if(st)
       break;
     if(r.code == 235) {
@@ -669,6 +688,13 @@ static mw_status check_message_fit(struct mw_smtp *s, const mw_envelope *e,
                          "the message has 8-bit data but the server does "
                          "not offer 8BITMIME; encode the body as "
                          "quoted-printable or base64; nothing was sent");
+  if(info->longest_line > MW__SMTP_MAX_TEXT_LINE)
+    return mw__error_set(&s->err, MW_E_MESSAGE,
+                         "the message has a line of %zu bytes; SMTP allows "
+                         "at most %d (RFC 5321 section 4.5.3.1.6) and "
+                         "servers may break or refuse it: encode the body "
+                         "as quoted-printable or base64; nothing was sent",
+                         info->longest_line, MW__SMTP_MAX_TEXT_LINE);
   uint64_t limit = mw__capa_size(&s->capa);
   if(limit && info->size > limit)
     return mw__error_set(&s->err, MW_E_MESSAGE,

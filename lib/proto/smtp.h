@@ -26,6 +26,8 @@ enum smtp_state {
 
 /* RFC 5321 4.2 allows 512 octets; accept more from lax servers but cap. */
 #define MW__SMTP_MAX_LINE 4096
+/* A message line, without CRLF (RFC 5321 section 4.5.3.1.6). */
+#define MW__SMTP_MAX_TEXT_LINE 998
 
 struct mw_smtp {
   struct mw_options opt;

@@ -69,7 +69,8 @@ class FakeSMTP:
                  final_reply="250 2.0.0 Ok: queued as FAKE42",
                  drop_after_dot=False, raw_ehlo_reply=None,
                  data_despite_no_rcpt=False, ehlo_reply=None,
-                 auth_before_tls_only=False):
+                 auth_before_tls_only=False, trickle=None, stall_ehlo=False,
+                 reset_during_data=None, quit_reply="221 2.0.0 Bye"):
         self.cert, self.key = cert, key
         self.greeting = greeting
         self.silent = silent
@@ -89,6 +90,10 @@ class FakeSMTP:
         self.data_despite_no_rcpt = data_despite_no_rcpt
         self.ehlo_reply = ehlo_reply      # e.g. "502 5.5.1 EHLO not known"
         self.auth_before_tls_only = auth_before_tls_only
+        self.trickle = trickle            # seconds between greeting bytes
+        self.stall_ehlo = stall_ehlo      # one EHLO line, then silence
+        self.reset_during_data = reset_during_data  # RST after N data bytes
+        self.quit_reply = quit_reply
         self.sessions = []
         self._sock = None
         self._thread = None
@@ -177,7 +182,15 @@ class FakeSMTP:
                 except socket.timeout:
                     return
             return
-        io.send_line(self.greeting)
+        if self.trickle:
+            # One byte at a time: a deadline that restarts on every byte
+            # would never expire.
+            for b in (self.greeting + "\r\n").encode():
+                if self._stop.wait(self.trickle):
+                    return
+                io.send_raw(bytes([b]))
+        else:
+            io.send_line(self.greeting)
         if not self.greeting.startswith("220"):
             sess.closed_by_server = True
             return
@@ -194,6 +207,10 @@ class FakeSMTP:
             if verb == "HELO":
                 io.send_line("250 fake.test")
                 continue
+            if verb == "EHLO" and self.stall_ehlo:
+                io.send_raw(b"250-fake.test is thinking\r\n")
+                self._stop.wait(30)
+                return
             if verb == "EHLO":
                 if self.raw_ehlo_reply is not None:
                     io.send_raw(self.raw_ehlo_reply)
@@ -262,6 +279,19 @@ class FakeSMTP:
                 io.send_line(self.data_reply)
                 if not self.data_reply.startswith("354"):
                     continue
+                if self.reset_during_data is not None:
+                    got = len(io.buf)
+                    while got < self.reset_during_data:
+                        chunk = io.sock.recv(65536)
+                        if not chunk:
+                            return
+                        got += len(chunk)
+                    # Abortive close: the client sees a reset, not an EOF.
+                    import struct
+                    io.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+                    sess.closed_by_server = True
+                    return
                 raw = io.read_data()
                 if raw is None:
                     return
@@ -279,7 +309,7 @@ class FakeSMTP:
             elif verb == "NOOP":
                 io.send_line("250 2.0.0 Ok")
             elif verb == "QUIT":
-                io.send_line("221 2.0.0 Bye")
+                io.send_line(self.quit_reply)
                 return
             else:
                 io.send_line("502 5.5.2 Error: command not recognized")
@@ -332,6 +362,44 @@ class _LineIO:
                 return data
             if not self._fill():
                 return None
+
+
+def make_bad_certs(directory, ca_crt, ca_key):
+    """Certificates a client must refuse: expired (signed by the test CA)
+    and self-signed.  Returns {"expired": (crt, key), "selfsigned": ...}."""
+    def run(*args, cwd=None):
+        subprocess.run(["openssl", *args], check=True, capture_output=True,
+                       cwd=cwd)
+    out = {}
+    # Expired: `openssl ca` is the 3.0 tool that takes explicit dates.
+    ca_dir = os.path.join(directory, "ca-db")
+    os.makedirs(ca_dir, exist_ok=True)
+    open(os.path.join(ca_dir, "index.txt"), "w").close()
+    with open(os.path.join(ca_dir, "serial"), "w") as f:
+        f.write("1000\n")
+    cnf = os.path.join(ca_dir, "ca.cnf")
+    with open(cnf, "w") as f:
+        f.write("[ca]\ndefault_ca=d\n[d]\ndatabase=%s/index.txt\n"
+                "new_certs_dir=%s\nserial=%s/serial\ndefault_md=sha256\n"
+                "policy=p\ncopy_extensions=copy\nunique_subject=no\n"
+                "[p]\ncommonName=supplied\n" % (ca_dir, ca_dir, ca_dir))
+    key = os.path.join(directory, "expired.key")
+    csr = os.path.join(directory, "expired.csr")
+    crt = os.path.join(directory, "expired.crt")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+        "-keyout", key, "-out", csr, "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1")
+    run("ca", "-batch", "-config", cnf, "-cert", ca_crt, "-keyfile", ca_key,
+        "-in", csr, "-out", crt, "-startdate", "20200101000000Z",
+        "-enddate", "20200201000000Z", "-notext")
+    out["expired"] = (crt, key)
+    key = os.path.join(directory, "self.key")
+    crt = os.path.join(directory, "self.crt")
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-subj", "/CN=localhost", "-keyout", key, "-out", crt, "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1")
+    out["selfsigned"] = (crt, key)
+    return out
 
 
 def temp_certs():

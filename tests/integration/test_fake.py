@@ -14,11 +14,14 @@ import mwtest  # noqa: E402
 
 CERT_DIR = None
 CA = CERT = KEY = None
+BAD = {}
 
 
 def setUpModule():
-    global CERT_DIR, CA, CERT, KEY
+    global CERT_DIR, CA, CERT, KEY, BAD
     CERT_DIR, (CA, CERT, KEY) = fakesmtp.temp_certs()
+    BAD = fakesmtp.make_bad_certs(CERT_DIR, CA,
+                                  os.path.join(CERT_DIR, "fake-ca.key"))
 
 
 def tearDownModule():
@@ -394,6 +397,173 @@ class Commands(unittest.TestCase):
             import base64
             raw = base64.b64decode(auth.split(" ")[2])
             self.assertIn(b"auth=Bearer " + token.encode(), raw)
+
+
+class Hostile(unittest.TestCase):
+    """Each test: the attack or fault, the safe behaviour, and why."""
+
+    def test_expired_certificate(self):
+        """Attack: a certificate past its notAfter (stolen old key, or a
+        neglected server).  Safe: refused before any command, exit 78.
+        Why: an expired certificate's key may be compromised."""
+        crt, key = BAD["expired"]
+        with fakesmtp.FakeSMTP(cert=crt, key=key) as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 78)
+        self.assertIn("expired", doc["error"]["message"])
+        self.assertFalse(any(l.startswith("MAIL") for l in f.sessions[0].lines))
+
+    def test_self_signed_certificate(self):
+        """Attack: a man in the middle presents a self-signed certificate.
+        Safe: refused by default, exit 78.  Why: anyone can make one."""
+        crt, key = BAD["selfsigned"]
+        with fakesmtp.FakeSMTP(cert=crt, key=key) as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 78)
+        self.assertIn("self-signed", doc["error"]["message"])
+
+    def test_starttls_answered_with_502(self):
+        """Attack: STARTTLS stripped by answering 502.  Safe: with the
+        default mode the session stops, nothing sent.  Why: a required TLS
+        must never be silently downgraded."""
+        with server(starttls_reply="502 5.5.1 command not implemented") as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 78)
+        self.assertEqual(doc["error"]["status"], "MW_E_NO_STARTTLS")
+        self.assertFalse(any(l.startswith("MAIL") for l in f.sessions[0].lines))
+
+    def test_user_has_moved_551_is_reported_not_followed(self):
+        """Attack: 551 "user not local; please try <x@elsewhere>" as a
+        redirect.  Safe: the recipient is reported refused with the text;
+        no other server is contacted.  Why: following referrals lets a
+        server send mail (and credentials) anywhere."""
+        moved = "551 5.1.6 User has moved; please try <bob@evil.example>"
+        with server(rcpt_replies={"bob@example.org": moved}) as f:
+            code, doc, _, _ = mwtest.run_json(
+                send_args(f.port, "--to", "carol@example.org"))
+        self.assertEqual(code, 67)
+        rec = {r["address"]: r for r in doc["recipients"]}
+        self.assertEqual(rec["bob@example.org"]["code"], 551)
+        self.assertIn("evil.example", rec["bob@example.org"]["text"])
+        self.assertTrue(rec["carol@example.org"]["accepted"])
+        self.assertEqual(len(f.sessions), 1)
+
+    def test_will_forward_251_is_acceptance(self):
+        """Fault: 251 "user not local; will forward".  Safe: accepted and
+        delivered.  Why: 251 is a success code (RFC 5321 3.4)."""
+        with server(rcpt_replies={"bob@example.org":
+                                  "251 2.1.5 User not local; will forward"}) as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 0, doc)
+        self.assertTrue(doc["recipients"][0]["accepted"])
+
+    def test_continuation_that_never_ends(self):
+        """Attack: "250-" lines forever.  Safe: protocol error after a
+        bounded number of lines, bounded memory, exit 76.  Why: a client
+        that buffers an endless reply can be exhausted."""
+        flood = b"250-more\r\n" * 200000
+        with server(raw_ehlo_reply=flood) as f:
+            code, doc, _, secs = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 76)
+        self.assertIn("too many lines", doc["error"]["message"])
+
+    def test_unsolicited_reply_after_greeting(self):
+        """Attack: extra reply lines before the client said anything, to be
+        read as answers to commands not yet sent.  Safe: protocol error,
+        exit 76.  Why: replies must match commands one to one."""
+        with server(greeting="220 fake.test ESMTP\r\n250 2.0.0 unsolicited") as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 76)
+        self.assertIn("unsolicited", doc["error"]["message"])
+
+    def test_unsolicited_reply_after_ehlo(self):
+        """Attack: a second reply glued to the EHLO reply.  Safe: protocol
+        error before STARTTLS.  Why: as above."""
+        with server(raw_ehlo_reply=b"250-fake\r\n250 STARTTLS\r\n"
+                                   b"220 2.0.0 go ahead\r\n") as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 76)
+        self.assertIn("unsolicited", doc["error"]["message"])
+
+    def test_replies_after_quit_are_ignored(self):
+        """Fault: garbage after the 221.  Safe: the message already
+        delivered stays delivered, exit 0.  Why: nothing after QUIT can
+        change the outcome."""
+        with server(quit_reply="221 2.0.0 Bye\r\n250 late\r\n\x00junk") as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port))
+        self.assertEqual(code, 0, doc)
+
+    def test_trickling_greeting_cannot_stretch_the_deadline(self):
+        """Attack: one byte every 0.3 s.  Safe: the greeting deadline holds
+        for the whole reply: timeout after ~1 s, exit 75.  Why: a deadline
+        reset on each byte lets a server hold the client forever."""
+        with server(trickle=0.3) as f:
+            code, doc, _, secs = mwtest.run_json(
+                send_args(f.port, "--greeting-timeout", "1s"))
+        self.assertEqual(code, 75)
+        self.assertEqual(doc["error"]["status"], "MW_E_TIMEOUT")
+        self.assertLess(secs, 4)
+
+    def test_server_stops_mid_reply(self):
+        """Fault: the first line of a multi-line EHLO reply, then silence.
+        Safe: command timeout, exit 75.  Why: no hang."""
+        with server(stall_ehlo=True) as f:
+            code, doc, _, secs = mwtest.run_json(
+                send_args(f.port, "--timeout", "1s"))
+        self.assertEqual(code, 75)
+        self.assertEqual(doc["error"]["status"], "MW_E_TIMEOUT")
+        self.assertLess(secs, 5)
+
+    def test_reset_during_data_is_not_sent(self):
+        """Fault: the connection is reset while the message is streaming.
+        Safe: reported as not sent (exit 75, delivery not_sent), never as
+        sent.  Why: the server cannot have accepted an unterminated
+        message."""
+        import tempfile
+        with tempfile.NamedTemporaryFile(delete=False) as tf:
+            tf.write(b"Subject: big\r\n\r\n" + (b"x" * 900 + b"\r\n") * 6000)
+        try:
+            with server(reset_during_data=65536) as f:
+                code, doc, _, _ = mwtest.run_json(
+                    ["send", "--server", "127.0.0.1:%d" % f.port,
+                     "--tls-ca-file", CA, "--from", "a@example.org", "--to",
+                     "b@example.org", "--message", tf.name])
+        finally:
+            os.unlink(tf.name)
+        self.assertEqual(code, 75)
+        self.assertEqual(doc["status"], "failed")
+        self.assertEqual(doc["message"]["delivery"], "not_sent")
+
+    def test_over_long_line_refused(self):
+        """Fault: a 2,000-byte line in a message sent as is.  Safe: refused
+        before MAIL with a clear error, exit 65.  Why: RFC 5321 allows 998;
+        servers may split or refuse longer lines, silently changing the
+        message."""
+        import tempfile
+        with tempfile.NamedTemporaryFile(delete=False) as tf:
+            tf.write(b"Subject: long\r\n\r\n" + b"y" * 2000 + b"\r\n")
+        try:
+            with server() as f:
+                code, doc, _, _ = mwtest.run_json(
+                    ["send", "--server", "127.0.0.1:%d" % f.port,
+                     "--tls-ca-file", CA, "--from", "a@example.org", "--to",
+                     "b@example.org", "--message", tf.name])
+        finally:
+            os.unlink(tf.name)
+        self.assertEqual(code, 65)
+        self.assertIn("2000 bytes", doc["error"]["message"])
+        self.assertFalse(any(l.startswith("MAIL") for l in f.sessions[0].lines))
+
+    def test_long_body_line_composed_is_encoded(self):
+        """Fault: --body with a 2,000-byte line.  Safe: the composed message
+        uses quoted-printable so no wire line exceeds 998.  Why: same rule,
+        fixed where mailwire owns the encoding."""
+        with server() as f:
+            code, doc, _, _ = mwtest.run_json(send_args(f.port, "--body",
+                                                        "z" * 2000))
+        self.assertEqual(code, 0, doc)
+        wire = f.sessions[0].data[0]
+        self.assertLessEqual(max(len(l) for l in wire.split(b"\r\n")), 998)
 
 
 class Secrets(unittest.TestCase):

@@ -143,6 +143,26 @@ static void scan_size_counts_wire_bytes(void **state)
   assert_int_equal(info.size, 8 + 5);
 }
 
+static void scan_longest_line(void **state)
+{
+  (void)state;
+  mw_message_info info;
+  mw_message_info_scan(&info, "ab\r\nabcd\nabc\rx", 15);
+  assert_int_equal(info.longest_line, 4);
+  char big[2100];
+  memset(big, 'y', sizeof(big));
+  big[0] = 'S';
+  big[1] = ':';
+  big[2] = '\n';
+  big[3] = '\n';
+  mw_message_info_scan(&info, big, sizeof(big));
+  assert_int_equal(info.longest_line, sizeof(big) - 4);
+  /* A blank CRLF line ends the headers; UTF-8 after it is body only. */
+  mw_message_info_scan(&info, "A: b\r\n\r\n\xc3\xa9", 10);
+  assert_false(info.needs_smtputf8);
+  assert_true(info.has_8bit);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -155,6 +175,7 @@ int main(void)
       cmocka_unit_test(no_bare_cr_or_lf_in_any_output),
       cmocka_unit_test(scan_finds_8bit_and_utf8_headers),
       cmocka_unit_test(scan_size_counts_wire_bytes),
+      cmocka_unit_test(scan_longest_line),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
