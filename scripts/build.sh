@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# build.sh - configure and build mailwire (warnings are errors) in ./build.
+# build.sh - configure and build mailwire (warnings are errors).
+# BUILD_DIR (default build), BUILD_TYPE (default RelWithDebInfo) and
+# MW_EXTRA_C_FLAGS (for example sanitizer flags) may be set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} -DMW_WERROR=ON >/dev/null
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" \
+  -DMW_WERROR=ON -DCMAKE_C_FLAGS="${MW_EXTRA_C_FLAGS:-}" >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"

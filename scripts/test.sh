@@ -1,10 +1,32 @@
 #!/usr/bin/env bash
-# test.sh - set up, build and run every test (unit tests, and integration
-# tests against a private Postfix + Dovecot rig and the misbehaving test
-# server, all on 127.0.0.1).  This is what .ci/run runs.
+# test.sh - set up, build and run every test; this is what .ci/run runs.
+#   1. the normal build (gcc, warnings as errors): unit tests, and the
+#      integration tests against a private Postfix + Dovecot rig and the
+#      misbehaving test server, all on 127.0.0.1;
+#   2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. the integration tests once more with every mailwire process under
+#      valgrind memcheck (no errors, no leaks);
+#   4. each libFuzzer target for a short smoke run (scripts/fuzz.sh).
+# MW_QUICK=1 runs step 1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+
+echo "== 1/4 build and test"
 bash scripts/build.sh
-cd "${BUILD_DIR:-build}"
-ctest --output-on-failure -j2 --timeout 900
+(cd build && ctest --output-on-failure -j2 --timeout 900)
+[[ ${MW_QUICK:-0} == 1 ]] && exit 0
+
+echo "== 2/4 AddressSanitizer + UndefinedBehaviorSanitizer"
+BUILD_DIR=build-asan BUILD_TYPE=Debug \
+  MW_EXTRA_C_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+  bash scripts/build.sh
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+  ctest --output-on-failure -j2 --timeout 900)
+
+echo "== 3/4 valgrind memcheck on the integration tests"
+bash tests/valgrind.sh build
+
+echo "== 4/4 fuzz smoke run"
+bash scripts/fuzz.sh "${MW_FUZZ_SECONDS:-10}"
+echo "== all test stages passed"

@@ -33,14 +33,16 @@ static mw_status run_channel(ares_channel ch, struct lookup *lk,
 {
   while(!lk->done) {
     ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-    int mask = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+    /* Bits tested as unsigned: c-ares' own macros shift a signed 1 into
+     * the sign bit for the last socket (undefined behaviour). */
+    unsigned mask = (unsigned)ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
     struct pollfd pfd[ARES_GETSOCK_MAXNUM];
     nfds_t n = 0;
-    for(int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+    for(unsigned i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
       short ev = 0;
-      if(ARES_GETSOCK_READABLE(mask, i))
+      if((mask >> i) & 1u)
         ev |= POLLIN;
-      if(ARES_GETSOCK_WRITABLE(mask, i))
+      if((mask >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
         ev |= POLLOUT;
       if(!ev)
         continue;

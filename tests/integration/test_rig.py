@@ -349,8 +349,10 @@ class Connection(RigTest):
     def test_several_messages_over_one_connection(self):
         helper = os.environ["MW_MULTI_SEND"]
         p = subprocess.run(
-            [helper, "127.0.0.1:%d" % port("SUBMISSION"), ENV["RIG_CA_FILE"],
-             ALICE, ALICE, BOB, "5"], env={"MW_PASSWORD": ENV["RIG_PASS1"]},
+            mwtest.command(helper, "127.0.0.1:%d" % port("SUBMISSION"),
+                           ENV["RIG_CA_FILE"], ALICE, ALICE, BOB, "5"),
+            env={"MW_PASSWORD": ENV["RIG_PASS1"],
+                 "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
             capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         lines = p.stdout.splitlines()
