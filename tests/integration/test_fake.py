@@ -46,6 +46,10 @@ def server(**kw):
 
 class StartTLS(unittest.TestCase):
     def test_injected_bytes_after_starttls_stop_the_session(self):
+        """Attack: response injection: replies appended to the 220 to STARTTLS in
+        the same packet.  Safe: MW_E_INJECTION, exit 76, no AUTH and
+        no MAIL.  Why: bytes read before the handshake would be
+        trusted as post-TLS replies (CVE-2021-22947 family)."""
         # Attack: a man in the middle appends a reply to the 220, hoping
         # the client reads it as the server's first post-TLS answer.
         with server(auth="PLAIN",
@@ -60,6 +64,9 @@ class StartTLS(unittest.TestCase):
         self.assertFalse(any(l.startswith("MAIL") for l in lines), lines)
 
     def test_starttls_not_offered_fails_before_credentials(self):
+        """Attack: STARTTLS stripped from the EHLO reply.  Safe: with the default
+        mode the session stops before AUTH or MAIL, exit 78.  Why:
+        required TLS must not be silently downgraded."""
         with server(starttls=False, auth="PLAIN LOGIN") as f:
             code, doc, err, _ = mwtest.run_json(
                 send_args(f.port, "--user", "u", "--password-env", "PW"),
@@ -71,6 +78,8 @@ class StartTLS(unittest.TestCase):
                              for l in f.sessions[0].lines))
 
     def test_starttls_refused_with_454(self):
+        """Attack: STARTTLS answered with 454.  Safe: stop, nothing sent, exit
+        78.  Why: as for stripping."""
         with server(starttls_reply="454 4.7.0 TLS not available") as f:
             code, doc, _, _ = mwtest.run_json(send_args(f.port))
         self.assertEqual(code, 78)
@@ -79,6 +88,9 @@ class StartTLS(unittest.TestCase):
         self.assertFalse(any(l.startswith("MAIL") for l in f.sessions[0].lines))
 
     def test_starttls_optional_continues_in_clear_when_not_offered(self):
+        """Fault: no STARTTLS, and the user explicitly chose starttls-optional.
+        Safe: the message goes in clear only because the user asked.
+        Why: the downgrade is opt-in, never the default."""
         with server(starttls=False) as f:
             code, doc, _, _ = mwtest.run_json(
                 send_args(f.port, "--tls", "starttls-optional"))
@@ -86,6 +98,9 @@ class StartTLS(unittest.TestCase):
         self.assertIsNone(doc["server"]["tls"])
 
     def test_password_refused_over_plaintext(self):
+        """Attack: a plaintext server offering AUTH PLAIN.  Safe: MW_E_INSECURE
+        before any AUTH line, exit 78.  Why: the password would cross
+        the network in clear."""
         with server(starttls=False, auth="PLAIN") as f:
             code, doc, _, _ = mwtest.run_json(
                 send_args(f.port, "--tls", "none", "--user", "u",
@@ -96,6 +111,9 @@ class StartTLS(unittest.TestCase):
 
 
     def test_capabilities_are_forgotten_after_tls(self):
+        """Attack: AUTH advertised only before TLS.  Safe: the post-TLS list
+        rules, so no AUTH and exit 77.  Why: pre-TLS capabilities may
+        have been forged (RFC 3207 4.2)."""
         # AUTH advertised only before TLS (stripping attempt, or a server
         # bug): the client must use the post-TLS list, so no AUTH.
         with server(auth="PLAIN", auth_before_tls_only=True) as f:
@@ -109,6 +127,9 @@ class StartTLS(unittest.TestCase):
 
 class Certificates(unittest.TestCase):
     def test_untrusted_by_default(self):
+        """Attack: a certificate from an unknown CA (interception).  Safe:
+        refused before any command, exit 78.  Why: verification is on
+        by default."""
         with server() as f:
             code, doc, _, _ = mwtest.run_json(send_args(f.port, ca=False))
         self.assertEqual(code, 78)
@@ -117,6 +138,9 @@ class Certificates(unittest.TestCase):
         self.assertFalse(any(l.startswith("MAIL") for l in f.sessions[0].lines))
 
     def test_pinned_fingerprint_accepts_exactly_that_certificate(self):
+        """Attack: a different certificate than the pinned one.  Safe: the pinned
+        one is accepted without a CA, any other refused, exit 78.
+        Why: pinning is exact."""
         import subprocess
         fp = subprocess.run(["openssl", "x509", "-in", CERT, "-noout",
                              "-fingerprint", "-sha256"], capture_output=True,
@@ -132,6 +156,8 @@ class Certificates(unittest.TestCase):
             self.assertIn("does not match", doc["error"]["message"])
 
     def test_wrong_host_name_refused(self):
+        """Attack: a valid certificate for another name.  Safe: refused, exit 78.
+        Why: a certificate proves a name, not just a CA."""
         with server() as f:
             code, doc, _, _ = mwtest.run_json(
                 send_args(f.port, "--tls-server-name", "mail.other.example"))
@@ -139,6 +165,8 @@ class Certificates(unittest.TestCase):
         self.assertIn("mismatch", doc["error"]["message"])
 
     def test_insecure_is_explicit_and_loud(self):
+        """Fault: the user disabled verification.  Safe: it works but the trace
+        says so loudly.  Why: insecure must never be quiet."""
         with server() as f:
             code, _, err, _ = mwtest.run(
                 send_args(f.port, "--insecure", "--trace", ca=False))
@@ -184,23 +212,32 @@ class Modes(unittest.TestCase):
 
 class Replies(unittest.TestCase):
     def test_malformed_ehlo_reply(self):
+        """Attack: a multi-line reply whose codes disagree.  Safe: protocol
+        error, exit 76.  Why: ambiguous replies are refused, not
+        guessed."""
         with server(raw_ehlo_reply=b"250-ok\r\n550 codes disagree\r\n") as f:
             code, doc, _, _ = mwtest.run_json(send_args(f.port))
         self.assertEqual(code, 76)
         self.assertEqual(doc["error"]["status"], "MW_E_PROTOCOL")
 
     def test_megabyte_line_is_refused_quickly(self):
+        """Attack: a one-megabyte reply line.  Safe: protocol error at the line
+        cap, bounded memory, exit 76.  Why: memory exhaustion."""
         with server(raw_ehlo_reply=b"250 " + b"x" * (1 << 20) + b"\r\n") as f:
             code, doc, _, secs = mwtest.run_json(send_args(f.port))
         self.assertEqual(code, 76)
         self.assertIn("longer than", doc["error"]["message"])
 
     def test_nul_in_reply(self):
+        """Attack: a NUL byte in a reply.  Safe: protocol error, exit 76.  Why:
+        NUL truncates C strings and hides what follows."""
         with server(raw_ehlo_reply=b"250 ok\x00evil\r\n") as f:
             code, doc, _, _ = mwtest.run_json(send_args(f.port))
         self.assertEqual(code, 76)
 
     def test_every_recipient_refused_sends_no_data(self):
+        """Fault: every RCPT refused.  Safe: no message data sent, exit 67.  Why:
+        nothing to deliver."""
         with server(rcpt_replies={"bob@example.org": "550 5.1.1 no such user"}) as f:
             code, doc, _, _ = mwtest.run_json(send_args(f.port))
         self.assertEqual(code, 67)
@@ -209,6 +246,9 @@ class Replies(unittest.TestCase):
         self.assertEqual(f.sessions[0].data, [])
 
     def test_server_opening_data_without_recipients(self):
+        """Fault: a lax server answers 354 although every RCPT failed.  Safe: the
+        data is ended empty, nothing of the message is sent, exit 67.
+        Why: keeps the session in step without leaking the message."""
         # A lax server answers 354 to the pipelined DATA although every
         # RCPT failed: the client ends the data empty, sends nothing of the
         # message, and reports the refusals.
@@ -247,6 +287,10 @@ class Replies(unittest.TestCase):
         self.assertEqual(code, 75)
 
     def test_connection_lost_after_dot_is_delivery_unknown(self):
+        """Fault: the connection drops after the final dot.  Safe: delivery
+        unknown, exit 75, never success nor plain failure.  Why: the
+        server may have queued it; the caller must check before
+        resending."""
         with server(drop_after_dot=True) as f:
             code, doc, err, _ = mwtest.run_json(send_args(f.port))
         self.assertEqual(code, 75)
@@ -280,6 +324,10 @@ class Replies(unittest.TestCase):
 
 class Data(unittest.TestCase):
     def test_wire_form_is_crlf_and_dot_stuffed(self):
+        """Attack: bare LF, bare CR and lone dots around line ends (SMTP
+        smuggling).  Safe: every line ending is CRLF and every leading
+        dot doubled, so no early end-of-data reaches the wire.  Why:
+        smuggling needs a bare CR or LF next to a dot."""
         import tempfile
         raw = (b"From: a@example.org\nTo: b@example.org\nSubject: x\n\n"
                b".leading dot\nbare lf\rbare cr\r\n..two dots\n.\nend")
@@ -311,6 +359,9 @@ class Data(unittest.TestCase):
         self.assertEqual(f.sessions[0].data[0], raw)
 
     def test_header_injection_refused_before_connecting(self):
+        """Attack: CR/LF in --subject, --header or --from to add headers or
+        commands.  Safe: refused before connecting, exit 65.  Why:
+        header and command injection."""
         with server() as f:
             code, out, err, _ = mwtest.run(
                 send_args(f.port, "--subject", "hi\r\nBcc: evil@example.org"))
@@ -384,6 +435,9 @@ class Commands(unittest.TestCase):
         self.assertNotIn(b"RCPT", batch[0])
 
     def test_oauth2_token_from_command(self):
+        """Attack: the OAuth token leaking into output.  Safe: sent in the SASL
+        exchange, absent from trace and JSON.  Why: a bearer token is
+        a password."""
         token = "ya29.Fake-Token-For-Tests"
         for mech in ("XOAUTH2", "OAUTHBEARER"):
             with server(auth=mech) as f:
@@ -568,6 +622,9 @@ class Hostile(unittest.TestCase):
 
 class Secrets(unittest.TestCase):
     def test_password_never_printed(self):
+        """Attack: secrets leaking through --trace or --json.  Safe: neither the
+        password nor its base64 appears; AUTH lines show <redacted>.
+        Why: transcripts get pasted into tickets."""
         with server(auth="PLAIN LOGIN") as f:
             code, out, err, _ = mwtest.run(
                 send_args(f.port, "--user", "u", "--password-env", "PW",
