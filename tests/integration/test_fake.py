@@ -621,6 +621,35 @@ class Hostile(unittest.TestCase):
 
 
 class Secrets(unittest.TestCase):
+    def test_password_not_in_the_process_arguments(self):
+        """Attack: another local user reads `ps`.  Safe: the password is in
+        no process's argument list while mailwire runs.  Why: argv is
+        world-readable through /proc."""
+        import subprocess
+        import time
+        with server(silent=True) as f:
+            p = subprocess.Popen(
+                mwtest.command(mwtest.MAILWIRE, *send_args(
+                    f.port, "--user", "u", "--password-env", "PW",
+                    "--greeting-timeout", "3s")),
+                env={"PW": PASSWORD}, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
+            try:
+                time.sleep(0.5)
+                seen = []
+                for pid in os.listdir("/proc"):
+                    if not pid.isdigit():
+                        continue
+                    try:
+                        with open("/proc/%s/cmdline" % pid, "rb") as c:
+                            seen.append(c.read())
+                    except OSError:
+                        pass
+                self.assertTrue(any(b"mailwire" in c for c in seen))
+                self.assertFalse(any(PASSWORD.encode() in c for c in seen))
+            finally:
+                p.wait(timeout=30)
+
     def test_password_never_printed(self):
         """Attack: secrets leaking through --trace or --json.  Safe: neither the
         password nor its base64 appears; AUTH lines show <redacted>.
