@@ -384,6 +384,41 @@ mw_status mw_compose_render(mw_compose *c, char **out, size_t *len);
  * c; valid until the next call on c). */
 const char *mw_compose_error(const mw_compose *c);
 
+/* ------------------------------------------------------------------------
+ * Diagnosis vocabulary: stable cause ids (doctor's diagnoses) and the
+ * meaning of SMTP replies.  Since 0.1
+ * ---------------------------------------------------------------------- */
+
+/* One cause of the catalogue.  All strings are static. */
+typedef struct mw_cause {
+  const char *id;      /* stable: "auth_failed", "tls_mode_mismatch_..." */
+  const char *summary; /* one line: what is wrong */
+  const char *fix;     /* what to do, as flags or settings where possible */
+  int exit_code;       /* `mailwire doctor` exit status for this cause */
+} mw_cause;
+
+/* The cause with this id, or NULL. */
+const mw_cause *mw_cause_find(const char *id);
+/* The whole catalogue (static); *count gets its length. */
+const mw_cause *mw_cause_list(size_t *count);
+
+/* What an SMTP reply means.  Strings are static or point into a buffer
+ * owned by the caller's mw_explanation (valid while it lives). */
+typedef struct mw_explanation {
+  int code;              /* 0 when only an enhanced code was given */
+  char enhanced[16];     /* "" when none */
+  const char *cause_id;  /* the catalogue id it maps to */
+  const char *meaning;   /* what the server says, in plain words */
+  const char *advice;    /* what to do */
+  const char *provider;  /* "Gmail", "Microsoft 365", ... or NULL */
+  bool temporary;        /* 4xx / x.x.x with class 4: retry later */
+} mw_explanation;
+
+/* Explains "535", "5.7.8", "535 5.7.8", or a whole reply line such as
+ * "550 5.7.26 Unauthenticated email ... DMARC".  Returns MW_OK, or
+ * MW_E_INVALID when the text holds no reply code. */
+mw_status mw_explain(const char *reply_text, mw_explanation *out);
+
 /* Frees memory the library returned to the caller. */
 void mw_free(void *p);
 
