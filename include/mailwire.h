@@ -419,6 +419,51 @@ typedef struct mw_explanation {
  * MW_E_INVALID when the text holds no reply code. */
 mw_status mw_explain(const char *reply_text, mw_explanation *out);
 
+/* ------------------------------------------------------------------------
+ * Doctor: walk the troubleshooting checklist (DNS, TCP per address,
+ * greeting, TLS mode, certificate, EHLO, AUTH, envelope) and name one
+ * cause from the catalogue with its evidence and fix.  Since 0.1
+ * ---------------------------------------------------------------------- */
+typedef enum mw_check_status {
+  MW_CHECK_OK = 0,
+  MW_CHECK_WARN,
+  MW_CHECK_FAIL,
+  MW_CHECK_SKIPPED
+} mw_check_status;
+
+typedef struct mw_report mw_report;
+
+/* Runs the checks against the server of o, with its TLS mode, timeouts,
+ * TLS policy and (optional) credentials.  from and to (both or neither,
+ * may be NULL) test the envelope: MAIL FROM and RCPT TO, then RSET; no
+ * message is sent.  *out is set on MW_OK (free with mw_report_free());
+ * MW_E_INVALID when o has no server, MW_E_NOMEM. */
+mw_status mw_doctor_run(const mw_options *o, const char *from,
+                        const char *to, mw_report **out);
+void mw_report_free(mw_report *r);
+
+size_t mw_report_check_count(const mw_report *r);
+/* The layer of check i: "dns", "tcp", "greeting", "tls", "certificate",
+ * "ehlo", "auth", "envelope".  Strings borrowed until mw_report_free(). */
+const char *mw_report_check_layer(const mw_report *r, size_t i);
+mw_check_status mw_report_check_status(const mw_report *r, size_t i);
+double mw_report_check_ms(const mw_report *r, size_t i);
+const char *mw_report_check_evidence(const mw_report *r, size_t i);
+const char *mw_check_status_name(mw_check_status st); /* "ok", "warn"... */
+
+/* The diagnosis: a catalogue cause, a summary and a fix specific to this
+ * run (they may name the host, port or mode found). */
+const mw_cause *mw_report_cause(const mw_report *r);
+const char *mw_report_summary(const mw_report *r);
+const char *mw_report_fix(const mw_report *r);
+/* The TLS mode the port was found to speak ("implicit", "starttls",
+ * "plain"), or NULL when nothing answered. */
+const char *mw_report_detected_mode(const mw_report *r);
+/* Host and port checked, the TLS mode used. */
+const char *mw_report_host(const mw_report *r);
+unsigned mw_report_port(const mw_report *r);
+const char *mw_report_tls_mode(const mw_report *r);
+
 /* Frees memory the library returned to the caller. */
 void mw_free(void *p);
 

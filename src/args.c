@@ -62,7 +62,8 @@ enum opt_id {
   O_PASSWORD_FILE, O_PASSWORD_CMD, O_AUTH, O_OAUTH2_CMD, O_HELO, O_BIND,
   O_IPV4, O_IPV6, O_CONNECT_TIMEOUT, O_GREETING_TIMEOUT, O_TIMEOUT,
   O_CA_FILE, O_FINGERPRINT, O_SERVER_NAME, O_INSECURE, O_TLS_MIN, O_TLS_MAX,
-  O_ALLOW_INSECURE_AUTH, O_NO_PIPELINING, O_TRACE, O_JSON, O_HEADER, O_HELP
+  O_ALLOW_INSECURE_AUTH, O_NO_PIPELINING, O_TRACE, O_JSON, O_HEADER, O_HELP,
+  O_NO_COLOR
 };
 
 struct opt_def {
@@ -108,6 +109,7 @@ static const struct opt_def opts[] = {
     {"--json", false, O_JSON},
     {"--header", true, O_HEADER},
     {"-H", true, O_HEADER},
+    {"--no-color", false, O_NO_COLOR},
     {"--help", false, O_HELP},
     {"-h", false, O_HELP},
 };
@@ -265,9 +267,13 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
   case O_TRACE: a->trace = true; break;
   case O_JSON: a->json = true; break;
   case O_HELP: a->help = true; break;
+  case O_NO_COLOR: a->no_color = true; break;
   }
   return 0;
 }
+
+static int check_credentials(const struct send_args *a, char *err,
+                             size_t errlen);
 
 static int check_rules(struct send_args *a, char *err, size_t errlen)
 {
@@ -296,20 +302,8 @@ static int check_rules(struct send_args *a, char *err, size_t errlen)
     return fail(err, errlen,
                 "--message sends a complete message as is: --subject and "
                 "--header do not apply");
-  int passwords = !!a->password_env + !!a->password_file + !!a->password_cmd;
-  if(passwords > 1)
-    return fail(err, errlen,
-                "--password-env, --password-file and --password-cmd exclude "
-                "each other");
-  if(passwords && !a->user)
-    return fail(err, errlen, "a password source needs --user");
-  if(a->user && !passwords && !a->oauth2_token_cmd)
-    return fail(err, errlen,
-                "--user needs --password-env, --password-file, "
-                "--password-cmd or --oauth2-token-cmd");
-  if(a->insecure && a->tls_fingerprint)
-    return fail(err, errlen, "--insecure and --tls-fingerprint exclude each "
-                             "other");
+  if(check_credentials(a, err, errlen))
+    return -1;
   if(a->tls_min && a->tls_max && a->tls_min > a->tls_max)
     return fail(err, errlen, "--tls-min is above --tls-max");
   for(size_t i = 0; i < a->headers.count; i++)
@@ -319,9 +313,10 @@ static int check_rules(struct send_args *a, char *err, size_t errlen)
   return 0;
 }
 
-int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
-                   size_t errlen)
+static int parse_words(int argc, char **argv, struct send_args *out,
+                       bool doctor, char *err, size_t errlen)
 {
+  const char *cmd = doctor ? "doctor" : "send";
   memset(out, 0, sizeof(*out));
   err[0] = '\0';
   for(int i = 0; i < argc; i++) {
@@ -332,15 +327,26 @@ int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
     for(size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
       if(strlen(opts[k].name) == nlen && strncmp(opts[k].name, arg, nlen) == 0)
         d = &opts[k];
+    if(!d && doctor && arg[0] != '-' && !out->server) {
+      out->server = arg; /* the target */
+      continue;
+    }
     if(!d) {
       if(arg[0] == '-')
-        return fail(err, errlen, "unknown option '%.*s' (see mailwire send "
+        return fail(err, errlen, "unknown option '%.*s' (see mailwire %s "
                                  "--help)",
-                    (int)nlen, arg);
-      return fail(err, errlen, "unexpected argument '%s' (see mailwire send "
+                    (int)nlen, arg, cmd);
+      return fail(err, errlen, "unexpected argument '%s' (see mailwire %s "
                                "--help)",
-                  arg);
+                  arg, cmd);
     }
+    if(doctor && (d->id == O_SUBJECT || d->id == O_BODY ||
+                  d->id == O_BODY_FILE || d->id == O_MESSAGE ||
+                  d->id == O_HEADER || d->id == O_CC || d->id == O_BCC ||
+                  d->id == O_NO_PIPELINING))
+      return fail(err, errlen, "option '%s' does not apply to doctor (no "
+                               "message is sent)",
+                  d->name);
     if(d->id == O_PASSWORD)
       return apply(d, NULL, out, err, errlen);
     const char *value = NULL;
@@ -358,5 +364,81 @@ int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
     if(apply(d, value, out, err, errlen))
       return -1;
   }
+  return 0;
+}
+
+int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
+                   size_t errlen)
+{
+  if(parse_words(argc, argv, out, false, err, errlen))
+    return -1;
   return check_rules(out, err, errlen);
 }
+
+static int check_credentials(const struct send_args *a, char *err,
+                             size_t errlen)
+{
+  int passwords = !!a->password_env + !!a->password_file + !!a->password_cmd;
+  if(passwords > 1)
+    return fail(err, errlen,
+                "--password-env, --password-file and --password-cmd exclude "
+                "each other");
+  if(passwords && !a->user)
+    return fail(err, errlen, "a password source needs --user");
+  if(a->user && !passwords && !a->oauth2_token_cmd)
+    return fail(err, errlen,
+                "--user needs --password-env, --password-file, "
+                "--password-cmd or --oauth2-token-cmd");
+  if(a->insecure && a->tls_fingerprint)
+    return fail(err, errlen, "--insecure and --tls-fingerprint exclude each "
+                             "other");
+  return 0;
+}
+
+int cli_parse_doctor(int argc, char **argv, struct send_args *out, char *err,
+                     size_t errlen)
+{
+  if(parse_words(argc, argv, out, true, err, errlen))
+    return -1;
+  if(out->help)
+    return 0;
+  if(!out->server)
+    return fail(err, errlen, "give the server to check: mailwire doctor "
+                             "HOST[:PORT]");
+  mw_options *probe = mw_options_new();
+  mw_status st = probe ? mw_options_set_server_string(probe, out->server)
+                       : MW_E_NOMEM;
+  mw_options_free(probe);
+  if(st)
+    return fail(err, errlen,
+                "'%s' is not HOST, HOST:PORT or [IPv6]:PORT (port 1-65535)",
+                out->server);
+  if(!out->from != !out->to.count)
+    return fail(err, errlen, "--from and --to go together (they test the "
+                             "envelope)");
+  if(out->to.count > 1)
+    return fail(err, errlen, "doctor tests one --to address");
+  return check_credentials(out, err, errlen);
+}
+
+const char cli_doctor_help[] =
+    "Usage: mailwire doctor HOST[:PORT] [options]\n"
+    "\n"
+    "Walks the troubleshooting checklist (DNS, TCP to every address, greeting,\n"
+    "TLS mode, certificate, EHLO, AUTH, envelope) and names the root cause\n"
+    "with its evidence and the fix.  No message is sent.\n"
+    "\n"
+    "Options: the connection, TLS and authentication options of `mailwire\n"
+    "send` (--tls, --bind, -4/-6, --connect-timeout, --greeting-timeout,\n"
+    "--timeout, --tls-*, --insecure, --user, --password-*, --oauth2-token-cmd,\n"
+    "--auth, --allow-insecure-auth, --helo), and:\n"
+    "  --from ADDR --to ADDR   test the envelope (MAIL, RCPT, then RSET)\n"
+    "  --json                  the report as JSON (schema in README.md)\n"
+    "  --no-color              no colour even on a terminal\n"
+    "  --trace                 the SMTP dialogue of the main attempt on stderr\n"
+    "\n"
+    "Exit status: 0 healthy; 10 DNS; 11 connection refused or unreachable;\n"
+    "12 filtered (timeout, port 25 blocked); 13 greeting/service; 14 TLS mode\n"
+    "mismatch or STARTTLS missing; 15 TLS handshake/version; 16 certificate;\n"
+    "17 authentication; 18 envelope refused; 19 temporary (greylisted, rate\n"
+    "limited); 20 protocol error; 64 usage.\n";

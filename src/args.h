@@ -49,12 +49,22 @@ struct send_args {
   bool trace;
   bool json;
   bool help;
+  bool no_color;
 };
 
 /* Parses argv[0..argc) (the words after "send").  Returns 0, or -1 with a
  * message in err. */
 int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
                    size_t errlen);
+
+/* Parses `mailwire doctor` words: the target HOST[:PORT] as the first
+ * positional word (stored in out->server), the connection, TLS and
+ * authentication options of send, --from/--to (both or neither), --json,
+ * --no-color.  Returns 0, or -1 with a message in err. */
+int cli_parse_doctor(int argc, char **argv, struct send_args *out, char *err,
+                     size_t errlen);
+
+extern const char cli_doctor_help[];
 
 /* "30" (seconds), "30s", "500ms", "2m".  Returns false when invalid or out
  * of range (1 ms to 24 h). */

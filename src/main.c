@@ -4,9 +4,11 @@
  * The CLI uses only include/mailwire.h.  It prints; the library never does.
  */
 #include "args.h"
+#include "commands.h"
 #include "exitcode.h"
 #include "output.h"
 #include "secrets.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +21,8 @@ static const char main_help[] =
     "\n"
     "Commands:\n"
     "  send       send a message over SMTP (mailwire send --help)\n"
+    "  doctor     find why a connection fails, and the fix\n"
+    "  explain    what an SMTP reply code means (mailwire explain 535)\n"
     "  help CMD   show the help of a command\n"
     "\n"
     "Options: --help, --version\n";
@@ -137,71 +141,6 @@ static int fail_with(int code, const char *msg)
 {
   fprintf(stderr, "mailwire send: %s\n", msg);
   return code;
-}
-
-static int build_options(const struct send_args *a, mw_options *o,
-                         char **password, char **token, char *err,
-                         size_t errlen)
-{
-  if(mw_options_set_server_string(o, a->server) ||
-     mw_options_set_tls_mode(o, a->tls_mode) ||
-     mw_options_set_family(o, a->family) ||
-     (a->bind && mw_options_set_bind(o, a->bind)) ||
-     (a->connect_timeout_ms &&
-      mw_options_set_connect_timeout(o, a->connect_timeout_ms)) ||
-     (a->greeting_timeout_ms &&
-      mw_options_set_greeting_timeout(o, a->greeting_timeout_ms)) ||
-     (a->timeout_ms && mw_options_set_command_timeout(o, a->timeout_ms)) ||
-     (a->tls_ca_file && mw_options_set_tls_ca_file(o, a->tls_ca_file)) ||
-     (a->tls_fingerprint &&
-      mw_options_set_tls_fingerprint(o, a->tls_fingerprint)) ||
-     (a->tls_server_name &&
-      mw_options_set_tls_server_name(o, a->tls_server_name)) ||
-     mw_options_set_tls_insecure(o, a->insecure) ||
-     mw_options_set_tls_versions(o, a->tls_min, a->tls_max) ||
-     (a->helo && mw_options_set_helo_name(o, a->helo)) ||
-     (a->auth && mw_options_set_auth_mechanisms(o, a->auth)) ||
-     mw_options_set_allow_insecure_auth(o, a->allow_insecure_auth) ||
-     mw_options_set_pipelining(o, !a->no_pipelining)) {
-    snprintf(err, errlen, "invalid connection settings (check --server, "
-                          "--bind, --helo and the --tls options)");
-    return EXIT_USAGE;
-  }
-  if(a->tls_ca_file) {
-    FILE *f = fopen(a->tls_ca_file, "r");
-    if(!f) {
-      snprintf(err, errlen, "--tls-ca-file: cannot read '%s': %s",
-               a->tls_ca_file, strerror(errno));
-      return EXIT_NOINPUT;
-    }
-    fclose(f);
-  }
-  if(a->password_env)
-    *password = secret_from_env(a->password_env, err, errlen);
-  else if(a->password_file)
-    *password = secret_from_file(a->password_file, err, errlen);
-  else if(a->password_cmd)
-    *password = secret_from_command(a->password_cmd, "--password-cmd", err,
-                                    errlen);
-  if((a->password_env || a->password_file || a->password_cmd) && !*password)
-    return EXIT_CONFIG;
-  if(a->oauth2_token_cmd) {
-    *token = secret_from_command(a->oauth2_token_cmd, "--oauth2-token-cmd",
-                                 err, errlen);
-    if(!*token)
-      return EXIT_CONFIG;
-    if(mw_options_set_oauth2_token(o, *token)) {
-      snprintf(err, errlen, "--oauth2-token-cmd: the token contains "
-                            "control characters");
-      return EXIT_CONFIG;
-    }
-  }
-  if(a->user && mw_options_set_credentials(o, a->user, *password)) {
-    snprintf(err, errlen, "--user or the password contains control "
-                          "characters");
-    return EXIT_CONFIG;
-  }
-  return EXIT_OK;
 }
 
 static int compose_message(const struct send_args *a, char **msg,
@@ -330,7 +269,7 @@ static int cmd_send(int argc, char **argv)
   }
   if(a->trace)
     mw_options_set_trace(o, output_trace, stderr);
-  code = build_options(a, o, &password, &token, err, sizeof(err));
+  code = cli_build_options(a, o, &password, &token, err, sizeof(err));
   if(!code)
     code = build_envelope(a, env, err, sizeof(err));
   if(!code && a->message_file) {
@@ -448,12 +387,23 @@ int main(int argc, char **argv)
   if(strcmp(cmd, "help") == 0) {
     if(argc > 2 && strcmp(argv[2], "send") == 0)
       fputs(cli_send_help, stdout);
+    else if(argc > 2 && strcmp(argv[2], "doctor") == 0)
+      fputs(cli_doctor_help, stdout);
+    else if(argc > 2 && strcmp(argv[2], "explain") == 0) {
+      char help[] = "--help";
+      char *words[] = {help, NULL};
+      return cmd_explain(1, words);
+    }
     else
       fputs(main_help, stdout);
     return EXIT_OK;
   }
   if(strcmp(cmd, "send") == 0)
     return cmd_send(argc - 2, argv + 2);
+  if(strcmp(cmd, "doctor") == 0)
+    return cmd_doctor(argc - 2, argv + 2);
+  if(strcmp(cmd, "explain") == 0)
+    return cmd_explain(argc - 2, argv + 2);
   fprintf(stderr, "mailwire: unknown command '%s'\n%s", cmd, main_help);
   return EXIT_USAGE;
 }

@@ -93,6 +93,7 @@ void mw_smtp_free(mw_smtp *s)
     return;
   smtp_close(s);
   mw__capa_clear(&s->capa);
+  mw__capa_clear(&s->capa_plain);
   mw__sbuf_free(&s->line);
   mw__free(s->greeting);
   mw__error_clear(&s->err);
@@ -417,8 +418,12 @@ static mw_status smtp_starttls(struct mw_smtp *s, mw_tls_mode mode)
   st = smtp_tls(s, ms);
   if(st)
     return st;
-  /* Forget everything learnt in plaintext (RFC 3207 section 4.2). */
-  mw__capa_clear(&s->capa);
+  /* Forget everything learnt in plaintext (RFC 3207 section 4.2); the
+   * copy is kept apart for diagnosis only, never consulted. */
+  mw__capa_clear(&s->capa_plain);
+  s->capa_plain = s->capa;
+  mw__capa_init(&s->capa);
+  s->phase = MW__PHASE_EHLO_TLS;
   return smtp_ehlo(s);
 }
 
@@ -562,12 +567,14 @@ mw_status mw_smtp_connect(mw_smtp *s)
     mw__trace_emit(&s->trace, MW_TRACE_TLS,
                    "WARNING: --insecure: certificates will NOT be verified");
   struct mw__addrlist addrs;
+  s->phase = MW__PHASE_RESOLVE;
   mw_status st = mw__resolve(s->opt.host, port, s->opt.family,
                              deadline_in(s->opt.connect_timeout_ms), &addrs,
                              &s->err);
   if(st)
     return smtp_broken(s, st);
   int fd = -1;
+  s->phase = MW__PHASE_CONNECT;
   st = mw__tcp_connect(&addrs, s->opt.bind, s->opt.connect_timeout_ms,
                        &s->trace, &fd, s->peer, sizeof(s->peer), &s->err);
   mw__addrlist_free(&addrs);
@@ -576,6 +583,7 @@ mw_status mw_smtp_connect(mw_smtp *s)
   mw__stream_init(&s->stream, fd, &s->err);
   s->stream_open = true;
   if(mode == MW_TLS_IMPLICIT) {
+    s->phase = MW__PHASE_TLS_IMPLICIT;
     st = smtp_tls(s, s->opt.greeting_timeout_ms);
     if(st == MW_E_TIMEOUT)
       mw__error_set(&s->err, MW_E_TIMEOUT,
@@ -586,15 +594,23 @@ mw_status mw_smtp_connect(mw_smtp *s)
     if(st)
       return smtp_broken(s, st);
   }
+  s->phase = MW__PHASE_GREETING;
   st = smtp_greeting(s, mode);
-  if(!st)
+  if(!st) {
+    s->phase = MW__PHASE_EHLO;
     st = smtp_ehlo(s);
-  if(!st && (mode == MW_TLS_STARTTLS || mode == MW_TLS_STARTTLS_OPTIONAL))
+  }
+  if(!st && (mode == MW_TLS_STARTTLS || mode == MW_TLS_STARTTLS_OPTIONAL)) {
+    s->phase = MW__PHASE_STARTTLS;
     st = smtp_starttls(s, mode);
-  if(!st)
+  }
+  if(!st) {
+    s->phase = MW__PHASE_AUTH;
     st = smtp_auth(s);
+  }
   if(st)
     return smtp_broken(s, st);
+  s->phase = MW__PHASE_READY;
   s->state = SMTP_READY;
   return MW_OK;
 }
@@ -997,6 +1013,49 @@ mw_status mw_smtp_send_buffer(mw_smtp *s, const mw_envelope *e,
   mw_message_info_scan(&info, data ? data : "", len);
   struct mem_reader m = {.data = data ? data : "", .len = len, .pos = 0};
   return mw_smtp_send(s, e, &info, mem_read, &m, out);
+}
+
+static void copy_reply(struct mw__reply *dst, const struct mw__reply *src)
+{
+  mw__reply_free(dst);
+  mw__reply_init(dst);
+  dst->code = src->code;
+  memcpy(dst->enhanced, src->enhanced, sizeof(dst->enhanced));
+  mw__sbuf_puts(&dst->buf, src->text ? src->text : "");
+  dst->text = dst->buf.data;
+}
+
+mw_status mw__smtp_check_envelope(struct mw_smtp *s, const char *from,
+                                  const char *to, struct mw__reply *mail,
+                                  struct mw__reply *rcpt)
+{
+  mw__error_clear(&s->err);
+  if(s->state != SMTP_READY)
+    return mw__error_set(&s->err, MW_E_STATE, "the session is not connected");
+  if(mw__address_problem(from, true) || mw__address_problem(to, false))
+    return mw__error_set(&s->err, MW_E_INVALID, "invalid envelope address");
+  struct mw__reply r;
+  mw__reply_init(&r);
+  unsigned ms = cmd_timeout(s, RFC_COMMAND_MS);
+  bool utf8 = mw__address_is_utf8(from) || mw__address_is_utf8(to);
+  mw_status st = smtp_command(s, &r, ms, -1,
+                              utf8 && mw__capa_has(&s->capa, "SMTPUTF8")
+                                  ? "MAIL FROM:<%s> SMTPUTF8"
+                                  : "MAIL FROM:<%s>",
+                              from);
+  if(!st)
+    copy_reply(mail, &r);
+  if(!st && r.code == 250) {
+    st = smtp_command(s, &r, ms, -1, "RCPT TO:<%s>", to);
+    if(!st)
+      copy_reply(rcpt, &r);
+  }
+  if(!st)
+    st = smtp_command(s, &r, ms, -1, "%s", "RSET");
+  mw__reply_free(&r);
+  if(st)
+    smtp_broken(s, st);
+  return st;
 }
 
 mw_status mw_smtp_reset(mw_smtp *s)

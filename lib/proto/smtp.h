@@ -18,6 +18,19 @@
 #include "proto/reply.h"
 #include "tls/tls.h"
 
+/* How far mw_smtp_connect() got: for diagnosis of a failure. */
+enum mw__smtp_phase {
+  MW__PHASE_RESOLVE = 0,
+  MW__PHASE_CONNECT,
+  MW__PHASE_TLS_IMPLICIT, /* the handshake of implicit TLS */
+  MW__PHASE_GREETING,
+  MW__PHASE_EHLO,
+  MW__PHASE_STARTTLS,     /* the command and its handshake */
+  MW__PHASE_EHLO_TLS,     /* EHLO again after STARTTLS */
+  MW__PHASE_AUTH,
+  MW__PHASE_READY
+};
+
 enum smtp_state {
   SMTP_CLOSED = 0, /* no connection yet, or after QUIT */
   SMTP_READY,      /* connected (and authenticated): may send mail */
@@ -39,11 +52,21 @@ struct mw_smtp {
   struct mw__tls *tls;
   struct mw__tls_info tls_info;
   struct mw__capa capa;
+  struct mw__capa capa_plain; /* before STARTTLS (diagnosis only) */
   bool esmtp; /* EHLO succeeded (not HELO) */
+  enum mw__smtp_phase phase;
   char *greeting;
   char peer[80];
   const char *auth_mech; /* static name, NULL when not authenticated */
   struct mw__sbuf line;
 };
+
+/* Tests the envelope without sending a message: MAIL FROM, RCPT TO, then
+ * RSET.  The replies are copied into mail and rcpt (rcpt->code stays 0 when
+ * MAIL failed).  Returns MW_OK when both were read (whatever their codes),
+ * else a connection error. */
+mw_status mw__smtp_check_envelope(struct mw_smtp *s, const char *from,
+                                  const char *to, struct mw__reply *mail,
+                                  struct mw__reply *rcpt);
 
 #endif

@@ -25,6 +25,11 @@ struct mw__tls_policy {
 };
 
 struct mw__tls_info {
+  bool handshake_done; /* the handshake completed (even if refused after) */
+  long verify_result;  /* OpenSSL's X509_V_* verdict */
+  char verify_error[128];
+  int days_left;       /* until notAfter; negative once expired */
+  char chain[1024];    /* "subject <- issuer" per certificate, '; '-joined */
   char version[16];
   char cipher[64];
   char subject[256];
@@ -50,6 +55,10 @@ void mw__tls_free(struct mw__tls *t);
 /* Normalises a user fingerprint ("AB:CD:..." or "abcd...") into 64
  * lowercase hex digits.  false when it is not a SHA-256 fingerprint. */
 bool mw__tls_normalise_fingerprint(const char *in, char out[65]);
+
+/* Classifies an OpenSSL verify result for diagnosis: "expired",
+ * "not_yet_valid", "hostname", "self_signed", "untrusted" or "ok". */
+const char *mw__tls_verify_class(long verify_result);
 
 /* One-time OpenSSL initialisation (idempotent). */
 bool mw__tls_global_init(void);

@@ -163,9 +163,50 @@ static void name_to_string(const X509_NAME *name, char *out, size_t len)
   BIO_free(bio);
 }
 
+const char *mw__tls_verify_class(long vr)
+{
+  switch(vr) {
+  case X509_V_OK:
+    return "ok";
+  case X509_V_ERR_CERT_HAS_EXPIRED:
+    return "expired";
+  case X509_V_ERR_CERT_NOT_YET_VALID:
+    return "not_yet_valid";
+  case X509_V_ERR_HOSTNAME_MISMATCH:
+  case X509_V_ERR_IP_ADDRESS_MISMATCH:
+    return "hostname";
+  case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    return "self_signed";
+  default:
+    return "untrusted";
+  }
+}
+
+static void fill_chain(SSL *ssl, struct mw__tls_info *info)
+{
+  STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+  size_t used = 0;
+  for(int i = 0; chain && i < sk_X509_num(chain); i++) {
+    char subj[256], iss[256];
+    X509 *c = sk_X509_value(chain, i);
+    name_to_string(X509_get_subject_name(c), subj, sizeof(subj));
+    name_to_string(X509_get_issuer_name(c), iss, sizeof(iss));
+    int n = snprintf(info->chain + used, sizeof(info->chain) - used,
+                     "%s%s <- %s", used ? "; " : "", subj, iss);
+    if(n < 0 || (size_t)n >= sizeof(info->chain) - used)
+      break;
+    used += (size_t)n;
+  }
+}
+
 static void fill_info(SSL *ssl, X509 *cert, struct mw__tls_info *info)
 {
   memset(info, 0, sizeof(*info));
+  info->handshake_done = true;
+  info->verify_result = SSL_get_verify_result(ssl);
+  snprintf(info->verify_error, sizeof(info->verify_error), "%s",
+           X509_verify_cert_error_string(info->verify_result));
+  fill_chain(ssl, info);
   snprintf(info->version, sizeof(info->version), "%s", SSL_get_version(ssl));
   const char *cipher = SSL_get_cipher_name(ssl);
   snprintf(info->cipher, sizeof(info->cipher), "%s", cipher ? cipher : "");
@@ -179,6 +220,9 @@ static void fill_info(SSL *ssl, X509 *cert, struct mw__tls_info *info)
   if(ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
     strftime(info->not_after, sizeof(info->not_after), "%Y-%m-%dT%H:%M:%SZ",
              &tm);
+  int days = 0, secs = 0;
+  if(ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert)) == 1)
+    info->days_left = days;
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
   if(X509_digest(cert, EVP_sha256(), md, &mdlen) == 1) {

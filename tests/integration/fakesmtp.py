@@ -70,7 +70,8 @@ class FakeSMTP:
                  drop_after_dot=False, raw_ehlo_reply=None,
                  data_despite_no_rcpt=False, ehlo_reply=None,
                  auth_before_tls_only=False, trickle=None, stall_ehlo=False,
-                 reset_during_data=None, quit_reply="221 2.0.0 Bye"):
+                 reset_during_data=None, quit_reply="221 2.0.0 Bye",
+                 starttls_garbage=False):
         self.cert, self.key = cert, key
         self.greeting = greeting
         self.silent = silent
@@ -94,6 +95,7 @@ class FakeSMTP:
         self.stall_ehlo = stall_ehlo      # one EHLO line, then silence
         self.reset_during_data = reset_during_data  # RST after N data bytes
         self.quit_reply = quit_reply
+        self.starttls_garbage = starttls_garbage  # 220, then no TLS
         self.sessions = []
         self._sock = None
         self._thread = None
@@ -233,6 +235,11 @@ class FakeSMTP:
                             self.inject_after_starttls)
                 if not self.starttls_reply.startswith("220"):
                     continue
+                if self.starttls_garbage:
+                    # Says go ahead, then answers the ClientHello with text.
+                    io.sock.recv(4096)
+                    io.send_raw(b"500 5.5.1 this is not TLS\r\n")
+                    return
                 if self.inject_after_starttls:
                     # A safe client hangs up here; wait to see it do so.
                     try:

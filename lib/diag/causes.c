@@ -1,0 +1,239 @@
+/*
+ * diag/causes.c - the catalogue of diagnoses (mw_cause_find, mw_cause_list).
+ *
+ * Owns: the one table of causes that `mailwire doctor` can name and that
+ * mw_explain() maps SMTP replies to.  Each row is a stable id (a contract:
+ * users' scripts match on it; never rename or reuse one, only append), a
+ * one-line summary, the fix written as mailwire flags or settings where
+ * possible, and the exit status doctor returns for it.
+ *
+ * Exit statuses, one per failure class: 0 healthy, 10 DNS, 11 refused or
+ * unreachable, 12 filtered or port 25 blocked, 13 greeting or service,
+ * 14 TLS mode, 15 TLS handshake, 16 certificate, 17 authentication,
+ * 18 envelope or message refused, 19 retry later, 20 protocol or unknown.
+ */
+#include "mailwire.h"
+
+#include <string.h>
+
+static const mw_cause causes[] = {
+  {"healthy",
+   "no problem found: every check passed and every reply was positive",
+   "nothing to fix", 0},
+
+  /* DNS */
+  {"dns_not_found",
+   "the host name does not exist (NXDOMAIN)",
+   "check the spelling of the host; for a mail domain give the address "
+   "(doctor user@example.org) so that its MX hosts are checked, or use the "
+   "provider's documented submission host (e.g. smtp.gmail.com)", 10},
+  {"dns_no_address",
+   "the host name exists but has no address (no A or AAAA record)",
+   "use the provider's submission host or the domain's MX host instead; "
+   "with -4 or -6, try the other address family", 10},
+  {"dns_timeout",
+   "the DNS server did not answer in time",
+   "check the resolver (/etc/resolv.conf) and the network, try another "
+   "resolver with --dns-server ADDR, or retry later", 10},
+
+  /* TCP */
+  {"tcp_refused",
+   "the host refused the connection: nothing listens on this port",
+   "check the port: 587 with --tls starttls or 465 with --tls implicit for "
+   "submission; port 25 is for server-to-server relay", 11},
+  {"tcp_filtered",
+   "the connection timed out: a firewall drops the packets to this port",
+   "check the local and network firewalls for outgoing TCP to this port; "
+   "try port 587 with --tls starttls or port 465 with --tls implicit", 12},
+  {"tcp_unreachable",
+   "the host or its network is unreachable (no route)",
+   "check this machine's network connection and routes; if only IPv6 "
+   "fails, use -4", 11},
+  {"port25_blocked",
+   "outgoing connections to port 25 are blocked (typical of ISPs and "
+   "cloud providers)",
+   "submit on port 587 with --tls starttls (or 465 with --tls implicit) "
+   "and authenticate with --user and --password-*, or relay through your "
+   "provider's smarthost", 12},
+
+  /* Greeting and TLS mode */
+  {"greeting_timeout",
+   "the server accepted the connection but sent no greeting",
+   "if the port speaks implicit TLS (usually 465) use --tls implicit; "
+   "otherwise the server is overloaded or a proxy holds the connection: "
+   "raise --greeting-timeout or retry later", 13},
+  {"tls_mode_mismatch_expected_implicit",
+   "the port speaks implicit TLS but plain SMTP was tried (the server "
+   "waits silently for a TLS handshake)",
+   "use --tls implicit (port 465)", 14},
+  {"tls_mode_mismatch_expected_plain",
+   "the port speaks plain SMTP (STARTTLS) but implicit TLS was tried",
+   "try port 587 with --tls starttls (or keep the port and use --tls "
+   "starttls); --tls implicit is for port 465", 14},
+  {"starttls_not_offered",
+   "the server does not offer STARTTLS, or refused it",
+   "try port 465 with --tls implicit; sending without encryption "
+   "(--tls starttls-optional or --tls none) exposes the password and the "
+   "message: only on a trusted network", 14},
+  {"tls_handshake_failed",
+   "the TLS handshake failed",
+   "check that the TLS mode fits the port (465: --tls implicit, 587: --tls "
+   "starttls) and run with --trace to see the TLS alert", 15},
+  {"tls_version_mismatch",
+   "no TLS version or cipher in common with the server",
+   "allow both versions with --tls-min 1.2 --tls-max 1.3; a server that "
+   "only speaks TLS 1.0 or 1.1 must be upgraded", 15},
+
+  /* Certificate */
+  {"cert_untrusted",
+   "the server certificate does not chain to a trusted authority",
+   "give the server's CA with --tls-ca-file, or pin it with "
+   "--tls-fingerprint; the server should also send its intermediate "
+   "certificates", 16},
+  {"cert_self_signed",
+   "the server presents a self-signed certificate",
+   "pin it with --tls-fingerprint SHA256 (doctor shows the fingerprint) or "
+   "trust it with --tls-ca-file FILE; better, install a certificate from a "
+   "public CA on the server", 16},
+  {"cert_hostname_mismatch",
+   "the certificate is not valid for the host name used",
+   "connect with a name the certificate lists (doctor shows them) or give "
+   "it with --tls-server-name NAME", 16},
+  {"cert_expired",
+   "the server certificate has expired",
+   "the server's administrator must renew the certificate; also check "
+   "this machine's clock (timedatectl)", 16},
+  {"cert_not_yet_valid",
+   "the server certificate is not valid yet",
+   "check this machine's clock (timedatectl); otherwise the certificate "
+   "was issued with a start date in the future", 16},
+
+  /* Service */
+  {"greeting_rejected",
+   "the server refused the session in its greeting (554)",
+   "the server refuses this client, often by IP address: check the address "
+   "on blocklists, use your provider's submission server on port 587, or "
+   "ask the server's administrator", 13},
+  {"service_unavailable",
+   "the service is not available (421): the server closes the connection",
+   "retry later; if it persists, the server is down, overloaded or "
+   "refusing this client", 13},
+  {"protocol_error",
+   "a command or reply broke the SMTP protocol (syntax error, unknown "
+   "command, bad sequence)",
+   "run with --trace to see the dialogue; if a firewall or antivirus "
+   "intercepts SMTP, exclude this connection; try --no-pipelining", 20},
+
+  /* Authentication */
+  {"auth_not_offered",
+   "the server does not offer authentication (no AUTH in its EHLO reply)",
+   "use the submission port: 587 with --tls starttls or 465 with --tls "
+   "implicit; port 25 usually offers no AUTH", 17},
+  {"auth_requires_tls",
+   "the server allows authentication only over an encrypted connection",
+   "use --tls starttls (port 587) or --tls implicit (port 465) instead of "
+   "--tls none or --tls starttls-optional", 17},
+  {"auth_mechanism_unsupported",
+   "no authentication mechanism is usable by both sides",
+   "widen --auth (e.g. --auth SCRAM-SHA-256,PLAIN,LOGIN) to include one "
+   "the server offers (doctor lists them); PLAIN and LOGIN need TLS", 17},
+  {"auth_oauth_required",
+   "the account accepts only OAuth 2.0 (XOAUTH2, OAUTHBEARER), not a "
+   "password",
+   "get an access token from the provider and give it with "
+   "--oauth2-token-cmd CMD", 17},
+  {"auth_failed",
+   "authentication failed: the user name or password was not accepted",
+   "check --user (often the full e-mail address) and the password given "
+   "with --password-env, --password-file or --password-cmd; with 2-step "
+   "verification, use an app password or --oauth2-token-cmd", 17},
+  {"auth_app_password_required",
+   "the account needs an app password (or OAuth), not its normal password",
+   "create an app password (Gmail: myaccount.google.com/apppasswords) and "
+   "use it with --password-*, or use OAuth with --oauth2-token-cmd", 17},
+  {"auth_disabled",
+   "SMTP authentication is disabled for this account or organisation",
+   "Microsoft 365: enable SMTP AUTH for the mailbox (Set-CASMailbox "
+   "-SmtpClientAuthenticationDisabled $false) or use OAuth with "
+   "--oauth2-token-cmd; elsewhere, enable SMTP access in the account's "
+   "settings", 17},
+  {"auth_temporary",
+   "authentication failed temporarily (454)",
+   "retry later; if it persists, the server's authentication back end is "
+   "failing or too many attempts locked the account for a while", 17},
+
+  /* Envelope and message */
+  {"sender_rejected",
+   "the server refused the sender address (MAIL FROM)",
+   "use a --from address the account may send as (usually its own "
+   "address), in a domain that exists", 18},
+  {"relay_denied",
+   "the server refused to relay to this recipient",
+   "authenticate (--user with --password-*) on the submission port, 587 "
+   "with --tls starttls or 465 with --tls implicit; without "
+   "authentication a server accepts mail only for its own domains", 18},
+  {"recipient_unknown",
+   "the recipient address does not exist",
+   "check the spelling of the --to, --cc and --bcc addresses and that the "
+   "domain receives mail", 18},
+  {"mailbox_full",
+   "the recipient's mailbox is full",
+   "the recipient must make room; retry later or reach them another "
+   "way", 18},
+  {"message_too_large",
+   "the message is larger than the server accepts",
+   "send a smaller message (the server's SIZE limit is in its EHLO reply; "
+   "doctor shows it); link large files instead of attaching them", 18},
+  {"greylisted",
+   "the server greylists: a first attempt from a new sender is deferred",
+   "retry in 5 to 30 minutes from the same address; the retry is accepted",
+   19},
+  {"rate_limited",
+   "too many messages, connections or recipients: the server limits the "
+   "rate",
+   "send more slowly, with fewer recipients per message, and retry later; "
+   "a daily sending quota resets after 24 hours", 19},
+  {"policy_rejected",
+   "the server's policy refused the message or this client",
+   "read the server's text (content, reputation, missing reverse DNS); "
+   "send through your provider's submission server with --user, on port "
+   "587 with --tls starttls", 18},
+  {"spf_dmarc_rejected",
+   "refused because the sender's domain failed SPF, DKIM or DMARC checks",
+   "publish an SPF record that allows the sending server, sign with DKIM "
+   "and align with the domain's DMARC policy, or send through the server "
+   "the domain authorises (doctor --from ADDR checks the records)", 18},
+  {"blocklisted",
+   "the sending IP address or domain is on a blocklist",
+   "look the address up on the list the reply names (e.g. Spamhaus), fix "
+   "the cause and ask for delisting; meanwhile send through your "
+   "provider's submission server (port 587 with --user)", 18},
+  {"temporary_failure",
+   "the server failed temporarily (4xx)",
+   "retry later; if it keeps failing, read the server's text or ask its "
+   "administrator", 19},
+  {"unknown_reply",
+   "a reply that mailwire does not recognise",
+   "read the server's text: a 4xx reply means retry later, a 5xx reply "
+   "means the request must change before it can succeed", 20},
+};
+
+#define CAUSE_COUNT (sizeof(causes) / sizeof(causes[0]))
+
+const mw_cause *mw_cause_find(const char *id)
+{
+  if(!id)
+    return NULL;
+  for(size_t i = 0; i < CAUSE_COUNT; i++) {
+    if(strcmp(causes[i].id, id) == 0)
+      return &causes[i];
+  }
+  return NULL;
+}
+
+const mw_cause *mw_cause_list(size_t *count)
+{
+  if(count)
+    *count = CAUSE_COUNT;
+  return causes;
+}

@@ -1,0 +1,740 @@
+/*
+ * diag/doctor.c - the troubleshooting checklist as one function.
+ *
+ * DESCRIPTION
+ *   Walks the layers a person would check by hand (the seeds' guides): DNS,
+ *   TCP to every address, the greeting, the TLS mode, the certificate,
+ *   EHLO, AUTH and the envelope.  Each layer becomes a check with a status,
+ *   a duration and its evidence; the first failure becomes the diagnosis,
+ *   a cause from the catalogue (diag/causes.c) with a fix specific to this
+ *   server.  When the TLS mode does not fit the port, a second, short
+ *   attempt in the other mode finds out what the port really speaks, so a
+ *   mismatch is named within about one greeting timeout.
+ *
+ *   The SMTP work is done by the ordinary client (proto/smtp.c): doctor
+ *   reads how far mw_smtp_connect() got (s->phase) and what it saw.
+ */
+#include "mailwire.h"
+
+#include "core/options.h"
+#include "core/util.h"
+#include "net/resolve.h"
+#include "net/tcp.h"
+#include "proto/envelope.h"
+#include "proto/smtp.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_CHECKS 32
+
+struct check {
+  const char *layer; /* static */
+  mw_check_status status;
+  double ms;
+  char *evidence;
+};
+
+struct mw_report {
+  struct check checks[MAX_CHECKS];
+  size_t count;
+  const mw_cause *cause;
+  char *summary;
+  char *fix;
+  const char *detected_mode;
+  char *host;
+  unsigned port;
+  const char *tls_mode;
+};
+
+static void add_check(struct mw_report *r, const char *layer,
+                      mw_check_status st, double ms, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void add_check(struct mw_report *r, const char *layer,
+                      mw_check_status st, double ms, const char *fmt, ...)
+{
+  if(r->count == MAX_CHECKS)
+    return;
+  struct check *c = &r->checks[r->count++];
+  c->layer = layer;
+  c->status = st;
+  c->ms = ms;
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  c->evidence = mw__strdup(buf);
+}
+
+/* Sets the diagnosis once: the first (deepest-cause) call wins.  fix may
+ * be NULL for the catalogue's generic fix. */
+static void diagnose(struct mw_report *r, const char *id, const char *summary,
+                     const char *fix)
+{
+  if(r->cause)
+    return;
+  r->cause = mw_cause_find(id);
+  if(!r->cause)
+    r->cause = mw_cause_find("unknown_reply");
+  r->summary = mw__strdup(summary && *summary ? summary
+                          : r->cause          ? r->cause->summary
+                                              : id);
+  r->fix = mw__strdup(fix && *fix ? fix : r->cause ? r->cause->fix : "");
+}
+
+static double since(int64_t t0) { return (double)(mw__now_ms() - t0); }
+
+/* ---- DNS and TCP ----------------------------------------------------- */
+
+static bool check_dns(struct mw_report *r, const struct mw_options *o,
+                      struct mw__addrlist *addrs)
+{
+  struct mw_error err = {0};
+  int64_t t0 = mw__now_ms();
+  mw_status st = mw__resolve(o->host, r->port, o->family,
+                             t0 + o->connect_timeout_ms, addrs, &err);
+  if(st) {
+    const char *id = st == MW_E_TIMEOUT              ? "dns_timeout"
+                     : strstr(err.message, " has no ") ? "dns_no_address"
+                     : err.temporary                   ? "dns_timeout"
+                                                       : "dns_not_found";
+    add_check(r, "dns", MW_CHECK_FAIL, since(t0), "%s", err.message);
+    diagnose(r, id, err.message, NULL);
+    mw__error_clear(&err);
+    return false;
+  }
+  struct mw__sbuf b;
+  mw__sbuf_init(&b);
+  for(size_t i = 0; i < addrs->count; i++) {
+    char a[80];
+    mw__addr_format(&addrs->items[i], a, sizeof(a));
+    *strrchr(a, ':') = '\0'; /* the port is shown by the TCP check */
+    mw__sbuf_printf(&b, "%s%s", i ? ", " : "", a);
+  }
+  add_check(r, "dns", MW_CHECK_OK, since(t0), "%s has %zu address%s: %s",
+            o->host, addrs->count, addrs->count == 1 ? "" : "es",
+            b.data ? b.data : "");
+  mw__sbuf_free(&b);
+  return true;
+}
+
+static bool check_tcp(struct mw_report *r, const struct mw_options *o,
+                      const struct mw__addrlist *addrs)
+{
+  struct mw__sbuf b;
+  mw__sbuf_init(&b);
+  size_t ok = 0, timeouts = 0, unreachable = 0;
+  int64_t t0 = mw__now_ms();
+  for(size_t i = 0; i < addrs->count; i++) {
+    struct mw__addrlist one = {.items = &addrs->items[i], .count = 1};
+    struct mw_error err = {0};
+    int fd = -1;
+    char peer[80];
+    int64_t t1 = mw__now_ms();
+    mw_status st = mw__tcp_connect(&one, o->bind, o->connect_timeout_ms,
+                                   NULL, &fd, peer, sizeof(peer), &err);
+    char where[80];
+    mw__addr_format(&addrs->items[i], where, sizeof(where));
+    if(!st) {
+      ok++;
+      close(fd);
+      mw__sbuf_printf(&b, "%s%s connected in %.0f ms", b.len ? "; " : "",
+                      where, since(t1));
+    }
+    else {
+      const char *m = err.message;
+      const char *colon = strstr(m, where);
+      const char *why = colon ? colon + strlen(where) + 2 : m;
+      if(st == MW_E_TIMEOUT)
+        timeouts++;
+      if(strstr(m, "unreachable"))
+        unreachable++;
+      mw__sbuf_printf(&b, "%s%s %s", b.len ? "; " : "",
+                      colon ? where : "", why);
+    }
+    mw__error_clear(&err);
+  }
+  const char *ev = b.data ? b.data : "";
+  if(ok) {
+    add_check(r, "tcp", ok == addrs->count ? MW_CHECK_OK : MW_CHECK_WARN,
+              since(t0), "%s", ev);
+    mw__sbuf_free(&b);
+    return true;
+  }
+  add_check(r, "tcp", MW_CHECK_FAIL, since(t0), "%s", ev);
+  char summary[1024], fix[512];
+  if(timeouts == addrs->count) {
+    bool p25 = r->port == 25;
+    snprintf(summary, sizeof(summary),
+             "no answer from %s port %u within %.1f s: the connection "
+             "attempts were silently dropped%s",
+             r->host, r->port, o->connect_timeout_ms / 1000.0,
+             p25 ? " (many ISPs and clouds block outgoing port 25)" : "");
+    snprintf(fix, sizeof(fix),
+             "%s",
+             p25 ? "use the submission port instead: 587 with --tls starttls "
+                   "or 465 with --tls implicit"
+                 : "check firewalls between here and the server, or try "
+                   "another port (587 with --tls starttls, 465 with --tls "
+                   "implicit)");
+    diagnose(r, p25 ? "port25_blocked" : "tcp_filtered", summary, fix);
+  }
+  else if(unreachable) {
+    snprintf(summary, sizeof(summary), "%s port %u is unreachable: %s",
+             r->host, r->port, ev);
+    diagnose(r, "tcp_unreachable", summary, NULL);
+  }
+  else {
+    snprintf(summary, sizeof(summary),
+             "nothing accepts connections on %s port %u: %s", r->host,
+             r->port, ev);
+    snprintf(fix, sizeof(fix),
+             "check the port (587 for submission with STARTTLS, 465 for "
+             "implicit TLS) and that the mail server runs");
+    diagnose(r, "tcp_refused", summary, fix);
+  }
+  mw__sbuf_free(&b);
+  return false;
+}
+
+/* ---- the SMTP session ------------------------------------------------- */
+
+/* A short second attempt in another mode, to learn what the port speaks.
+ * Certificates are not verified and no credentials are sent: the attempt
+ * only listens for a greeting. */
+static mw_smtp *probe_mode(const struct mw_options *o, mw_tls_mode mode,
+                           mw_status *st)
+{
+  mw_options *p = mw_options_new();
+  if(!p) {
+    *st = MW_E_NOMEM;
+    return NULL;
+  }
+  mw_options_set_server(p, o->host, mw__options_port(o));
+  mw_options_set_family(p, o->family);
+  if(o->bind)
+    mw_options_set_bind(p, o->bind);
+  mw_options_set_tls_mode(p, mode);
+  mw_options_set_tls_insecure(p, true);
+  mw_options_set_connect_timeout(p, o->connect_timeout_ms);
+  unsigned g = o->greeting_timeout_ms < 5000 ? o->greeting_timeout_ms : 5000;
+  mw_options_set_greeting_timeout(p, g);
+  mw_options_set_command_timeout(p, g);
+  mw_smtp *s = mw_smtp_new(p);
+  mw_options_free(p);
+  *st = s ? mw_smtp_connect(s) : MW_E_NOMEM;
+  return s;
+}
+
+static void caps_text(const struct mw__capa *c, struct mw__sbuf *b)
+{
+  for(size_t i = 0; i < c->count; i++)
+    mw__sbuf_printf(b, "%s%s%s%s", i ? ", " : "", c->items[i].keyword,
+                    c->items[i].params[0] ? " " : "", c->items[i].params);
+  if(!c->count)
+    mw__sbuf_puts(b, "(none)");
+}
+
+static void diagnose_reply(struct mw_report *r, const mw_error *e,
+                           const char *fallback_id, const char *what)
+{
+  char text[512];
+  snprintf(text, sizeof(text), "%d %s %s", mw_error_reply_code(e),
+           mw_error_enhanced_code(e), mw_error_server_text(e));
+  mw_explanation x;
+  const char *id = fallback_id;
+  char fix[512] = "";
+  if(mw_error_reply_code(e) && mw_explain(text, &x) == MW_OK) {
+    if(x.cause_id && strcmp(x.cause_id, "unknown_reply") != 0 &&
+       strcmp(x.cause_id, "healthy") != 0)
+      id = x.cause_id;
+    snprintf(fix, sizeof(fix), "%s", x.advice ? x.advice : "");
+  }
+  char summary[768];
+  snprintf(summary, sizeof(summary), "%s: %s", what, mw_error_message(e));
+  diagnose(r, id, summary, fix[0] ? fix : NULL);
+}
+
+static void report_tls_and_cert(struct mw_report *r, const mw_smtp *s,
+                                const struct mw_options *o, bool implicit)
+{
+  const struct mw__tls_info *t = &s->tls_info;
+  add_check(r, "tls", MW_CHECK_OK, 0, "%s, %s, %s",
+            implicit ? "implicit TLS" : "STARTTLS", t->version, t->cipher);
+  if(o->insecure) {
+    add_check(r, "certificate", MW_CHECK_WARN, 0,
+              "NOT verified (--insecure): %s; issuer %s", t->subject,
+              t->issuer);
+    return;
+  }
+  mw_check_status st = t->days_left < 14 ? MW_CHECK_WARN : MW_CHECK_OK;
+  add_check(r, "certificate", st, 0,
+            "%s: %s; issuer %s; expires %s (%d days left); sha256 %s",
+            o->fingerprint[0] ? "matches the pinned fingerprint"
+                              : "trusted, name matches",
+            t->subject, t->issuer, t->not_after, t->days_left,
+            t->fingerprint);
+}
+
+static void check_envelope(struct mw_report *r, mw_smtp *s, const char *from,
+                           const char *to)
+{
+  if(!from || !to) {
+    add_check(r, "envelope", MW_CHECK_SKIPPED, 0,
+              "not tested (give --from and --to)");
+    return;
+  }
+  struct mw__reply mail, rcpt;
+  mw__reply_init(&mail);
+  mw__reply_init(&rcpt);
+  int64_t t0 = mw__now_ms();
+  mw_status st = mw__smtp_check_envelope(s, from, to, &mail, &rcpt);
+  if(st) {
+    add_check(r, "envelope", MW_CHECK_FAIL, since(t0), "%s",
+              mw_error_message(mw_smtp_error(s)));
+    diagnose_reply(r, mw_smtp_error(s), "temporary_failure",
+                   "the envelope test failed");
+  }
+  else {
+    const struct mw__reply *bad = mail.code != 250 ? &mail
+                                  : (rcpt.code != 250 && rcpt.code != 251)
+                                      ? &rcpt
+                                      : NULL;
+    if(!bad) {
+      add_check(r, "envelope", MW_CHECK_OK, since(t0),
+                "MAIL FROM:<%s> %d; RCPT TO:<%s> %d (then RSET; nothing "
+                "sent)",
+                from, mail.code, to, rcpt.code);
+    }
+    else {
+      bool is_mail = bad == &mail;
+      add_check(r, "envelope",
+                bad->code / 100 == 4 ? MW_CHECK_WARN : MW_CHECK_FAIL,
+                since(t0), "%s <%s>: %d %s %s", is_mail ? "MAIL FROM" :
+                "RCPT TO", is_mail ? from : to, bad->code, bad->enhanced,
+                bad->text ? bad->text : "");
+      char text[600];
+      snprintf(text, sizeof(text), "%d %s %s", bad->code, bad->enhanced,
+               bad->text ? bad->text : "");
+      mw_explanation x;
+      const char *id = is_mail ? "sender_rejected" : "recipient_unknown";
+      const char *advice = NULL;
+      if(mw_explain(text, &x) == MW_OK) {
+        advice = x.advice;
+        if(x.cause_id && strcmp(x.cause_id, "unknown_reply") != 0 &&
+           strcmp(x.cause_id, "healthy") != 0 &&
+           !(is_mail && strcmp(x.cause_id, "recipient_unknown") == 0))
+          id = x.cause_id;
+      }
+      char summary[768];
+      snprintf(summary, sizeof(summary), "the server refused %s <%s>: %s",
+               is_mail ? "the sender" : "the recipient", is_mail ? from : to,
+               text);
+      diagnose(r, id, summary, advice);
+    }
+  }
+  mw__reply_free(&mail);
+  mw__reply_free(&rcpt);
+}
+
+static void report_ready(struct mw_report *r, mw_smtp *s,
+                         const struct mw_options *o, mw_tls_mode mode,
+                         const char *from, const char *to)
+{
+  add_check(r, "greeting", MW_CHECK_OK, 0, "220 %s", mw_smtp_greeting(s));
+  struct mw__sbuf b;
+  mw__sbuf_init(&b);
+  if(s->tls) {
+    report_tls_and_cert(r, s, o, mode == MW_TLS_IMPLICIT);
+    r->detected_mode = mode == MW_TLS_IMPLICIT ? "implicit" : "starttls";
+  }
+  else {
+    add_check(r, "tls", MW_CHECK_WARN, 0,
+              "the connection is NOT encrypted (--tls %s)",
+              mw_tls_mode_name(mode));
+    r->detected_mode = "plain";
+  }
+  caps_text(&s->capa, &b);
+  if(s->capa_plain.valid) {
+    mw__sbuf_puts(&b, "; before TLS: ");
+    caps_text(&s->capa_plain, &b);
+  }
+  uint64_t size = mw__capa_size(&s->capa);
+  if(size)
+    mw__sbuf_printf(&b, "; size limit %.1f MB", (double)size / 1e6);
+  add_check(r, "ehlo", MW_CHECK_OK, 0, "%s", b.data ? b.data : "");
+  mw__sbuf_free(&b);
+  const struct mw__capa_entry *auth = mw__capa_find(&s->capa, "AUTH");
+  if(s->auth_mech)
+    add_check(r, "auth", MW_CHECK_OK, 0, "authenticated as %s with %s",
+              o->user ? o->user : "(token)", s->auth_mech);
+  else if(auth)
+    add_check(r, "auth", MW_CHECK_SKIPPED, 0,
+              "not tested (no credentials); offered: %s", auth->params);
+  else
+    add_check(r, "auth", MW_CHECK_SKIPPED, 0,
+              "the server offers no AUTH%s", s->tls ? "" : " here");
+  check_envelope(r, s, from, to);
+  if(!r->cause) {
+    char summary[512];
+    snprintf(summary, sizeof(summary),
+             "%s port %u works: %s%s%s", r->host, r->port,
+             s->tls ? (mode == MW_TLS_IMPLICIT ? "implicit TLS"
+                                               : "STARTTLS")
+                    : "plaintext",
+             s->auth_mech ? ", AUTH " : "",
+             s->auth_mech ? s->auth_mech : "");
+    char fix[256];
+    snprintf(fix, sizeof(fix), "nothing to fix: use --server %s:%u --tls %s",
+             r->host, r->port,
+             s->tls ? (mode == MW_TLS_IMPLICIT ? "implicit" : "starttls")
+                    : mw_tls_mode_name(mode));
+    diagnose(r, "healthy", summary, fix);
+  }
+}
+
+/* The port did not answer in the mode asked: find out what it speaks. */
+static void diagnose_mode(struct mw_report *r, const struct mw_options *o,
+                          mw_tls_mode asked, const mw_error *first)
+{
+  int64_t t0 = mw__now_ms();
+  char summary[768], fix[512];
+  if(asked != MW_TLS_IMPLICIT) {
+    mw_status st;
+    mw_smtp *p = probe_mode(o, MW_TLS_IMPLICIT, &st);
+    if(p && p->tls_info.handshake_done) {
+      r->detected_mode = "implicit";
+      add_check(r, "tls", MW_CHECK_FAIL, since(t0),
+                "the port answered a TLS handshake (%s): it speaks "
+                "implicit TLS%s",
+                p->tls_info.version, st ? "" : " and greets after it");
+      snprintf(summary, sizeof(summary),
+               "%s port %u speaks implicit TLS, but the client waited for "
+               "a plaintext greeting (--tls %s)",
+               r->host, r->port, mw_tls_mode_name(asked));
+      snprintf(fix, sizeof(fix), "use --tls implicit on port %u", r->port);
+      diagnose(r, "tls_mode_mismatch_expected_implicit", summary, fix);
+    }
+    else {
+      add_check(r, "tls", MW_CHECK_FAIL, since(t0),
+                "no TLS handshake either: the server says nothing at all");
+      snprintf(summary, sizeof(summary), "%s", mw_error_message(first));
+      diagnose(r, "greeting_timeout", summary, NULL);
+    }
+    mw_smtp_free(p);
+    return;
+  }
+  mw_status st;
+  mw_smtp *p = probe_mode(o, MW_TLS_STARTTLS_OPTIONAL, &st);
+  if(p && p->greeting) {
+    bool starttls = mw__capa_has(&p->capa_plain, "STARTTLS") || p->tls;
+    r->detected_mode = starttls ? "starttls" : "plain";
+    add_check(r, "tls", MW_CHECK_FAIL, since(t0),
+              "the port greets in plaintext (\"220 %s\")%s", p->greeting,
+              starttls ? " and offers STARTTLS" : " without STARTTLS");
+    snprintf(summary, sizeof(summary),
+             "%s port %u speaks plaintext SMTP%s, but the client started "
+             "TLS at once (--tls implicit)",
+             r->host, r->port, starttls ? " with STARTTLS" : "");
+    if(starttls)
+      snprintf(fix, sizeof(fix),
+               "use --tls starttls on port %u (or port 465 with --tls "
+               "implicit)",
+               r->port);
+    else
+      snprintf(fix, sizeof(fix),
+               "this port has no TLS at all: use the submission port 587 "
+               "with --tls starttls, or 465 with --tls implicit");
+    diagnose(r, "tls_mode_mismatch_expected_plain", summary, fix);
+  }
+  else {
+    add_check(r, "tls", MW_CHECK_FAIL, since(t0), "%s",
+              mw_error_message(first));
+    diagnose(r, "tls_handshake_failed", mw_error_message(first), NULL);
+  }
+  mw_smtp_free(p);
+}
+
+static void diagnose_cert(struct mw_report *r, const mw_smtp *s,
+                          const struct mw_options *o, mw_tls_mode mode)
+{
+  const struct mw__tls_info *t = &s->tls_info;
+  add_check(r, "tls", MW_CHECK_OK, 0, "%s, %s, %s",
+            mode == MW_TLS_IMPLICIT ? "implicit TLS" : "STARTTLS", t->version,
+            t->cipher);
+  const char *cls = mw__tls_verify_class(t->verify_result);
+  const char *id = strcmp(cls, "expired") == 0         ? "cert_expired"
+                   : strcmp(cls, "not_yet_valid") == 0 ? "cert_not_yet_valid"
+                   : strcmp(cls, "hostname") == 0      ? "cert_hostname_mismatch"
+                   : strcmp(cls, "self_signed") == 0   ? "cert_self_signed"
+                                                       : "cert_untrusted";
+  if(o->fingerprint[0] && strcmp(o->fingerprint, t->fingerprint) != 0)
+    id = "cert_untrusted";
+  add_check(r, "certificate", MW_CHECK_FAIL, 0,
+            "%s; subject %s; issuer %s; expires %s (%d days left); chain: "
+            "%s; sha256 %s",
+            t->verify_error, t->subject, t->issuer, t->not_after,
+            t->days_left, t->chain, t->fingerprint);
+  char summary[768], fix[512];
+  snprintf(summary, sizeof(summary), "%s", mw_error_message(&s->err));
+  const mw_cause *c = mw_cause_find(id);
+  snprintf(fix, sizeof(fix), "%s%s(its SHA-256 fingerprint is %s)",
+           c ? c->fix : "", c && c->fix[0] ? " " : "", t->fingerprint);
+  diagnose(r, id, summary, fix);
+}
+
+static void diagnose_auth(struct mw_report *r, const mw_smtp *s,
+                          const struct mw_options *o)
+{
+  const mw_error *e = &s->err;
+  const struct mw__capa_entry *auth = mw__capa_find(&s->capa, "AUTH");
+  const struct mw__capa_entry *plain = mw__capa_find(&s->capa_plain, "AUTH");
+  char summary[768], fix[512];
+  switch(e->status) {
+  case MW_E_INSECURE:
+    add_check(r, "auth", MW_CHECK_FAIL, 0, "%s", mw_error_message(e));
+    snprintf(fix, sizeof(fix), "%s",
+             mw__capa_has(&s->capa, "STARTTLS")
+                 ? "use --tls starttls (the server offers STARTTLS)"
+                 : "use an encrypted port: 587 with --tls starttls or 465 "
+                   "with --tls implicit");
+    diagnose(r, "auth_requires_tls", mw_error_message(e), fix);
+    return;
+  case MW_E_AUTH_UNAVAILABLE:
+    if(!auth) {
+      add_check(r, "auth", MW_CHECK_FAIL, 0,
+                "AUTH not offered%s%s", plain ? "; before TLS it offered: "
+                                              : "",
+                plain ? plain->params : "");
+      snprintf(summary, sizeof(summary),
+               "%s port %u does not offer authentication", r->host,
+               r->port);
+      diagnose(r, "auth_not_offered", summary, NULL);
+      return;
+    }
+    add_check(r, "auth", MW_CHECK_FAIL, 0, "offered: %s; allowed: %s",
+              auth->params,
+              o->auth_mechs ? o->auth_mechs : mw_auth_supported_mechanisms());
+    bool oauth_only = true;
+    const char *p = auth->params;
+    while(*p) {
+      while(*p == ' ')
+        p++;
+      const char *w = p;
+      while(*p && *p != ' ')
+        p++;
+      size_t n = (size_t)(p - w);
+      if(n && !(n == 7 && mw__strnieq(w, "XOAUTH2", 7)) &&
+         !(n == 11 && mw__strnieq(w, "OAUTHBEARER", 11)))
+        oauth_only = false;
+    }
+    diagnose(r,
+             oauth_only && !o->oauth2_token ? "auth_oauth_required"
+                                            : "auth_mechanism_unsupported",
+             mw_error_message(e), NULL);
+    return;
+  default:
+    add_check(r, "auth", e->reply_code / 100 == 4 ? MW_CHECK_WARN
+                                                  : MW_CHECK_FAIL,
+              0, "%s", mw_error_message(e));
+    if(e->status == MW_E_AUTH && e->reply_code)
+      diagnose_reply(r, e, e->reply_code / 100 == 4 ? "auth_temporary"
+                                                    : "auth_failed",
+                     "authentication failed");
+    else
+      diagnose(r, e->status == MW_E_PROTOCOL ? "protocol_error"
+                                             : "temporary_failure",
+               mw_error_message(e), NULL);
+  }
+}
+
+static void run_session(struct mw_report *r, const struct mw_options *o,
+                        const char *from, const char *to)
+{
+  mw_tls_mode mode = mw__options_tls_mode(o);
+  mw_smtp *s = mw_smtp_new(o);
+  if(!s) {
+    diagnose(r, "temporary_failure", "out of memory", NULL);
+    return;
+  }
+  int64_t t0 = mw__now_ms();
+  mw_status st = mw_smtp_connect(s);
+  const mw_error *e = &s->err;
+  if(!st) {
+    report_ready(r, s, o, mode, from, to);
+    mw_smtp_quit(s);
+    mw_smtp_free(s);
+    return;
+  }
+  enum mw__smtp_phase ph = s->phase;
+  if(ph == MW__PHASE_GREETING && s->greeting == NULL &&
+     (st == MW_E_TIMEOUT || st == MW_E_CLOSED) && mode != MW_TLS_IMPLICIT) {
+    add_check(r, "greeting", MW_CHECK_FAIL, since(t0), "%s",
+              mw_error_message(e));
+    diagnose_mode(r, o, mode, e);
+  }
+  else if(ph == MW__PHASE_TLS_IMPLICIT && st != MW_E_CERT) {
+    diagnose_mode(r, o, mode, e);
+  }
+  else if(ph == MW__PHASE_GREETING) {
+    add_check(r, "greeting", MW_CHECK_FAIL, since(t0), "%s",
+              mw_error_message(e));
+    if(st == MW_E_REJECTED) {
+      /* A refusal at connect is about this client (its address, its
+       * reputation) unless the text names a block list. */
+      char text[512];
+      mw_explanation x;
+      snprintf(text, sizeof(text), "%d %s %s", e->reply_code, e->enhanced,
+               e->server_text ? e->server_text : "");
+      bool listed = mw_explain(text, &x) == MW_OK && x.cause_id &&
+                    strcmp(x.cause_id, "blocklisted") == 0;
+      const char *id = listed                      ? "blocklisted"
+                       : e->reply_code / 100 == 4 ? "service_unavailable"
+                                                  : "greeting_rejected";
+      diagnose(r, id, mw_error_message(e), NULL);
+    }
+    else
+      diagnose(r, st == MW_E_PROTOCOL ? "protocol_error"
+                                      : "service_unavailable",
+               mw_error_message(e), NULL);
+  }
+  else {
+    if(s->greeting)
+      add_check(r, "greeting", MW_CHECK_OK, 0, "220 %s", s->greeting);
+    if(st == MW_E_CERT) {
+      diagnose_cert(r, s, o, mode);
+    }
+    else if(st == MW_E_NO_STARTTLS) {
+      struct mw__sbuf b;
+      mw__sbuf_init(&b);
+      caps_text(&s->capa, &b);
+      add_check(r, "ehlo", MW_CHECK_OK, 0, "%s", b.data ? b.data : "");
+      mw__sbuf_free(&b);
+      add_check(r, "tls", MW_CHECK_FAIL, 0, "%s", mw_error_message(e));
+      char fix[256];
+      snprintf(fix, sizeof(fix),
+               "this port offers no STARTTLS: use --tls implicit if it is "
+               "an implicit-TLS port (usually 465), or port 587 with --tls "
+               "starttls");
+      diagnose(r, "starttls_not_offered", mw_error_message(e), fix);
+    }
+    else if(st == MW_E_TLS) {
+      add_check(r, "tls", MW_CHECK_FAIL, 0, "%s", mw_error_message(e));
+      diagnose(r, strstr(e->message, "TLS version") ? "tls_version_mismatch"
+                                                    : "tls_handshake_failed",
+               mw_error_message(e), NULL);
+    }
+    else if(ph == MW__PHASE_AUTH) {
+      if(s->tls)
+        report_tls_and_cert(r, s, o, mode == MW_TLS_IMPLICIT);
+      diagnose_auth(r, s, o);
+    }
+    else if(st == MW_E_INJECTION || st == MW_E_PROTOCOL) {
+      add_check(r, ph == MW__PHASE_STARTTLS ? "tls" : "ehlo", MW_CHECK_FAIL,
+                0, "%s", mw_error_message(e));
+      diagnose(r, "protocol_error", mw_error_message(e), NULL);
+    }
+    else if(st == MW_E_REJECTED) {
+      add_check(r, "ehlo", MW_CHECK_FAIL, 0, "%s", mw_error_message(e));
+      diagnose_reply(r, e, "protocol_error", "the server refused EHLO");
+    }
+    else {
+      add_check(r, ph == MW__PHASE_STARTTLS ? "tls" : "ehlo", MW_CHECK_FAIL,
+                since(t0), "%s", mw_error_message(e));
+      diagnose(r, "temporary_failure", mw_error_message(e), NULL);
+    }
+  }
+  mw_smtp_free(s);
+}
+
+mw_status mw_doctor_run(const mw_options *o, const char *from,
+                        const char *to, mw_report **out)
+{
+  if(!o || !out || !o->host || (!from) != (!to))
+    return MW_E_INVALID;
+  *out = NULL;
+  struct mw_report *r = mw__calloc(1, sizeof(*r));
+  if(!r)
+    return MW_E_NOMEM;
+  r->host = mw__strdup(o->host);
+  r->port = mw__options_port(o);
+  r->tls_mode = mw_tls_mode_name(mw__options_tls_mode(o));
+  struct mw__addrlist addrs = {0};
+  if(check_dns(r, o, &addrs) && check_tcp(r, o, &addrs))
+    run_session(r, o, from, to);
+  mw__addrlist_free(&addrs);
+  if(!r->cause)
+    diagnose(r, "unknown_reply", "the checks ended without a verdict", NULL);
+  *out = r;
+  return MW_OK;
+}
+
+void mw_report_free(mw_report *r)
+{
+  if(!r)
+    return;
+  for(size_t i = 0; i < r->count; i++)
+    mw__free(r->checks[i].evidence);
+  mw__free(r->summary);
+  mw__free(r->fix);
+  mw__free(r->host);
+  mw__free(r);
+}
+
+size_t mw_report_check_count(const mw_report *r) { return r ? r->count : 0; }
+
+#define CHECK_AT(r, i) ((r) && (i) < (r)->count ? &(r)->checks[i] : NULL)
+
+const char *mw_report_check_layer(const mw_report *r, size_t i)
+{
+  const struct check *c = CHECK_AT(r, i);
+  return c ? c->layer : "";
+}
+mw_check_status mw_report_check_status(const mw_report *r, size_t i)
+{
+  const struct check *c = CHECK_AT(r, i);
+  return c ? c->status : MW_CHECK_SKIPPED;
+}
+double mw_report_check_ms(const mw_report *r, size_t i)
+{
+  const struct check *c = CHECK_AT(r, i);
+  return c ? c->ms : 0;
+}
+const char *mw_report_check_evidence(const mw_report *r, size_t i)
+{
+  const struct check *c = CHECK_AT(r, i);
+  return c && c->evidence ? c->evidence : "";
+}
+const char *mw_check_status_name(mw_check_status st)
+{
+  static const char *const names[] = {"ok", "warn", "fail", "skipped"};
+  return (unsigned)st < 4 ? names[st] : "?";
+}
+const mw_cause *mw_report_cause(const mw_report *r)
+{
+  return r ? r->cause : NULL;
+}
+const char *mw_report_summary(const mw_report *r)
+{
+  return r && r->summary ? r->summary : "";
+}
+const char *mw_report_fix(const mw_report *r)
+{
+  return r && r->fix ? r->fix : "";
+}
+const char *mw_report_detected_mode(const mw_report *r)
+{
+  return r ? r->detected_mode : NULL;
+}
+const char *mw_report_host(const mw_report *r)
+{
+  return r && r->host ? r->host : "";
+}
+unsigned mw_report_port(const mw_report *r) { return r ? r->port : 0; }
+const char *mw_report_tls_mode(const mw_report *r)
+{
+  return r ? r->tls_mode : "";
+}

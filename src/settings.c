@@ -1,0 +1,77 @@
+/*
+ * settings.c - see settings.h.
+ */
+#include "settings.h"
+
+#include "exitcode.h"
+#include "secrets.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int cli_build_options(const struct send_args *a, mw_options *o,
+                         char **password, char **token, char *err,
+                         size_t errlen)
+{
+  if(mw_options_set_server_string(o, a->server) ||
+     mw_options_set_tls_mode(o, a->tls_mode) ||
+     mw_options_set_family(o, a->family) ||
+     (a->bind && mw_options_set_bind(o, a->bind)) ||
+     (a->connect_timeout_ms &&
+      mw_options_set_connect_timeout(o, a->connect_timeout_ms)) ||
+     (a->greeting_timeout_ms &&
+      mw_options_set_greeting_timeout(o, a->greeting_timeout_ms)) ||
+     (a->timeout_ms && mw_options_set_command_timeout(o, a->timeout_ms)) ||
+     (a->tls_ca_file && mw_options_set_tls_ca_file(o, a->tls_ca_file)) ||
+     (a->tls_fingerprint &&
+      mw_options_set_tls_fingerprint(o, a->tls_fingerprint)) ||
+     (a->tls_server_name &&
+      mw_options_set_tls_server_name(o, a->tls_server_name)) ||
+     mw_options_set_tls_insecure(o, a->insecure) ||
+     mw_options_set_tls_versions(o, a->tls_min, a->tls_max) ||
+     (a->helo && mw_options_set_helo_name(o, a->helo)) ||
+     (a->auth && mw_options_set_auth_mechanisms(o, a->auth)) ||
+     mw_options_set_allow_insecure_auth(o, a->allow_insecure_auth) ||
+     mw_options_set_pipelining(o, !a->no_pipelining)) {
+    snprintf(err, errlen, "invalid connection settings (check --server, "
+                          "--bind, --helo and the --tls options)");
+    return EXIT_USAGE;
+  }
+  if(a->tls_ca_file) {
+    FILE *f = fopen(a->tls_ca_file, "r");
+    if(!f) {
+      snprintf(err, errlen, "--tls-ca-file: cannot read '%s': %s",
+               a->tls_ca_file, strerror(errno));
+      return EXIT_NOINPUT;
+    }
+    fclose(f);
+  }
+  if(a->password_env)
+    *password = secret_from_env(a->password_env, err, errlen);
+  else if(a->password_file)
+    *password = secret_from_file(a->password_file, err, errlen);
+  else if(a->password_cmd)
+    *password = secret_from_command(a->password_cmd, "--password-cmd", err,
+                                    errlen);
+  if((a->password_env || a->password_file || a->password_cmd) && !*password)
+    return EXIT_CONFIG;
+  if(a->oauth2_token_cmd) {
+    *token = secret_from_command(a->oauth2_token_cmd, "--oauth2-token-cmd",
+                                 err, errlen);
+    if(!*token)
+      return EXIT_CONFIG;
+    if(mw_options_set_oauth2_token(o, *token)) {
+      snprintf(err, errlen, "--oauth2-token-cmd: the token contains "
+                            "control characters");
+      return EXIT_CONFIG;
+    }
+  }
+  if(a->user && mw_options_set_credentials(o, a->user, *password)) {
+    snprintf(err, errlen, "--user or the password contains control "
+                          "characters");
+    return EXIT_CONFIG;
+  }
+  return EXIT_OK;
+}
+
