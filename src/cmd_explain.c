@@ -7,6 +7,7 @@
  * file uses only include/mailwire.h.
  */
 #include "commands.h"
+#include "output.h"
 
 #include "mailwire.h"
 
@@ -52,30 +53,6 @@ static int usage_error(const char *msg)
                   "Try 'mailwire explain --help'.\n",
           msg);
   return EXPLAIN_USAGE;
-}
-
-static void json_string(FILE *f, const char *s)
-{
-  if(!s) {
-    fputs("null", f);
-    return;
-  }
-  fputc('"', f);
-  for(const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    switch(*p) {
-    case '"': fputs("\\\"", f); break;
-    case '\\': fputs("\\\\", f); break;
-    case '\n': fputs("\\n", f); break;
-    case '\r': fputs("\\r", f); break;
-    case '\t': fputs("\\t", f); break;
-    default:
-      if(*p < 0x20 || *p == 0x7f)
-        fprintf(f, "\\u%04x", *p);
-      else
-        fputc(*p, f); /* UTF-8 passes through */
-    }
-  }
-  fputc('"', f);
 }
 
 /* Display columns of s[0..len): UTF-8 continuation bytes take none. */
@@ -155,15 +132,15 @@ static void print_json(FILE *f, const mw_explanation *x)
   else
     fputs("null", f);
   fputs(",\"enhanced\":", f);
-  json_string(f, x->enhanced[0] ? x->enhanced : NULL);
+  output_json_string(f, x->enhanced[0] ? x->enhanced : NULL);
   fputs(",\"cause\":", f);
-  json_string(f, x->cause_id);
+  output_json_string(f, x->cause_id);
   fputs(",\"meaning\":", f);
-  json_string(f, x->meaning);
+  output_json_string(f, x->meaning);
   fputs(",\"advice\":", f);
-  json_string(f, x->advice);
+  output_json_string(f, x->advice);
   fputs(",\"provider\":", f);
-  json_string(f, x->provider);
+  output_json_string(f, x->provider);
   fprintf(f, ",\"temporary\":%s}\n", x->temporary ? "true" : "false");
 }
 
@@ -179,11 +156,11 @@ static void print_list(FILE *f, bool json)
   fputs("[", f);
   for(size_t i = 0; i < n; i++) {
     fputs(i ? ",\n {\"id\":" : "{\"id\":", f);
-    json_string(f, c[i].id);
+    output_json_string(f, c[i].id);
     fputs(",\"summary\":", f);
-    json_string(f, c[i].summary);
+    output_json_string(f, c[i].summary);
     fputs(",\"fix\":", f);
-    json_string(f, c[i].fix);
+    output_json_string(f, c[i].fix);
     fprintf(f, ",\"exit_code\":%d}", c[i].exit_code);
   }
   fputs("]\n", f);
