@@ -207,7 +207,7 @@ void mw__parse_queue_id(const char *text, char *out, size_t len)
     }
   if(acc) {
     const char *w = acc;
-    while(w > text && w[-1] != ' ')
+    while(w > text && w[-1] != ' ' && w[-1] != '\n' && w[-1] != '\t')
       w--;
     size_t n = (size_t)(acc - w);
     if(n && n < len) {

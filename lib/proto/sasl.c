@@ -147,6 +147,7 @@ struct mw__sasl {
   Gsasl_session *gs;      /* standard mechanisms */
   enum oauth_kind oauth;  /* hand-built mechanisms */
   char *oauth_initial;    /* secret: the initial response, raw */
+  bool scram;             /* a SCRAM mechanism: challenges are checked */
   int steps;
   bool finished;
 };
@@ -170,9 +171,19 @@ mw_status mw__sasl_start(const char *mech, const char *user,
     }
     else {
       s->oauth = OAUTH_BEARER;
-      /* gs2-header "n,a=user," then key/value pairs (RFC 7628 3.1). */
-      mw__sbuf_printf(&b, "n,%s%s,\001host=%s\001auth=Bearer %s\001\001",
-                      user ? "a=" : "", user ? user : "", host, token);
+      /* gs2-header "n,a=user," then key/value pairs (RFC 7628 3.1); in the
+       * authzid ',' and '=' are escaped as =2C and =3D (RFC 5801). */
+      mw__sbuf_puts(&b, user ? "n,a=" : "n,");
+      for(const char *p = user; p && *p; p++) {
+        if(*p == ',')
+          mw__sbuf_puts(&b, "=2C");
+        else if(*p == '=')
+          mw__sbuf_puts(&b, "=3D");
+        else
+          mw__sbuf_append(&b, p, 1);
+      }
+      mw__sbuf_printf(&b, ",\001host=%s\001auth=Bearer %s\001\001", host,
+                      token);
     }
     if(b.failed) {
       mw__sbuf_free(&b);
@@ -183,6 +194,7 @@ mw_status mw__sasl_start(const char *mech, const char *user,
     *out = s;
     return MW_OK;
   }
+  s->scram = strncmp(mech, "SCRAM-", 6) == 0;
   int rc = gsasl_client_start(gsasl_ctx, mech, &s->gs);
   if(rc != GSASL_OK) {
     mw__free(s);
@@ -230,6 +242,41 @@ static mw_status oauth_step(struct mw__sasl *s, const char *challenge,
   return MW_OK;
 }
 
+/* Refuses server challenges that would make GNU SASL do unbounded work:
+ * a SCRAM iteration count is the server's to choose, and a hostile server
+ * could ask for billions of PBKDF2 rounds. */
+#define SCRAM_MAX_ITERATIONS 1000000L
+
+static mw_status check_challenge(struct mw__sasl *s, const char *challenge,
+                                 struct mw_error *err)
+{
+  if(!s->scram || !challenge || !*challenge)
+    return MW_OK;
+  char *raw = NULL;
+  size_t rawlen = 0;
+  if(gsasl_base64_from(challenge, strlen(challenge), &raw, &rawlen) !=
+     GSASL_OK)
+    return MW_OK; /* let the mechanism report the bad encoding */
+  mw_status st = MW_OK;
+  for(size_t i = 0; i + 2 < rawlen; i++) {
+    if((i == 0 || raw[i - 1] == ',') && raw[i] == 'i' && raw[i + 1] == '=') {
+      long n = 0;
+      size_t j = i + 2;
+      while(j < rawlen && raw[j] >= '0' && raw[j] <= '9' &&
+            n <= SCRAM_MAX_ITERATIONS)
+        n = n * 10 + (raw[j++] - '0');
+      if(n > SCRAM_MAX_ITERATIONS)
+        st = mw__error_set(err, MW_E_AUTH,
+                           "the server asked for more than %ld SCRAM "
+                           "iterations: refused (it would stall the client)",
+                           SCRAM_MAX_ITERATIONS);
+      break;
+    }
+  }
+  gsasl_free(raw);
+  return st;
+}
+
 mw_status mw__sasl_step(struct mw__sasl *s, const char *challenge,
                         char **response, struct mw_error *err)
 {
@@ -237,6 +284,9 @@ mw_status mw__sasl_step(struct mw__sasl *s, const char *challenge,
   s->steps++;
   if(s->oauth != OAUTH_NONE)
     return oauth_step(s, challenge, response, err);
+  mw_status guard = check_challenge(s, challenge, err);
+  if(guard)
+    return guard;
   char *out = NULL;
   int rc = gsasl_step64(s->gs, challenge ? challenge : "", &out);
   if(rc != GSASL_OK && rc != GSASL_NEEDS_MORE) {

@@ -121,6 +121,10 @@ static void queue_ids(void **state)
   assert_string_equal(id, "");
   mw__parse_queue_id("queued as ", id, sizeof(id));
   assert_string_equal(id, "");
+  /* Found by fuzz_reply: the id never spans lines of a reply. */
+  mw__parse_queue_id("mx.example.org\nabc123 Message accepted for delivery",
+                     id, sizeof(id));
+  assert_string_equal(id, "abc123");
 }
 
 static void error_table(void **state)

@@ -11,6 +11,7 @@
 #include "proto/sasl.h"
 
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <string.h>
 
 static int setup(void **state)
@@ -207,6 +208,49 @@ static void xoauth2_and_oauthbearer_formats(void **state)
   mw__sasl_free(s);
 }
 
+static void oauthbearer_escapes_the_authzid(void **state)
+{
+  (void)state;
+  struct mw_error err = {0};
+  struct mw__sasl *s = NULL;
+  char *resp = NULL;
+  unsigned char raw[256];
+  assert_int_equal(mw__sasl_start("OAUTHBEARER", "a,b=c@example.org", NULL,
+                                  "t", "h", &s, &err),
+                   MW_OK);
+  assert_int_equal(mw__sasl_step(s, NULL, &resp, &err), MW_OK);
+  size_t n = b64_decode(resp, raw);
+  raw[n] = '\0';
+  assert_memory_equal(raw, "n,a=a=2Cb=3Dc@example.org,\001", 27);
+  mw__free_secret(resp);
+  mw__sasl_free(s);
+}
+
+static void scram_iteration_count_is_bounded(void **state)
+{
+  (void)state;
+  struct mw_error err = {0};
+  struct mw__sasl *s = NULL;
+  char *resp = NULL;
+  assert_int_equal(mw__sasl_start("SCRAM-SHA-1", "u", "p", NULL, "h", &s,
+                                  &err),
+                   MW_OK);
+  assert_int_equal(mw__sasl_step(s, NULL, &resp, &err), MW_OK);
+  unsigned char raw[256];
+  size_t n = b64_decode(resp, raw);
+  raw[n] = '\0';
+  const char *nonce = strstr((char *)raw, "r=") + 2;
+  char first[256], b64[400];
+  snprintf(first, sizeof(first), "r=%sX,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=999999999",
+           nonce);
+  b64_encode(first, b64);
+  mw__free_secret(resp);
+  assert_int_equal(mw__sasl_step(s, b64, &resp, &err), MW_E_AUTH);
+  assert_non_null(strstr(err.message, "iterations"));
+  mw__sasl_free(s);
+  mw__error_clear(&err);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -218,6 +262,8 @@ int main(void)
       cmocka_unit_test(scram_first_message_and_bad_challenge),
       cmocka_unit_test(garbage_base64_challenge),
       cmocka_unit_test(xoauth2_and_oauthbearer_formats),
+      cmocka_unit_test(oauthbearer_escapes_the_authzid),
+      cmocka_unit_test(scram_iteration_count_is_bounded),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
