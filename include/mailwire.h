@@ -182,6 +182,9 @@ const char *mw_tls_mode_name(mw_tls_mode mode);
 mw_status mw_options_set_family(mw_options *o, mw_family family);
 /* A numeric local address to bind before connecting, or NULL. */
 mw_status mw_options_set_bind(mw_options *o, const char *address);
+/* Send DNS queries to this server only ("127.0.0.1:5353", "[::1]:53"),
+ * for split-horizon set-ups and tests; NULL for the system resolver. */
+mw_status mw_options_set_dns_server(mw_options *o, const char *server);
 /* Timeouts in milliseconds; 0 restores the default.
  * connect: per address attempt (default 15 s).
  * greeting: the 220 after connect (default 10 s; a silent server is the

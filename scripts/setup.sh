@@ -13,6 +13,7 @@ PACKAGES=(
   clang libclang-rt-14-dev valgrind
   # test rig and tests
   postfix dovecot-core dovecot-imapd dovecot-pop3d openssl ca-certificates
+  dnsmasq-base
   python3 iproute2 procps
 )
 

@@ -19,6 +19,7 @@ const char cli_send_help[] =
     "  --tls MODE                auto (default), implicit, starttls,\n"
     "                            starttls-optional, none\n"
     "  --bind ADDR               local address to connect from\n"
+    "  --dns-server IP[:PORT]    ask this DNS server only\n"
     "  -4, -6                    IPv4 or IPv6 only\n"
     "  --connect-timeout DUR     per address attempt (default 15s)\n"
     "  --greeting-timeout DUR    wait for the 220 greeting (default 10s)\n"
@@ -63,7 +64,7 @@ enum opt_id {
   O_IPV4, O_IPV6, O_CONNECT_TIMEOUT, O_GREETING_TIMEOUT, O_TIMEOUT,
   O_CA_FILE, O_FINGERPRINT, O_SERVER_NAME, O_INSECURE, O_TLS_MIN, O_TLS_MAX,
   O_ALLOW_INSECURE_AUTH, O_NO_PIPELINING, O_TRACE, O_JSON, O_HEADER, O_HELP,
-  O_NO_COLOR
+  O_NO_COLOR, O_DNS_SERVER
 };
 
 struct opt_def {
@@ -92,6 +93,7 @@ static const struct opt_def opts[] = {
     {"--oauth2-token-cmd", true, O_OAUTH2_CMD},
     {"--helo", true, O_HELO},
     {"--bind", true, O_BIND},
+    {"--dns-server", true, O_DNS_SERVER},
     {"-4", false, O_IPV4},
     {"-6", false, O_IPV6},
     {"--connect-timeout", true, O_CONNECT_TIMEOUT},
@@ -236,6 +238,15 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
     a->helo = v;
     break;
   case O_BIND: a->bind = v; break;
+  case O_DNS_SERVER: {
+    mw_options *probe = mw_options_new();
+    mw_status st = probe ? mw_options_set_dns_server(probe, v) : MW_E_NOMEM;
+    mw_options_free(probe);
+    if(st)
+      return fail(err, errlen, "--dns-server: '%s' is not IP[:PORT]", v);
+    a->dns_server = v;
+    break;
+  }
   case O_IPV4: a->family = MW_FAMILY_IPV4; break;
   case O_IPV6: a->family = MW_FAMILY_IPV6; break;
   case O_CONNECT_TIMEOUT:
@@ -433,6 +444,9 @@ const char cli_doctor_help[] =
     "--timeout, --tls-*, --insecure, --user, --password-*, --oauth2-token-cmd,\n"
     "--auth, --allow-insecure-auth, --helo), and:\n"
     "  --from ADDR --to ADDR   test the envelope (MAIL, RCPT, then RSET)\n"
+    "  --dns-server IP[:PORT]  ask this DNS server only (split horizon, tests)\n"
+    "HOST may be an address or domain (alice@example.org): its MX is checked,\n"
+    "on port 25 unless a port is given.\n"
     "  --json                  the report as JSON (schema in README.md)\n"
     "  --no-color              no colour even on a terminal\n"
     "  --trace                 the SMTP dialogue of the main attempt on stderr\n"

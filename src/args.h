@@ -37,6 +37,7 @@ struct send_args {
   const char *oauth2_token_cmd;
   const char *helo;
   const char *bind;
+  const char *dns_server;
   mw_family family;
   unsigned connect_timeout_ms, greeting_timeout_ms, timeout_ms; /* 0: default */
   const char *tls_ca_file;

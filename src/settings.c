@@ -18,6 +18,7 @@ int cli_build_options(const struct send_args *a, mw_options *o,
      mw_options_set_tls_mode(o, a->tls_mode) ||
      mw_options_set_family(o, a->family) ||
      (a->bind && mw_options_set_bind(o, a->bind)) ||
+     (a->dns_server && mw_options_set_dns_server(o, a->dns_server)) ||
      (a->connect_timeout_ms &&
       mw_options_set_connect_timeout(o, a->connect_timeout_ms)) ||
      (a->greeting_timeout_ms &&

@@ -27,6 +27,7 @@ void mw__options_release(struct mw_options *o)
 {
   mw__free(o->host);
   mw__free(o->bind);
+  mw__free(o->dns_server);
   mw__free(o->ca_file);
   mw__free(o->tls_server_name);
   mw__free(o->helo);
@@ -49,10 +50,12 @@ bool mw__options_copy(struct mw_options *dst, const struct mw_options *src)
 {
   *dst = *src;
   dst->host = dst->bind = dst->ca_file = dst->tls_server_name = NULL;
+  dst->dns_server = NULL;
   dst->helo = dst->user = dst->password = dst->oauth2_token = NULL;
   dst->auth_mechs = NULL;
   if(!mw__replace_string(&dst->host, src->host) ||
      !mw__replace_string(&dst->bind, src->bind) ||
+     !mw__replace_string(&dst->dns_server, src->dns_server) ||
      !mw__replace_string(&dst->ca_file, src->ca_file) ||
      !mw__replace_string(&dst->tls_server_name, src->tls_server_name) ||
      !mw__replace_string(&dst->helo, src->helo) ||
@@ -207,6 +210,19 @@ mw_status mw_options_set_bind(mw_options *o, const char *address)
   if(!o || (address && !*address))
     return MW_E_INVALID;
   return set_string(&o->bind, address);
+}
+
+mw_status mw_options_set_dns_server(mw_options *o, const char *server)
+{
+  if(!o)
+    return MW_E_INVALID;
+  if(server) {
+    /* "ip", "ip:port", "[v6]:port": digits, dots, colons, brackets only */
+    if(!*server || strspn(server, "0123456789abcdefABCDEF.:[]") !=
+                       strlen(server))
+      return MW_E_INVALID;
+  }
+  return set_string(&o->dns_server, server);
 }
 
 #define MAX_TIMEOUT_MS (24u * 3600u * 1000u)

@@ -19,6 +19,7 @@ struct mw_options {
   mw_tls_mode tls_mode;
   mw_family family;
   char *bind;
+  char *dns_server; /* "ip[:port]" or NULL for the system resolver */
   unsigned connect_timeout_ms;
   unsigned greeting_timeout_ms;
   unsigned command_timeout_ms; /* 0: RFC 5321 defaults per command */

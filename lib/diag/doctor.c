@@ -94,11 +94,11 @@ static bool check_dns(struct mw_report *r, const struct mw_options *o,
 {
   struct mw_error err = {0};
   int64_t t0 = mw__now_ms();
-  mw_status st = mw__resolve(o->host, r->port, o->family,
+  mw_status st = mw__resolve(r->host, r->port, o->family, o->dns_server,
                              t0 + o->connect_timeout_ms, addrs, &err);
   if(st) {
     const char *id = st == MW_E_TIMEOUT              ? "dns_timeout"
-                     : strstr(err.message, " has no ") ? "dns_no_address"
+                     : strstr(err.message, "has no ")  ? "dns_no_address"
                      : err.temporary                   ? "dns_timeout"
                                                        : "dns_not_found";
     add_check(r, "dns", MW_CHECK_FAIL, since(t0), "%s", err.message);
@@ -650,6 +650,53 @@ static void run_session(struct mw_report *r, const struct mw_options *o,
   mw_smtp_free(s);
 }
 
+/* For an address or domain ("alice@example.org"): the MX with the lowest
+ * preference becomes the host to check, on port 25 unless one was given.
+ * Returns false when the diagnosis is already made. */
+static bool resolve_mx_target(struct mw_report *r, struct mw_options *o)
+{
+  const char *at = strrchr(o->host, '@');
+  const char *domain = at + 1;
+  struct mw__mx mx[16];
+  size_t n = 0;
+  struct mw_error err = {0};
+  int64_t t0 = mw__now_ms();
+  mw_status st = mw__resolve_mx(domain, o->dns_server,
+                                t0 + o->connect_timeout_ms, mx, 16, &n, &err);
+  if(st) {
+    add_check(r, "dns", MW_CHECK_FAIL, since(t0), "%s", err.message);
+    diagnose(r, st == MW_E_TIMEOUT || err.temporary ? "dns_timeout"
+                                                    : "dns_not_found",
+             err.message, NULL);
+    mw__error_clear(&err);
+    return false;
+  }
+  char target[256];
+  if(!n) {
+    add_check(r, "dns", MW_CHECK_WARN, since(t0),
+              "%s has no MX record: mail goes to the domain's own address "
+              "(RFC 5321 5.1)",
+              domain);
+    snprintf(target, sizeof(target), "%s", domain);
+  }
+  else {
+    struct mw__sbuf b;
+    mw__sbuf_init(&b);
+    for(size_t i = 0; i < n; i++)
+      mw__sbuf_printf(&b, "%s%u %s", i ? ", " : "", mx[i].preference,
+                      mx[i].host);
+    add_check(r, "dns", MW_CHECK_OK, since(t0), "MX of %s: %s", domain,
+              b.data ? b.data : "");
+    mw__sbuf_free(&b);
+    snprintf(target, sizeof(target), "%s", mx[0].host);
+  }
+  if(!mw__replace_string(&o->host, target))
+    return false;
+  if(!o->port)
+    o->port = 25; /* the MX port */
+  return true;
+}
+
 mw_status mw_doctor_run(const mw_options *o, const char *from,
                         const char *to, mw_report **out)
 {
@@ -657,15 +704,24 @@ mw_status mw_doctor_run(const mw_options *o, const char *from,
     return MW_E_INVALID;
   *out = NULL;
   struct mw_report *r = mw__calloc(1, sizeof(*r));
+  struct mw_options local;
   if(!r)
     return MW_E_NOMEM;
-  r->host = mw__strdup(o->host);
-  r->port = mw__options_port(o);
-  r->tls_mode = mw_tls_mode_name(mw__options_tls_mode(o));
+  if(!mw__options_copy(&local, o)) {
+    mw__free(r);
+    return MW_E_NOMEM;
+  }
+  bool go = true;
+  if(strchr(local.host, '@'))
+    go = resolve_mx_target(r, &local);
+  r->host = mw__strdup(local.host);
+  r->port = mw__options_port(&local);
+  r->tls_mode = mw_tls_mode_name(mw__options_tls_mode(&local));
   struct mw__addrlist addrs = {0};
-  if(check_dns(r, o, &addrs) && check_tcp(r, o, &addrs))
-    run_session(r, o, from, to);
+  if(go && check_dns(r, &local, &addrs) && check_tcp(r, &local, &addrs))
+    run_session(r, &local, from, to);
   mw__addrlist_free(&addrs);
+  mw__options_release(&local);
   if(!r->cause)
     diagnose(r, "unknown_reply", "the checks ended without a verdict", NULL);
   *out = r;

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct lookup {
@@ -28,10 +29,11 @@ static void on_addrinfo(void *arg, int status, int timeouts,
   lk->result = res;
 }
 
-static mw_status run_channel(ares_channel ch, struct lookup *lk,
+/* Drives ch with poll() until *done or the deadline. */
+static mw_status run_channel(ares_channel ch, const bool *done,
                              int64_t deadline)
 {
-  while(!lk->done) {
+  while(!*done) {
     ares_socket_t socks[ARES_GETSOCK_MAXNUM];
     /* Bits tested as unsigned: c-ares' own macros shift a signed 1 into
      * the sign bit for the last socket (undefined behaviour). */
@@ -130,18 +132,36 @@ static mw_status collect(struct ares_addrinfo *res, mw_family family,
   return MW_OK;
 }
 
-mw_status mw__resolve(const char *host, unsigned port, mw_family family,
-                      int64_t deadline, struct mw__addrlist *out,
-                      struct mw_error *err)
+/* A channel for the system resolver, or for dns_server alone. */
+static mw_status open_channel(ares_channel *ch, const char *dns_server,
+                              struct mw_error *err)
 {
-  memset(out, 0, sizeof(*out));
-  ares_channel ch;
   struct ares_options opts;
   memset(&opts, 0, sizeof(opts));
-  int rc = ares_init_options(&ch, &opts, 0);
+  int rc = ares_init_options(ch, &opts, 0);
   if(rc != ARES_SUCCESS)
     return mw__error_set(err, MW_E_DNS, "DNS resolver set-up failed: %s",
                          ares_strerror(rc));
+  if(dns_server) {
+    rc = ares_set_servers_ports_csv(*ch, dns_server);
+    if(rc != ARES_SUCCESS) {
+      ares_destroy(*ch);
+      return mw__error_set(err, MW_E_INVALID, "bad DNS server '%s': %s",
+                           dns_server, ares_strerror(rc));
+    }
+  }
+  return MW_OK;
+}
+
+mw_status mw__resolve(const char *host, unsigned port, mw_family family,
+                      const char *dns_server, int64_t deadline,
+                      struct mw__addrlist *out, struct mw_error *err)
+{
+  memset(out, 0, sizeof(*out));
+  ares_channel ch;
+  mw_status cst = open_channel(&ch, dns_server, err);
+  if(cst)
+    return cst;
   struct ares_addrinfo_hints hints;
   memset(&hints, 0, sizeof(hints));
   hints.ai_family = family == MW_FAMILY_IPV4   ? AF_INET
@@ -152,7 +172,7 @@ mw_status mw__resolve(const char *host, unsigned port, mw_family family,
   snprintf(service, sizeof(service), "%u", port);
   struct lookup lk = {0};
   ares_getaddrinfo(ch, host, service, &hints, on_addrinfo, &lk);
-  mw_status st = run_channel(ch, &lk, deadline);
+  mw_status st = run_channel(ch, &lk.done, deadline);
   if(st) {
     ares_cancel(ch);
     ares_destroy(ch);
@@ -165,8 +185,13 @@ mw_status mw__resolve(const char *host, unsigned port, mw_family family,
   if(lk.status != ARES_SUCCESS || !lk.result) {
     if(lk.result)
       ares_freeaddrinfo(lk.result);
-    mw__error_set(err, MW_E_DNS, "cannot resolve '%s': %s", host,
-                  ares_strerror(lk.status));
+    if(lk.status == ARES_ENODATA)
+      mw__error_set(err, MW_E_DNS,
+                    "cannot resolve '%s': the name exists but has no "
+                    "address (no A or AAAA record)", host);
+    else
+      mw__error_set(err, MW_E_DNS, "cannot resolve '%s': %s", host,
+                    ares_strerror(lk.status));
     /* NXDOMAIN and no-data are final; server failures may clear up. */
     err->temporary = !(lk.status == ARES_ENOTFOUND ||
                        lk.status == ARES_ENODATA ||
@@ -208,4 +233,68 @@ void mw__addr_format(const struct mw__addr *a, char *buf, size_t len)
     inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
     snprintf(buf, len, "%s:%u", ip, ntohs(s4->sin_port));
   }
+}
+
+struct mx_lookup {
+  bool done;
+  int status;
+  struct ares_mx_reply *mx;
+};
+
+static void on_mx(void *arg, int status, int timeouts, unsigned char *abuf,
+                  int alen)
+{
+  (void)timeouts;
+  struct mx_lookup *lk = arg;
+  lk->done = true;
+  lk->status = status;
+  if(status == ARES_SUCCESS)
+    lk->status = ares_parse_mx_reply(abuf, alen, &lk->mx);
+}
+
+static int mx_order(const void *a, const void *b)
+{
+  const struct mw__mx *x = a, *y = b;
+  return (x->preference > y->preference) - (x->preference < y->preference);
+}
+
+mw_status mw__resolve_mx(const char *domain, const char *dns_server,
+                         int64_t deadline, struct mw__mx *out, size_t max,
+                         size_t *count, struct mw_error *err)
+{
+  *count = 0;
+  ares_channel ch;
+  mw_status st = open_channel(&ch, dns_server, err);
+  if(st)
+    return st;
+  struct mx_lookup lk = {0};
+  ares_query(ch, domain, 1 /* IN */, 15 /* MX */, on_mx, &lk);
+  st = run_channel(ch, &lk.done, deadline);
+  if(st) {
+    ares_cancel(ch);
+    ares_destroy(ch);
+    if(lk.mx)
+      ares_free_data(lk.mx);
+    return mw__error_set(err, MW_E_TIMEOUT,
+                         "timed out looking up the MX of '%s'", domain);
+  }
+  ares_destroy(ch);
+  if(lk.status == ARES_ENODATA) /* the domain exists, without MX */
+    return MW_OK;
+  if(lk.status != ARES_SUCCESS) {
+    mw__error_set(err, MW_E_DNS, "cannot look up the MX of '%s': %s",
+                  domain, ares_strerror(lk.status));
+    err->temporary = lk.status != ARES_ENOTFOUND;
+    if(lk.mx)
+      ares_free_data(lk.mx);
+    return MW_E_DNS;
+  }
+  for(struct ares_mx_reply *m = lk.mx; m && *count < max; m = m->next) {
+    out[*count].preference = m->priority;
+    snprintf(out[*count].host, sizeof(out[*count].host), "%s", m->host);
+    (*count)++;
+  }
+  ares_free_data(lk.mx);
+  qsort(out, *count, sizeof(*out), mx_order);
+  return MW_OK;
 }

@@ -28,8 +28,20 @@ struct mw__addrlist {
  * failed), MW_E_TIMEOUT, MW_E_NOMEM.  Free the list with
  * mw__addrlist_free(). */
 mw_status mw__resolve(const char *host, unsigned port, mw_family family,
-                      int64_t deadline, struct mw__addrlist *out,
-                      struct mw_error *err);
+                      const char *dns_server, int64_t deadline,
+                      struct mw__addrlist *out, struct mw_error *err);
+
+struct mw__mx {
+  unsigned preference;
+  char host[256];
+};
+
+/* MX records of domain, sorted by preference.  MW_OK with *count >= 0
+ * (0: the domain exists but has no MX), MW_E_DNS (NXDOMAIN: err says so),
+ * MW_E_TIMEOUT.  At most max records are kept. */
+mw_status mw__resolve_mx(const char *domain, const char *dns_server,
+                         int64_t deadline, struct mw__mx *out, size_t max,
+                         size_t *count, struct mw_error *err);
 void mw__addrlist_free(struct mw__addrlist *l);
 /* "1.2.3.4:25" or "[::1]:25" into buf. */
 void mw__addr_format(const struct mw__addr *a, char *buf, size_t len);

@@ -569,6 +569,7 @@ mw_status mw_smtp_connect(mw_smtp *s)
   struct mw__addrlist addrs;
   s->phase = MW__PHASE_RESOLVE;
   mw_status st = mw__resolve(s->opt.host, port, s->opt.family,
+                             s->opt.dns_server,
                              deadline_in(s->opt.connect_timeout_ms), &addrs,
                              &s->err);
   if(st)

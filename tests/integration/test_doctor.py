@@ -11,6 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+import dnsrig  # noqa: E402
 import fakesmtp  # noqa: E402
 import mwtest  # noqa: E402
 import rigutil  # noqa: E402
@@ -183,6 +184,51 @@ class Scenarios(unittest.TestCase):
             code, _, err, _ = mwtest.run(args)
             self.assertEqual(code, 64, args)
             self.assertIn("mailwire doctor:", err)
+
+
+class Dns(unittest.TestCase):
+    """DNS answers come from a private dnsmasq on loopback (dnsrig.py);
+    --dns-server sends every query there and nowhere else."""
+
+    RECORDS = ["host-record=mail.example.test,127.0.0.1",
+               "mx-host=example.test,mail.example.test,10",
+               "txt-record=noaddr.example.test,v=spf1 -all"]
+
+    def test_name_not_found(self):
+        with dnsrig.DnsRig(self.RECORDS) as d:
+            code, doc, _, _ = mwtest.run_json(
+                ["doctor", "nosuch.example.test:587", "--dns-server",
+                 d.server])
+        self.assertEqual(doc["diagnosis"]["id"], "dns_not_found")
+        self.assertEqual(code, 10)
+
+    def test_name_without_address(self):
+        with dnsrig.DnsRig(self.RECORDS) as d:
+            code, doc, _, _ = mwtest.run_json(
+                ["doctor", "noaddr.example.test:587", "--dns-server",
+                 d.server])
+        self.assertEqual(doc["diagnosis"]["id"], "dns_no_address")
+        self.assertEqual(code, 10)
+
+    def test_address_target_checks_the_mx(self):
+        with dnsrig.DnsRig(self.RECORDS) as d, \
+                fakesmtp.FakeSMTP(cert=CERT, key=KEY) as f:
+            code, doc, err, _ = mwtest.run_json(
+                ["doctor", "alice@example.test:%d" % f.port, "--dns-server",
+                 d.server, "--tls-ca-file", CA, "--tls-server-name",
+                 "localhost"])
+        self.assertEqual(doc["diagnosis"]["id"], "healthy", doc)
+        self.assertEqual(doc["host"], "mail.example.test")
+        self.assertIn("MX of example.test: 10 mail.example.test",
+                      doc["checks"][0]["evidence"])
+
+    def test_unknown_mail_domain(self):
+        with dnsrig.DnsRig(self.RECORDS) as d:
+            code, doc, _, _ = mwtest.run_json(
+                ["doctor", "bob@nosuch.example.test", "--dns-server",
+                 d.server])
+        self.assertEqual(doc["diagnosis"]["id"], "dns_not_found")
+        self.assertEqual(code, 10)
 
 
 class Rig(unittest.TestCase):

@@ -52,7 +52,7 @@ static void numeric_addresses_resolve_without_dns(void **state)
   (void)state;
   struct mw__addrlist l;
   struct mw_error err = {0};
-  assert_int_equal(mw__resolve("127.0.0.1", 25, MW_FAMILY_ANY,
+  assert_int_equal(mw__resolve("127.0.0.1", 25, MW_FAMILY_ANY, NULL,
                                mw__now_ms() + 5000, &l, &err),
                    MW_OK);
   assert_int_equal(l.count, 1);
@@ -60,14 +60,14 @@ static void numeric_addresses_resolve_without_dns(void **state)
   mw__addr_format(&l.items[0], buf, sizeof(buf));
   assert_string_equal(buf, "127.0.0.1:25");
   mw__addrlist_free(&l);
-  assert_int_equal(mw__resolve("::1", 587, MW_FAMILY_ANY,
+  assert_int_equal(mw__resolve("::1", 587, MW_FAMILY_ANY, NULL,
                                mw__now_ms() + 5000, &l, &err),
                    MW_OK);
   mw__addr_format(&l.items[0], buf, sizeof(buf));
   assert_string_equal(buf, "[::1]:587");
   mw__addrlist_free(&l);
   /* An IPv4 literal has no IPv6 address. */
-  assert_int_equal(mw__resolve("127.0.0.1", 25, MW_FAMILY_IPV6,
+  assert_int_equal(mw__resolve("127.0.0.1", 25, MW_FAMILY_IPV6, NULL,
                                mw__now_ms() + 5000, &l, &err),
                    MW_E_DNS);
   mw__error_clear(&err);
@@ -78,7 +78,7 @@ static void localhost_from_hosts_file(void **state)
   (void)state;
   struct mw__addrlist l;
   struct mw_error err = {0};
-  assert_int_equal(mw__resolve("localhost", 25, MW_FAMILY_IPV4,
+  assert_int_equal(mw__resolve("localhost", 25, MW_FAMILY_IPV4, NULL,
                                mw__now_ms() + 5000, &l, &err),
                    MW_OK);
   assert_true(l.count >= 1);
