@@ -156,12 +156,26 @@ mw_status mw_compose_set_body(mw_compose *c, const char *utf8, size_t len)
     return compose_fail(c, "%s contains a NUL byte", "the body");
   if(len && !g_utf8_validate(utf8, (gssize)len, NULL))
     return compose_fail(c, "%s is not valid UTF-8", "the body");
-  char *copy = mw__strndup(utf8 ? utf8 : "", len);
+  /* Line endings to LF (GMime writes CRLF): a bare CR would otherwise
+   * survive into a 7-bit body and become a line break only on the wire. */
+  char *copy = mw__malloc(len + 1);
   if(!copy)
     return MW_E_NOMEM;
+  size_t n = 0;
+  for(size_t i = 0; i < len; i++) {
+    if(utf8[i] == '\r') {
+      copy[n++] = '\n';
+      if(i + 1 < len && utf8[i + 1] == '\n')
+        i++;
+    }
+    else {
+      copy[n++] = utf8[i];
+    }
+  }
+  copy[n] = '\0';
   mw__free(c->body);
   c->body = copy;
-  c->body_len = len;
+  c->body_len = n;
   return MW_OK;
 }
 
@@ -176,6 +190,24 @@ mw_status mw_compose_add_header(mw_compose *c, const char *name,
     if(*p <= 0x20 || *p >= 0x7f || *p == ':')
       return compose_fail(c, "header name '%s' is not a valid field name",
                           name);
+  if(strlen(name) > 76)
+    return compose_fail(c, "header name '%.40s...' is longer than 76 "
+                           "characters",
+                        name);
+  /* The fields the composer writes itself: a second copy would contradict
+   * the first (RFC 5322 3.6 allows each once). */
+  static const char *const owned[] = {
+      "Date", "From", "To", "Cc", "Bcc", "Subject", "Message-Id",
+      "MIME-Version", "Content-Type", "Content-Transfer-Encoding"};
+  for(size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+    if(mw__strieq(name, owned[i]))
+      return compose_fail(c, "header '%s' is written by mailwire itself "
+                             "(use --from, --to, --cc, --subject, or "
+                             "--message for a complete message)",
+                          owned[i]);
+  for(size_t i = 0; i < c->nheaders; i++)
+    if(mw__strieq(name, c->headers[i].name))
+      return compose_fail(c, "header '%s' is given twice", name);
   mw_status st = check_value(c, "a header value", value);
   if(st)
     return st;
@@ -199,6 +231,26 @@ static bool add_addresses(mw_compose *c, InternetAddressList *dest,
                           char **list, size_t n, const char *what)
 {
   for(size_t i = 0; i < n; i++) {
+    /* GMime 3.2 leaks on an unterminated comment ("a@[192.0.2.1](");
+     * such an address is invalid anyway. */
+    int depth = 0;
+    bool quoted = false;
+    for(const char *p = list[i]; *p && depth >= 0; p++) {
+      if(*p == '\\' && p[1])
+        p++;
+      else if(*p == '"')
+        quoted = !quoted;
+      else if(!quoted && *p == '(')
+        depth++;
+      else if(!quoted && *p == ')')
+        depth--;
+    }
+    if(depth != 0 || quoted) {
+      snprintf(c->error, sizeof(c->error),
+               "%s '%s' has unbalanced parentheses or quotes", what,
+               list[i]);
+      return false;
+    }
     InternetAddressList *parsed = internet_address_list_parse(NULL, list[i]);
     if(!parsed || internet_address_list_length(parsed) == 0) {
       if(parsed)
@@ -219,6 +271,50 @@ static const char *domain_of(const char *addr)
   if(!at || !at[1])
     return "mailwire.invalid";
   return at + 1;
+}
+
+/* The last fence against header injection: every line of the rendered
+ * header block is a field mailwire wrote (its own or one the caller
+ * added) or a folded continuation, and none exceeds 998 bytes.  GMime 3.2
+ * can break a fold when a value holds "=?" and non-ASCII text, which would
+ * start a line with arbitrary text. */
+static mw_status check_header_block(mw_compose *c, const char *msg,
+                                    size_t len)
+{
+  static const char *const own[] = {
+      "Date", "From", "To", "Cc", "Subject", "Message-Id", "MIME-Version",
+      "Content-Type", "Content-Transfer-Encoding"};
+  size_t i = 0;
+  while(i < len) {
+    const char *ln = msg + i;
+    const char *eol = memchr(ln, '\n', len - i);
+    size_t ll = eol ? (size_t)(eol - ln) : len - i;
+    if(ll && ln[ll - 1] == '\r')
+      ll--;
+    if(ll == 0)
+      return MW_OK; /* the blank line: headers end */
+    if(ll > 998)
+      return compose_fail(c, "%s", "a header line would exceed 998 bytes "
+                                   "(an over-long address or header)");
+    if(ln[0] != ' ' && ln[0] != '\t') {
+      const char *colon = memchr(ln, ':', ll);
+      size_t nl = colon ? (size_t)(colon - ln) : 0;
+      bool ok = false;
+      for(size_t k = 0; nl && k < sizeof(own) / sizeof(own[0]); k++)
+        ok |= strlen(own[k]) == nl && mw__strnieq(ln, own[k], nl);
+      for(size_t k = 0; nl && !ok && k < c->nheaders; k++)
+        ok = strlen(c->headers[k].name) == nl &&
+             mw__strnieq(ln, c->headers[k].name, nl);
+      if(!ok)
+        return compose_fail(c, "%s", "a header value could not be folded "
+                                     "safely (it mixes \"=?\" with "
+                                     "non-ASCII text): refused");
+    }
+    if(!eol)
+      break;
+    i = (size_t)(eol - msg) + 1;
+  }
+  return MW_OK;
 }
 
 mw_status mw_compose_render(mw_compose *c, char **out, size_t *len)
@@ -242,12 +338,26 @@ mw_status mw_compose_render(mw_compose *c, char **out, size_t *len)
   g_mime_message_set_date(msg, now);
   g_date_time_unref(now);
   /* The From domain: a bracketed or unusual From still yields an id. */
-  char *at = strrchr(c->from, '@');
+  /* The From domain as a dot-atom (RFC 5322 msg-id): letters, digits,
+   * '-' and single dots, cut at anything else ("example.org(Alice)"). */
   char domain[256];
-  snprintf(domain, sizeof(domain), "%s", domain_of(at ? c->from : NULL));
-  domain[strcspn(domain, "> \t")] = '\0';
-  char *msgid = g_mime_utils_generate_message_id(domain[0] ? domain
-                                                          : "mailwire");
+  const char *src = domain_of(c->from);
+  size_t dn = 0;
+  for(; src[dn] && dn < sizeof(domain) - 1; dn++) {
+    char ch = src[dn];
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '-' ||
+              (ch == '.' && dn && domain[dn - 1] != '.');
+    if(!ok)
+      break;
+    domain[dn] = ch;
+  }
+  while(dn && domain[dn - 1] == '.')
+    dn--;
+  domain[dn] = '\0';
+  char *msgid = g_mime_utils_generate_message_id(domain[0] && domain[0] != '.'
+                                                      ? domain
+                                                      : "mailwire.invalid");
   g_mime_message_set_message_id(msg, msgid);
   g_free(msgid);
   for(size_t i = 0; i < c->nheaders; i++)
@@ -280,11 +390,14 @@ mw_status mw_compose_render(mw_compose *c, char **out, size_t *len)
   else {
     GByteArray *bytes = g_mime_stream_mem_get_byte_array(
         GMIME_STREAM_MEM(mem));
-    *out = mw__strndup((const char *)bytes->data, bytes->len);
-    if(!*out)
-      st = MW_E_NOMEM;
-    else
-      *len = bytes->len;
+    st = check_header_block(c, (const char *)bytes->data, bytes->len);
+    if(!st) {
+      *out = mw__strndup((const char *)bytes->data, bytes->len);
+      if(!*out)
+        st = MW_E_NOMEM;
+      else
+        *len = bytes->len;
+    }
   }
   g_mime_format_options_free(fo);
   g_object_unref(mem);

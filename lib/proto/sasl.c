@@ -148,6 +148,8 @@ struct mw__sasl {
   enum oauth_kind oauth;  /* hand-built mechanisms */
   char *oauth_initial;    /* secret: the initial response, raw */
   bool scram;             /* a SCRAM mechanism: challenges are checked */
+  bool digest;            /* DIGEST-MD5: empty challenges are refused */
+  bool prep_failed;       /* SCRAM: SASLprep refuses the user or password */
   int steps;
   bool finished;
 };
@@ -195,6 +197,24 @@ mw_status mw__sasl_start(const char *mech, const char *user,
     return MW_OK;
   }
   s->scram = strncmp(mech, "SCRAM-", 6) == 0;
+  s->digest = strcmp(mech, "DIGEST-MD5") == 0;
+  /* GNU SASL 2.2 leaks when its SCRAM client meets a string SASLprep
+   * refuses (RFC 5802 requires SASLprep): check first, in both modes it
+   * may use, and refuse at the first step with a local error. */
+  for(int i = 0; s->scram && i < 4 && !s->prep_failed; i++) {
+    const char *in = i < 2 ? password : user;
+    if(!in)
+      continue;
+    char *prepped = NULL;
+    int sprc = 0;
+    if(gsasl_saslprep(in, (i & 1) ? GSASL_ALLOW_UNASSIGNED : 0, &prepped,
+                      &sprc) != GSASL_OK)
+      s->prep_failed = true;
+    if(prepped) {
+      OPENSSL_cleanse(prepped, strlen(prepped));
+      gsasl_free(prepped);
+    }
+  }
   int rc = gsasl_client_start(gsasl_ctx, mech, &s->gs);
   if(rc != GSASL_OK) {
     mw__free(s);
@@ -250,6 +270,16 @@ static mw_status oauth_step(struct mw__sasl *s, const char *challenge,
 static mw_status check_challenge(struct mw__sasl *s, const char *challenge,
                                  struct mw_error *err)
 {
+  if(s->prep_failed)
+    return mw__error_set(err, MW_E_AUTH,
+                         "the user name or password cannot be used with "
+                         "SCRAM: SASLprep (RFC 4013) refuses it; use another "
+                         "mechanism over TLS, e.g. --auth PLAIN");
+  /* An empty DIGEST-MD5 challenge is never valid, and GNU SASL 2.2
+   * over-reads its buffer on one. */
+  if(s->digest && (!challenge || !*challenge))
+    return mw__error_set(err, MW_E_AUTH,
+                         "the server sent an empty DIGEST-MD5 challenge");
   if(!s->scram || !challenge || !*challenge)
     return MW_OK;
   char *raw = NULL;
