@@ -182,9 +182,26 @@ const char *mw_tls_mode_name(mw_tls_mode mode);
 mw_status mw_options_set_family(mw_options *o, mw_family family);
 /* A numeric local address to bind before connecting, or NULL. */
 mw_status mw_options_set_bind(mw_options *o, const char *address);
+/* Reach the server through a proxy: "socks4://host:port",
+ * "socks4a://", "socks5://[user:pass@]host:port" (mailwire resolves the
+ * server's name), "socks5h://" (the proxy resolves it), or
+ * "http://[user:pass@]host:port" (HTTP CONNECT).  User and password are
+ * percent-decoded.  NULL for a direct connection.  MW_E_INVALID for a
+ * malformed URL.  Since 0.1 */
+mw_status mw_options_set_proxy(mw_options *o, const char *url);
 /* Send DNS queries to this server only ("127.0.0.1:5353", "[::1]:53"),
  * for split-horizon set-ups and tests; NULL for the system resolver. */
 mw_status mw_options_set_dns_server(mw_options *o, const char *server);
+/* Doctor's deliverability checks (Since 0.1; NULL clears each).
+ * sender_domain: the domain whose SPF, DMARC, DKIM, MTA-STS and TLS-RPT
+ *   records are checked (default: the domain of doctor's from address).
+ * dkim_selector: check the DKIM key at SELECTOR._domainkey.DOMAIN.
+ * dnsbl_zones: "zen.example,bl.example": look the server's IPv4 address
+ *   up in these DNS blocklists (default none: no query leaves for them).
+ * MW_E_INVALID for a value that is not a DNS name (or list of them). */
+mw_status mw_options_set_sender_domain(mw_options *o, const char *domain);
+mw_status mw_options_set_dkim_selector(mw_options *o, const char *selector);
+mw_status mw_options_set_dnsbl_zones(mw_options *o, const char *zones);
 /* Timeouts in milliseconds; 0 restores the default.
  * connect: per address attempt (default 15 s).
  * greeting: the 220 after connect (default 10 s; a silent server is the
@@ -439,7 +456,12 @@ typedef struct mw_report mw_report;
 /* Runs the checks against the server of o, with its TLS mode, timeouts,
  * TLS policy and (optional) credentials.  from and to (both or neither,
  * may be NULL) test the envelope: MAIL FROM and RCPT TO, then RSET; no
- * message is sent.  *out is set on MW_OK (free with mw_report_free());
+ * message is sent.  Then, when o names a sender domain
+ * (mw_options_set_sender_domain) or from has one, its SPF, DMARC, DKIM,
+ * MTA-STS and TLS-RPT records, and with mw_options_set_dnsbl_zones the
+ * server's IPv4 address on those blocklists: warnings, cited in the
+ * diagnosis when a server reply blamed sender authentication or a
+ * blocklist.  *out is set on MW_OK (free with mw_report_free());
  * MW_E_INVALID when o has no server, MW_E_NOMEM. */
 mw_status mw_doctor_run(const mw_options *o, const char *from,
                         const char *to, mw_report **out);
@@ -447,7 +469,9 @@ void mw_report_free(mw_report *r);
 
 size_t mw_report_check_count(const mw_report *r);
 /* The layer of check i: "dns", "tcp", "greeting", "tls", "certificate",
- * "ehlo", "auth", "envelope".  Strings borrowed until mw_report_free(). */
+ * "ehlo", "auth", "envelope", then the deliverability checks "spf",
+ * "dmarc", "dkim", "mta-sts", "tls-rpt", "dnsbl".  Strings borrowed until
+ * mw_report_free(). */
 const char *mw_report_check_layer(const mw_report *r, size_t i);
 mw_check_status mw_report_check_status(const mw_report *r, size_t i);
 double mw_report_check_ms(const mw_report *r, size_t i);

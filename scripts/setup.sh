@@ -13,7 +13,7 @@ PACKAGES=(
   clang libclang-rt-14-dev valgrind
   # test rig and tests
   postfix dovecot-core dovecot-imapd dovecot-pop3d openssl ca-certificates
-  dnsmasq-base
+  dnsmasq-base dante-server tinyproxy
   python3 iproute2 procps
 )
 
@@ -39,16 +39,21 @@ export DEBIAN_FRONTEND=noninteractive
 # Postfix: install the binaries only; no system mail configuration.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 
-dovecot_was_installed=no
-dpkg-query -W -f='${Status}' dovecot-core 2>/dev/null | grep -q "install ok installed" && dovecot_was_installed=yes
+# Daemons whose packages start a system-wide instance on a normal host;
+# mailwire's tests run private instances, so new system ones are stopped.
+declare -A service_of=([dovecot-core]=dovecot [tinyproxy]=tinyproxy [dante-server]=danted)
+newly_installed=()
+for p in "${!service_of[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || newly_installed+=("$p")
+done
 
 echo "setup: installing ${missing[*]}"
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 
-# On a normal host the package starts the system Dovecot; mailwire does not
-# need it, so stop it again if this script is what installed it.
-if [[ $dovecot_was_installed == no ]] && command -v service >/dev/null 2>&1; then
-  service dovecot stop >/dev/null 2>&1 || true
+if command -v service >/dev/null 2>&1; then
+  for p in "${newly_installed[@]}"; do
+    service "${service_of[$p]}" stop >/dev/null 2>&1 || true
+  done
 fi
 echo "setup: done"

@@ -20,6 +20,8 @@ const char cli_send_help[] =
     "                            starttls-optional, none\n"
     "  --bind ADDR               local address to connect from\n"
     "  --dns-server IP[:PORT]    ask this DNS server only\n"
+    "  --proxy URL               socks4://, socks4a://, socks5://, socks5h://\n"
+    "                            or http:// (CONNECT), [user:pass@]host:port\n"
     "  -4, -6                    IPv4 or IPv6 only\n"
     "  --connect-timeout DUR     per address attempt (default 15s)\n"
     "  --greeting-timeout DUR    wait for the 220 greeting (default 10s)\n"
@@ -64,7 +66,7 @@ enum opt_id {
   O_IPV4, O_IPV6, O_CONNECT_TIMEOUT, O_GREETING_TIMEOUT, O_TIMEOUT,
   O_CA_FILE, O_FINGERPRINT, O_SERVER_NAME, O_INSECURE, O_TLS_MIN, O_TLS_MAX,
   O_ALLOW_INSECURE_AUTH, O_NO_PIPELINING, O_TRACE, O_JSON, O_HEADER, O_HELP,
-  O_NO_COLOR, O_DNS_SERVER
+  O_NO_COLOR, O_DNS_SERVER, O_PROXY, O_DOMAIN, O_DKIM_SELECTOR, O_DNSBL
 };
 
 struct opt_def {
@@ -94,6 +96,7 @@ static const struct opt_def opts[] = {
     {"--helo", true, O_HELO},
     {"--bind", true, O_BIND},
     {"--dns-server", true, O_DNS_SERVER},
+    {"--proxy", true, O_PROXY},
     {"-4", false, O_IPV4},
     {"-6", false, O_IPV6},
     {"--connect-timeout", true, O_CONNECT_TIMEOUT},
@@ -112,6 +115,9 @@ static const struct opt_def opts[] = {
     {"--header", true, O_HEADER},
     {"-H", true, O_HEADER},
     {"--no-color", false, O_NO_COLOR},
+    {"--domain", true, O_DOMAIN},
+    {"--dkim-selector", true, O_DKIM_SELECTOR},
+    {"--dnsbl", true, O_DNSBL},
     {"--help", false, O_HELP},
     {"-h", false, O_HELP},
 };
@@ -238,6 +244,18 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
     a->helo = v;
     break;
   case O_BIND: a->bind = v; break;
+  case O_PROXY: {
+    mw_options *probe = mw_options_new();
+    mw_status st = probe ? mw_options_set_proxy(probe, v) : MW_E_NOMEM;
+    mw_options_free(probe);
+    if(st)
+      return fail(err, errlen,
+                  "--proxy: not a proxy URL (socks4://, socks4a://, "
+                  "socks5://[user:pass@]host:port, socks5h://, "
+                  "http://[user:pass@]host:port)");
+    a->proxy = v;
+    break;
+  }
   case O_DNS_SERVER: {
     mw_options *probe = mw_options_new();
     mw_status st = probe ? mw_options_set_dns_server(probe, v) : MW_E_NOMEM;
@@ -279,6 +297,29 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
   case O_JSON: a->json = true; break;
   case O_HELP: a->help = true; break;
   case O_NO_COLOR: a->no_color = true; break;
+  case O_DOMAIN:
+  case O_DKIM_SELECTOR:
+  case O_DNSBL: {
+    mw_options *probe = mw_options_new();
+    mw_status st = MW_E_NOMEM;
+    if(probe && d->id == O_DOMAIN)
+      st = mw_options_set_sender_domain(probe, v);
+    else if(probe && d->id == O_DNSBL)
+      st = mw_options_set_dnsbl_zones(probe, v);
+    else if(probe)
+      st = mw_options_set_dkim_selector(probe, v);
+    mw_options_free(probe);
+    if(st)
+      return fail(err, errlen, "%s: '%s' is not a DNS name%s", d->name, v,
+                  d->id == O_DNSBL ? " list (ZONE[,ZONE...])" : "");
+    if(d->id == O_DOMAIN)
+      a->domain = v;
+    else if(d->id == O_DNSBL)
+      a->dnsbl = v;
+    else
+      a->dkim_selector = v;
+    break;
+  }
   }
   return 0;
 }
@@ -351,6 +392,10 @@ static int parse_words(int argc, char **argv, struct send_args *out,
                                "--help)",
                   arg, cmd);
     }
+    if(!doctor && (d->id == O_DOMAIN || d->id == O_DKIM_SELECTOR ||
+                   d->id == O_DNSBL))
+      return fail(err, errlen, "option '%s' is for mailwire doctor",
+                  d->name);
     if(doctor && (d->id == O_SUBJECT || d->id == O_BODY ||
                   d->id == O_BODY_FILE || d->id == O_MESSAGE ||
                   d->id == O_HEADER || d->id == O_CC || d->id == O_BCC ||
@@ -445,6 +490,12 @@ const char cli_doctor_help[] =
     "--auth, --allow-insecure-auth, --helo), and:\n"
     "  --from ADDR --to ADDR   test the envelope (MAIL, RCPT, then RSET)\n"
     "  --dns-server IP[:PORT]  ask this DNS server only (split horizon, tests)\n"
+    "Deliverability (after the SMTP checks; warnings unless a reply blames\n"
+    "them): SPF, DMARC, MTA-STS and TLS-RPT of the sender's domain:\n"
+    "  --domain DOMAIN         the sender's domain (default: that of --from)\n"
+    "  --dkim-selector NAME    also check the DKIM key NAME._domainkey.DOMAIN\n"
+    "  --dnsbl ZONE[,ZONE...]  look the server's IPv4 address up in these DNS\n"
+    "                          blocklists (none by default: no query is sent)\n"
     "HOST may be an address or domain (alice@example.org): its MX is checked,\n"
     "on port 25 unless a port is given.\n"
     "  --json                  the report as JSON (schema in README.md)\n"

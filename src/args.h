@@ -38,6 +38,10 @@ struct send_args {
   const char *helo;
   const char *bind;
   const char *dns_server;
+  const char *proxy;
+  const char *domain;        /* doctor: the sender's domain */
+  const char *dkim_selector; /* doctor */
+  const char *dnsbl;         /* doctor: "zone1,zone2" */
   mw_family family;
   unsigned connect_timeout_ms, greeting_timeout_ms, timeout_ms; /* 0: default */
   const char *tls_ca_file;
@@ -61,7 +65,8 @@ int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
 /* Parses `mailwire doctor` words: the target HOST[:PORT] as the first
  * positional word (stored in out->server), the connection, TLS and
  * authentication options of send, --from/--to (both or neither), --json,
- * --no-color.  Returns 0, or -1 with a message in err. */
+ * --no-color, and the deliverability options --domain, --dkim-selector,
+ * --dnsbl.  Returns 0, or -1 with a message in err. */
 int cli_parse_doctor(int argc, char **argv, struct send_args *out, char *err,
                      size_t errlen);
 

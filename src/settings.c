@@ -19,6 +19,11 @@ int cli_build_options(const struct send_args *a, mw_options *o,
      mw_options_set_family(o, a->family) ||
      (a->bind && mw_options_set_bind(o, a->bind)) ||
      (a->dns_server && mw_options_set_dns_server(o, a->dns_server)) ||
+     (a->proxy && mw_options_set_proxy(o, a->proxy)) ||
+     (a->domain && mw_options_set_sender_domain(o, a->domain)) ||
+     (a->dkim_selector &&
+      mw_options_set_dkim_selector(o, a->dkim_selector)) ||
+     (a->dnsbl && mw_options_set_dnsbl_zones(o, a->dnsbl)) ||
      (a->connect_timeout_ms &&
       mw_options_set_connect_timeout(o, a->connect_timeout_ms)) ||
      (a->greeting_timeout_ms &&
@@ -36,7 +41,8 @@ int cli_build_options(const struct send_args *a, mw_options *o,
      mw_options_set_allow_insecure_auth(o, a->allow_insecure_auth) ||
      mw_options_set_pipelining(o, !a->no_pipelining)) {
     snprintf(err, errlen, "invalid connection settings (check --server, "
-                          "--bind, --helo and the --tls options)");
+                          "--bind, --helo, --domain, --dnsbl and the --tls "
+                          "options)");
     return EXIT_USAGE;
   }
   if(a->tls_ca_file) {

@@ -4,6 +4,8 @@
 #include "core/options.h"
 
 #include "core/util.h"
+#include "net/proxy.h"
+#include "diag/deliver.h"
 #include "proto/sasl.h"
 #include "tls/tls.h"
 
@@ -28,6 +30,7 @@ void mw__options_release(struct mw_options *o)
   mw__free(o->host);
   mw__free(o->bind);
   mw__free(o->dns_server);
+  mw__free_secret(o->proxy_url);
   mw__free(o->ca_file);
   mw__free(o->tls_server_name);
   mw__free(o->helo);
@@ -35,6 +38,9 @@ void mw__options_release(struct mw_options *o)
   mw__free_secret(o->password);
   mw__free_secret(o->oauth2_token);
   mw__free(o->auth_mechs);
+  mw__free(o->sender_domain);
+  mw__free(o->dkim_selector);
+  mw__free(o->dnsbl_zones);
   memset(o, 0, sizeof(*o));
 }
 
@@ -51,18 +57,24 @@ bool mw__options_copy(struct mw_options *dst, const struct mw_options *src)
   *dst = *src;
   dst->host = dst->bind = dst->ca_file = dst->tls_server_name = NULL;
   dst->dns_server = NULL;
+  dst->proxy_url = NULL;
   dst->helo = dst->user = dst->password = dst->oauth2_token = NULL;
   dst->auth_mechs = NULL;
+  dst->sender_domain = dst->dkim_selector = dst->dnsbl_zones = NULL;
   if(!mw__replace_string(&dst->host, src->host) ||
      !mw__replace_string(&dst->bind, src->bind) ||
      !mw__replace_string(&dst->dns_server, src->dns_server) ||
+     !mw__replace_string(&dst->proxy_url, src->proxy_url) ||
      !mw__replace_string(&dst->ca_file, src->ca_file) ||
      !mw__replace_string(&dst->tls_server_name, src->tls_server_name) ||
      !mw__replace_string(&dst->helo, src->helo) ||
      !mw__replace_string(&dst->user, src->user) ||
      !mw__replace_string(&dst->password, src->password) ||
      !mw__replace_string(&dst->oauth2_token, src->oauth2_token) ||
-     !mw__replace_string(&dst->auth_mechs, src->auth_mechs)) {
+     !mw__replace_string(&dst->auth_mechs, src->auth_mechs) ||
+     !mw__replace_string(&dst->sender_domain, src->sender_domain) ||
+     !mw__replace_string(&dst->dkim_selector, src->dkim_selector) ||
+     !mw__replace_string(&dst->dnsbl_zones, src->dnsbl_zones)) {
     mw__options_release(dst);
     return false;
   }
@@ -212,6 +224,26 @@ mw_status mw_options_set_bind(mw_options *o, const char *address)
   return set_string(&o->bind, address);
 }
 
+mw_status mw_options_set_proxy(mw_options *o, const char *url)
+{
+  if(!o)
+    return MW_E_INVALID;
+  if(url) {
+    struct mw__proxy p;
+    char why[160];
+    mw_status st = mw__proxy_parse_url(url, &p, why, sizeof(why));
+    if(st)
+      return st;
+    mw__proxy_release(&p);
+  }
+  char *copy = url ? mw__strdup(url) : NULL;
+  if(url && !copy)
+    return MW_E_NOMEM;
+  mw__free_secret(o->proxy_url); /* it may hold a password */
+  o->proxy_url = copy;
+  return MW_OK;
+}
+
 mw_status mw_options_set_dns_server(mw_options *o, const char *server)
 {
   if(!o)
@@ -223,6 +255,37 @@ mw_status mw_options_set_dns_server(mw_options *o, const char *server)
       return MW_E_INVALID;
   }
   return set_string(&o->dns_server, server);
+}
+
+mw_status mw_options_set_sender_domain(mw_options *o, const char *domain)
+{
+  if(!o || (domain && !mw__dns_name_ok(domain)))
+    return MW_E_INVALID;
+  return set_string(&o->sender_domain, domain);
+}
+
+mw_status mw_options_set_dkim_selector(mw_options *o, const char *selector)
+{
+  if(!o || (selector && !mw__dns_name_ok(selector)))
+    return MW_E_INVALID;
+  return set_string(&o->dkim_selector, selector);
+}
+
+mw_status mw_options_set_dnsbl_zones(mw_options *o, const char *zones)
+{
+  if(!o)
+    return MW_E_INVALID;
+  if(zones) {
+    const char *p = zones;
+    char zone[256];
+    size_t n = 0;
+    for(; mw__next_zone(&p, zone, sizeof(zone)); n++)
+      if(strlen(zone) > 200 || !mw__dns_name_ok(zone))
+        return MW_E_INVALID;
+    if(!n)
+      return MW_E_INVALID;
+  }
+  return set_string(&o->dnsbl_zones, zones);
 }
 
 #define MAX_TIMEOUT_MS (24u * 3600u * 1000u)

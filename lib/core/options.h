@@ -20,6 +20,7 @@ struct mw_options {
   mw_family family;
   char *bind;
   char *dns_server; /* "ip[:port]" or NULL for the system resolver */
+  char *proxy_url;  /* "socks5h://..." (validated), NULL for none */
   unsigned connect_timeout_ms;
   unsigned greeting_timeout_ms;
   unsigned command_timeout_ms; /* 0: RFC 5321 defaults per command */
@@ -35,6 +36,9 @@ struct mw_options {
   char *auth_mechs;   /* upper-case, space-separated; NULL: all */
   bool allow_insecure_auth;
   bool pipelining;
+  char *sender_domain; /* doctor's deliverability checks; NULL: none */
+  char *dkim_selector;
+  char *dnsbl_zones; /* "zone1,zone2" */
   mw_trace_fn trace_fn;
   void *trace_user;
 };

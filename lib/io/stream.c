@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -79,12 +80,13 @@ static mw_status tcp_recv(struct mw__stream *s, void *buf, size_t len,
   }
 }
 
-static mw_status tcp_send(struct mw__stream *s, const void *buf, size_t len,
-                          int64_t deadline)
+mw_status mw__fd_send_all(int fd, const void *buf, size_t len,
+                          int64_t deadline, mw_status on_error,
+                          const char *peer, struct mw_error *err)
 {
   const char *p = buf;
   while(len) {
-    ssize_t n = send(s->fd, p, len, MSG_NOSIGNAL);
+    ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
     if(n > 0) {
       p += n;
       len -= (size_t)n;
@@ -93,16 +95,24 @@ static mw_status tcp_send(struct mw__stream *s, const void *buf, size_t len,
     if(n < 0 && errno == EINTR)
       continue;
     if(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      mw_status st = mw__wait_fd(s->fd, POLLOUT, deadline, s->err,
-                                 "sending to the server");
+      char what[64];
+      snprintf(what, sizeof(what), "sending to the %s", peer);
+      mw_status st = mw__wait_fd(fd, POLLOUT, deadline, err, what);
       if(st)
         return st;
       continue;
     }
-    return mw__error_set(s->err, MW_E_CLOSED, "connection lost: %s",
-                         n < 0 ? strerror(errno) : "short write");
+    return mw__error_set(err, on_error, "the connection to the %s failed: %s",
+                         peer, n < 0 ? strerror(errno) : "short write");
   }
   return MW_OK;
+}
+
+static mw_status tcp_send(struct mw__stream *s, const void *buf, size_t len,
+                          int64_t deadline)
+{
+  return mw__fd_send_all(s->fd, buf, len, deadline, MW_E_CLOSED, "server",
+                         s->err);
 }
 
 const struct mw__transport_ops mw__tcp_transport = {

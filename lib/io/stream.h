@@ -66,6 +66,12 @@ bool mw__stream_queue(struct mw__stream *s, const void *data, size_t len);
 mw_status mw__stream_flush(struct mw__stream *s, int64_t deadline);
 size_t mw__stream_queued(const struct mw__stream *s);
 
+/* Writes all len bytes to a non-blocking socket before deadline; a
+ * failure is recorded as on_error, naming peer ("server", "proxy"). */
+mw_status mw__fd_send_all(int fd, const void *buf, size_t len,
+                          int64_t deadline, mw_status on_error,
+                          const char *peer, struct mw_error *err);
+
 /* The plain socket transport. */
 extern const struct mw__transport_ops mw__tcp_transport;
 

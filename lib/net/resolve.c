@@ -1,5 +1,6 @@
 /*
- * net/resolve.c - c-ares lookups driven by poll() until a deadline.
+ * net/resolve.c - c-ares lookups (addresses, MX, TXT, A) driven by poll()
+ * until a deadline.
  */
 #include "net/resolve.h"
 
@@ -153,11 +154,55 @@ static mw_status open_channel(ares_channel *ch, const char *dns_server,
   return MW_OK;
 }
 
+/* A numeric address needs no query (and must not leak one to a DNS
+ * server).  Returns true when host was numeric (out filled or error set). */
+static bool numeric_host(const char *host, unsigned port, mw_family family,
+                         struct mw__addrlist *out, mw_status *st,
+                         struct mw_error *err)
+{
+  struct in_addr a4;
+  struct in6_addr a6;
+  bool is4 = inet_pton(AF_INET, host, &a4) == 1;
+  bool is6 = !is4 && inet_pton(AF_INET6, host, &a6) == 1;
+  if(!is4 && !is6)
+    return false;
+  if((is4 && family == MW_FAMILY_IPV6) || (is6 && family == MW_FAMILY_IPV4)) {
+    *st = mw__error_set(err, MW_E_DNS, "'%s' has no %s address", host,
+                        is4 ? "IPv6" : "IPv4");
+    return true;
+  }
+  out->items = mw__calloc(1, sizeof(*out->items));
+  if(!out->items) {
+    *st = mw__error_set(err, MW_E_NOMEM, NULL);
+    return true;
+  }
+  out->count = 1;
+  if(is4) {
+    struct sockaddr_in *sa = (struct sockaddr_in *)&out->items[0].sa;
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    sa->sin_addr = a4;
+    out->items[0].len = sizeof(*sa);
+  }
+  else {
+    struct sockaddr_in6 *sa = (struct sockaddr_in6 *)&out->items[0].sa;
+    sa->sin6_family = AF_INET6;
+    sa->sin6_port = htons((uint16_t)port);
+    sa->sin6_addr = a6;
+    out->items[0].len = sizeof(*sa);
+  }
+  *st = MW_OK;
+  return true;
+}
+
 mw_status mw__resolve(const char *host, unsigned port, mw_family family,
                       const char *dns_server, int64_t deadline,
                       struct mw__addrlist *out, struct mw_error *err)
 {
   memset(out, 0, sizeof(*out));
+  mw_status nst;
+  if(numeric_host(host, port, family, out, &nst, err))
+    return nst;
   ares_channel ch;
   mw_status cst = open_channel(&ch, dns_server, err);
   if(cst)
@@ -296,5 +341,168 @@ mw_status mw__resolve_mx(const char *domain, const char *dns_server,
   }
   ares_free_data(lk.mx);
   qsort(out, *count, sizeof(*out), mx_order);
+  return MW_OK;
+}
+
+/* ---- raw queries: TXT and A ---------------------------------------- */
+
+struct raw_lookup {
+  bool done;
+  int status;
+  unsigned char *abuf;
+  int alen;
+};
+
+static void on_raw(void *arg, int status, int timeouts, unsigned char *abuf,
+                   int alen)
+{
+  (void)timeouts;
+  struct raw_lookup *lk = arg;
+  lk->done = true;
+  lk->status = status;
+  if(status == ARES_SUCCESS && abuf && alen > 0) {
+    lk->abuf = mw__malloc((size_t)alen);
+    if(lk->abuf) {
+      memcpy(lk->abuf, abuf, (size_t)alen);
+      lk->alen = alen;
+    }
+    else
+      lk->status = ARES_ENOMEM;
+  }
+}
+
+/* One query of type for name.  MW_OK with lk->status ARES_SUCCESS and the
+ * answer in lk->abuf (the caller frees it), or with lk->status
+ * ARES_ENOTFOUND / ARES_ENODATA (no records); MW_E_DNS, MW_E_TIMEOUT,
+ * MW_E_NOMEM otherwise. */
+static mw_status raw_query(const char *name, const char *dns_server,
+                           int64_t deadline, int type, const char *what,
+                           struct raw_lookup *lk, struct mw_error *err)
+{
+  memset(lk, 0, sizeof(*lk));
+  ares_channel ch;
+  mw_status st = open_channel(&ch, dns_server, err);
+  if(st)
+    return st;
+  ares_query(ch, name, 1 /* IN */, type, on_raw, lk);
+  st = run_channel(ch, &lk->done, deadline);
+  if(st) {
+    ares_cancel(ch);
+    ares_destroy(ch);
+    mw__free(lk->abuf);
+    lk->abuf = NULL;
+    return mw__error_set(err, MW_E_TIMEOUT, "timed out looking up the %s "
+                         "of '%s'", what, name);
+  }
+  ares_destroy(ch);
+  if(lk->status == ARES_ENOMEM)
+    return mw__error_set(err, MW_E_NOMEM, "out of memory");
+  if(lk->status == ARES_SUCCESS || lk->status == ARES_ENOTFOUND ||
+     lk->status == ARES_ENODATA)
+    return MW_OK;
+  mw__error_set(err, MW_E_DNS, "cannot look up the %s of '%s': %s", what,
+                name, ares_strerror(lk->status));
+  err->temporary = true;
+  return MW_E_DNS;
+}
+
+void mw__txt_free(char **list, size_t count)
+{
+  if(!list)
+    return;
+  for(size_t i = 0; i < count; i++)
+    mw__free(list[i]);
+  mw__free(list);
+}
+
+mw_status mw__resolve_txt(const char *name, const char *dns_server,
+                          int64_t deadline, char ***out, size_t *count,
+                          bool *nxdomain, struct mw_error *err)
+{
+  *out = NULL;
+  *count = 0;
+  if(nxdomain)
+    *nxdomain = false;
+  struct raw_lookup lk;
+  mw_status st = raw_query(name, dns_server, deadline, 16 /* TXT */, "TXT",
+                           &lk, err);
+  if(st)
+    return st;
+  if(lk.status != ARES_SUCCESS) {
+    if(nxdomain)
+      *nxdomain = lk.status == ARES_ENOTFOUND;
+    return MW_OK;
+  }
+  struct ares_txt_ext *txt = NULL;
+  int rc = ares_parse_txt_reply_ext(lk.abuf, lk.alen, &txt);
+  mw__free(lk.abuf);
+  if(rc == ARES_ENODATA)
+    return MW_OK;
+  if(rc != ARES_SUCCESS) {
+    mw__error_set(err, MW_E_DNS, "cannot read the TXT answer for '%s': %s",
+                  name, ares_strerror(rc));
+    err->temporary = true;
+    return MW_E_DNS;
+  }
+  size_t n = 0;
+  for(struct ares_txt_ext *t = txt; t; t = t->next)
+    if(t->record_start || t == txt)
+      n++;
+  char **list = mw__calloc(n ? n : 1, sizeof(*list));
+  size_t i = 0;
+  st = list ? MW_OK : MW_E_NOMEM;
+  struct mw__sbuf b;
+  mw__sbuf_init(&b);
+  for(struct ares_txt_ext *t = txt; t && !st; t = t->next) {
+    if(t != txt && t->record_start) {
+      list[i++] = mw__sbuf_steal(&b); /* close the previous record */
+      mw__sbuf_init(&b);
+    }
+    /* strings may hold NUL bytes: stop at the first one */
+    size_t len = strnlen((const char *)t->txt, t->length);
+    mw__sbuf_append(&b, t->txt, len);
+  }
+  if(b.failed)
+    st = MW_E_NOMEM;
+  if(!st && n)
+    list[i++] = mw__sbuf_steal(&b);
+  mw__sbuf_free(&b);
+  ares_free_data(txt);
+  for(size_t k = 0; !st && k < n; k++)
+    if(!list[k] && !(list[k] = mw__strdup("")))
+      st = MW_E_NOMEM;
+  if(st) {
+    mw__txt_free(list, n);
+    return mw__error_set(err, MW_E_NOMEM, "out of memory");
+  }
+  *out = list;
+  *count = n;
+  return MW_OK;
+}
+
+mw_status mw__resolve_a(const char *name, const char *dns_server,
+                        int64_t deadline, uint8_t (*out)[4], size_t max,
+                        size_t *count, struct mw_error *err)
+{
+  *count = 0;
+  struct raw_lookup lk;
+  mw_status st = raw_query(name, dns_server, deadline, 1 /* A */, "address",
+                           &lk, err);
+  if(st || lk.status != ARES_SUCCESS)
+    return st;
+  struct ares_addrttl ttl[16];
+  int naddr = 16;
+  int rc = ares_parse_a_reply(lk.abuf, lk.alen, NULL, ttl, &naddr);
+  mw__free(lk.abuf);
+  if(rc == ARES_ENODATA)
+    return MW_OK;
+  if(rc != ARES_SUCCESS) {
+    mw__error_set(err, MW_E_DNS, "cannot read the A answer for '%s': %s",
+                  name, ares_strerror(rc));
+    err->temporary = true;
+    return MW_E_DNS;
+  }
+  for(int i = 0; i < naddr && *count < max; i++)
+    memcpy(out[(*count)++], &ttl[i].ipaddr, 4);
   return MW_OK;
 }

@@ -3,13 +3,16 @@
  *
  * Owns: the DNS query (A and AAAA), its deadline, and the ordering of the
  * answers (alternating families so one dead family does not delay the
- * other).  Numeric addresses are accepted without a query.
+ * other).  Numeric addresses are accepted without a query.  Also the MX,
+ * TXT and plain A queries of doctor's checks, each to dns_server alone when
+ * one is given.
  */
 #ifndef MW_NET_RESOLVE_H
 #define MW_NET_RESOLVE_H
 
 #include "core/err.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -42,6 +45,22 @@ struct mw__mx {
 mw_status mw__resolve_mx(const char *domain, const char *dns_server,
                          int64_t deadline, struct mw__mx *out, size_t max,
                          size_t *count, struct mw_error *err);
+
+/* TXT records of name, each record's strings joined (RFC 7208 3.3).
+ * MW_OK with *count >= 0 (0: NXDOMAIN or no TXT; *nxdomain tells which,
+ * may be NULL), MW_E_DNS (the server failed; err says so), MW_E_TIMEOUT,
+ * MW_E_NOMEM.  Free *out with mw__txt_free(). */
+mw_status mw__resolve_txt(const char *name, const char *dns_server,
+                          int64_t deadline, char ***out, size_t *count,
+                          bool *nxdomain, struct mw_error *err);
+void mw__txt_free(char **list, size_t count);
+
+/* IPv4 addresses of name (an A query, no search list, no AAAA): at most
+ * max, in network byte order.  MW_OK with *count >= 0 (0: NXDOMAIN or no
+ * A), MW_E_DNS, MW_E_TIMEOUT. */
+mw_status mw__resolve_a(const char *name, const char *dns_server,
+                        int64_t deadline, uint8_t (*out)[4], size_t max,
+                        size_t *count, struct mw_error *err);
 void mw__addrlist_free(struct mw__addrlist *l);
 /* "1.2.3.4:25" or "[::1]:25" into buf. */
 void mw__addr_format(const struct mw__addr *a, char *buf, size_t len);

@@ -24,6 +24,7 @@
 #include "proto/smtp.h"
 
 #include "core/util.h"
+#include "net/proxy.h"
 #include "net/resolve.h"
 #include "net/tcp.h"
 #include "proto/data.h"
@@ -566,19 +567,49 @@ mw_status mw_smtp_connect(mw_smtp *s)
   if(s->opt.insecure)
     mw__trace_emit(&s->trace, MW_TRACE_TLS,
                    "WARNING: --insecure: certificates will NOT be verified");
+  /* With a proxy, the TCP connection goes to the proxy and the proxy
+   * opens the tunnel to the server. */
+  struct mw__proxy proxy = {0};
+  if(s->opt.proxy_url) {
+    char why[160];
+    if(mw__proxy_parse_url(s->opt.proxy_url, &proxy, why, sizeof(why)))
+      return smtp_broken(s, mw__error_set(&s->err, MW_E_INVALID,
+                                          "bad proxy URL: %s", why));
+  }
+  const char *tcp_host = proxy.kind ? proxy.host : s->opt.host;
+  unsigned tcp_port = proxy.kind ? proxy.port : port;
   struct mw__addrlist addrs;
   s->phase = MW__PHASE_RESOLVE;
-  mw_status st = mw__resolve(s->opt.host, port, s->opt.family,
+  mw_status st = mw__resolve(tcp_host, tcp_port, s->opt.family,
                              s->opt.dns_server,
                              deadline_in(s->opt.connect_timeout_ms), &addrs,
                              &s->err);
-  if(st)
-    return smtp_broken(s, st);
   int fd = -1;
-  s->phase = MW__PHASE_CONNECT;
-  st = mw__tcp_connect(&addrs, s->opt.bind, s->opt.connect_timeout_ms,
-                       &s->trace, &fd, s->peer, sizeof(s->peer), &s->err);
-  mw__addrlist_free(&addrs);
+  if(!st) {
+    s->phase = MW__PHASE_CONNECT;
+    st = mw__tcp_connect(&addrs, s->opt.bind, s->opt.connect_timeout_ms,
+                         &s->trace, &fd, s->peer, sizeof(s->peer), &s->err);
+    mw__addrlist_free(&addrs);
+  }
+  if(st && proxy.kind) {
+    /* The proxy itself is unreachable: say so, keeping the detail. */
+    char why[sizeof(s->err.message)];
+    snprintf(why, sizeof(why), "%s", s->err.message);
+    mw__error_set(&s->err, MW_E_PROXY, "cannot reach the %s proxy %s:%u: %s",
+                  mw__proxy_kind_name(proxy.kind), proxy.host, proxy.port,
+                  why);
+  }
+  if(!st && proxy.kind) {
+    s->phase = MW__PHASE_PROXY;
+    st = mw__proxy_handshake(fd, &proxy, s->opt.host, port,
+                             s->opt.dns_server,
+                             deadline_in(s->opt.connect_timeout_ms),
+                             &s->trace, &s->err);
+    /* s->peer stays the address connected to: the proxy's. */
+    if(st)
+      close(fd);
+  }
+  mw__proxy_release(&proxy);
   if(st)
     return smtp_broken(s, st);
   mw__stream_init(&s->stream, fd, &s->err);

@@ -22,6 +22,7 @@
 enum mw__smtp_phase {
   MW__PHASE_RESOLVE = 0,
   MW__PHASE_CONNECT,
+  MW__PHASE_PROXY,        /* the proxy handshake */
   MW__PHASE_TLS_IMPLICIT, /* the handshake of implicit TLS */
   MW__PHASE_GREETING,
   MW__PHASE_EHLO,

@@ -16,20 +16,43 @@ import fakesmtp  # noqa: E402
 import mwtest  # noqa: E402
 import rigutil  # noqa: E402
 
+class DnsRig(dnsrig.DnsRig):
+    """dnsrig.DnsRig that tries another port when its free UDP port is
+    taken over TCP (dnsmasq listens on both; the tests' many connections
+    use ephemeral TCP ports from the same range)."""
+
+    def start(self):
+        for attempt in range(8):
+            try:
+                return super().start()
+            except RuntimeError as e:
+                self.stop()
+                if "in use" not in str(e) or attempt == 7:
+                    raise
+
+
 CERT_DIR = CA = CERT = KEY = None
 BAD = {}
 PASSWORD = "Doctor-pw-5512"
+# --from makes doctor check the sender domain's SPF, DMARC... records: the
+# tests send those queries to an empty private dnsmasq (NXDOMAIN for the
+# test domains), never to the system resolver.
+QUIET_DNS = None
 
 
 def setUpModule():
-    global CERT_DIR, CA, CERT, KEY, BAD
+    global CERT_DIR, CA, CERT, KEY, BAD, QUIET_DNS
     CERT_DIR, (CA, CERT, KEY) = fakesmtp.temp_certs()
     BAD = fakesmtp.make_bad_certs(CERT_DIR, CA,
                                   os.path.join(CERT_DIR, "fake-ca.key"))
+    QUIET_DNS = DnsRig([], zones=("example.test", "example.org"))
+    QUIET_DNS.start()
 
 
 def tearDownModule():
     shutil.rmtree(CERT_DIR, ignore_errors=True)
+    if QUIET_DNS:
+        QUIET_DNS.stop()
 
 
 def doctor(port, *extra, ca=True, env=None):
@@ -37,6 +60,8 @@ def doctor(port, *extra, ca=True, env=None):
             "--timeout", "5s"]
     if ca:
         args += ["--tls-ca-file", CA]
+    if "--dns-server" not in extra:
+        args += ["--dns-server", QUIET_DNS.server]
     return mwtest.run_json(args + list(extra), env=env)
 
 
@@ -195,7 +220,7 @@ class Dns(unittest.TestCase):
                "txt-record=noaddr.example.test,v=spf1 -all"]
 
     def test_name_not_found(self):
-        with dnsrig.DnsRig(self.RECORDS) as d:
+        with DnsRig(self.RECORDS) as d:
             code, doc, _, _ = mwtest.run_json(
                 ["doctor", "nosuch.example.test:587", "--dns-server",
                  d.server])
@@ -203,7 +228,7 @@ class Dns(unittest.TestCase):
         self.assertEqual(code, 10)
 
     def test_name_without_address(self):
-        with dnsrig.DnsRig(self.RECORDS) as d:
+        with DnsRig(self.RECORDS) as d:
             code, doc, _, _ = mwtest.run_json(
                 ["doctor", "noaddr.example.test:587", "--dns-server",
                  d.server])
@@ -211,7 +236,7 @@ class Dns(unittest.TestCase):
         self.assertEqual(code, 10)
 
     def test_address_target_checks_the_mx(self):
-        with dnsrig.DnsRig(self.RECORDS) as d, \
+        with DnsRig(self.RECORDS) as d, \
                 fakesmtp.FakeSMTP(cert=CERT, key=KEY) as f:
             code, doc, err, _ = mwtest.run_json(
                 ["doctor", "alice@example.test:%d" % f.port, "--dns-server",
@@ -223,12 +248,193 @@ class Dns(unittest.TestCase):
                       doc["checks"][0]["evidence"])
 
     def test_unknown_mail_domain(self):
-        with dnsrig.DnsRig(self.RECORDS) as d:
+        with DnsRig(self.RECORDS) as d:
             code, doc, _, _ = mwtest.run_json(
                 ["doctor", "bob@nosuch.example.test", "--dns-server",
                  d.server])
         self.assertEqual(doc["diagnosis"]["id"], "dns_not_found")
         self.assertEqual(code, 10)
+
+
+def checks(doc, layer):
+    return [c for c in doc["checks"] if c["layer"] == layer]
+
+
+class Deliverability(unittest.TestCase):
+    """SPF, DMARC, DKIM, MTA-STS, TLS-RPT and DNSBL checks against records
+    served by a private dnsmasq (every query goes to it: --dns-server)."""
+
+    GOOD = ["txt-record=example.test,v=spf1 include:_spf.example.test -all",
+            "txt-record=_spf.example.test,v=spf1 ip4:127.0.0.1 mx ~all",
+            "txt-record=_dmarc.example.test,v=DMARC1; p=reject; "
+            "rua=mailto:dmarc@example.test",
+            "txt-record=s1._domainkey.example.test,v=DKIM1; k=rsa; "
+            "p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC",
+            "txt-record=_mta-sts.example.test,v=STSv1; id=20260101",
+            "txt-record=_smtp._tls.example.test,v=TLSRPTv1; "
+            "rua=mailto:tls@example.test"]
+    ZONES = ("example.test", "bad.test", "bl.example.test")
+    LISTED = ["host-record=1.0.0.127.bl.example.test,127.0.0.2",
+              "txt-record=1.0.0.127.bl.example.test,"
+              "127.0.0.1 listed for testing"]
+
+    def run_doctor(self, records, *extra, fake=None):
+        with DnsRig(records, zones=self.ZONES) as d, \
+                fakesmtp.FakeSMTP(cert=CERT, key=KEY, **(fake or {})) as f:
+            code, doc, err, _ = doctor(f.port, "--dns-server", d.server,
+                                       *extra, env={"PW": PASSWORD})
+            with open(d.log) as lf:
+                log = lf.read()
+        return code, doc, err, log
+
+    def test_all_records_good_stays_healthy(self):
+        code, doc, err, _ = self.run_doctor(
+            self.GOOD + self.LISTED, "--domain", "example.test",
+            "--dkim-selector", "s1", "--dnsbl", "bl.example.test")
+        self.assertEqual(doc["diagnosis"]["id"], "healthy", doc)
+        self.assertEqual(code, 0)
+        for layer in ("spf", "dmarc", "dkim", "mta-sts", "tls-rpt"):
+            self.assertEqual(checks(doc, layer)[0]["status"], "ok",
+                             (layer, doc))
+        spf = checks(doc, "spf")[0]["evidence"]
+        self.assertIn("2 DNS lookups", spf)
+        self.assertIn("policy reject", checks(doc, "dmarc")[0]["evidence"])
+        # the server's address is listed: a warning, the diagnosis stays
+        bl = checks(doc, "dnsbl")
+        self.assertEqual(bl[0]["status"], "warn")
+        self.assertIn("127.0.0.1 is listed on bl.example.test",
+                      bl[0]["evidence"])
+        self.assertIn("listed for testing", bl[0]["evidence"])
+
+    def test_missing_records_are_warnings_only(self):
+        code, doc, _, _ = self.run_doctor(
+            [], "--from", "alice@example.test", "--to", "bob@example.test")
+        self.assertEqual(doc["diagnosis"]["id"], "healthy", doc)
+        self.assertEqual(code, 0)
+        for layer in ("spf", "dmarc", "mta-sts", "tls-rpt"):
+            self.assertEqual(checks(doc, layer)[0]["status"], "warn",
+                             (layer, doc))
+        self.assertIn("no DMARC record at _dmarc.example.test",
+                      checks(doc, "dmarc")[0]["evidence"])
+        self.assertEqual(checks(doc, "dkim")[0]["status"], "skipped")
+        self.assertEqual(checks(doc, "dnsbl")[0]["status"], "skipped")
+
+    def test_no_blocklist_query_by_default(self):
+        _, doc, _, log = self.run_doctor(self.GOOD, "--domain",
+                                         "example.test")
+        self.assertNotIn("1.0.0.127.bl.example.test", log)
+        self.assertIn("query[TXT] _dmarc.example.test", log)
+        self.assertEqual(checks(doc, "dnsbl")[0]["status"], "skipped")
+
+    def test_spf_problems(self):
+        many = " ".join("include:i%d.example.test" % i for i in range(11))
+        rows = [
+            (["txt-record=example.test,v=spf1 -all",
+              "txt-record=example.test,v=spf1 mx -all"], "permerror"),
+            (["txt-record=example.test,v=spf1 " + many + " -all"] +
+             ["txt-record=i%d.example.test,v=spf1 -all" % i
+              for i in range(11)], "11 DNS lookups"),
+            (["txt-record=example.test,v=spf1 include:loop.example.test",
+              "txt-record=loop.example.test,"
+              "v=spf1 include:example.test"], "loops"),
+            (["txt-record=example.test,v=spf1 ip4:300.1.1.1 -all"],
+             "syntax error"),
+            (["txt-record=example.test,v=spf1 include:none.example.test"],
+             "has no SPF record"),
+        ]
+        for records, needle in rows:
+            with self.subTest(needle):
+                code, doc, _, _ = self.run_doctor(records, "--domain",
+                                                  "example.test")
+                spf = checks(doc, "spf")[0]
+                self.assertEqual(spf["status"], "warn", doc)
+                self.assertIn(needle, spf["evidence"])
+                self.assertEqual(doc["diagnosis"]["id"], "healthy")
+
+    def test_dmarc_none_dkim_revoked_malformed(self):
+        code, doc, _, _ = self.run_doctor(
+            ["txt-record=_dmarc.example.test,v=DMARC1; p=none",
+             "txt-record=s1._domainkey.example.test,v=DKIM1; p=",
+             "txt-record=_mta-sts.example.test,v=STSv1",
+             "txt-record=_smtp._tls.example.test,v=TLSRPTv1; rua=ftp://x"],
+            "--domain", "example.test", "--dkim-selector", "s1")
+        self.assertEqual(code, 0)
+        self.assertIn("p=none", checks(doc, "dmarc")[0]["evidence"])
+        self.assertIn("revoked", checks(doc, "dkim")[0]["evidence"])
+        self.assertIn("id=", checks(doc, "mta-sts")[0]["evidence"])
+        self.assertIn("rua=", checks(doc, "tls-rpt")[0]["evidence"])
+        for layer in ("dmarc", "dkim", "mta-sts", "tls-rpt"):
+            self.assertEqual(checks(doc, layer)[0]["status"], "warn")
+
+    def test_dmarc_refusal_cites_the_missing_record(self):
+        code, doc, err, _ = self.run_doctor(
+            ["txt-record=example.test,v=spf1 mx -all"], "--from",
+            "alice@example.test", "--to", "bob@example.org",
+            fake={"rcpt_replies": {"bob@example.org":
+                  "550 5.7.26 Unauthenticated email from example.test is "
+                  "not accepted due to domain's DMARC policy"}})
+        dg = doc["diagnosis"]
+        self.assertEqual(dg["id"], "spf_dmarc_rejected", (doc, err))
+        self.assertEqual(code, 18)
+        self.assertIn("no DMARC record for example.test", dg["summary"])
+        self.assertIn("_dmarc.example.test", dg["fix"])
+
+    def test_blocklist_refusal_cites_the_listing(self):
+        code, doc, err, _ = self.run_doctor(
+            self.GOOD + self.LISTED, "--from", "alice@example.test", "--to",
+            "bob@example.org", "--dnsbl", "bl.example.test",
+            fake={"rcpt_replies": {"bob@example.org":
+                  "554 5.7.1 Service unavailable; Client host [127.0.0.1] "
+                  "blocked using bl.example.test"}})
+        dg = doc["diagnosis"]
+        self.assertEqual(dg["id"], "blocklisted", (doc, err))
+        self.assertEqual(code, 18)
+        self.assertIn("127.0.0.1 is listed on bl.example.test",
+                      dg["summary"])
+        self.assertIn("delist", dg["fix"])
+
+    def test_record_of_several_strings_is_joined(self):
+        # dnsmasq: commas split one TXT record into strings (RFC 7208 3.3)
+        code, doc, _, _ = self.run_doctor(
+            ["txt-record=example.test,v=spf1 ip4:127.0.0.1 ,mx -all"],
+            "--domain", "example.test")
+        spf = checks(doc, "spf")[0]
+        self.assertEqual(spf["status"], "ok", doc)
+        self.assertIn('"v=spf1 ip4:127.0.0.1 mx -all"', spf["evidence"])
+        self.assertIn("1 DNS lookup ", spf["evidence"])
+
+    def test_blocklist_refusal_at_greeting_and_auth(self):
+        text = ("554 5.7.1 Client host [127.0.0.1] blocked using "
+                "bl.example.test")
+        for name, fake, extra in (
+                ("greeting", {"greeting": text}, ()),
+                ("auth", {"auth": "PLAIN", "auth_reply": text}, CREDS)):
+            with self.subTest(name):
+                code, doc, err, _ = self.run_doctor(
+                    self.LISTED, "--dnsbl", "bl.example.test", *extra,
+                    fake=fake)
+                dg = doc["diagnosis"]
+                self.assertEqual(dg["id"], "blocklisted", (doc, err))
+                self.assertIn("127.0.0.1 is listed on bl.example.test",
+                              dg["summary"])
+
+    def test_spf_refusal_at_auth_cites_spf(self):
+        code, doc, err, _ = self.run_doctor(
+            [], "--domain", "example.test", *CREDS,
+            fake={"auth": "PLAIN", "auth_reply": "550 5.7.23 SPF validation "
+                  "failed for example.test"})
+        dg = doc["diagnosis"]
+        self.assertEqual(dg["id"], "spf_dmarc_rejected", (doc, err))
+        self.assertIn("no SPF record for example.test", dg["summary"])
+        self.assertIn("SPF record", dg["fix"])
+
+    def test_usage(self):
+        for args in (["doctor", "h", "--domain", "not a domain"],
+                     ["doctor", "h", "--dnsbl", ","],
+                     ["doctor", "h", "--dkim-selector", "a b"],
+                     ["send", "--domain", "example.test"]):
+            code, _, err, _ = mwtest.run(args)
+            self.assertEqual(code, 64, (args, err))
 
 
 class Rig(unittest.TestCase):
@@ -245,7 +451,8 @@ class Rig(unittest.TestCase):
         e = self.env
         return mwtest.run_json(
             ["doctor", "127.0.0.1:%s" % e["RIG_%s_PORT" % name], "--tls",
-             mode, "--tls-ca-file", e["RIG_CA_FILE"]] + list(extra), env=env)
+             mode, "--tls-ca-file", e["RIG_CA_FILE"], "--dns-server",
+             QUIET_DNS.server] + list(extra), env=env)
 
     def test_every_port_healthy(self):
         e = self.env
