@@ -506,4 +506,4 @@ const char cli_doctor_help[] =
     "12 filtered (timeout, port 25 blocked); 13 greeting/service; 14 TLS mode\n"
     "mismatch or STARTTLS missing; 15 TLS handshake/version; 16 certificate;\n"
     "17 authentication; 18 envelope refused; 19 temporary (greylisted, rate\n"
-    "limited); 20 protocol error; 64 usage.\n";
+    "limited); 20 protocol error; 21 proxy; 64 usage.\n";

@@ -216,6 +216,19 @@ static const mw_cause causes[] = {
    "a reply that mailwire does not recognise",
    "read the server's text: a 4xx reply means retry later, a 5xx reply "
    "means the request must change before it can succeed", 20},
+  {"proxy_unreachable",
+   "the proxy does not accept connections",
+   "check the host and port of --proxy, and that the proxy runs and lets "
+   "this machine in", 21},
+  {"proxy_auth_failed",
+   "the proxy refused the credentials (or wants some)",
+   "give the proxy's user and password in the URL: "
+   "socks5://user:pass@host:port or http://user:pass@host:port "
+   "(percent-encode special characters)", 21},
+  {"proxy_refused_target",
+   "the proxy refused to connect to the mail server",
+   "the proxy's rules do not allow this server or port: ask its "
+   "administrator, or use socks5h:// so the proxy resolves the name", 21},
 };
 
 #define CAUSE_COUNT (sizeof(causes) / sizeof(causes[0]))

@@ -561,6 +561,37 @@ static void diagnose_auth(struct mw_report *r, const mw_smtp *s,
   }
 }
 
+/* With a proxy: a failure to reach it, to authenticate or to open the
+ * tunnel is the diagnosis.  Returns true when the tunnel opened and the
+ * rest of the session is to be read as usual. */
+static bool diagnose_proxy(struct mw_report *r, const mw_smtp *s,
+                           mw_status st, double ms)
+{
+  enum mw__smtp_phase ph = s->phase;
+  bool before_tunnel = ph == MW__PHASE_RESOLVE || ph == MW__PHASE_CONNECT ||
+                       ph == MW__PHASE_PROXY;
+  if(!st || !before_tunnel) {
+    add_check(r, "proxy", MW_CHECK_OK, 0, "tunnel to %s port %u open",
+              r->host, r->port);
+    return true;
+  }
+  const char *m = s->err.message;
+  add_check(r, "proxy", MW_CHECK_FAIL, ms, "%s", m);
+  const char *id;
+  if(ph == MW__PHASE_PROXY && st == MW_E_DNS)
+    id = "dns_not_found"; /* the server's name, resolved for SOCKS */
+  else if(ph != MW__PHASE_PROXY || strstr(m, "cannot reach"))
+    id = "proxy_unreachable";
+  else if(strstr(m, "authentication"))
+    id = "proxy_auth_failed";
+  else if(strstr(m, "did not answer"))
+    id = "proxy_unreachable";
+  else
+    id = "proxy_refused_target";
+  diagnose(r, id, m, NULL);
+  return false;
+}
+
 static void run_session(struct mw_report *r, const struct mw_options *o,
                         const char *from, const char *to)
 {
@@ -573,6 +604,10 @@ static void run_session(struct mw_report *r, const struct mw_options *o,
   int64_t t0 = mw__now_ms();
   mw_status st = mw_smtp_connect(s);
   const mw_error *e = &s->err;
+  if(o->proxy_url && !diagnose_proxy(r, s, st, since(t0))) {
+    mw_smtp_free(s);
+    return;
+  }
   snprintf(r->peer, sizeof(r->peer), "%s", s->peer);
   if(!st) {
     report_ready(r, s, o, mode, from, to);
@@ -1253,7 +1288,12 @@ mw_status mw_doctor_run(const mw_options *o, const char *from,
   r->port = mw__options_port(&local);
   r->tls_mode = mw_tls_mode_name(mw__options_tls_mode(&local));
   struct mw__addrlist addrs = {0};
-  if(go && check_dns(r, &local, &addrs) && check_tcp(r, &local, &addrs))
+  /* Through a proxy the server may well be unreachable directly: the
+   * proxy is the path, so the direct DNS and TCP checks are skipped. */
+  if(go && local.proxy_url)
+    run_session(r, &local, from, to);
+  else if(go && check_dns(r, &local, &addrs) &&
+          check_tcp(r, &local, &addrs))
     run_session(r, &local, from, to);
   mw__addrlist_free(&addrs);
   check_deliverability(r, &local, from);

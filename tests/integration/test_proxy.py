@@ -107,5 +107,49 @@ class Failures(unittest.TestCase):
         self.assertIn("--proxy", err)
 
 
+class Doctor(unittest.TestCase):
+    """doctor names each proxy failure (and passes through a good one)."""
+
+    def doctor(self, proxy, *extra):
+        return mwtest.run_json(
+            ["doctor", "127.0.0.1:%s" % ENV["RIG_SUBMISSION_PORT"],
+             "--tls-ca-file", ENV["RIG_CA_FILE"], "--proxy", proxy] +
+            list(extra))
+
+    def test_healthy_through_each_proxy(self):
+        sub = int(ENV["RIG_SUBMISSION_PORT"])
+        with proxyrig.Dante() as dante, \
+                proxyrig.TinyProxy([sub], "proxyuser", "proxy-pw") as tiny:
+            for url in ("socks5h://127.0.0.1:%d" % dante.port,
+                        "http://proxyuser:proxy-pw@127.0.0.1:%d" % tiny.port):
+                code, doc, err, _ = self.doctor(url)
+                self.assertEqual(doc["diagnosis"]["id"], "healthy", doc)
+                self.assertEqual(code, 0)
+                self.assertNotIn("proxy-pw", str(doc))
+
+    def test_each_proxy_failure_named(self):
+        sub = int(ENV["RIG_SUBMISSION_PORT"])
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+        s.close()
+        with proxyrig.Dante(blocked_port=sub) as dante, \
+                proxyrig.TinyProxy([sub], "proxyuser", "proxy-pw") as tiny:
+            cases = [
+                ("socks5://127.0.0.1:%d" % dead, "proxy_unreachable"),
+                ("socks5h://127.0.0.1:%d" % dante.port,
+                 "proxy_refused_target"),
+                ("http://proxyuser:wrong@127.0.0.1:%d" % tiny.port,
+                 "proxy_auth_failed"),
+                ("http://127.0.0.1:%d" % tiny.port, "proxy_auth_failed"),
+            ]
+            for url, cause in cases:
+                with self.subTest(url):
+                    code, doc, err, _ = self.doctor(url)
+                    self.assertEqual(doc["diagnosis"]["id"], cause, doc)
+                    self.assertEqual(code, 21)
+                    self.assertNotIn("wrong", str(doc))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -60,6 +60,9 @@ static const struct {
   {"blocklisted", 18},
   {"temporary_failure", 19},
   {"unknown_reply", 20},
+  {"proxy_unreachable", 21},
+  {"proxy_auth_failed", 21},
+  {"proxy_refused_target", 21},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
