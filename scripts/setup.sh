@@ -13,7 +13,7 @@ PACKAGES=(
   clang libclang-rt-14-dev valgrind
   # test rig and tests
   postfix dovecot-core dovecot-imapd dovecot-pop3d openssl ca-certificates
-  dnsmasq-base dante-server tinyproxy
+  dnsmasq-base dante-server tinyproxy nftables
   python3 iproute2 procps
 )
 

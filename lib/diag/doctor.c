@@ -31,6 +31,7 @@
 #include "proto/envelope.h"
 #include "proto/smtp.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -1267,6 +1268,143 @@ static bool resolve_mx_target(struct mw_report *r, struct mw_options *o)
   return true;
 }
 
+/* ---- the other submission ports, tried at once ------------------------- */
+
+struct alternative {
+  const struct mw_options *base;
+  unsigned port;
+  mw_tls_mode mode;
+  mw_status st;
+  bool encrypted;
+  char version[16];
+  char auth[160];
+  char why[sizeof(((struct mw_error *)0)->message)];
+  double ms;
+};
+
+/* One probe: the user's TLS policy (so "works" means it would work for
+ * send), no credentials, short timeouts. */
+static void *try_alternative(void *arg)
+{
+  struct alternative *a = arg;
+  const struct mw_options *o = a->base;
+  int64_t t0 = mw__now_ms();
+  struct mw_options p;
+  if(!mw__options_copy(&p, o)) {
+    a->st = MW_E_NOMEM;
+    return NULL;
+  }
+  p.port = a->port;
+  p.tls_mode = a->mode;
+  mw__free_secret(p.password);
+  mw__free_secret(p.oauth2_token);
+  p.password = p.oauth2_token = NULL;
+  p.trace_fn = NULL;
+  unsigned cap = 5000;
+  if(p.connect_timeout_ms > cap)
+    p.connect_timeout_ms = cap;
+  if(p.greeting_timeout_ms > cap)
+    p.greeting_timeout_ms = cap;
+  p.command_timeout_ms = p.greeting_timeout_ms;
+  mw_smtp *s = mw_smtp_new(&p);
+  mw__options_release(&p);
+  a->st = s ? mw_smtp_connect(s) : MW_E_NOMEM;
+  if(s && !a->st) {
+    a->encrypted = s->tls != NULL;
+    snprintf(a->version, sizeof(a->version), "%s",
+             s->tls ? s->tls_info.version : "");
+    const struct mw__capa_entry *auth = mw__capa_find(&s->capa, "AUTH");
+    snprintf(a->auth, sizeof(a->auth), "%s", auth ? auth->params : "");
+    mw_smtp_quit(s);
+  }
+  else if(s) {
+    snprintf(a->why, sizeof(a->why), "%s", s->err.message);
+  }
+  mw_smtp_free(s);
+  a->ms = since(t0);
+  return NULL;
+}
+
+/* After a connection-level failure: which other port and mode works? */
+static void try_alternatives(struct mw_report *r, const struct mw_options *o)
+{
+  static const struct {
+    unsigned port;
+    mw_tls_mode mode;
+  } candidates[] = {{465, MW_TLS_IMPLICIT},
+                    {587, MW_TLS_STARTTLS},
+                    {25, MW_TLS_STARTTLS},
+                    {2525, MW_TLS_STARTTLS}};
+  struct alternative alt[4];
+  pthread_t threads[4];
+  bool started[4] = {false};
+  size_t n = 0;
+  int64_t t0 = mw__now_ms();
+  for(size_t i = 0; i < 4; i++) {
+    if(candidates[i].port == r->port)
+      continue;
+    memset(&alt[n], 0, sizeof(alt[n]));
+    alt[n].base = o;
+    alt[n].port = candidates[i].port;
+    alt[n].mode = candidates[i].mode;
+    started[n] = pthread_create(&threads[n], NULL, try_alternative,
+                                &alt[n]) == 0;
+    if(!started[n])
+      try_alternative(&alt[n]); /* no thread: one after the other */
+    n++;
+  }
+  for(size_t i = 0; i < n; i++)
+    if(started[i])
+      pthread_join(threads[i], NULL);
+  struct mw__sbuf ev, works;
+  mw__sbuf_init(&ev);
+  mw__sbuf_init(&works);
+  for(size_t i = 0; i < n; i++) {
+    const struct alternative *a = &alt[i];
+    const char *mode = a->mode == MW_TLS_IMPLICIT ? "implicit" : "starttls";
+    if(!a->st) {
+      mw__sbuf_printf(&ev, "%s%u --tls %s: works (%s%s%s)",
+                      ev.len ? "; " : "", a->port, mode,
+                      a->encrypted ? a->version : "no TLS",
+                      a->auth[0] ? ", AUTH " : "", a->auth);
+      if(!works.len)
+        mw__sbuf_printf(&works, "--server %s:%u --tls %s", r->host,
+                        a->port, mode);
+    }
+    else {
+      mw__sbuf_printf(&ev, "%s%u --tls %s: %s", ev.len ? "; " : "", a->port,
+                      mode, a->why[0] ? a->why : mw_status_message(a->st));
+    }
+  }
+  add_check(r, "alternatives", works.len ? MW_CHECK_OK : MW_CHECK_FAIL,
+            since(t0), "%s", ev.data ? ev.data : "");
+  if(works.len && r->fix) {
+    struct mw__sbuf fix;
+    mw__sbuf_init(&fix);
+    mw__sbuf_printf(&fix, "%s; or use %s, which works", r->fix, works.data);
+    if(!fix.failed) {
+      mw__free(r->fix);
+      r->fix = mw__sbuf_steal(&fix);
+    }
+    mw__sbuf_free(&fix);
+  }
+  mw__sbuf_free(&ev);
+  mw__sbuf_free(&works);
+}
+
+static bool connection_level(const mw_cause *c)
+{
+  static const char *const ids[] = {
+      "tcp_refused", "tcp_filtered", "tcp_unreachable", "port25_blocked",
+      "greeting_timeout", "tls_mode_mismatch_expected_implicit",
+      "tls_mode_mismatch_expected_plain", "starttls_not_offered",
+      "tls_handshake_failed", "tls_version_mismatch", "service_unavailable"};
+  for(size_t i = 0; c && i < sizeof(ids) / sizeof(ids[0]); i++)
+    if(strcmp(c->id, ids[i]) == 0)
+      return true;
+  return false;
+}
+
 mw_status mw_doctor_run(const mw_options *o, const char *from,
                         const char *to, mw_report **out)
 {
@@ -1296,6 +1434,8 @@ mw_status mw_doctor_run(const mw_options *o, const char *from,
           check_tcp(r, &local, &addrs))
     run_session(r, &local, from, to);
   mw__addrlist_free(&addrs);
+  if(go && connection_level(r->cause))
+    try_alternatives(r, &local);
   check_deliverability(r, &local, from);
   mw__options_release(&local);
   if(!r->cause)

@@ -103,10 +103,10 @@ class FakeSMTP:
         self._conns = []
 
     # -- lifetime ---------------------------------------------------------
-    def start(self):
+    def start(self, port=0):
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))
+        self._sock.bind(("127.0.0.1", port))
         self._sock.listen(16)
         self._sock.settimeout(0.05)
         self.port = self._sock.getsockname()[1]
@@ -412,3 +412,29 @@ def make_bad_certs(directory, ca_crt, ca_key):
 def temp_certs():
     d = tempfile.mkdtemp(prefix="mw-fake-")
     return d, make_test_certs(d)
+
+
+def main():
+    """Serve from the command line (used inside network namespaces):
+    fakesmtp.py --port N --cert C --key K [--implicit] [--no-starttls]."""
+    import argparse
+    import signal
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--implicit", action="store_true")
+    ap.add_argument("--no-starttls", action="store_true")
+    args = ap.parse_args()
+    f = FakeSMTP(cert=args.cert, key=args.key, implicit_tls=args.implicit,
+                 starttls=not (args.no_starttls or args.implicit))
+    f.start(args.port)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: done.set())
+    print("ready", flush=True)
+    done.wait()
+    f.stop()
+
+
+if __name__ == "__main__":
+    main()

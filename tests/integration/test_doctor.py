@@ -437,6 +437,79 @@ class Deliverability(unittest.TestCase):
             self.assertEqual(code, 64, (args, err))
 
 
+class FilteredPort(unittest.TestCase):
+    """A port whose SYNs are dropped, in a network namespace this test
+    creates (loopback only, an nftables DROP rule): doctor says filtered
+    (port 25: blocked), and tries 465, 587 and 2525 at once."""
+
+    NS = "mwdoctor%d" % os.getpid()
+
+    @classmethod
+    def setUpClass(cls):
+        import subprocess
+        if os.geteuid() != 0 or not shutil.which("nft"):
+            raise unittest.SkipTest("needs root and nft")
+        run = lambda *a: subprocess.run(a, check=True, capture_output=True)
+        run("ip", "netns", "add", cls.NS)
+        cls.procs = []
+        try:
+            run("ip", "netns", "exec", cls.NS, "ip", "link", "set", "lo", "up")
+            rules = ("table inet mw {\n chain input {\n  type filter hook "
+                     "input priority 0;\n  tcp dport { 25, 2526 } drop\n"
+                     " }\n}\n")
+            subprocess.run(["ip", "netns", "exec", cls.NS, "nft", "-f", "-"],
+                           input=rules.encode(), check=True,
+                           capture_output=True)
+            here = os.path.dirname(os.path.abspath(__file__))
+            for port, extra in ((465, ["--implicit"]), (2525, [])):
+                p = subprocess.Popen(
+                    ["ip", "netns", "exec", cls.NS, sys.executable,
+                     os.path.join(here, "fakesmtp.py"), "--port", str(port),
+                     "--cert", CERT, "--key", KEY] + extra,
+                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                cls.procs.append(p)
+                assert p.stdout.readline().strip() == b"ready"
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        import subprocess
+        for p in getattr(cls, "procs", []):
+            p.terminate()
+            p.wait(timeout=10)
+        subprocess.run(["ip", "netns", "del", cls.NS], capture_output=True)
+
+    def doctor(self, target):
+        import json
+        import subprocess
+        p = subprocess.run(
+            ["ip", "netns", "exec", self.NS] +
+            mwtest.command(mwtest.MAILWIRE, "doctor", target, "--json",
+                           "--connect-timeout", "1s", "--tls-ca-file", CA),
+            capture_output=True, timeout=120)
+        return p.returncode, json.loads(p.stdout)
+
+    def test_port25_blocked_and_alternatives(self):
+        code, doc = self.doctor("127.0.0.1:25")
+        self.assertEqual(doc["diagnosis"]["id"], "port25_blocked", doc)
+        self.assertEqual(code, 12)
+        alt = [c for c in doc["checks"] if c["layer"] == "alternatives"][0]
+        self.assertIn("465 --tls implicit: works", alt["evidence"])
+        self.assertIn("2525 --tls starttls: works", alt["evidence"])
+        self.assertIn("587 --tls starttls: could not connect", alt["evidence"])
+        self.assertIn("--server 127.0.0.1:465 --tls implicit",
+                      doc["diagnosis"]["fix"])
+
+    def test_filtered_other_port(self):
+        code, doc = self.doctor("127.0.0.1:2526")
+        self.assertEqual(doc["diagnosis"]["id"], "tcp_filtered", doc)
+        self.assertEqual(code, 12)
+        tcp = [c for c in doc["checks"] if c["layer"] == "tcp"][0]
+        self.assertIn("timed out", tcp["evidence"])
+
+
 class Rig(unittest.TestCase):
     """Every port of the real Postfix comes out healthy, in its mode."""
 
