@@ -71,7 +71,8 @@ class FakeSMTP:
                  data_despite_no_rcpt=False, ehlo_reply=None,
                  auth_before_tls_only=False, trickle=None, stall_ehlo=False,
                  reset_during_data=None, quit_reply="221 2.0.0 Bye",
-                 starttls_garbage=False):
+                 starttls_garbage=False, drop_after_mail=False,
+                 auth_after_tls_only=False):
         self.cert, self.key = cert, key
         self.greeting = greeting
         self.silent = silent
@@ -96,6 +97,8 @@ class FakeSMTP:
         self.reset_during_data = reset_during_data  # RST after N data bytes
         self.quit_reply = quit_reply
         self.starttls_garbage = starttls_garbage  # 220, then no TLS
+        self.drop_after_mail = drop_after_mail  # hang up mid-transaction
+        self.auth_after_tls_only = auth_after_tls_only
         self.sessions = []
         self._sock = None
         self._thread = None
@@ -220,7 +223,8 @@ class FakeSMTP:
                 caps = list(self.capabilities)
                 if self.starttls and not sess.tls:
                     caps.append("STARTTLS")
-                if self.auth and not (self.auth_before_tls_only and sess.tls):
+                if self.auth and not (self.auth_before_tls_only and sess.tls) \
+                        and not (self.auth_after_tls_only and not sess.tls):
                     caps.append("AUTH " + self.auth)
                 lines = ["fake.test greets you"] + caps
                 for i, c in enumerate(lines):
@@ -270,6 +274,9 @@ class FakeSMTP:
                     sess.lines.append(answer.decode("latin-1"))
                 io.send_line(self.auth_reply)
             elif verb == "MAIL":
+                if self.drop_after_mail:
+                    sess.closed_by_server = True
+                    return
                 io.send_line(self.mail_reply)
                 in_mail = self.mail_reply.startswith("250")
             elif verb == "RCPT":

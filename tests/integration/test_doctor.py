@@ -128,6 +128,14 @@ SCENARIOS = [
     ("greylisted", {"rcpt_replies": {"bob@example.org":
                     "450 4.7.1 Greylisted, please try again later"}},
      ENVELOPE, "greylisted", 19),
+    ("message too large", {"rcpt_replies": {"bob@example.org":
+                           "552 5.3.4 Message size exceeds fixed limit"}},
+     ENVELOPE, "message_too_large", 18),
+    ("connection dropped mid-transaction", {"drop_after_mail": True},
+     ENVELOPE, "temporary_failure", 19),
+    ("AUTH only after TLS (as it should be)",
+     {"auth": "PLAIN", "auth_after_tls_only": True}, CREDS,
+     "healthy", 0),
     ("rate limited", {"rcpt_replies": {"bob@example.org":
                       "451 4.7.0 Too many messages, rate limit exceeded"}},
      ENVELOPE, "rate_limited", 19),
