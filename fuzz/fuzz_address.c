@@ -376,8 +376,16 @@ static void check_rendered(const char *msg, size_t len, const char *hname,
       in_custom_field = hname && ieq(ln, nl, hname);
       /* EAI (RFC 6532): UTF-8 addresses, and a Message-ID made from the
        * From domain. */
+      /* GMime formats every address field (a custom Reply-To too) with
+       * UTF-8 addr-specs as they are (RFC 6532). */
       in_address_field = ieq(ln, nl, "From") || ieq(ln, nl, "To") ||
-                         ieq(ln, nl, "Cc") || ieq(ln, nl, "Message-Id");
+                         ieq(ln, nl, "Cc") || ieq(ln, nl, "Message-Id") ||
+                         ieq(ln, nl, "Reply-To") || ieq(ln, nl, "Sender") ||
+                         ieq(ln, nl, "Bcc") || ieq(ln, nl, "Resent-From") ||
+                         ieq(ln, nl, "Resent-To") ||
+                         ieq(ln, nl, "Resent-Cc") ||
+                         ieq(ln, nl, "Resent-Sender") ||
+                         ieq(ln, nl, "Resent-Bcc");
       if(ieq(ln, nl, "Message-Id") && !(hname && ieq(hname, strlen(hname),
                                                     "Message-Id")))
         CHECK(known("msgid") || msgid_ok(colon + 1, ll - nl - 1));

@@ -14,6 +14,8 @@
 #   FUZZ_BUILD_DIR  build directory (default build-fuzz, in the repo root)
 #   FUZZ_JOBS       targets run at the same time (default: CPUs, up to 5)
 #   CC              compiler (default clang; libFuzzer needs clang)
+#   MW_FUZZ_RUNS    run each target this many times from seed MW_FUZZ_SEED
+#                   (default 1) instead of for SECONDS: repeatable (CI)
 #   MW_FUZZ_KNOWN   checks of reported, still open bugs to skip (see
 #                   fuzz/README.md)
 set -euo pipefail
@@ -72,7 +74,11 @@ run_target() {
   mkdir -p "$corpus" "$art" "$(dirname "$log")"
   cp fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null || true
   local rc=0
-  "$bdir/$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
+  # MW_FUZZ_RUNS: a fixed number of runs from a fixed seed, so that a CI
+  # smoke run is repeatable (a time budget explores differently each run).
+  local budget=(-max_total_time="$secs")
+  [[ -n ${MW_FUZZ_RUNS:-} ]] && budget+=(-runs="$MW_FUZZ_RUNS" -seed="${MW_FUZZ_SEED:-1}")
+  "$bdir/$t" "${budget[@]}" -rss_limit_mb=2048 -timeout=10 \
     -dict=fuzz/mailwire.dict -artifact_prefix="$art/" -print_final_stats=1 \
     "$corpus" >"$log" 2>&1 </dev/null || rc=$?
   echo "$rc" >"$bdir/logs/$t.rc"

@@ -27,6 +27,6 @@ BUILD_DIR=build-asan BUILD_TYPE=Debug \
 echo "== 3/4 valgrind memcheck on the integration tests"
 bash tests/valgrind.sh build
 
-echo "== 4/4 fuzz smoke run"
-bash scripts/fuzz.sh "${MW_FUZZ_SECONDS:-10}"
+echo "== 4/4 fuzz smoke run (fixed seed and run count: repeatable)"
+MW_FUZZ_RUNS=${MW_FUZZ_RUNS:-20000} bash scripts/fuzz.sh "${MW_FUZZ_SECONDS:-60}"
 echo "== all test stages passed"
