@@ -31,6 +31,7 @@
 #include "proto/envelope.h"
 #include "proto/smtp.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -1224,6 +1225,31 @@ static void check_deliverability(struct mw_report *r,
 /* For an address or domain ("alice@example.org"): the MX with the lowest
  * preference becomes the host to check, on port 25 unless one was given.
  * Returns false when the diagnosis is already made. */
+/* A name given without a port that has MX records is a mail domain
+ * ("doctor example.org"): its MX is what to check.  A name without MX
+ * (smtp.example.org) or a numeric address stays a host, on port 587.
+ * On MW_OK true, o->host becomes "@domain" for resolve_mx_target(). */
+static bool bare_mail_domain(struct mw_report *r, struct mw_options *o)
+{
+  unsigned char tmp[16];
+  if(inet_pton(AF_INET, o->host, tmp) == 1 ||
+     inet_pton(AF_INET6, o->host, tmp) == 1 || !strchr(o->host, '.'))
+    return false;
+  struct mw__mx mx[1];
+  size_t n = 0;
+  struct mw_error err = {0};
+  mw_status st = mw__resolve_mx(o->host, o->dns_server,
+                                mw__now_ms() + o->connect_timeout_ms, mx, 1,
+                                &n, &err);
+  mw__error_clear(&err);
+  if(st || !n)
+    return false;
+  (void)r;
+  char at[300];
+  snprintf(at, sizeof(at), "@%s", o->host);
+  return mw__replace_string(&o->host, at);
+}
+
 static bool resolve_mx_target(struct mw_report *r, struct mw_options *o)
 {
   const char *at = strrchr(o->host, '@');
@@ -1421,6 +1447,8 @@ mw_status mw_doctor_run(const mw_options *o, const char *from,
   }
   bool go = true;
   if(strchr(local.host, '@'))
+    go = resolve_mx_target(r, &local);
+  else if(!local.port && !local.proxy_url && bare_mail_domain(r, &local))
     go = resolve_mx_target(r, &local);
   r->host = mw__strdup(local.host);
   r->port = mw__options_port(&local);

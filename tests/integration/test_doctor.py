@@ -255,6 +255,15 @@ class Dns(unittest.TestCase):
         self.assertIn("MX of example.test: 10 mail.example.test",
                       doc["checks"][0]["evidence"])
 
+    def test_bare_domain_with_mx_checks_the_mx(self):
+        with dnsrig.DnsRig(self.RECORDS) as d:
+            code, doc, _, _ = mwtest.run_json(
+                ["doctor", "example.test", "--dns-server", d.server,
+                 "--connect-timeout", "1s"])
+        self.assertEqual(doc["host"], "mail.example.test", doc)
+        self.assertEqual(doc["port"], 25)
+        self.assertIn("MX of example.test", doc["checks"][0]["evidence"])
+
     def test_unknown_mail_domain(self):
         with DnsRig(self.RECORDS) as d:
             code, doc, _, _ = mwtest.run_json(
