@@ -223,6 +223,14 @@ mw_status mw_options_set_tls_fingerprint(mw_options *o, const char *hex);
 mw_status mw_options_set_tls_insecure(mw_options *o, bool insecure);
 mw_status mw_options_set_tls_versions(mw_options *o, mw_tls_version min,
                                       mw_tls_version max);
+/* With a minimum version set: when the server cannot do it, fail
+ * (strict) instead of retrying once with the default minimum, TLS 1.2,
+ * which the trace reports as a downgrade.  Default false.  Since 0.1 */
+mw_status mw_options_set_tls_strict(mw_options *o, bool strict);
+/* OpenSSL cipher list for TLS 1.2 ("ECDHE-RSA-AES128-GCM-SHA256:...")
+ * and/or TLS 1.3 suite names ("TLS_AES_256_GCM_SHA384"); NULL for the
+ * defaults.  MW_E_INVALID when OpenSSL knows none of them.  Since 0.1 */
+mw_status mw_options_set_tls_ciphers(mw_options *o, const char *list);
 /* Parses "1.2" or "1.3". */
 mw_status mw_tls_version_parse(const char *text, mw_tls_version *out);
 /* The name sent as SNI and checked against the certificate; defaults to

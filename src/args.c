@@ -32,6 +32,9 @@ const char cli_send_help[] =
     "  --tls-fingerprint SHA256  accept exactly this certificate (pin)\n"
     "  --tls-server-name NAME    name to verify and send as SNI\n"
     "  --tls-min VER, --tls-max VER   1.2 or 1.3\n"
+    "  --tls-strict              fail when --tls-min is not available (else\n"
+    "                            retry once with TLS 1.2, loudly)\n"
+    "  --tls-ciphers LIST        OpenSSL ciphers (TLS 1.2) / TLS_* suites (1.3)\n"
     "  --insecure                do NOT verify the certificate (dangerous)\n"
     "Authentication:\n"
     "  --user NAME\n"
@@ -66,7 +69,7 @@ enum opt_id {
   O_IPV4, O_IPV6, O_CONNECT_TIMEOUT, O_GREETING_TIMEOUT, O_TIMEOUT,
   O_CA_FILE, O_FINGERPRINT, O_SERVER_NAME, O_INSECURE, O_TLS_MIN, O_TLS_MAX,
   O_ALLOW_INSECURE_AUTH, O_NO_PIPELINING, O_TRACE, O_JSON, O_HEADER, O_HELP,
-  O_NO_COLOR, O_DNS_SERVER, O_PROXY, O_DOMAIN, O_DKIM_SELECTOR, O_DNSBL
+  O_NO_COLOR, O_DNS_SERVER, O_PROXY, O_TLS_STRICT, O_TLS_CIPHERS, O_DOMAIN, O_DKIM_SELECTOR, O_DNSBL
 };
 
 struct opt_def {
@@ -106,6 +109,8 @@ static const struct opt_def opts[] = {
     {"--tls-fingerprint", true, O_FINGERPRINT},
     {"--tls-server-name", true, O_SERVER_NAME},
     {"--insecure", false, O_INSECURE},
+    {"--tls-strict", false, O_TLS_STRICT},
+    {"--tls-ciphers", true, O_TLS_CIPHERS},
     {"--tls-min", true, O_TLS_MIN},
     {"--tls-max", true, O_TLS_MAX},
     {"--allow-insecure-auth", false, O_ALLOW_INSECURE_AUTH},
@@ -289,6 +294,17 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
   }
   case O_SERVER_NAME: a->tls_server_name = v; break;
   case O_INSECURE: a->insecure = true; break;
+  case O_TLS_STRICT: a->tls_strict = true; break;
+  case O_TLS_CIPHERS: {
+    mw_options *probe = mw_options_new();
+    mw_status st = probe ? mw_options_set_tls_ciphers(probe, v) : MW_E_NOMEM;
+    mw_options_free(probe);
+    if(st)
+      return fail(err, errlen, "--tls-ciphers: OpenSSL knows none of '%s'",
+                  v);
+    a->tls_ciphers = v;
+    break;
+  }
   case O_TLS_MIN: return set_version(d->name, v, &a->tls_min, err, errlen);
   case O_TLS_MAX: return set_version(d->name, v, &a->tls_max, err, errlen);
   case O_ALLOW_INSECURE_AUTH: a->allow_insecure_auth = true; break;

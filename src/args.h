@@ -48,6 +48,8 @@ struct send_args {
   const char *tls_fingerprint;
   const char *tls_server_name;
   bool insecure;
+  bool tls_strict;
+  const char *tls_ciphers;
   mw_tls_version tls_min, tls_max;
   bool allow_insecure_auth;
   bool no_pipelining;

@@ -35,6 +35,8 @@ int cli_build_options(const struct send_args *a, mw_options *o,
      (a->tls_server_name &&
       mw_options_set_tls_server_name(o, a->tls_server_name)) ||
      mw_options_set_tls_insecure(o, a->insecure) ||
+     mw_options_set_tls_strict(o, a->tls_strict) ||
+     (a->tls_ciphers && mw_options_set_tls_ciphers(o, a->tls_ciphers)) ||
      mw_options_set_tls_versions(o, a->tls_min, a->tls_max) ||
      (a->helo && mw_options_set_helo_name(o, a->helo)) ||
      (a->auth && mw_options_set_auth_mechanisms(o, a->auth)) ||

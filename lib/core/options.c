@@ -33,6 +33,7 @@ void mw__options_release(struct mw_options *o)
   mw__free_secret(o->proxy_url);
   mw__free(o->ca_file);
   mw__free(o->tls_server_name);
+  mw__free(o->tls_ciphers);
   mw__free(o->helo);
   mw__free(o->user);
   mw__free_secret(o->password);
@@ -57,6 +58,7 @@ bool mw__options_copy(struct mw_options *dst, const struct mw_options *src)
   *dst = *src;
   dst->host = dst->bind = dst->ca_file = dst->tls_server_name = NULL;
   dst->dns_server = NULL;
+  dst->tls_ciphers = NULL;
   dst->proxy_url = NULL;
   dst->helo = dst->user = dst->password = dst->oauth2_token = NULL;
   dst->auth_mechs = NULL;
@@ -67,6 +69,7 @@ bool mw__options_copy(struct mw_options *dst, const struct mw_options *src)
      !mw__replace_string(&dst->proxy_url, src->proxy_url) ||
      !mw__replace_string(&dst->ca_file, src->ca_file) ||
      !mw__replace_string(&dst->tls_server_name, src->tls_server_name) ||
+     !mw__replace_string(&dst->tls_ciphers, src->tls_ciphers) ||
      !mw__replace_string(&dst->helo, src->helo) ||
      !mw__replace_string(&dst->user, src->user) ||
      !mw__replace_string(&dst->password, src->password) ||
@@ -371,6 +374,21 @@ mw_status mw_options_set_tls_versions(mw_options *o, mw_tls_version min,
   o->tls_min = min;
   o->tls_max = max;
   return MW_OK;
+}
+
+mw_status mw_options_set_tls_strict(mw_options *o, bool strict)
+{
+  if(!o)
+    return MW_E_INVALID;
+  o->tls_strict = strict;
+  return MW_OK;
+}
+
+mw_status mw_options_set_tls_ciphers(mw_options *o, const char *list)
+{
+  if(!o || (list && !mw__tls_ciphers_valid(list)))
+    return MW_E_INVALID;
+  return set_string(&o->tls_ciphers, list);
 }
 
 mw_status mw_options_set_tls_server_name(mw_options *o, const char *name)

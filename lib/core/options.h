@@ -28,6 +28,8 @@ struct mw_options {
   char fingerprint[65]; /* "" when not pinned */
   bool insecure;
   mw_tls_version tls_min, tls_max;
+  bool tls_strict;   /* tls_min unavailable: fail instead of downgrading */
+  char *tls_ciphers; /* OpenSSL cipher list / TLS 1.3 suites, or NULL */
   char *tls_server_name;
   char *helo;
   char *user;

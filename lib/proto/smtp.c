@@ -364,7 +364,8 @@ static mw_status smtp_tls(struct mw_smtp *s, unsigned timeout_ms)
       .min = s->opt.tls_min,
       .max = s->opt.tls_max,
       .server_name = s->opt.tls_server_name ? s->opt.tls_server_name
-                                            : s->opt.host};
+                                            : s->opt.host,
+      .ciphers = s->opt.tls_ciphers};
   return mw__tls_start(&s->stream, &policy, &s->trace,
                        deadline_in(timeout_ms), &s->tls, &s->tls_info);
 }
@@ -548,7 +549,31 @@ static mw_status smtp_auth(struct mw_smtp *s)
   return st;
 }
 
+static mw_status smtp_connect_once(mw_smtp *s);
+
+/* A minimum TLS version the server cannot do is, unless --tls-strict, a
+ * reason to retry once with the default minimum (TLS 1.2: never lower),
+ * said loudly in the trace. */
 mw_status mw_smtp_connect(mw_smtp *s)
+{
+  mw_status st = smtp_connect_once(s);
+  if(st != MW_E_TLS || !s->opt.tls_min || s->opt.tls_strict ||
+     !strstr(s->err.message, "TLS version"))
+    return st;
+  mw__trace_emit(&s->trace, MW_TRACE_TLS,
+                 "WARNING: the server cannot do TLS %s; retrying with TLS "
+                 "1.2 allowed (use --tls-strict to refuse)",
+                 s->opt.tls_min == MW_TLS_VERSION_1_3 ? "1.3" : "1.2");
+  s->opt.tls_min = MW_TLS_VERSION_DEFAULT;
+  s->state = SMTP_CLOSED;
+  mw__capa_clear(&s->capa);
+  mw__capa_clear(&s->capa_plain);
+  mw__free(s->greeting);
+  s->greeting = NULL;
+  return smtp_connect_once(s);
+}
+
+static mw_status smtp_connect_once(mw_smtp *s)
 {
   if(!s)
     return MW_E_INVALID;

@@ -22,6 +22,7 @@ struct mw__tls_policy {
   bool insecure;
   mw_tls_version min, max;
   const char *server_name; /* host name or IP literal to verify */
+  const char *ciphers;     /* NULL: OpenSSL's defaults */
 };
 
 struct mw__tls_info {
@@ -59,6 +60,9 @@ bool mw__tls_normalise_fingerprint(const char *in, char out[65]);
 /* Classifies an OpenSSL verify result for diagnosis: "expired",
  * "not_yet_valid", "hostname", "self_signed", "untrusted" or "ok". */
 const char *mw__tls_verify_class(long verify_result);
+
+/* Whether OpenSSL accepts list as TLS 1.2 ciphers or TLS 1.3 suites. */
+bool mw__tls_ciphers_valid(const char *list);
 
 /* One-time OpenSSL initialisation (idempotent). */
 bool mw__tls_global_init(void);

@@ -302,6 +302,48 @@ static bool is_ip_literal(const char *name)
          inet_pton(AF_INET6, name, tmp) == 1;
 }
 
+/* Applies a cipher string: TLS 1.2 cipher list and/or TLS 1.3 suites
+ * (split by name: 1.3 suites start with "TLS_"). */
+static bool apply_ciphers(SSL_CTX *ctx, const char *list)
+{
+  char v12[1024] = "", v13[1024] = "";
+  const char *p = list;
+  while(*p) {
+    size_t n = strcspn(p, ":, ");
+    if(n) {
+      char *dst = strncmp(p, "TLS_", 4) == 0 ? v13 : v12;
+      size_t used = strlen(dst);
+      if(used + n + 2 >= sizeof(v12))
+        return false;
+      if(used)
+        dst[used++] = ':';
+      memcpy(dst + used, p, n);
+      dst[used + n] = '\0';
+    }
+    p += n;
+    if(*p)
+      p++;
+  }
+  if(!v12[0] && !v13[0])
+    return false;
+  if(v12[0] && SSL_CTX_set_cipher_list(ctx, v12) != 1)
+    return false;
+  if(v13[0] && SSL_CTX_set_ciphersuites(ctx, v13) != 1)
+    return false;
+  return true;
+}
+
+bool mw__tls_ciphers_valid(const char *list)
+{
+  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  if(!ctx)
+    return false;
+  bool ok = apply_ciphers(ctx, list);
+  SSL_CTX_free(ctx);
+  ERR_clear_error();
+  return ok;
+}
+
 static mw_status setup(struct mw__stream *st,
                        const struct mw__tls_policy *policy, struct mw__tls *t)
 {
@@ -313,6 +355,9 @@ static mw_status setup(struct mw__stream *st,
   SSL_CTX_set_min_proto_version(t->ctx, vmin ? vmin : TLS1_2_VERSION);
   if(vmax)
     SSL_CTX_set_max_proto_version(t->ctx, vmax);
+  if(policy->ciphers && !apply_ciphers(t->ctx, policy->ciphers))
+    return mw__error_set(st->err, MW_E_INVALID, "bad TLS cipher list '%s'",
+                         policy->ciphers);
   if(policy->ca_file) {
     if(SSL_CTX_load_verify_locations(t->ctx, policy->ca_file, NULL) != 1) {
       char why[256];

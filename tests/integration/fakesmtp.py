@@ -72,7 +72,7 @@ class FakeSMTP:
                  auth_before_tls_only=False, trickle=None, stall_ehlo=False,
                  reset_during_data=None, quit_reply="221 2.0.0 Bye",
                  starttls_garbage=False, drop_after_mail=False,
-                 auth_after_tls_only=False):
+                 auth_after_tls_only=False, tls_max=None):
         self.cert, self.key = cert, key
         self.greeting = greeting
         self.silent = silent
@@ -99,6 +99,7 @@ class FakeSMTP:
         self.starttls_garbage = starttls_garbage  # 220, then no TLS
         self.drop_after_mail = drop_after_mail  # hang up mid-transaction
         self.auth_after_tls_only = auth_after_tls_only
+        self.tls_max = tls_max  # "1.2": the server cannot do TLS 1.3
         self.sessions = []
         self._sock = None
         self._thread = None
@@ -139,6 +140,8 @@ class FakeSMTP:
     def _context(self):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.cert, self.key)
+        if self.tls_max == "1.2":
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
         return ctx
 
     def _serve(self):

@@ -174,6 +174,41 @@ class Certificates(unittest.TestCase):
         self.assertIn("NOT be verified", err)
 
 
+class TlsPolicy(unittest.TestCase):
+    def test_minimum_version_downgrades_loudly_unless_strict(self):
+        with server(tls_max="1.2") as f:
+            code, out, err, _ = mwtest.run(
+                send_args(f.port, "--tls-min", "1.3", "--trace", "--json"))
+            self.assertEqual(code, 0, err)
+            self.assertIn('"version":"TLSv1.2"', out)
+            self.assertIn("retrying with TLS 1.2 allowed", err)
+            code, doc, err, _ = mwtest.run_json(
+                send_args(f.port, "--tls-min", "1.3", "--tls-strict"))
+            self.assertEqual(code, 78)
+            self.assertEqual(doc["error"]["status"], "MW_E_TLS")
+            self.assertIn("TLS version", doc["error"]["message"])
+            self.assertEqual(len([s for s in f.sessions
+                                  if any(l.startswith("MAIL")
+                                         for l in s.lines)]), 1)
+
+    def test_cipher_list(self):
+        with server() as f:
+            code, doc, err, _ = mwtest.run_json(
+                send_args(f.port, "--tls-max", "1.2", "--tls-ciphers",
+                          "ECDHE-RSA-AES128-GCM-SHA256"))
+            self.assertEqual(code, 0, err)
+            self.assertEqual(doc["server"]["tls"]["cipher"],
+                             "ECDHE-RSA-AES128-GCM-SHA256")
+            code, doc, err, _ = mwtest.run_json(
+                send_args(f.port, "--tls-ciphers", "TLS_CHACHA20_POLY1305_SHA256"))
+            self.assertEqual(code, 0, err)
+            self.assertEqual(doc["server"]["tls"]["cipher"],
+                             "TLS_CHACHA20_POLY1305_SHA256")
+        code, _, err, _ = mwtest.run(send_args(1, "--tls-ciphers", "NOPE-NOPE"))
+        self.assertEqual(code, 64)
+        self.assertIn("--tls-ciphers", err)
+
+
 class Modes(unittest.TestCase):
     def test_silent_server_hits_greeting_timeout_with_hint(self):
         with server(silent=True) as f:
