@@ -189,6 +189,9 @@ mw_status mw_options_set_bind(mw_options *o, const char *address);
  * percent-decoded.  NULL for a direct connection.  MW_E_INVALID for a
  * malformed URL.  Since 0.1 */
 mw_status mw_options_set_proxy(mw_options *o, const char *url);
+/* Send a HAProxy PROXY protocol header (version 1 or 2; 0: none) first on
+ * the connection, for servers behind a load balancer.  Since 0.1 */
+mw_status mw_options_set_proxy_protocol(mw_options *o, int version);
 /* Send DNS queries to this server only ("127.0.0.1:5353", "[::1]:53"),
  * for split-horizon set-ups and tests; NULL for the system resolver. */
 mw_status mw_options_set_dns_server(mw_options *o, const char *server);

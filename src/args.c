@@ -22,6 +22,7 @@ const char cli_send_help[] =
     "  --dns-server IP[:PORT]    ask this DNS server only\n"
     "  --proxy URL               socks4://, socks4a://, socks5://, socks5h://\n"
     "                            or http:// (CONNECT), [user:pass@]host:port\n"
+    "  --proxy-protocol v1|v2    send a HAProxy PROXY header first\n"
     "  -4, -6                    IPv4 or IPv6 only\n"
     "  --connect-timeout DUR     per address attempt (default 15s)\n"
     "  --greeting-timeout DUR    wait for the 220 greeting (default 10s)\n"
@@ -69,7 +70,8 @@ enum opt_id {
   O_IPV4, O_IPV6, O_CONNECT_TIMEOUT, O_GREETING_TIMEOUT, O_TIMEOUT,
   O_CA_FILE, O_FINGERPRINT, O_SERVER_NAME, O_INSECURE, O_TLS_MIN, O_TLS_MAX,
   O_ALLOW_INSECURE_AUTH, O_NO_PIPELINING, O_TRACE, O_JSON, O_HEADER, O_HELP,
-  O_NO_COLOR, O_DNS_SERVER, O_PROXY, O_TLS_STRICT, O_TLS_CIPHERS, O_DOMAIN, O_DKIM_SELECTOR, O_DNSBL
+  O_NO_COLOR, O_DNS_SERVER, O_PROXY, O_TLS_STRICT, O_TLS_CIPHERS,
+  O_PROXY_PROTOCOL, O_DOMAIN, O_DKIM_SELECTOR, O_DNSBL
 };
 
 struct opt_def {
@@ -100,6 +102,7 @@ static const struct opt_def opts[] = {
     {"--bind", true, O_BIND},
     {"--dns-server", true, O_DNS_SERVER},
     {"--proxy", true, O_PROXY},
+    {"--proxy-protocol", true, O_PROXY_PROTOCOL},
     {"-4", false, O_IPV4},
     {"-6", false, O_IPV6},
     {"--connect-timeout", true, O_CONNECT_TIMEOUT},
@@ -295,6 +298,14 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
   case O_SERVER_NAME: a->tls_server_name = v; break;
   case O_INSECURE: a->insecure = true; break;
   case O_TLS_STRICT: a->tls_strict = true; break;
+  case O_PROXY_PROTOCOL:
+    if(strcmp(v, "v1") == 0 || strcmp(v, "1") == 0)
+      a->proxy_protocol = 1;
+    else if(strcmp(v, "v2") == 0 || strcmp(v, "2") == 0)
+      a->proxy_protocol = 2;
+    else
+      return fail(err, errlen, "--proxy-protocol: '%s' is not v1 or v2", v);
+    break;
   case O_TLS_CIPHERS: {
     mw_options *probe = mw_options_new();
     mw_status st = probe ? mw_options_set_tls_ciphers(probe, v) : MW_E_NOMEM;

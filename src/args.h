@@ -39,6 +39,7 @@ struct send_args {
   const char *bind;
   const char *dns_server;
   const char *proxy;
+  int proxy_protocol;
   const char *domain;        /* doctor: the sender's domain */
   const char *dkim_selector; /* doctor */
   const char *dnsbl;         /* doctor: "zone1,zone2" */

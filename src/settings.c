@@ -20,6 +20,7 @@ int cli_build_options(const struct send_args *a, mw_options *o,
      (a->bind && mw_options_set_bind(o, a->bind)) ||
      (a->dns_server && mw_options_set_dns_server(o, a->dns_server)) ||
      (a->proxy && mw_options_set_proxy(o, a->proxy)) ||
+     mw_options_set_proxy_protocol(o, a->proxy_protocol) ||
      (a->domain && mw_options_set_sender_domain(o, a->domain)) ||
      (a->dkim_selector &&
       mw_options_set_dkim_selector(o, a->dkim_selector)) ||

@@ -247,6 +247,14 @@ mw_status mw_options_set_proxy(mw_options *o, const char *url)
   return MW_OK;
 }
 
+mw_status mw_options_set_proxy_protocol(mw_options *o, int version)
+{
+  if(!o || version < 0 || version > 2)
+    return MW_E_INVALID;
+  o->proxy_protocol = version;
+  return MW_OK;
+}
+
 mw_status mw_options_set_dns_server(mw_options *o, const char *server)
 {
   if(!o)

@@ -21,6 +21,7 @@ struct mw_options {
   char *bind;
   char *dns_server; /* "ip[:port]" or NULL for the system resolver */
   char *proxy_url;  /* "socks5h://..." (validated), NULL for none */
+  int proxy_protocol; /* HAProxy PROXY header version to send: 0, 1, 2 */
   unsigned connect_timeout_ms;
   unsigned greeting_timeout_ms;
   unsigned command_timeout_ms; /* 0: RFC 5321 defaults per command */

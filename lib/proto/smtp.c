@@ -24,6 +24,7 @@
 #include "proto/smtp.h"
 
 #include "core/util.h"
+#include "net/haproxy.h"
 #include "net/proxy.h"
 #include "net/resolve.h"
 #include "net/tcp.h"
@@ -631,12 +632,17 @@ static mw_status smtp_connect_once(mw_smtp *s)
                              deadline_in(s->opt.connect_timeout_ms),
                              &s->trace, &s->err);
     /* s->peer stays the address connected to: the proxy's. */
-    if(st)
-      close(fd);
   }
   mw__proxy_release(&proxy);
-  if(st)
+  if(!st && s->opt.proxy_protocol)
+    st = mw__haproxy_send(fd, s->opt.proxy_protocol,
+                          deadline_in(s->opt.connect_timeout_ms), &s->trace,
+                          &s->err);
+  if(st) {
+    if(fd >= 0) /* connected, then the proxy or PROXY header failed */
+      close(fd);
     return smtp_broken(s, st);
+  }
   mw__stream_init(&s->stream, fd, &s->err);
   s->stream_open = true;
   if(mode == MW_TLS_IMPLICIT) {

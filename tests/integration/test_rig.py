@@ -368,6 +368,25 @@ class Connection(RigTest):
         headers, _ = rigutil.split_message(rigutil.wait_for_mail(ENV, "bob")[0])
         self.assertIn(b"[127.0.0.2]", headers)
 
+    def test_proxy_protocol_header_for_a_load_balanced_server(self):
+        # The HAPROXY port expects a PROXY header first; the address in it
+        # is what Postfix records, so --bind 127.0.0.2 shows up there.
+        for version in ("v1", "v2"):
+            with self.subTest(version):
+                rigutil.clear_mailbox(ENV, "bob")
+                code, doc, err, _ = mwtest.run_json(
+                    base("HAPROXY", "--tls", "none", "--proxy-protocol",
+                         version, "--bind", "127.0.0.2", "--to", BOB,
+                         "--body", "x"))
+                self.assertEqual(code, 0, err)
+                headers, _ = rigutil.split_message(
+                    rigutil.wait_for_mail(ENV, "bob")[0])
+                self.assertIn(b"[127.0.0.2]", headers)
+        code, doc, err, _ = mwtest.run_json(
+            base("HAPROXY", "--tls", "none", "--greeting-timeout", "1s",
+                 "--to", BOB, "--body", "x"))
+        self.assertEqual(code, 75)
+
     def test_refused_port_is_a_temporary_failure(self):
         # Port 1 on loopback: nothing listens there.
         code, doc, err, _ = mwtest.run_json(

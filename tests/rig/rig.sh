@@ -101,11 +101,13 @@ set_ports() {
   PLAIN_PORT=$((base + 2))
   PLAINAUTH_PORT=$((base + 3))
   OPTTLS_PORT=$((base + 4))
+  HAPROXY_PORT=$((base + 5))
   IMAP_PORT=$((base + 10))
   IMAPS_PORT=$((base + 11))
   POP3_PORT=$((base + 12))
   POP3S_PORT=$((base + 13))
   ALL_PORTS="$SUBMISSION_PORT $SMTPS_PORT $PLAIN_PORT $PLAINAUTH_PORT $OPTTLS_PORT"
+  ALL_PORTS+=" $HAPROXY_PORT"
   ALL_PORTS+=" $IMAP_PORT $IMAPS_PORT $POP3_PORT $POP3S_PORT"
 }
 
@@ -480,6 +482,15 @@ EOF
   -o smtpd_tls_auth_only=yes
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject_unauth_destination
+# HAPROXY: like PLAIN, behind a load balancer: each connection must start
+# with a HAProxy PROXY protocol header (v1 or v2).
+127.0.0.1:$HAPROXY_PORT inet n - n - - smtpd
+  -o syslog_name=postfix-rig/haproxy
+  -o smtpd_upstream_proxy_protocol=haproxy
+  -o smtpd_upstream_proxy_timeout=5s
+  -o smtpd_tls_security_level=none
+  -o smtpd_sasl_auth_enable=no
+  -o smtpd_relay_restrictions=reject_unauth_destination
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -522,6 +533,7 @@ RIG_SMTPS_PORT=$SMTPS_PORT
 RIG_PLAIN_PORT=$PLAIN_PORT
 RIG_PLAINAUTH_PORT=$PLAINAUTH_PORT
 RIG_OPTTLS_PORT=$OPTTLS_PORT
+RIG_HAPROXY_PORT=$HAPROXY_PORT
 RIG_IMAP_PORT=$IMAP_PORT
 RIG_IMAPS_PORT=$IMAPS_PORT
 RIG_POP3_PORT=$POP3_PORT

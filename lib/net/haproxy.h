@@ -1,0 +1,24 @@
+/*
+ * net/haproxy.h - the HAProxy PROXY protocol header (v1 text, v2 binary),
+ * for servers behind a load balancer that expect it before SMTP.
+ *
+ * Owns: building the header from the connection's own addresses
+ * (getsockname/getpeername) and sending it first on the connection.
+ */
+#ifndef MW_NET_HAPROXY_H
+#define MW_NET_HAPROXY_H
+
+#include "core/err.h"
+#include "core/trace.h"
+
+#include <stdint.h>
+
+/* Builds the header for fd's addresses into buf (at least 108 bytes);
+ * returns its length, or 0 when the addresses cannot be read. */
+size_t mw__haproxy_build(int fd, int version, unsigned char *buf,
+                         size_t len);
+/* Builds and sends it.  MW_OK, MW_E_CLOSED, MW_E_TIMEOUT, MW_E_INTERNAL. */
+mw_status mw__haproxy_send(int fd, int version, int64_t deadline,
+                           struct mw__trace *trace, struct mw_error *err);
+
+#endif
