@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char cli_send_help[] =
@@ -71,7 +72,7 @@ enum opt_id {
   O_CA_FILE, O_FINGERPRINT, O_SERVER_NAME, O_INSECURE, O_TLS_MIN, O_TLS_MAX,
   O_ALLOW_INSECURE_AUTH, O_NO_PIPELINING, O_TRACE, O_JSON, O_HEADER, O_HELP,
   O_NO_COLOR, O_DNS_SERVER, O_PROXY, O_TLS_STRICT, O_TLS_CIPHERS,
-  O_PROXY_PROTOCOL, O_DOMAIN, O_DKIM_SELECTOR, O_DNSBL
+  O_PROXY_PROTOCOL, O_PASSWORD_VALUE, O_DOMAIN, O_DKIM_SELECTOR, O_DNSBL
 };
 
 struct opt_def {
@@ -103,6 +104,8 @@ static const struct opt_def opts[] = {
     {"--dns-server", true, O_DNS_SERVER},
     {"--proxy", true, O_PROXY},
     {"--proxy-protocol", true, O_PROXY_PROTOCOL},
+    /* Only ever produced from a profile (main.c refuses it in argv). */
+    {"--password-value", true, O_PASSWORD_VALUE},
     {"-4", false, O_IPV4},
     {"-6", false, O_IPV6},
     {"--connect-timeout", true, O_CONNECT_TIMEOUT},
@@ -233,6 +236,7 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
   case O_PASSWORD_ENV: a->password_env = v; break;
   case O_PASSWORD_FILE: a->password_file = v; break;
   case O_PASSWORD_CMD: a->password_cmd = v; break;
+  case O_PASSWORD_VALUE: a->password_value = v; break;
   case O_AUTH: {
     mw_options *probe = mw_options_new();
     mw_status st = probe ? mw_options_set_auth_mechanisms(probe, v)
@@ -396,6 +400,7 @@ static int parse_words(int argc, char **argv, struct send_args *out,
                        bool doctor, char *err, size_t errlen)
 {
   const char *cmd = doctor ? "doctor" : "send";
+  bool target_seen = false;
   memset(out, 0, sizeof(*out));
   err[0] = '\0';
   for(int i = 0; i < argc; i++) {
@@ -406,8 +411,9 @@ static int parse_words(int argc, char **argv, struct send_args *out,
     for(size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
       if(strlen(opts[k].name) == nlen && strncmp(opts[k].name, arg, nlen) == 0)
         d = &opts[k];
-    if(!d && doctor && arg[0] != '-' && !out->server) {
-      out->server = arg; /* the target */
+    if(!d && doctor && arg[0] != '-' && !target_seen) {
+      out->server = arg; /* the target (it overrides a profile's host) */
+      target_seen = true;
       continue;
     }
     if(!d) {
@@ -450,6 +456,16 @@ static int parse_words(int argc, char **argv, struct send_args *out,
   return 0;
 }
 
+int cli_check_words(int argc, char **argv, char *err, size_t errlen)
+{
+  struct send_args *scratch = calloc(1, sizeof(*scratch));
+  if(!scratch)
+    return fail(err, errlen, "out of memory");
+  int rc = parse_words(argc, argv, scratch, false, err, errlen);
+  free(scratch);
+  return rc;
+}
+
 int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
                    size_t errlen)
 {
@@ -461,7 +477,8 @@ int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
 static int check_credentials(const struct send_args *a, char *err,
                              size_t errlen)
 {
-  int passwords = !!a->password_env + !!a->password_file + !!a->password_cmd;
+  int passwords = !!a->password_env + !!a->password_file + !!a->password_cmd +
+                  !!a->password_value;
   if(passwords > 1)
     return fail(err, errlen,
                 "--password-env, --password-file and --password-cmd exclude "

@@ -33,6 +33,7 @@ struct send_args {
   const char *message_file; /* "-" for standard input */
   const char *user;
   const char *password_env, *password_file, *password_cmd;
+  const char *password_value; /* from a profile only (never argv) */
   const char *auth;
   const char *oauth2_token_cmd;
   const char *helo;
@@ -74,6 +75,10 @@ int cli_parse_doctor(int argc, char **argv, struct send_args *out, char *err,
                      size_t errlen);
 
 extern const char cli_doctor_help[];
+
+/* Checks option words (as a profile produces them) on their own: 0, or -1
+ * with the reason in err. */
+int cli_check_words(int argc, char **argv, char *err, size_t errlen);
 
 /* "30" (seconds), "30s", "500ms", "2m".  Returns false when invalid or out
  * of range (1 ms to 24 h). */

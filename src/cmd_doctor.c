@@ -77,7 +77,21 @@ static void print_json(FILE *f, const mw_report *r)
   fprintf(f, ",\"exit_code\":%d}}\n", cause ? cause->exit_code : 70);
 }
 
+static int cmd_doctor_words(int argc, char **argv);
+
 int cmd_doctor(int argc, char **argv)
+{
+  char **words = NULL;
+  int n = 0;
+  int rc = cli_apply_profile("doctor", argc, argv, &words, &n);
+  if(rc)
+    return rc;
+  rc = cmd_doctor_words(n, words);
+  cli_free_words(words, n);
+  return rc;
+}
+
+static int cmd_doctor_words(int argc, char **argv)
 {
   struct send_args *a = calloc(1, sizeof(*a));
   char err[1024];

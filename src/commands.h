@@ -7,5 +7,11 @@
 
 int cmd_explain(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+
+/* Profiles for any command: see main.c. */
+int cli_apply_profile(const char *cmd, int argc, char **argv, char ***out,
+                      int *outc);
+void cli_free_words(char **words, int n);
 
 #endif

@@ -8,6 +8,7 @@
 #include "exitcode.h"
 #include "output.h"
 #include "secrets.h"
+#include "profile.h"
 #include "settings.h"
 
 #include <errno.h>
@@ -23,6 +24,11 @@ static const char main_help[] =
     "  send       send a message over SMTP (mailwire send --help)\n"
     "  doctor     find why a connection fails, and the fix\n"
     "  explain    what an SMTP reply code means (mailwire explain 535)\n"
+    "  config show [--account NAME] [-C FILE]   the effective profile\n"
+    "\n"
+    "send and doctor read account profiles (msmtprc syntax) from -C FILE,\n"
+    "$MAILWIRE_CONFIG or $XDG_CONFIG_HOME/mailwire/config; --account NAME\n"
+    "picks one.  Command-line options override the profile.\n"
     "  help CMD   show the help of a command\n"
     "\n"
     "Options: --help, --version\n";
@@ -235,7 +241,126 @@ static int build_envelope(const struct send_args *a, mw_envelope *e,
   return EXIT_OK;
 }
 
+/* Splits --account/-C out of argv, loads the profile they name (or the
+ * default file), and returns profile words followed by the remaining
+ * words (the command line wins over the profile).  0, or an exit code
+ * with a message printed. */
+int cli_apply_profile(const char *cmd, int argc, char **argv, char ***out,
+                      int *outc)
+{
+  const char *account = NULL, *config = NULL;
+  char **rest = calloc((size_t)argc + 1, sizeof(*rest));
+  int nrest = 0;
+  if(!rest)
+    return EXIT_SOFTWARE;
+  for(int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    const char **slot = NULL;
+    const char *value = NULL;
+    if(strcmp(a, "--account") == 0 || strcmp(a, "-C") == 0 ||
+       strcmp(a, "--config") == 0) {
+      slot = a[2] == 'a' ? &account : &config;
+      if(i + 1 >= argc) {
+        fprintf(stderr, "mailwire %s: option '%s' needs a value\n", cmd, a);
+        free(rest);
+        return EXIT_USAGE;
+      }
+      value = argv[++i];
+    }
+    else if(strncmp(a, "--account=", 10) == 0) {
+      slot = &account;
+      value = a + 10;
+    }
+    else if(strncmp(a, "--config=", 9) == 0) {
+      slot = &config;
+      value = a + 9;
+    }
+    else if(strncmp(a, "--password-value", 16) == 0) {
+      fprintf(stderr, "mailwire %s: unknown option '--password-value'\n",
+              cmd);
+      free(rest);
+      return EXIT_USAGE;
+    }
+    if(slot) {
+      *slot = value;
+      continue;
+    }
+    rest[nrest++] = argv[i];
+  }
+  struct profile prof;
+  char err[1024];
+  int rc = profile_load(config, account, &prof, err, sizeof(err));
+  if(rc < 0) {
+    fprintf(stderr, "mailwire %s: %s\n", cmd, err);
+    free(rest);
+    return EXIT_CONFIG;
+  }
+  char **words = NULL;
+  int nwords = 0;
+  if(rc == 0) {
+    if(profile_to_words(&prof, &words, &nwords, err, sizeof(err))) {
+      fprintf(stderr, "mailwire %s: %s\n", cmd, err);
+      profile_free(&prof);
+      free(rest);
+      return EXIT_CONFIG;
+    }
+    profile_free(&prof);
+  }
+  /* doctor tests the envelope only with --to: a profile's from alone is
+   * not a request for that test. */
+  bool cli_to = false;
+  for(int i = 0; i < nrest; i++)
+    cli_to = cli_to || strcmp(rest[i], "--to") == 0 ||
+             strncmp(rest[i], "--to=", 5) == 0;
+  if(strcmp(cmd, "doctor") == 0 && !cli_to) {
+    for(int i = 0; i + 1 < nwords; i++) {
+      if(strcmp(words[i], "--from") != 0)
+        continue;
+      free(words[i]);
+      free(words[i + 1]);
+      memmove(&words[i], &words[i + 2],
+              (size_t)(nwords - i - 2) * sizeof(*words));
+      nwords -= 2;
+      i--;
+    }
+  }
+  char **all = calloc((size_t)(nwords + nrest) + 1, sizeof(*all));
+  if(!all) {
+    profile_words_free(words, nwords);
+    free(rest);
+    return EXIT_SOFTWARE;
+  }
+  for(int i = 0; i < nwords; i++)
+    all[i] = words[i]; /* ownership moves to all */
+  free(words);
+  for(int i = 0; i < nrest; i++)
+    all[nwords + i] = strdup(rest[i]);
+  free(rest);
+  *out = all;
+  *outc = nwords + nrest;
+  return 0;
+}
+
+void cli_free_words(char **words, int n)
+{
+  profile_words_free(words, n);
+}
+
+static int cmd_send_words(int argc, char **argv);
+
 static int cmd_send(int argc, char **argv)
+{
+  char **words = NULL;
+  int n = 0;
+  int rc = cli_apply_profile("send", argc, argv, &words, &n);
+  if(rc)
+    return rc;
+  rc = cmd_send_words(n, words);
+  cli_free_words(words, n);
+  return rc;
+}
+
+static int cmd_send_words(int argc, char **argv)
 {
   struct send_args *a = calloc(1, sizeof(*a));
   char err[1024];
@@ -404,6 +529,8 @@ int main(int argc, char **argv)
     return cmd_doctor(argc - 2, argv + 2);
   if(strcmp(cmd, "explain") == 0)
     return cmd_explain(argc - 2, argv + 2);
+  if(strcmp(cmd, "config") == 0)
+    return cmd_config(argc - 2, argv + 2);
   fprintf(stderr, "mailwire: unknown command '%s'\n%s", cmd, main_help);
   return EXIT_USAGE;
 }

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int cli_build_options(const struct send_args *a, mw_options *o,
@@ -57,14 +58,17 @@ int cli_build_options(const struct send_args *a, mw_options *o,
     }
     fclose(f);
   }
-  if(a->password_env)
+  if(a->password_value)
+    *password = strdup(a->password_value);
+  else if(a->password_env)
     *password = secret_from_env(a->password_env, err, errlen);
   else if(a->password_file)
     *password = secret_from_file(a->password_file, err, errlen);
   else if(a->password_cmd)
     *password = secret_from_command(a->password_cmd, "--password-cmd", err,
                                     errlen);
-  if((a->password_env || a->password_file || a->password_cmd) && !*password)
+  if((a->password_env || a->password_file || a->password_cmd ||
+      a->password_value) && !*password)
     return EXIT_CONFIG;
   if(a->oauth2_token_cmd) {
     *token = secret_from_command(a->oauth2_token_cmd, "--oauth2-token-cmd",

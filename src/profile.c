@@ -1,0 +1,687 @@
+/*
+ * profile.c - msmtprc-syntax account profiles.
+ *
+ * DESCRIPTION
+ *   A line is "key value", "# comment" or blank.  "defaults" starts the
+ *   settings every later account inherits; "account NAME" starts an
+ *   account, "account NAME : A, B" also inherits A then B; "account
+ *   default : NAME" names the default.  Values may be double-quoted (with
+ *   \" and \\ escapes).  Keys are checked against the known set, so a
+ *   typo is an error with its file and line, not a silent no-op.
+ */
+#include "profile.h"
+
+#include "args.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* msmtp's keys that mailwire honours, and mailwire's own. */
+static const char *const known_keys[] = {
+    /* msmtp */
+    "host", "port", "tls", "tls_starttls", "tls_trust_file",
+    "tls_fingerprint", "tls_certcheck", "tls_min_proto", "auth", "user",
+    "password", "passwordeval", "from", "proxy_host", "proxy_port",
+    "source_ip", "timeout", "domain", "tls_host_override",
+    /* msmtp keys accepted and ignored (logging, local delivery) */
+    "logfile", "syslog", "aliases", "set_from_header",
+    "set_date_header", "set_msgid_header", "undisclosed_recipients",
+    "remove_bcc_headers", "dsn_notify", "dsn_return", "add_missing_from_header",
+    "add_missing_date_header", "maildomain", "auto_from", "protocol",
+    /* mailwire */
+    "tls_mode", "proxy", "proxy_protocol", "dns_server", "connect_timeout",
+    "greeting_timeout", "tls_min", "tls_max", "tls_ciphers", "tls_strict",
+    "oauth2_token_cmd", "bind", "ipv", "allow_insecure_auth"};
+
+bool profile_key_is_secret(const char *key)
+{
+  return strcmp(key, "password") == 0 || strcmp(key, "passwordeval") == 0 ||
+         strcmp(key, "oauth2_token_cmd") == 0 || strcmp(key, "proxy") == 0;
+}
+
+static bool key_known(const char *key)
+{
+  for(size_t i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++)
+    if(strcmp(known_keys[i], key) == 0)
+      return true;
+  return false;
+}
+
+static int fail(char *err, size_t errlen, const char *file, int line,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int fail(char *err, size_t errlen, const char *file, int line,
+                const char *fmt, ...)
+{
+  int n = line ? snprintf(err, errlen, "%s:%d: ", file, line)
+               : snprintf(err, errlen, "%s: ", file);
+  if(n < 0 || (size_t)n >= errlen)
+    return -1;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* A parsed file: sections in order; section 0 holds "defaults". */
+struct section {
+  char *name; /* NULL for defaults */
+  char *parents;
+  int line;
+  struct profile_entry entries[PROFILE_MAX_KEYS];
+  size_t count;
+};
+
+#define MAX_SECTIONS 64
+
+struct parsed {
+  struct section sec[MAX_SECTIONS];
+  size_t count;
+  char *default_alias; /* "account default : NAME" */
+};
+
+static void parsed_free(struct parsed *ps)
+{
+  for(size_t i = 0; i < ps->count; i++) {
+    free(ps->sec[i].name);
+    free(ps->sec[i].parents);
+    for(size_t k = 0; k < ps->sec[i].count; k++) {
+      free(ps->sec[i].entries[k].key);
+      free(ps->sec[i].entries[k].value);
+    }
+  }
+  free(ps->default_alias);
+  memset(ps, 0, sizeof(*ps));
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+  char *p = malloc(n + 1);
+  if(p) {
+    memcpy(p, s, n);
+    p[n] = '\0';
+  }
+  return p;
+}
+
+/* Unquotes a value in place semantics: returns a new string or NULL. */
+static char *parse_value(const char *v, size_t n, const char **why)
+{
+  while(n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+    n--;
+  if(!n || v[0] != '"')
+    return dup_n(v, n);
+  if(n < 2 || v[n - 1] != '"') {
+    *why = "unterminated quoted value";
+    return NULL;
+  }
+  char *out = malloc(n);
+  if(!out)
+    return NULL;
+  size_t o = 0;
+  for(size_t i = 1; i + 1 < n; i++) {
+    if(v[i] == '\\' && i + 2 < n && (v[i + 1] == '"' || v[i + 1] == '\\'))
+      i++;
+    else if(v[i] == '"') {
+      free(out);
+      *why = "unescaped quote inside a quoted value";
+      return NULL;
+    }
+    out[o++] = v[i];
+  }
+  out[o] = '\0';
+  return out;
+}
+
+static int parse_text(const char *text, size_t len, const char *file,
+                      struct parsed *ps, char *err, size_t errlen)
+{
+  memset(ps, 0, sizeof(*ps));
+  ps->count = 1; /* section 0: defaults */
+  struct section *cur = &ps->sec[0];
+  int line = 0;
+  size_t pos = 0;
+  while(pos < len) {
+    line++;
+    const char *l = text + pos;
+    const char *nl = memchr(l, '\n', len - pos);
+    size_t ll = nl ? (size_t)(nl - l) : len - pos;
+    pos += ll + (nl ? 1 : 0);
+    if(ll && l[ll - 1] == '\r')
+      ll--;
+    if(memchr(l, '\0', ll))
+      return fail(err, errlen, file, line, "NUL byte in the line");
+    size_t i = 0;
+    while(i < ll && (l[i] == ' ' || l[i] == '\t'))
+      i++;
+    if(i == ll || l[i] == '#')
+      continue;
+    size_t ks = i;
+    while(i < ll && l[i] != ' ' && l[i] != '\t')
+      i++;
+    char key[64];
+    if(i - ks >= sizeof(key))
+      return fail(err, errlen, file, line, "unknown key '%.*s'",
+                  (int)(i - ks > 40 ? 40 : i - ks), l + ks);
+    memcpy(key, l + ks, i - ks);
+    key[i - ks] = '\0';
+    while(i < ll && (l[i] == ' ' || l[i] == '\t'))
+      i++;
+    if(strcmp(key, "defaults") == 0) {
+      if(i < ll)
+        return fail(err, errlen, file, line, "'defaults' takes no value");
+      if(ps->count > 1)
+        return fail(err, errlen, file, line,
+                    "'defaults' must come before every account");
+      cur = &ps->sec[0];
+      continue;
+    }
+    if(strcmp(key, "account") == 0) {
+      const char *colon = memchr(l + i, ':', ll - i);
+      size_t ne = colon ? (size_t)(colon - l) : ll;
+      while(ne > i && (l[ne - 1] == ' ' || l[ne - 1] == '\t'))
+        ne--;
+      if(ne == i)
+        return fail(err, errlen, file, line, "'account' needs a name");
+      char *name = dup_n(l + i, ne - i);
+      if(!name)
+        return fail(err, errlen, file, line, "out of memory");
+      if(strcmp(name, "default") == 0 && colon) {
+        free(ps->default_alias);
+        const char *a = colon + 1;
+        while(a < l + ll && (*a == ' ' || *a == '\t'))
+          a++;
+        size_t al = (size_t)(l + ll - a);
+        while(al && (a[al - 1] == ' ' || a[al - 1] == '\t'))
+          al--;
+        ps->default_alias = dup_n(a, al);
+        free(name);
+        if(!al)
+          return fail(err, errlen, file, line,
+                      "'account default :' needs an account name");
+        continue;
+      }
+      for(size_t k = 1; k < ps->count; k++)
+        if(strcmp(ps->sec[k].name, name) == 0) {
+          free(name);
+          return fail(err, errlen, file, line,
+                      "account '%s' is defined twice (first on line %d)",
+                      ps->sec[k].name, ps->sec[k].line);
+        }
+      if(ps->count == MAX_SECTIONS) {
+        free(name);
+        return fail(err, errlen, file, line, "too many accounts (%d)",
+                    MAX_SECTIONS);
+      }
+      cur = &ps->sec[ps->count++];
+      cur->name = name;
+      cur->line = line;
+      if(colon)
+        cur->parents = dup_n(colon + 1, (size_t)(l + ll - colon - 1));
+      continue;
+    }
+    if(!key_known(key))
+      return fail(err, errlen, file, line, "unknown key '%s'", key);
+    const char *why = "out of memory";
+    char *value = parse_value(l + i, ll - i, &why);
+    if(!value)
+      return fail(err, errlen, file, line, "%s", why);
+    if(cur->count == PROFILE_MAX_KEYS) {
+      free(value);
+      return fail(err, errlen, file, line, "too many settings in one "
+                                           "section");
+    }
+    cur->entries[cur->count].key = strdup(key);
+    cur->entries[cur->count].value = value;
+    cur->entries[cur->count].line = line;
+    if(!cur->entries[cur->count].key) {
+      free(value);
+      return fail(err, errlen, file, line, "out of memory");
+    }
+    cur->count++;
+  }
+  return 0;
+}
+
+static const struct section *find_section(const struct parsed *ps,
+                                          const char *name)
+{
+  for(size_t k = 1; k < ps->count; k++)
+    if(strcmp(ps->sec[k].name, name) == 0)
+      return &ps->sec[k];
+  return NULL;
+}
+
+/* Keys where setting one clears the other (one password source). */
+static const char *rival_key(const char *key)
+{
+  if(strcmp(key, "password") == 0)
+    return "passwordeval";
+  if(strcmp(key, "passwordeval") == 0)
+    return "password";
+  return NULL;
+}
+
+static void remove_key(struct profile *out, const char *key)
+{
+  for(size_t j = 0; j < out->count; j++) {
+    if(strcmp(out->entries[j].key, key) != 0)
+      continue;
+    free(out->entries[j].key);
+    if(out->entries[j].value) {
+      memset(out->entries[j].value, 0, strlen(out->entries[j].value));
+      free(out->entries[j].value);
+    }
+    memmove(&out->entries[j], &out->entries[j + 1],
+            (out->count - j - 1) * sizeof(out->entries[0]));
+    out->count--;
+    return;
+  }
+}
+
+static int apply_section(struct profile *out, const struct section *s)
+{
+  for(size_t k = 0; k < s->count; k++) {
+    const char *rival = rival_key(s->entries[k].key);
+    if(rival)
+      remove_key(out, rival);
+    /* A later setting of the same key replaces the earlier one. */
+    size_t j;
+    for(j = 0; j < out->count; j++)
+      if(strcmp(out->entries[j].key, s->entries[k].key) == 0)
+        break;
+    if(j == out->count) {
+      if(out->count == PROFILE_MAX_KEYS)
+        return -1;
+      out->entries[out->count].key = strdup(s->entries[k].key);
+      out->count++;
+    }
+    else {
+      free(out->entries[j].value);
+    }
+    out->entries[j].value = strdup(s->entries[k].value);
+    out->entries[j].line = s->entries[k].line;
+    if(!out->entries[j].key || !out->entries[j].value)
+      return -1;
+  }
+  return 0;
+}
+
+/* Applies s's parents (recursively, depth-bounded) and then s. */
+static int apply_account(const struct parsed *ps, const struct section *s,
+                         struct profile *out, int depth, const char *file,
+                         char *err, size_t errlen)
+{
+  if(depth > 16)
+    return fail(err, errlen, file, s->line,
+                "account '%s' inherits in a loop", s->name);
+  if(s->parents) {
+    const char *p = s->parents;
+    while(*p) {
+      while(*p == ' ' || *p == '\t' || *p == ',')
+        p++;
+      size_t n = strcspn(p, ", \t");
+      if(!n)
+        break;
+      char name[256];
+      if(n >= sizeof(name))
+        return fail(err, errlen, file, s->line, "account name too long");
+      memcpy(name, p, n);
+      name[n] = '\0';
+      const struct section *parent = find_section(ps, name);
+      if(!parent)
+        return fail(err, errlen, file, s->line,
+                    "account '%s' inherits from unknown account '%s'",
+                    s->name, name);
+      if(apply_account(ps, parent, out, depth + 1, file, err, errlen))
+        return -1;
+      p += n;
+    }
+  }
+  if(apply_section(out, s))
+    return fail(err, errlen, file, s->line, "too many settings");
+  return 0;
+}
+
+int profile_parse(const char *text, size_t len, const char *file,
+                  const char *account, struct profile *out, char *err,
+                  size_t errlen)
+{
+  memset(out, 0, sizeof(*out));
+  struct parsed *ps = calloc(1, sizeof(*ps));
+  if(!ps)
+    return fail(err, errlen, file, 0, "out of memory");
+  int rc = parse_text(text, len, file, ps, err, errlen);
+  const struct section *s = NULL;
+  if(!rc) {
+    const char *want = account;
+    if(!want || strcmp(want, "default") == 0) {
+      if(ps->default_alias)
+        want = ps->default_alias;
+      else if(find_section(ps, "default"))
+        want = "default";
+      else if(ps->count > 1 && !account)
+        want = ps->sec[1].name;
+      else
+        want = "default";
+    }
+    s = find_section(ps, want);
+    if(!s)
+      rc = fail(err, errlen, file, 0, "no account '%s' in this file", want);
+  }
+  if(!rc) {
+    out->name = strdup(s->name);
+    out->file = strdup(file);
+    rc = apply_section(out, &ps->sec[0]) ? fail(err, errlen, file, 0,
+                                                 "too many settings")
+                                         : 0;
+    if(!rc)
+      rc = apply_account(ps, s, out, 0, file, err, errlen);
+  }
+  parsed_free(ps);
+  free(ps);
+  if(rc)
+    profile_free(out);
+  return rc;
+}
+
+static char *default_path(void)
+{
+  const char *env = getenv("MAILWIRE_CONFIG");
+  if(env && *env)
+    return strdup(env);
+  char buf[4096];
+  const char *xdg = getenv("XDG_CONFIG_HOME");
+  const char *home = getenv("HOME");
+  if(xdg && *xdg)
+    snprintf(buf, sizeof(buf), "%s/mailwire/config", xdg);
+  else if(home && *home)
+    snprintf(buf, sizeof(buf), "%s/.config/mailwire/config", home);
+  else
+    return NULL;
+  return strdup(buf);
+}
+
+int profile_load(const char *path, const char *account, struct profile *out,
+                 char *err, size_t errlen)
+{
+  char *p = path ? strdup(path) : default_path();
+  if(!p)
+    return path ? fail(err, errlen, "config", 0, "out of memory") : 1;
+  FILE *f = fopen(p, "rb");
+  if(!f) {
+    int e = errno;
+    int rc = (!path && e == ENOENT && !account)
+                 ? 1
+                 : fail(err, errlen, p, 0, "cannot read: %s", strerror(e));
+    free(p);
+    return rc;
+  }
+  struct stat st;
+  char *text = NULL;
+  size_t len = 0;
+  if(fstat(fileno(f), &st) == 0 && st.st_size >= 0 &&
+     st.st_size < 16 * 1024 * 1024) {
+    text = malloc((size_t)st.st_size + 1);
+    if(text)
+      len = fread(text, 1, (size_t)st.st_size, f);
+  }
+  fclose(f);
+  if(!text) {
+    int rc = fail(err, errlen, p, 0, "cannot read (too large?)");
+    free(p);
+    return rc;
+  }
+  int rc = profile_parse(text, len, p, account, out, err, errlen);
+  /* A file holding a password must be private (as msmtp requires). */
+  bool has_secret = false;
+  for(size_t i = 0; !rc && i < out->count; i++)
+    if(strcmp(out->entries[i].key, "password") == 0)
+      has_secret = true;
+  if(!rc && has_secret && (st.st_mode & 077)) {
+    profile_free(out);
+    rc = fail(err, errlen, p, 0,
+              "holds a password but is readable by others (mode %03o): "
+              "run chmod 600 %s",
+              (unsigned)(st.st_mode & 0777), p);
+  }
+  memset(text, 0, len);
+  free(text);
+  free(p);
+  return rc;
+}
+
+void profile_free(struct profile *p)
+{
+  for(size_t i = 0; i < p->count; i++) {
+    free(p->entries[i].key);
+    if(p->entries[i].value) {
+      memset(p->entries[i].value, 0, strlen(p->entries[i].value));
+      free(p->entries[i].value);
+    }
+  }
+  free(p->name);
+  free(p->file);
+  memset(p, 0, sizeof(*p));
+}
+
+const char *profile_get(const struct profile *p, const char *key)
+{
+  for(size_t i = 0; i < p->count; i++)
+    if(strcmp(p->entries[i].key, key) == 0)
+      return p->entries[i].value;
+  return NULL;
+}
+
+/* ---- profile to command-line words ------------------------------------ */
+
+struct words {
+  char **v;
+  int n, cap;
+};
+
+static int push_word(struct words *w, const char *s)
+{
+  if(w->n == w->cap) {
+    int cap = w->cap ? w->cap * 2 : 16;
+    char **v = realloc(w->v, (size_t)cap * sizeof(*v));
+    if(!v)
+      return -1;
+    w->v = v;
+    w->cap = cap;
+  }
+  if(!(w->v[w->n] = strdup(s)))
+    return -1;
+  w->n++;
+  return 0;
+}
+
+void profile_words_free(char **words, int n)
+{
+  for(int i = 0; i < n; i++) {
+    memset(words[i], 0, strlen(words[i]));
+    free(words[i]);
+  }
+  free(words);
+}
+
+static bool on_off(const char *v, bool *out)
+{
+  if(strcmp(v, "on") == 0) {
+    *out = true;
+    return true;
+  }
+  if(strcmp(v, "off") == 0) {
+    *out = false;
+    return true;
+  }
+  return false;
+}
+
+/* Maps one entry to option words (none for ignored keys); 0 or -1 with a
+ * reason in why. */
+static int entry_words(const struct profile *p, const struct profile_entry *e,
+                       struct words *w, char *why, size_t whylen)
+{
+  const char *k = e->key, *v = e->value;
+  bool b;
+  char buf[600];
+  static const struct {
+    const char *key, *opt;
+  } direct[] = {{"user", "--user"},
+                {"passwordeval", "--password-cmd"},
+                {"from", "--from"},
+                {"source_ip", "--bind"},
+                {"bind", "--bind"},
+                {"domain", "--helo"},
+                {"tls_fingerprint", "--tls-fingerprint"},
+                {"tls_host_override", "--tls-server-name"},
+                {"tls_mode", "--tls"},
+                {"proxy", "--proxy"},
+                {"proxy_protocol", "--proxy-protocol"},
+                {"dns_server", "--dns-server"},
+                {"connect_timeout", "--connect-timeout"},
+                {"greeting_timeout", "--greeting-timeout"},
+                {"tls_min", "--tls-min"},
+                {"tls_max", "--tls-max"},
+                {"tls_ciphers", "--tls-ciphers"},
+                {"oauth2_token_cmd", "--oauth2-token-cmd"},
+                {"password", "--password-value"}};
+  for(size_t i = 0; i < sizeof(direct) / sizeof(direct[0]); i++)
+    if(strcmp(k, direct[i].key) == 0)
+      return push_word(w, direct[i].opt) || push_word(w, v) ? -1 : 0;
+  if(strcmp(k, "host") == 0) {
+    const char *port = profile_get(p, "port");
+    if(strchr(v, ':') && !strchr(v, '['))
+      snprintf(buf, sizeof(buf), "[%s]%s%s", v, port ? ":" : "",
+               port ? port : "");
+    else
+      snprintf(buf, sizeof(buf), "%s%s%s", v, port ? ":" : "",
+               port ? port : "");
+    mw_options *probe = mw_options_new();
+    mw_status st = probe ? mw_options_set_server_string(probe, buf)
+                         : MW_E_NOMEM;
+    mw_options_free(probe);
+    if(st) {
+      snprintf(why, whylen, "host and port '%s' are not HOST[:PORT] (port "
+                            "1-65535)",
+               buf);
+      return -1;
+    }
+    return push_word(w, "--server") || push_word(w, buf) ? -1 : 0;
+  }
+  if(strcmp(k, "port") == 0) {
+    if(!profile_get(p, "host"))
+      snprintf(why, whylen, "'port' without 'host'");
+    return profile_get(p, "host") ? 0 : -1;
+  }
+  if(strcmp(k, "tls") == 0 || strcmp(k, "tls_starttls") == 0) {
+    if(!on_off(v, &b)) {
+      snprintf(why, whylen, "'%s' takes on or off", k);
+      return -1;
+    }
+    if(profile_get(p, "tls_mode"))
+      return 0; /* mailwire's own key decides */
+    bool tls = true, starttls = true;
+    const char *t = profile_get(p, "tls");
+    const char *st = profile_get(p, "tls_starttls");
+    if(t)
+      on_off(t, &tls);
+    if(st)
+      on_off(st, &starttls);
+    if(strcmp(k, "tls") == 0 || !t)
+      return push_word(w, "--tls") ||
+                     push_word(w, !tls       ? "none"
+                                  : starttls ? "starttls"
+                                             : "implicit")
+                 ? -1
+                 : 0;
+    return 0;
+  }
+  if(strcmp(k, "tls_trust_file") == 0) {
+    if(strcmp(v, "system") == 0 || !*v)
+      return 0;
+    return push_word(w, "--tls-ca-file") || push_word(w, v) ? -1 : 0;
+  }
+  if(strcmp(k, "tls_certcheck") == 0) {
+    if(!on_off(v, &b)) {
+      snprintf(why, whylen, "'tls_certcheck' takes on or off");
+      return -1;
+    }
+    return b ? 0 : push_word(w, "--insecure");
+  }
+  if(strcmp(k, "tls_strict") == 0 || strcmp(k, "allow_insecure_auth") == 0) {
+    if(!on_off(v, &b)) {
+      snprintf(why, whylen, "'%s' takes on or off", k);
+      return -1;
+    }
+    return !b ? 0 : push_word(w, k[4] == 's' ? "--tls-strict"
+                                             : "--allow-insecure-auth");
+  }
+  if(strcmp(k, "tls_min_proto") == 0) {
+    const char *m = strcmp(v, "tls1.2") == 0   ? "1.2"
+                    : strcmp(v, "tls1.3") == 0 ? "1.3"
+                                               : NULL;
+    if(!m) {
+      snprintf(why, whylen, "'tls_min_proto' must be tls1.2 or tls1.3");
+      return -1;
+    }
+    return push_word(w, "--tls-min") || push_word(w, m) ? -1 : 0;
+  }
+  if(strcmp(k, "auth") == 0) {
+    if(strcmp(v, "on") == 0 || strcmp(v, "off") == 0)
+      return 0; /* on: by the credentials given; off: give no user */
+    return push_word(w, "--auth") || push_word(w, v) ? -1 : 0;
+  }
+  if(strcmp(k, "proxy_host") == 0) {
+    const char *port = profile_get(p, "proxy_port");
+    snprintf(buf, sizeof(buf), "socks5h://%s:%s", v, port ? port : "1080");
+    return push_word(w, "--proxy") || push_word(w, buf) ? -1 : 0;
+  }
+  if(strcmp(k, "timeout") == 0) {
+    if(strcmp(v, "off") == 0)
+      return 0;
+    return push_word(w, "--timeout") || push_word(w, v) ? -1 : 0;
+  }
+  if(strcmp(k, "ipv") == 0) {
+    if(strcmp(v, "4") && strcmp(v, "6")) {
+      snprintf(why, whylen, "'ipv' takes 4 or 6");
+      return -1;
+    }
+    return push_word(w, v[0] == '4' ? "-4" : "-6");
+  }
+  return 0; /* proxy_port, and msmtp keys mailwire ignores */
+}
+
+int profile_to_words(const struct profile *p, char ***words, int *count,
+                     char *err, size_t errlen)
+{
+  struct words w = {0};
+  for(size_t i = 0; i < p->count; i++) {
+    const struct profile_entry *e = &p->entries[i];
+    int before = w.n;
+    char why[300] = "";
+    if(entry_words(p, e, &w, why, sizeof(why)) != 0) {
+      if(!why[0])
+        snprintf(why, sizeof(why), "out of memory");
+      profile_words_free(w.v, w.n);
+      return fail(err, errlen, p->file, e->line, "%s", why);
+    }
+    /* The same checks as on the command line, reported with the line. */
+    char oerr[512];
+    if(w.n > before &&
+       cli_check_words(w.n - before, w.v + before, oerr, sizeof(oerr))) {
+      profile_words_free(w.v, w.n);
+      return fail(err, errlen, p->file, e->line, "%s (key '%s')", oerr,
+                  e->key);
+    }
+  }
+  *words = w.v;
+  *count = w.n;
+  return 0;
+}
