@@ -232,7 +232,10 @@ static mw_smtp *probe_mode(const struct mw_options *o, mw_tls_mode mode,
   mw_options_set_tls_mode(p, mode);
   mw_options_set_tls_insecure(p, true);
   mw_options_set_connect_timeout(p, o->connect_timeout_ms);
-  unsigned g = o->greeting_timeout_ms < 5000 ? o->greeting_timeout_ms : 5000;
+  /* The probe talks to a server already known to answer: a fixed 5 s
+   * (independent of a short --greeting-timeout) keeps a slow handshake
+   * from passing for silence; a healthy one takes milliseconds. */
+  unsigned g = 5000;
   mw_options_set_greeting_timeout(p, g);
   mw_options_set_command_timeout(p, g);
   mw_smtp *s = mw_smtp_new(p);
