@@ -568,7 +568,7 @@ static int entry_words(const struct profile *p, const struct profile_entry *e,
                          : MW_E_NOMEM;
     mw_options_free(probe);
     if(st) {
-      snprintf(why, whylen, "host and port '%s' are not HOST[:PORT] (port "
+      snprintf(why, whylen, "host and port '%.200s' are not HOST[:PORT] (port "
                             "1-65535)",
                buf);
       return -1;
