@@ -140,7 +140,10 @@ typedef enum mw_tls_mode {
   MW_TLS_IMPLICIT,          /* TLS from the first byte */
   MW_TLS_STARTTLS,          /* STARTTLS required: stop if not offered */
   MW_TLS_STARTTLS_OPTIONAL, /* STARTTLS if offered, else plaintext */
-  MW_TLS_NONE               /* never TLS */
+  MW_TLS_NONE,              /* never TLS */
+  MW_TLS_DETECT             /* probe first (mw_probe_run): the best secure
+                               port and mode found; the port, when set, is
+                               the only one probed.  Since 0.1 */
 } mw_tls_mode;
 
 typedef enum mw_tls_version {
@@ -176,7 +179,8 @@ mw_status mw_options_set_server(mw_options *o, const char *host,
 /* Parses "host", "host:port", "[v6addr]" or "[v6addr]:port". */
 mw_status mw_options_set_server_string(mw_options *o, const char *hostport);
 mw_status mw_options_set_tls_mode(mw_options *o, mw_tls_mode mode);
-/* Parses "auto", "implicit", "starttls", "starttls-optional", "none". */
+/* Parses "auto", "implicit", "starttls", "starttls-optional", "none",
+ * "detect". */
 mw_status mw_tls_mode_parse(const char *text, mw_tls_mode *out);
 const char *mw_tls_mode_name(mw_tls_mode mode);
 mw_status mw_options_set_family(mw_options *o, mw_family family);
@@ -234,6 +238,13 @@ mw_status mw_options_set_tls_strict(mw_options *o, bool strict);
  * and/or TLS 1.3 suite names ("TLS_AES_256_GCM_SHA384"); NULL for the
  * defaults.  MW_E_INVALID when OpenSSL knows none of them.  Since 0.1 */
 mw_status mw_options_set_tls_ciphers(mw_options *o, const char *list);
+/* A client certificate (PEM chain) and its private key (PEM; NULL: the
+ * key is in cert_file), presented when the server asks, and the identity
+ * behind SASL EXTERNAL.  Files are read when the session connects; a
+ * missing or mismatched file is MW_E_INVALID then.  NULL clears.
+ * Since 0.1 */
+mw_status mw_options_set_tls_client_cert(mw_options *o, const char *cert_file,
+                                         const char *key_file);
 /* Parses "1.2" or "1.3". */
 mw_status mw_tls_version_parse(const char *text, mw_tls_version *out);
 /* The name sent as SNI and checked against the certificate; defaults to
@@ -501,6 +512,68 @@ const char *mw_report_detected_mode(const mw_report *r);
 const char *mw_report_host(const mw_report *r);
 unsigned mw_report_port(const mw_report *r);
 const char *mw_report_tls_mode(const mw_report *r);
+
+/* ------------------------------------------------------------------------
+ * Probe: find the port and TLS mode that work, in parallel.  Since 0.1
+ *
+ * Every port of the list is tried at once in each mode (implicit TLS on
+ * one connection; plaintext, then STARTTLS when offered, on another), with
+ * non-blocking sockets in one poll() loop, each attempt bounded by the
+ * greeting timeout: the whole probe costs about one greeting timeout, not
+ * the sum of them.  No credentials are sent; EHLO and QUIT only.
+ * ---------------------------------------------------------------------- */
+typedef struct mw_probe mw_probe;
+
+/* Probes target with o's timeouts, TLS policy (CA file, pin, insecure,
+ * versions, ciphers), bind address, family, DNS server and proxy; o's
+ * server is not used.  target is a host name or address literal, a domain
+ * or an e-mail address: for a name that is not an address literal, the
+ * SRV records of RFC 6186 (_submissions._tcp, _submission._tcp) and the
+ * MX records are looked up first, and their hosts probed too (at most 6
+ * hosts).  ports: "465,587,25,2525" (the default when NULL or "").
+ * *out is set on MW_OK (free with mw_probe_free()), even when nothing
+ * works; MW_E_INVALID for a bad target or port list, MW_E_NOMEM. */
+mw_status mw_probe_run(const mw_options *o, const char *target,
+                       const char *ports, mw_probe **out);
+void mw_probe_free(mw_probe *p);
+
+/* Where the hosts came from: "given", "srv _submissions._tcp",
+ * "srv _submission._tcp", "mx 10", ... one line per host probed. */
+size_t mw_probe_host_count(const mw_probe *p);
+const char *mw_probe_host_name(const mw_probe *p, size_t i);
+const char *mw_probe_host_source(const mw_probe *p, size_t i);
+/* DNS problems while discovering (NXDOMAIN, no address), or "". */
+const char *mw_probe_dns_note(const mw_probe *p);
+
+/* One row per host, port and mode ("implicit", "starttls", "plain"). */
+size_t mw_probe_count(const mw_probe *p);
+const char *mw_probe_row_host(const mw_probe *p, size_t i);
+unsigned mw_probe_row_port(const mw_probe *p, size_t i);
+const char *mw_probe_row_mode(const mw_probe *p, size_t i);
+/* "works", "silent" (connected, nothing said), "mismatch" (the port
+ * speaks the other TLS mode), "no_starttls", "refused", "unreachable",
+ * "timeout" (no answer to the connection: filtered), "tls_failed",
+ * "rejected" (the greeting or EHLO refused us), "closed", "protocol",
+ * "dns", "proxy". */
+const char *mw_probe_row_outcome(const mw_probe *p, size_t i);
+const char *mw_probe_row_detail(const mw_probe *p, size_t i); /* a sentence */
+const char *mw_probe_row_address(const mw_probe *p, size_t i); /* "ip:port" */
+/* TLS facts when the handshake completed, else "". */
+const char *mw_probe_row_tls_version(const mw_probe *p, size_t i);
+/* "verified", "pinned", "insecure", "expired", "hostname", "self_signed",
+ * "untrusted", "not_yet_valid", "pin_mismatch", or "" without TLS. */
+const char *mw_probe_row_cert(const mw_probe *p, size_t i);
+/* AUTH mechanisms offered on the last EHLO of the row (after TLS when the
+ * row has TLS), space-separated, or "". */
+const char *mw_probe_row_auth(const mw_probe *p, size_t i);
+double mw_probe_row_ms(const mw_probe *p, size_t i);
+/* 1 for the best, 2, ... for the other secure working rows; 0 for rows
+ * not recommended (plaintext is never recommended). */
+unsigned mw_probe_row_rank(const mw_probe *p, size_t i);
+/* The best row's index, or false when no row works with TLS. */
+bool mw_probe_best(const mw_probe *p, size_t *index);
+/* Wall-clock time of the whole probe, DNS included. */
+double mw_probe_total_ms(const mw_probe *p);
 
 /* Frees memory the library returned to the caller. */
 void mw_free(void *p);

@@ -18,7 +18,8 @@ const char cli_send_help[] =
     "Connection:\n"
     "  --server HOST[:PORT]      server (port default 587, or 465 with --tls implicit)\n"
     "  --tls MODE                auto (default), implicit, starttls,\n"
-    "                            starttls-optional, none\n"
+    "                            starttls-optional, none, or detect (probe\n"
+    "                            the port(s) first: see mailwire probe)\n"
     "  --bind ADDR               local address to connect from\n"
     "  --dns-server IP[:PORT]    ask this DNS server only\n"
     "  --proxy URL               socks4://, socks4a://, socks5://, socks5h://\n"
@@ -37,6 +38,9 @@ const char cli_send_help[] =
     "  --tls-strict              fail when --tls-min is not available (else\n"
     "                            retry once with TLS 1.2, loudly)\n"
     "  --tls-ciphers LIST        OpenSSL ciphers (TLS 1.2) / TLS_* suites (1.3)\n"
+    "  --tls-cert FILE           client certificate (PEM), for servers that ask\n"
+    "                            and for SASL EXTERNAL\n"
+    "  --tls-key FILE            its private key (default: in the --tls-cert file)\n"
     "  --insecure                do NOT verify the certificate (dangerous)\n"
     "Authentication:\n"
     "  --user NAME\n"
@@ -72,7 +76,8 @@ enum opt_id {
   O_CA_FILE, O_FINGERPRINT, O_SERVER_NAME, O_INSECURE, O_TLS_MIN, O_TLS_MAX,
   O_ALLOW_INSECURE_AUTH, O_NO_PIPELINING, O_TRACE, O_JSON, O_HEADER, O_HELP,
   O_NO_COLOR, O_DNS_SERVER, O_PROXY, O_TLS_STRICT, O_TLS_CIPHERS,
-  O_PROXY_PROTOCOL, O_PASSWORD_VALUE, O_DOMAIN, O_DKIM_SELECTOR, O_DNSBL
+  O_PROXY_PROTOCOL, O_PASSWORD_VALUE, O_DOMAIN, O_DKIM_SELECTOR, O_DNSBL,
+  O_TLS_CERT, O_TLS_KEY, O_PORTS
 };
 
 struct opt_def {
@@ -117,6 +122,9 @@ static const struct opt_def opts[] = {
     {"--insecure", false, O_INSECURE},
     {"--tls-strict", false, O_TLS_STRICT},
     {"--tls-ciphers", true, O_TLS_CIPHERS},
+    {"--tls-cert", true, O_TLS_CERT},
+    {"--tls-key", true, O_TLS_KEY},
+    {"--ports", true, O_PORTS},
     {"--tls-min", true, O_TLS_MIN},
     {"--tls-max", true, O_TLS_MAX},
     {"--allow-insecure-auth", false, O_ALLOW_INSECURE_AUTH},
@@ -214,7 +222,7 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
     if(mw_tls_mode_parse(v, &a->tls_mode) != MW_OK)
       return fail(err, errlen,
                   "--tls: '%s' is not a TLS mode (auto, implicit, starttls, "
-                  "starttls-optional, none)",
+                  "starttls-optional, none, detect)",
                   v);
     break;
   case O_FROM: a->from = v; break;
@@ -300,6 +308,16 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
     break;
   }
   case O_SERVER_NAME: a->tls_server_name = v; break;
+  case O_TLS_CERT: a->tls_cert = v; break;
+  case O_TLS_KEY: a->tls_key = v; break;
+  case O_PORTS:
+    if(!cli_ports_valid(v))
+      return fail(err, errlen,
+                  "--ports: '%s' is not a list of ports (1-65535, "
+                  "comma-separated, at most %d)",
+                  v, CLI_MAX_PORTS);
+    a->ports = v;
+    break;
   case O_INSECURE: a->insecure = true; break;
   case O_TLS_STRICT: a->tls_strict = true; break;
   case O_PROXY_PROTOCOL:
@@ -396,10 +414,40 @@ static int check_rules(struct send_args *a, char *err, size_t errlen)
   return 0;
 }
 
-static int parse_words(int argc, char **argv, struct send_args *out,
-                       bool doctor, char *err, size_t errlen)
+enum cli_command { CLI_SEND, CLI_DOCTOR, CLI_PROBE };
+
+/* Options that only make sense when a message is sent. */
+static bool is_message_option(enum opt_id id)
 {
-  const char *cmd = doctor ? "doctor" : "send";
+  return id == O_SUBJECT || id == O_BODY || id == O_BODY_FILE ||
+         id == O_MESSAGE || id == O_HEADER || id == O_CC || id == O_BCC ||
+         id == O_NO_PIPELINING;
+}
+
+/* What probe accepts: where and how to connect, and the TLS policy. */
+static bool is_probe_option(enum opt_id id)
+{
+  switch(id) {
+  case O_PORTS: case O_BIND: case O_DNS_SERVER: case O_PROXY:
+  case O_IPV4: case O_IPV6: case O_CONNECT_TIMEOUT: case O_GREETING_TIMEOUT:
+  case O_TIMEOUT: case O_CA_FILE: case O_FINGERPRINT: case O_SERVER_NAME:
+  case O_INSECURE: case O_TLS_CIPHERS: case O_TLS_MIN: case O_TLS_MAX:
+  case O_TLS_CERT: case O_TLS_KEY: case O_HELO: case O_TRACE: case O_JSON:
+  case O_HELP: case O_NO_COLOR:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static int parse_words(int argc, char **argv, struct send_args *out,
+                       enum cli_command command, char *err, size_t errlen)
+{
+  bool doctor = command == CLI_DOCTOR;
+  bool takes_target = command != CLI_SEND;
+  const char *cmd = command == CLI_DOCTOR  ? "doctor"
+                    : command == CLI_PROBE ? "probe"
+                                           : "send";
   bool target_seen = false;
   memset(out, 0, sizeof(*out));
   err[0] = '\0';
@@ -411,7 +459,7 @@ static int parse_words(int argc, char **argv, struct send_args *out,
     for(size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
       if(strlen(opts[k].name) == nlen && strncmp(opts[k].name, arg, nlen) == 0)
         d = &opts[k];
-    if(!d && doctor && arg[0] != '-' && !target_seen) {
+    if(!d && takes_target && arg[0] != '-' && !target_seen) {
       out->server = arg; /* the target (it overrides a profile's host) */
       target_seen = true;
       continue;
@@ -425,14 +473,17 @@ static int parse_words(int argc, char **argv, struct send_args *out,
                                "--help)",
                   arg, cmd);
     }
+    if(command == CLI_PROBE && !is_probe_option(d->id))
+      return fail(err, errlen, "option '%s' does not apply to probe (it "
+                               "only connects, says EHLO and leaves)",
+                  d->name);
+    if(command == CLI_SEND && d->id == O_PORTS)
+      return fail(err, errlen, "option '--ports' is for mailwire probe");
     if(!doctor && (d->id == O_DOMAIN || d->id == O_DKIM_SELECTOR ||
                    d->id == O_DNSBL))
       return fail(err, errlen, "option '%s' is for mailwire doctor",
                   d->name);
-    if(doctor && (d->id == O_SUBJECT || d->id == O_BODY ||
-                  d->id == O_BODY_FILE || d->id == O_MESSAGE ||
-                  d->id == O_HEADER || d->id == O_CC || d->id == O_BCC ||
-                  d->id == O_NO_PIPELINING))
+    if(doctor && (is_message_option(d->id) || d->id == O_PORTS))
       return fail(err, errlen, "option '%s' does not apply to doctor (no "
                                "message is sent)",
                   d->name);
@@ -461,7 +512,7 @@ int cli_check_words(int argc, char **argv, char *err, size_t errlen)
   struct send_args *scratch = calloc(1, sizeof(*scratch));
   if(!scratch)
     return fail(err, errlen, "out of memory");
-  int rc = parse_words(argc, argv, scratch, false, err, errlen);
+  int rc = parse_words(argc, argv, scratch, CLI_SEND, err, errlen);
   free(scratch);
   return rc;
 }
@@ -469,7 +520,7 @@ int cli_check_words(int argc, char **argv, char *err, size_t errlen)
 int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
                    size_t errlen)
 {
-  if(parse_words(argc, argv, out, false, err, errlen))
+  if(parse_words(argc, argv, out, CLI_SEND, err, errlen))
     return -1;
   return check_rules(out, err, errlen);
 }
@@ -485,10 +536,13 @@ static int check_credentials(const struct send_args *a, char *err,
                 "each other");
   if(passwords && !a->user)
     return fail(err, errlen, "a password source needs --user");
-  if(a->user && !passwords && !a->oauth2_token_cmd)
+  if(a->user && !passwords && !a->oauth2_token_cmd && !a->tls_cert)
     return fail(err, errlen,
                 "--user needs --password-env, --password-file, "
-                "--password-cmd or --oauth2-token-cmd");
+                "--password-cmd, --oauth2-token-cmd or --tls-cert (SASL "
+                "EXTERNAL)");
+  if(a->tls_key && !a->tls_cert)
+    return fail(err, errlen, "--tls-key needs --tls-cert");
   if(a->insecure && a->tls_fingerprint)
     return fail(err, errlen, "--insecure and --tls-fingerprint exclude each "
                              "other");
@@ -498,13 +552,16 @@ static int check_credentials(const struct send_args *a, char *err,
 int cli_parse_doctor(int argc, char **argv, struct send_args *out, char *err,
                      size_t errlen)
 {
-  if(parse_words(argc, argv, out, true, err, errlen))
+  if(parse_words(argc, argv, out, CLI_DOCTOR, err, errlen))
     return -1;
   if(out->help)
     return 0;
   if(!out->server)
     return fail(err, errlen, "give the server to check: mailwire doctor "
                              "HOST[:PORT]");
+  if(out->tls_mode == MW_TLS_DETECT)
+    return fail(err, errlen, "--tls detect is for send; doctor already "
+                             "finds the mode the port speaks");
   mw_options *probe = mw_options_new();
   mw_status st = probe ? mw_options_set_server_string(probe, out->server)
                        : MW_E_NOMEM;
@@ -551,3 +608,88 @@ const char cli_doctor_help[] =
     "mismatch or STARTTLS missing; 15 TLS handshake/version; 16 certificate;\n"
     "17 authentication; 18 envelope refused; 19 temporary (greylisted, rate\n"
     "limited); 20 protocol error; 21 proxy; 64 usage.\n";
+
+bool cli_ports_valid(const char *list)
+{
+  unsigned ports[CLI_MAX_PORTS];
+  size_t n = 0;
+  return cli_ports_parse(list, ports, &n);
+}
+
+bool cli_ports_parse(const char *list, unsigned *out, size_t *count)
+{
+  *count = 0;
+  const char *p = list;
+  if(!*p)
+    return false;
+  for(;;) {
+    unsigned long v = 0;
+    const char *start = p;
+    while(*p >= '0' && *p <= '9' && v <= 65535)
+      v = v * 10 + (unsigned long)(*p++ - '0');
+    if(p == start || v == 0 || v > 65535 || *count == CLI_MAX_PORTS)
+      return false;
+    out[(*count)++] = (unsigned)v;
+    if(!*p)
+      return true;
+    if(*p != ',')
+      return false;
+    p++;
+  }
+}
+
+int cli_parse_probe(int argc, char **argv, const char *default_target,
+                    struct send_args *out, char *err, size_t errlen)
+{
+  if(parse_words(argc, argv, out, CLI_PROBE, err, errlen))
+    return -1;
+  if(out->help)
+    return 0;
+  if(!out->server)
+    out->server = default_target;
+  if(!out->server)
+    return fail(err, errlen, "give the host, domain or address to probe: "
+                             "mailwire probe HOST");
+  if(!*out->server || strpbrk(out->server, " \t\r\n/"))
+    return fail(err, errlen, "'%s' is not a host name, address or e-mail "
+                             "address",
+                out->server);
+  if(out->tls_min && out->tls_max && out->tls_min > out->tls_max)
+    return fail(err, errlen, "--tls-min is above --tls-max");
+  if(out->insecure && out->tls_fingerprint)
+    return fail(err, errlen, "--insecure and --tls-fingerprint exclude each "
+                             "other");
+  if(out->tls_key && !out->tls_cert)
+    return fail(err, errlen, "--tls-key needs --tls-cert");
+  return 0;
+}
+
+const char cli_probe_help[] =
+    "Usage: mailwire probe HOST|DOMAIN|ADDRESS [--ports LIST] [options]\n"
+    "\n"
+    "Finds the port and TLS mode that work: every port (default\n"
+    "465,587,25,2525) in every mode (implicit TLS, STARTTLS, plain) at once,\n"
+    "each attempt bounded by the greeting timeout, so the whole probe takes\n"
+    "about one greeting timeout.  Reports each combination (TLS version,\n"
+    "certificate verdict, AUTH offered after TLS), ranks the secure ones\n"
+    "(implicit TLS on 465, STARTTLS on 587, then the rest; plaintext is never\n"
+    "recommended) and prints the settings as send flags and a profile block.\n"
+    "For a domain or an address (alice@example.org) the SRV records of\n"
+    "RFC 6186 (_submissions._tcp, _submission._tcp) and the MX records are\n"
+    "looked up first and their hosts probed too.  No credentials are sent.\n"
+    "\n"
+    "Options:\n"
+    "  --ports LIST              e.g. 465,587 (default 465,587,25,2525)\n"
+    "  --greeting-timeout DUR    bound of each attempt (default 10s)\n"
+    "  --connect-timeout DUR, --timeout DUR, --bind ADDR, -4, -6,\n"
+    "  --dns-server IP[:PORT], --proxy URL, --helo NAME\n"
+    "  --tls-ca-file FILE, --tls-fingerprint SHA256, --tls-server-name NAME,\n"
+    "  --tls-min VER, --tls-max VER, --tls-ciphers LIST, --tls-cert FILE,\n"
+    "  --tls-key FILE, --insecure    as for send\n"
+    "  --json                    the result as JSON (schema in README.md)\n"
+    "  --no-color, --trace\n"
+    "\n"
+    "Exit status: 0 a secure combination works (the first one printed);\n"
+    "64 usage; 68 the name does not exist; 69 nothing answered SMTP;\n"
+    "78 only insecure combinations work (plaintext, or a certificate that\n"
+    "is not accepted: see the fix printed).\n";

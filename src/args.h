@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #define CLI_MAX_LIST 1024
+#define CLI_MAX_PORTS 16
 
 struct cli_list {
   const char *items[CLI_MAX_LIST];
@@ -49,6 +50,8 @@ struct send_args {
   const char *tls_ca_file;
   const char *tls_fingerprint;
   const char *tls_server_name;
+  const char *tls_cert, *tls_key; /* client certificate (SASL EXTERNAL) */
+  const char *ports;              /* probe: "465,587" */
   bool insecure;
   bool tls_strict;
   const char *tls_ciphers;
@@ -75,6 +78,18 @@ int cli_parse_doctor(int argc, char **argv, struct send_args *out, char *err,
                      size_t errlen);
 
 extern const char cli_doctor_help[];
+
+/* Parses `mailwire probe` words: the target (host, domain or address) as
+ * the first positional word (in out->server; default_target, a profile's
+ * host, when none), --ports and the connection and TLS options.  Returns
+ * 0, or -1 with a message in err. */
+int cli_parse_probe(int argc, char **argv, const char *default_target,
+                    struct send_args *out, char *err, size_t errlen);
+extern const char cli_probe_help[];
+
+/* "465,587,25": 1 to CLI_MAX_PORTS ports of 1-65535. */
+bool cli_ports_valid(const char *list);
+bool cli_ports_parse(const char *list, unsigned *out, size_t *count);
 
 /* Checks option words (as a profile produces them) on their own: 0, or -1
  * with the reason in err. */

@@ -8,10 +8,15 @@
 int cmd_explain(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 /* Profiles for any command: see main.c. */
 int cli_apply_profile(const char *cmd, int argc, char **argv, char ***out,
                       int *outc);
+/* The same, also telling how many of the words came from the profile
+ * (they come first). */
+int cli_apply_profile_split(const char *cmd, int argc, char **argv,
+                            char ***out, int *outc, int *nprofile);
 void cli_free_words(char **words, int n);
 
 #endif

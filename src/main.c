@@ -23,10 +23,11 @@ static const char main_help[] =
     "Commands:\n"
     "  send       send a message over SMTP (mailwire send --help)\n"
     "  doctor     find why a connection fails, and the fix\n"
+    "  probe      find the port and TLS mode that work, all at once\n"
     "  explain    what an SMTP reply code means (mailwire explain 535)\n"
     "  config show [--account NAME] [-C FILE]   the effective profile\n"
     "\n"
-    "send and doctor read account profiles (msmtprc syntax) from -C FILE,\n"
+    "send, doctor and probe read account profiles (msmtprc syntax) from -C FILE,\n"
     "$MAILWIRE_CONFIG or $XDG_CONFIG_HOME/mailwire/config; --account NAME\n"
     "picks one.  Command-line options override the profile.\n"
     "  help CMD   show the help of a command\n"
@@ -248,6 +249,13 @@ static int build_envelope(const struct send_args *a, mw_envelope *e,
 int cli_apply_profile(const char *cmd, int argc, char **argv, char ***out,
                       int *outc)
 {
+  int nprofile = 0;
+  return cli_apply_profile_split(cmd, argc, argv, out, outc, &nprofile);
+}
+
+int cli_apply_profile_split(const char *cmd, int argc, char **argv,
+                            char ***out, int *outc, int *nprofile)
+{
   const char *account = NULL, *config = NULL;
   char **rest = calloc((size_t)argc + 1, sizeof(*rest));
   int nrest = 0;
@@ -338,6 +346,7 @@ int cli_apply_profile(const char *cmd, int argc, char **argv, char ***out,
   free(rest);
   *out = all;
   *outc = nwords + nrest;
+  *nprofile = nwords;
   return 0;
 }
 
@@ -514,6 +523,8 @@ int main(int argc, char **argv)
       fputs(cli_send_help, stdout);
     else if(argc > 2 && strcmp(argv[2], "doctor") == 0)
       fputs(cli_doctor_help, stdout);
+    else if(argc > 2 && strcmp(argv[2], "probe") == 0)
+      fputs(cli_probe_help, stdout);
     else if(argc > 2 && strcmp(argv[2], "explain") == 0) {
       char help[] = "--help";
       char *words[] = {help, NULL};
@@ -527,6 +538,8 @@ int main(int argc, char **argv)
     return cmd_send(argc - 2, argv + 2);
   if(strcmp(cmd, "doctor") == 0)
     return cmd_doctor(argc - 2, argv + 2);
+  if(strcmp(cmd, "probe") == 0)
+    return cmd_probe(argc - 2, argv + 2);
   if(strcmp(cmd, "explain") == 0)
     return cmd_explain(argc - 2, argv + 2);
   if(strcmp(cmd, "config") == 0)

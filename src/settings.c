@@ -15,7 +15,7 @@ int cli_build_options(const struct send_args *a, mw_options *o,
                          char **password, char **token, char *err,
                          size_t errlen)
 {
-  if(mw_options_set_server_string(o, a->server) ||
+  if((a->server && mw_options_set_server_string(o, a->server)) ||
      mw_options_set_tls_mode(o, a->tls_mode) ||
      mw_options_set_family(o, a->family) ||
      (a->bind && mw_options_set_bind(o, a->bind)) ||
@@ -39,6 +39,8 @@ int cli_build_options(const struct send_args *a, mw_options *o,
      mw_options_set_tls_insecure(o, a->insecure) ||
      mw_options_set_tls_strict(o, a->tls_strict) ||
      (a->tls_ciphers && mw_options_set_tls_ciphers(o, a->tls_ciphers)) ||
+     (a->tls_cert &&
+      mw_options_set_tls_client_cert(o, a->tls_cert, a->tls_key)) ||
      mw_options_set_tls_versions(o, a->tls_min, a->tls_max) ||
      (a->helo && mw_options_set_helo_name(o, a->helo)) ||
      (a->auth && mw_options_set_auth_mechanisms(o, a->auth)) ||
@@ -49,11 +51,16 @@ int cli_build_options(const struct send_args *a, mw_options *o,
                           "options)");
     return EXIT_USAGE;
   }
-  if(a->tls_ca_file) {
-    FILE *f = fopen(a->tls_ca_file, "r");
+  const char *files[][2] = {{"--tls-ca-file", a->tls_ca_file},
+                             {"--tls-cert", a->tls_cert},
+                             {"--tls-key", a->tls_key}};
+  for(size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+    if(!files[i][1])
+      continue;
+    FILE *f = fopen(files[i][1], "r");
     if(!f) {
-      snprintf(err, errlen, "--tls-ca-file: cannot read '%s': %s",
-               a->tls_ca_file, strerror(errno));
+      snprintf(err, errlen, "%s: cannot read '%s': %s", files[i][0],
+               files[i][1], strerror(errno));
       return EXIT_NOINPUT;
     }
     fclose(f);

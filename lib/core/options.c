@@ -34,6 +34,8 @@ void mw__options_release(struct mw_options *o)
   mw__free(o->ca_file);
   mw__free(o->tls_server_name);
   mw__free(o->tls_ciphers);
+  mw__free(o->tls_cert_file);
+  mw__free(o->tls_key_file);
   mw__free(o->helo);
   mw__free(o->user);
   mw__free_secret(o->password);
@@ -59,6 +61,7 @@ bool mw__options_copy(struct mw_options *dst, const struct mw_options *src)
   dst->host = dst->bind = dst->ca_file = dst->tls_server_name = NULL;
   dst->dns_server = NULL;
   dst->tls_ciphers = NULL;
+  dst->tls_cert_file = dst->tls_key_file = NULL;
   dst->proxy_url = NULL;
   dst->helo = dst->user = dst->password = dst->oauth2_token = NULL;
   dst->auth_mechs = NULL;
@@ -70,6 +73,8 @@ bool mw__options_copy(struct mw_options *dst, const struct mw_options *src)
      !mw__replace_string(&dst->ca_file, src->ca_file) ||
      !mw__replace_string(&dst->tls_server_name, src->tls_server_name) ||
      !mw__replace_string(&dst->tls_ciphers, src->tls_ciphers) ||
+     !mw__replace_string(&dst->tls_cert_file, src->tls_cert_file) ||
+     !mw__replace_string(&dst->tls_key_file, src->tls_key_file) ||
      !mw__replace_string(&dst->helo, src->helo) ||
      !mw__replace_string(&dst->user, src->user) ||
      !mw__replace_string(&dst->password, src->password) ||
@@ -171,7 +176,8 @@ mw_status mw_options_set_server_string(mw_options *o, const char *hostport)
 }
 
 static const char *const tls_mode_names[] = {"auto", "implicit", "starttls",
-                                             "starttls-optional", "none"};
+                                             "starttls-optional", "none",
+                                             "detect"};
 
 const char *mw_tls_mode_name(mw_tls_mode mode)
 {
@@ -206,7 +212,7 @@ mw_status mw_tls_mode_parse(const char *text, mw_tls_mode *out)
 
 mw_status mw_options_set_tls_mode(mw_options *o, mw_tls_mode mode)
 {
-  if(!o || (unsigned)mode > MW_TLS_NONE)
+  if(!o || (unsigned)mode > MW_TLS_DETECT)
     return MW_E_INVALID;
   o->tls_mode = mode;
   return MW_OK;
@@ -389,6 +395,25 @@ mw_status mw_options_set_tls_strict(mw_options *o, bool strict)
   if(!o)
     return MW_E_INVALID;
   o->tls_strict = strict;
+  return MW_OK;
+}
+
+mw_status mw_options_set_tls_client_cert(mw_options *o, const char *cert_file,
+                                         const char *key_file)
+{
+  if(!o || (key_file && !cert_file) || (cert_file && !*cert_file) ||
+     (key_file && !*key_file))
+    return MW_E_INVALID;
+  char *cert = NULL, *key = NULL;
+  if(set_string(&cert, cert_file) || set_string(&key, key_file)) {
+    mw__free(cert);
+    mw__free(key);
+    return MW_E_INVALID;
+  }
+  mw__free(o->tls_cert_file);
+  mw__free(o->tls_key_file);
+  o->tls_cert_file = cert;
+  o->tls_key_file = key;
   return MW_OK;
 }
 

@@ -31,6 +31,8 @@ struct mw_options {
   mw_tls_version tls_min, tls_max;
   bool tls_strict;   /* tls_min unavailable: fail instead of downgrading */
   char *tls_ciphers; /* OpenSSL cipher list / TLS 1.3 suites, or NULL */
+  char *tls_cert_file; /* client certificate (PEM), or NULL */
+  char *tls_key_file;  /* its key; NULL: in tls_cert_file */
   char *tls_server_name;
   char *helo;
   char *user;

@@ -406,6 +406,56 @@ static mw_status raw_query(const char *name, const char *dns_server,
   return MW_E_DNS;
 }
 
+static int srv_order(const void *a, const void *b)
+{
+  const struct mw__srv *x = a, *y = b;
+  if(x->priority != y->priority)
+    return (x->priority > y->priority) - (x->priority < y->priority);
+  return (x->weight < y->weight) - (x->weight > y->weight);
+}
+
+mw_status mw__resolve_srv(const char *name, const char *dns_server,
+                          int64_t deadline, struct mw__srv *out, size_t max,
+                          size_t *count, bool *declined,
+                          struct mw_error *err)
+{
+  *count = 0;
+  if(declined)
+    *declined = false;
+  struct raw_lookup lk;
+  mw_status st = raw_query(name, dns_server, deadline, 33 /* SRV */, "SRV",
+                           &lk, err);
+  if(st || lk.status != ARES_SUCCESS) {
+    mw__free(lk.abuf);
+    return st;
+  }
+  struct ares_srv_reply *srv = NULL;
+  int rc = ares_parse_srv_reply(lk.abuf, lk.alen, &srv);
+  mw__free(lk.abuf);
+  if(rc == ARES_ENODATA)
+    return MW_OK;
+  if(rc != ARES_SUCCESS)
+    return mw__error_set(err, MW_E_DNS, "malformed SRV answer for '%s': %s",
+                         name, ares_strerror(rc));
+  size_t total = 0;
+  for(struct ares_srv_reply *r = srv; r; r = r->next) {
+    total++;
+    bool dot = !r->host || !r->host[0] || strcmp(r->host, ".") == 0;
+    if(dot || *count == max)
+      continue;
+    struct mw__srv *o = &out[(*count)++];
+    o->priority = r->priority;
+    o->weight = r->weight;
+    o->port = r->port;
+    snprintf(o->target, sizeof(o->target), "%s", r->host);
+  }
+  if(total == 1 && *count == 0 && declined)
+    *declined = true;
+  ares_free_data(srv);
+  qsort(out, *count, sizeof(*out), srv_order);
+  return MW_OK;
+}
+
 void mw__txt_free(char **list, size_t count)
 {
   if(!list)

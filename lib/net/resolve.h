@@ -46,6 +46,21 @@ mw_status mw__resolve_mx(const char *domain, const char *dns_server,
                          int64_t deadline, struct mw__mx *out, size_t max,
                          size_t *count, struct mw_error *err);
 
+struct mw__srv {
+  unsigned priority, weight, port;
+  char target[256];
+};
+
+/* SRV records of name (RFC 2782), sorted by priority then weight (highest
+ * first).  A single record with target "." means "no service here" (RFC
+ * 6186 section 3.4): *count 0 and *declined true (may be NULL).  MW_OK
+ * with *count >= 0 (0 also for NXDOMAIN or no SRV), MW_E_DNS, MW_E_TIMEOUT,
+ * MW_E_NOMEM.  At most max records are kept. */
+mw_status mw__resolve_srv(const char *name, const char *dns_server,
+                          int64_t deadline, struct mw__srv *out, size_t max,
+                          size_t *count, bool *declined,
+                          struct mw_error *err);
+
 /* TXT records of name, each record's strings joined (RFC 7208 3.3).
  * MW_OK with *count >= 0 (0: NXDOMAIN or no TXT; *nxdomain tells which,
  * may be NULL), MW_E_DNS (the server failed; err says so), MW_E_TIMEOUT,

@@ -43,11 +43,10 @@ static bool parse_bind(const char *text, int family, struct mw__addr *out)
   return true;
 }
 
-/* One attempt.  Returns 0 on success, else an errno (ETIMEDOUT for our own
- * timeout; EAFNOSUPPORT when the bind address is of the other family). */
-static int connect_one(const struct mw__addr *a, const char *bind_address,
-                       unsigned timeout_ms, int *fd_out)
+int mw__tcp_start(const struct mw__addr *a, const char *bind_address,
+                  int *fd_out)
 {
+  *fd_out = -1;
   int fam = a->sa.ss_family;
   struct mw__addr local;
   if(bind_address && !parse_bind(bind_address, fam, &local))
@@ -58,7 +57,7 @@ static int connect_one(const struct mw__addr *a, const char *bind_address,
   if(bind_address && bind(fd, (struct sockaddr *)&local.sa, local.len) < 0) {
     int e = errno;
     close(fd);
-    return e == EADDRNOTAVAIL ? EADDRNOTAVAIL : e;
+    return e;
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -68,7 +67,27 @@ static int connect_one(const struct mw__addr *a, const char *bind_address,
     close(fd);
     return e;
   }
-  if(rc < 0) {
+  *fd_out = fd;
+  return rc < 0 ? EINPROGRESS : 0;
+}
+
+int mw__tcp_finish(int fd)
+{
+  int soerr = 0;
+  socklen_t sl = sizeof(soerr);
+  if(getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+    soerr = errno;
+  return soerr;
+}
+
+/* One attempt.  Returns 0 on success, else an errno (ETIMEDOUT for our own
+ * timeout; EAFNOSUPPORT when the bind address is of the other family). */
+static int connect_one(const struct mw__addr *a, const char *bind_address,
+                       unsigned timeout_ms, int *fd_out)
+{
+  int fd;
+  int rc = mw__tcp_start(a, bind_address, &fd);
+  if(rc == EINPROGRESS) {
     int64_t deadline = mw__now_ms() + timeout_ms;
     for(;;) {
       int64_t left = deadline - mw__now_ms();
@@ -78,20 +97,18 @@ static int connect_one(const struct mw__addr *a, const char *bind_address,
       }
       struct pollfd p = {.fd = fd, .events = POLLOUT};
       int n = poll(&p, 1, (int)left);
-      if(n < 0 && errno == EINTR)
-        continue;
       if(n <= 0)
         continue;
       break;
     }
-    int soerr = 0;
-    socklen_t sl = sizeof(soerr);
-    if(getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-      soerr = errno;
-    if(soerr) {
+    rc = mw__tcp_finish(fd);
+    if(rc) {
       close(fd);
-      return soerr;
+      return rc;
     }
+  }
+  else if(rc) {
+    return rc;
   }
   *fd_out = fd;
   return 0;

@@ -23,6 +23,8 @@ struct mw__tls_policy {
   mw_tls_version min, max;
   const char *server_name; /* host name or IP literal to verify */
   const char *ciphers;     /* NULL: OpenSSL's defaults */
+  const char *cert_file;   /* client certificate chain (PEM), or NULL */
+  const char *key_file;    /* its private key (PEM); NULL: in cert_file */
 };
 
 struct mw__tls_info {
@@ -37,6 +39,7 @@ struct mw__tls_info {
   char issuer[256];
   char not_after[32];
   char fingerprint[65];
+  bool plaintext_peer; /* failed because the peer spoke plaintext, not TLS */
 };
 
 struct mw__tls;
@@ -52,6 +55,34 @@ mw_status mw__tls_start(struct mw__stream *st,
                         struct mw__trace *trace, int64_t deadline,
                         struct mw__tls **out, struct mw__tls_info *info);
 void mw__tls_free(struct mw__tls *t);
+
+/* Non-blocking TLS for event loops (diag/probe.c), on a connected
+ * non-blocking socket fd the caller keeps owning.  Each call does what it
+ * can without waiting: *want is 0 when the step is complete, else POLLIN
+ * or POLLOUT to wait for before calling again.  Errors are recorded in err
+ * as for mw__tls_start(); no verification policy is applied (the caller
+ * reads the verdict with mw__tls_verdict()). */
+mw_status mw__tls_nb_new(int fd, const struct mw__tls_policy *policy,
+                         struct mw_error *err, struct mw__tls **out);
+mw_status mw__tls_nb_handshake(struct mw__tls *t, short *want,
+                               struct mw__tls_info *info,
+                               struct mw_error *err);
+/* *got > 0 with *want 0, or *got 0 with *want set.  MW_E_CLOSED at end. */
+mw_status mw__tls_nb_read(struct mw__tls *t, void *buf, size_t len,
+                          size_t *got, short *want, struct mw_error *err);
+/* *put may be short; *want set when nothing could be written. */
+mw_status mw__tls_nb_write(struct mw__tls *t, const void *buf, size_t len,
+                           size_t *put, short *want, struct mw_error *err);
+/* Bytes decrypted and waiting inside OpenSSL (poll cannot see them). */
+size_t mw__tls_nb_pending(const struct mw__tls *t);
+
+/* The policy's verdict on a completed handshake: "verified", "pinned",
+ * "pin_mismatch", "insecure" (not checked, on request), "no_certificate",
+ * or mw__tls_verify_class()'s name of the failure. */
+const char *mw__tls_verdict(const struct mw__tls_policy *policy,
+                            const struct mw__tls_info *info);
+/* Whether that verdict lets a session go on. */
+bool mw__tls_verdict_ok(const char *verdict);
 
 /* Normalises a user fingerprint ("AB:CD:..." or "abcd...") into 64
  * lowercase hex digits.  false when it is not a SHA-256 fingerprint. */

@@ -77,26 +77,41 @@ static void drain_errors(char *buf, size_t len)
   }
 }
 
-static mw_status tls_wait(struct mw__stream *st, SSL *ssl, int rc,
-                          int64_t deadline, const char *what)
+/* Turns an SSL_ERROR_* into a wait (*want) or a recorded error. */
+static mw_status nb_result(SSL *ssl, int rc, short *want,
+                           struct mw_error *err, const char *what)
 {
   int e = SSL_get_error(ssl, rc);
-  if(e == SSL_ERROR_WANT_READ)
-    return mw__wait_fd(st->fd, POLLIN, deadline, st->err, what);
-  if(e == SSL_ERROR_WANT_WRITE)
-    return mw__wait_fd(st->fd, POLLOUT, deadline, st->err, what);
+  if(e == SSL_ERROR_WANT_READ) {
+    *want = POLLIN;
+    return MW_OK;
+  }
+  if(e == SSL_ERROR_WANT_WRITE) {
+    *want = POLLOUT;
+    return MW_OK;
+  }
   char why[512];
   int saved_errno = errno;
   drain_errors(why, sizeof(why));
   if(e == SSL_ERROR_ZERO_RETURN ||
      (e == SSL_ERROR_SYSCALL && !why[0] && saved_errno == 0))
-    return mw__error_set(st->err, MW_E_CLOSED,
+    return mw__error_set(err, MW_E_CLOSED,
                          "the server closed the connection %s", what);
   if(e == SSL_ERROR_SYSCALL && !why[0])
-    return mw__error_set(st->err, MW_E_CLOSED, "connection lost %s: %s",
-                         what, strerror(saved_errno));
-  return mw__error_set(st->err, MW_E_TLS, "TLS failure %s: %s", what,
+    return mw__error_set(err, MW_E_CLOSED, "connection lost %s: %s", what,
+                         strerror(saved_errno));
+  return mw__error_set(err, MW_E_TLS, "TLS failure %s: %s", what,
                        why[0] ? why : "unknown error");
+}
+
+static mw_status tls_wait(struct mw__stream *st, SSL *ssl, int rc,
+                          int64_t deadline, const char *what)
+{
+  short want = 0;
+  mw_status s = nb_result(ssl, rc, &want, st->err, what);
+  if(s)
+    return s;
+  return mw__wait_fd(st->fd, want, deadline, st->err, what);
 }
 
 static mw_status tls_recv(struct mw__stream *st, void *buf, size_t len,
@@ -344,37 +359,70 @@ bool mw__tls_ciphers_valid(const char *list)
   return ok;
 }
 
-static mw_status setup(struct mw__stream *st,
+/* Loads the client certificate and key: a refusal names the file. */
+static mw_status load_client_cert(SSL_CTX *ctx,
+                                  const struct mw__tls_policy *policy,
+                                  struct mw_error *err)
+{
+  char why[256];
+  const char *key = policy->key_file ? policy->key_file : policy->cert_file;
+  if(SSL_CTX_use_certificate_chain_file(ctx, policy->cert_file) != 1) {
+    drain_errors(why, sizeof(why));
+    return mw__error_set(err, MW_E_INVALID,
+                         "cannot load the client certificate '%s': %s",
+                         policy->cert_file, why);
+  }
+  if(SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+    drain_errors(why, sizeof(why));
+    return mw__error_set(err, MW_E_INVALID,
+                         "cannot load the client key '%s': %s", key, why);
+  }
+  if(SSL_CTX_check_private_key(ctx) != 1) {
+    drain_errors(why, sizeof(why));
+    return mw__error_set(err, MW_E_INVALID,
+                         "the key '%s' does not belong to the client "
+                         "certificate '%s'",
+                         key, policy->cert_file);
+  }
+  return MW_OK;
+}
+
+static mw_status setup(int fd, struct mw_error *err,
                        const struct mw__tls_policy *policy, struct mw__tls *t)
 {
   t->ctx = SSL_CTX_new(TLS_client_method());
   if(!t->ctx)
-    return mw__error_set(st->err, MW_E_NOMEM, "cannot create a TLS context");
+    return mw__error_set(err, MW_E_NOMEM, "cannot create a TLS context");
   int vmin = version_constant(policy->min);
   int vmax = version_constant(policy->max);
   SSL_CTX_set_min_proto_version(t->ctx, vmin ? vmin : TLS1_2_VERSION);
   if(vmax)
     SSL_CTX_set_max_proto_version(t->ctx, vmax);
   if(policy->ciphers && !apply_ciphers(t->ctx, policy->ciphers))
-    return mw__error_set(st->err, MW_E_INVALID, "bad TLS cipher list '%s'",
+    return mw__error_set(err, MW_E_INVALID, "bad TLS cipher list '%s'",
                          policy->ciphers);
   if(policy->ca_file) {
     if(SSL_CTX_load_verify_locations(t->ctx, policy->ca_file, NULL) != 1) {
       char why[256];
       drain_errors(why, sizeof(why));
-      return mw__error_set(st->err, MW_E_INVALID,
+      return mw__error_set(err, MW_E_INVALID,
                            "cannot load CA file '%s': %s", policy->ca_file,
                            why);
     }
   }
   else if(SSL_CTX_set_default_verify_paths(t->ctx) != 1) {
-    return mw__error_set(st->err, MW_E_TLS,
+    return mw__error_set(err, MW_E_TLS,
                          "cannot load the system trust store");
+  }
+  if(policy->cert_file) {
+    mw_status s = load_client_cert(t->ctx, policy, err);
+    if(s)
+      return s;
   }
   SSL_CTX_set_verify(t->ctx, SSL_VERIFY_NONE, NULL);
   t->ssl = SSL_new(t->ctx);
-  if(!t->ssl || SSL_set_fd(t->ssl, st->fd) != 1)
-    return mw__error_set(st->err, MW_E_NOMEM, "cannot create a TLS session");
+  if(!t->ssl || SSL_set_fd(t->ssl, fd) != 1)
+    return mw__error_set(err, MW_E_NOMEM, "cannot create a TLS session");
   const char *name = policy->server_name;
   if(name && is_ip_literal(name)) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name);
@@ -386,32 +434,35 @@ static mw_status setup(struct mw__stream *st,
   return MW_OK;
 }
 
-static mw_status handshake_error(struct mw__stream *st)
+static mw_status handshake_error(struct mw_error *err,
+                                 struct mw__tls_info *info)
 {
   /* Refine the message when the bytes seen were plaintext, not TLS. */
-  const char *m = st->err->message;
-  if(st->err->status == MW_E_TLS &&
+  const char *m = err->message;
+  if(err->status == MW_E_TLS &&
      (strstr(m, "wrong version number") || strstr(m, "packet length") ||
       strstr(m, "record layer failure") || strstr(m, "http request"))) {
-    char copy[sizeof(st->err->message)];
+    if(info)
+      info->plaintext_peer = true;
+    char copy[sizeof(err->message)];
     snprintf(copy, sizeof(copy), "%s", m);
-    return mw__error_set(st->err, MW_E_TLS,
+    return mw__error_set(err, MW_E_TLS,
                          "%s: the server answered in plaintext, not TLS; "
                          "this port likely expects STARTTLS or no TLS "
                          "(try --tls starttls, or port 465 for implicit TLS)",
                          copy);
   }
-  if(st->err->status == MW_E_TLS &&
+  if(err->status == MW_E_TLS &&
      (strstr(m, "protocol version") || strstr(m, "no protocols available") ||
       strstr(m, "unsupported protocol"))) {
-    char copy[sizeof(st->err->message)];
+    char copy[sizeof(err->message)];
     snprintf(copy, sizeof(copy), "%s", m);
-    return mw__error_set(st->err, MW_E_TLS,
+    return mw__error_set(err, MW_E_TLS,
                          "%s: no TLS version acceptable to both sides "
                          "(check --tls-min/--tls-max)",
                          copy);
   }
-  return st->err->status;
+  return err->status;
 }
 
 mw_status mw__tls_start(struct mw__stream *st,
@@ -423,7 +474,7 @@ mw_status mw__tls_start(struct mw__stream *st,
   struct mw__tls *t = mw__calloc(1, sizeof(*t));
   if(!t)
     return mw__error_set(st->err, MW_E_NOMEM, NULL);
-  mw_status s = setup(st, policy, t);
+  mw_status s = setup(st->fd, st->err, policy, t);
   if(s) {
     mw__tls_free(t);
     return s;
@@ -439,7 +490,7 @@ mw_status mw__tls_start(struct mw__stream *st,
       break;
     s = tls_wait(st, t->ssl, rc, deadline, "during the TLS handshake");
     if(s) {
-      s = handshake_error(st);
+      s = handshake_error(st->err, NULL);
       mw__tls_free(t);
       return s;
     }
@@ -473,4 +524,98 @@ void mw__tls_free(struct mw__tls *t)
   SSL_free(t->ssl);
   SSL_CTX_free(t->ctx);
   mw__free(t);
+}
+
+/* -- non-blocking use (the probe's event loop) ------------------------- */
+
+mw_status mw__tls_nb_new(int fd, const struct mw__tls_policy *policy,
+                         struct mw_error *err, struct mw__tls **out)
+{
+  *out = NULL;
+  struct mw__tls *t = mw__calloc(1, sizeof(*t));
+  if(!t)
+    return mw__error_set(err, MW_E_NOMEM, NULL);
+  mw_status s = setup(fd, err, policy, t);
+  if(s) {
+    mw__tls_free(t);
+    return s;
+  }
+  *out = t;
+  return MW_OK;
+}
+
+mw_status mw__tls_nb_handshake(struct mw__tls *t, short *want,
+                               struct mw__tls_info *info,
+                               struct mw_error *err)
+{
+  *want = 0;
+  ERR_clear_error();
+  int rc = SSL_connect(t->ssl);
+  if(rc != 1) {
+    mw_status s = nb_result(t->ssl, rc, want, err,
+                            "during the TLS handshake");
+    if(s) {
+      memset(info, 0, sizeof(*info));
+      return handshake_error(err, info);
+    }
+    return MW_OK;
+  }
+  X509 *cert = SSL_get1_peer_certificate(t->ssl);
+  fill_info(t->ssl, cert, info);
+  X509_free(cert);
+  return MW_OK;
+}
+
+mw_status mw__tls_nb_read(struct mw__tls *t, void *buf, size_t len,
+                          size_t *got, short *want, struct mw_error *err)
+{
+  *got = 0;
+  *want = 0;
+  ERR_clear_error();
+  int rc = SSL_read_ex(t->ssl, buf, len, got);
+  if(rc == 1)
+    return MW_OK;
+  *got = 0;
+  return nb_result(t->ssl, rc, want, err, "waiting for the server");
+}
+
+mw_status mw__tls_nb_write(struct mw__tls *t, const void *buf, size_t len,
+                           size_t *put, short *want, struct mw_error *err)
+{
+  *put = 0;
+  *want = 0;
+  ERR_clear_error();
+  int rc = SSL_write_ex(t->ssl, buf, len, put);
+  if(rc == 1)
+    return MW_OK;
+  *put = 0;
+  return nb_result(t->ssl, rc, want, err, "sending to the server");
+}
+
+size_t mw__tls_nb_pending(const struct mw__tls *t)
+{
+  int n = SSL_pending(t->ssl);
+  return n > 0 ? (size_t)n : 0;
+}
+
+const char *mw__tls_verdict(const struct mw__tls_policy *policy,
+                            const struct mw__tls_info *info)
+{
+  if(policy->insecure)
+    return "insecure";
+  if(!info->fingerprint[0])
+    return "no_certificate";
+  if(policy->fingerprint)
+    return strcmp(policy->fingerprint, info->fingerprint) == 0
+               ? "pinned"
+               : "pin_mismatch";
+  if(info->verify_result == X509_V_OK)
+    return "verified";
+  return mw__tls_verify_class(info->verify_result);
+}
+
+bool mw__tls_verdict_ok(const char *verdict)
+{
+  return strcmp(verdict, "verified") == 0 || strcmp(verdict, "pinned") == 0 ||
+         strcmp(verdict, "insecure") == 0;
 }

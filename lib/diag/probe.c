@@ -1,0 +1,1354 @@
+/*
+ * diag/probe.c - mw_probe_run(): which port and TLS mode work, found in
+ * parallel.
+ *
+ * DESCRIPTION
+ *   Every host and port gets two connections at once: one that starts TLS
+ *   at the first byte (the "implicit" row) and one that starts in plaintext
+ *   (the "plain" row: greeting and EHLO; then STARTTLS when offered, which
+ *   fills the "starttls" row).  All sockets are non-blocking and one poll()
+ *   loop drives every connection's state machine, so a silent port costs
+ *   its greeting timeout once, concurrently with the others, instead of
+ *   adding up as in a sequential "automatic mode".  Each connection,
+ *   connect to last EHLO, is bounded by the greeting timeout.
+ *
+ *   Only EHLO, STARTTLS and QUIT are ever sent: no credentials, no
+ *   envelope.  Certificates are not enforced here (the handshake completes
+ *   and the verdict is reported), so that a self-signed server still shows
+ *   which modes it speaks; ranking puts verified rows first.
+ *
+ *   Through a proxy, the TCP connection and the proxy's handshake of each
+ *   connection run in a helper thread (net/proxy.c is blocking, bounded by
+ *   a deadline); the connection then joins the poll() loop.
+ *
+ * DISCOVERY
+ *   For a name that is not an address literal, RFC 6186's SRV records
+ *   (_submissions._tcp: implicit TLS; _submission._tcp: STARTTLS) and the
+ *   MX records add hosts to probe (SRV hosts on their SRV port only).
+ */
+#include "core/err.h"
+#include "core/options.h"
+#include "core/trace.h"
+#include "core/util.h"
+#include "net/proxy.h"
+#include "net/resolve.h"
+#include "net/tcp.h"
+#include "proto/capa.h"
+#include "proto/reply.h"
+#include "tls/tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define PROBE_MAX_HOSTS 6
+#define PROBE_MAX_PORTS 16
+#define PROBE_LINE_MAX 2048
+/* Room for a whole mw_error message. */
+#define PROBE_MSG_LEN sizeof(((struct mw_error *)0)->message)
+
+struct probe_row {
+  char host[256];
+  unsigned port;
+  const char *mode;    /* "implicit", "starttls", "plain" */
+  const char *outcome; /* see mailwire.h; NULL until decided */
+  char detail[PROBE_MSG_LEN];
+  char address[64];
+  char tls_version[16];
+  const char *cert; /* verdict, "" without TLS */
+  char auth[256];
+  double ms;
+  unsigned rank;
+  bool silent; /* connected, nothing received before the deadline */
+};
+
+struct probe_host {
+  char name[256];
+  char source[64];
+  unsigned ports[PROBE_MAX_PORTS];
+  size_t port_count;
+  struct mw__addrlist addrs;
+  char dns_error[PROBE_MSG_LEN];
+};
+
+struct mw_probe {
+  struct probe_host hosts[PROBE_MAX_HOSTS];
+  size_t host_count;
+  struct probe_row *rows;
+  size_t row_count;
+  char dns_note[512];
+  double total_ms;
+};
+
+enum conn_state {
+  CS_CONNECT,   /* TCP connection under way */
+  CS_PROXY,     /* a helper thread connects through the proxy */
+  CS_TLS,       /* implicit TLS handshake */
+  CS_GREETING,  /* waiting for 220 */
+  CS_EHLO,      /* waiting for the EHLO reply (plaintext or implicit) */
+  CS_STARTTLS,  /* waiting for the reply to STARTTLS */
+  CS_TLS2,      /* handshake after STARTTLS */
+  CS_EHLO2,     /* EHLO reply after STARTTLS */
+  CS_DONE
+};
+
+struct probe_ctx;
+
+struct probe_conn {
+  struct probe_ctx *ctx;
+  const struct probe_host *host;
+  unsigned port;
+  bool implicit;
+  enum conn_state state;
+  int fd;
+  size_t next_addr;
+  struct mw__tls *tls;
+  struct mw__tls_info info;
+  struct mw__reply reply;
+  struct mw__capa capa;
+  char in[PROBE_LINE_MAX * 2];
+  size_t inlen;
+  bool got_bytes;
+  char out[600];
+  size_t outlen, outpos;
+  short want;
+  int64_t deadline;
+  size_t row;         /* implicit row, or the plain row */
+  size_t starttls_row; /* plain connections: the STARTTLS row */
+  char last_error[PROBE_MSG_LEN];
+  struct mw_error err;
+  /* proxy helper thread */
+  pthread_t thread;
+  bool thread_started;
+  int notify[2];     /* the thread writes one byte when done */
+  int proxy_fd;      /* result of the thread: connected fd or -1 */
+  char proxy_error[PROBE_MSG_LEN];
+  bool proxy_auth_or_refused;
+};
+
+struct probe_ctx {
+  const struct mw_options *opt;
+  struct mw_probe *probe;
+  struct mw__trace trace;
+  struct mw__tls_policy policy;
+  struct mw__proxy proxy;
+  bool use_proxy;
+  char helo[256];
+  int64_t start;
+};
+
+/* -- rows ------------------------------------------------------------- */
+
+static void row_set(struct probe_row *r, const char *outcome, const char *fmt,
+                    ...) __attribute__((format(printf, 3, 4)));
+
+static void row_set(struct probe_row *r, const char *outcome, const char *fmt,
+                    ...)
+{
+  if(r->outcome)
+    return; /* the first verdict stands */
+  r->outcome = outcome;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
+  va_end(ap);
+}
+
+static struct probe_row *conn_row(struct probe_conn *c)
+{
+  return &c->ctx->probe->rows[c->row];
+}
+
+static struct probe_row *conn_starttls_row(struct probe_conn *c)
+{
+  return c->implicit ? NULL : &c->ctx->probe->rows[c->starttls_row];
+}
+
+static void stamp_rows(struct probe_conn *c)
+{
+  double ms = (double)(mw__now_ms() - c->ctx->start);
+  struct probe_row *r = conn_row(c);
+  if(!r->ms)
+    r->ms = ms;
+  struct probe_row *t = conn_starttls_row(c);
+  if(t && !t->ms)
+    t->ms = ms;
+}
+
+/* -- connection plumbing ---------------------------------------------- */
+
+static void conn_close(struct probe_conn *c)
+{
+  if(c->tls) {
+    mw__tls_free(c->tls);
+    c->tls = NULL;
+  }
+  if(c->fd >= 0) {
+    close(c->fd);
+    c->fd = -1;
+  }
+}
+
+/* Ends the connection: a QUIT when the dialogue got that far (best effort,
+ * never waited for), then close.  Rows still open get the outcome. */
+static void conn_finish(struct probe_conn *c, const char *outcome,
+                        const char *detail)
+{
+  if(c->state == CS_DONE)
+    return;
+  bool talking = c->state == CS_EHLO || c->state == CS_EHLO2 ||
+                 c->state == CS_GREETING || c->state == CS_STARTTLS;
+  if(talking && c->fd >= 0 && !strcmp(outcome, "works")) {
+    static const char quit[] = "QUIT\r\n";
+    size_t put = 0;
+    short want = 0;
+    if(c->tls)
+      (void)mw__tls_nb_write(c->tls, quit, sizeof(quit) - 1, &put, &want,
+                             &c->err);
+    else
+      (void)!send(c->fd, quit, sizeof(quit) - 1, MSG_NOSIGNAL);
+  }
+  stamp_rows(c);
+  struct probe_row *r = conn_row(c);
+  if(detail)
+    row_set(r, outcome, "%s", detail);
+  struct probe_row *t = conn_starttls_row(c);
+  if(t && detail)
+    row_set(t, outcome, "%s", detail);
+  mw__trace_emit(&c->ctx->trace, MW_TRACE_NET, "probe %s port %u %s: %s%s%s",
+                 c->host->name, c->port, c->implicit ? "implicit" : "plain",
+                 outcome, detail ? ": " : "", detail ? detail : "");
+  conn_close(c);
+  c->state = CS_DONE;
+  c->want = 0;
+}
+
+static bool conn_queue(struct probe_conn *c, const char *line)
+{
+  size_t n = strlen(line);
+  if(c->outlen - c->outpos + n + 2 > sizeof(c->out))
+    return false;
+  if(c->outpos) {
+    memmove(c->out, c->out + c->outpos, c->outlen - c->outpos);
+    c->outlen -= c->outpos;
+    c->outpos = 0;
+  }
+  memcpy(c->out + c->outlen, line, n);
+  memcpy(c->out + c->outlen + n, "\r\n", 2);
+  c->outlen += n + 2;
+  mw__trace_emit(&c->ctx->trace, MW_TRACE_OUT, "[%s:%u %s] %s",
+                 c->host->name, c->port, c->implicit ? "implicit" : "plain",
+                 line);
+  return true;
+}
+
+/* Writes what is queued.  MW_OK (all written, or c->want set), or an
+ * error recorded in c->last_error. */
+static mw_status conn_flush(struct probe_conn *c)
+{
+  while(c->outpos < c->outlen) {
+    size_t left = c->outlen - c->outpos, put = 0;
+    if(c->tls) {
+      short want = 0;
+      mw_status st = mw__tls_nb_write(c->tls, c->out + c->outpos, left, &put,
+                                      &want, &c->err);
+      if(st) {
+        snprintf(c->last_error, sizeof(c->last_error), "%s",
+                 c->err.message);
+        return st;
+      }
+      if(!put) {
+        c->want = want;
+        return MW_OK;
+      }
+    }
+    else {
+      ssize_t n = send(c->fd, c->out + c->outpos, left, MSG_NOSIGNAL);
+      if(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        c->want = POLLOUT;
+        return MW_OK;
+      }
+      if(n < 0) {
+        snprintf(c->last_error, sizeof(c->last_error),
+                 "sending failed: %s", strerror(errno));
+        return MW_E_CLOSED;
+      }
+      put = (size_t)n;
+    }
+    c->outpos += put;
+  }
+  c->outpos = c->outlen = 0;
+  return MW_OK;
+}
+
+/* Reads what is available.  MW_OK with *got bytes appended (0: c->want
+ * set), MW_E_CLOSED at the end of the stream, or another error. */
+static mw_status conn_fill(struct probe_conn *c, size_t *got)
+{
+  *got = 0;
+  size_t room = sizeof(c->in) - c->inlen;
+  if(!room) {
+    snprintf(c->last_error, sizeof(c->last_error),
+             "a reply line longer than %d bytes", PROBE_LINE_MAX);
+    return MW_E_PROTOCOL;
+  }
+  if(c->tls) {
+    short want = 0;
+    mw_status st = mw__tls_nb_read(c->tls, c->in + c->inlen, room, got, &want,
+                                   &c->err);
+    if(st) {
+      snprintf(c->last_error, sizeof(c->last_error), "%s", c->err.message);
+      return st;
+    }
+    if(!*got)
+      c->want = want;
+  }
+  else {
+    ssize_t n = recv(c->fd, c->in + c->inlen, room, 0);
+    if(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      c->want = POLLIN;
+      return MW_OK;
+    }
+    if(n < 0) {
+      snprintf(c->last_error, sizeof(c->last_error), "connection lost: %s",
+               strerror(errno));
+      return MW_E_CLOSED;
+    }
+    if(n == 0) {
+      snprintf(c->last_error, sizeof(c->last_error),
+               "the server closed the connection");
+      return MW_E_CLOSED;
+    }
+    *got = (size_t)n;
+  }
+  c->inlen += *got;
+  if(*got)
+    c->got_bytes = true;
+  return MW_OK;
+}
+
+/* -- the dialogue ------------------------------------------------------- */
+
+static void conn_step(struct probe_conn *c);
+
+static void start_tls(struct probe_conn *c, enum conn_state next)
+{
+  /* SNI and the name check use the host probed (or the override). */
+  struct mw__tls_policy policy = c->ctx->policy;
+  policy.server_name = c->ctx->opt->tls_server_name
+                           ? c->ctx->opt->tls_server_name
+                           : c->host->name;
+  mw__error_clear(&c->err);
+  if(mw__tls_nb_new(c->fd, &policy, &c->err, &c->tls)) {
+    conn_finish(c, "tls_failed", c->err.message);
+    return;
+  }
+  c->state = next;
+}
+
+static void record_tls(struct probe_conn *c, struct probe_row *r)
+{
+  snprintf(r->tls_version, sizeof(r->tls_version), "%s", c->info.version);
+  r->cert = mw__tls_verdict(&c->ctx->policy, &c->info);
+}
+
+static void record_auth(struct probe_conn *c, struct probe_row *r)
+{
+  const struct mw__capa_entry *e = mw__capa_find(&c->capa, "AUTH");
+  snprintf(r->auth, sizeof(r->auth), "%s", e ? e->params : "");
+}
+
+static void reply_summary(const struct mw__reply *r, char *buf, size_t len)
+{
+  const char *text = r->text ? r->text : "";
+  size_t n = strcspn(text, "\n");
+  snprintf(buf, len, "%d %.*s", r->code, (int)(n > 200 ? 200 : n), text);
+}
+
+/* A complete reply arrived in the current state. */
+static void on_reply(struct probe_conn *c)
+{
+  struct mw__reply *r = &c->reply;
+  char said[260];
+  reply_summary(r, said, sizeof(said));
+  struct probe_row *row = conn_row(c);
+  struct probe_row *st_row = conn_starttls_row(c);
+  switch(c->state) {
+  case CS_GREETING:
+    if(r->code != 220) {
+      char d[300];
+      snprintf(d, sizeof(d), "the greeting refuses service: %s", said);
+      conn_finish(c, "rejected", d);
+      return;
+    }
+    c->state = CS_EHLO;
+    break;
+  case CS_EHLO:
+  case CS_EHLO2: {
+    if(r->code != 250) {
+      char d[300];
+      snprintf(d, sizeof(d), "EHLO refused: %s", said);
+      conn_finish(c, "rejected", d);
+      return;
+    }
+    mw__capa_clear(&c->capa);
+    mw__capa_init(&c->capa);
+    mw__capa_parse(&c->capa, r->text);
+    if(c->state == CS_EHLO2) {
+      record_auth(c, st_row);
+      row_set(st_row, "works", "STARTTLS, then %s", c->info.version);
+      conn_finish(c, "works", NULL);
+      return;
+    }
+    if(c->implicit) {
+      record_auth(c, row);
+      row_set(row, "works", "implicit TLS, %s", c->info.version);
+      conn_finish(c, "works", NULL);
+      return;
+    }
+    record_auth(c, row);
+    stamp_rows(c);
+    row_set(row, "works", "plaintext SMTP (never recommended)%s",
+            row->auth[0] ? "; AUTH offered without encryption" : "");
+    if(!mw__capa_has(&c->capa, "STARTTLS")) {
+      row_set(st_row, "no_starttls",
+              "the server does not offer STARTTLS on this port");
+      conn_finish(c, "works", NULL);
+      return;
+    }
+    c->state = CS_STARTTLS;
+    if(!conn_queue(c, "STARTTLS"))
+      conn_finish(c, "protocol", "internal: output full");
+    break;
+  }
+  case CS_STARTTLS:
+    if(r->code != 220) {
+      char d[300];
+      snprintf(d, sizeof(d), "STARTTLS refused: %s", said);
+      row_set(st_row, "no_starttls", "%s", d);
+      conn_finish(c, "works", NULL);
+      return;
+    }
+    if(c->inlen) {
+      char d[200];
+      snprintf(d, sizeof(d),
+               "%zu bytes arrived after the 220 to STARTTLS, before the TLS "
+               "handshake (possible injection)",
+               c->inlen);
+      row_set(st_row, "protocol", "%s", d);
+      conn_finish(c, "works", NULL);
+      return;
+    }
+    start_tls(c, CS_TLS2);
+    break;
+  default:
+    break;
+  }
+  if(c->state == CS_EHLO || c->state == CS_EHLO2) {
+    char ehlo[300];
+    snprintf(ehlo, sizeof(ehlo), "EHLO %s", c->ctx->helo);
+    if(!conn_queue(c, ehlo))
+      conn_finish(c, "protocol", "internal: output full");
+  }
+}
+
+/* Feeds complete lines to the reply parser. */
+static void consume_lines(struct probe_conn *c)
+{
+  while(c->state != CS_DONE) {
+    char *nl = memchr(c->in, '\n', c->inlen);
+    if(!nl) {
+      if(c->inlen > PROBE_LINE_MAX) {
+        conn_finish(c, "protocol", "a reply line is too long");
+      }
+      return;
+    }
+    size_t len = (size_t)(nl - c->in);
+    size_t used = len + 1;
+    if(len && c->in[len - 1] == '\r')
+      len--;
+    mw__trace_emit_n(&c->ctx->trace, MW_TRACE_IN, c->in, len);
+    const char *why = NULL;
+    enum mw__reply_feed f = mw__reply_feed(&c->reply, c->in, len, &why);
+    memmove(c->in, c->in + used, c->inlen - used);
+    c->inlen -= used;
+    if(f == MW__REPLY_BAD) {
+      char d[300];
+      snprintf(d, sizeof(d), "not an SMTP reply (%s)", why ? why : "?");
+      conn_finish(c, "protocol", d);
+      return;
+    }
+    if(f == MW__REPLY_DONE) {
+      on_reply(c);
+      mw__reply_free(&c->reply);
+      mw__reply_init(&c->reply);
+    }
+  }
+}
+
+static void connect_next(struct probe_conn *c);
+
+static void after_connect(struct probe_conn *c)
+{
+  struct probe_row *r = conn_row(c);
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof(ss);
+  if(!c->ctx->use_proxy &&
+     getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) {
+    struct mw__addr a;
+    memcpy(&a.sa, &ss, sizeof(ss));
+    a.len = sl;
+    mw__addr_format(&a, r->address, sizeof(r->address));
+  }
+  else if(c->ctx->use_proxy) {
+    snprintf(r->address, sizeof(r->address), "via proxy");
+  }
+  struct probe_row *t = conn_starttls_row(c);
+  if(t)
+    snprintf(t->address, sizeof(t->address), "%s", r->address);
+  if(c->implicit)
+    start_tls(c, CS_TLS);
+  else
+    c->state = CS_GREETING;
+}
+
+static const char *connect_outcome(int e)
+{
+  return e == ECONNREFUSED ? "refused" : "unreachable";
+}
+
+/* Starts the connection to the next address of the host. */
+static void connect_next(struct probe_conn *c)
+{
+  const struct mw__addrlist *l = &c->host->addrs;
+  while(c->next_addr < l->count) {
+    struct mw__addr a = l->items[c->next_addr++];
+    if(a.sa.ss_family == AF_INET)
+      ((struct sockaddr_in *)&a.sa)->sin_port = htons((uint16_t)c->port);
+    else
+      ((struct sockaddr_in6 *)&a.sa)->sin6_port = htons((uint16_t)c->port);
+    char where[64];
+    mw__addr_format(&a, where, sizeof(where));
+    int fd = -1;
+    int rc = mw__tcp_start(&a, c->ctx->opt->bind, &fd);
+    if(rc == 0 || rc == EINPROGRESS) {
+      c->fd = fd;
+      c->state = CS_CONNECT;
+      if(rc == 0)
+        after_connect(c);
+      else
+        c->want = POLLOUT;
+      return;
+    }
+    snprintf(c->last_error, sizeof(c->last_error), "%s: %s", where,
+             rc == EAFNOSUPPORT ? "the bind address is of the other family"
+                                : strerror(rc));
+    if(c->next_addr >= l->count) {
+      conn_finish(c, connect_outcome(rc), c->last_error);
+      return;
+    }
+  }
+  conn_finish(c, "unreachable", c->last_error[0] ? c->last_error
+                                                 : "no address to try");
+}
+
+/* -- through a proxy: one helper thread per connection ------------------ */
+
+static void *proxy_thread(void *arg)
+{
+  struct probe_conn *c = arg;
+  struct probe_ctx *ctx = c->ctx;
+  struct mw_error err;
+  memset(&err, 0, sizeof(err));
+  struct mw__addrlist pl = {0};
+  int64_t deadline = c->deadline;
+  int fd = -1;
+  char peer[64];
+  mw_status st = mw__resolve(ctx->proxy.host, ctx->proxy.port,
+                             ctx->opt->family, ctx->opt->dns_server, deadline,
+                             &pl, &err);
+  if(!st) {
+    int64_t left = deadline - mw__now_ms();
+    st = mw__tcp_connect(&pl, ctx->opt->bind,
+                         left > 0 ? (unsigned)left : 1, NULL, &fd, peer,
+                         sizeof(peer), &err);
+    if(st) {
+      /* The proxy itself is unreachable. */
+      char copy[sizeof(err.message)];
+      snprintf(copy, sizeof(copy), "%s", err.message);
+      mw__error_set(&err, MW_E_PROXY, "cannot reach the proxy: %s", copy);
+    }
+  }
+  mw__addrlist_free(&pl);
+  if(!st)
+    st = mw__proxy_handshake(fd, &ctx->proxy, c->host->name, c->port,
+                             ctx->opt->dns_server, deadline, NULL, &err);
+  if(st && fd >= 0) {
+    close(fd);
+    fd = -1;
+  }
+  c->proxy_fd = fd;
+  snprintf(c->proxy_error, sizeof(c->proxy_error), "%s",
+           st ? err.message : "");
+  mw__error_clear(&err);
+  char one = 1;
+  (void)!write(c->notify[1], &one, 1);
+  return NULL;
+}
+
+static void proxy_start(struct probe_conn *c)
+{
+  c->proxy_fd = -1;
+  if(pipe(c->notify) != 0) {
+    conn_finish(c, "proxy", "cannot create a pipe");
+    return;
+  }
+  if(pthread_create(&c->thread, NULL, proxy_thread, c) != 0) {
+    close(c->notify[0]);
+    close(c->notify[1]);
+    c->notify[0] = c->notify[1] = -1;
+    conn_finish(c, "proxy", "cannot start a thread");
+    return;
+  }
+  c->thread_started = true;
+  c->state = CS_PROXY;
+  c->want = POLLIN;
+}
+
+static void proxy_done(struct probe_conn *c)
+{
+  pthread_join(c->thread, NULL);
+  c->thread_started = false;
+  close(c->notify[0]);
+  close(c->notify[1]);
+  c->notify[0] = c->notify[1] = -1;
+  if(c->proxy_fd < 0) {
+    conn_finish(c, "proxy", c->proxy_error);
+    return;
+  }
+  c->fd = c->proxy_fd;
+  after_connect(c);
+}
+
+/* -- the state machine -------------------------------------------------- */
+
+static void conn_step(struct probe_conn *c)
+{
+  for(int guard = 0; guard < 1024 && c->state != CS_DONE; guard++) {
+    c->want = 0;
+    switch(c->state) {
+    case CS_PROXY:
+      proxy_done(c);
+      continue;
+    case CS_CONNECT: {
+      int e = mw__tcp_finish(c->fd);
+      if(e) {
+        snprintf(c->last_error, sizeof(c->last_error), "%s", strerror(e));
+        close(c->fd);
+        c->fd = -1;
+        if(c->next_addr < c->host->addrs.count) {
+          connect_next(c);
+          continue;
+        }
+        conn_finish(c, connect_outcome(e), c->last_error);
+        return;
+      }
+      after_connect(c);
+      continue;
+    }
+    case CS_TLS:
+    case CS_TLS2: {
+      short want = 0;
+      mw__error_clear(&c->err);
+      mw_status st = mw__tls_nb_handshake(c->tls, &want, &c->info, &c->err);
+      if(st) {
+        bool plain = c->info.plaintext_peer;
+        if(c->state == CS_TLS2)
+          row_set(conn_starttls_row(c), "tls_failed", "%s", c->err.message);
+        conn_finish(c,
+                    c->state == CS_TLS && plain ? "mismatch" : "tls_failed",
+                    c->state == CS_TLS && plain
+                        ? "the port answered in plaintext: it speaks "
+                          "plain SMTP or STARTTLS, not implicit TLS"
+                        : c->err.message);
+        return;
+      }
+      if(want) {
+        c->want = want;
+        return;
+      }
+      if(c->state == CS_TLS) {
+        record_tls(c, conn_row(c));
+        c->state = CS_GREETING;
+      }
+      else {
+        record_tls(c, conn_starttls_row(c));
+        c->state = CS_EHLO2;
+        char ehlo[300];
+        snprintf(ehlo, sizeof(ehlo), "EHLO %s", c->ctx->helo);
+        conn_queue(c, ehlo);
+      }
+      continue;
+    }
+    case CS_GREETING:
+    case CS_EHLO:
+    case CS_STARTTLS:
+    case CS_EHLO2: {
+      if(conn_flush(c)) {
+        conn_finish(c, "closed", c->last_error);
+        return;
+      }
+      if(c->want)
+        return; /* the write must finish first */
+      size_t got = 0;
+      mw_status st = conn_fill(c, &got);
+      if(st) {
+        const char *outcome = st == MW_E_CLOSED ? "closed"
+                              : st == MW_E_TLS  ? "tls_failed"
+                                                : "protocol";
+        if(c->state == CS_GREETING && !c->got_bytes) {
+          char d[PROBE_MSG_LEN + 80];
+          snprintf(d, sizeof(d),
+                   "accepted the connection, then closed it without a "
+                   "greeting (%s)",
+                   c->last_error);
+          conn_finish(c, outcome, d);
+        }
+        else {
+          conn_finish(c, outcome, c->last_error);
+        }
+        return;
+      }
+      if(!got && !(c->tls && mw__tls_nb_pending(c->tls)))
+        return; /* c->want says what to wait for */
+      if(c->state == CS_GREETING && !c->tls && c->inlen &&
+         (c->in[0] == 0x15 || c->in[0] == 0x16)) {
+        /* A TLS record (alert or handshake) where a 220 was expected. */
+        conn_finish(c, "mismatch",
+                    "the port answered with TLS bytes: it speaks implicit "
+                    "TLS, not plaintext");
+        return;
+      }
+      consume_lines(c);
+      continue;
+    }
+    case CS_DONE:
+      return;
+    }
+  }
+}
+
+/* The deadline passed: what the connection was waiting for says why. */
+static void conn_expire(struct probe_conn *c, unsigned timeout_ms)
+{
+  char d[300];
+  double secs = timeout_ms / 1000.0;
+  switch(c->state) {
+  case CS_PROXY:
+    /* The helper thread is bounded by the same deadline: wait for it. */
+    proxy_done(c);
+    if(c->state != CS_DONE)
+      conn_finish(c, "timeout", "the proxy connected too late");
+    return;
+  case CS_CONNECT:
+    snprintf(d, sizeof(d),
+             "no answer to the connection within %.1f s (filtered: a "
+             "firewall drops the packets)",
+             secs);
+    conn_finish(c, "timeout", d);
+    return;
+  case CS_TLS:
+  case CS_GREETING:
+    if(!c->got_bytes) {
+      snprintf(d, sizeof(d),
+               c->state == CS_TLS
+                   ? "connected, but no answer to the TLS handshake within "
+                     "%.1f s"
+                   : "connected, but no greeting within %.1f s",
+               secs);
+      conn_row(c)->silent = true;
+      if(conn_starttls_row(c))
+        conn_starttls_row(c)->silent = true;
+      conn_finish(c, "silent", d);
+      return;
+    }
+    snprintf(d, sizeof(d), "the greeting did not complete within %.1f s",
+             secs);
+    conn_finish(c, "timeout", d);
+    return;
+  default:
+    snprintf(d, sizeof(d), "no reply within %.1f s (%s)", secs,
+             c->state == CS_STARTTLS ? "to STARTTLS"
+             : c->state == CS_TLS2   ? "during the TLS handshake"
+                                     : "to EHLO");
+    if(c->state == CS_STARTTLS || c->state == CS_TLS2 ||
+       c->state == CS_EHLO2)
+      row_set(conn_starttls_row(c), "timeout", "%s", d);
+    conn_finish(c, "timeout", d);
+    return;
+  }
+}
+
+/* -- discovery -------------------------------------------------------- */
+
+static bool is_ip_literal(const char *s)
+{
+  unsigned char tmp[16];
+  char buf[64];
+  size_t n = strlen(s);
+  if(n >= 2 && s[0] == '[' && s[n - 1] == ']' && n - 2 < sizeof(buf)) {
+    memcpy(buf, s + 1, n - 2);
+    buf[n - 2] = '\0';
+    s = buf;
+  }
+  return inet_pton(AF_INET, s, tmp) == 1 || inet_pton(AF_INET6, s, tmp) == 1;
+}
+
+static void strip_dot(char *name)
+{
+  size_t n = strlen(name);
+  if(n > 1 && name[n - 1] == '.')
+    name[n - 1] = '\0';
+}
+
+static void add_host(struct mw_probe *p, const char *name, const char *source,
+                     const unsigned *ports, size_t nports)
+{
+  char clean[256];
+  snprintf(clean, sizeof(clean), "%s", name);
+  strip_dot(clean);
+  if(!clean[0] || !strcmp(clean, "."))
+    return;
+  struct probe_host *h = NULL;
+  for(size_t i = 0; i < p->host_count; i++)
+    if(mw__strieq(p->hosts[i].name, clean))
+      h = &p->hosts[i];
+  if(!h) {
+    if(p->host_count == PROBE_MAX_HOSTS)
+      return;
+    h = &p->hosts[p->host_count++];
+    snprintf(h->name, sizeof(h->name), "%s", clean);
+    snprintf(h->source, sizeof(h->source), "%s", source);
+  }
+  for(size_t k = 0; k < nports; k++) {
+    bool seen = false;
+    for(size_t j = 0; j < h->port_count; j++)
+      seen |= h->ports[j] == ports[k];
+    if(!seen && h->port_count < PROBE_MAX_PORTS)
+      h->ports[h->port_count++] = ports[k];
+  }
+}
+
+static void note_dns(struct mw_probe *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void note_dns(struct mw_probe *p, const char *fmt, ...)
+{
+  size_t used = strlen(p->dns_note);
+  if(used + 3 >= sizeof(p->dns_note))
+    return;
+  if(used) {
+    memcpy(p->dns_note + used, "; ", 3);
+    used += 2;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(p->dns_note + used, sizeof(p->dns_note) - used, fmt, ap);
+  va_end(ap);
+}
+
+static void discover(struct probe_ctx *ctx, const char *target,
+                     const unsigned *ports, size_t nports, int64_t deadline)
+{
+  struct mw_probe *p = ctx->probe;
+  const char *at = strrchr(target, '@');
+  const char *domain = at ? at + 1 : target;
+  if(is_ip_literal(domain)) {
+    char bare[64];
+    size_t n = strlen(domain);
+    if(domain[0] == '[' && n >= 2 && n - 2 < sizeof(bare)) {
+      memcpy(bare, domain + 1, n - 2);
+      bare[n - 2] = '\0';
+      domain = bare;
+      add_host(p, bare, "given", ports, nports);
+      return;
+    }
+    add_host(p, domain, "given", ports, nports);
+    return;
+  }
+  if(!at)
+    add_host(p, domain, "given", ports, nports);
+  static const struct {
+    const char *prefix, *label;
+  } srv_names[] = {{"_submissions._tcp.", "srv _submissions._tcp"},
+                   {"_submission._tcp.", "srv _submission._tcp"}};
+  for(size_t i = 0; i < 2; i++) {
+    char name[300];
+    snprintf(name, sizeof(name), "%s%s", srv_names[i].prefix, domain);
+    struct mw__srv srv[4];
+    size_t n = 0;
+    bool declined = false;
+    struct mw_error err;
+    memset(&err, 0, sizeof(err));
+    if(mw__resolve_srv(name, ctx->opt->dns_server, deadline, srv, 4, &n,
+                       &declined, &err)) {
+      note_dns(p, "%s", err.message);
+    }
+    else if(declined) {
+      note_dns(p, "%s says the service is not offered (target \".\")",
+               name);
+    }
+    for(size_t k = 0; k < n; k++) {
+      mw__trace_emit(&ctx->trace, MW_TRACE_NET, "%s: %s port %u", name,
+                     srv[k].target, srv[k].port);
+      add_host(p, srv[k].target, srv_names[i].label, &srv[k].port, 1);
+    }
+    mw__error_clear(&err);
+  }
+  if(at)
+    add_host(p, domain, "domain", ports, nports);
+  struct mw__mx mx[4];
+  size_t nmx = 0;
+  struct mw_error err;
+  memset(&err, 0, sizeof(err));
+  if(mw__resolve_mx(domain, ctx->opt->dns_server, deadline, mx, 4, &nmx,
+                    &err)) {
+    note_dns(p, "%s", err.message);
+  }
+  for(size_t k = 0; k < nmx; k++) {
+    char label[32];
+    snprintf(label, sizeof(label), "mx %u", mx[k].preference);
+    mw__trace_emit(&ctx->trace, MW_TRACE_NET, "MX of %s: %u %s", domain,
+                   mx[k].preference, mx[k].host);
+    add_host(p, mx[k].host, label, ports, nports);
+  }
+  mw__error_clear(&err);
+}
+
+/* -- ranking ---------------------------------------------------------- */
+
+static bool row_secure_works(const struct probe_row *r)
+{
+  return r->outcome && !strcmp(r->outcome, "works") &&
+         strcmp(r->mode, "plain") != 0;
+}
+
+static int row_score(const struct probe_row *r)
+{
+  int score = 0;
+  if(!mw__tls_verdict_ok(r->cert ? r->cert : ""))
+    score += 1000; /* the certificate is not accepted: last */
+  bool implicit = !strcmp(r->mode, "implicit");
+  if(r->port == 465 && implicit)
+    score += 0;
+  else if(r->port == 587 && !implicit)
+    score += 100;
+  else if(implicit)
+    score += 200;
+  else
+    score += 300;
+  if(!r->auth[0])
+    score += 10; /* no AUTH offered: a relay port, less likely wanted */
+  return score;
+}
+
+static void rank_rows(struct mw_probe *p)
+{
+  unsigned next = 1;
+  for(;;) {
+    size_t best = SIZE_MAX;
+    for(size_t i = 0; i < p->row_count; i++) {
+      const struct probe_row *r = &p->rows[i];
+      if(r->rank || !row_secure_works(r))
+        continue;
+      if(best == SIZE_MAX || row_score(r) < row_score(&p->rows[best]))
+        best = i;
+    }
+    if(best == SIZE_MAX)
+      return;
+    p->rows[best].rank = next++;
+  }
+}
+
+/* A silent plaintext row on a port where implicit TLS works (or the
+ * reverse) is the other mode's port: say so. */
+static void relabel_mismatches(struct mw_probe *p)
+{
+  for(size_t i = 0; i < p->row_count; i++) {
+    struct probe_row *r = &p->rows[i];
+    if(!r->outcome || strcmp(r->outcome, "silent") != 0)
+      continue;
+    for(size_t j = 0; j < p->row_count; j++) {
+      struct probe_row *o = &p->rows[j];
+      if(j == i || o->port != r->port || strcmp(o->host, r->host) != 0 ||
+         !o->outcome || strcmp(o->outcome, "works") != 0)
+        continue;
+      if(!strcmp(o->mode, "implicit") && strcmp(r->mode, "implicit") != 0) {
+        r->outcome = "mismatch";
+        size_t n = strlen(r->detail);
+        snprintf(r->detail + n, sizeof(r->detail) - n,
+                 ": the port speaks implicit TLS (a plaintext client "
+                 "waits for a greeting that never comes)");
+        break;
+      }
+    }
+  }
+}
+
+/* -- the run ------------------------------------------------------------ */
+
+static void default_helo(const struct mw_options *o, char *out, size_t len)
+{
+  char host[256];
+  if(o->helo)
+    snprintf(out, len, "%s", o->helo);
+  else if(gethostname(host, sizeof(host)) == 0 && strchr(host, '.') &&
+          !strpbrk(host, " \t\r\n"))
+    snprintf(out, len, "%s", host);
+  else
+    snprintf(out, len, "[127.0.0.1]");
+}
+
+static bool parse_ports(const char *list, unsigned *out, size_t *count)
+{
+  *count = 0;
+  if(!list || !*list)
+    list = "465,587,25,2525";
+  const char *p = list;
+  for(;;) {
+    unsigned long v = 0;
+    const char *start = p;
+    while(*p >= '0' && *p <= '9' && v <= 65535)
+      v = v * 10 + (unsigned long)(*p++ - '0');
+    if(p == start || v == 0 || v > 65535 || *count == PROBE_MAX_PORTS)
+      return false;
+    bool dup = false;
+    for(size_t i = 0; i < *count; i++)
+      dup |= out[i] == v;
+    if(!dup)
+      out[(*count)++] = (unsigned)v;
+    if(!*p)
+      return true;
+    if(*p != ',')
+      return false;
+    p++;
+  }
+}
+
+static bool valid_target(const char *t)
+{
+  if(!t || !*t || strlen(t) > 255)
+    return false;
+  for(const unsigned char *p = (const unsigned char *)t; *p; p++)
+    if(*p <= ' ' || *p == 0x7f || *p == '/' || *p == '\\')
+      return false;
+  const char *at = strrchr(t, '@');
+  return !at || at[1];
+}
+
+static mw_status run_loop(struct probe_conn *conns, size_t n,
+                          unsigned timeout_ms)
+{
+  struct pollfd *pfd = mw__calloc(n ? n : 1, sizeof(*pfd));
+  size_t *idx = mw__calloc(n ? n : 1, sizeof(*idx));
+  if(!pfd || !idx) {
+    mw__free(pfd);
+    mw__free(idx);
+    return MW_E_NOMEM;
+  }
+  for(;;) {
+    nfds_t used = 0;
+    int64_t now = mw__now_ms(), next = INT64_MAX;
+    for(size_t i = 0; i < n; i++) {
+      struct probe_conn *c = &conns[i];
+      if(c->state == CS_DONE)
+        continue;
+      if(now >= c->deadline) {
+        conn_expire(c, timeout_ms);
+        continue;
+      }
+      if(c->tls && mw__tls_nb_pending(c->tls)) {
+        conn_step(c); /* decrypted bytes poll() cannot see */
+        if(c->state == CS_DONE)
+          continue;
+      }
+      if(c->deadline < next)
+        next = c->deadline;
+      pfd[used].fd = c->state == CS_PROXY ? c->notify[0] : c->fd;
+      pfd[used].events = c->want ? c->want : POLLIN;
+      pfd[used].revents = 0;
+      idx[used++] = i;
+    }
+    if(!used)
+      break;
+    int64_t wait = next - now;
+    int rc = poll(pfd, used, wait > 60000 ? 60000 : (int)wait);
+    if(rc < 0 && errno != EINTR) {
+      mw__free(pfd);
+      mw__free(idx);
+      return MW_E_INTERNAL;
+    }
+    for(nfds_t k = 0; rc > 0 && k < used; k++)
+      if(pfd[k].revents)
+        conn_step(&conns[idx[k]]);
+  }
+  mw__free(pfd);
+  mw__free(idx);
+  return MW_OK;
+}
+
+mw_status mw_probe_run(const mw_options *o, const char *target,
+                       const char *ports, mw_probe **out)
+{
+  if(out)
+    *out = NULL;
+  unsigned port_list[PROBE_MAX_PORTS];
+  size_t nports = 0;
+  if(!o || !out || !valid_target(target) ||
+     !parse_ports(ports, port_list, &nports))
+    return MW_E_INVALID;
+  struct mw_probe *p = mw__calloc(1, sizeof(*p));
+  struct probe_ctx ctx;
+  memset(&ctx, 0, sizeof(ctx));
+  if(!p)
+    return MW_E_NOMEM;
+  ctx.opt = o;
+  ctx.probe = p;
+  ctx.trace.fn = o->trace_fn;
+  ctx.trace.user = o->trace_user;
+  mw__trace_start(&ctx.trace);
+  ctx.start = mw__now_ms();
+  unsigned timeout = o->greeting_timeout_ms ? o->greeting_timeout_ms
+                                            : MW__DEFAULT_GREETING_TIMEOUT_MS;
+  if(o->proxy_url) {
+    char why[160];
+    if(mw__proxy_parse_url(o->proxy_url, &ctx.proxy, why, sizeof(why))) {
+      mw__free(p);
+      return MW_E_INVALID;
+    }
+    ctx.use_proxy = true;
+  }
+  default_helo(o, ctx.helo, sizeof(ctx.helo));
+
+  /* Discovery and addresses: bounded by one greeting timeout too. */
+  int64_t dns_deadline = ctx.start + timeout;
+  discover(&ctx, target, port_list, nports, dns_deadline);
+  size_t rows = 0;
+  for(size_t i = 0; i < p->host_count; i++)
+    rows += 3 * p->hosts[i].port_count;
+  p->rows = mw__calloc(rows ? rows : 1, sizeof(*p->rows));
+  struct probe_conn *conns =
+      mw__calloc(rows ? 2 * rows / 3 : 1, sizeof(*conns));
+  if(!p->rows || !conns) {
+    mw__free(conns);
+    mw__proxy_release(&ctx.proxy);
+    mw_probe_free(p);
+    return MW_E_NOMEM;
+  }
+  for(size_t i = 0; i < p->host_count; i++) {
+    struct probe_host *h = &p->hosts[i];
+    if(ctx.use_proxy)
+      continue; /* the proxy resolves or connects; see proxy_thread() */
+    struct mw_error err;
+    memset(&err, 0, sizeof(err));
+    if(mw__resolve(h->name, 25, o->family, o->dns_server, dns_deadline,
+                   &h->addrs, &err)) {
+      snprintf(h->dns_error, sizeof(h->dns_error), "%s", err.message);
+      note_dns(p, "%s", err.message);
+    }
+    mw__error_clear(&err);
+  }
+
+  ctx.policy = (struct mw__tls_policy){
+      .ca_file = o->ca_file,
+      .fingerprint = o->fingerprint[0] ? o->fingerprint : NULL,
+      .insecure = o->insecure,
+      .min = o->tls_min,
+      .max = o->tls_max,
+      .ciphers = o->tls_ciphers,
+      .cert_file = o->tls_cert_file,
+      .key_file = o->tls_key_file};
+
+  /* Every attempt starts now, with one deadline each. */
+  int64_t attempts_start = mw__now_ms();
+  size_t nconn = 0;
+  for(size_t i = 0; i < p->host_count; i++) {
+    struct probe_host *h = &p->hosts[i];
+    for(size_t k = 0; k < h->port_count; k++) {
+      for(int implicit = 1; implicit >= 0; implicit--) {
+        struct probe_conn *c = &conns[nconn++];
+        c->ctx = &ctx;
+        c->host = h;
+        c->port = h->ports[k];
+        c->implicit = implicit;
+        c->fd = -1;
+        c->notify[0] = c->notify[1] = -1;
+        c->deadline = attempts_start + timeout;
+        mw__reply_init(&c->reply);
+        mw__capa_init(&c->capa);
+        c->row = p->row_count++;
+        struct probe_row *r = &p->rows[c->row];
+        snprintf(r->host, sizeof(r->host), "%s", h->name);
+        r->port = c->port;
+        r->mode = implicit ? "implicit" : "plain";
+        r->cert = "";
+        if(!implicit) {
+          c->starttls_row = p->row_count++;
+          struct probe_row *t = &p->rows[c->starttls_row];
+          snprintf(t->host, sizeof(t->host), "%s", h->name);
+          t->port = c->port;
+          t->mode = "starttls";
+          t->cert = "";
+        }
+        if(!ctx.use_proxy && !h->addrs.count) {
+          c->state = CS_CONNECT;
+          conn_finish(c, "dns", h->dns_error[0] ? h->dns_error
+                                                : "the name has no address");
+          continue;
+        }
+        /* SNI and name checks use the host probed. */
+        if(ctx.use_proxy)
+          proxy_start(c);
+        else
+          connect_next(c);
+        if(c->state != CS_DONE && !c->want)
+          conn_step(c);
+      }
+    }
+  }
+  mw_status st = run_loop(conns, nconn, timeout);
+  for(size_t i = 0; i < nconn; i++) {
+    if(conns[i].thread_started)
+      proxy_done(&conns[i]);
+    conn_close(&conns[i]);
+    mw__reply_free(&conns[i].reply);
+    mw__capa_clear(&conns[i].capa);
+    mw__error_clear(&conns[i].err);
+  }
+  mw__free(conns);
+  mw__proxy_release(&ctx.proxy);
+  if(st) {
+    mw_probe_free(p);
+    return st;
+  }
+  relabel_mismatches(p);
+  rank_rows(p);
+  p->total_ms = (double)(mw__now_ms() - ctx.start);
+  *out = p;
+  return MW_OK;
+}
+
+void mw_probe_free(mw_probe *p)
+{
+  if(!p)
+    return;
+  for(size_t i = 0; i < p->host_count; i++)
+    mw__addrlist_free(&p->hosts[i].addrs);
+  mw__free(p->rows);
+  mw__free(p);
+}
+
+/* -- accessors ---------------------------------------------------------- */
+
+size_t mw_probe_host_count(const mw_probe *p) { return p ? p->host_count : 0; }
+
+const char *mw_probe_host_name(const mw_probe *p, size_t i)
+{
+  return p && i < p->host_count ? p->hosts[i].name : "";
+}
+
+const char *mw_probe_host_source(const mw_probe *p, size_t i)
+{
+  return p && i < p->host_count ? p->hosts[i].source : "";
+}
+
+const char *mw_probe_dns_note(const mw_probe *p)
+{
+  return p ? p->dns_note : "";
+}
+
+size_t mw_probe_count(const mw_probe *p) { return p ? p->row_count : 0; }
+
+static const struct probe_row *row_at(const mw_probe *p, size_t i)
+{
+  static const struct probe_row empty = {.mode = "", .outcome = "",
+                                         .cert = ""};
+  return p && i < p->row_count ? &p->rows[i] : &empty;
+}
+
+const char *mw_probe_row_host(const mw_probe *p, size_t i)
+{
+  return row_at(p, i)->host;
+}
+
+unsigned mw_probe_row_port(const mw_probe *p, size_t i)
+{
+  return row_at(p, i)->port;
+}
+
+const char *mw_probe_row_mode(const mw_probe *p, size_t i)
+{
+  return row_at(p, i)->mode;
+}
+
+const char *mw_probe_row_outcome(const mw_probe *p, size_t i)
+{
+  const char *o = row_at(p, i)->outcome;
+  return o ? o : "";
+}
+
+const char *mw_probe_row_detail(const mw_probe *p, size_t i)
+{
+  return row_at(p, i)->detail;
+}
+
+const char *mw_probe_row_address(const mw_probe *p, size_t i)
+{
+  return row_at(p, i)->address;
+}
+
+const char *mw_probe_row_tls_version(const mw_probe *p, size_t i)
+{
+  return row_at(p, i)->tls_version;
+}
+
+const char *mw_probe_row_cert(const mw_probe *p, size_t i)
+{
+  return row_at(p, i)->cert;
+}
+
+const char *mw_probe_row_auth(const mw_probe *p, size_t i)
+{
+  return row_at(p, i)->auth;
+}
+
+double mw_probe_row_ms(const mw_probe *p, size_t i)
+{
+  return row_at(p, i)->ms;
+}
+
+unsigned mw_probe_row_rank(const mw_probe *p, size_t i)
+{
+  return row_at(p, i)->rank;
+}
+
+bool mw_probe_best(const mw_probe *p, size_t *index)
+{
+  for(size_t i = 0; p && i < p->row_count; i++) {
+    if(p->rows[i].rank == 1) {
+      if(index)
+        *index = i;
+      return true;
+    }
+  }
+  return false;
+}
+
+double mw_probe_total_ms(const mw_probe *p) { return p ? p->total_ms : 0; }
