@@ -1,12 +1,17 @@
 """mailwire send through real proxies on loopback: Dante for SOCKS4 and
 SOCKS5 (client- and proxy-side name resolution), tinyproxy for HTTP
-CONNECT with Basic authentication, to the real Postfix rig; and every
-proxy failure named with its own error (MW_E_PROXY, category proxy)."""
+CONNECT with Basic authentication, to the real Postfix rig; SOCKS5 with
+user/password (RFC 1929) through a Dante whose users exist only in its own
+mount namespace (proxyrig.py); and every proxy failure named with its own
+error (MW_E_PROXY, category proxy)."""
 
+import json
 import os
+import pwd
 import socket
 import sys
 import unittest
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 import mwtest  # noqa: E402
@@ -58,6 +63,143 @@ class Delivery(unittest.TestCase):
                 self.assertEqual(code, 0, err)
         msgs = rigutil.wait_for_mail(ENV, "bob", count=5)
         self.assertEqual(len(msgs), 5)
+
+
+# Dante's users (RFC 1929), known only inside its mount namespace.  The
+# second password needs percent-encoding in a URL.
+SOCKS_USER, SOCKS_PASS = "mw-socks-user", "dante-pw-4u7q"
+SOCKS_USER2, SOCKS_PASS2 = "mw-socks-enc", "S5:p@ss w0rd%/x"
+SOCKS_WRONG = "not-the-dante-pw"
+SECRETS = (SOCKS_PASS, SOCKS_PASS2, urllib.parse.quote(SOCKS_PASS2, safe=""),
+           SOCKS_WRONG)
+
+
+class Socks5UserPassword(unittest.TestCase):
+    """socks5:// and socks5h:// with user:password in the URL against a
+    real Dante requiring the username method: delivery, a refused
+    password named as such (send and doctor), and no password in any
+    output."""
+
+    @classmethod
+    def setUpClass(cls):
+        why = proxyrig.userauth_unavailable()
+        if why:
+            raise unittest.SkipTest(why)
+        cls.dante = proxyrig.Dante(users={SOCKS_USER: SOCKS_PASS,
+                                          SOCKS_USER2: SOCKS_PASS2})
+        cls.dante.__enter__()
+        cls.addClassCleanup(cls.dante.stop)
+
+    def url(self, scheme="socks5", user=SOCKS_USER, password=SOCKS_PASS):
+        cred = ""
+        if user:
+            cred = urllib.parse.quote(user, safe="")
+            if password is not None:
+                cred += ":" + urllib.parse.quote(password, safe="")
+            cred += "@"
+        return "%s://%s127.0.0.1:%d" % (scheme, cred, self.dante.port)
+
+    def assertNoSecret(self, *outputs):
+        text = "".join(o if isinstance(o, str) else json.dumps(o)
+                       for o in outputs)
+        for secret in SECRETS:
+            self.assertNotIn(secret, text)
+
+    def doctor(self, proxy, *extra):
+        return mwtest.run_json(
+            ["doctor", "127.0.0.1:%s" % ENV["RIG_SUBMISSION_PORT"],
+             "--tls-ca-file", ENV["RIG_CA_FILE"], "--proxy", proxy] +
+            list(extra))
+
+    def test_users_exist_only_in_the_proxys_namespace(self):
+        for user in (SOCKS_USER, SOCKS_USER2):
+            with self.assertRaises(KeyError):
+                pwd.getpwnam(user)
+            with open("/etc/shadow") as f:
+                self.assertNotIn("\n%s:" % user, "\n" + f.read())
+
+    def delivers(self, url, user, host="127.0.0.1"):
+        rigutil.clear_mailbox(ENV, "bob")
+        before = len(self.dante.connections_by(user))
+        code, doc, err, _ = send(url, "--trace", host=host)
+        self.assertEqual(code, 0, err)
+        self.assertIn("proxy tunnel to %s" % host, err)
+        self.assertNoSecret(err, doc)
+        msgs = rigutil.wait_for_mail(ENV, "bob", count=1)
+        self.assertEqual(len(msgs), 1)
+        self.assertIn(b"Subject: via " + url.split(":")[0].encode() +
+                      b"\n", msgs[0])
+        self.assertIn(b"tunnelled", msgs[0])
+        # Dante logged the connection as authenticated by this user.
+        self.assertEqual(len(self.dante.connections_by(user)), before + 1,
+                         proxyrig._tail(self.dante.log))
+
+    def test_socks5_user_password_delivers(self):
+        self.delivers(self.url("socks5"), SOCKS_USER)
+
+    def test_socks5h_user_password_delivers(self):
+        # The proxy resolves the name; the password needs percent-encoding.
+        self.delivers(self.url("socks5h", SOCKS_USER2, SOCKS_PASS2),
+                      SOCKS_USER2, host="localhost")
+
+    def test_send_refused_credentials_are_named(self):
+        cases = [
+            (self.url("socks5", SOCKS_USER, SOCKS_WRONG),
+             "user '%s' refused" % SOCKS_USER),
+            (self.url("socks5h", SOCKS_USER2, SOCKS_PASS),
+             "user '%s' refused" % SOCKS_USER2),
+            (self.url("socks5", "mw-no-such-user", SOCKS_WRONG),
+             "user 'mw-no-such-user' refused"),
+            (self.url("socks5", SOCKS_USER, None),
+             "user '%s' refused" % SOCKS_USER),
+            (self.url("socks5", None),
+             "accepts none of the offered methods"),
+        ]
+        def passed():
+            return (len(self.dante.connections_by(SOCKS_USER)) +
+                    len(self.dante.connections_by(SOCKS_USER2)))
+        before = passed()
+        for url, why in cases:
+            with self.subTest(why):
+                for extra in ((), ("--trace",)):
+                    code, doc, err, _ = send(url, *extra)
+                    self.assertEqual(code, 69, err)
+                    self.assertEqual(doc["error"]["status"], "MW_E_PROXY")
+                    self.assertEqual(doc["error"]["category"], "proxy")
+                    msg = doc["error"]["message"]
+                    self.assertIn("SOCKS5 proxy authentication failed", msg)
+                    self.assertIn(why, msg)
+                    self.assertNoSecret(err, doc)
+        # Dante let none of them through.
+        self.assertEqual(passed(), before)
+
+    def test_doctor_names_a_wrong_password(self):
+        for extra in ((), ("--trace",)):
+            code, doc, err, _ = self.doctor(
+                self.url("socks5", SOCKS_USER, SOCKS_WRONG), *extra)
+            self.assertEqual(doc["diagnosis"]["id"], "proxy_auth_failed",
+                             doc)
+            self.assertEqual(code, 21)
+            self.assertEqual(doc["diagnosis"]["exit_code"], 21)
+            proxy = [c for c in doc["checks"] if c["layer"] == "proxy"]
+            self.assertEqual(len(proxy), 1, doc)
+            self.assertEqual(proxy[0]["status"], "fail")
+            self.assertIn("SOCKS5 proxy authentication failed: user '%s' "
+                          "refused" % SOCKS_USER, proxy[0]["evidence"])
+            self.assertNoSecret(err, doc)
+        # No credentials at all: the same cause.
+        code, doc, err, _ = self.doctor(self.url("socks5", None))
+        self.assertEqual(doc["diagnosis"]["id"], "proxy_auth_failed", doc)
+        self.assertEqual(code, 21)
+
+    def test_doctor_healthy_with_the_right_password(self):
+        for url in (self.url("socks5"),
+                    self.url("socks5h", SOCKS_USER2, SOCKS_PASS2)):
+            with self.subTest(url.split(":")[0]):
+                code, doc, err, _ = self.doctor(url, "--trace")
+                self.assertEqual(doc["diagnosis"]["id"], "healthy", doc)
+                self.assertEqual(code, 0)
+                self.assertNoSecret(err, doc)
 
 
 class Failures(unittest.TestCase):
