@@ -122,7 +122,10 @@ mw_status mw__proxy_parse_url(const char *url, struct mw__proxy *out,
   size_t rl = strcspn(rest, "/?#");
   if(rest[rl] && !(rest[rl] == '/' && rest[rl + 1] == '\0'))
     return bad_url(why, whylen, "a proxy URL has no path, query or fragment");
-  const char *at = memchr(rest, '@', rl);
+  const char *at = NULL; /* the last '@' of the authority */
+  for(const char *q = rest; q < rest + rl; q++)
+    if(*q == '@')
+      at = q;
   const char *hp = rest;
   if(at) {
     /* Credentials: the last '@' separates them (a password may hold one

@@ -65,6 +65,46 @@ class Delivery(unittest.TestCase):
         self.assertEqual(len(msgs), 5)
 
 
+class Probe(unittest.TestCase):
+    """mailwire probe through each proxy kind finds the rig's modes."""
+
+    def test_probe_through_each_proxy(self):
+        sub = int(ENV["RIG_SUBMISSION_PORT"])
+        smtps = int(ENV["RIG_SMTPS_PORT"])
+        with proxyrig.Dante() as dante, \
+                proxyrig.TinyProxy([sub, smtps], "proxyuser",
+                                   "proxy-pw") as tiny:
+            for url in ("socks5://127.0.0.1:%d" % dante.port,
+                        "socks4://127.0.0.1:%d" % dante.port,
+                        "http://proxyuser:proxy-pw@127.0.0.1:%d" % tiny.port):
+                with self.subTest(url):
+                    code, doc, err, _ = mwtest.run_json(
+                        ["probe", "127.0.0.1", "--ports",
+                         "%d,%d" % (sub, smtps), "--proxy", url,
+                         "--greeting-timeout", "3s", "--tls-ca-file",
+                         ENV["RIG_CA_FILE"], "--tls-server-name",
+                         "mail.example.test"])
+                    self.assertEqual(code, 0, doc)
+                    rows = {(r["port"], r["mode"]): r for r in doc["results"]}
+                    self.assertEqual(rows[(sub, "starttls")]["outcome"],
+                                     "works", doc)
+                    self.assertEqual(rows[(smtps, "implicit")]["outcome"],
+                                     "works")
+                    self.assertEqual(rows[(sub, "implicit")]["outcome"],
+                                     "mismatch")
+                    self.assertEqual(doc["recommended"]["port"], smtps)
+                    self.assertNotIn("proxy-pw", json.dumps(doc) + err)
+
+    def test_probe_proxy_unreachable(self):
+        code, doc, err, _ = mwtest.run_json(
+            ["probe", "127.0.0.1", "--ports", "587", "--proxy",
+             "socks5://127.0.0.1:%d" % proxyrig.free_port(),
+             "--greeting-timeout", "2s"])
+        self.assertEqual(code, 69, doc)
+        self.assertTrue(all(r["outcome"] == "proxy" for r in doc["results"]))
+        self.assertIn("proxy", doc["results"][0]["detail"])
+
+
 # Dante's users (RFC 1929), known only inside its mount namespace.  The
 # second password needs percent-encoding in a URL.
 SOCKS_USER, SOCKS_PASS = "mw-socks-user", "dante-pw-4u7q"

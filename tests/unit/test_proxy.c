@@ -56,6 +56,14 @@ static void parse_urls(void **state)
                    MW_OK);
   assert_string_equal(p.user, "me");
   mw__proxy_release(&p);
+  /* A raw '@' in the password: the last '@' ends the credentials. */
+  assert_int_equal(mw__proxy_parse_url("socks5://u:p@ss@h:1", &p, why,
+                                       sizeof(why)),
+                   MW_OK);
+  assert_string_equal(p.user, "u");
+  assert_string_equal(p.password, "p@ss");
+  assert_string_equal(p.host, "h");
+  mw__proxy_release(&p);
   static const char *const bad[] = {
       "ftp://h:1",       "socks5://",        "socks5://h:0",
       "socks5://h:70000", "socks5://h:x",    "socks5://h/path",
