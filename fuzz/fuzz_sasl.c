@@ -80,6 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *const mech_names[] = {
     "PLAIN",       "LOGIN",         "CRAM-MD5", "DIGEST-MD5",
     "SCRAM-SHA-1", "SCRAM-SHA-256", "XOAUTH2",  "OAUTHBEARER",
+    "EXTERNAL",
 };
 #define NMECHS (sizeof(mech_names) / sizeof(mech_names[0]))
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char cli_send_help[] =
     "Usage: mailwire send --server HOST[:PORT] --from ADDR --to ADDR [options]\n"
@@ -525,6 +526,16 @@ int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
   return check_rules(out, err, errlen);
 }
 
+/* "EXTERNAL" alone in a mechanism list. */
+static bool only_external(const char *list)
+{
+  const char *p = list + strspn(list, " ,\t");
+  size_t n = strcspn(p, " ,\t");
+  if(n != 8 || strncasecmp(p, "EXTERNAL", 8) != 0)
+    return false;
+  return p[n + strspn(p + n, " ,\t")] == '\0';
+}
+
 static int check_credentials(const struct send_args *a, char *err,
                              size_t errlen)
 {
@@ -543,6 +554,9 @@ static int check_credentials(const struct send_args *a, char *err,
                 "EXTERNAL)");
   if(a->tls_key && !a->tls_cert)
     return fail(err, errlen, "--tls-key needs --tls-cert");
+  if(a->auth && !a->tls_cert && only_external(a->auth))
+    return fail(err, errlen, "--auth EXTERNAL needs a client certificate "
+                             "(--tls-cert FILE)");
   if(a->insecure && a->tls_fingerprint)
     return fail(err, errlen, "--insecure and --tls-fingerprint exclude each "
                              "other");

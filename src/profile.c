@@ -26,7 +26,8 @@ static const char *const known_keys[] = {
     "host", "port", "tls", "tls_starttls", "tls_trust_file",
     "tls_fingerprint", "tls_certcheck", "tls_min_proto", "auth", "user",
     "password", "passwordeval", "from", "proxy_host", "proxy_port",
-    "source_ip", "timeout", "domain", "tls_host_override",
+    "source_ip", "timeout", "domain", "tls_host_override", "tls_cert_file",
+    "tls_key_file",
     /* msmtp keys accepted and ignored (logging, local delivery) */
     "logfile", "syslog", "aliases", "set_from_header",
     "set_date_header", "set_msgid_header", "undisclosed_recipients",
@@ -607,6 +608,21 @@ static int entry_words(const struct profile *p, const struct profile_entry *e,
     if(strcmp(v, "system") == 0 || !*v)
       return 0;
     return push_word(w, "--tls-ca-file") || push_word(w, v) ? -1 : 0;
+  }
+  /* The client certificate (and the identity behind SASL EXTERNAL); as
+   * in msmtp an empty value sets nothing. */
+  if(strcmp(k, "tls_cert_file") == 0 || strcmp(k, "tls_key_file") == 0) {
+    if(!*v)
+      return 0;
+    const char *cert = profile_get(p, "tls_cert_file");
+    if(k[4] == 'k' && (!cert || !*cert)) {
+      snprintf(why, whylen, "'tls_key_file' needs 'tls_cert_file'");
+      return -1;
+    }
+    return push_word(w, k[4] == 'c' ? "--tls-cert" : "--tls-key") ||
+                   push_word(w, v)
+               ? -1
+               : 0;
   }
   if(strcmp(k, "tls_certcheck") == 0) {
     if(!on_off(v, &b)) {

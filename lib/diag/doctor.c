@@ -385,7 +385,11 @@ static void report_ready(struct mw_report *r, mw_smtp *s,
   const struct mw__capa_entry *auth = mw__capa_find(&s->capa, "AUTH");
   if(s->auth_mech)
     add_check(r, "auth", MW_CHECK_OK, 0, "authenticated as %s with %s",
-              o->user ? o->user : "(token)", s->auth_mech);
+              o->user ? o->user
+              : strcmp(s->auth_mech, "EXTERNAL") == 0
+                  ? "the client certificate's identity"
+                  : "(token)",
+              s->auth_mech);
   else if(auth)
     add_check(r, "auth", MW_CHECK_SKIPPED, 0,
               "not tested (no credentials); offered: %s", auth->params);
@@ -559,6 +563,10 @@ static void diagnose_auth(struct mw_report *r, const mw_smtp *s,
       diagnose_reply(r, e, e->reply_code / 100 == 4 ? "auth_temporary"
                                                     : "auth_failed",
                      "authentication failed");
+    else if(e->status == MW_E_INVALID)
+      /* Our own settings (a client certificate that does not load, an
+       * --auth list that cannot work): nothing to retry. */
+      diagnose(r, "auth_mechanism_unsupported", mw_error_message(e), NULL);
     else
       diagnose(r, e->status == MW_E_PROTOCOL ? "protocol_error"
                                              : "temporary_failure",

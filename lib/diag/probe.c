@@ -26,6 +26,8 @@
  *   (_submissions._tcp: implicit TLS; _submission._tcp: STARTTLS) and the
  *   MX records add hosts to probe (SRV hosts on their SRV port only).
  */
+#include "diag/probe.h"
+
 #include "core/err.h"
 #include "core/options.h"
 #include "core/trace.h"
@@ -865,7 +867,8 @@ static void note_dns(struct mw_probe *p, const char *fmt, ...)
 }
 
 static void discover(struct probe_ctx *ctx, const char *target,
-                     const unsigned *ports, size_t nports, int64_t deadline)
+                     const unsigned *ports, size_t nports, bool lookup,
+                     int64_t deadline)
 {
   struct mw_probe *p = ctx->probe;
   const char *at = strrchr(target, '@');
@@ -885,6 +888,8 @@ static void discover(struct probe_ctx *ctx, const char *target,
   }
   if(!at)
     add_host(p, domain, "given", ports, nports);
+  if(!lookup)
+    return;
   static const struct {
     const char *prefix, *label;
   } srv_names[] = {{"_submissions._tcp.", "srv _submissions._tcp"},
@@ -1107,6 +1112,12 @@ static mw_status run_loop(struct probe_conn *conns, size_t n,
 mw_status mw_probe_run(const mw_options *o, const char *target,
                        const char *ports, mw_probe **out)
 {
+  return mw__probe_run(o, target, ports, true, out);
+}
+
+mw_status mw__probe_run(const mw_options *o, const char *target,
+                        const char *ports, bool lookup, mw_probe **out)
+{
   if(out)
     *out = NULL;
   unsigned port_list[PROBE_MAX_PORTS];
@@ -1139,7 +1150,7 @@ mw_status mw_probe_run(const mw_options *o, const char *target,
 
   /* Discovery and addresses: bounded by one greeting timeout too. */
   int64_t dns_deadline = ctx.start + timeout;
-  discover(&ctx, target, port_list, nports, dns_deadline);
+  discover(&ctx, target, port_list, nports, lookup, dns_deadline);
   size_t rows = 0;
   for(size_t i = 0; i < p->host_count; i++)
     rows += 3 * p->hosts[i].port_count;

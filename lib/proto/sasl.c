@@ -1,13 +1,15 @@
 /*
- * proto/sasl.c - GNU SASL for the standard mechanisms, plus XOAUTH2 and
- * OAUTHBEARER.
+ * proto/sasl.c - GNU SASL for the standard mechanisms, plus XOAUTH2,
+ * OAUTHBEARER and EXTERNAL.
  *
  * DESCRIPTION
- *   Strength order, strongest first: the SCRAM family (salted, mutual
- *   authentication), then the OAuth bearer mechanisms when a token is
- *   given, DIGEST-MD5 and CRAM-MD5 (challenge-response, the password never
- *   crosses the wire), then PLAIN and LOGIN (the password itself, protected
- *   only by TLS).
+ *   Strength order, strongest first: EXTERNAL when a client certificate
+ *   was presented (the identity is proved in the TLS handshake with a
+ *   private key that never leaves the client), the SCRAM family (salted,
+ *   mutual authentication), then the OAuth bearer mechanisms when a token
+ *   is given, DIGEST-MD5 and CRAM-MD5 (challenge-response, the password
+ *   never crosses the wire), then PLAIN and LOGIN (the password itself,
+ *   protected only by TLS).
  */
 #include "proto/sasl.h"
 
@@ -23,17 +25,19 @@ struct mech_info {
   bool needs_password;
   bool needs_token;
   bool client_first;
+  bool needs_cert;
 };
 
 static const struct mech_info mechs[] = {
-    {"SCRAM-SHA-256", true, false, true},
-    {"SCRAM-SHA-1", true, false, true},
-    {"OAUTHBEARER", false, true, true},
-    {"XOAUTH2", false, true, true},
-    {"DIGEST-MD5", true, false, false},
-    {"CRAM-MD5", true, false, false},
-    {"PLAIN", true, false, true},
-    {"LOGIN", true, false, false},
+    {"EXTERNAL", false, false, true, true},
+    {"SCRAM-SHA-256", true, false, true, false},
+    {"SCRAM-SHA-1", true, false, true, false},
+    {"OAUTHBEARER", false, true, true, false},
+    {"XOAUTH2", false, true, true, false},
+    {"DIGEST-MD5", true, false, false, false},
+    {"CRAM-MD5", true, false, false, false},
+    {"PLAIN", true, false, true, false},
+    {"LOGIN", true, false, false, false},
 };
 
 #define MECH_COUNT (sizeof(mechs) / sizeof(mechs[0]))
@@ -56,8 +60,8 @@ void mw__sasl_global_cleanup(void)
 
 const char *mw_auth_supported_mechanisms(void)
 {
-  return "SCRAM-SHA-256 SCRAM-SHA-1 OAUTHBEARER XOAUTH2 DIGEST-MD5 "
-         "CRAM-MD5 PLAIN LOGIN";
+  return "EXTERNAL SCRAM-SHA-256 SCRAM-SHA-1 OAUTHBEARER XOAUTH2 "
+         "DIGEST-MD5 CRAM-MD5 PLAIN LOGIN";
 }
 
 static const struct mech_info *find_mech(const char *name, size_t len)
@@ -118,14 +122,22 @@ static bool word_in(const char *words, const char *name)
   return false;
 }
 
-const char *mw__sasl_choose(const char *server_mechs, const char *allowed,
-                            bool have_password, bool have_token)
+bool mw__sasl_list_has(const char *list, const char *mech)
+{
+  return list && mech && word_in(list, mech);
+}
+
+const char *mw__sasl_choose_cert(const char *server_mechs,
+                                 const char *allowed, bool have_password,
+                                 bool have_token, bool have_cert)
 {
   for(size_t i = 0; i < MECH_COUNT; i++) {
     const struct mech_info *m = &mechs[i];
     if(m->needs_password && !have_password)
       continue;
     if(m->needs_token && !have_token)
+      continue;
+    if(m->needs_cert && !have_cert)
       continue;
     if(allowed && !word_in(allowed, m->name))
       continue;
@@ -135,18 +147,27 @@ const char *mw__sasl_choose(const char *server_mechs, const char *allowed,
   return NULL;
 }
 
+const char *mw__sasl_choose(const char *server_mechs, const char *allowed,
+                            bool have_password, bool have_token)
+{
+  return mw__sasl_choose_cert(server_mechs, allowed, have_password,
+                              have_token, false);
+}
+
 bool mw__sasl_client_first(const char *mech)
 {
   const struct mech_info *m = find_mech(mech, strlen(mech));
   return m ? m->client_first : false;
 }
 
-enum oauth_kind { OAUTH_NONE, OAUTH_XOAUTH2, OAUTH_BEARER };
+/* The mechanisms built here rather than by GNU SASL. */
+enum oauth_kind { OAUTH_NONE, OAUTH_XOAUTH2, OAUTH_BEARER, SIMPLE_EXTERNAL };
 
 struct mw__sasl {
   Gsasl_session *gs;      /* standard mechanisms */
   enum oauth_kind oauth;  /* hand-built mechanisms */
-  char *oauth_initial;    /* secret: the initial response, raw */
+  char *oauth_initial;    /* secret: the initial response, raw (EXTERNAL:
+                             the authorization identity, maybe "") */
   bool scram;             /* a SCRAM mechanism: challenges are checked */
   bool digest;            /* DIGEST-MD5: empty challenges are refused */
   bool prep_failed;       /* SCRAM: SASLprep refuses the user or password */
@@ -163,6 +184,19 @@ mw_status mw__sasl_start(const char *mech, const char *user,
   struct mw__sasl *s = mw__calloc(1, sizeof(*s));
   if(!s)
     return mw__error_set(err, MW_E_NOMEM, NULL);
+  if(strcmp(mech, "EXTERNAL") == 0) {
+    /* RFC 4422 appendix A: the client's only message is the authorization
+     * identity it requests, empty for "the one my credentials (the TLS
+     * client certificate) map to". */
+    s->oauth = SIMPLE_EXTERNAL;
+    s->oauth_initial = mw__strdup(user ? user : "");
+    if(!s->oauth_initial) {
+      mw__free(s);
+      return mw__error_set(err, MW_E_NOMEM, NULL);
+    }
+    *out = s;
+    return MW_OK;
+  }
   if(strcmp(mech, "XOAUTH2") == 0 || strcmp(mech, "OAUTHBEARER") == 0) {
     struct mw__sbuf b;
     mw__sbuf_init(&b);
@@ -237,6 +271,13 @@ static mw_status oauth_step(struct mw__sasl *s, const char *challenge,
 {
   char *b64 = NULL;
   size_t b64len = 0;
+  if(s->steps == 1 && s->oauth == SIMPLE_EXTERNAL && !s->oauth_initial[0]) {
+    /* An empty message: sent as "=" in the initial response (RFC 4954)
+     * or as an empty line after a 334. */
+    *response = mw__strdup("");
+    s->finished = true;
+    return *response ? MW_OK : mw__error_set(err, MW_E_NOMEM, NULL);
+  }
   if(s->steps == 1) {
     if(gsasl_base64_to(s->oauth_initial, strlen(s->oauth_initial), &b64,
                        &b64len) != GSASL_OK)
@@ -247,7 +288,8 @@ static mw_status oauth_step(struct mw__sasl *s, const char *challenge,
   }
   /* A challenge after the token is the server's JSON error report; the
    * client must answer (empty for XOAUTH2, ^A for OAUTHBEARER) to get the
-   * final failure reply. */
+   * final failure reply.  EXTERNAL has said all it has to say: a further
+   * challenge gets an empty answer too. */
   (void)challenge;
   if(s->oauth == OAUTH_BEARER) {
     if(gsasl_base64_to("\001", 1, &b64, &b64len) != GSASL_OK)

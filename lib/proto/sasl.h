@@ -7,7 +7,9 @@
  * and the steps of one exchange.  GNU SASL does the real mechanisms
  * (PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5, SCRAM-SHA-1, SCRAM-SHA-256);
  * XOAUTH2 and OAUTHBEARER (RFC 7628), which GNU SASL lacks, are simple
- * formats built here.
+ * formats built here, and so is EXTERNAL (RFC 4422 appendix A: the
+ * identity is the TLS client certificate, the message only the optional
+ * authorization identity).
  */
 #ifndef MW_PROTO_SASL_H
 #define MW_PROTO_SASL_H
@@ -23,15 +25,28 @@ mw_status mw__sasl_normalise_list(const char *list, char **out);
 
 /* Picks the strongest mechanism offered by the server (its AUTH parameter
  * text), allowed by the user (normalised list, NULL for all) and usable
- * with the credentials at hand.  Returns a static name or NULL. */
+ * with the credentials at hand.  Returns a static name or NULL.  Never
+ * EXTERNAL (no client certificate): see mw__sasl_choose_cert(). */
 const char *mw__sasl_choose(const char *server_mechs, const char *allowed,
                             bool have_password, bool have_token);
+/* The same, where have_cert says that a client certificate was presented
+ * in the TLS handshake: then EXTERNAL, strongest of all (the private key
+ * never leaves the client), is usable too. */
+const char *mw__sasl_choose_cert(const char *server_mechs,
+                                 const char *allowed, bool have_password,
+                                 bool have_token, bool have_cert);
+
+/* Whether a space-separated mechanism list (the server's AUTH parameter or
+ * a normalised user list) names mech, case-insensitively. */
+bool mw__sasl_list_has(const char *list, const char *mech);
 
 /* Whether the mechanism sends a response before the first challenge. */
 bool mw__sasl_client_first(const char *mech);
 
 /* Starts an exchange.  user/password/token may be NULL when the mechanism
- * does not need them.  service is "smtp"; host the server's name. */
+ * does not need them.  service is "smtp"; host the server's name.  For
+ * EXTERNAL, user is the authorization identity to request (NULL or "":
+ * the one the certificate maps to), password and token are not used. */
 mw_status mw__sasl_start(const char *mech, const char *user,
                          const char *password, const char *token,
                          const char *host, struct mw__sasl **out,

@@ -366,7 +366,9 @@ static mw_status smtp_tls(struct mw_smtp *s, unsigned timeout_ms)
       .max = s->opt.tls_max,
       .server_name = s->opt.tls_server_name ? s->opt.tls_server_name
                                             : s->opt.host,
-      .ciphers = s->opt.tls_ciphers};
+      .ciphers = s->opt.tls_ciphers,
+      .cert_file = s->opt.tls_cert_file,
+      .key_file = s->opt.tls_key_file};
   return mw__tls_start(&s->stream, &policy, &s->trace,
                        deadline_in(timeout_ms), &s->tls, &s->tls_info);
 }
@@ -451,12 +453,57 @@ static const char *auth_reply_hint(int code)
   }
 }
 
+/* Who the exchange authenticates as, for messages: the user name, else
+ * the kind of credential. */
+static const char *auth_identity(const struct mw_smtp *s, const char *mech)
+{
+  if(s->opt.user)
+    return s->opt.user;
+  return strcmp(mech, "EXTERNAL") == 0 ? "the certificate's identity"
+                                       : "(token)";
+}
+
+/* SASL EXTERNAL (RFC 4422 appendix A): the identity is the client
+ * certificate presented in the TLS handshake; the AUTH command carries
+ * only the authorization identity, --user or empty ("=").
+ *
+ * A client certificate alone does not oblige the session to authenticate:
+ * it may be meant for TLS client authentication only (Postfix
+ * relay_clientcerts / permit_tls_clientcerts, where no AUTH follows).  It
+ * counts as credentials when the server offers EXTERNAL over TLS (and
+ * --auth, if given, allows it), or when the user asked for EXTERNAL
+ * (--auth EXTERNAL). */
 static mw_status smtp_auth(struct mw_smtp *s)
 {
   bool have_password = s->opt.user && s->opt.password;
   bool have_token = s->opt.oauth2_token != NULL;
-  if(!have_password && !have_token)
+  bool have_cert = s->opt.tls_cert_file != NULL;
+  const struct mw__capa_entry *auth = mw__capa_find(&s->capa, "AUTH");
+  bool external_asked = mw__sasl_list_has(s->opt.auth_mechs, "EXTERNAL");
+  bool external_offered = auth && mw__sasl_list_has(auth->params, "EXTERNAL");
+  /* EXTERNAL asked for, without a certificate, and nothing else allowed
+   * that the credentials at hand could do: a usage error, before the
+   * session goes on as if no authentication had been asked for. */
+  if(external_asked && !have_cert &&
+     !mw__sasl_choose(s->opt.auth_mechs, s->opt.auth_mechs, have_password,
+                      have_token))
+    return mw__error_set(&s->err, MW_E_INVALID,
+                         "--auth EXTERNAL needs a client certificate "
+                         "(--tls-cert FILE): SASL EXTERNAL takes the "
+                         "identity from the certificate presented in the "
+                         "TLS handshake");
+  /* Offered counts only when the user's list (if any) allows EXTERNAL. */
+  bool cert_auth =
+      have_cert && (external_asked ||
+                    (s->tls && external_offered && !s->opt.auth_mechs));
+  if(!have_password && !have_token && !cert_auth)
     return MW_OK;
+  if(!s->tls && cert_auth && !have_password && !have_token)
+    return mw__error_set(&s->err, MW_E_INSECURE,
+                         "SASL EXTERNAL needs TLS: the client certificate "
+                         "is only presented in the TLS handshake, and this "
+                         "connection is not encrypted; use --tls starttls "
+                         "or --tls implicit");
   char caps[512];
   if(!s->tls && !s->opt.allow_insecure_auth)
     return mw__error_set(&s->err, MW_E_INSECURE,
@@ -466,7 +513,6 @@ static mw_status smtp_auth(struct mw_smtp *s)
                          mw__capa_has(&s->capa, "STARTTLS")
                              ? " (the server offers STARTTLS)"
                              : "");
-  const struct mw__capa_entry *auth = mw__capa_find(&s->capa, "AUTH");
   if(!auth)
     return mw__error_set(&s->err, MW_E_AUTH_UNAVAILABLE,
                          "the server does not offer AUTH (it offers: %s)%s",
@@ -474,16 +520,23 @@ static mw_status smtp_auth(struct mw_smtp *s)
                          s->tls ? ""
                                 : "; many servers offer AUTH only after "
                                   "TLS");
-  const char *mech = mw__sasl_choose(auth->params, s->opt.auth_mechs,
-                                     have_password, have_token);
+  /* EXTERNAL only over TLS: without it no certificate was presented. */
+  const char *mech =
+      mw__sasl_choose_cert(auth->params, s->opt.auth_mechs, have_password,
+                           have_token, have_cert && s->tls);
   if(!mech)
     return mw__error_set(&s->err, MW_E_AUTH_UNAVAILABLE,
                          "no authentication mechanism usable by both sides: "
-                         "the server offers [%s], allowed [%s], with %s",
+                         "the server offers [%s], allowed [%s], with %s%s",
                          auth->params,
                          s->opt.auth_mechs ? s->opt.auth_mechs
                                            : mw_auth_supported_mechanisms(),
-                         have_token ? "an OAuth token" : "a password");
+                         have_token      ? "an OAuth token"
+                         : have_password ? "a password"
+                                         : "a client certificate",
+                         have_cert && (have_token || have_password)
+                             ? " and a client certificate"
+                             : "");
   struct mw__sasl *sasl = NULL;
   mw_status st = mw__sasl_start(mech, s->opt.user, s->opt.password,
                                 s->opt.oauth2_token, s->opt.host, &sasl,
@@ -516,13 +569,24 @@ static mw_status smtp_auth(struct mw_smtp *s)
     if(r.code == 235) {
       s->auth_mech = mech;
       mw__trace_emit(&s->trace, MW_TRACE_INFO, "authenticated as %s with %s",
-                     s->opt.user ? s->opt.user : "(token)", mech);
+                     auth_identity(s, mech), mech);
+      break;
+    }
+    if(r.code == 535 && strcmp(mech, "EXTERNAL") == 0) {
+      st = reply_error(s, MW_E_AUTH, &r,
+                       "the server did not accept the client certificate "
+                       "'%s' as an identity (SASL EXTERNAL%s%s; is the "
+                       "certificate one the server trusts and maps to an "
+                       "account?)",
+                       s->opt.tls_cert_file,
+                       s->opt.user ? " for " : "",
+                       s->opt.user ? s->opt.user : "");
       break;
     }
     if(r.code != 334) {
       st = reply_error(s, MW_E_AUTH, &r, "%s (%s as %s)",
                        auth_reply_hint(r.code), mech,
-                       s->opt.user ? s->opt.user : "(token)");
+                       auth_identity(s, mech));
       break;
     }
     if(round >= 16) {

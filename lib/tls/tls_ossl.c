@@ -31,6 +31,7 @@
 struct mw__tls {
   SSL_CTX *ctx;
   SSL *ssl;
+  bool has_client_cert;
 };
 
 bool mw__tls_global_init(void)
@@ -374,8 +375,15 @@ static mw_status load_client_cert(SSL_CTX *ctx,
   }
   if(SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
     drain_errors(why, sizeof(why));
+    if(strstr(why, "mismatch"))
+      return mw__error_set(err, MW_E_INVALID,
+                           "the key '%s' does not belong to the client "
+                           "certificate '%s' (%s)",
+                           key, policy->cert_file, why);
     return mw__error_set(err, MW_E_INVALID,
-                         "cannot load the client key '%s': %s", key, why);
+                         "cannot load the client key '%s' (for the "
+                         "certificate '%s'): %s",
+                         key, policy->cert_file, why);
   }
   if(SSL_CTX_check_private_key(ctx) != 1) {
     drain_errors(why, sizeof(why));
@@ -418,6 +426,7 @@ static mw_status setup(int fd, struct mw_error *err,
     mw_status s = load_client_cert(t->ctx, policy, err);
     if(s)
       return s;
+    t->has_client_cert = true;
   }
   SSL_CTX_set_verify(t->ctx, SSL_VERIFY_NONE, NULL);
   t->ssl = SSL_new(t->ctx);
@@ -435,7 +444,8 @@ static mw_status setup(int fd, struct mw_error *err,
 }
 
 static mw_status handshake_error(struct mw_error *err,
-                                 struct mw__tls_info *info)
+                                 struct mw__tls_info *info,
+                                 bool has_client_cert)
 {
   /* Refine the message when the bytes seen were plaintext, not TLS. */
   const char *m = err->message;
@@ -450,6 +460,17 @@ static mw_status handshake_error(struct mw_error *err,
                          "%s: the server answered in plaintext, not TLS; "
                          "this port likely expects STARTTLS or no TLS "
                          "(try --tls starttls, or port 465 for implicit TLS)",
+                         copy);
+  }
+  if(err->status == MW_E_TLS && !has_client_cert &&
+     (strstr(m, "alert handshake failure") ||
+      strstr(m, "certificate required"))) {
+    char copy[sizeof(err->message)];
+    snprintf(copy, sizeof(copy), "%s", m);
+    return mw__error_set(err, MW_E_TLS,
+                         "%s: the server refused the handshake; if it "
+                         "requires a client certificate, give one with "
+                         "--tls-cert and --tls-key",
                          copy);
   }
   if(err->status == MW_E_TLS &&
@@ -490,7 +511,7 @@ mw_status mw__tls_start(struct mw__stream *st,
       break;
     s = tls_wait(st, t->ssl, rc, deadline, "during the TLS handshake");
     if(s) {
-      s = handshake_error(st->err, NULL);
+      s = handshake_error(st->err, NULL, policy->cert_file != NULL);
       mw__tls_free(t);
       return s;
     }
@@ -556,7 +577,7 @@ mw_status mw__tls_nb_handshake(struct mw__tls *t, short *want,
                             "during the TLS handshake");
     if(s) {
       memset(info, 0, sizeof(*info));
-      return handshake_error(err, info);
+      return handshake_error(err, info, t->has_client_cert);
     }
     return MW_OK;
   }

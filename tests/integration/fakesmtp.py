@@ -46,6 +46,35 @@ def make_test_certs(directory, host="localhost"):
     return ca_crt, crt, key
 
 
+def make_client_cert(directory, ca_crt, ca_key, cn="mailwire test client",
+                     name="client"):
+    """A TLS client certificate (extendedKeyUsage clientAuth) and its key,
+    signed by the test CA (make_test_certs); return (cert_file, key_file).
+    name prefixes the files, so several can live in one directory."""
+    key = os.path.join(directory, name + ".key")
+    csr = os.path.join(directory, name + ".csr")
+    crt = os.path.join(directory, name + ".crt")
+    ext = os.path.join(directory, name + "-ext.cnf")
+
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + cn,
+        "-keyout", key, "-out", csr)
+    with open(ext, "w") as f:
+        f.write("extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n"
+                "keyUsage=critical,digitalSignature\n")
+    run("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key,
+        "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", crt)
+    return crt, key
+
+
+# Short names of the subject attributes, as OpenSSL prints them.
+_RDN_SHORT = {"commonName": "CN", "organizationName": "O",
+              "organizationalUnitName": "OU", "countryName": "C",
+              "emailAddress": "emailAddress"}
+
+
 class Session:
     """What one client connection did."""
 
@@ -55,6 +84,22 @@ class Session:
         self.tls = False
         self.closed_by_server = False
         self.chunks = []         # raw bytes of each recv (after TLS)
+        # The verified client certificate's subject ("CN=...", attributes
+        # joined by ", "), or None when the client presented none.
+        self.peer_subject = None
+        self.auth_mechanism = None  # of the last AUTH command
+        self.authzid = None      # EXTERNAL: the decoded authorization id
+
+    def note_peer(self, tls_sock):
+        """Record the client certificate of a TLS socket just wrapped."""
+        try:
+            cert = tls_sock.getpeercert()
+        except (ValueError, OSError):
+            cert = None
+        if cert:
+            self.peer_subject = ", ".join(
+                "%s=%s" % (_RDN_SHORT.get(k, k), v)
+                for rdn in cert.get("subject", ()) for k, v in rdn)
 
 
 class FakeSMTP:
@@ -72,7 +117,8 @@ class FakeSMTP:
                  auth_before_tls_only=False, trickle=None, stall_ehlo=False,
                  reset_during_data=None, quit_reply="221 2.0.0 Bye",
                  starttls_garbage=False, drop_after_mail=False,
-                 auth_after_tls_only=False, tls_max=None):
+                 auth_after_tls_only=False, tls_max=None,
+                 client_ca=None, verify_client=None, external_reply=None):
         self.cert, self.key = cert, key
         self.greeting = greeting
         self.silent = silent
@@ -100,6 +146,15 @@ class FakeSMTP:
         self.drop_after_mail = drop_after_mail  # hang up mid-transaction
         self.auth_after_tls_only = auth_after_tls_only
         self.tls_max = tls_max  # "1.2": the server cannot do TLS 1.3
+        # Client certificates: verify_client "optional" asks for one,
+        # "required" refuses the handshake without one; both verify it
+        # against client_ca (a CA file).  None (the default): not asked.
+        self.client_ca = client_ca
+        self.verify_client = verify_client
+        # AUTH EXTERNAL (offer it with auth="EXTERNAL ..."): accepted with
+        # auth_reply when a verified client certificate was presented, else
+        # refused with 535; external_reply, when set, is the verdict anyway.
+        self.external_reply = external_reply
         self.sessions = []
         self._sock = None
         self._thread = None
@@ -142,6 +197,11 @@ class FakeSMTP:
         ctx.load_cert_chain(self.cert, self.key)
         if self.tls_max == "1.2":
             ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        if self.verify_client:
+            ctx.verify_mode = (ssl.CERT_REQUIRED
+                               if self.verify_client == "required"
+                               else ssl.CERT_OPTIONAL)
+            ctx.load_verify_locations(cafile=self.client_ca)
         return ctx
 
     def _serve(self):
@@ -162,6 +222,7 @@ class FakeSMTP:
         self.sessions.append(sess)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         io = _LineIO(conn, sess)
+        io.linger_on_tls_failure = bool(self.verify_client)
         try:
             self._handle(io, sess)
         except (OSError, ssl.SSLError, ConnectionError):
@@ -262,6 +323,10 @@ class FakeSMTP:
                 # exchange; the verdict is auth_reply whatever was said.
                 words = text.split(" ")
                 mech = words[1].upper() if len(words) > 1 else ""
+                sess.auth_mechanism = mech
+                if mech == "EXTERNAL":
+                    self._auth_external(io, sess, words)
+                    continue
                 prompts = []
                 if mech == "LOGIN":
                     prompts = ["334 VXNlcm5hbWU6", "334 UGFzc3dvcmQ6"]
@@ -331,6 +396,51 @@ class FakeSMTP:
             else:
                 io.send_line("502 5.5.2 Error: command not recognized")
 
+    def _auth_external(self, io, sess, words):
+        """SASL EXTERNAL (RFC 4422 appendix A, RFC 4954): the message is
+        the authorization identity, "=" (empty) in the initial response
+        or an empty line after a 334 prompt."""
+        import base64
+        import binascii
+        if len(words) > 2:
+            msg = words[2]
+        else:
+            io.send_line("334 ")
+            answer = io.read_line()
+            if answer is None:
+                return
+            msg = answer.decode("latin-1")
+            sess.lines.append(msg)
+        try:
+            sess.authzid = "" if msg in ("=", "") else \
+                base64.b64decode(msg, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            io.send_line("501 5.5.2 Cannot decode the EXTERNAL response")
+            return
+        if self.external_reply:
+            io.send_line(self.external_reply)
+        elif sess.peer_subject:
+            io.send_line(self.auth_reply)
+        else:
+            io.send_line("535 5.7.8 Error: authentication failed: no client "
+                         "certificate")
+
+
+def _linger(sock, seconds=2.0):
+    """Close gently after a refused TLS handshake.  With TLS 1.3 the client
+    has finished its side of the handshake and may already be sending
+    EHLO when the server refuses its certificate; closing with that data
+    unread would reset the connection, and the reset can destroy the alert
+    before the client reads it.  So: stop sending (FIN after the alert),
+    read until the client hangs up, then let the caller close."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(seconds)
+        while sock.recv(4096):
+            pass
+    except OSError:
+        pass
+
 
 class _LineIO:
     """Line I/O over a socket that can be upgraded to TLS in place."""
@@ -339,10 +449,26 @@ class _LineIO:
         self.sock = sock
         self.sess = sess
         self.buf = b""
+        # After a handshake this side refused (a client certificate
+        # missing or not trusted): let the alert reach the client instead
+        # of resetting the connection under it (see _linger).
+        self.linger_on_tls_failure = False
 
     def wrap(self, ctx):
-        self.sock = ctx.wrap_socket(self.sock, server_side=True)
+        if self.linger_on_tls_failure:
+            tls = ctx.wrap_socket(self.sock, server_side=True,
+                                  do_handshake_on_connect=False)
+            self.sock = tls
+            try:
+                tls.do_handshake()
+            except ssl.SSLError:
+                _linger(tls)
+                raise
+        else:
+            self.sock = ctx.wrap_socket(self.sock, server_side=True)
         self.buf = b""
+        if self.sess is not None:
+            self.sess.note_peer(self.sock)
 
     def send_raw(self, data):
         self.sock.sendall(data)
@@ -426,7 +552,8 @@ def temp_certs():
 
 def main():
     """Serve from the command line (used inside network namespaces):
-    fakesmtp.py --port N --cert C --key K [--implicit] [--no-starttls]."""
+    fakesmtp.py --port N --cert C --key K [--implicit] [--no-starttls]
+    [--silent]."""
     import argparse
     import signal
     ap = argparse.ArgumentParser()
@@ -435,9 +562,11 @@ def main():
     ap.add_argument("--key", required=True)
     ap.add_argument("--implicit", action="store_true")
     ap.add_argument("--no-starttls", action="store_true")
+    ap.add_argument("--silent", action="store_true")
     args = ap.parse_args()
     f = FakeSMTP(cert=args.cert, key=args.key, implicit_tls=args.implicit,
-                 starttls=not (args.no_starttls or args.implicit))
+                 starttls=not (args.no_starttls or args.implicit),
+                 silent=args.silent)
     f.start(args.port)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: done.set())

@@ -25,6 +25,10 @@ import rigutil  # noqa: E402
 
 CERT_DIR = CA = CERT = KEY = None
 BAD = {}
+# The greeting timeout of the probes, stretched under valgrind (a TLS
+# handshake there takes a good part of a second); the bound checked is
+# always "this timeout plus one (scaled) second".
+T = int(2 * mwtest.TIME_SCALE)
 
 
 def setUpModule():
@@ -46,7 +50,7 @@ def closed_port():
     return port
 
 
-def probe(target, *extra, ports=None, timeout="2s", ca=True):
+def probe(target, *extra, ports=None, timeout="%ds" % T, ca=True):
     args = ["probe", target, "--greeting-timeout", timeout,
             "--tls-server-name", "localhost"]
     if ports:
@@ -90,7 +94,7 @@ class FakeServers(unittest.TestCase):
         for port in (silent1.port, silent2.port):
             self.assertEqual(r[(port, "implicit")]["outcome"], "silent")
             self.assertEqual(r[(port, "plain")]["outcome"], "silent")
-            self.assertIn("no greeting within 2.0 s",
+            self.assertIn("no greeting within %.1f s" % T,
                           r[(port, "plain")]["detail"])
         # The implicit-TLS server: works in its mode, a mismatch in the
         # other (the plaintext client heard nothing).
@@ -119,8 +123,8 @@ class FakeServers(unittest.TestCase):
         self.assertIn("--server 127.0.0.1:%d --tls implicit" % implicit.port,
                       doc["recommended"]["send_flags"])
         # Hangs overlap: one greeting timeout, not the sum of six.
-        self.assertLess(secs, mwtest.bound(2 + 1), doc)
-        self.assertGreaterEqual(secs, 1.9)
+        self.assertLess(secs, T + mwtest.bound(1), doc)
+        self.assertGreaterEqual(secs, T * 0.95)
 
     def test_plaintext_only_is_never_recommended(self):
         with fakesmtp.FakeSMTP(cert=CERT, key=KEY, starttls=False,
@@ -128,7 +132,7 @@ class FakeServers(unittest.TestCase):
             code, doc, _, _ = probe("127.0.0.1", ports=[f.port])
             code2, out, _, _ = mwtest.run(
                 ["probe", "127.0.0.1", "--ports", str(f.port),
-                 "--greeting-timeout", "2s"])
+                 "--greeting-timeout", "%ds" % T])
         r = rows(doc)
         self.assertEqual(r[(f.port, "plain")]["outcome"], "works")
         self.assertEqual(r[(f.port, "plain")]["rank"], 0)
@@ -225,7 +229,7 @@ class Rig(unittest.TestCase):
         code, doc, err, secs = mwtest.run_json(
             ["probe", "127.0.0.1", "--ports",
              ",".join(str(p) for p in port.values()), "--greeting-timeout",
-             "3s", "--tls-ca-file", e["RIG_CA_FILE"], "--tls-server-name",
+             "%ds" % (T + 1), "--tls-ca-file", e["RIG_CA_FILE"], "--tls-server-name",
              e["RIG_SERVER_NAME"]])
         self.assertEqual(code, 0, doc)
         r = rows(doc)
@@ -245,11 +249,14 @@ class Rig(unittest.TestCase):
         self.assertIn("PLAIN", r[(port["PLAINAUTH"], "plain")]["auth"])
         self.assertEqual(r[(port["PLAINAUTH"], "plain")]["rank"], 0)
         self.assertEqual(r[(port["OPTTLS"], "starttls")]["outcome"], "works")
-        # The PROXY-protocol port waits for a header a client never sends.
-        self.assertEqual(r[(port["HAPROXY"], "plain")]["outcome"], "silent")
+        # The PROXY-protocol port waits for a header a client never sends
+        # (Postfix gives up after smtpd_upstream_proxy_timeout, 5 s, with
+        # a 421: a longer greeting timeout sees that).
+        self.assertIn(r[(port["HAPROXY"], "plain")]["outcome"],
+                      ("silent", "rejected"))
         self.assertEqual(doc["recommended"]["port"], smtps)
         self.assertEqual(doc["recommended"]["mode"], "implicit")
-        self.assertLess(secs, mwtest.bound(3 + 1))
+        self.assertLess(secs, T + 1 + mwtest.bound(1))
 
 
 class Discovery(unittest.TestCase):
@@ -350,7 +357,8 @@ class DefaultPorts(unittest.TestCase):
         p = subprocess.run(
             ["ip", "netns", "exec", self.NS] +
             mwtest.command(mwtest.MAILWIRE, "probe", "127.0.0.1", "--json",
-                           "--greeting-timeout", "2s", "--tls-ca-file", CA,
+                           "--greeting-timeout", "%ds" % T, "--tls-ca-file",
+                           CA,
                            "--tls-server-name", "localhost"),
             capture_output=True, timeout=120)
         secs = time.monotonic() - t0
@@ -366,7 +374,7 @@ class DefaultPorts(unittest.TestCase):
                          ["--server", "127.0.0.1:465", "--tls", "implicit"])
         self.assertEqual(p.returncode, 0)
         # Filtered, silent: all overlapped in one greeting timeout.
-        self.assertLess(secs, mwtest.bound(2 + 1))
+        self.assertLess(secs, T + mwtest.bound(1))
 
 
 if __name__ == "__main__":

@@ -105,6 +105,54 @@ static void msmtp_documentation_example(void **state)
                "--from smithjoe@isp.example --user 212lalala");
 }
 
+/* The words of account a in text, or the error. */
+static void check_text(const char *text, const char *want_words,
+                       const char *want_error)
+{
+  struct profile p;
+  char err[512] = "";
+  char **w = NULL;
+  int n = 0;
+  int rc = profile_parse(text, strlen(text), "f", "a", &p, err, sizeof(err));
+  if(rc == 0) {
+    rc = profile_to_words(&p, &w, &n, err, sizeof(err));
+    profile_free(&p);
+  }
+  if(want_error) {
+    assert_int_equal(rc, -1);
+    if(!strstr(err, want_error))
+      fail_msg("'%s' does not contain '%s'", err, want_error);
+    return;
+  }
+  assert_int_equal(rc, 0);
+  char *s = joined(w, n);
+  assert_string_equal(s, want_words);
+  free(s);
+  profile_words_free(w, n);
+}
+
+static void client_certificate_keys(void **state)
+{
+  (void)state;
+  /* msmtp's tls_cert_file / tls_key_file, with auth external (SASL
+   * EXTERNAL, the user as the authorization identity). */
+  check_text("account a\nhost h\nport 587\nauth external\n"
+             "tls_cert_file /home/u/client.pem\n"
+             "tls_key_file \"/home/u/client key.pem\"\nuser u\n",
+             "--server h:587 --auth external --tls-cert /home/u/client.pem "
+             "--tls-key /home/u/client key.pem --user u",
+             NULL);
+  /* The key may live in the certificate file; inherited from defaults. */
+  check_text("defaults\ntls_cert_file /c.pem\naccount a\nhost h\n",
+             "--tls-cert /c.pem --server h", NULL);
+  /* An empty value sets nothing, as in msmtp. */
+  check_text("account a\nhost h\ntls_cert_file \"\"\n", "--server h", NULL);
+  check_text("account a\nhost h\ntls_key_file /k.pem\n", NULL,
+             "f:3: 'tls_key_file' needs 'tls_cert_file'");
+  check_text("account a\nhost h\nauth externall\n", NULL,
+             "f:3: --auth: 'externall' is not a list of supported");
+}
+
 static void errors_name_file_and_line(void **state)
 {
   (void)state;
@@ -172,6 +220,7 @@ int main(void)
       cmocka_unit_test(msmtp_documentation_example),
       cmocka_unit_test(errors_name_file_and_line),
       cmocka_unit_test(long_lines_and_quotes),
+      cmocka_unit_test(client_certificate_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

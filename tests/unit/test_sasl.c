@@ -1,5 +1,5 @@
 /* Unit tests: proto/sasl.c, mechanism choice and the client side of each
- * exchange (GNU SASL glue and the OAuth formats). */
+ * exchange (GNU SASL glue, the OAuth formats and EXTERNAL). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -61,6 +61,38 @@ static void choose_strongest_common(void **state)
   assert_null(mw__sasl_choose("GSSAPI NTLM", NULL, true, false));
 }
 
+static void choose_external_only_with_a_certificate(void **state)
+{
+  (void)state;
+  /* Without a certificate EXTERNAL is never chosen, even when allowed. */
+  assert_string_equal(mw__sasl_choose("EXTERNAL PLAIN", NULL, true, false),
+                      "PLAIN");
+  assert_null(mw__sasl_choose("EXTERNAL", NULL, true, true));
+  assert_null(mw__sasl_choose_cert("EXTERNAL", "EXTERNAL", true, true,
+                                   false));
+  /* With one it is the strongest, with or without other credentials. */
+  assert_string_equal(mw__sasl_choose_cert("PLAIN SCRAM-SHA-256 external",
+                                           NULL, true, false, true),
+                      "EXTERNAL");
+  assert_string_equal(mw__sasl_choose_cert("EXTERNAL", NULL, false, false,
+                                           true),
+                      "EXTERNAL");
+  /* Not offered: the others as before; nothing without other credentials. */
+  assert_string_equal(mw__sasl_choose_cert("PLAIN LOGIN", NULL, true, false,
+                                           true),
+                      "PLAIN");
+  assert_null(mw__sasl_choose_cert("PLAIN LOGIN", NULL, false, false, true));
+  /* The user's list still rules. */
+  assert_string_equal(mw__sasl_choose_cert("EXTERNAL PLAIN", "PLAIN", true,
+                                           false, true),
+                      "PLAIN");
+  assert_true(mw__sasl_list_has("PLAIN external", "EXTERNAL"));
+  assert_false(mw__sasl_list_has("PLAIN EXTERNALX", "EXTERNAL"));
+  assert_false(mw__sasl_list_has(NULL, "EXTERNAL"));
+  /* The supported list names it first. */
+  assert_memory_equal(mw_auth_supported_mechanisms(), "EXTERNAL ", 9);
+}
+
 static void normalise_list(void **state)
 {
   (void)state;
@@ -73,6 +105,60 @@ static void normalise_list(void **state)
                    MW_E_INVALID);
   assert_int_equal(mw__sasl_normalise_list(" , ", &out), MW_E_INVALID);
   assert_int_equal(mw__sasl_normalise_list("", &out), MW_E_INVALID);
+  assert_int_equal(mw__sasl_normalise_list("external,Plain", &out), MW_OK);
+  assert_string_equal(out, "EXTERNAL PLAIN");
+  mw__free(out);
+}
+
+static void external_empty_authzid(void **state)
+{
+  (void)state;
+  struct mw_error err = {0};
+  struct mw__sasl *s = NULL;
+  assert_true(mw__sasl_client_first("EXTERNAL"));
+  assert_int_equal(mw__sasl_start("EXTERNAL", NULL, NULL, NULL, "h", &s,
+                                  &err),
+                   MW_OK);
+  char *resp = NULL;
+  /* An empty message: the client sends "AUTH EXTERNAL =" (RFC 4954). */
+  assert_int_equal(mw__sasl_step(s, NULL, &resp, &err), MW_OK);
+  assert_string_equal(resp, "");
+  assert_true(mw__sasl_finished(s));
+  mw__free_secret(resp);
+  /* A further 334 gets an empty answer, not a crash or a repeat. */
+  assert_int_equal(mw__sasl_step(s, "", &resp, &err), MW_OK);
+  assert_string_equal(resp, "");
+  mw__free_secret(resp);
+  mw__sasl_free(s);
+  /* "" as the user is the same as none. */
+  assert_int_equal(mw__sasl_start("EXTERNAL", "", "ignored", NULL, "h", &s,
+                                  &err),
+                   MW_OK);
+  assert_int_equal(mw__sasl_step(s, NULL, &resp, &err), MW_OK);
+  assert_string_equal(resp, "");
+  mw__free_secret(resp);
+  mw__sasl_free(s);
+}
+
+static void external_with_authzid(void **state)
+{
+  (void)state;
+  struct mw_error err = {0};
+  struct mw__sasl *s = NULL;
+  /* The password is not part of EXTERNAL: it must not be sent. */
+  assert_int_equal(mw__sasl_start("EXTERNAL", "alice@example.org", "s3cret",
+                                  "tok", "h", &s, &err),
+                   MW_OK);
+  char *resp = NULL;
+  assert_int_equal(mw__sasl_step(s, NULL, &resp, &err), MW_OK);
+  assert_string_equal(resp, "YWxpY2VAZXhhbXBsZS5vcmc="); /* the authzid */
+  unsigned char raw[64];
+  size_t n = b64_decode(resp, raw);
+  assert_int_equal(n, strlen("alice@example.org"));
+  assert_memory_equal(raw, "alice@example.org", n);
+  assert_true(mw__sasl_finished(s));
+  mw__free_secret(resp);
+  mw__sasl_free(s);
 }
 
 static void plain_initial_response(void **state)
@@ -255,7 +341,10 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(choose_strongest_common),
+      cmocka_unit_test(choose_external_only_with_a_certificate),
       cmocka_unit_test(normalise_list),
+      cmocka_unit_test(external_empty_authzid),
+      cmocka_unit_test(external_with_authzid),
       cmocka_unit_test(plain_initial_response),
       cmocka_unit_test(cram_md5_rfc2195_example),
       cmocka_unit_test(login_answers_two_prompts),
