@@ -317,6 +317,10 @@ const char *mw_smtp_auth_mechanism(const mw_smtp *s);
 /* The greeting text and the address actually connected to ("ip:port"). */
 const char *mw_smtp_greeting(const mw_smtp *s);
 const char *mw_smtp_peer_address(const mw_smtp *s);
+/* The port and TLS mode in use (after auto, or what --tls detect found;
+ * MW_TLS_DETECT until then).  Since 0.1 */
+unsigned mw_smtp_port(const mw_smtp *s);
+mw_tls_mode mw_smtp_tls_mode(const mw_smtp *s);
 
 /* Envelope. */
 typedef struct mw_envelope mw_envelope;

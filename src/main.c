@@ -457,22 +457,17 @@ static int cmd_send_words(int argc, char **argv)
     }
   }
   /* Report the send error before QUIT clears the session's error. */
-  unsigned port = 0;
   char hostbuf[300];
   snprintf(hostbuf, sizeof(hostbuf), "%s", a->server);
   {
     char *colon = hostbuf[0] == '[' ? strchr(hostbuf, ']') : hostbuf;
     colon = colon ? strchr(colon, ':') : NULL;
-    if(colon) {
-      port = (unsigned)strtoul(colon + 1, NULL, 10);
+    if(colon)
       *colon = '\0';
-    }
   }
-  if(!port)
-    port = a->tls_mode == MW_TLS_IMPLICIT ? 465 : 587;
-  mw_tls_mode eff = a->tls_mode;
-  if(eff == MW_TLS_AUTO)
-    eff = port == 465 ? MW_TLS_IMPLICIT : MW_TLS_STARTTLS;
+  /* The session knows the port and mode in use (auto, detect). */
+  unsigned port = mw_smtp_port(s);
+  mw_tls_mode eff = mw_smtp_tls_mode(s);
   struct send_report rep = {.host = hostbuf,
                             .port = port,
                             .tls_mode = mw_tls_mode_name(eff),

@@ -144,6 +144,8 @@ struct probe_ctx {
   bool use_proxy;
   char helo[256];
   int64_t start;
+  struct probe_conn *conns;
+  size_t nconn;
 };
 
 /* -- rows ------------------------------------------------------------- */
@@ -374,6 +376,24 @@ static void reply_summary(const struct mw__reply *r, char *buf, size_t len)
   snprintf(buf, len, "%d %.*s", r->code, (int)(n > 200 ? 200 : n), text);
 }
 
+/* Implicit TLS works on this port: the plaintext connection to it that
+ * has heard nothing is waiting for a greeting that will never come.  End
+ * it now rather than at the deadline (the usual case: 465 answers in
+ * milliseconds, and the probe need not wait for its plaintext twin). */
+static void abandon_plain_twin(struct probe_conn *c)
+{
+  for(size_t i = 0; i < c->ctx->nconn; i++) {
+    struct probe_conn *t = &c->ctx->conns[i];
+    if(t == c || t->implicit || t->host != c->host || t->port != c->port ||
+       (t->state != CS_GREETING && t->state != CS_CONNECT) || t->got_bytes)
+      continue;
+    conn_finish(t, "mismatch",
+                "no greeting in plaintext, and implicit TLS works on this "
+                "port: it speaks implicit TLS (a plaintext client waits "
+                "for a greeting that never comes)");
+  }
+}
+
 /* A complete reply arrived in the current state. */
 static void on_reply(struct probe_conn *c)
 {
@@ -413,6 +433,7 @@ static void on_reply(struct probe_conn *c)
       record_auth(c, row);
       row_set(row, "works", "implicit TLS, %s", c->info.version);
       conn_finish(c, "works", NULL);
+      abandon_plain_twin(c);
       return;
     }
     record_auth(c, row);
@@ -1190,11 +1211,13 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
   /* Every attempt starts now, with one deadline each. */
   int64_t attempts_start = mw__now_ms();
   size_t nconn = 0;
+  ctx.conns = conns;
   for(size_t i = 0; i < p->host_count; i++) {
     struct probe_host *h = &p->hosts[i];
     for(size_t k = 0; k < h->port_count; k++) {
       for(int implicit = 1; implicit >= 0; implicit--) {
         struct probe_conn *c = &conns[nconn++];
+        ctx.nconn = nconn;
         c->ctx = &ctx;
         c->host = h;
         c->port = h->ports[k];

@@ -177,8 +177,13 @@ class FakeServers(unittest.TestCase):
     def test_profile_block_and_flags_work_for_send(self):
         with fakesmtp.FakeSMTP(cert=CERT, key=KEY, implicit_tls=True,
                                starttls=False) as f:
-            code, doc, _, _ = probe("127.0.0.1", ports=[f.port])
+            code, doc, _, secs = probe("127.0.0.1", ports=[f.port])
             self.assertEqual(code, 0, doc)
+            # Implicit TLS answered: its silent plaintext twin is not
+            # waited for until the greeting timeout.
+            self.assertEqual(rows(doc)[(f.port, "plain")]["outcome"],
+                             "mismatch")
+            self.assertLess(secs, T)
             d = tempfile.mkdtemp()
             try:
                 path = os.path.join(d, "config")
@@ -197,6 +202,32 @@ class FakeServers(unittest.TestCase):
                 self.assertEqual(code, 0, out + err)
             finally:
                 shutil.rmtree(d, ignore_errors=True)
+
+    def test_account_profile_gives_host_port_and_tls_settings(self):
+        """probe --account takes the host, its port and the TLS keys of
+        an account; its sender and credentials do not apply and are
+        skipped, not refused."""
+        with fakesmtp.FakeSMTP(cert=CERT, key=KEY, implicit_tls=True,
+                               starttls=False) as f:
+            d = tempfile.mkdtemp()
+            try:
+                path = os.path.join(d, "config")
+                with open(path, "w") as fh:
+                    fh.write("account work\nhost 127.0.0.1\nport %d\n"
+                             "tls on\ntls_starttls off\ntls_trust_file %s\n"
+                             "tls_host_override localhost\n"
+                             "from a@example.org\nauth on\nuser alice\n"
+                             "password s3cret-Profile\n" % (f.port, CA))
+                os.chmod(path, 0o600)
+                code, doc, err, _ = mwtest.run_json(
+                    ["probe", "-C", path, "--account", "work",
+                     "--greeting-timeout", "%ds" % T])
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(doc["target"], "127.0.0.1")
+        self.assertEqual(doc["recommended"]["port"], f.port)
+        self.assertNotIn("s3cret-Profile", json.dumps(doc) + err)
 
     def test_usage_errors(self):
         for args in (["probe"], ["probe", "x", "--ports", "0"],
@@ -257,6 +288,76 @@ class Rig(unittest.TestCase):
         self.assertEqual(doc["recommended"]["port"], smtps)
         self.assertEqual(doc["recommended"]["mode"], "implicit")
         self.assertLess(secs, T + 1 + mwtest.bound(1))
+
+
+class Detect(unittest.TestCase):
+    """send --tls detect: the same probe, then the best secure mode."""
+
+    def send(self, port, *extra):
+        return mwtest.run_json(
+            ["send", "--server", "127.0.0.1:%d" % port, "--tls", "detect",
+             "--tls-ca-file", CA, "--tls-server-name", "localhost",
+             "--greeting-timeout", "%ds" % T, "--from", "a@example.org",
+             "--to", "b@example.org", "--body", "hi"] + list(extra))
+
+    def test_detects_implicit_and_starttls(self):
+        for implicit in (True, False):
+            with self.subTest(implicit=implicit), \
+                    fakesmtp.FakeSMTP(cert=CERT, key=KEY,
+                                      implicit_tls=implicit,
+                                      starttls=not implicit) as f:
+                code, doc, err, _ = self.send(f.port, "--trace")
+                self.assertEqual(code, 0, err)
+                mode = "implicit" if implicit else "starttls"
+                self.assertEqual(doc["server"]["tls_mode"], mode)
+                self.assertEqual(doc["server"]["port"], f.port)
+                self.assertIn("--tls detect: port %d, TLS mode %s"
+                              % (f.port, mode), err)
+                self.assertTrue(f.sessions[-1].tls)
+                self.assertEqual(len(f.sessions[-1].data), 1)
+
+    def test_plaintext_only_is_refused(self):
+        with fakesmtp.FakeSMTP(cert=CERT, key=KEY, starttls=False) as f:
+            code, doc, err, _ = self.send(f.port)
+        self.assertEqual(code, 78, doc)
+        self.assertEqual(doc["error"]["status"], "MW_E_NO_STARTTLS")
+        self.assertIn("only plaintext answered", doc["error"]["message"])
+        self.assertFalse(any(sess.data for sess in f.sessions))
+
+    def test_untrusted_certificate_is_refused(self):
+        cert, key = BAD["selfsigned"]
+        with fakesmtp.FakeSMTP(cert=cert, key=key) as f:
+            code, doc, err, _ = self.send(f.port)
+        self.assertEqual(code, 78, doc)
+        self.assertEqual(doc["error"]["status"], "MW_E_CERT")
+        self.assertIn("self_signed", doc["error"]["message"])
+        self.assertFalse(any(sess.data for sess in f.sessions))
+
+    def test_nothing_answers(self):
+        code, doc, err, _ = self.send(closed_port())
+        self.assertEqual(code, 75, doc)
+        self.assertIn("no port answered", doc["error"]["message"])
+
+    def test_rig_submission_and_smtps(self):
+        path = os.environ.get("MW_RIG_ENV")
+        if not path or not os.path.exists(path):
+            self.skipTest("no rig (run through ctest)")
+        e = rigutil.load_env(path)
+        for name, mode in (("SMTPS", "implicit"), ("SUBMISSION", "starttls")):
+            with self.subTest(name):
+                code, doc, err, _ = mwtest.run_json(
+                    ["send", "--server", "127.0.0.1:%s" % e["RIG_%s_PORT"
+                                                            % name],
+                     "--tls", "detect", "--tls-ca-file", e["RIG_CA_FILE"],
+                     "--tls-server-name", e["RIG_SERVER_NAME"],
+                     "--greeting-timeout", "%ds" % T, "--user",
+                     e["RIG_USER1"], "--password-env", "PW", "--from",
+                     e["RIG_USER1"], "--to", e["RIG_USER1"], "--subject",
+                     "detect " + name, "--body", "hi"],
+                    env={"PW": e["RIG_PASS1"]})
+                self.assertEqual(code, 0, err)
+                self.assertEqual(doc["server"]["tls_mode"], mode)
+                self.assertIsNotNone(doc["server"]["auth_mechanism"])
 
 
 class Discovery(unittest.TestCase):

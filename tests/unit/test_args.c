@@ -159,6 +159,67 @@ static void durations(void **state)
   assert_false(cli_parse_duration("99999999999999999999", &ms));
 }
 
+static void probe_words(void **state)
+{
+  (void)state;
+  struct send_args a;
+  char err[512];
+  const char *ok[] = {"mail.example.org", "--ports", "465,587",
+                      "--greeting-timeout", "3s", "--tls-ca-file", "ca.pem",
+                      "--json"};
+  assert_int_equal(cli_parse_probe(8, (char **)ok, NULL, &a, err,
+                                   sizeof(err)),
+                   0);
+  assert_string_equal(a.server, "mail.example.org");
+  assert_string_equal(a.ports, "465,587");
+  assert_int_equal(a.greeting_timeout_ms, 3000);
+  assert_true(a.json);
+  /* A profile's host is the default target. */
+  const char *none[] = {"--ports", "25"};
+  assert_int_equal(cli_parse_probe(2, (char **)none, "smtp.example.org", &a,
+                                   err, sizeof(err)),
+                   0);
+  assert_string_equal(a.server, "smtp.example.org");
+  assert_int_equal(cli_parse_probe(2, (char **)none, NULL, &a, err,
+                                   sizeof(err)),
+                   -1);
+  assert_non_null(strstr(err, "give the host"));
+  static const char *const bad[][3] = {
+      {"h", "--ports", "0"},        {"h", "--ports", "70000"},
+      {"h", "--ports", "25,"},      {"h", "--ports", "25;587"},
+      {"h", "--from", "a@b"},       {"h", "--user", "u"},
+      {"h", "--tls", "implicit"},   {"h", "--body", "x"}};
+  for(size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    assert_int_equal(cli_parse_probe(3, (char **)bad[i], NULL, &a, err,
+                                     sizeof(err)),
+                     -1);
+    assert_true(err[0]);
+  }
+  unsigned ports[CLI_MAX_PORTS];
+  size_t n = 0;
+  assert_true(cli_ports_parse("465,587,25,2525", ports, &n));
+  assert_int_equal(n, 4);
+  assert_int_equal(ports[3], 2525);
+  assert_false(cli_ports_parse("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17",
+                               ports, &n));
+  assert_false(cli_ports_parse("", ports, &n));
+}
+
+static void tls_detect_and_client_cert(void **state)
+{
+  (void)state;
+  struct send_args a;
+  char err[512];
+  PARSE_OK(BASE, "--tls", "detect");
+  assert_int_equal(a.tls_mode, MW_TLS_DETECT);
+  PARSE_OK(BASE, "--tls-cert", "c.pem", "--user", "alice");
+  assert_string_equal(a.tls_cert, "c.pem");
+  PARSE_FAILS("--tls-key needs --tls-cert", BASE, "--tls-key", "k.pem");
+  PARSE_FAILS("--tls-cert", BASE, "--auth", "EXTERNAL");
+  PARSE_OK(BASE, "--auth", "external", "--tls-cert", "c.pem");
+  PARSE_FAILS("for mailwire probe", BASE, "--ports", "25");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -169,6 +230,8 @@ int main(void)
       cmocka_unit_test(unknown_and_missing),
       cmocka_unit_test(ipv6_server_and_help),
       cmocka_unit_test(durations),
+      cmocka_unit_test(probe_words),
+      cmocka_unit_test(tls_detect_and_client_cert),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
