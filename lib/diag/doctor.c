@@ -26,13 +26,13 @@
 #include "core/options.h"
 #include "core/util.h"
 #include "diag/deliver.h"
+#include "diag/probe.h"
 #include "net/resolve.h"
 #include "net/tcp.h"
 #include "proto/envelope.h"
 #include "proto/smtp.h"
 
 #include <arpa/inet.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -1307,112 +1307,92 @@ static bool resolve_mx_target(struct mw_report *r, struct mw_options *o)
 
 /* ---- the other submission ports, tried at once ------------------------- */
 
-struct alternative {
-  const struct mw_options *base;
-  unsigned port;
-  mw_tls_mode mode;
-  mw_status st;
-  bool encrypted;
-  char version[16];
-  char auth[160];
-  char why[sizeof(((struct mw_error *)0)->message)];
-  double ms;
-};
-
-/* One probe: the user's TLS policy (so "works" means it would work for
- * send), no credentials, short timeouts. */
-static void *try_alternative(void *arg)
+/* One port's line in the evidence: the secure row that works (best rank),
+ * else the row of the port's usual mode with what went wrong. */
+static void describe_port(const mw_probe *p, unsigned port,
+                          struct mw__sbuf *ev, struct mw__sbuf *works,
+                          const char *host)
 {
-  struct alternative *a = arg;
-  const struct mw_options *o = a->base;
-  int64_t t0 = mw__now_ms();
-  struct mw_options p;
-  if(!mw__options_copy(&p, o)) {
-    a->st = MW_E_NOMEM;
-    return NULL;
+  size_t pick = SIZE_MAX, usual = SIZE_MAX;
+  const char *usual_mode = port == 465 ? "implicit" : "starttls";
+  for(size_t i = 0; i < mw_probe_count(p); i++) {
+    if(mw_probe_row_port(p, i) != port)
+      continue;
+    unsigned rank = mw_probe_row_rank(p, i);
+    if(rank && mw__tls_verdict_ok(mw_probe_row_cert(p, i)) &&
+       (pick == SIZE_MAX || rank < mw_probe_row_rank(p, pick)))
+      pick = i;
+    if(!strcmp(mw_probe_row_mode(p, i), usual_mode))
+      usual = i;
   }
-  p.port = a->port;
-  p.tls_mode = a->mode;
+  const char *sep = ev->len ? "; " : "";
+  if(pick != SIZE_MAX) {
+    const char *auth = mw_probe_row_auth(p, pick);
+    mw__sbuf_printf(ev, "%s%u --tls %s: works (%s%s%s)", sep, port,
+                    mw_probe_row_mode(p, pick),
+                    mw_probe_row_tls_version(p, pick), auth[0] ? ", AUTH " : "",
+                    auth);
+    if(!works->len)
+      mw__sbuf_printf(works, "--server %s:%u --tls %s", host, port,
+                      mw_probe_row_mode(p, pick));
+    return;
+  }
+  if(usual == SIZE_MAX)
+    return;
+  const char *o = mw_probe_row_outcome(p, usual);
+  const char *detail = mw_probe_row_detail(p, usual);
+  if(!strcmp(o, "works")) /* TLS works, the certificate is refused */
+    mw__sbuf_printf(ev, "%s%u --tls %s: TLS works, but the certificate is "
+                        "not accepted (%s)",
+                    sep, port, usual_mode, mw_probe_row_cert(p, usual));
+  else if(!strcmp(o, "refused") || !strcmp(o, "unreachable") ||
+          !strcmp(o, "timeout"))
+    mw__sbuf_printf(ev, "%s%u --tls %s: could not connect (%s)", sep, port,
+                    usual_mode, detail);
+  else
+    mw__sbuf_printf(ev, "%s%u --tls %s: %s (%s)", sep, port, usual_mode, o,
+                    detail);
+}
+
+/* After a connection-level failure: which other port and mode works?  The
+ * parallel probe (diag/probe.c) with the user's TLS policy, so "works"
+ * means it would work for send, bounded by a short greeting timeout. */
+static void try_alternatives(struct mw_report *r, const struct mw_options *o)
+{
+  static const unsigned candidates[] = {465, 587, 25, 2525};
+  char ports[32] = "";
+  size_t used = 0;
+  for(size_t i = 0; i < 4; i++) {
+    if(candidates[i] == r->port)
+      continue;
+    int n = snprintf(ports + used, sizeof(ports) - used, "%s%u",
+                     used ? "," : "", candidates[i]);
+    if(n > 0)
+      used += (size_t)n;
+  }
+  struct mw_options p;
+  if(!mw__options_copy(&p, o))
+    return;
   mw__free_secret(p.password);
   mw__free_secret(p.oauth2_token);
   p.password = p.oauth2_token = NULL;
   p.trace_fn = NULL;
   unsigned cap = 5000;
-  if(p.connect_timeout_ms > cap)
-    p.connect_timeout_ms = cap;
-  if(p.greeting_timeout_ms > cap)
+  if(!p.greeting_timeout_ms || p.greeting_timeout_ms > cap)
     p.greeting_timeout_ms = cap;
-  p.command_timeout_ms = p.greeting_timeout_ms;
-  mw_smtp *s = mw_smtp_new(&p);
-  mw__options_release(&p);
-  a->st = s ? mw_smtp_connect(s) : MW_E_NOMEM;
-  if(s && !a->st) {
-    a->encrypted = s->tls != NULL;
-    snprintf(a->version, sizeof(a->version), "%s",
-             s->tls ? s->tls_info.version : "");
-    const struct mw__capa_entry *auth = mw__capa_find(&s->capa, "AUTH");
-    snprintf(a->auth, sizeof(a->auth), "%s", auth ? auth->params : "");
-    mw_smtp_quit(s);
-  }
-  else if(s) {
-    snprintf(a->why, sizeof(a->why), "%s", s->err.message);
-  }
-  mw_smtp_free(s);
-  a->ms = since(t0);
-  return NULL;
-}
-
-/* After a connection-level failure: which other port and mode works? */
-static void try_alternatives(struct mw_report *r, const struct mw_options *o)
-{
-  static const struct {
-    unsigned port;
-    mw_tls_mode mode;
-  } candidates[] = {{465, MW_TLS_IMPLICIT},
-                    {587, MW_TLS_STARTTLS},
-                    {25, MW_TLS_STARTTLS},
-                    {2525, MW_TLS_STARTTLS}};
-  struct alternative alt[4];
-  pthread_t threads[4];
-  bool started[4] = {false};
-  size_t n = 0;
   int64_t t0 = mw__now_ms();
-  for(size_t i = 0; i < 4; i++) {
-    if(candidates[i].port == r->port)
-      continue;
-    memset(&alt[n], 0, sizeof(alt[n]));
-    alt[n].base = o;
-    alt[n].port = candidates[i].port;
-    alt[n].mode = candidates[i].mode;
-    started[n] = pthread_create(&threads[n], NULL, try_alternative,
-                                &alt[n]) == 0;
-    if(!started[n])
-      try_alternative(&alt[n]); /* no thread: one after the other */
-    n++;
-  }
-  for(size_t i = 0; i < n; i++)
-    if(started[i])
-      pthread_join(threads[i], NULL);
+  mw_probe *probe = NULL;
+  mw_status st = mw__probe_run(&p, r->host, ports, false, &probe);
+  mw__options_release(&p);
+  if(st)
+    return;
   struct mw__sbuf ev, works;
   mw__sbuf_init(&ev);
   mw__sbuf_init(&works);
-  for(size_t i = 0; i < n; i++) {
-    const struct alternative *a = &alt[i];
-    const char *mode = a->mode == MW_TLS_IMPLICIT ? "implicit" : "starttls";
-    if(!a->st) {
-      mw__sbuf_printf(&ev, "%s%u --tls %s: works (%s%s%s)",
-                      ev.len ? "; " : "", a->port, mode,
-                      a->encrypted ? a->version : "no TLS",
-                      a->auth[0] ? ", AUTH " : "", a->auth);
-      if(!works.len)
-        mw__sbuf_printf(&works, "--server %s:%u --tls %s", r->host,
-                        a->port, mode);
-    }
-    else {
-      mw__sbuf_printf(&ev, "%s%u --tls %s: %s", ev.len ? "; " : "", a->port,
-                      mode, a->why[0] ? a->why : mw_status_message(a->st));
-    }
-  }
+  for(size_t i = 0; i < 4; i++)
+    if(candidates[i] != r->port)
+      describe_port(probe, candidates[i], &ev, &works, r->host);
+  mw_probe_free(probe);
   add_check(r, "alternatives", works.len ? MW_CHECK_OK : MW_CHECK_FAIL,
             since(t0), "%s", ev.data ? ev.data : "");
   if(works.len && r->fix) {
