@@ -174,6 +174,31 @@ class FakeServers(unittest.TestCase):
         self.assertEqual(r[(g.port, "plain")]["outcome"], "protocol")
         self.assertEqual(code, 69)
 
+    def test_hostile_servers(self):
+        """What a hostile or broken server does is named, never a hang."""
+        cases = [
+            (dict(raw_ehlo_reply=b"250-" + b"x" * 5000 + b"\r\n"),
+             "plain", "protocol", "too long"),
+            (dict(inject_after_starttls=b"250 injected\r\n"),
+             "starttls", "protocol", "injection"),
+            (dict(trickle=1.0), "plain", "timeout",
+             "did not complete"),
+            (dict(starttls_garbage=True), "starttls", "tls_failed", ""),
+        ]
+        for settings, mode, outcome, needle in cases:
+            with self.subTest(settings=list(settings)), \
+                    fakesmtp.FakeSMTP(cert=CERT, key=KEY, **settings) as f:
+                code, doc, err, secs = probe("127.0.0.1", ports=[f.port])
+                r = rows(doc)[(f.port, mode)]
+                if outcome == "tls_failed":
+                    self.assertIn(r["outcome"], ("tls_failed", "timeout",
+                                                 "closed"), doc)
+                else:
+                    self.assertEqual(r["outcome"], outcome, doc)
+                self.assertIn(needle, r["detail"])
+                self.assertLess(secs, T + mwtest.bound(1))
+                self.assertIsNone(doc["recommended"])
+
     def test_profile_block_and_flags_work_for_send(self):
         with fakesmtp.FakeSMTP(cert=CERT, key=KEY, implicit_tls=True,
                                starttls=False) as f:
