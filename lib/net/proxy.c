@@ -217,9 +217,12 @@ static mw_status send_all(int fd, const void *buf, size_t len,
   return mw__fd_send_all(fd, buf, len, deadline, MW_E_PROXY, "proxy", err);
 }
 
-/* Reads exactly len bytes. */
-static mw_status recv_exact(int fd, void *buf, size_t len, int64_t deadline,
-                            struct mw_error *err)
+/* Reads exactly len bytes.  When the proxy closes the connection before
+ * sending any of them: with closed, sets *closed and leaves the message
+ * to the caller. */
+static mw_status recv_exact_or_closed(int fd, void *buf, size_t len,
+                                      int64_t deadline, bool *closed,
+                                      struct mw_error *err)
 {
   char *p = buf;
   while(len) {
@@ -228,6 +231,10 @@ static mw_status recv_exact(int fd, void *buf, size_t len, int64_t deadline,
       p += n;
       len -= (size_t)n;
       continue;
+    }
+    if(n == 0 && closed && p == (char *)buf) {
+      *closed = true;
+      return MW_E_PROXY;
     }
     if(n == 0)
       return mw__error_set(err, MW_E_PROXY,
@@ -246,6 +253,35 @@ static mw_status recv_exact(int fd, void *buf, size_t len, int64_t deadline,
                          strerror(errno));
   }
   return MW_OK;
+}
+
+static mw_status recv_exact(int fd, void *buf, size_t len, int64_t deadline,
+                            struct mw_error *err)
+{
+  return recv_exact_or_closed(fd, buf, len, deadline, NULL, err);
+}
+
+/* Reads the proxy's reply to the request to connect to host:port.  Some
+ * proxies answer a target they fail to connect to by closing the
+ * connection without any reply: OpenSSH's dynamic forwarding (ssh -D)
+ * sends its SOCKS4 or SOCKS5 reply only once its server has opened the
+ * channel, and otherwise just closes.  The message then names the target
+ * (doctor reads it as the proxy refusing the target). */
+static mw_status recv_connect_reply(int fd, void *buf, size_t len,
+                                    const char *proto, const char *host,
+                                    unsigned port, int64_t deadline,
+                                    struct mw_error *err)
+{
+  bool closed = false;
+  mw_status st = recv_exact_or_closed(fd, buf, len, deadline, &closed, err);
+  if(closed)
+    return mw__error_set(err, MW_E_PROXY,
+                         "the %s proxy closed the connection without "
+                         "replying to the request to connect to %s:%u "
+                         "(how some proxies, such as OpenSSH's ssh -D, "
+                         "answer a target they could not connect to)",
+                         proto, host, port);
+  return st;
 }
 
 /* ---- SOCKS --------------------------------------------------------------- */
@@ -310,7 +346,8 @@ static mw_status socks4(int fd, const struct mw__proxy *p, const char *host,
   mw__sbuf_free(&req);
   unsigned char rep[8];
   if(!st)
-    st = recv_exact(fd, rep, sizeof(rep), deadline, err);
+    st = recv_connect_reply(fd, rep, sizeof(rep), "SOCKS4", host, port,
+                            deadline, err);
   if(st)
     return st;
   if(rep[0] != 0)
@@ -430,7 +467,7 @@ static mw_status socks5(int fd, const struct mw__proxy *p, const char *host,
   st = send_all(fd, req, n, deadline, err);
   unsigned char rep[4];
   if(!st)
-    st = recv_exact(fd, rep, 4, deadline, err);
+    st = recv_connect_reply(fd, rep, 4, "SOCKS5", host, port, deadline, err);
   if(st)
     return st;
   if(rep[0] != 5)

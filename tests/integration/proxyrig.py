@@ -10,7 +10,13 @@ a private mount namespace of its own (unshare --mount, propagation
 private) where /etc/passwd and /etc/shadow are bind-mounted copies with
 the test users added; the real files are only read, and the namespace goes
 away with the Dante processes.  That takes root (and mount namespaces):
-userauth_unavailable() says why not when it cannot be done."""
+userauth_unavailable() says why not when it cannot be done.
+
+OpenSSH's dynamic forwarding (ssh -D, SOCKS4, SOCKS4a and SOCKS5 with
+client- or proxy-side names): a private sshd on 127.0.0.1 (its own
+config, host key, authorized key and pid file in a temporary directory;
+the system's sshd and ssh configuration are never used or touched) and
+an ssh -D logged into it with a key made for the run.  See OpenSsh."""
 
 import os
 import shutil
@@ -67,24 +73,35 @@ def _probe_userauth():
         return ("SOCKS5 user/password through Dante needs root (Dante reads "
                 "/etc/shadow; its test users live in a private mount "
                 "namespace)")
-    if not shutil.which("unshare"):
-        return "unshare (util-linux) is not installed"
     if not os.path.exists("/etc/shadow"):
         return "no /etc/shadow to copy"
+    why = _mount_namespace_why("/etc/passwd")
+    if why:
+        return why
+    try:
+        _hash_password("probe")
+    except RuntimeError as e:
+        return str(e)
+    return None
+
+
+def _mount_namespace_why(path):
+    """None when a file (path) can be bind-mounted over in a private mount
+    namespace (unshare --mount) here, else why not."""
+    if os.geteuid() != 0:
+        return "a private mount namespace needs root"
+    if not shutil.which("unshare"):
+        return "unshare (util-linux) is not installed"
     try:
         p = subprocess.run(
             ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-             'mount --bind "$1" "$1"', "sh", "/etc/passwd"],
+             'mount --bind "$1" "$1"', "sh", path],
             capture_output=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired) as e:
         return "cannot run unshare: %s" % e
     if p.returncode != 0:
         return ("cannot bind-mount in a private mount namespace (unshare "
                 "--mount): %s" % p.stderr.decode("utf-8", "replace").strip())
-    try:
-        _hash_password("probe")
-    except RuntimeError as e:
-        return str(e)
     return None
 
 
@@ -278,3 +295,255 @@ class TinyProxy(_Proc):
                                      stderr=subprocess.DEVNULL)
         wait_listening(self.port, self.proc, self.log)
         return self.port
+
+
+SSHD = "/usr/sbin/sshd"  # sshd re-executes itself: an absolute path
+
+
+def openssh_unavailable():
+    """None when OpenSsh can run here, else the reason it cannot."""
+    if os.geteuid() != 0:
+        return ("a private sshd for ssh -D needs root (it logs root in with "
+                "a key made for the run)")
+    if not os.access(SSHD, os.X_OK):
+        return "%s is not installed (Debian package openssh-server)" % SSHD
+    for tool in ("ssh", "ssh-keygen"):
+        if not shutil.which(tool):
+            return "%s is not installed (Debian package openssh-client)" % tool
+    return None
+
+
+def _descendants(pid):
+    """The pids of pid's descendants (from /proc), deepest last."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses.
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(0), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+class OpenSsh(_Proc):
+    """OpenSSH's dynamic port forwarding as a SOCKS4/4a/5 proxy: a private
+    sshd on 127.0.0.1 and `ssh -N -D 127.0.0.1:PORT` logged into it as
+    root with a key made for the run (self.port is the SOCKS port).
+
+    Everything lives in a temporary directory: sshd_config (no PAM, keys
+    only, the authorized key file and the pid file in the directory,
+    forwarding to permit_open only), the host key (pinned in the client's
+    own known_hosts: no host key prompt, no ~/.ssh), the client key and
+    both logs.  ssh runs with -F none: no system or user ssh config.
+
+    permit_open: the targets sshd forwards to (sshd_config PermitOpen,
+    "host:port", "*" for any port); by default the loopback names.  A
+    target outside it is refused ("administratively prohibited").
+
+    The names sshd resolves for SOCKS4a and SOCKS5 with names: when a
+    private mount namespace is possible (root, unshare), sshd runs in one
+    where /etc/nsswitch.conf is a copy with "hosts: files", so a name
+    outside /etc/hosts fails at once without any DNS query leaving the
+    machine; otherwise the system resolver answers, bounded by
+    RES_OPTIONS=timeout:1 attempts:1.
+
+    OpenSSH sends its SOCKS reply only once sshd has opened the channel
+    to the target; when sshd cannot (a name it cannot resolve, a target
+    it may not forward to, a refused connection) ssh closes the client's
+    connection without any SOCKS reply (no SOCKS4 91, no SOCKS5 error
+    code).  sshd_log() then holds sshd's reason ("connect_to NAME: unknown
+    host", "but the request was denied"), and ssh_log() the client's
+    ("open failed: ...").  sshd logs at DEBUG1, which names each target
+    it is asked for ("target localhost port 587")."""
+
+    def __init__(self, permit_open=("localhost:*", "127.0.0.1:*")):
+        self.permit_open = list(permit_open)
+        self.proc = self.ssh = None
+
+    def start(self):
+        why = openssh_unavailable()
+        if why:
+            raise RuntimeError(why)
+        self.dir = tempfile.mkdtemp(prefix="mw-sshd-")  # 0700, root's
+        # sshd's privilege separation directory (the unprivileged child
+        # chroots there); the package normally makes it at boot.
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        d = self.dir
+        host_key = os.path.join(d, "host_ed25519")
+        client_key = os.path.join(d, "client_ed25519")
+        for key, comment in ((host_key, "mailwire test sshd"),
+                             (client_key, "mailwire test ssh -D")):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "",
+                            "-C", comment, "-f", key], check=True,
+                           stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL)
+        # The key may forward ports and nothing else.
+        authorized = os.path.join(d, "authorized_keys")
+        with open(client_key + ".pub") as f:
+            client_pub = f.read().strip()
+        with open(authorized, "w") as f:
+            f.write("restrict,port-forwarding %s\n" % client_pub)
+        self.sshd_port = free_port()
+        self.port = free_port()
+        while self.port == self.sshd_port:
+            self.port = free_port()
+        self.sshd_log_path = os.path.join(d, "sshd.log")
+        self.ssh_log_path = os.path.join(d, "ssh.log")
+        conf = os.path.join(d, "sshd_config")
+        with open(conf, "w") as f:
+            # StrictModes no: the directory is root's and 0700, but sshd
+            # would also check its parents, and /tmp is world-writable.
+            f.write(
+                "ListenAddress 127.0.0.1\n"
+                "HostKey %s\n"
+                "PidFile %s\n"
+                "AuthorizedKeysFile %s\n"
+                "PermitRootLogin prohibit-password\n"
+                "PubkeyAuthentication yes\n"
+                "PasswordAuthentication no\n"
+                "KbdInteractiveAuthentication no\n"
+                "UsePAM no\n"
+                "StrictModes no\n"
+                "UseDNS no\n"
+                "AllowTcpForwarding local\n"
+                "PermitOpen %s\n"
+                "GatewayPorts no\n"
+                "AllowAgentForwarding no\n"
+                "AllowStreamLocalForwarding no\n"
+                "X11Forwarding no\n"
+                "PermitTTY no\n"
+                "PermitTunnel no\n"
+                "PrintMotd no\n"
+                "LogLevel DEBUG1\n"
+                % (host_key, os.path.join(d, "sshd.pid"), authorized,
+                   " ".join(self.permit_open)))
+        cmd = [SSHD, "-D", "-e", "-f", conf, "-p", str(self.sshd_port)]
+        env = dict(os.environ, RES_OPTIONS="timeout:1 attempts:1")
+        self.private_hosts = False
+        if (os.path.exists("/etc/nsswitch.conf") and
+                not _mount_namespace_why("/etc/nsswitch.conf")):
+            nss = os.path.join(d, "nsswitch.conf")
+            with open("/etc/nsswitch.conf") as f:
+                lines = [l for l in f.read().splitlines()
+                         if not l.lstrip().startswith("hosts:")]
+            with open(nss, "w") as f:
+                f.write("\n".join(lines + ["hosts: files"]) + "\n")
+            os.chmod(nss, 0o644)
+            # unshare execs sh, which execs sshd: self.proc is sshd.
+            cmd = ["unshare", "--mount", "--propagation", "private",
+                   "sh", "-c",
+                   'mount --bind "$1" /etc/nsswitch.conf && shift && '
+                   'exec "$@"', "sh", nss] + cmd
+            self.private_hosts = True
+        with open(self.sshd_log_path, "w") as log:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=log, env=env)
+        self._wait_for_log("Server listening on 127.0.0.1 port %d."
+                           % self.sshd_port)
+        known_hosts = os.path.join(d, "known_hosts")
+        with open(host_key + ".pub") as f:
+            key_type, key = f.read().split()[:2]
+        with open(known_hosts, "w") as f:
+            f.write("[127.0.0.1]:%d %s %s\n" % (self.sshd_port, key_type,
+                                                 key))
+        with open(self.ssh_log_path, "w") as log:
+            self.ssh = subprocess.Popen(
+                ["ssh", "-F", "none", "-N",
+                 "-D", "127.0.0.1:%d" % self.port,
+                 "-i", client_key, "-p", str(self.sshd_port),
+                 "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+                 "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes",
+                 "-o", "StrictHostKeyChecking=yes",
+                 "-o", "UserKnownHostsFile=" + known_hosts,
+                 "-o", "GlobalKnownHostsFile=/dev/null",
+                 "-o", "UpdateHostKeys=no", "-o", "ConnectTimeout=10",
+                 "-o", "ServerAliveInterval=0",
+                 "root@127.0.0.1"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        wait_listening(self.port, self.ssh, self.ssh_log_path, timeout=15,
+                       errlog=self.sshd_log_path)
+        return self.port
+
+    def _wait_for_log(self, needle, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if needle in self.sshd_log():
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError("sshd exited: %s" % self.sshd_log()[-2000:])
+            time.sleep(0.05)
+        raise RuntimeError("sshd did not start: %s" % self.sshd_log()[-2000:])
+
+    def sshd_log(self):
+        return _read(getattr(self, "sshd_log_path", None))
+
+    def ssh_log(self):
+        return _read(getattr(self, "ssh_log_path", None))
+
+    def wait_for_log(self, which, needle, timeout=5.0):
+        """True once needle is in sshd's ("sshd") or ssh's ("ssh") log
+        (lines about a request may come a moment after the client's
+        answer)."""
+        read = self.sshd_log if which == "sshd" else self.ssh_log
+        deadline = time.monotonic() + timeout
+        while needle not in read():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def stop(self):
+        # The client first: its session ends, and with it sshd's
+        # per-connection processes (forked by the listener and reaped by
+        # it); then the listener.  Any left over are ended by pid.
+        session = _descendants(self.proc.pid) if self.proc else []
+        for proc in (self.ssh, self.proc):
+            if proc and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        deadline = time.monotonic() + 5
+        for pid in session:
+            while _running(pid):
+                if time.monotonic() > deadline:
+                    try:
+                        if "sshd" in _read("/proc/%d/cmdline" % pid):
+                            os.kill(pid, 9)
+                    except OSError:
+                        pass
+                    break
+                time.sleep(0.05)
+        self.ssh = self.proc = None
+        if getattr(self, "dir", None):
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+
+def _running(pid):
+    """pid exists and is not a zombie (an exited sshd child whose parent
+    has gone is left to init to reap)."""
+    stat = _read("/proc/%d/stat" % pid)
+    return bool(stat) and stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _read(path):
+    if not path:
+        return ""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""

@@ -2,8 +2,10 @@
 SOCKS5 (client- and proxy-side name resolution), tinyproxy for HTTP
 CONNECT with Basic authentication, to the real Postfix rig; SOCKS5 with
 user/password (RFC 1929) through a Dante whose users exist only in its own
-mount namespace (proxyrig.py); and every proxy failure named with its own
-error (MW_E_PROXY, category proxy)."""
+mount namespace (proxyrig.py); SOCKS4a (which Dante refuses) and a second
+SOCKS5 implementation through OpenSSH's dynamic forwarding (ssh -D into a
+private sshd); and every proxy failure named with its own error
+(MW_E_PROXY, category proxy)."""
 
 import json
 import os
@@ -81,7 +83,10 @@ class Probe(unittest.TestCase):
                     code, doc, err, _ = mwtest.run_json(
                         ["probe", "127.0.0.1", "--ports",
                          "%d,%d" % (sub, smtps), "--proxy", url,
-                         "--greeting-timeout", "3s", "--tls-ca-file",
+                         # stretched under valgrind: a TLS handshake
+                         # and a thread per connection are slow there
+                         "--greeting-timeout",
+                         "%ds" % int(mwtest.bound(3)), "--tls-ca-file",
                          ENV["RIG_CA_FILE"], "--tls-server-name",
                          "mail.example.test"])
                     self.assertEqual(code, 0, doc)
@@ -240,6 +245,141 @@ class Socks5UserPassword(unittest.TestCase):
                 self.assertEqual(doc["diagnosis"]["id"], "healthy", doc)
                 self.assertEqual(code, 0)
                 self.assertNoSecret(err, doc)
+
+
+class OpenSshDynamicForwarding(unittest.TestCase):
+    """OpenSSH's ssh -D as the proxy (proxyrig.OpenSsh): SOCKS4a, where
+    the proxy resolves the server's name (Dante 1.4.2 refuses SOCKS4a
+    requests, so this is the only real SOCKS4a server here), and SOCKS5
+    from a second real implementation.  sshd's log shows what it was asked
+    for: the name itself with socks4a:// and socks5h://.
+
+    A target ssh -D cannot reach gets no SOCKS failure reply (no SOCKS4
+    91, no SOCKS5 error code): OpenSSH replies only once sshd has opened
+    the channel and otherwise closes the connection; mailwire names the
+    target in that message and doctor reads it as proxy_refused_target."""
+
+    UNRESOLVABLE = "nosuch.invalid"
+
+    @classmethod
+    def setUpClass(cls):
+        why = proxyrig.openssh_unavailable()
+        if why:
+            raise unittest.SkipTest(why)
+        # nosuch.invalid is permitted so that sshd tries to resolve it.
+        cls.ssh = proxyrig.OpenSsh(permit_open=(
+            "localhost:*", "127.0.0.1:*", "%s:*" % cls.UNRESOLVABLE))
+        cls.ssh.__enter__()
+        cls.addClassCleanup(cls.ssh.stop)
+
+    def url(self, scheme):
+        return "%s://127.0.0.1:%d" % (scheme, self.ssh.port)
+
+    def sshd_asked_for(self, host, port):
+        """sshd's log names host:port as a target it was asked for."""
+        return self.ssh.wait_for_log(
+            "sshd", "target %s port %d" % (host, port))
+
+    def doctor(self, server, proxy, *extra):
+        return mwtest.run_json(
+            ["doctor", server, "--tls-ca-file", ENV["RIG_CA_FILE"],
+             "--proxy", proxy] + list(extra))
+
+    def delivers(self, scheme, host):
+        sub = int(ENV["RIG_SUBMISSION_PORT"])
+        rigutil.clear_mailbox(ENV, "bob")
+        code, doc, err, _ = send(self.url(scheme), "--trace", host=host)
+        self.assertEqual(code, 0, err)
+        # The only connection mailwire makes is to the proxy.
+        self.assertIn("== connecting to 127.0.0.1:%d\n" % self.ssh.port,
+                      err)
+        self.assertIn("%s proxy 127.0.0.1:%d: connecting to %s:%d"
+                      % (scheme, self.ssh.port, host, sub), err)
+        self.assertIn("proxy tunnel to %s:%d open" % (host, sub), err)
+        self.assertEqual(doc["status"], "sent", doc)
+        msgs = rigutil.wait_for_mail(ENV, "bob", count=1)
+        self.assertEqual(len(msgs), 1)
+        self.assertIn(b"Subject: via " + scheme.encode() + b"\n", msgs[0])
+        self.assertIn(b"tunnelled", msgs[0])
+        # What sshd was asked to connect to: the name itself when the
+        # proxy resolves it.
+        self.assertTrue(self.sshd_asked_for(host, sub),
+                        self.ssh.sshd_log()[-3000:])
+
+    def test_socks4a_delivers_with_the_proxy_resolving(self):
+        self.delivers("socks4a", "localhost")
+
+    def test_socks5h_delivers_with_the_proxy_resolving(self):
+        self.delivers("socks5h", "localhost")
+
+    def test_socks4_and_socks5_deliver(self):
+        for scheme in ("socks4", "socks5"):
+            with self.subTest(scheme):
+                self.delivers(scheme, "127.0.0.1")
+
+    def test_doctor_healthy(self):
+        sub = int(ENV["RIG_SUBMISSION_PORT"])
+        for scheme in ("socks4a", "socks5h"):
+            with self.subTest(scheme):
+                code, doc, err, _ = self.doctor("localhost:%d" % sub,
+                                                self.url(scheme))
+                self.assertEqual(doc["diagnosis"]["id"], "healthy", doc)
+                self.assertEqual(code, 0)
+                proxy = [c for c in doc["checks"] if c["layer"] == "proxy"]
+                self.assertEqual(proxy[0]["status"], "ok", doc)
+                self.assertIn("tunnel to localhost port %d open" % sub,
+                              proxy[0]["evidence"])
+
+    def test_unresolvable_name_is_a_refused_target(self):
+        sub = int(ENV["RIG_SUBMISSION_PORT"])
+        name = self.UNRESOLVABLE
+        for scheme, proto in (("socks4a", "SOCKS4"), ("socks5h", "SOCKS5")):
+            with self.subTest(scheme):
+                why = ("the %s proxy closed the connection without replying "
+                       "to the request to connect to %s:%d" % (proto, name,
+                                                              sub))
+                code, doc, err, _ = self.doctor("%s:%d" % (name, sub),
+                                                self.url(scheme))
+                self.assertEqual(doc["diagnosis"]["id"],
+                                 "proxy_refused_target", doc)
+                self.assertEqual(code, 21)
+                self.assertEqual(doc["diagnosis"]["exit_code"], 21)
+                proxy = [c for c in doc["checks"] if c["layer"] == "proxy"]
+                self.assertEqual(len(proxy), 1, doc)
+                self.assertEqual(proxy[0]["status"], "fail")
+                self.assertIn(why, proxy[0]["evidence"])
+                self.assertIn(why, doc["diagnosis"]["summary"])
+                # send: the same error; a close is not a refusal (it may
+                # be transient), so it stays temporary (EX_TEMPFAIL).
+                code, doc, err, _ = send(self.url(scheme), host=name)
+                self.assertEqual(code, 75, err)
+                self.assertEqual(doc["error"]["status"], "MW_E_PROXY")
+                self.assertEqual(doc["error"]["category"], "proxy")
+                self.assertIn(why, doc["error"]["message"])
+        # sshd was asked for the name, and could not resolve it; ssh
+        # closed the SOCKS connections on the channel's open failure.
+        self.assertTrue(self.sshd_asked_for(name, sub))
+        self.assertTrue(self.ssh.wait_for_log(
+            "sshd", "connect_to %s: unknown host" % name),
+            self.ssh.sshd_log()[-3000:])
+        self.assertTrue(self.ssh.wait_for_log(
+            "ssh", "open failed: connect failed"), self.ssh.ssh_log())
+
+    def test_target_not_permitted_is_a_refused_target(self):
+        # 127.0.0.2 is outside sshd's PermitOpen: "administratively
+        # prohibited", again without a SOCKS reply.
+        sub = int(ENV["RIG_SUBMISSION_PORT"])
+        code, doc, err, _ = self.doctor("127.0.0.2:%d" % sub,
+                                        self.url("socks5"))
+        self.assertEqual(doc["diagnosis"]["id"], "proxy_refused_target",
+                         doc)
+        self.assertEqual(code, 21)
+        self.assertIn("the SOCKS5 proxy closed the connection without "
+                      "replying to the request to connect to 127.0.0.2:%d"
+                      % sub, doc["diagnosis"]["summary"])
+        self.assertTrue(self.ssh.wait_for_log(
+            "sshd", "to connect to host 127.0.0.2 port %d, but the request "
+            "was denied." % sub), self.ssh.sshd_log()[-3000:])
 
 
 class Failures(unittest.TestCase):

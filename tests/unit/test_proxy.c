@@ -207,6 +207,87 @@ static void socks4_and_4a(void **state)
   mw__error_clear(&err);
 }
 
+/* A proxy that closes the connection instead of replying to the request
+ * (OpenSSH's ssh -D when its server cannot open the channel, e.g. for a
+ * name it cannot resolve): the message names the target; a close before
+ * the request (during SOCKS5 method selection) does not. */
+static mw_status closes_after(const char *url, const void *reply,
+                              size_t rlen, const char *host, unsigned port,
+                              unsigned char *sent, size_t *sent_len,
+                              struct mw_error *err)
+{
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  fcntl(sv[0], F_SETFL, O_NONBLOCK);
+  if(rlen)
+    assert_int_equal(write(sv[1], reply, rlen), (ssize_t)rlen);
+  shutdown(sv[1], SHUT_WR);
+  struct mw__proxy p;
+  char why[200];
+  assert_int_equal(mw__proxy_parse_url(url, &p, why, sizeof(why)), MW_OK);
+  struct mw__trace trace = {0};
+  mw_status st = mw__proxy_handshake(sv[0], &p, host, port, NULL,
+                                     mw__now_ms() + 2000, &trace, err);
+  mw__proxy_release(&p);
+  shutdown(sv[0], SHUT_WR);
+  fcntl(sv[1], F_SETFL, O_NONBLOCK);
+  ssize_t n = read(sv[1], sent, 1024);
+  *sent_len = n > 0 ? (size_t)n : 0;
+  close(sv[0]);
+  close(sv[1]);
+  return st;
+}
+
+static void closed_instead_of_a_reply(void **state)
+{
+  (void)state;
+  unsigned char sent[1024];
+  size_t n;
+  struct mw_error err = {0};
+  /* SOCKS4a with a user id, as OpenSSH's channel_decode_socks4 reads it:
+   * DSTIP 0.0.0.x (x != 0), the user id, then the host name. */
+  assert_int_equal(closes_after("socks4a://mw@127.0.0.1:1080", NULL, 0,
+                                "nosuch.invalid", 587, sent, &n, &err),
+                   MW_E_PROXY);
+  const unsigned char want[] = {4, 1, 2, 0x4b, 0, 0, 0, 1, 'm', 'w', 0,
+                                'n', 'o', 's', 'u', 'c', 'h', '.', 'i',
+                                'n', 'v', 'a', 'l', 'i', 'd', 0};
+  assert_int_equal(n, sizeof(want));
+  assert_memory_equal(sent, want, sizeof(want));
+  assert_non_null(strstr(err.message,
+                         "the SOCKS4 proxy closed the connection without "
+                         "replying to the request to connect to "
+                         "nosuch.invalid:587"));
+  /* Not read as a refusal: a close may be transient (still retried). */
+  assert_true(err.temporary);
+  /* SOCKS5: the method is chosen, then the proxy closes. */
+  const unsigned char method[] = {5, 0};
+  assert_int_equal(closes_after("socks5h://127.0.0.1:1080", method, 2,
+                                "nosuch.invalid", 25, sent, &n, &err),
+                   MW_E_PROXY);
+  assert_non_null(strstr(err.message,
+                         "the SOCKS5 proxy closed the connection without "
+                         "replying to the request to connect to "
+                         "nosuch.invalid:25"));
+  /* A close part-way through the reply, or before the request, is just
+   * a close. */
+  const unsigned char partial[] = {0, 0x5a, 0};
+  assert_int_equal(closes_after("socks4a://127.0.0.1:1080", partial,
+                                sizeof(partial), "mx.test", 25, sent, &n,
+                                &err),
+                   MW_E_PROXY);
+  assert_string_equal(err.message,
+                      "the proxy closed the connection during the "
+                      "handshake");
+  assert_int_equal(closes_after("socks5h://127.0.0.1:1080", NULL, 0,
+                                "nosuch.invalid", 25, sent, &n, &err),
+                   MW_E_PROXY);
+  assert_string_equal(err.message,
+                      "the proxy closed the connection during the "
+                      "handshake");
+  mw__error_clear(&err);
+}
+
 static void http_connect(void **state)
 {
   (void)state;
@@ -269,6 +350,7 @@ int main(void)
       cmocka_unit_test(socks5_user_password_and_local_resolution),
       cmocka_unit_test(socks5_failures_are_named),
       cmocka_unit_test(socks4_and_4a),
+      cmocka_unit_test(closed_instead_of_a_reply),
       cmocka_unit_test(http_connect),
       cmocka_unit_test(silent_proxy_times_out),
   };
