@@ -601,7 +601,24 @@ static bool diagnose_proxy(struct mw_report *r, const mw_smtp *s,
     id = "proxy_unreachable";
   else
     id = "proxy_refused_target";
-  diagnose(r, id, m, NULL);
+  char fix[512] = "";
+  if(!strcmp(id, "proxy_refused_target")) {
+    /* Whether the proxy or mailwire resolved the server's name decides
+     * which advice fits. */
+    const char *url = s->opt.proxy_url ? s->opt.proxy_url : "";
+    bool proxy_resolves = mw__strnieq(url, "socks5h:", 8) ||
+                          mw__strnieq(url, "socks4a:", 8) ||
+                          mw__strnieq(url, "http:", 5);
+    snprintf(fix, sizeof(fix),
+             "the proxy could not or would not open %s port %u: %s",
+             r->host, r->port,
+             proxy_resolves
+                 ? "check that the proxy can resolve and reach that name "
+                   "and port, or ask its administrator to allow them"
+                 : "ask the proxy's administrator to allow that server and "
+                   "port, or use socks5h:// so the proxy resolves the name");
+  }
+  diagnose(r, id, m, fix[0] ? fix : NULL);
   return false;
 }
 
