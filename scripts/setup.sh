@@ -14,6 +14,7 @@ PACKAGES=(
   # test rig and tests
   postfix dovecot-core dovecot-imapd dovecot-pop3d openssl ca-certificates
   dnsmasq-base dante-server tinyproxy nftables
+  openssh-server openssh-client
   python3 iproute2 procps
 )
 
@@ -41,16 +42,26 @@ echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-se
 
 # Daemons whose packages start a system-wide instance on a normal host;
 # mailwire's tests run private instances, so new system ones are stopped.
-declare -A service_of=([dovecot-core]=dovecot [tinyproxy]=tinyproxy [dante-server]=danted)
+declare -A service_of=([dovecot-core]=dovecot [tinyproxy]=tinyproxy [dante-server]=danted
+                       [openssh-server]=ssh)
 newly_installed=()
 for p in "${!service_of[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || newly_installed+=("$p")
 done
 
 echo "setup: installing ${missing[*]}"
+# No package may start its system-wide daemon while installing (the usual
+# Debian way: a policy-rc.d that denies; only ours is removed afterwards).
+policy=/usr/sbin/policy-rc.d
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy"
+  chmod 755 "$policy"
+  trap 'rm -f "$policy"' EXIT  # also when apt-get fails
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 
+# In case a daemon started anyway (an init system ignoring policy-rc.d).
 if command -v service >/dev/null 2>&1; then
   for p in "${newly_installed[@]}"; do
     service "${service_of[$p]}" stop >/dev/null 2>&1 || true
