@@ -101,6 +101,11 @@ static mw_status nb_result(SSL *ssl, int rc, short *want,
   if(e == SSL_ERROR_SYSCALL && !why[0])
     return mw__error_set(err, MW_E_CLOSED, "connection lost %s: %s", what,
                          strerror(saved_errno));
+  if(strstr(why, "certificate required")) /* TLS 1.3 alert 116 */
+    return mw__error_set(err, MW_E_TLS,
+                         "TLS failure %s: %s: the server requires a client "
+                         "certificate (--tls-cert and --tls-key)",
+                         what, why);
   return mw__error_set(err, MW_E_TLS, "TLS failure %s: %s", what,
                        why[0] ? why : "unknown error");
 }

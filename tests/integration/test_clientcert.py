@@ -286,6 +286,7 @@ class CertificateErrors(unittest.TestCase):
         self.assertEqual(doc["error"]["status"], "MW_E_TLS")
         msg = doc["error"]["message"].lower()
         self.assertIn("certificate", msg)
+        self.assertIn("--tls-cert", msg)  # the message says what to do
         self.assertFalse(any(l.startswith(("AUTH", "MAIL"))
                              for l in f.sessions[0].lines))
 
@@ -297,6 +298,7 @@ class CertificateErrors(unittest.TestCase):
             code, doc, err, _ = mwtest.run_json(send_args(f.port))
         self.assertEqual(code, 78, err)
         self.assertEqual(doc["error"]["status"], "MW_E_TLS")
+        self.assertIn("--tls-cert", doc["error"]["message"])
         self.assertFalse(any(l.startswith(("AUTH", "MAIL"))
                              for l in f.sessions[0].lines))
 
