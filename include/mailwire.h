@@ -548,6 +548,10 @@ const char *mw_probe_host_name(const mw_probe *p, size_t i);
 const char *mw_probe_host_source(const mw_probe *p, size_t i);
 /* DNS problems while discovering (NXDOMAIN, no address), or "". */
 const char *mw_probe_dns_note(const mw_probe *p);
+/* True when a host's addresses could not be looked up for a reason that
+ * may pass (resolver unreachable, timeout), not because the name does not
+ * exist. */
+bool mw_probe_dns_temporary(const mw_probe *p);
 
 /* One row per host, port and mode ("implicit", "starttls", "plain"). */
 size_t mw_probe_count(const mw_probe *p);

@@ -664,10 +664,12 @@ int cli_parse_probe(int argc, char **argv, const char *default_target,
   if(!out->server)
     return fail(err, errlen, "give the host, domain or address to probe: "
                              "mailwire probe HOST");
-  if(!*out->server || strpbrk(out->server, " \t\r\n/"))
+  const char *at = strrchr(out->server, '@');
+  if(!*out->server || strpbrk(out->server, " \t\r\n/\\") ||
+     (at && !at[1]) || strlen(out->server) > 255)
     return fail(err, errlen, "'%s' is not a host name, address or e-mail "
-                             "address",
-                out->server);
+                             "address%s",
+                out->server, at && !at[1] ? " (no domain after '@')" : "");
   if(out->tls_min && out->tls_max && out->tls_min > out->tls_max)
     return fail(err, errlen, "--tls-min is above --tls-max");
   if(out->insecure && out->tls_fingerprint)
@@ -705,5 +707,6 @@ const char cli_probe_help[] =
     "\n"
     "Exit status: 0 a secure combination works (the first one printed);\n"
     "64 usage; 68 the name does not exist; 69 nothing answered SMTP;\n"
+    "75 DNS failed for a reason that may pass;\n"
     "78 only insecure combinations work (plaintext, or a certificate that\n"
     "is not accepted: see the fix printed).\n";

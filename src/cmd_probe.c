@@ -196,6 +196,8 @@ static int probe_exit_code(const mw_probe *p)
   }
   if(any_plain)
     return EXIT_CONFIG;
+  if(all_dns && mw_probe_dns_temporary(p))
+    return EXIT_TEMPFAIL;
   if(all_dns || mw_probe_count(p) == 0)
     return EXIT_NOHOST;
   return EXIT_UNAVAILABLE;
@@ -381,8 +383,9 @@ static int cmd_probe_words(int argc, char **argv, const char *profile_server)
     unsigned port = 0;
     if(parse_port(colon + 1, &port)) {
       *colon = '\0';
-      if(!a->ports)
-        snprintf(ports, sizeof(ports), "%u,465,587,25,2525", port);
+      /* HOST:PORT probes that port first, then the list. */
+      snprintf(ports, sizeof(ports), "%u,%s", port,
+               a->ports ? a->ports : "465,587,25,2525");
     }
   }
   a->server = NULL; /* not a session's server */

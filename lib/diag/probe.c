@@ -86,6 +86,7 @@ struct mw_probe {
   struct probe_row *rows;
   size_t row_count;
   char dns_note[512];
+  bool dns_temporary; /* a host's addresses failed for a retryable reason */
   double total_ms;
 };
 
@@ -1194,6 +1195,8 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
                    &h->addrs, &err)) {
       snprintf(h->dns_error, sizeof(h->dns_error), "%s", err.message);
       note_dns(p, "%s", err.message);
+      p->dns_temporary = p->dns_temporary || err.temporary ||
+                         err.status == MW_E_TIMEOUT;
     }
     mw__error_clear(&err);
   }
@@ -1306,6 +1309,11 @@ const char *mw_probe_host_source(const mw_probe *p, size_t i)
 const char *mw_probe_dns_note(const mw_probe *p)
 {
   return p ? p->dns_note : "";
+}
+
+bool mw_probe_dns_temporary(const mw_probe *p)
+{
+  return p && p->dns_temporary;
 }
 
 size_t mw_probe_count(const mw_probe *p) { return p ? p->row_count : 0; }
