@@ -427,6 +427,24 @@ class Discovery(unittest.TestCase):
         self.assertEqual(doc["recommended"]["port"], imp.port)
         self.assertEqual(code, 0)
 
+    def test_resolver_down_is_temporary(self):
+        """No DNS answer at all (nothing listens on the resolver's port):
+        retry later (75), not "no such host" (68)."""
+        dead = dnsrig.free_udp_port()
+        code, doc, _, _ = probe("mail.example.test", "--dns-server",
+                                "127.0.0.1:%d" % dead, ports=[587])
+        self.assertEqual(code, 75, doc)
+        self.assertTrue(doc["dns_note"])
+
+    def test_host_port_is_probed_first(self):
+        with fakesmtp.FakeSMTP(cert=CERT, key=KEY, implicit_tls=True,
+                               starttls=False) as f:
+            code, doc, _, _ = probe("127.0.0.1:%d" % f.port,
+                                    ports=[closed_port()])
+        self.assertEqual(doc["results"][0]["port"], f.port)
+        self.assertEqual(doc["recommended"]["port"], f.port)
+        self.assertEqual(code, 0)
+
     def test_unknown_name(self):
         with dnsrig.DnsRig([]) as d:
             code, doc, _, _ = probe("nosuch.example.test", "--dns-server",
