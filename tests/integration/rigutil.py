@@ -121,13 +121,34 @@ def wait_for_mail(env, user_local, domain="example.test", count=1,
         time.sleep(0.02)
 
 
+def wait_queue_empty(env, timeout=10.0):
+    """Wait until the rig's Postfix has nothing in flight (maildrop,
+    incoming, active, deferred empty), so that a message an earlier test
+    submitted and did not wait for cannot land in a mailbox after it was
+    cleared.  Returns False when the queue did not drain in time."""
+    spool = os.path.join(env["RIG_DIR"], "spool")
+    deadline = time.monotonic() + timeout
+    while True:
+        busy = 0
+        for q in ("maildrop", "incoming", "active", "deferred"):
+            for _, _, files in os.walk(os.path.join(spool, q)):
+                busy += len(files)
+        if busy == 0:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
 def clear_mailbox(env, user_local, domain="example.test"):
-    """Delete every message of user_local@domain (new/, cur/ and tmp/).
+    """Delete every message of user_local@domain (new/, cur/ and tmp/),
+    once mail already submitted has been delivered (wait_queue_empty).
 
     Dovecot's index and uidlist files are removed too, so the next IMAP or
     POP3 session starts from an empty, freshly indexed mailbox.  The Maildir
     directories themselves stay (Postfix and Dovecot recreate them anyway).
     """
+    wait_queue_empty(env)
     root = mailbox_dir(env, user_local, domain)
     if not os.path.isdir(root):
         return
