@@ -540,6 +540,11 @@ typedef struct mw_probe mw_probe;
 mw_status mw_probe_run(const mw_options *o, const char *target,
                        const char *ports, mw_probe **out);
 void mw_probe_free(mw_probe *p);
+/* Parses a port list as mw_probe_run() takes it ("465,587": ports 1-65535,
+ * comma-separated, duplicates dropped) into out (at most max, 16 for the
+ * probe).  MW_OK or MW_E_INVALID. */
+mw_status mw_probe_ports_parse(const char *list, unsigned *out, size_t max,
+                               size_t *count);
 
 /* Where the hosts came from: "given", "srv _submissions._tcp",
  * "srv _submission._tcp", "mx 10", ... one line per host probed. */

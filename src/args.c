@@ -627,29 +627,7 @@ bool cli_ports_valid(const char *list)
 {
   unsigned ports[CLI_MAX_PORTS];
   size_t n = 0;
-  return cli_ports_parse(list, ports, &n);
-}
-
-bool cli_ports_parse(const char *list, unsigned *out, size_t *count)
-{
-  *count = 0;
-  const char *p = list;
-  if(!*p)
-    return false;
-  for(;;) {
-    unsigned long v = 0;
-    const char *start = p;
-    while(*p >= '0' && *p <= '9' && v <= 65535)
-      v = v * 10 + (unsigned long)(*p++ - '0');
-    if(p == start || v == 0 || v > 65535 || *count == CLI_MAX_PORTS)
-      return false;
-    out[(*count)++] = (unsigned)v;
-    if(!*p)
-      return true;
-    if(*p != ',')
-      return false;
-    p++;
-  }
+  return mw_probe_ports_parse(list, ports, CLI_MAX_PORTS, &n) == MW_OK;
 }
 
 int cli_parse_probe(int argc, char **argv, const char *default_target,

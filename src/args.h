@@ -87,9 +87,9 @@ int cli_parse_probe(int argc, char **argv, const char *default_target,
                     struct send_args *out, char *err, size_t errlen);
 extern const char cli_probe_help[];
 
-/* "465,587,25": 1 to CLI_MAX_PORTS ports of 1-65535. */
+/* "465,587,25": 1 to CLI_MAX_PORTS ports of 1-65535
+ * (mw_probe_ports_parse()). */
 bool cli_ports_valid(const char *list);
-bool cli_ports_parse(const char *list, unsigned *out, size_t *count);
 
 /* Checks option words (as a profile produces them) on their own: 0, or -1
  * with the reason in err. */

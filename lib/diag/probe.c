@@ -1043,30 +1043,42 @@ static void default_helo(const struct mw_options *o, char *out, size_t len)
     snprintf(out, len, "[127.0.0.1]");
 }
 
-static bool parse_ports(const char *list, unsigned *out, size_t *count)
+mw_status mw_probe_ports_parse(const char *list, unsigned *out, size_t max,
+                               size_t *count)
 {
+  if(!count)
+    return MW_E_INVALID;
   *count = 0;
-  if(!list || !*list)
-    list = "465,587,25,2525";
+  if(!list || !out || !*list)
+    return MW_E_INVALID;
   const char *p = list;
   for(;;) {
     unsigned long v = 0;
     const char *start = p;
     while(*p >= '0' && *p <= '9' && v <= 65535)
       v = v * 10 + (unsigned long)(*p++ - '0');
-    if(p == start || v == 0 || v > 65535 || *count == PROBE_MAX_PORTS)
-      return false;
+    if(p == start || v == 0 || v > 65535)
+      return MW_E_INVALID;
     bool dup = false;
     for(size_t i = 0; i < *count; i++)
       dup |= out[i] == v;
-    if(!dup)
+    if(!dup) {
+      if(*count == max)
+        return MW_E_INVALID;
       out[(*count)++] = (unsigned)v;
+    }
     if(!*p)
-      return true;
+      return MW_OK;
     if(*p != ',')
-      return false;
+      return MW_E_INVALID;
     p++;
   }
+}
+
+static bool parse_ports(const char *list, unsigned *out, size_t *count)
+{
+  return mw_probe_ports_parse(list && *list ? list : "465,587,25,2525", out,
+                              PROBE_MAX_PORTS, count) == MW_OK;
 }
 
 static bool valid_target(const char *t)

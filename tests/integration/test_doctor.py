@@ -14,6 +14,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import dnsrig  # noqa: E402
 import fakesmtp  # noqa: E402
 import mwtest  # noqa: E402
+import netnsrig  # noqa: E402
 import rigutil  # noqa: E402
 
 class DnsRig(dnsrig.DnsRig):
@@ -459,54 +460,29 @@ class FilteredPort(unittest.TestCase):
     creates (loopback only, an nftables DROP rule): doctor says filtered
     (port 25: blocked), and tries 465, 587 and 2525 at once."""
 
-    NS = "mwdoctor%d" % os.getpid()
-
     @classmethod
     def setUpClass(cls):
-        import subprocess
-        if os.geteuid() != 0 or not shutil.which("nft"):
-            raise unittest.SkipTest("needs root and nft")
-        run = lambda *a: subprocess.run(a, check=True, capture_output=True)
-        run("ip", "netns", "add", cls.NS)
-        cls.procs = []
+        why = netnsrig.Namespace.unavailable()
+        if why:
+            raise unittest.SkipTest(why)
+        cls.ns = netnsrig.Namespace("mwdoctor", drop_ports=[25, 2526]).start()
         try:
-            run("ip", "netns", "exec", cls.NS, "ip", "link", "set", "lo", "up")
-            rules = ("table inet mw {\n chain input {\n  type filter hook "
-                     "input priority 0;\n  tcp dport { 25, 2526 } drop\n"
-                     " }\n}\n")
-            subprocess.run(["ip", "netns", "exec", cls.NS, "nft", "-f", "-"],
-                           input=rules.encode(), check=True,
-                           capture_output=True)
-            here = os.path.dirname(os.path.abspath(__file__))
-            for port, extra in ((465, ["--implicit"]), (2525, [])):
-                p = subprocess.Popen(
-                    ["ip", "netns", "exec", cls.NS, sys.executable,
-                     os.path.join(here, "fakesmtp.py"), "--port", str(port),
-                     "--cert", CERT, "--key", KEY] + extra,
-                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-                cls.procs.append(p)
-                assert p.stdout.readline().strip() == b"ready"
+            cls.ns.serve(465, CERT, KEY, "--implicit")
+            cls.ns.serve(2525, CERT, KEY)
         except Exception:
-            cls.tearDownClass()
+            cls.ns.stop()
             raise
 
     @classmethod
     def tearDownClass(cls):
-        import subprocess
-        for p in getattr(cls, "procs", []):
-            p.terminate()
-            p.wait(timeout=10)
-        subprocess.run(["ip", "netns", "del", cls.NS], capture_output=True)
+        cls.ns.stop()
 
     def doctor(self, target):
         import json
-        import subprocess
-        p = subprocess.run(
-            ["ip", "netns", "exec", self.NS] +
+        code, out = self.ns.run(
             mwtest.command(mwtest.MAILWIRE, "doctor", target, "--json",
-                           "--connect-timeout", "1s", "--tls-ca-file", CA),
-            capture_output=True, timeout=120)
-        return p.returncode, json.loads(p.stdout)
+                           "--connect-timeout", "1s", "--tls-ca-file", CA))
+        return code, json.loads(out)
 
     def test_port25_blocked_and_alternatives(self):
         code, doc = self.doctor("127.0.0.1:25")

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -21,6 +20,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import dnsrig  # noqa: E402
 import fakesmtp  # noqa: E402
 import mwtest  # noqa: E402
+import netnsrig  # noqa: E402
 import rigutil  # noqa: E402
 
 CERT_DIR = CA = CERT = KEY = None
@@ -457,56 +457,33 @@ class DefaultPorts(unittest.TestCase):
     """The real ports, in a network namespace of our own: 465 implicit TLS,
     587 silent, 25 filtered (SYN dropped by nftables), 2525 STARTTLS."""
 
-    NS = "mwprobe%d" % os.getpid()
-
     @classmethod
     def setUpClass(cls):
-        if os.geteuid() != 0 or not shutil.which("nft"):
-            raise unittest.SkipTest("needs root and nft")
-        run = lambda *a: subprocess.run(a, check=True, capture_output=True)
-        run("ip", "netns", "add", cls.NS)
-        cls.procs = []
+        why = netnsrig.Namespace.unavailable()
+        if why:
+            raise unittest.SkipTest(why)
+        cls.ns = netnsrig.Namespace("mwprobe", drop_ports=[25]).start()
         try:
-            run("ip", "netns", "exec", cls.NS, "ip", "link", "set", "lo",
-                "up")
-            rules = ("table inet mw {\n chain input {\n  type filter hook "
-                     "input priority 0;\n  tcp dport 25 drop\n }\n}\n")
-            subprocess.run(["ip", "netns", "exec", cls.NS, "nft", "-f", "-"],
-                           input=rules.encode(), check=True,
-                           capture_output=True)
-            here = os.path.dirname(os.path.abspath(__file__))
-            for port, extra in ((465, ["--implicit"]), (2525, []),
-                                (587, ["--silent"])):
-                p = subprocess.Popen(
-                    ["ip", "netns", "exec", cls.NS, sys.executable,
-                     os.path.join(here, "fakesmtp.py"), "--port", str(port),
-                     "--cert", CERT, "--key", KEY] + extra,
-                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-                cls.procs.append(p)
-                assert p.stdout.readline().strip() == b"ready"
+            cls.ns.serve(465, CERT, KEY, "--implicit")
+            cls.ns.serve(2525, CERT, KEY)
+            cls.ns.serve(587, CERT, KEY, "--silent")
         except Exception:
-            cls.tearDownClass()
+            cls.ns.stop()
             raise
 
     @classmethod
     def tearDownClass(cls):
-        for p in getattr(cls, "procs", []):
-            p.terminate()
-            p.wait(timeout=10)
-        subprocess.run(["ip", "netns", "del", cls.NS], capture_output=True)
+        cls.ns.stop()
 
     def test_default_ports(self):
         import time
         t0 = time.monotonic()
-        p = subprocess.run(
-            ["ip", "netns", "exec", self.NS] +
+        code, out = self.ns.run(
             mwtest.command(mwtest.MAILWIRE, "probe", "127.0.0.1", "--json",
                            "--greeting-timeout", "%ds" % T, "--tls-ca-file",
-                           CA,
-                           "--tls-server-name", "localhost"),
-            capture_output=True, timeout=120)
+                           CA, "--tls-server-name", "localhost"))
         secs = time.monotonic() - t0
-        doc = json.loads(p.stdout)
+        doc = json.loads(out)
         r = rows(doc)
         self.assertEqual(r[(465, "implicit")]["outcome"], "works", doc)
         self.assertEqual(r[(2525, "starttls")]["outcome"], "works")
@@ -516,7 +493,7 @@ class DefaultPorts(unittest.TestCase):
         self.assertEqual(r[(465, "implicit")]["rank"], 1)
         self.assertEqual(doc["recommended"]["send_flags"].split()[:4],
                          ["--server", "127.0.0.1:465", "--tls", "implicit"])
-        self.assertEqual(p.returncode, 0)
+        self.assertEqual(code, 0)
         # Filtered, silent: all overlapped in one greeting timeout.
         self.assertLess(secs, T + mwtest.bound(1))
 

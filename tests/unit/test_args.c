@@ -197,12 +197,14 @@ static void probe_words(void **state)
   }
   unsigned ports[CLI_MAX_PORTS];
   size_t n = 0;
-  assert_true(cli_ports_parse("465,587,25,2525", ports, &n));
-  assert_int_equal(n, 4);
+  assert_int_equal(mw_probe_ports_parse("465,587,25,2525,587", ports,
+                                        CLI_MAX_PORTS, &n),
+                   MW_OK);
+  assert_int_equal(n, 4); /* the duplicate is dropped */
   assert_int_equal(ports[3], 2525);
-  assert_false(cli_ports_parse("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17",
-                               ports, &n));
-  assert_false(cli_ports_parse("", ports, &n));
+  assert_false(cli_ports_valid("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17"));
+  assert_false(cli_ports_valid(""));
+  assert_true(cli_ports_valid("25"));
 }
 
 static void tls_detect_and_client_cert(void **state)
