@@ -81,6 +81,8 @@ mw_smtp *mw_smtp_new(const mw_options *o)
 
 static void smtp_close(struct mw_smtp *s)
 {
+  if(s->stream_open && s->tls && s->state == SMTP_READY)
+    mw__tls_shutdown(s->tls);
   if(s->stream_open) {
     mw__stream_close(&s->stream);
     mw__trace_emit(&s->trace, MW_TRACE_NET, "connection closed");

@@ -55,6 +55,11 @@ mw_status mw__tls_start(struct mw__stream *st,
                         struct mw__trace *trace, int64_t deadline,
                         struct mw__tls **out, struct mw__tls_info *info);
 void mw__tls_free(struct mw__tls *t);
+/* Ends TLS politely before the socket is closed: sends close_notify and
+ * consumes what the peer already sent (its 221's close_notify, session
+ * tickets), without waiting; unread bytes would make close() send a
+ * reset.  Best effort, never fails. */
+void mw__tls_shutdown(struct mw__tls *t);
 
 /* Non-blocking TLS for event loops (diag/probe.c), on a connected
  * non-blocking socket fd the caller keeps owning.  Each call does what it

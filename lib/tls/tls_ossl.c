@@ -26,6 +26,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 struct mw__tls {
@@ -541,6 +542,27 @@ mw_status mw__tls_start(struct mw__stream *st,
   st->transport = t;
   *out = t;
   return MW_OK;
+}
+
+void mw__tls_shutdown(struct mw__tls *t)
+{
+  if(!t || !t->ssl)
+    return;
+  ERR_clear_error();
+  if(SSL_shutdown(t->ssl) == 0) {
+    /* Our close_notify is out; read the peer's if it is already here. */
+    char sink[512];
+    size_t got = 0;
+    for(int i = 0; i < 16 && SSL_read_ex(t->ssl, sink, sizeof(sink), &got);
+        i++)
+      ;
+    (void)SSL_shutdown(t->ssl);
+  }
+  ERR_clear_error();
+  int fd = SSL_get_fd(t->ssl);
+  char raw[512];
+  for(int i = 0; fd >= 0 && i < 16 && recv(fd, raw, sizeof(raw), 0) > 0; i++)
+    ;
 }
 
 void mw__tls_free(struct mw__tls *t)

@@ -255,9 +255,12 @@ class FakeServers(unittest.TestCase):
         self.assertNotIn("s3cret-Profile", json.dumps(doc) + err)
 
     def test_usage_errors(self):
+        # Each must fail before any DNS query (the target "x" would go to
+        # the system resolver).
         for args in (["probe"], ["probe", "x", "--ports", "0"],
                      ["probe", "x", "--ports", "25,abc"],
-                     ["probe", "x", "--ports", ",".join(["1"] * 17)],
+                     ["probe", "x", "--ports",
+                      ",".join(str(p) for p in range(1, 18))],
                      ["probe", "x", "--from", "a@b"],
                      ["probe", "x", "--user", "u"],
                      ["probe", "a b"]):
