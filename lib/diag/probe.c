@@ -17,9 +17,10 @@
  *   and the verdict is reported), so that a self-signed server still shows
  *   which modes it speaks; ranking puts verified rows first.
  *
- *   Through a proxy, the TCP connection and the proxy's handshake of each
- *   connection run in a helper thread (net/proxy.c is blocking, bounded by
- *   a deadline); the connection then joins the poll() loop.
+ *   Through a proxy, each connection goes to the proxy and runs the
+ *   proxy's handshake (net/proxy.h's state machine) in the same loop
+ *   before the SMTP dialogue; the server's addresses are looked up first
+ *   only for the kinds where the client resolves (SOCKS4, SOCKS5).
  *
  * DISCOVERY
  *   For a name that is not an address literal, RFC 6186's SRV records
@@ -42,7 +43,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +62,7 @@ struct probe_row {
   const char *mode;    /* "implicit", "starttls", "plain" */
   const char *outcome; /* see mailwire.h; NULL until decided */
   char detail[PROBE_MSG_LEN];
-  char address[64];
+  char address[300]; /* "ip:port" or "via proxy host:port" */
   char tls_version[16];
   const char *cert; /* verdict, "" without TLS */
   char auth[256];
@@ -78,6 +78,8 @@ struct probe_host {
   size_t port_count;
   struct mw__addrlist addrs;
   char dns_error[PROBE_MSG_LEN];
+  struct sockaddr_storage proxy_target; /* SOCKS4/5: sent to the proxy */
+  bool proxy_target_ok;
 };
 
 struct mw_probe {
@@ -92,7 +94,7 @@ struct mw_probe {
 
 enum conn_state {
   CS_CONNECT,   /* TCP connection under way */
-  CS_PROXY,     /* a helper thread connects through the proxy */
+  CS_PROXY,     /* the proxy's handshake, to open the tunnel */
   CS_TLS,       /* implicit TLS handshake */
   CS_GREETING,  /* waiting for 220 */
   CS_EHLO,      /* waiting for the EHLO reply (plaintext or implicit) */
@@ -127,13 +129,7 @@ struct probe_conn {
   size_t starttls_row; /* plain connections: the STARTTLS row */
   char last_error[PROBE_MSG_LEN];
   struct mw_error err;
-  /* proxy helper thread */
-  pthread_t thread;
-  bool thread_started;
-  int notify[2];     /* the thread writes one byte when done */
-  int proxy_fd;      /* result of the thread: connected fd or -1 */
-  char proxy_error[PROBE_MSG_LEN];
-  bool proxy_auth_or_refused;
+  struct mw__proxy_hs hs; /* CS_PROXY */
 };
 
 struct probe_ctx {
@@ -143,6 +139,8 @@ struct probe_ctx {
   struct mw__tls_policy policy;
   struct mw__proxy proxy;
   bool use_proxy;
+  bool client_resolves; /* SOCKS4, SOCKS5: the server's address is sent */
+  struct mw__addrlist proxy_addrs;
   char helo[256];
   int64_t start;
   struct probe_conn *conns;
@@ -524,15 +522,15 @@ static void after_connect(struct probe_conn *c)
   struct probe_row *r = conn_row(c);
   struct sockaddr_storage ss;
   socklen_t sl = sizeof(ss);
-  if(!c->ctx->use_proxy &&
-     getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) {
+  if(c->ctx->use_proxy) {
+    snprintf(r->address, sizeof(r->address), "via proxy %s:%u",
+             c->ctx->proxy.host, c->ctx->proxy.port);
+  }
+  else if(getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) {
     struct mw__addr a;
     memcpy(&a.sa, &ss, sizeof(ss));
     a.len = sl;
     mw__addr_format(&a, r->address, sizeof(r->address));
-  }
-  else if(c->ctx->use_proxy) {
-    snprintf(r->address, sizeof(r->address), "via proxy");
   }
   struct probe_row *t = conn_starttls_row(c);
   if(t)
@@ -543,21 +541,37 @@ static void after_connect(struct probe_conn *c)
     c->state = CS_GREETING;
 }
 
-static const char *connect_outcome(int e)
+static const char *connect_outcome(const struct probe_conn *c, int e)
 {
+  if(c->ctx->use_proxy)
+    return "proxy";
   return e == ECONNREFUSED ? "refused" : "unreachable";
 }
 
-/* Starts the connection to the next address of the host. */
+static void proxy_start(struct probe_conn *c);
+
+/* TCP is up: to the server, or to the proxy that opens the tunnel. */
+static void on_connected(struct probe_conn *c)
+{
+  if(c->ctx->use_proxy)
+    proxy_start(c);
+  else
+    after_connect(c);
+}
+
+/* Starts the connection to the next address of the host (of the proxy,
+ * with one). */
 static void connect_next(struct probe_conn *c)
 {
-  const struct mw__addrlist *l = &c->host->addrs;
+  bool via = c->ctx->use_proxy;
+  const struct mw__addrlist *l = via ? &c->ctx->proxy_addrs : &c->host->addrs;
+  unsigned port = via ? c->ctx->proxy.port : c->port;
   while(c->next_addr < l->count) {
     struct mw__addr a = l->items[c->next_addr++];
     if(a.sa.ss_family == AF_INET)
-      ((struct sockaddr_in *)&a.sa)->sin_port = htons((uint16_t)c->port);
+      ((struct sockaddr_in *)&a.sa)->sin_port = htons((uint16_t)port);
     else
-      ((struct sockaddr_in6 *)&a.sa)->sin6_port = htons((uint16_t)c->port);
+      ((struct sockaddr_in6 *)&a.sa)->sin6_port = htons((uint16_t)port);
     char where[64];
     mw__addr_format(&a, where, sizeof(where));
     int fd = -1;
@@ -566,99 +580,99 @@ static void connect_next(struct probe_conn *c)
       c->fd = fd;
       c->state = CS_CONNECT;
       if(rc == 0)
-        after_connect(c);
+        on_connected(c);
       else
         c->want = POLLOUT;
       return;
     }
-    snprintf(c->last_error, sizeof(c->last_error), "%s: %s", where,
+    snprintf(c->last_error, sizeof(c->last_error), "%s%s: %s",
+             via ? "cannot reach the proxy " : "", where,
              rc == EAFNOSUPPORT ? "the bind address is of the other family"
                                 : strerror(rc));
     if(c->next_addr >= l->count) {
-      conn_finish(c, connect_outcome(rc), c->last_error);
+      conn_finish(c, connect_outcome(c, rc), c->last_error);
       return;
     }
   }
-  conn_finish(c, "unreachable", c->last_error[0] ? c->last_error
-                                                 : "no address to try");
+  conn_finish(c, via ? "proxy" : "unreachable",
+              c->last_error[0] ? c->last_error : "no address to try");
 }
 
-/* -- through a proxy: one helper thread per connection ------------------ */
+/* -- through a proxy ------------------------------------------------------ */
 
-static void *proxy_thread(void *arg)
-{
-  struct probe_conn *c = arg;
-  struct probe_ctx *ctx = c->ctx;
-  struct mw_error err;
-  memset(&err, 0, sizeof(err));
-  struct mw__addrlist pl = {0};
-  int64_t deadline = c->deadline;
-  int fd = -1;
-  char peer[64];
-  mw_status st = mw__resolve(ctx->proxy.host, ctx->proxy.port,
-                             ctx->opt->family, ctx->opt->dns_server, deadline,
-                             &pl, &err);
-  if(!st) {
-    int64_t left = deadline - mw__now_ms();
-    st = mw__tcp_connect(&pl, ctx->opt->bind,
-                         left > 0 ? (unsigned)left : 1, NULL, &fd, peer,
-                         sizeof(peer), &err);
-    if(st) {
-      /* The proxy itself is unreachable. */
-      char copy[sizeof(err.message)];
-      snprintf(copy, sizeof(copy), "%s", err.message);
-      mw__error_set(&err, MW_E_PROXY, "cannot reach the proxy: %s", copy);
-    }
-  }
-  mw__addrlist_free(&pl);
-  if(!st)
-    st = mw__proxy_handshake(fd, &ctx->proxy, c->host->name, c->port,
-                             ctx->opt->dns_server, deadline, NULL, &err);
-  if(st && fd >= 0) {
-    close(fd);
-    fd = -1;
-  }
-  c->proxy_fd = fd;
-  snprintf(c->proxy_error, sizeof(c->proxy_error), "%s",
-           st ? err.message : "");
-  mw__error_clear(&err);
-  char one = 1;
-  (void)!write(c->notify[1], &one, 1);
-  return NULL;
-}
-
+/* The TCP connection to the proxy is up: start its handshake. */
 static void proxy_start(struct probe_conn *c)
 {
-  c->proxy_fd = -1;
-  if(pipe(c->notify) != 0) {
-    conn_finish(c, "proxy", "cannot create a pipe");
+  const struct probe_host *h = c->host;
+  mw__error_clear(&c->err);
+  if(mw__proxy_hs_init(&c->hs, &c->ctx->proxy, h->name, c->port,
+                       h->proxy_target_ok ? &h->proxy_target : NULL,
+                       &c->err)) {
+    conn_finish(c, "proxy", c->err.message);
     return;
   }
-  if(pthread_create(&c->thread, NULL, proxy_thread, c) != 0) {
-    close(c->notify[0]);
-    close(c->notify[1]);
-    c->notify[0] = c->notify[1] = -1;
-    conn_finish(c, "proxy", "cannot start a thread");
-    return;
-  }
-  c->thread_started = true;
   c->state = CS_PROXY;
-  c->want = POLLIN;
 }
 
-static void proxy_done(struct probe_conn *c)
+/* Moves the handshake on: sends what it has to say, reads no more than
+ * its reply.  Returns when it must wait (c->want) or it ended. */
+static void proxy_step(struct probe_conn *c)
 {
-  pthread_join(c->thread, NULL);
-  c->thread_started = false;
-  close(c->notify[0]);
-  close(c->notify[1]);
-  c->notify[0] = c->notify[1] = -1;
-  if(c->proxy_fd < 0) {
-    conn_finish(c, "proxy", c->proxy_error);
-    return;
+  for(;;) {
+    size_t outlen = 0;
+    const unsigned char *out = mw__proxy_hs_output(&c->hs, &outlen);
+    if(outlen) {
+      /* Copied unlogged: it may hold the proxy's credentials. */
+      if(outlen > sizeof(c->out) - c->outlen) {
+        conn_finish(c, "proxy", "proxy request too long");
+        return;
+      }
+      memcpy(c->out + c->outlen, out, outlen);
+      c->outlen += outlen;
+      mw__proxy_hs_sent(&c->hs);
+    }
+    if(conn_flush(c)) {
+      conn_finish(c, "proxy", c->last_error);
+      return;
+    }
+    if(c->want)
+      return;
+    if(mw__proxy_hs_done(&c->hs)) {
+      mw__proxy_hs_release(&c->hs);
+      explicit_bzero(c->out, sizeof(c->out)); /* the proxy credentials */
+      mw__trace_emit(&c->ctx->trace, MW_TRACE_NET,
+                     "probe %s port %u %s: proxy tunnel open",
+                     c->host->name, c->port,
+                     c->implicit ? "implicit" : "plain");
+      after_connect(c);
+      return;
+    }
+    unsigned char buf[512];
+    size_t want = mw__proxy_hs_want(&c->hs);
+    if(!want) {
+      conn_finish(c, "proxy", "the proxy handshake cannot go on");
+      return;
+    }
+    ssize_t n = recv(c->fd, buf, want < sizeof(buf) ? want : sizeof(buf), 0);
+    if(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      c->want = POLLIN;
+      return;
+    }
+    mw__error_clear(&c->err);
+    if(n <= 0) {
+      if(n == 0)
+        mw__proxy_hs_closed(&c->hs, &c->err);
+      else
+        mw__error_set(&c->err, MW_E_PROXY, "the proxy connection failed: %s",
+                      strerror(errno));
+      conn_finish(c, "proxy", c->err.message);
+      return;
+    }
+    if(mw__proxy_hs_feed(&c->hs, buf, (size_t)n, &c->err)) {
+      conn_finish(c, "proxy", c->err.message);
+      return;
+    }
   }
-  c->fd = c->proxy_fd;
-  after_connect(c);
 }
 
 /* -- the state machine -------------------------------------------------- */
@@ -669,22 +683,27 @@ static void conn_step(struct probe_conn *c)
     c->want = 0;
     switch(c->state) {
     case CS_PROXY:
-      proxy_done(c);
+      proxy_step(c);
+      if(c->state == CS_PROXY)
+        return; /* waiting (c->want) */
       continue;
     case CS_CONNECT: {
       int e = mw__tcp_finish(c->fd);
       if(e) {
-        snprintf(c->last_error, sizeof(c->last_error), "%s", strerror(e));
+        bool via = c->ctx->use_proxy;
+        snprintf(c->last_error, sizeof(c->last_error), "%s%s",
+                 via ? "cannot reach the proxy: " : "", strerror(e));
         close(c->fd);
         c->fd = -1;
-        if(c->next_addr < c->host->addrs.count) {
+        size_t count = via ? c->ctx->proxy_addrs.count : c->host->addrs.count;
+        if(c->next_addr < count) {
           connect_next(c);
           continue;
         }
-        conn_finish(c, connect_outcome(e), c->last_error);
+        conn_finish(c, connect_outcome(c, e), c->last_error);
         return;
       }
-      after_connect(c);
+      on_connected(c);
       continue;
     }
     case CS_TLS:
@@ -772,21 +791,22 @@ static void conn_step(struct probe_conn *c)
 /* The deadline passed: what the connection was waiting for says why. */
 static void conn_expire(struct probe_conn *c, unsigned timeout_ms)
 {
-  char d[300];
+  char d[PROBE_MSG_LEN];
   double secs = timeout_ms / 1000.0;
   switch(c->state) {
   case CS_PROXY:
-    /* The helper thread is bounded by the same deadline: wait for it. */
-    proxy_done(c);
-    if(c->state != CS_DONE)
-      conn_finish(c, "timeout", "the proxy connected too late");
+    snprintf(d, sizeof(d),
+             "the %s proxy %s:%u did not finish its handshake within %.1f s",
+             mw__proxy_kind_name(c->ctx->proxy.kind), c->ctx->proxy.host,
+             c->ctx->proxy.port, secs);
+    conn_finish(c, "proxy", d);
     return;
   case CS_CONNECT:
     snprintf(d, sizeof(d),
-             "no answer to the connection within %.1f s (filtered: a "
+             "no answer to the connection%s within %.1f s (filtered: a "
              "firewall drops the packets)",
-             secs);
-    conn_finish(c, "timeout", d);
+             c->ctx->use_proxy ? " to the proxy" : "", secs);
+    conn_finish(c, c->ctx->use_proxy ? "proxy" : "timeout", d);
     return;
   case CS_TLS:
   case CS_GREETING:
@@ -1120,7 +1140,7 @@ static mw_status run_loop(struct probe_conn *conns, size_t n,
       }
       if(c->deadline < next)
         next = c->deadline;
-      pfd[used].fd = c->state == CS_PROXY ? c->notify[0] : c->fd;
+      pfd[used].fd = c->fd;
       pfd[used].events = c->want ? c->want : POLLIN;
       pfd[used].revents = 0;
       idx[used++] = i;
@@ -1179,6 +1199,8 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
       return MW_E_INVALID;
     }
     ctx.use_proxy = true;
+    ctx.client_resolves = ctx.proxy.kind == MW__PROXY_SOCKS4 ||
+                          ctx.proxy.kind == MW__PROXY_SOCKS5;
   }
   default_helo(o, ctx.helo, sizeof(ctx.helo));
 
@@ -1199,10 +1221,25 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
   }
   for(size_t i = 0; i < p->host_count; i++) {
     struct probe_host *h = &p->hosts[i];
-    if(ctx.use_proxy)
-      continue; /* the proxy resolves or connects; see proxy_thread() */
     struct mw_error err;
     memset(&err, 0, sizeof(err));
+    if(ctx.use_proxy && !ctx.client_resolves)
+      continue; /* the proxy resolves the name */
+    if(ctx.use_proxy) {
+      bool needed = false;
+      if(!mw__proxy_resolve_target(&ctx.proxy, h->name, 25, o->dns_server,
+                                   dns_deadline, &h->proxy_target, &needed,
+                                   &err))
+        h->proxy_target_ok = true;
+      else {
+        snprintf(h->dns_error, sizeof(h->dns_error), "%s", err.message);
+        note_dns(p, "%s", err.message);
+        p->dns_temporary = p->dns_temporary || err.temporary ||
+                           err.status == MW_E_TIMEOUT;
+      }
+      mw__error_clear(&err);
+      continue;
+    }
     if(mw__resolve(h->name, 25, o->family, o->dns_server, dns_deadline,
                    &h->addrs, &err)) {
       snprintf(h->dns_error, sizeof(h->dns_error), "%s", err.message);
@@ -1210,6 +1247,17 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
       p->dns_temporary = p->dns_temporary || err.temporary ||
                          err.status == MW_E_TIMEOUT;
     }
+    mw__error_clear(&err);
+  }
+
+  char proxy_error[PROBE_MSG_LEN + 32] = "";
+  if(ctx.use_proxy) {
+    struct mw_error err;
+    memset(&err, 0, sizeof(err));
+    if(mw__resolve(ctx.proxy.host, ctx.proxy.port, o->family, o->dns_server,
+                   dns_deadline, &ctx.proxy_addrs, &err))
+      snprintf(proxy_error, sizeof(proxy_error), "cannot reach the proxy: %s",
+               err.message);
     mw__error_clear(&err);
   }
 
@@ -1238,7 +1286,6 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
         c->port = h->ports[k];
         c->implicit = implicit;
         c->fd = -1;
-        c->notify[0] = c->notify[1] = -1;
         c->deadline = attempts_start + timeout;
         mw__reply_init(&c->reply);
         mw__capa_init(&c->capa);
@@ -1256,17 +1303,22 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
           t->mode = "starttls";
           t->cert = "";
         }
-        if(!ctx.use_proxy && !h->addrs.count) {
+        bool resolved = ctx.use_proxy ? !ctx.client_resolves ||
+                                             h->proxy_target_ok
+                                       : h->addrs.count > 0;
+        if(proxy_error[0]) {
+          c->state = CS_CONNECT;
+          conn_finish(c, "proxy", proxy_error);
+          continue;
+        }
+        if(!resolved) {
           c->state = CS_CONNECT;
           conn_finish(c, "dns", h->dns_error[0] ? h->dns_error
                                                 : "the name has no address");
           continue;
         }
         /* SNI and name checks use the host probed. */
-        if(ctx.use_proxy)
-          proxy_start(c);
-        else
-          connect_next(c);
+        connect_next(c);
         if(c->state != CS_DONE && !c->want)
           conn_step(c);
       }
@@ -1274,8 +1326,8 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
   }
   mw_status st = run_loop(conns, nconn, timeout);
   for(size_t i = 0; i < nconn; i++) {
-    if(conns[i].thread_started)
-      proxy_done(&conns[i]);
+    mw__proxy_hs_release(&conns[i].hs);
+    explicit_bzero(conns[i].out, sizeof(conns[i].out));
     conn_close(&conns[i]);
     mw__reply_free(&conns[i].reply);
     mw__capa_clear(&conns[i].capa);
@@ -1283,6 +1335,7 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
   }
   mw__free(conns);
   mw__proxy_release(&ctx.proxy);
+  mw__addrlist_free(&ctx.proxy_addrs);
   if(st) {
     mw_probe_free(p);
     return st;

@@ -2,11 +2,13 @@
  * net/proxy.c - SOCKS4/4a/5 and HTTP CONNECT client handshakes.
  *
  * DESCRIPTION
- *   Plain blocking-style exchanges over a non-blocking socket: every read
- *   and write waits with poll() until the one deadline of the handshake.
- *   Reads take exactly the bytes of the proxy's reply (HTTP headers are
- *   read byte by byte up to the blank line) so nothing of the SMTP
- *   greeting is consumed here.
+ *   Each handshake is a state machine without I/O (mw__proxy_hs_*): it
+ *   says what to send and how many bytes to read at most, and is fed what
+ *   arrives.  mw__proxy_handshake() drives it over a non-blocking socket,
+ *   every wait bounded by the one deadline of the handshake; the probe's
+ *   event loop (diag/probe.c) drives many at once.  Reads never go past
+ *   the proxy's reply (HTTP headers come byte by byte up to the blank
+ *   line), so nothing of the SMTP greeting is consumed here.
  *
  * DIAGNOSTICS
  *   MW_E_PROXY messages name the proxy, the step, and the SOCKS reply code
@@ -209,82 +211,19 @@ mw_status mw__proxy_parse_url(const char *url, struct mw__proxy *out,
   return MW_OK;
 }
 
-/* ---- I/O with the handshake's deadline -------------------------------- */
+/* ---- the handshake as a state machine (no I/O) ------------------------- */
 
-static mw_status send_all(int fd, const void *buf, size_t len,
-                          int64_t deadline, struct mw_error *err)
-{
-  return mw__fd_send_all(fd, buf, len, deadline, MW_E_PROXY, "proxy", err);
-}
-
-/* Reads exactly len bytes.  When the proxy closes the connection before
- * sending any of them: with closed, sets *closed and leaves the message
- * to the caller. */
-static mw_status recv_exact_or_closed(int fd, void *buf, size_t len,
-                                      int64_t deadline, bool *closed,
-                                      struct mw_error *err)
-{
-  char *p = buf;
-  while(len) {
-    ssize_t n = recv(fd, p, len, 0);
-    if(n > 0) {
-      p += n;
-      len -= (size_t)n;
-      continue;
-    }
-    if(n == 0 && closed && p == (char *)buf) {
-      *closed = true;
-      return MW_E_PROXY;
-    }
-    if(n == 0)
-      return mw__error_set(err, MW_E_PROXY,
-                           "the proxy closed the connection during the "
-                           "handshake");
-    if(errno == EINTR)
-      continue;
-    if(errno == EAGAIN || errno == EWOULDBLOCK) {
-      mw_status st = mw__wait_fd(fd, POLLIN, deadline, err,
-                                 "waiting for the proxy");
-      if(st)
-        return st;
-      continue;
-    }
-    return mw__error_set(err, MW_E_PROXY, "the proxy connection failed: %s",
-                         strerror(errno));
-  }
-  return MW_OK;
-}
-
-static mw_status recv_exact(int fd, void *buf, size_t len, int64_t deadline,
-                            struct mw_error *err)
-{
-  return recv_exact_or_closed(fd, buf, len, deadline, NULL, err);
-}
-
-/* Reads the proxy's reply to the request to connect to host:port.  Some
- * proxies answer a target they fail to connect to by closing the
- * connection without any reply: OpenSSH's dynamic forwarding (ssh -D)
- * sends its SOCKS4 or SOCKS5 reply only once its server has opened the
- * channel, and otherwise just closes.  The message then names the target
- * (doctor reads it as the proxy refusing the target). */
-static mw_status recv_connect_reply(int fd, void *buf, size_t len,
-                                    const char *proto, const char *host,
-                                    unsigned port, int64_t deadline,
-                                    struct mw_error *err)
-{
-  bool closed = false;
-  mw_status st = recv_exact_or_closed(fd, buf, len, deadline, &closed, err);
-  if(closed)
-    return mw__error_set(err, MW_E_PROXY,
-                         "the %s proxy closed the connection without "
-                         "replying to the request to connect to %s:%u "
-                         "(how some proxies, such as OpenSSH's ssh -D, "
-                         "answer a target they could not connect to)",
-                         proto, host, port);
-  return st;
-}
-
-/* ---- SOCKS --------------------------------------------------------------- */
+enum hs_phase {
+  HS_S4_REPLY,    /* SOCKS4: the 8-byte reply to CONNECT */
+  HS_S5_METHOD,   /* SOCKS5: version and chosen method */
+  HS_S5_TARGET,   /* SOCKS5: waiting for mw__proxy_hs_set_target() */
+  HS_S5_AUTH,     /* RFC 1929: version and status */
+  HS_S5_REPLY,    /* SOCKS5: VER REP RSV ATYP of the reply to CONNECT */
+  HS_S5_NAMELEN,  /* the length of a bound domain name */
+  HS_S5_BOUND,    /* the bound address and port, skipped */
+  HS_HTTP,        /* HTTP status line and headers, up to the blank line */
+  HS_DONE
+};
 
 static const char *socks5_reply_text(unsigned code)
 {
@@ -301,219 +240,74 @@ static const char *socks5_reply_text(unsigned code)
   return code < sizeof(text) / sizeof(text[0]) ? text[code] : "unknown";
 }
 
-/* Resolves the target for the kinds where the client resolves. */
-static mw_status resolve_target(const char *host, unsigned port,
-                                mw_family family, const char *dns_server,
-                                int64_t deadline, struct sockaddr_storage *sa,
-                                struct mw_error *err)
+/* Replaces the pending output (wiping the previous one: it may hold
+ * credentials). */
+static bool hs_set_output(struct mw__proxy_hs *hs, const void *data,
+                          size_t len)
 {
-  struct mw__addrlist l;
-  mw_status st = mw__resolve(host, port, family, dns_server, deadline, &l,
-                             err);
-  if(st)
-    return st;
-  memcpy(sa, &l.items[0].sa, sizeof(*sa));
-  mw__addrlist_free(&l);
-  return MW_OK;
+  OPENSSL_cleanse(hs->out, sizeof(hs->out));
+  if(len > sizeof(hs->out))
+    return false;
+  memcpy(hs->out, data, len);
+  hs->outlen = len;
+  return true;
 }
 
-static mw_status socks4(int fd, const struct mw__proxy *p, const char *host,
-                        unsigned port, const char *dns_server,
-                        int64_t deadline, struct mw_error *err)
+static void hs_expect(struct mw__proxy_hs *hs, enum hs_phase phase,
+                      size_t need)
 {
-  struct mw__sbuf req;
-  mw__sbuf_init(&req);
-  unsigned char head[8] = {4, 1, (unsigned char)(port >> 8),
-                           (unsigned char)port, 0, 0, 0, 1};
-  if(p->kind == MW__PROXY_SOCKS4) {
-    struct sockaddr_storage sa;
-    mw_status st = resolve_target(host, port, MW_FAMILY_IPV4, dns_server,
-                                  deadline, &sa, err);
-    if(st)
-      return st;
-    memcpy(head + 4, &((struct sockaddr_in *)&sa)->sin_addr, 4);
-  }
-  mw__sbuf_append(&req, head, sizeof(head));
-  const char *uid = p->user ? p->user : "";
-  mw__sbuf_append(&req, uid, strlen(uid) + 1);
-  if(p->kind == MW__PROXY_SOCKS4A)
-    mw__sbuf_append(&req, host, strlen(host) + 1);
-  if(req.failed) {
-    mw__sbuf_free(&req);
-    return mw__error_set(err, MW_E_NOMEM, NULL);
-  }
-  mw_status st = send_all(fd, req.data, req.len, deadline, err);
-  mw__sbuf_free(&req);
-  unsigned char rep[8];
-  if(!st)
-    st = recv_connect_reply(fd, rep, sizeof(rep), "SOCKS4", host, port,
-                            deadline, err);
-  if(st)
-    return st;
-  if(rep[0] != 0)
-    return mw__error_set(err, MW_E_PROXY,
-                         "the proxy did not answer as a SOCKS4 server");
-  if(rep[1] != 0x5a) {
-    const char *why = rep[1] == 0x5b   ? "request rejected or failed"
-                      : rep[1] == 0x5c ? "the proxy could not reach identd"
-                      : rep[1] == 0x5d ? "identd did not confirm the user "
-                                         "id (authentication failed)"
-                                       : "unknown reply";
-    return mw__error_set(err, MW_E_PROXY,
-                         "the SOCKS4 proxy refused to connect to %s:%u: "
-                         "reply 0x%02x, %s",
-                         host, port, rep[1], why);
-  }
-  return MW_OK;
+  hs->phase = phase;
+  hs->need = need;
+  hs->inlen = 0;
 }
 
-static mw_status socks5_auth(int fd, const struct mw__proxy *p,
-                             int64_t deadline, struct mw_error *err)
+static mw_status socks5_connect_request(struct mw__proxy_hs *hs,
+                                        struct mw_error *err)
 {
-  bool creds = p->user != NULL;
-  unsigned char hello[4] = {5, creds ? 2 : 1, 0, 2};
-  mw_status st = send_all(fd, hello, creds ? 4 : 3, deadline, err);
-  unsigned char rep[2];
-  if(!st)
-    st = recv_exact(fd, rep, 2, deadline, err);
-  if(st)
-    return st;
-  if(rep[0] != 5)
-    return mw__error_set(err, MW_E_PROXY,
-                         "the proxy did not answer as a SOCKS5 server");
-  if(rep[1] == 0)
-    return MW_OK;
-  if(rep[1] == 0xff)
-    return mw__error_set(err, MW_E_PROXY,
-                         "SOCKS5 proxy authentication failed: the proxy "
-                         "accepts none of the offered methods (%s)",
-                         creds ? "none, user/password"
-                               : "none; it may require a user and "
-                                 "password in the proxy URL");
-  if(rep[1] != 2 || !creds)
-    return mw__error_set(err, MW_E_PROXY,
-                         "the SOCKS5 proxy chose a method not offered (%u)",
-                         rep[1]);
-  size_t ul = strlen(p->user);
-  const char *pw = p->password ? p->password : "";
-  size_t pl = strlen(pw);
-  if(ul > 255 || pl > 255)
-    return mw__error_set(err, MW_E_INVALID,
-                         "SOCKS5 user name and password are limited to 255 "
-                         "bytes each");
-  unsigned char msg[3 + 255 + 255];
-  size_t n = 0;
-  msg[n++] = 1;
-  msg[n++] = (unsigned char)ul;
-  memcpy(msg + n, p->user, ul);
-  n += ul;
-  msg[n++] = (unsigned char)pl;
-  memcpy(msg + n, pw, pl);
-  n += pl;
-  st = send_all(fd, msg, n, deadline, err);
-  OPENSSL_cleanse(msg, sizeof(msg));
-  if(!st)
-    st = recv_exact(fd, rep, 2, deadline, err);
-  if(st)
-    return st;
-  if(rep[1] != 0)
-    return mw__error_set(err, MW_E_PROXY,
-                         "SOCKS5 proxy authentication failed: user '%s' "
-                         "refused (status %u)",
-                         p->user, rep[1]);
-  return MW_OK;
-}
-
-static mw_status socks5(int fd, const struct mw__proxy *p, const char *host,
-                        unsigned port, const char *dns_server,
-                        int64_t deadline, struct mw_error *err)
-{
-  mw_status st = socks5_auth(fd, p, deadline, err);
-  if(st)
-    return st;
   unsigned char req[4 + 1 + 255 + 2];
   size_t n = 0;
   req[n++] = 5;
   req[n++] = 1; /* CONNECT */
   req[n++] = 0;
-  if(p->kind == MW__PROXY_SOCKS5H) {
-    size_t hl = strlen(host);
+  if(hs->proxy->kind == MW__PROXY_SOCKS5H) {
+    size_t hl = strlen(hs->host);
     if(hl > 255)
       return mw__error_set(err, MW_E_INVALID, "host name too long for SOCKS5");
     req[n++] = 3;
     req[n++] = (unsigned char)hl;
-    memcpy(req + n, host, hl);
+    memcpy(req + n, hs->host, hl);
     n += hl;
   }
+  else if(!hs->have_target) {
+    /* Looked up only now, after the proxy accepted us: a proxy that
+     * refuses us is named before any DNS question. */
+    hs->phase = HS_S5_TARGET;
+    return MW_OK;
+  }
+  else if(hs->target.ss_family == AF_INET6) {
+    req[n++] = 4;
+    memcpy(req + n, &((struct sockaddr_in6 *)&hs->target)->sin6_addr, 16);
+    n += 16;
+  }
   else {
-    struct sockaddr_storage sa;
-    st = resolve_target(host, port, MW_FAMILY_ANY, dns_server, deadline, &sa,
-                        err);
-    if(st)
-      return st;
-    if(sa.ss_family == AF_INET6) {
-      req[n++] = 4;
-      memcpy(req + n, &((struct sockaddr_in6 *)&sa)->sin6_addr, 16);
-      n += 16;
-    }
-    else {
-      req[n++] = 1;
-      memcpy(req + n, &((struct sockaddr_in *)&sa)->sin_addr, 4);
-      n += 4;
-    }
+    req[n++] = 1;
+    memcpy(req + n, &((struct sockaddr_in *)&hs->target)->sin_addr, 4);
+    n += 4;
   }
-  req[n++] = (unsigned char)(port >> 8);
-  req[n++] = (unsigned char)port;
-  st = send_all(fd, req, n, deadline, err);
-  unsigned char rep[4];
-  if(!st)
-    st = recv_connect_reply(fd, rep, 4, "SOCKS5", host, port, deadline, err);
-  if(st)
-    return st;
-  if(rep[0] != 5)
-    return mw__error_set(err, MW_E_PROXY,
-                         "the proxy did not answer as a SOCKS5 server");
-  if(rep[1] != 0)
-    return mw__error_set(err, MW_E_PROXY,
-                         "the SOCKS5 proxy refused to connect to %s:%u: "
-                         "reply %u, %s",
-                         host, port, rep[1], socks5_reply_text(rep[1]));
-  /* The bound address: read it whole so the SMTP stream starts clean. */
-  size_t rest;
-  if(rep[3] == 1)
-    rest = 4 + 2;
-  else if(rep[3] == 4)
-    rest = 16 + 2;
-  else if(rep[3] == 3) {
-    unsigned char l;
-    st = recv_exact(fd, &l, 1, deadline, err);
-    if(st)
-      return st;
-    rest = (size_t)l + 2;
-  }
-  else
-    return mw__error_set(err, MW_E_PROXY,
-                         "the SOCKS5 proxy sent an unknown address type %u",
-                         rep[3]);
-  unsigned char skip[258];
-  return recv_exact(fd, skip, rest, deadline, err);
+  req[n++] = (unsigned char)(hs->port >> 8);
+  req[n++] = (unsigned char)hs->port;
+  hs_set_output(hs, req, n);
+  hs_expect(hs, HS_S5_REPLY, 4);
+  return MW_OK;
 }
 
-/* ---- HTTP CONNECT --------------------------------------------------------- */
-
-static mw_status http_connect(int fd, const struct mw__proxy *p,
-                              const char *host, unsigned port,
-                              int64_t deadline, struct mw_error *err)
+static mw_status http_request(struct mw__proxy_hs *hs, struct mw_error *err)
 {
-  char authority[300];
-  if(strchr(host, ':'))
-    snprintf(authority, sizeof(authority), "[%s]:%u", host, port);
-  else
-    snprintf(authority, sizeof(authority), "%s:%u", host, port);
+  const struct mw__proxy *p = hs->proxy;
   struct mw__sbuf req;
   mw__sbuf_init(&req);
-  mw__sbuf_printf(&req, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n", authority,
-                  authority);
+  mw__sbuf_printf(&req, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n", hs->authority,
+                  hs->authority);
   if(p->user) {
     struct mw__sbuf cred;
     mw__sbuf_init(&cred);
@@ -534,57 +328,430 @@ static mw_status http_connect(int fd, const struct mw__proxy *p,
     mw__sbuf_free(&cred);
   }
   mw__sbuf_puts(&req, "\r\n");
-  if(req.failed) {
-    mw__sbuf_free(&req);
-    return mw__error_set(err, MW_E_NOMEM, NULL);
-  }
-  mw_status st = send_all(fd, req.data, req.len, deadline, err);
-  OPENSSL_cleanse(req.data, req.len);
+  bool ok = !req.failed && hs_set_output(hs, req.data, req.len);
+  if(req.data)
+    OPENSSL_cleanse(req.data, req.len);
   mw__sbuf_free(&req);
-  if(st)
-    return st;
-  /* Status line and headers, byte by byte up to the blank line, bounded. */
-  char status[256];
-  size_t sl = 0, total = 0, line_len = 0;
-  bool first_line = true;
-  for(;;) {
-    char c;
-    st = recv_exact(fd, &c, 1, deadline, err);
+  if(!ok)
+    return mw__error_set(err, req.failed ? MW_E_NOMEM : MW_E_INVALID,
+                         req.failed ? NULL
+                                    : "the HTTP proxy request is too long "
+                                      "(user name and password)");
+  hs_expect(hs, HS_HTTP, 1);
+  return MW_OK;
+}
+
+mw_status mw__proxy_hs_init(struct mw__proxy_hs *hs, const struct mw__proxy *p,
+                            const char *host, unsigned port,
+                            const struct sockaddr_storage *target,
+                            struct mw_error *err)
+{
+  memset(hs, 0, sizeof(*hs));
+  hs->proxy = p;
+  hs->port = port;
+  if(strlen(host) >= sizeof(hs->host))
+    return mw__error_set(err, MW_E_INVALID, "host name too long for a proxy");
+  memcpy(hs->host, host, strlen(host) + 1);
+  if(target) {
+    memcpy(&hs->target, target, sizeof(hs->target));
+    hs->have_target = true;
+  }
+  if(strchr(host, ':'))
+    snprintf(hs->authority, sizeof(hs->authority), "[%s]:%u", host, port);
+  else
+    snprintf(hs->authority, sizeof(hs->authority), "%s:%u", host, port);
+  switch(p->kind) {
+  case MW__PROXY_SOCKS4:
+  case MW__PROXY_SOCKS4A: {
+    unsigned char req[8 + 256 + 256];
+    size_t n = 0;
+    req[n++] = 4;
+    req[n++] = 1;
+    req[n++] = (unsigned char)(port >> 8);
+    req[n++] = (unsigned char)port;
+    if(p->kind == MW__PROXY_SOCKS4) {
+      if(!target || target->ss_family != AF_INET)
+        return mw__error_set(err, MW_E_INVALID,
+                             "SOCKS4 needs an IPv4 address for %s", host);
+      memcpy(req + n, &((const struct sockaddr_in *)target)->sin_addr, 4);
+    }
+    else {
+      memcpy(req + n, "\0\0\0\1", 4); /* 0.0.0.1: the name follows */
+    }
+    n += 4;
+    const char *uid = p->user ? p->user : "";
+    size_t ul = strlen(uid), hl = strlen(host);
+    if(ul > 255 || hl > 255)
+      return mw__error_set(err, MW_E_INVALID,
+                           "SOCKS4 user id and host name are limited to 255 "
+                           "bytes each");
+    memcpy(req + n, uid, ul + 1);
+    n += ul + 1;
+    if(p->kind == MW__PROXY_SOCKS4A) {
+      memcpy(req + n, host, hl + 1);
+      n += hl + 1;
+    }
+    hs_set_output(hs, req, n);
+    hs_expect(hs, HS_S4_REPLY, 8);
+    return MW_OK;
+  }
+  case MW__PROXY_SOCKS5:
+  case MW__PROXY_SOCKS5H: {
+    bool creds = p->user != NULL;
+    unsigned char hello[4] = {5, creds ? 2 : 1, 0, 2};
+    hs_set_output(hs, hello, creds ? 4 : 3);
+    hs_expect(hs, HS_S5_METHOD, 2);
+    return MW_OK;
+  }
+  case MW__PROXY_HTTP:
+    return http_request(hs, err);
+  default:
+    return mw__error_set(err, MW_E_INVALID, "no proxy");
+  }
+}
+
+const unsigned char *mw__proxy_hs_output(const struct mw__proxy_hs *hs,
+                                         size_t *len)
+{
+  *len = hs->outlen;
+  return hs->out;
+}
+
+void mw__proxy_hs_sent(struct mw__proxy_hs *hs)
+{
+  OPENSSL_cleanse(hs->out, sizeof(hs->out));
+  hs->outlen = 0;
+}
+
+bool mw__proxy_hs_needs_target(const struct mw__proxy_hs *hs)
+{
+  return hs->phase == HS_S5_TARGET;
+}
+
+mw_status mw__proxy_hs_set_target(struct mw__proxy_hs *hs,
+                                  const struct sockaddr_storage *target,
+                                  struct mw_error *err)
+{
+  if(hs->phase != HS_S5_TARGET)
+    return mw__error_set(err, MW_E_INTERNAL, "proxy target set out of order");
+  memcpy(&hs->target, target, sizeof(hs->target));
+  hs->have_target = true;
+  return socks5_connect_request(hs, err);
+}
+
+size_t mw__proxy_hs_want(const struct mw__proxy_hs *hs)
+{
+  if(hs->phase == HS_DONE || hs->phase == HS_S5_TARGET || hs->outlen)
+    return 0;
+  return hs->need - hs->inlen;
+}
+
+bool mw__proxy_hs_done(const struct mw__proxy_hs *hs)
+{
+  return hs->phase == HS_DONE;
+}
+
+void mw__proxy_hs_release(struct mw__proxy_hs *hs)
+{
+  OPENSSL_cleanse(hs, sizeof(*hs));
+}
+
+/* A complete SOCKS reply (or piece of one) is in hs->in. */
+static mw_status hs_socks_reply(struct mw__proxy_hs *hs, struct mw_error *err)
+{
+  const struct mw__proxy *p = hs->proxy;
+  const unsigned char *rep = hs->in;
+  switch(hs->phase) {
+  case HS_S4_REPLY:
+    if(rep[0] != 0)
+      return mw__error_set(err, MW_E_PROXY,
+                           "the proxy did not answer as a SOCKS4 server");
+    if(rep[1] != 0x5a) {
+      const char *why = rep[1] == 0x5b   ? "request rejected or failed"
+                        : rep[1] == 0x5c ? "the proxy could not reach identd"
+                        : rep[1] == 0x5d ? "identd did not confirm the user "
+                                           "id (authentication failed)"
+                                         : "unknown reply";
+      return mw__error_set(err, MW_E_PROXY,
+                           "the SOCKS4 proxy refused to connect to %s:%u: "
+                           "reply 0x%02x, %s",
+                           hs->host, hs->port, rep[1], why);
+    }
+    hs->phase = HS_DONE;
+    return MW_OK;
+  case HS_S5_METHOD: {
+    bool creds = p->user != NULL;
+    if(rep[0] != 5)
+      return mw__error_set(err, MW_E_PROXY,
+                           "the proxy did not answer as a SOCKS5 server");
+    if(rep[1] == 0)
+      return socks5_connect_request(hs, err);
+    if(rep[1] == 0xff)
+      return mw__error_set(err, MW_E_PROXY,
+                           "SOCKS5 proxy authentication failed: the proxy "
+                           "accepts none of the offered methods (%s)",
+                           creds ? "none, user/password"
+                                 : "none; it may require a user and "
+                                   "password in the proxy URL");
+    if(rep[1] != 2 || !creds)
+      return mw__error_set(err, MW_E_PROXY,
+                           "the SOCKS5 proxy chose a method not offered (%u)",
+                           rep[1]);
+    size_t ul = strlen(p->user);
+    const char *pw = p->password ? p->password : "";
+    size_t pl = strlen(pw);
+    if(ul > 255 || pl > 255)
+      return mw__error_set(err, MW_E_INVALID,
+                           "SOCKS5 user name and password are limited to 255 "
+                           "bytes each");
+    unsigned char msg[3 + 255 + 255];
+    size_t n = 0;
+    msg[n++] = 1;
+    msg[n++] = (unsigned char)ul;
+    memcpy(msg + n, p->user, ul);
+    n += ul;
+    msg[n++] = (unsigned char)pl;
+    memcpy(msg + n, pw, pl);
+    n += pl;
+    hs_set_output(hs, msg, n);
+    OPENSSL_cleanse(msg, sizeof(msg));
+    hs_expect(hs, HS_S5_AUTH, 2);
+    return MW_OK;
+  }
+  case HS_S5_AUTH:
+    if(rep[0] != 1)
+      return mw__error_set(err, MW_E_PROXY,
+                           "the SOCKS5 proxy answered the user/password "
+                           "request with version %u, not 1",
+                           rep[0]);
+    if(rep[1] != 0)
+      return mw__error_set(err, MW_E_PROXY,
+                           "SOCKS5 proxy authentication failed: user '%s' "
+                           "refused (status %u)",
+                           p->user, rep[1]);
+    return socks5_connect_request(hs, err);
+  case HS_S5_REPLY:
+    if(rep[0] != 5)
+      return mw__error_set(err, MW_E_PROXY,
+                           "the proxy did not answer as a SOCKS5 server");
+    if(rep[1] != 0)
+      return mw__error_set(err, MW_E_PROXY,
+                           "the SOCKS5 proxy refused to connect to %s:%u: "
+                           "reply %u, %s",
+                           hs->host, hs->port, rep[1],
+                           socks5_reply_text(rep[1]));
+    /* The bound address: read it whole so the SMTP stream starts clean. */
+    if(rep[3] == 1)
+      hs_expect(hs, HS_S5_BOUND, 4 + 2);
+    else if(rep[3] == 4)
+      hs_expect(hs, HS_S5_BOUND, 16 + 2);
+    else if(rep[3] == 3)
+      hs_expect(hs, HS_S5_NAMELEN, 1);
+    else
+      return mw__error_set(err, MW_E_PROXY,
+                           "the SOCKS5 proxy sent an unknown address type %u",
+                           rep[3]);
+    return MW_OK;
+  case HS_S5_NAMELEN:
+    hs_expect(hs, HS_S5_BOUND, (size_t)rep[0] + 2);
+    return MW_OK;
+  case HS_S5_BOUND:
+    hs->phase = HS_DONE;
+    return MW_OK;
+  default:
+    return mw__error_set(err, MW_E_INTERNAL, "proxy handshake out of order");
+  }
+}
+
+/* One byte of the HTTP reply's head. */
+static mw_status hs_http_byte(struct mw__proxy_hs *hs, char c,
+                              struct mw_error *err)
+{
+  if(++hs->http_total > 16384)
+    return mw__error_set(err, MW_E_PROXY,
+                         "the HTTP proxy's reply headers are too long");
+  if(hs->http_pending_cr && c != '\n') {
+    /* A bare CR inside a line: shown, not silently dropped. */
+    hs->http_pending_cr = false;
+    mw_status st = hs_http_byte(hs, '?', err);
     if(st)
       return st;
-    if(++total > 16384)
-      return mw__error_set(err, MW_E_PROXY,
-                           "the HTTP proxy's reply headers are too long");
-    if(c == '\n') {
-      if(first_line) {
-        first_line = false;
-        status[sl] = '\0';
-      }
-      else if(line_len == 0)
-        break;
-      line_len = 0;
-      continue;
-    }
-    if(c == '\r')
-      continue;
-    line_len++;
-    if(first_line && sl + 1 < sizeof(status))
-      status[sl++] = ((unsigned char)c < 0x20 || c == 0x7f) ? '?' : c;
+    hs->http_total--; /* counted once, as the CR */
   }
+  hs->http_pending_cr = false;
+  if(c == '\r') {
+    hs->http_pending_cr = true;
+    return MW_OK;
+  }
+  if(c != '\n') {
+    hs->http_line_len++;
+    if(!hs->http_status_done && hs->http_status_len + 1 < sizeof(hs->status))
+      hs->status[hs->http_status_len++] =
+          ((unsigned char)c < 0x20 || c == 0x7f) ? '?' : c;
+    return MW_OK;
+  }
+  if(!hs->http_status_done) {
+    hs->http_status_done = true;
+    hs->status[hs->http_status_len] = '\0';
+    hs->http_line_len = 0;
+    return MW_OK;
+  }
+  if(hs->http_line_len) {
+    hs->http_line_len = 0;
+    return MW_OK;
+  }
+  /* The blank line: the head is complete. */
+  const char *status = hs->status;
+  /* "HTTP/1.x SP 3DIGIT [SP reason]" (RFC 9112 4), nothing looser. */
   int code = 0;
-  if(strncmp(status, "HTTP/1.", 7) != 0 || strlen(status) < 12 ||
-     status[8] != ' ' || sscanf(status + 9, "%3d", &code) != 1)
+  bool digits = strlen(status) >= 12 && status[9] >= '0' &&
+                status[9] <= '9' && status[10] >= '0' && status[10] <= '9' &&
+                status[11] >= '0' && status[11] <= '9' &&
+                (status[12] == ' ' || status[12] == '\0');
+  if(digits)
+    code = (status[9] - '0') * 100 + (status[10] - '0') * 10 +
+           (status[11] - '0');
+  if(strncmp(status, "HTTP/1.", 7) != 0 || status[8] != ' ' || !digits)
     return mw__error_set(err, MW_E_PROXY,
                          "the proxy did not answer as an HTTP proxy: \"%s\"",
                          status);
   if(code / 100 != 2)
     return mw__error_set(err, MW_E_PROXY,
                          "the HTTP proxy refused CONNECT to %s: %s%s",
-                         authority, status + 9,
+                         hs->authority, status + 9,
                          code == 407 || code == 401
                              ? " (proxy authentication failed or "
-                                       "required)"
-                                     : "");
+                               "required)"
+                             : "");
+  hs->phase = HS_DONE;
+  return MW_OK;
+}
+
+mw_status mw__proxy_hs_feed(struct mw__proxy_hs *hs, const unsigned char *data,
+                            size_t len, struct mw_error *err)
+{
+  for(size_t i = 0; i < len; i++) {
+    if(hs->phase == HS_DONE || hs->outlen)
+      return mw__error_set(err, MW_E_INTERNAL,
+                           "proxy handshake fed past its reply");
+    if(hs->phase == HS_HTTP) {
+      mw_status st = hs_http_byte(hs, (char)data[i], err);
+      if(st)
+        return st;
+      continue;
+    }
+    hs->in[hs->inlen++] = data[i];
+    if(hs->inlen < hs->need)
+      continue;
+    mw_status st = hs_socks_reply(hs, err);
+    if(st)
+      return st;
+  }
+  return MW_OK;
+}
+
+mw_status mw__proxy_hs_closed(const struct mw__proxy_hs *hs,
+                              struct mw_error *err)
+{
+  /* Some proxies answer a target they fail to connect to by closing the
+   * connection without any reply: OpenSSH's dynamic forwarding (ssh -D)
+   * sends its SOCKS reply only once its server has opened the channel.
+   * The message then names the target (doctor reads it as the proxy
+   * refusing the target). */
+  bool connect_reply = hs->phase == HS_S4_REPLY || hs->phase == HS_S5_REPLY;
+  if(connect_reply && hs->inlen == 0)
+    return mw__error_set(err, MW_E_PROXY,
+                         "the %s proxy closed the connection without "
+                         "replying to the request to connect to %s:%u "
+                         "(how some proxies, such as OpenSSH's ssh -D, "
+                         "answer a target they could not connect to)",
+                         hs->phase == HS_S4_REPLY ? "SOCKS4" : "SOCKS5",
+                         hs->host, hs->port);
+  return mw__error_set(err, MW_E_PROXY,
+                       "the proxy closed the connection during the "
+                       "handshake");
+}
+
+/* ---- the blocking driver -------------------------------------------------- */
+
+/* Resolves the target for the kinds where the client resolves. */
+static mw_status resolve_target(const char *host, unsigned port,
+                                mw_family family, const char *dns_server,
+                                int64_t deadline, struct sockaddr_storage *sa,
+                                struct mw_error *err)
+{
+  struct mw__addrlist l;
+  mw_status st = mw__resolve(host, port, family, dns_server, deadline, &l,
+                             err);
+  if(st)
+    return st;
+  memcpy(sa, &l.items[0].sa, sizeof(*sa));
+  mw__addrlist_free(&l);
+  return MW_OK;
+}
+
+mw_status mw__proxy_resolve_target(const struct mw__proxy *p,
+                                   const char *host, unsigned port,
+                                   const char *dns_server, int64_t deadline,
+                                   struct sockaddr_storage *sa, bool *needed,
+                                   struct mw_error *err)
+{
+  /* SOCKS4's request carries the address; SOCKS5's comes later. */
+  *needed = p->kind == MW__PROXY_SOCKS4 || p->kind == MW__PROXY_SOCKS5;
+  if(!*needed)
+    return MW_OK;
+  return resolve_target(host, port,
+                        p->kind == MW__PROXY_SOCKS4 ? MW_FAMILY_IPV4
+                                                    : MW_FAMILY_ANY,
+                        dns_server, deadline, sa, err);
+}
+
+/* Runs hs to the end on fd, waiting until deadline. */
+static mw_status drive(int fd, struct mw__proxy_hs *hs, const char *dns_server,
+                       int64_t deadline, struct mw_error *err)
+{
+  while(!mw__proxy_hs_done(hs)) {
+    if(mw__proxy_hs_needs_target(hs)) {
+      struct sockaddr_storage sa;
+      mw_status st = resolve_target(hs->host, hs->port, MW_FAMILY_ANY,
+                                    dns_server, deadline, &sa, err);
+      if(!st)
+        st = mw__proxy_hs_set_target(hs, &sa, err);
+      if(st)
+        return st;
+      continue;
+    }
+    size_t outlen;
+    const unsigned char *out = mw__proxy_hs_output(hs, &outlen);
+    if(outlen) {
+      mw_status st = mw__fd_send_all(fd, out, outlen, deadline, MW_E_PROXY,
+                                     "proxy", err);
+      mw__proxy_hs_sent(hs);
+      if(st)
+        return st;
+      continue;
+    }
+    unsigned char buf[512];
+    size_t want = mw__proxy_hs_want(hs);
+    ssize_t n = recv(fd, buf, want < sizeof(buf) ? want : sizeof(buf), 0);
+    if(n > 0) {
+      mw_status st = mw__proxy_hs_feed(hs, buf, (size_t)n, err);
+      if(st)
+        return st;
+      continue;
+    }
+    if(n == 0)
+      return mw__proxy_hs_closed(hs, err);
+    if(errno == EINTR)
+      continue;
+    if(errno != EAGAIN && errno != EWOULDBLOCK)
+      return mw__error_set(err, MW_E_PROXY,
+                           "the proxy connection failed: %s", strerror(errno));
+    mw_status st = mw__wait_fd(fd, POLLIN, deadline, err,
+                               "waiting for the proxy");
+    if(st)
+      return st;
+  }
   return MW_OK;
 }
 
@@ -595,22 +762,22 @@ mw_status mw__proxy_handshake(int fd, const struct mw__proxy *p,
 {
   mw__trace_emit(trace, MW_TRACE_NET, "%s proxy %s:%u: connecting to %s:%u",
                  mw__proxy_kind_name(p->kind), p->host, p->port, host, port);
-  mw_status st;
-  switch(p->kind) {
-  case MW__PROXY_SOCKS4:
-  case MW__PROXY_SOCKS4A:
-    st = socks4(fd, p, host, port, dns_server, deadline, err);
-    break;
-  case MW__PROXY_SOCKS5:
-  case MW__PROXY_SOCKS5H:
-    st = socks5(fd, p, host, port, dns_server, deadline, err);
-    break;
-  case MW__PROXY_HTTP:
-    st = http_connect(fd, p, host, port, deadline, err);
-    break;
-  default:
+  if(p->kind == MW__PROXY_NONE)
     return MW_OK;
-  }
+  /* SOCKS4 needs the address first; SOCKS5 asks for it in drive(). */
+  struct sockaddr_storage target;
+  mw_status st = MW_OK;
+  bool resolved = p->kind == MW__PROXY_SOCKS4;
+  if(resolved)
+    st = resolve_target(host, port, MW_FAMILY_IPV4, dns_server, deadline,
+                        &target, err);
+  if(st)
+    return st;
+  struct mw__proxy_hs hs;
+  st = mw__proxy_hs_init(&hs, p, host, port, resolved ? &target : NULL, err);
+  if(!st)
+    st = drive(fd, &hs, dns_server, deadline, err);
+  mw__proxy_hs_release(&hs);
   if(st == MW_E_TIMEOUT)
     mw__error_set(err, MW_E_PROXY,
                   "the %s proxy %s:%u did not answer the handshake in time",

@@ -14,7 +14,9 @@
 #include "core/err.h"
 #include "core/trace.h"
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 enum mw__proxy_kind {
   MW__PROXY_NONE = 0,
@@ -50,5 +52,63 @@ mw_status mw__proxy_handshake(int fd, const struct mw__proxy *p,
                               const char *host, unsigned port,
                               const char *dns_server, int64_t deadline,
                               struct mw__trace *trace, struct mw_error *err);
+
+/* The handshake as a state machine without I/O, for event loops (and
+ * fuzzing).  After mw__proxy_hs_init(): while !mw__proxy_hs_done(), send
+ * all of mw__proxy_hs_output() when it is not empty and then call
+ * mw__proxy_hs_sent(); otherwise read at most mw__proxy_hs_want() bytes
+ * (never more: the SMTP greeting must stay in the socket) and pass them
+ * to mw__proxy_hs_feed(); at end of stream call mw__proxy_hs_closed() for
+ * the error.  target: the server's address, required for SOCKS4 (IPv4),
+ * optional for SOCKS5 (see mw__proxy_hs_needs_target()), NULL for the
+ * kinds where the proxy resolves (mw__proxy_resolve_target() knows).  p must outlive hs.  mw__proxy_hs_release() wipes it (the
+ * output may hold credentials). */
+struct mw__proxy_hs {
+  const struct mw__proxy *proxy;
+  char host[256];
+  unsigned port;
+  char authority[300];
+  struct sockaddr_storage target;
+  bool have_target;
+  int phase;
+  unsigned char out[1024];
+  size_t outlen;
+  unsigned char in[260];
+  size_t inlen, need;
+  /* HTTP */
+  char status[256];
+  size_t http_status_len, http_line_len, http_total;
+  bool http_status_done;
+  bool http_pending_cr;
+};
+
+mw_status mw__proxy_hs_init(struct mw__proxy_hs *hs, const struct mw__proxy *p,
+                            const char *host, unsigned port,
+                            const struct sockaddr_storage *target,
+                            struct mw_error *err);
+const unsigned char *mw__proxy_hs_output(const struct mw__proxy_hs *hs,
+                                         size_t *len);
+void mw__proxy_hs_sent(struct mw__proxy_hs *hs);
+size_t mw__proxy_hs_want(const struct mw__proxy_hs *hs);
+mw_status mw__proxy_hs_feed(struct mw__proxy_hs *hs, const unsigned char *data,
+                            size_t len, struct mw_error *err);
+mw_status mw__proxy_hs_closed(const struct mw__proxy_hs *hs,
+                              struct mw_error *err);
+bool mw__proxy_hs_done(const struct mw__proxy_hs *hs);
+/* SOCKS5 without a target given to init: once the proxy has accepted the
+ * client, the server's address is needed (the driver resolves it). */
+bool mw__proxy_hs_needs_target(const struct mw__proxy_hs *hs);
+mw_status mw__proxy_hs_set_target(struct mw__proxy_hs *hs,
+                                  const struct sockaddr_storage *target,
+                                  struct mw_error *err);
+void mw__proxy_hs_release(struct mw__proxy_hs *hs);
+
+/* For SOCKS4 and SOCKS5, where the client resolves: the server's address
+ * (*needed true).  Otherwise *needed false and nothing is looked up. */
+mw_status mw__proxy_resolve_target(const struct mw__proxy *p,
+                                   const char *host, unsigned port,
+                                   const char *dns_server, int64_t deadline,
+                                   struct sockaddr_storage *sa, bool *needed,
+                                   struct mw_error *err);
 
 #endif

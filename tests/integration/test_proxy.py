@@ -100,6 +100,55 @@ class Probe(unittest.TestCase):
                     self.assertEqual(doc["recommended"]["port"], smtps)
                     self.assertNotIn("proxy-pw", json.dumps(doc) + err)
 
+    def test_probe_through_a_proxy_is_parallel_too(self):
+        """Through SOCKS5, hanging servers still cost one greeting timeout
+        in all: each connection's proxy handshake runs in the probe's one
+        event loop."""
+        import fakesmtp
+        cert_dir, (ca, cert, key) = fakesmtp.temp_certs()
+        t = int(mwtest.bound(2))
+        try:
+            with proxyrig.Dante() as dante, \
+                    fakesmtp.FakeSMTP(cert=cert, key=key, silent=True) as s1, \
+                    fakesmtp.FakeSMTP(cert=cert, key=key, silent=True) as s2, \
+                    fakesmtp.FakeSMTP(cert=cert, key=key, implicit_tls=True,
+                                      starttls=False) as imp:
+                code, doc, err, secs = mwtest.run_json(
+                    ["probe", "127.0.0.1", "--ports",
+                     "%d,%d,%d" % (s1.port, s2.port, imp.port), "--proxy",
+                     "socks5://127.0.0.1:%d" % dante.port,
+                     "--greeting-timeout", "%ds" % t, "--tls-ca-file", ca,
+                     "--tls-server-name", "localhost"])
+        finally:
+            import shutil
+            shutil.rmtree(cert_dir, ignore_errors=True)
+        rows = {(r["port"], r["mode"]): r for r in doc["results"]}
+        self.assertEqual(code, 0, doc)
+        for port in (s1.port, s2.port):
+            self.assertEqual(rows[(port, "plain")]["outcome"], "silent", doc)
+            self.assertEqual(rows[(port, "implicit")]["outcome"], "silent")
+        self.assertEqual(rows[(imp.port, "implicit")]["outcome"], "works")
+        self.assertTrue(rows[(imp.port, "implicit")]["address"]
+                        .startswith("via proxy 127.0.0.1:"))
+        self.assertLess(secs, t + mwtest.bound(1))
+
+    def test_probe_proxy_refusals_are_named(self):
+        why = proxyrig.userauth_unavailable()
+        if why:
+            self.skipTest(why)
+        sub = int(ENV["RIG_SUBMISSION_PORT"])
+        with proxyrig.Dante(users={SOCKS_USER: SOCKS_PASS}) as dante:
+            code, doc, err, _ = mwtest.run_json(
+                ["probe", "127.0.0.1", "--ports", str(sub), "--proxy",
+                 "socks5://%s:%s@127.0.0.1:%d" % (SOCKS_USER, SOCKS_WRONG,
+                                                  dante.port),
+                 "--greeting-timeout", "%ds" % int(mwtest.bound(2))])
+        self.assertEqual(code, 69, doc)
+        for r in doc["results"]:
+            self.assertEqual(r["outcome"], "proxy", doc)
+            self.assertIn("authentication failed", r["detail"])
+        self.assertNotIn(SOCKS_WRONG, json.dumps(doc) + err)
+
     def test_probe_proxy_unreachable(self):
         code, doc, err, _ = mwtest.run_json(
             ["probe", "127.0.0.1", "--ports", "587", "--proxy",
