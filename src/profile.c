@@ -486,6 +486,24 @@ struct words {
   int n, cap;
 };
 
+static int push_word(struct words *w, const char *s);
+
+/* A file name as msmtp reads it: a leading "~/" is $HOME's. */
+static int push_path(struct words *w, const char *v)
+{
+  const char *home = getenv("HOME");
+  if(strncmp(v, "~/", 2) != 0 || !home || !*home)
+    return push_word(w, v);
+  size_t n = strlen(home) + strlen(v);
+  char *full = malloc(n);
+  if(!full)
+    return -1;
+  snprintf(full, n, "%s%s", home, v + 1);
+  int rc = push_word(w, full);
+  free(full);
+  return rc;
+}
+
 static int push_word(struct words *w, const char *s)
 {
   if(w->n == w->cap) {
@@ -607,7 +625,7 @@ static int entry_words(const struct profile *p, const struct profile_entry *e,
   if(strcmp(k, "tls_trust_file") == 0) {
     if(strcmp(v, "system") == 0 || !*v)
       return 0;
-    return push_word(w, "--tls-ca-file") || push_word(w, v) ? -1 : 0;
+    return push_word(w, "--tls-ca-file") || push_path(w, v) ? -1 : 0;
   }
   /* The client certificate (and the identity behind SASL EXTERNAL); as
    * in msmtp an empty value sets nothing. */
@@ -620,7 +638,7 @@ static int entry_words(const struct profile *p, const struct profile_entry *e,
       return -1;
     }
     return push_word(w, k[4] == 'c' ? "--tls-cert" : "--tls-key") ||
-                   push_word(w, v)
+                   push_path(w, v)
                ? -1
                : 0;
   }

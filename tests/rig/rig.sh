@@ -782,7 +782,7 @@ cmd_status() {
   else
     echo "dovecot: not running"; rc=1
   fi
-  local names=(submission smtps plain plainauth opttls imap imaps pop3 pop3s) i=0
+  local names=(submission smtps plain plainauth opttls haproxy imap imaps pop3 pop3s) i=0
   for p in $ALL_PORTS; do
     if port_listening "$p"; then
       echo "${names[$i]}: 127.0.0.1:$p listening"

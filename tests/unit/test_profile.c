@@ -151,6 +151,13 @@ static void client_certificate_keys(void **state)
              "f:3: 'tls_key_file' needs 'tls_cert_file'");
   check_text("account a\nhost h\nauth externall\n", NULL,
              "f:3: --auth: 'externall' is not a list of supported");
+  /* File names may start with ~/ as in msmtp. */
+  setenv("HOME", "/home/tilde", 1);
+  check_text("account a\nhost h\ntls_trust_file ~/ca.pem\n"
+             "tls_cert_file ~/c.pem\ntls_key_file ~user/k.pem\n",
+             "--server h --tls-ca-file /home/tilde/ca.pem --tls-cert "
+             "/home/tilde/c.pem --tls-key ~user/k.pem",
+             NULL);
 }
 
 static void errors_name_file_and_line(void **state)
