@@ -15,6 +15,15 @@
 
 struct mw__reply; /* proto/reply.h */
 
+/* What a MW_E_PROXY failure was, for diagnosis (doctor's proxy causes),
+ * so that it never depends on the wording of the message. */
+enum mw__proxy_failure {
+  MW__PROXY_FAIL_NONE = 0,
+  MW__PROXY_FAIL_UNREACHABLE, /* no connection, no answer, not a proxy */
+  MW__PROXY_FAIL_AUTH,        /* credentials refused or required */
+  MW__PROXY_FAIL_TARGET       /* the proxy would not open the tunnel */
+};
+
 struct mw_error {
   mw_status status;
   mw_category category;
@@ -24,6 +33,7 @@ struct mw_error {
   char *server_text; /* owned, may be NULL */
   char *recipient;   /* owned, may be NULL */
   char message[768];
+  enum mw__proxy_failure proxy_failure; /* with MW_E_PROXY */
 };
 
 /* Resets e to MW_OK and frees its owned strings. */

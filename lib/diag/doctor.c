@@ -593,14 +593,12 @@ static bool diagnose_proxy(struct mw_report *r, const mw_smtp *s,
   const char *id;
   if(ph == MW__PHASE_PROXY && st == MW_E_DNS)
     id = "dns_not_found"; /* the server's name, resolved for SOCKS */
-  else if(ph != MW__PHASE_PROXY || strstr(m, "cannot reach"))
-    id = "proxy_unreachable";
-  else if(strstr(m, "authentication"))
+  else if(s->err.proxy_failure == MW__PROXY_FAIL_AUTH)
     id = "proxy_auth_failed";
-  else if(strstr(m, "did not answer"))
-    id = "proxy_unreachable";
-  else
+  else if(s->err.proxy_failure == MW__PROXY_FAIL_TARGET)
     id = "proxy_refused_target";
+  else
+    id = "proxy_unreachable"; /* no connection, no answer, not a proxy */
   char fix[512] = "";
   if(!strcmp(id, "proxy_refused_target")) {
     /* Whether the proxy or mailwire resolved the server's name decides

@@ -26,6 +26,7 @@
 #include <openssl/crypto.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -212,6 +213,22 @@ mw_status mw__proxy_parse_url(const char *url, struct mw__proxy *out,
 }
 
 /* ---- the handshake as a state machine (no I/O) ------------------------- */
+
+/* Records a MW_E_PROXY failure of the given kind. */
+static mw_status proxy_fail(struct mw_error *err, enum mw__proxy_failure kind,
+                            const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static mw_status proxy_fail(struct mw_error *err, enum mw__proxy_failure kind,
+                            const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  mw__error_setv(err, MW_E_PROXY, fmt, ap);
+  va_end(ap);
+  err->proxy_failure = kind;
+  return MW_E_PROXY;
+}
 
 enum hs_phase {
   HS_S4_REPLY,    /* SOCKS4: the 8-byte reply to CONNECT */
@@ -464,39 +481,42 @@ static mw_status hs_socks_reply(struct mw__proxy_hs *hs, struct mw_error *err)
   switch(hs->phase) {
   case HS_S4_REPLY:
     if(rep[0] != 0)
-      return mw__error_set(err, MW_E_PROXY,
-                           "the proxy did not answer as a SOCKS4 server");
+      return proxy_fail(err, MW__PROXY_FAIL_UNREACHABLE,
+                        "the proxy did not answer as a SOCKS4 server");
     if(rep[1] != 0x5a) {
       const char *why = rep[1] == 0x5b   ? "request rejected or failed"
                         : rep[1] == 0x5c ? "the proxy could not reach identd"
                         : rep[1] == 0x5d ? "identd did not confirm the user "
                                            "id (authentication failed)"
                                          : "unknown reply";
-      return mw__error_set(err, MW_E_PROXY,
-                           "the SOCKS4 proxy refused to connect to %s:%u: "
-                           "reply 0x%02x, %s",
-                           hs->host, hs->port, rep[1], why);
+      enum mw__proxy_failure kind = rep[1] == 0x5c || rep[1] == 0x5d
+                                        ? MW__PROXY_FAIL_AUTH /* identd */
+                                        : MW__PROXY_FAIL_TARGET;
+      return proxy_fail(err, kind,
+                        "the SOCKS4 proxy refused to connect to %s:%u: "
+                        "reply 0x%02x, %s",
+                        hs->host, hs->port, rep[1], why);
     }
     hs->phase = HS_DONE;
     return MW_OK;
   case HS_S5_METHOD: {
     bool creds = p->user != NULL;
     if(rep[0] != 5)
-      return mw__error_set(err, MW_E_PROXY,
-                           "the proxy did not answer as a SOCKS5 server");
+      return proxy_fail(err, MW__PROXY_FAIL_UNREACHABLE,
+                        "the proxy did not answer as a SOCKS5 server");
     if(rep[1] == 0)
       return socks5_connect_request(hs, err);
     if(rep[1] == 0xff)
-      return mw__error_set(err, MW_E_PROXY,
-                           "SOCKS5 proxy authentication failed: the proxy "
-                           "accepts none of the offered methods (%s)",
-                           creds ? "none, user/password"
-                                 : "none; it may require a user and "
-                                   "password in the proxy URL");
+      return proxy_fail(err, MW__PROXY_FAIL_AUTH,
+                        "SOCKS5 proxy authentication failed: the proxy "
+                        "accepts none of the offered methods (%s)",
+                        creds ? "none, user/password"
+                        : "none; it may require a user and "
+                        "password in the proxy URL");
     if(rep[1] != 2 || !creds)
-      return mw__error_set(err, MW_E_PROXY,
-                           "the SOCKS5 proxy chose a method not offered (%u)",
-                           rep[1]);
+      return proxy_fail(err, MW__PROXY_FAIL_UNREACHABLE,
+                        "the SOCKS5 proxy chose a method not offered (%u)",
+                        rep[1]);
     size_t ul = strlen(p->user);
     const char *pw = p->password ? p->password : "";
     size_t pl = strlen(pw);
@@ -520,26 +540,26 @@ static mw_status hs_socks_reply(struct mw__proxy_hs *hs, struct mw_error *err)
   }
   case HS_S5_AUTH:
     if(rep[0] != 1)
-      return mw__error_set(err, MW_E_PROXY,
-                           "the SOCKS5 proxy answered the user/password "
-                           "request with version %u, not 1",
-                           rep[0]);
+      return proxy_fail(err, MW__PROXY_FAIL_AUTH,
+                        "the SOCKS5 proxy answered the user/password "
+                        "request with version %u, not 1",
+                        rep[0]);
     if(rep[1] != 0)
-      return mw__error_set(err, MW_E_PROXY,
-                           "SOCKS5 proxy authentication failed: user '%s' "
-                           "refused (status %u)",
-                           p->user, rep[1]);
+      return proxy_fail(err, MW__PROXY_FAIL_AUTH,
+                        "SOCKS5 proxy authentication failed: user '%s' "
+                        "refused (status %u)",
+                        p->user, rep[1]);
     return socks5_connect_request(hs, err);
   case HS_S5_REPLY:
     if(rep[0] != 5)
-      return mw__error_set(err, MW_E_PROXY,
-                           "the proxy did not answer as a SOCKS5 server");
+      return proxy_fail(err, MW__PROXY_FAIL_UNREACHABLE,
+                        "the proxy did not answer as a SOCKS5 server");
     if(rep[1] != 0)
-      return mw__error_set(err, MW_E_PROXY,
-                           "the SOCKS5 proxy refused to connect to %s:%u: "
-                           "reply %u, %s",
-                           hs->host, hs->port, rep[1],
-                           socks5_reply_text(rep[1]));
+      return proxy_fail(err, MW__PROXY_FAIL_TARGET,
+                        "the SOCKS5 proxy refused to connect to %s:%u: "
+                        "reply %u, %s",
+                        hs->host, hs->port, rep[1],
+                        socks5_reply_text(rep[1]));
     /* The bound address: read it whole so the SMTP stream starts clean. */
     if(rep[3] == 1)
       hs_expect(hs, HS_S5_BOUND, 4 + 2);
@@ -548,9 +568,9 @@ static mw_status hs_socks_reply(struct mw__proxy_hs *hs, struct mw_error *err)
     else if(rep[3] == 3)
       hs_expect(hs, HS_S5_NAMELEN, 1);
     else
-      return mw__error_set(err, MW_E_PROXY,
-                           "the SOCKS5 proxy sent an unknown address type %u",
-                           rep[3]);
+      return proxy_fail(err, MW__PROXY_FAIL_UNREACHABLE,
+                        "the SOCKS5 proxy sent an unknown address type %u",
+                        rep[3]);
     return MW_OK;
   case HS_S5_NAMELEN:
     hs_expect(hs, HS_S5_BOUND, (size_t)rep[0] + 2);
@@ -568,8 +588,8 @@ static mw_status hs_http_byte(struct mw__proxy_hs *hs, char c,
                               struct mw_error *err)
 {
   if(++hs->http_total > 16384)
-    return mw__error_set(err, MW_E_PROXY,
-                         "the HTTP proxy's reply headers are too long");
+    return proxy_fail(err, MW__PROXY_FAIL_UNREACHABLE,
+                      "the HTTP proxy's reply headers are too long");
   if(hs->http_pending_cr && c != '\n') {
     /* A bare CR inside a line: shown, not silently dropped. */
     hs->http_pending_cr = false;
@@ -612,17 +632,16 @@ static mw_status hs_http_byte(struct mw__proxy_hs *hs, char c,
     code = (status[9] - '0') * 100 + (status[10] - '0') * 10 +
            (status[11] - '0');
   if(strncmp(status, "HTTP/1.", 7) != 0 || status[8] != ' ' || !digits)
-    return mw__error_set(err, MW_E_PROXY,
-                         "the proxy did not answer as an HTTP proxy: \"%s\"",
-                         status);
+    return proxy_fail(err, MW__PROXY_FAIL_UNREACHABLE,
+                      "the proxy did not answer as an HTTP proxy: \"%s\"",
+                      status);
+  bool auth = code == 407 || code == 401;
   if(code / 100 != 2)
-    return mw__error_set(err, MW_E_PROXY,
-                         "the HTTP proxy refused CONNECT to %s: %s%s",
-                         hs->authority, status + 9,
-                         code == 407 || code == 401
-                             ? " (proxy authentication failed or "
-                               "required)"
-                             : "");
+    return proxy_fail(err, auth ? MW__PROXY_FAIL_AUTH : MW__PROXY_FAIL_TARGET,
+                      "the HTTP proxy refused CONNECT to %s: %s%s",
+                      hs->authority, status + 9,
+                      auth ? " (proxy authentication failed or required)"
+                           : "");
   hs->phase = HS_DONE;
   return MW_OK;
 }
@@ -660,19 +679,25 @@ mw_status mw__proxy_hs_closed(const struct mw__proxy_hs *hs,
    * refusing the target). */
   bool connect_reply = hs->phase == HS_S4_REPLY || hs->phase == HS_S5_REPLY;
   if(connect_reply && hs->inlen == 0)
-    return mw__error_set(err, MW_E_PROXY,
-                         "the %s proxy closed the connection without "
-                         "replying to the request to connect to %s:%u "
-                         "(how some proxies, such as OpenSSH's ssh -D, "
-                         "answer a target they could not connect to)",
-                         hs->phase == HS_S4_REPLY ? "SOCKS4" : "SOCKS5",
-                         hs->host, hs->port);
-  return mw__error_set(err, MW_E_PROXY,
-                       "the proxy closed the connection during the "
-                       "handshake");
+    return proxy_fail(err, MW__PROXY_FAIL_TARGET,
+                      "the %s proxy closed the connection without "
+                      "replying to the request to connect to %s:%u "
+                      "(how some proxies, such as OpenSSH's ssh -D, "
+                      "answer a target they could not connect to)",
+                      hs->phase == HS_S4_REPLY ? "SOCKS4" : "SOCKS5",
+                      hs->host, hs->port);
+  /* Closing instead of answering the credentials is refusing them. */
+  return proxy_fail(err,
+                    hs->phase == HS_S5_AUTH ? MW__PROXY_FAIL_AUTH
+                                            : MW__PROXY_FAIL_UNREACHABLE,
+                    "the proxy closed the connection during the "
+                    "handshake%s",
+                    hs->phase == HS_S5_AUTH ? " (after the user and password: "
+                                              "authentication failed)"
+                                            : "");
 }
 
-/* ---- the blocking driver -------------------------------------------------- */
+/* ---- the blocking driver ------------------------------------------------- */
 
 /* Resolves the target for the kinds where the client resolves. */
 static mw_status resolve_target(const char *host, unsigned port,
@@ -745,8 +770,8 @@ static mw_status drive(int fd, struct mw__proxy_hs *hs, const char *dns_server,
     if(errno == EINTR)
       continue;
     if(errno != EAGAIN && errno != EWOULDBLOCK)
-      return mw__error_set(err, MW_E_PROXY,
-                           "the proxy connection failed: %s", strerror(errno));
+      return proxy_fail(err, MW__PROXY_FAIL_UNREACHABLE,
+                        "the proxy connection failed: %s", strerror(errno));
     mw_status st = mw__wait_fd(fd, POLLIN, deadline, err,
                                "waiting for the proxy");
     if(st)
@@ -779,8 +804,8 @@ mw_status mw__proxy_handshake(int fd, const struct mw__proxy *p,
     st = drive(fd, &hs, dns_server, deadline, err);
   mw__proxy_hs_release(&hs);
   if(st == MW_E_TIMEOUT)
-    mw__error_set(err, MW_E_PROXY,
-                  "the %s proxy %s:%u did not answer the handshake in time",
+    proxy_fail(err, MW__PROXY_FAIL_UNREACHABLE,
+               "the %s proxy %s:%u did not answer the handshake in time",
                   mw__proxy_kind_name(p->kind), p->host, p->port);
   if(!st)
     mw__trace_emit(trace, MW_TRACE_NET, "proxy tunnel to %s:%u open", host,

@@ -780,6 +780,7 @@ static mw_status smtp_connect_once(mw_smtp *s)
     mw__error_set(&s->err, MW_E_PROXY, "cannot reach the %s proxy %s:%u: %s",
                   mw__proxy_kind_name(proxy.kind), proxy.host, proxy.port,
                   why);
+    s->err.proxy_failure = MW__PROXY_FAIL_UNREACHABLE;
   }
   if(!st && proxy.kind) {
     s->phase = MW__PHASE_PROXY;

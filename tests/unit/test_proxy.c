@@ -160,21 +160,25 @@ static void socks5_failures_are_named(void **state)
                             sent, &n, &err),
                    MW_E_PROXY);
   assert_non_null(strstr(err.message, "authentication failed"));
+  assert_int_equal(err.proxy_failure, MW__PROXY_FAIL_AUTH);
   const unsigned char bad_pw[] = {5, 2, 1, 1};
   assert_int_equal(scripted("socks5://u:p@127.0.0.1:1", bad_pw, 4, "h", 25,
                             sent, &n, &err),
                    MW_E_PROXY);
   assert_non_null(strstr(err.message, "user 'u' refused"));
+  assert_int_equal(err.proxy_failure, MW__PROXY_FAIL_AUTH);
   const unsigned char refused[] = {5, 0, 5, 5, 0, 1, 0, 0, 0, 0, 0, 0};
   assert_int_equal(scripted("socks5h://127.0.0.1:1", refused,
                             sizeof(refused), "mx.example", 25, sent, &n,
                             &err),
                    MW_E_PROXY);
   assert_non_null(strstr(err.message, "reply 5, connection refused"));
+  assert_int_equal(err.proxy_failure, MW__PROXY_FAIL_TARGET);
   const unsigned char not_socks[] = {'H', 'T'};
   assert_int_equal(scripted("socks5h://127.0.0.1:1", not_socks, 2, "h", 25,
                             sent, &n, &err),
                    MW_E_PROXY);
+  assert_int_equal(err.proxy_failure, MW__PROXY_FAIL_UNREACHABLE);
   mw__error_clear(&err);
 }
 
