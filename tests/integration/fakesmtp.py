@@ -82,6 +82,7 @@ class Session:
         self.lines = []          # command lines received, decoded latin-1
         self.data = []           # raw DATA bytes per message (wire form)
         self.tls = False
+        self.peer = None         # the client's (address, port)
         self.closed_by_server = False
         self.chunks = []         # raw bytes of each recv (after TLS)
         # The verified client certificate's subject ("CN=...", attributes
@@ -162,10 +163,11 @@ class FakeSMTP:
         self._conns = []
 
     # -- lifetime ---------------------------------------------------------
-    def start(self, port=0):
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    def start(self, port=0, host="127.0.0.1"):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._sock = socket.socket(family, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", port))
+        self._sock.bind((host, port))
         self._sock.listen(16)
         self._sock.settimeout(0.05)
         self.port = self._sock.getsockname()[1]
@@ -219,6 +221,7 @@ class FakeSMTP:
 
     def _handle_safely(self, conn):
         sess = Session()
+        sess.peer = conn.getpeername()[:2]
         self.sessions.append(sess)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         io = _LineIO(conn, sess)
@@ -290,7 +293,8 @@ class FakeSMTP:
                 if self.auth and not (self.auth_before_tls_only and sess.tls) \
                         and not (self.auth_after_tls_only and not sess.tls):
                     caps.append("AUTH " + self.auth)
-                lines = ["fake.test greets you"] + caps
+                # Like Postfix's "Hello [addr]": the source address seen.
+                lines = ["fake.test greets [%s]" % sess.peer[0]] + caps
                 for i, c in enumerate(lines):
                     sep = " " if i == len(lines) - 1 else "-"
                     io.send_line("250" + sep + c)
@@ -553,7 +557,7 @@ def temp_certs():
 def main():
     """Serve from the command line (used inside network namespaces):
     fakesmtp.py --port N --cert C --key K [--implicit] [--no-starttls]
-    [--silent]."""
+    [--silent] [--host ADDR]."""
     import argparse
     import signal
     ap = argparse.ArgumentParser()
@@ -563,11 +567,12 @@ def main():
     ap.add_argument("--implicit", action="store_true")
     ap.add_argument("--no-starttls", action="store_true")
     ap.add_argument("--silent", action="store_true")
+    ap.add_argument("--host", default="127.0.0.1")
     args = ap.parse_args()
     f = FakeSMTP(cert=args.cert, key=args.key, implicit_tls=args.implicit,
                  starttls=not (args.no_starttls or args.implicit),
                  silent=args.silent)
-    f.start(args.port)
+    f.start(args.port, args.host)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: done.set())
     print("ready", flush=True)

@@ -16,9 +16,12 @@ import sys
 
 
 class Namespace:
-    def __init__(self, name, drop_ports=()):
+    def __init__(self, name, drop_ports=(), addresses=()):
+        """addresses: extra addresses for the namespace's loopback, e.g.
+        IPv6 ones ("fd00:6d77::1") for tests that need two of a family."""
         self.name = "%s%d" % (name, os.getpid())
         self.drop_ports = list(drop_ports)
+        self.addresses = list(addresses)
         self.procs = []
 
     @staticmethod
@@ -39,6 +42,12 @@ class Namespace:
         try:
             self._run("ip", "netns", "exec", self.name, "ip", "link", "set",
                       "lo", "up")
+            for a in self.addresses:
+                six = ":" in a
+                self._run("ip", "netns", "exec", self.name, "ip",
+                          "-6" if six else "-4", "addr", "add",
+                          a + ("/128" if six else "/32"), "dev", "lo",
+                          *(["nodad"] if six else []))
             if self.drop_ports:
                 ports = ", ".join(str(p) for p in self.drop_ports)
                 rules = ("table inet mw {\n chain input {\n  type filter hook "
@@ -53,7 +62,7 @@ class Namespace:
 
     def serve(self, port, cert, key, *extra):
         """fakesmtp.py on 127.0.0.1:port inside the namespace (extra: its
-        command-line flags, e.g. --implicit, --silent)."""
+        command-line flags, e.g. --implicit, --silent, --host ADDR)."""
         here = os.path.dirname(os.path.abspath(__file__))
         p = subprocess.Popen(
             ["ip", "netns", "exec", self.name, sys.executable,
@@ -66,14 +75,20 @@ class Namespace:
 
     def run(self, argv, timeout=120):
         """argv inside the namespace: (exit code, stdout bytes)."""
+        code, out, _ = self.run_full(argv, timeout)
+        return code, out
+
+    def run_full(self, argv, timeout=120):
+        """argv inside the namespace: (exit code, stdout, stderr) bytes."""
         p = subprocess.run(["ip", "netns", "exec", self.name] + list(argv),
                            capture_output=True, timeout=timeout)
-        return p.returncode, p.stdout
+        return p.returncode, p.stdout, p.stderr
 
     def stop(self):
         for p in self.procs:
             p.terminate()
             p.wait(timeout=10)
+            p.stdout.close()
         self.procs = []
         subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
 

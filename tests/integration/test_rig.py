@@ -7,13 +7,16 @@ secret is sent, and refused recipients are reported while the others get
 the mail."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+import fakesmtp  # noqa: E402
 import mwtest  # noqa: E402
+import netnsrig  # noqa: E402
 import rigutil  # noqa: E402
 
 ENV = None
@@ -368,7 +371,34 @@ class Connection(RigTest):
         headers, _ = rigutil.split_message(rigutil.wait_for_mail(ENV, "bob")[0])
         self.assertIn(b"[127.0.0.2]", headers)
 
-    def test_proxy_protocol_header_for_a_load_balanced_server(self):
+    def test_bind_ipv6_address_is_what_the_server_sees(self):
+        """--bind with IPv6: in a namespace of our own whose loopback has
+        two IPv6 addresses, the server greets the bound one."""
+        why = netnsrig.Namespace.unavailable()
+        if why:
+            self.skipTest(why)
+        server, bound = "fd00:6d77::1", "fd00:6d77::2"
+        cert_dir, (_, cert, key) = fakesmtp.temp_certs()
+        try:
+            with netnsrig.Namespace("mwbind6",
+                                    addresses=[server, bound]) as ns:
+                ns.serve(2525, cert, key, "--host", server, "--no-starttls")
+                code, out, err = ns.run_full(mwtest.command(
+                    mwtest.MAILWIRE, "send", "--server", "[%s]:2525" % server,
+                    "--tls", "none", "--bind", bound, "--from", ALICE, "--to",
+                    BOB, "--body", "x", "--trace"))
+                self.assertEqual(code, 0, err)
+                # The server's EHLO reply names the source it saw.
+                self.assertIn(b"fake.test greets [%s]" % bound.encode(), err)
+                code, out, err = ns.run_full(mwtest.command(
+                    mwtest.MAILWIRE, "send", "--server", "[%s]:2525" % server,
+                    "--tls", "none", "--bind", "127.0.0.1", "--from", ALICE,
+                    "--to", BOB, "--body", "x"))
+        finally:
+            shutil.rmtree(cert_dir, ignore_errors=True)
+        self.assertIn(b"bind", err)
+        self.assertNotEqual(code, 0)  # the wrong family: named, nothing sent
+
         # The HAPROXY port expects a PROXY header first; the address in it
         # is what Postfix records, so --bind 127.0.0.2 shows up there.
         for version in ("v1", "v2"):
