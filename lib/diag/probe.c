@@ -413,6 +413,22 @@ static void on_reply(struct probe_conn *c)
     break;
   case CS_EHLO:
   case CS_EHLO2: {
+    if(r->code / 100 == 5 && c->state == CS_EHLO) {
+      /* A HELO-only server (RFC 821): mail can go, without extensions,
+       * so without STARTTLS or AUTH. */
+      if(c->implicit) {
+        row_set(row, "works", "implicit TLS, %s; HELO only (EHLO refused: "
+                "%s), so no AUTH", c->info.version, said);
+      }
+      else {
+        row_set(row, "works", "plaintext SMTP, HELO only (EHLO refused: "
+                "%s) (never recommended)", said);
+        row_set(st_row, "no_starttls",
+                "no ESMTP, so no STARTTLS (EHLO refused: %s)", said);
+      }
+      conn_finish(c, "works", NULL);
+      return;
+    }
     if(r->code != 250) {
       char d[300];
       snprintf(d, sizeof(d), "EHLO refused: %s", said);

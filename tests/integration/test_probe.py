@@ -199,6 +199,18 @@ class FakeServers(unittest.TestCase):
                 self.assertLess(secs, T + mwtest.bound(1))
                 self.assertIsNone(doc["recommended"])
 
+    def test_helo_only_server(self):
+        """EHLO refused with 5xx: an RFC 821 server that takes mail with
+        HELO, so plaintext works and STARTTLS cannot exist."""
+        with fakesmtp.FakeSMTP(cert=CERT, key=KEY,
+                               ehlo_reply="502 5.5.1 EHLO not known") as f:
+            code, doc, _, _ = probe("127.0.0.1", ports=[f.port])
+        r = rows(doc)
+        self.assertEqual(r[(f.port, "plain")]["outcome"], "works", doc)
+        self.assertIn("HELO only", r[(f.port, "plain")]["detail"])
+        self.assertEqual(r[(f.port, "starttls")]["outcome"], "no_starttls")
+        self.assertEqual(code, 78)
+
     def test_profile_block_and_flags_work_for_send(self):
         with fakesmtp.FakeSMTP(cert=CERT, key=KEY, implicit_tls=True,
                                starttls=False) as f:
