@@ -33,3 +33,10 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 cat "$RIG_MAILDIR/example.test/bob/new/$f"
+
+echo
+echo "== mailwire probe: every rig port in every TLS mode at once"
+"$MW" probe "$RIG_HOST" --tls-ca-file "$RIG_CA_FILE" \
+  --tls-server-name "$RIG_SERVER_NAME" --greeting-timeout 3s \
+  --ports "$RIG_SUBMISSION_PORT,$RIG_SMTPS_PORT,$RIG_PLAIN_PORT,$RIG_OPTTLS_PORT" \
+  || true   # its exit status is the verdict, not a demo failure
