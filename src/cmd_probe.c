@@ -130,55 +130,72 @@ static void proxy_without_secret(const char *url, char *buf, size_t len)
            (int)(scheme_end + 3 - url), url, at + 1);
 }
 
+/* The TLS and path settings the recommendation carries over, as send
+ * flags and as msmtp's profile keys (so the block works in ~/.msmtprc). */
+struct carried {
+  const char *flag, *key, *value; /* key NULL: not a profile key */
+};
+
+static size_t carried_settings(const struct send_args *a, char *proxy,
+                               size_t proxy_len, struct carried *out)
+{
+  if(a->proxy)
+    proxy_without_secret(a->proxy, proxy, proxy_len);
+  const struct carried all[] = {
+      {"--tls-ca-file", "tls_trust_file", a->tls_ca_file},
+      {"--tls-fingerprint", "tls_fingerprint", a->tls_fingerprint},
+      {"--tls-server-name", "tls_host_override", a->tls_server_name},
+      {"--tls-cert", "tls_cert_file", a->tls_cert},
+      {"--tls-key", "tls_key_file", a->tls_key},
+      {"--proxy", NULL, a->proxy ? proxy : NULL}};
+  size_t n = 0;
+  for(size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
+    if(all[k].value)
+      out[n++] = all[k];
+  return n;
+}
+
+/* Appends to buf (holding *used bytes), never past len. */
+static void append(char *buf, size_t len, size_t *used, const char *fmt,
+                   const char *name, const char *value)
+{
+  if(*used >= len)
+    return;
+  int m = snprintf(buf + *used, len - *used, fmt, name, value);
+  if(m > 0)
+    *used += (size_t)m;
+}
+
 static void send_flags(const mw_probe *p, size_t i,
                        const struct send_args *a, char *buf, size_t len)
 {
-  char proxy[300] = "";
-  if(a->proxy)
-    proxy_without_secret(a->proxy, proxy, sizeof(proxy));
-  char hp[300];
+  char hp[300], proxy[300] = "";
   host_port(mw_probe_row_host(p, i), mw_probe_row_port(p, i), hp,
             sizeof(hp));
-  int n = snprintf(buf, len, "--server %s --tls %s", hp,
-                   mw_probe_row_mode(p, i));
-  const char *extra[][2] = {{" --tls-ca-file ", a->tls_ca_file},
-                             {" --tls-fingerprint ", a->tls_fingerprint},
-                             {" --tls-server-name ", a->tls_server_name},
-                             {" --tls-cert ", a->tls_cert},
-                             {" --tls-key ", a->tls_key},
-                             {" --proxy ", a->proxy ? proxy : NULL}};
-  for(size_t k = 0; k < sizeof(extra) / sizeof(extra[0]); k++) {
-    if(!extra[k][1] || n < 0 || (size_t)n >= len)
-      continue;
-    int m = snprintf(buf + n, len - (size_t)n, "%s%s", extra[k][0],
-                     extra[k][1]);
-    if(m > 0)
-      n += m;
-  }
+  size_t used = 0;
+  append(buf, len, &used, "--server %s --tls %s", hp,
+         mw_probe_row_mode(p, i));
+  struct carried c[6];
+  size_t n = carried_settings(a, proxy, sizeof(proxy), c);
+  for(size_t k = 0; k < n; k++)
+    append(buf, len, &used, " %s %s", c[k].flag, c[k].value);
 }
 
 static void profile_block(const mw_probe *p, size_t i,
                           const struct send_args *a, char *buf, size_t len)
 {
   bool implicit = !strcmp(mw_probe_row_mode(p, i), "implicit");
-  int n = snprintf(buf, len,
-                   "account %s\nhost %s\nport %u\ntls on\ntls_starttls %s\n",
-                   mw_probe_row_host(p, i), mw_probe_row_host(p, i),
-                   mw_probe_row_port(p, i), implicit ? "off" : "on");
-  /* msmtp's keys, so the block also works in ~/.msmtprc. */
-  const char *extra[][2] = {{"tls_trust_file", a->tls_ca_file},
-                            {"tls_fingerprint", a->tls_fingerprint},
-                            {"tls_host_override", a->tls_server_name},
-                            {"tls_cert_file", a->tls_cert},
-                            {"tls_key_file", a->tls_key}};
-  for(size_t k = 0; k < sizeof(extra) / sizeof(extra[0]); k++) {
-    if(!extra[k][1] || n < 0 || (size_t)n >= len)
-      continue;
-    int m = snprintf(buf + n, len - (size_t)n, "%s %s\n", extra[k][0],
-                     extra[k][1]);
-    if(m > 0)
-      n += m;
-  }
+  int n0 = snprintf(buf, len,
+                    "account %s\nhost %s\nport %u\ntls on\ntls_starttls %s\n",
+                    mw_probe_row_host(p, i), mw_probe_row_host(p, i),
+                    mw_probe_row_port(p, i), implicit ? "off" : "on");
+  size_t used = n0 > 0 ? (size_t)n0 : 0;
+  char proxy[300] = "";
+  struct carried c[6];
+  size_t n = carried_settings(a, proxy, sizeof(proxy), c);
+  for(size_t k = 0; k < n; k++)
+    if(c[k].key)
+      append(buf, len, &used, "%s %s\n", c[k].key, c[k].value);
 }
 
 /* The exit status: 0 a secure combination works; 78 only insecure ones;

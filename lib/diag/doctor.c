@@ -32,7 +32,6 @@
 #include "proto/envelope.h"
 #include "proto/smtp.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -1257,9 +1256,7 @@ static void check_deliverability(struct mw_report *r,
  * On MW_OK true, o->host becomes "@domain" for resolve_mx_target(). */
 static bool bare_mail_domain(struct mw_report *r, struct mw_options *o)
 {
-  unsigned char tmp[16];
-  if(inet_pton(AF_INET, o->host, tmp) == 1 ||
-     inet_pton(AF_INET6, o->host, tmp) == 1 || !strchr(o->host, '.'))
+  if(mw__is_ip_literal(o->host) || !strchr(o->host, '.'))
     return false;
   struct mw__mx mx[1];
   size_t n = 0;

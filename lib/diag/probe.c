@@ -38,6 +38,7 @@
 #include "net/tcp.h"
 #include "proto/capa.h"
 #include "proto/reply.h"
+#include "proto/smtp.h"
 #include "tls/tls.h"
 
 #include <arpa/inet.h>
@@ -858,19 +859,6 @@ static void conn_expire(struct probe_conn *c, unsigned timeout_ms)
 
 /* -- discovery -------------------------------------------------------- */
 
-static bool is_ip_literal(const char *s)
-{
-  unsigned char tmp[16];
-  char buf[64];
-  size_t n = strlen(s);
-  if(n >= 2 && s[0] == '[' && s[n - 1] == ']' && n - 2 < sizeof(buf)) {
-    memcpy(buf, s + 1, n - 2);
-    buf[n - 2] = '\0';
-    s = buf;
-  }
-  return inet_pton(AF_INET, s, tmp) == 1 || inet_pton(AF_INET6, s, tmp) == 1;
-}
-
 static void strip_dot(char *name)
 {
   size_t n = strlen(name);
@@ -924,6 +912,16 @@ static void note_dns(struct mw_probe *p, const char *fmt, ...)
   va_end(ap);
 }
 
+/* A host's addresses could not be had: its rows will say why. */
+static void host_dns_failed(struct mw_probe *p, struct probe_host *h,
+                            const struct mw_error *err)
+{
+  snprintf(h->dns_error, sizeof(h->dns_error), "%s", err->message);
+  note_dns(p, "%s", err->message);
+  p->dns_temporary = p->dns_temporary || err->temporary ||
+                     err->status == MW_E_TIMEOUT;
+}
+
 static void discover(struct probe_ctx *ctx, const char *target,
                      const unsigned *ports, size_t nports, bool lookup,
                      int64_t deadline)
@@ -931,16 +929,16 @@ static void discover(struct probe_ctx *ctx, const char *target,
   struct mw_probe *p = ctx->probe;
   const char *at = strrchr(target, '@');
   const char *domain = at ? at + 1 : target;
-  if(is_ip_literal(domain)) {
-    char bare[64];
-    size_t n = strlen(domain);
-    if(domain[0] == '[' && n >= 2 && n - 2 < sizeof(bare)) {
-      memcpy(bare, domain + 1, n - 2);
-      bare[n - 2] = '\0';
+  char bare[64]; /* "[::1]" is the address ::1 */
+  size_t dlen = strlen(domain);
+  if(domain[0] == '[' && dlen >= 2 && domain[dlen - 1] == ']' &&
+     dlen - 2 < sizeof(bare)) {
+    memcpy(bare, domain + 1, dlen - 2);
+    bare[dlen - 2] = '\0';
+    if(mw__is_ip_literal(bare))
       domain = bare;
-      add_host(p, bare, "given", ports, nports);
-      return;
-    }
+  }
+  if(mw__is_ip_literal(domain)) {
     add_host(p, domain, "given", ports, nports);
     return;
   }
@@ -1066,18 +1064,6 @@ static void relabel_mismatches(struct mw_probe *p)
 }
 
 /* -- the run ------------------------------------------------------------ */
-
-static void default_helo(const struct mw_options *o, char *out, size_t len)
-{
-  char host[256];
-  if(o->helo)
-    snprintf(out, len, "%s", o->helo);
-  else if(gethostname(host, sizeof(host)) == 0 && strchr(host, '.') &&
-          !strpbrk(host, " \t\r\n"))
-    snprintf(out, len, "%s", host);
-  else
-    snprintf(out, len, "[127.0.0.1]");
-}
 
 mw_status mw_probe_ports_parse(const char *list, unsigned *out, size_t max,
                                size_t *count)
@@ -1218,7 +1204,9 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
     ctx.client_resolves = ctx.proxy.kind == MW__PROXY_SOCKS4 ||
                           ctx.proxy.kind == MW__PROXY_SOCKS5;
   }
-  default_helo(o, ctx.helo, sizeof(ctx.helo));
+  /* One name for every connection: no socket yet to take an address
+   * literal from, so the fallback is [127.0.0.1]. */
+  mw__smtp_default_helo(o->helo, -1, ctx.helo, sizeof(ctx.helo));
 
   /* Discovery and addresses: bounded by one greeting timeout too. */
   int64_t dns_deadline = ctx.start + timeout;
@@ -1247,22 +1235,14 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
                                    dns_deadline, &h->proxy_target, &needed,
                                    &err))
         h->proxy_target_ok = true;
-      else {
-        snprintf(h->dns_error, sizeof(h->dns_error), "%s", err.message);
-        note_dns(p, "%s", err.message);
-        p->dns_temporary = p->dns_temporary || err.temporary ||
-                           err.status == MW_E_TIMEOUT;
-      }
+      else
+        host_dns_failed(p, h, &err);
       mw__error_clear(&err);
       continue;
     }
     if(mw__resolve(h->name, 25, o->family, o->dns_server, dns_deadline,
-                   &h->addrs, &err)) {
-      snprintf(h->dns_error, sizeof(h->dns_error), "%s", err.message);
-      note_dns(p, "%s", err.message);
-      p->dns_temporary = p->dns_temporary || err.temporary ||
-                         err.status == MW_E_TIMEOUT;
-    }
+                   &h->addrs, &err))
+      host_dns_failed(p, h, &err);
     mw__error_clear(&err);
   }
 

@@ -456,6 +456,13 @@ mw_status mw__resolve_srv(const char *name, const char *dns_server,
   return MW_OK;
 }
 
+bool mw__is_ip_literal(const char *host)
+{
+  unsigned char tmp[16];
+  return inet_pton(AF_INET, host, tmp) == 1 ||
+         inet_pton(AF_INET6, host, tmp) == 1;
+}
+
 void mw__txt_free(char **list, size_t count)
 {
   if(!list)

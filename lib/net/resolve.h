@@ -77,6 +77,8 @@ mw_status mw__resolve_a(const char *name, const char *dns_server,
                         int64_t deadline, uint8_t (*out)[4], size_t max,
                         size_t *count, struct mw_error *err);
 void mw__addrlist_free(struct mw__addrlist *l);
+/* Whether host is a numeric IPv4 or IPv6 address (no brackets). */
+bool mw__is_ip_literal(const char *host);
 /* "1.2.3.4:25" or "[::1]:25" into buf. */
 void mw__addr_format(const struct mw__addr *a, char *buf, size_t len);
 

@@ -236,10 +236,11 @@ static mw_status smtp_expect_quiet(struct mw_smtp *s, const char *after)
 
 /* ---- connection phases ------------------------------------------------- */
 
-static void default_helo(struct mw_smtp *s, char *out, size_t len)
+void mw__smtp_default_helo(const char *configured, int fd, char *out,
+                           size_t len)
 {
-  if(s->opt.helo) {
-    snprintf(out, len, "%s", s->opt.helo);
+  if(configured) {
+    snprintf(out, len, "%s", configured);
     return;
   }
   char host[256];
@@ -253,7 +254,7 @@ static void default_helo(struct mw_smtp *s, char *out, size_t len)
   struct sockaddr_storage ss;
   socklen_t sl = sizeof(ss);
   char ip[INET6_ADDRSTRLEN] = "127.0.0.1";
-  if(getsockname(s->stream.fd, (struct sockaddr *)&ss, &sl) == 0) {
+  if(fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
     if(ss.ss_family == AF_INET6) {
       inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip,
                 sizeof(ip));
@@ -313,7 +314,7 @@ static mw_status smtp_greeting(struct mw_smtp *s, mw_tls_mode mode)
 static mw_status smtp_ehlo(struct mw_smtp *s)
 {
   char name[300];
-  default_helo(s, name, sizeof(name));
+  mw__smtp_default_helo(s->opt.helo, s->stream.fd, name, sizeof(name));
   struct mw__reply r;
   mw__reply_init(&r);
   mw__capa_clear(&s->capa);

@@ -70,4 +70,10 @@ mw_status mw__smtp_check_envelope(struct mw_smtp *s, const char *from,
                                   const char *to, struct mw__reply *mail,
                                   struct mw__reply *rcpt);
 
+/* The EHLO name: configured, else the host's fully qualified name, else
+ * the local address of fd as a literal ("[192.0.2.1]", "[IPv6:...]"), or
+ * "[127.0.0.1]" when fd is -1 (RFC 5321 4.1.3).  Shared with the probe. */
+void mw__smtp_default_helo(const char *configured, int fd, char *out,
+                           size_t len);
+
 #endif

@@ -17,8 +17,8 @@
 #include "tls/tls.h"
 
 #include "core/util.h"
+#include "net/resolve.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -317,12 +317,6 @@ static mw_status check_peer(struct mw__stream *st, SSL *ssl,
   return MW_OK;
 }
 
-static bool is_ip_literal(const char *name)
-{
-  unsigned char tmp[16];
-  return inet_pton(AF_INET, name, tmp) == 1 ||
-         inet_pton(AF_INET6, name, tmp) == 1;
-}
 
 /* Applies a cipher string: TLS 1.2 cipher list and/or TLS 1.3 suites
  * (split by name: 1.3 suites start with "TLS_"). */
@@ -439,7 +433,7 @@ static mw_status setup(int fd, struct mw_error *err,
   if(!t->ssl || SSL_set_fd(t->ssl, fd) != 1)
     return mw__error_set(err, MW_E_NOMEM, "cannot create a TLS session");
   const char *name = policy->server_name;
-  if(name && is_ip_literal(name)) {
+  if(name && mw__is_ip_literal(name)) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name);
   }
   else if(name) {
@@ -507,7 +501,7 @@ mw_status mw__tls_start(struct mw__stream *st,
     return s;
   }
   mw__trace_emit(trace, MW_TRACE_TLS, "TLS handshake (SNI %s)",
-                 policy->server_name && !is_ip_literal(policy->server_name)
+                 policy->server_name && !mw__is_ip_literal(policy->server_name)
                      ? policy->server_name
                      : "none");
   for(;;) {
