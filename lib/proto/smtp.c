@@ -899,9 +899,10 @@ static void record_rcpt(struct mw_result *res, size_t i,
 {
   struct mw__rcpt_result *rr = &res->rcpts[i];
   rr->code = r->code;
-  /* 251 "will forward" is acceptance; 551 "user not local, try X" is a
-   * refusal we report, never follow. */
-  rr->accepted = r->code == 250 || r->code == 251;
+  /* Any 2xx is acceptance (251 "will forward", 252 "cannot verify but
+   * will try"); 551 "user not local, try X" is a refusal we report, never
+   * follow. */
+  rr->accepted = r->code / 100 == 2;
   memcpy(rr->enhanced, r->enhanced, sizeof(rr->enhanced));
   mw__free(rr->text);
   rr->text = mw__strdup(r->text ? r->text : "");
@@ -915,6 +916,26 @@ static mw_status smtp_rset_quietly(struct mw_smtp *s)
                               "%s", "RSET");
   mw__reply_free(&r);
   return st;
+}
+
+/* Checks a reply inside the mail transaction for what ends it whatever
+ * the command: a 421 (RFC 5321 section 3.8: the server is closing the
+ * channel), even in the middle of a pipelined batch, is reported with its
+ * code and text as a temporary failure; a 3xx where a final reply is due
+ * is a protocol error.  to names the command answered. */
+static mw_status transaction_reply(struct mw_smtp *s,
+                                   const struct mw__reply *r, const char *to,
+                                   bool intermediate_ok)
+{
+  if(r->code == 421)
+    return reply_error(s, MW_E_CLOSED, r,
+                       "the server closed the session in reply to %s", to);
+  if(r->code / 100 == 3 && !intermediate_ok)
+    return reply_error(s, MW_E_PROTOCOL, r,
+                       "the server answered %s with an intermediate reply "
+                       "where a final one is due",
+                       to);
+  return MW_OK;
 }
 
 /* Checks what the message needs against what the server offers. */
@@ -1049,9 +1070,26 @@ static mw_status smtp_data_body(struct mw_smtp *s, mw_read_fn read,
   }
   res->final_code = r.code;
   res->final_text = mw__strdup(r.text ? r.text : "");
-  if(r.code == 250) {
+  if(r.code / 100 == 2) {
     res->delivery = MW_DELIVERY_ACCEPTED;
     mw__parse_queue_id(r.text, res->queue_id, sizeof(res->queue_id));
+  }
+  else if(r.code / 100 == 3) {
+    /* Neither yes nor no: the server's state is unknown, and so is the
+     * message's fate. */
+    reply_error(s, MW_E_DELIVERY_UNKNOWN, &r,
+                "the server answered the end of the message with an "
+                "intermediate reply, where a final one is due: it may or "
+                "may not have accepted it");
+    res->delivery = MW_DELIVERY_UNKNOWN;
+    mw__reply_free(&r);
+    return smtp_broken(s, MW_E_DELIVERY_UNKNOWN);
+  }
+  else if(r.code == 421) {
+    res->delivery = MW_DELIVERY_REFUSED;
+    st = transaction_reply(s, &r, "the end of the message", false);
+    mw__reply_free(&r);
+    return smtp_broken(s, st);
   }
   else {
     res->delivery = MW_DELIVERY_REFUSED;
@@ -1104,7 +1142,9 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
     st = mw__stream_flush(&s->stream, deadline_in(ms));
   if(!st && !pipelining) {
     st = smtp_read_reply(s, &r, deadline_in(ms));
-    if(!st && r.code == 250)
+    if(!st)
+      st = transaction_reply(s, &r, "MAIL FROM", false);
+    if(!st && r.code / 100 == 2)
       mail_ok = true;
     else if(!st)
       st = reply_error(s, MW_E_REJECTED, &r,
@@ -1112,6 +1152,8 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
                        e->from ? e->from : "");
     for(size_t i = 0; !st && i < e->count; i++) {
       st = smtp_command(s, &r, ms, -1, "RCPT TO:<%s>", e->rcpts[i]);
+      if(!st)
+        st = transaction_reply(s, &r, "RCPT TO", false);
       if(!st) {
         record_rcpt(res, i, &r);
         accepted += res->rcpts[i].accepted;
@@ -1119,6 +1161,8 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
     }
     if(!st && accepted) {
       st = smtp_command(s, &r, data_ms, -1, "%s", "DATA");
+      if(!st)
+        st = transaction_reply(s, &r, "DATA", true);
       data_started = !st && r.code == 354;
     }
   }
@@ -1132,7 +1176,9 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
     if(!st)
       st = smtp_read_reply(s, &r, deadline_in(ms));
     if(!st)
-      mail_ok = r.code == 250;
+      st = transaction_reply(s, &r, "MAIL FROM", false);
+    if(!st)
+      mail_ok = r.code / 100 == 2;
     struct mw__reply mail_reply;
     mw__reply_init(&mail_reply);
     if(!st && !mail_ok) {
@@ -1143,6 +1189,8 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
     }
     for(size_t i = 0; !st && i < e->count; i++) {
       st = smtp_read_reply(s, &r, deadline_in(ms));
+      if(!st)
+        st = transaction_reply(s, &r, "RCPT TO", false);
       if(!st) {
         record_rcpt(res, i, &r);
         accepted += res->rcpts[i].accepted;
@@ -1150,6 +1198,8 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
     }
     if(!st)
       st = smtp_read_reply(s, &r, deadline_in(data_ms));
+    if(!st)
+      st = transaction_reply(s, &r, "DATA", true);
     if(!st && r.code == 354 && (!accepted || !mail_ok)) {
       /* A lax server opened DATA although the sender or every recipient
        * was refused: end it empty (it must refuse that) so the session
@@ -1159,7 +1209,7 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
         st = mw__stream_flush(&s->stream, deadline_in(ms));
       if(!st)
         st = smtp_read_reply(s, &r, deadline_in(ms));
-      if(!st && r.code == 250)
+      if(!st && r.code / 100 == 2)
         st = mw__error_set(&s->err, MW_E_PROTOCOL,
                            "the server accepted an empty message with no "
                            "valid recipient");
@@ -1326,12 +1376,17 @@ mw_status mw_smtp_quit(mw_smtp *s)
     ms = QUIT_MS;
   mw_status st = smtp_command(s, &r, ms, -1, "%s", "QUIT");
   mw__reply_free(&r);
-  smtp_close(s);
-  s->state = SMTP_CLOSED;
-  /* A server that closes without answering QUIT loses us nothing. */
-  if(st == MW_E_CLOSED || st == MW_E_TIMEOUT) {
+  /* Whatever happens to QUIT loses nothing: every message of the session
+   * already has its final reply.  A server that closed first (a 421 idle
+   * close, a reset, no close_notify) is only a note. */
+  if(st && st != MW_E_NOMEM) {
+    mw__trace_emit(&s->trace, MW_TRACE_INFO,
+                   "note: QUIT got no answer (%s); nothing is lost",
+                   s->err.message);
     mw__error_clear(&s->err);
     st = MW_OK;
   }
+  smtp_close(s);
+  s->state = SMTP_CLOSED;
   return st;
 }

@@ -24,6 +24,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -34,6 +35,116 @@ struct mw__tls {
   SSL *ssl;
   bool has_client_cert;
 };
+
+/* -- the socket BIO ------------------------------------------------------
+ * OpenSSL's own socket BIO writes with write(2): a peer that has closed
+ * makes the kernel raise SIGPIPE, which kills a host program that did not
+ * ignore it (the library never touches signal dispositions).  This BIO is
+ * the same descriptor BIO but writes with send(MSG_NOSIGNAL), so a closed
+ * peer is an EPIPE error (SSL_ERROR_SYSCALL) for every TLS write: data,
+ * alerts and close_notify alike. */
+
+struct nosig_bio {
+  int fd;
+  bool eof;
+};
+
+static int nosig_write(BIO *b, const char *buf, int len)
+{
+  struct nosig_bio *nb = BIO_get_data(b);
+  BIO_clear_retry_flags(b);
+  ssize_t n = send(nb->fd, buf, (size_t)len, MSG_NOSIGNAL);
+  if(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    BIO_set_retry_write(b);
+  return (int)n;
+}
+
+static int nosig_read(BIO *b, char *buf, int len)
+{
+  struct nosig_bio *nb = BIO_get_data(b);
+  BIO_clear_retry_flags(b);
+  ssize_t n = recv(nb->fd, buf, (size_t)len, 0);
+  if(n == 0)
+    nb->eof = true;
+  else if(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+                    errno == EINTR))
+    BIO_set_retry_read(b);
+  return (int)n;
+}
+
+static int nosig_puts(BIO *b, const char *str)
+{
+  return nosig_write(b, str, (int)strlen(str));
+}
+
+static long nosig_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+  (void)num;
+  struct nosig_bio *nb = BIO_get_data(b);
+  switch(cmd) {
+  case BIO_C_GET_FD: /* SSL_get_fd() */
+    if(ptr)
+      *(int *)ptr = nb->fd;
+    return nb->fd;
+  case BIO_CTRL_EOF:
+    return nb->eof;
+  case BIO_CTRL_FLUSH:
+    return 1;
+  case BIO_CTRL_GET_CLOSE:
+    return BIO_NOCLOSE; /* the stream owns and closes the descriptor */
+  case BIO_CTRL_SET_CLOSE:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+static int nosig_destroy(BIO *b)
+{
+  mw__free(BIO_get_data(b));
+  BIO_set_data(b, NULL);
+  BIO_set_init(b, 0);
+  return 1;
+}
+
+static BIO_METHOD *nosig_method;
+
+static void nosig_method_create(void)
+{
+  BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK |
+                                   BIO_TYPE_DESCRIPTOR,
+                               "mailwire socket (MSG_NOSIGNAL)");
+  if(!m)
+    return;
+  if(!BIO_meth_set_write(m, nosig_write) ||
+     !BIO_meth_set_read(m, nosig_read) ||
+     !BIO_meth_set_puts(m, nosig_puts) ||
+     !BIO_meth_set_ctrl(m, nosig_ctrl) ||
+     !BIO_meth_set_destroy(m, nosig_destroy)) {
+    BIO_meth_free(m);
+    return;
+  }
+  nosig_method = m;
+}
+
+/* A BIO over fd (not owned) that never raises SIGPIPE, or NULL. */
+static BIO *nosig_bio_new(int fd)
+{
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, nosig_method_create);
+  if(!nosig_method)
+    return NULL;
+  struct nosig_bio *nb = mw__calloc(1, sizeof(*nb));
+  BIO *b = nb ? BIO_new(nosig_method) : NULL;
+  if(!b) {
+    mw__free(nb);
+    return NULL;
+  }
+  nb->fd = fd;
+  BIO_set_data(b, nb);
+  BIO_set_init(b, 1);
+  return b;
+}
 
 bool mw__tls_global_init(void)
 {
@@ -94,8 +205,15 @@ static mw_status nb_result(SSL *ssl, int rc, short *want,
   }
   char why[512];
   int saved_errno = errno;
+  unsigned long first = ERR_peek_error();
   drain_errors(why, sizeof(why));
-  if(e == SSL_ERROR_ZERO_RETURN ||
+  /* A peer that closes without close_notify: to SMTP that is a closed
+   * connection (temporary), not a TLS failure; replies are line-framed,
+   * so no truncation can pass unseen. */
+  bool eof_without_notify =
+      e == SSL_ERROR_SSL && ERR_GET_LIB(first) == ERR_LIB_SSL &&
+      ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+  if(e == SSL_ERROR_ZERO_RETURN || eof_without_notify ||
      (e == SSL_ERROR_SYSCALL && !why[0] && saved_errno == 0))
     return mw__error_set(err, MW_E_CLOSED,
                          "the server closed the connection %s", what);
@@ -430,8 +548,10 @@ static mw_status setup(int fd, struct mw_error *err,
   }
   SSL_CTX_set_verify(t->ctx, SSL_VERIFY_NONE, NULL);
   t->ssl = SSL_new(t->ctx);
-  if(!t->ssl || SSL_set_fd(t->ssl, fd) != 1)
+  BIO *bio = t->ssl ? nosig_bio_new(fd) : NULL;
+  if(!bio)
     return mw__error_set(err, MW_E_NOMEM, "cannot create a TLS session");
+  SSL_set_bio(t->ssl, bio, bio); /* the SSL owns the BIO from here */
   const char *name = policy->server_name;
   if(name && mw__is_ip_literal(name)) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name);

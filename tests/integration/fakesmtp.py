@@ -103,6 +103,16 @@ class Session:
                 for rdn in cert.get("subject", ()) for k, v in rdn)
 
 
+# Where FakeSMTP(hangup_at=...) ends the connection: "greeting" (instead
+# of it), "ehlo", "starttls", "tls" (after the 220 to STARTTLS, before the
+# handshake), "ehlo_tls" (EHLO after TLS), "auth", "mail", "rcpt", "data"
+# (on the command), "body" (after the 354, once the message data arrives),
+# "dot" (after the whole message, no reply), "final" (after the final
+# reply), "quit" (no 221).
+HANGUP_PHASES = ("greeting", "ehlo", "starttls", "tls", "ehlo_tls", "auth",
+                 "mail", "rcpt", "data", "body", "dot", "final", "quit")
+
+
 class FakeSMTP:
     def __init__(self, cert=None, key=None, greeting="220 fake.test ESMTP",
                  silent=False, implicit_tls=False,
@@ -119,7 +129,8 @@ class FakeSMTP:
                  reset_during_data=None, quit_reply="221 2.0.0 Bye",
                  starttls_garbage=False, drop_after_mail=False,
                  auth_after_tls_only=False, tls_max=None,
-                 client_ca=None, verify_client=None, external_reply=None):
+                 client_ca=None, verify_client=None, external_reply=None,
+                 hangup_at=None, hangup_how="close"):
         self.cert, self.key = cert, key
         self.greeting = greeting
         self.silent = silent
@@ -156,6 +167,12 @@ class FakeSMTP:
         # auth_reply when a verified client certificate was presented, else
         # refused with 535; external_reply, when set, is the verdict anyway.
         self.external_reply = external_reply
+        # The server hangs up at one phase of the dialogue (HANGUP_PHASES)
+        # without a word: "close" (FIN; over TLS without close_notify) or
+        # "reset" (RST), to prove a client survives and names it.
+        assert hangup_at in (None,) + HANGUP_PHASES, hangup_at
+        self.hangup_at = hangup_at
+        self.hangup_how = hangup_how
         self.sessions = []
         self._sock = None
         self._thread = None
@@ -261,6 +278,8 @@ class FakeSMTP:
                 if self._stop.wait(self.trickle):
                     return
                 io.send_raw(bytes([b]))
+        elif self._hangup(io, sess, "greeting"):
+            return
         else:
             io.send_line(self.greeting)
         if not self.greeting.startswith("220"):
@@ -273,6 +292,12 @@ class FakeSMTP:
             text = line.decode("latin-1")
             sess.lines.append(text)
             verb = text.split(" ", 1)[0].upper()
+            phase = {"EHLO": "ehlo_tls" if sess.tls and not self.implicit_tls
+                     else "ehlo", "STARTTLS": "starttls", "AUTH": "auth",
+                     "MAIL": "mail", "RCPT": "rcpt", "DATA": "data",
+                     "QUIT": "quit"}.get(verb)
+            if phase and self._hangup(io, sess, phase):
+                return
             if verb == "EHLO" and self.ehlo_reply:
                 io.send_line(self.ehlo_reply)
                 continue
@@ -312,6 +337,8 @@ class FakeSMTP:
                     io.sock.recv(4096)
                     io.send_raw(b"500 5.5.1 this is not TLS\r\n")
                     return
+                if self._hangup(io, sess, "tls"):
+                    return
                 if self.inject_after_starttls:
                     # A safe client hangs up here; wait to see it do so.
                     try:
@@ -350,6 +377,8 @@ class FakeSMTP:
                     sess.closed_by_server = True
                     return
                 io.send_line(self.mail_reply)
+                if _closing(self.mail_reply, sess):
+                    return
                 in_mail = self.mail_reply.startswith("250")
             elif verb == "RCPT":
                 addr = text[text.find("<") + 1:text.rfind(">")]
@@ -358,11 +387,15 @@ class FakeSMTP:
                     reply = "503 5.5.1 Error: need MAIL command"
                 accepted += reply.startswith("25")
                 io.send_line(reply)
+                if _closing(reply, sess):
+                    return
             elif verb == "DATA":
                 if not accepted and not self.data_despite_no_rcpt:
                     io.send_line("554 5.5.1 Error: no valid recipients")
                     continue
                 io.send_line(self.data_reply)
+                if _closing(self.data_reply, sess):
+                    return
                 if not self.data_reply.startswith("354"):
                     continue
                 if self.reset_during_data is not None:
@@ -378,16 +411,26 @@ class FakeSMTP:
                                        struct.pack("ii", 1, 0))
                     sess.closed_by_server = True
                     return
+                if self.hangup_at == "body":
+                    if not io.buf and not io._fill():
+                        return
+                    self._hangup(io, sess, "body")
+                    return
                 raw = io.read_data()
                 if raw is None:
                     return
                 sess.data.append(raw)
+                if self._hangup(io, sess, "dot"):
+                    return
                 if self.drop_after_dot:
                     sess.closed_by_server = True
                     return
                 accepted = 0
                 in_mail = False
                 io.send_line(self.final_reply)
+                if _closing(self.final_reply, sess) or \
+                        self._hangup(io, sess, "final"):
+                    return
             elif verb == "RSET":
                 accepted = 0
                 in_mail = False
@@ -399,6 +442,18 @@ class FakeSMTP:
                 return
             else:
                 io.send_line("502 5.5.2 Error: command not recognized")
+
+    def _hangup(self, io, sess, phase):
+        """True (and the connection is ending) when the server is scripted
+        to hang up at this phase."""
+        if self.hangup_at != phase:
+            return False
+        sess.closed_by_server = True
+        if self.hangup_how == "reset":
+            import struct
+            io.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                               struct.pack("ii", 1, 0))
+        return True
 
     def _auth_external(self, io, sess, words):
         """SASL EXTERNAL (RFC 4422 appendix A, RFC 4954): the message is
@@ -428,6 +483,15 @@ class FakeSMTP:
         else:
             io.send_line("535 5.7.8 Error: authentication failed: no client "
                          "certificate")
+
+
+def _closing(reply, sess):
+    """A 421 closes the channel (RFC 5321 section 3.8), as real servers do:
+    True, and the session is ending."""
+    if reply.startswith("421"):
+        sess.closed_by_server = True
+        return True
+    return False
 
 
 def _linger(sock, seconds=2.0):
