@@ -5,7 +5,6 @@
 
 #include "mailwire.h"
 
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +31,18 @@ char *mw__strdup(const char *s)
   return s ? mw__strndup(s, strlen(s)) : NULL;
 }
 
+void mw__wipe(void *p, size_t n)
+{
+  /* explicit_bzero: a store the compiler may not drop as dead. */
+  if(p && n)
+    explicit_bzero(p, n);
+}
+
 void mw__free_secret(char *s)
 {
   if(!s)
     return;
-  OPENSSL_cleanse(s, strlen(s));
+  mw__wipe(s, strlen(s));
   mw__free(s);
 }
 

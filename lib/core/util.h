@@ -20,6 +20,8 @@ void *mw__realloc(void *p, size_t n);
 void mw__free(void *p);
 char *mw__strdup(const char *s);
 char *mw__strndup(const char *s, size_t n);
+/* Wipes n bytes of secret memory (a store the compiler keeps). */
+void mw__wipe(void *p, size_t n);
 /* Wipes a NUL-terminated secret, then frees it.  NULL is a no-op. */
 void mw__free_secret(char *s);
 /* Replaces *slot with a copy of value (NULL clears it); false on OOM. */

@@ -23,7 +23,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <gsasl.h>
-#include <openssl/crypto.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -214,7 +213,8 @@ mw_status mw__proxy_parse_url(const char *url, struct mw__proxy *out,
 
 /* ---- the handshake as a state machine (no I/O) ------------------------- */
 
-/* Records a MW_E_PROXY failure of the given kind. */
+/* Records a MW_E_PROXY failure of the given kind.  Refused credentials or
+ * a refused target stay refused on retry; an unreachable proxy may not. */
 static mw_status proxy_fail(struct mw_error *err, enum mw__proxy_failure kind,
                             const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -227,6 +227,7 @@ static mw_status proxy_fail(struct mw_error *err, enum mw__proxy_failure kind,
   mw__error_setv(err, MW_E_PROXY, fmt, ap);
   va_end(ap);
   err->proxy_failure = kind;
+  err->temporary = kind == MW__PROXY_FAIL_UNREACHABLE;
   return MW_E_PROXY;
 }
 
@@ -262,7 +263,7 @@ static const char *socks5_reply_text(unsigned code)
 static bool hs_set_output(struct mw__proxy_hs *hs, const void *data,
                           size_t len)
 {
-  OPENSSL_cleanse(hs->out, sizeof(hs->out));
+  mw__wipe(hs->out, sizeof(hs->out));
   if(len > sizeof(hs->out))
     return false;
   memcpy(hs->out, data, len);
@@ -335,19 +336,19 @@ static mw_status http_request(struct mw__proxy_hs *hs, struct mw_error *err)
     if(!cred.failed &&
        gsasl_base64_to(cred.data, cred.len, &b64, &b64len) == GSASL_OK) {
       mw__sbuf_printf(&req, "Proxy-Authorization: Basic %s\r\n", b64);
-      OPENSSL_cleanse(b64, b64len);
+      mw__wipe(b64, b64len);
       gsasl_free(b64);
     }
     else
       req.failed = true;
     if(cred.data)
-      OPENSSL_cleanse(cred.data, cred.len);
+      mw__wipe(cred.data, cred.len);
     mw__sbuf_free(&cred);
   }
   mw__sbuf_puts(&req, "\r\n");
   bool ok = !req.failed && hs_set_output(hs, req.data, req.len);
   if(req.data)
-    OPENSSL_cleanse(req.data, req.len);
+    mw__wipe(req.data, req.len);
   mw__sbuf_free(&req);
   if(!ok)
     return mw__error_set(err, req.failed ? MW_E_NOMEM : MW_E_INVALID,
@@ -436,7 +437,7 @@ const unsigned char *mw__proxy_hs_output(const struct mw__proxy_hs *hs,
 
 void mw__proxy_hs_sent(struct mw__proxy_hs *hs)
 {
-  OPENSSL_cleanse(hs->out, sizeof(hs->out));
+  mw__wipe(hs->out, sizeof(hs->out));
   hs->outlen = 0;
 }
 
@@ -470,7 +471,7 @@ bool mw__proxy_hs_done(const struct mw__proxy_hs *hs)
 
 void mw__proxy_hs_release(struct mw__proxy_hs *hs)
 {
-  OPENSSL_cleanse(hs, sizeof(*hs));
+  mw__wipe(hs, sizeof(*hs));
 }
 
 /* A complete SOCKS reply (or piece of one) is in hs->in. */
@@ -534,7 +535,7 @@ static mw_status hs_socks_reply(struct mw__proxy_hs *hs, struct mw_error *err)
     memcpy(msg + n, pw, pl);
     n += pl;
     hs_set_output(hs, msg, n);
-    OPENSSL_cleanse(msg, sizeof(msg));
+    mw__wipe(msg, sizeof(msg));
     hs_expect(hs, HS_S5_AUTH, 2);
     return MW_OK;
   }
@@ -678,14 +679,17 @@ mw_status mw__proxy_hs_closed(const struct mw__proxy_hs *hs,
    * The message then names the target (doctor reads it as the proxy
    * refusing the target). */
   bool connect_reply = hs->phase == HS_S4_REPLY || hs->phase == HS_S5_REPLY;
-  if(connect_reply && hs->inlen == 0)
-    return proxy_fail(err, MW__PROXY_FAIL_TARGET,
-                      "the %s proxy closed the connection without "
-                      "replying to the request to connect to %s:%u "
-                      "(how some proxies, such as OpenSSH's ssh -D, "
-                      "answer a target they could not connect to)",
-                      hs->phase == HS_S4_REPLY ? "SOCKS4" : "SOCKS5",
-                      hs->host, hs->port);
+  if(connect_reply && hs->inlen == 0) {
+    proxy_fail(err, MW__PROXY_FAIL_TARGET,
+               "the %s proxy closed the connection without replying to "
+               "the request to connect to %s:%u (how some proxies, such as "
+               "OpenSSH's ssh -D, answer a target they could not connect "
+               "to)",
+               hs->phase == HS_S4_REPLY ? "SOCKS4" : "SOCKS5", hs->host,
+               hs->port);
+    err->temporary = true; /* a close is not a refusal: it may pass */
+    return MW_E_PROXY;
+  }
   /* Closing instead of answering the credentials is refusing them. */
   return proxy_fail(err,
                     hs->phase == HS_S5_AUTH ? MW__PROXY_FAIL_AUTH
@@ -810,9 +814,5 @@ mw_status mw__proxy_handshake(int fd, const struct mw__proxy *p,
   if(!st)
     mw__trace_emit(trace, MW_TRACE_NET, "proxy tunnel to %s:%u open", host,
                    port);
-  /* Refused credentials or a refused target stay refused on retry. */
-  if(st == MW_E_PROXY && (strstr(err->message, "authentication") ||
-                          strstr(err->message, "refused")))
-    err->temporary = false;
   return st == MW_E_TIMEOUT ? MW_E_PROXY : st;
 }
