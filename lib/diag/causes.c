@@ -229,6 +229,18 @@ static const mw_cause causes[] = {
    "the proxy refused to connect to the mail server",
    "the proxy's rules do not allow this server or port: ask its "
    "administrator, or use socks5h:// so the proxy resolves the name", 21},
+
+  /* Mutual authentication (SCRAM, DIGEST-MD5): an authentication cause,
+   * exit 17, but a security finding rather than a wrong password. */
+  {"auth_server_unverified",
+   "the server did not prove its identity: it announced authentication "
+   "success without a valid SCRAM server signature (v=) or DIGEST-MD5 "
+   "rspauth, so it may be an impostor that does not know the password",
+   "do not trust this server; check the certificate and the network path "
+   "(no --insecure, pin or plaintext with --allow-insecure-auth; look for "
+   "a proxy or interception between here and the server), and report it "
+   "to the server's administrator; change the password if it was sent to "
+   "this server with another mechanism", 17},
 };
 
 #define CAUSE_COUNT (sizeof(causes) / sizeof(causes[0]))

@@ -119,7 +119,8 @@ class FakeSMTP:
                  reset_during_data=None, quit_reply="221 2.0.0 Bye",
                  starttls_garbage=False, drop_after_mail=False,
                  auth_after_tls_only=False, tls_max=None,
-                 client_ca=None, verify_client=None, external_reply=None):
+                 client_ca=None, verify_client=None, external_reply=None,
+                 sasl_server=None):
         self.cert, self.key = cert, key
         self.greeting = greeting
         self.silent = silent
@@ -156,6 +157,10 @@ class FakeSMTP:
         # auth_reply when a verified client certificate was presented, else
         # refused with 535; external_reply, when set, is the verdict anyway.
         self.external_reply = external_reply
+        # Real SCRAM-SHA-1/-256 and DIGEST-MD5 with scripted faults in the
+        # server's proof: a fakesasl.SaslServer (offer the mechanisms with
+        # auth="SCRAM-SHA-256 ...").  None: those are played like the rest.
+        self.sasl_server = sasl_server
         self.sessions = []
         self._sock = None
         self._thread = None
@@ -330,6 +335,11 @@ class FakeSMTP:
                 sess.auth_mechanism = mech
                 if mech == "EXTERNAL":
                     self._auth_external(io, sess, words)
+                    continue
+                if self.sasl_server is not None and \
+                        mech in self.sasl_server.mechanisms:
+                    self.sasl_server.exchange(
+                        io, sess, mech, words[2] if len(words) > 2 else None)
                     continue
                 prompts = []
                 if mech == "LOGIN":
