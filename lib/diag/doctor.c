@@ -527,7 +527,7 @@ static void diagnose_auth(struct mw_report *r, const mw_smtp *s,
      * is named so that it can be compared with the real server's. */
     add_check(r, "auth", MW_CHECK_FAIL, 0, "%s", mw_error_message(e));
     const mw_cause *c = mw_cause_find("auth_server_unverified");
-    if(s->tls)
+    if(s->tls || s->tls_info.handshake_done)
       snprintf(fix, sizeof(fix), "%s (the certificate presented has the "
                "SHA-256 fingerprint %s)", c ? c->fix : "",
                s->tls_info.fingerprint);
@@ -717,7 +717,9 @@ static void run_session(struct mw_report *r, const struct mw_options *o,
                mw_error_message(e), NULL);
     }
     else if(ph == MW__PHASE_AUTH) {
-      if(s->tls)
+      /* The failed session is closed (s->tls is gone); what its handshake
+       * found is kept in tls_info. */
+      if(s->tls || s->tls_info.handshake_done)
         report_tls_and_cert(r, s, o, mode == MW_TLS_IMPLICIT);
       diagnose_auth(r, s, o);
     }

@@ -490,8 +490,8 @@ mw_status mw__sasl_step(struct mw__sasl *s, const char *challenge,
       gsasl_free(out);
     if(proof) {
       char why[160];
-      snprintf(why, sizeof(why), "its %s does not verify (%s)",
-               proof_name(s), gsasl_strerror(rc));
+      snprintf(why, sizeof(why), "its %s does not match the one computed "
+               "from the password", proof_name(s));
       return unverified(s, err, why);
     }
     return mw__error_set(err, MW_E_AUTH,
