@@ -236,11 +236,12 @@ static const mw_cause causes[] = {
    "the server did not prove its identity: it announced authentication "
    "success without a valid SCRAM server signature (v=) or DIGEST-MD5 "
    "rspauth, so it may be an impostor that does not know the password",
-   "do not trust this server; check the certificate and the network path "
-   "(no --insecure, pin or plaintext with --allow-insecure-auth; look for "
-   "a proxy or interception between here and the server), and report it "
-   "to the server's administrator; change the password if it was sent to "
-   "this server with another mechanism", 17},
+   "do not trust this server; check the certificate and the network path: "
+   "connect without --insecure or plaintext, pin a certificate only after "
+   "checking that it is the real server's, and look for a proxy or TLS "
+   "interception on the way; tell the server's administrator, and change "
+   "the password if it was ever sent to this server with PLAIN or LOGIN",
+   17},
 };
 
 #define CAUSE_COUNT (sizeof(causes) / sizeof(causes[0]))

@@ -10,6 +10,18 @@
  *   is given, DIGEST-MD5 and CRAM-MD5 (challenge-response, the password
  *   never crosses the wire), then PLAIN and LOGIN (the password itself,
  *   protected only by TLS).
+ *
+ *   SCRAM and DIGEST-MD5 authenticate the server as well: the exchange is
+ *   complete only once the server's proof (v=, rspauth) has arrived and
+ *   verified.  The protocols never take their success reply as success by
+ *   itself; they ask mw__sasl_success(), which reads the last round the
+ *   same way for SMTP, IMAP and POP3.
+ *
+ * DIAGNOSTICS
+ *   MW_E_AUTH for a malformed or refused challenge, or a SCRAM server
+ *   error (e=); MW_E_AUTH_SERVER_UNVERIFIED, with why, for every way a
+ *   server can skip or spoil its proof; MW_E_PROTOCOL for success data a
+ *   mechanism does not expect.  Messages never hold challenge values.
  */
 #include "proto/sasl.h"
 
