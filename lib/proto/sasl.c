@@ -21,7 +21,8 @@
  *   MW_E_AUTH for a malformed or refused challenge, or a SCRAM server
  *   error (e=); MW_E_AUTH_SERVER_UNVERIFIED, with why, for every way a
  *   server can skip or spoil its proof; MW_E_PROTOCOL for success data a
- *   mechanism does not expect.  Messages never hold challenge values.
+ *   mechanism does not expect.  Messages hold no challenge values, only
+ *   the token of a SCRAM e= (letters, digits and "-").
  */
 #include "proto/sasl.h"
 
