@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define VERIFIED "server signature verified"
+
 static int verified;
 
 static void watch_trace(void *user, mw_trace_kind kind, double ms,
@@ -29,9 +31,7 @@ static void watch_trace(void *user, mw_trace_kind kind, double ms,
 {
   (void)user;
   (void)ms;
-  if(kind == MW_TRACE_INFO && strncmp(text, "server signature verified",
-                                      strlen("server signature verified")) ==
-                                  0)
+  if(kind == MW_TRACE_INFO && strncmp(text, VERIFIED, strlen(VERIFIED)) == 0)
     verified++;
 }
 
