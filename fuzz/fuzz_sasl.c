@@ -28,7 +28,8 @@
  *
  * Invariants (abort() when violated):
  *   - mw__sasl_start succeeds for every supported mechanism;
- *   - a step returns MW_OK or MW_E_AUTH (never NOMEM here); on MW_OK the
+ *   - a step returns MW_OK, MW_E_AUTH or MW_E_AUTH_SERVER_UNVERIFIED
+ *     (never NOMEM here); on MW_OK the
  *     response is base64 text (alphabet, padding, length a multiple of 4)
  *     with nothing that could break the AUTH command line (no CR, LF,
  *     space or NUL), on failure it is NULL and the error is recorded;
@@ -42,6 +43,10 @@
  *   - a SCRAM exchange reports finished only after the server proved it
  *     knows the password (the correct v= signature), and refuses an
  *     iteration count over 10^7 instead of computing it;
+ *   - a success announced after the last challenge (mw__sasl_success) is
+ *     granted only when the mechanism proves nothing about the server or
+ *     the server's proof verified (SCRAM: the correct v= was seen);
+ *     otherwise it is MW_E_AUTH_SERVER_UNVERIFIED;
  *   - mw__sasl_normalise_list and mw__sasl_choose on the first segments
  *     give only known names, and normalising twice changes nothing.
  *
@@ -633,7 +638,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *resp = (char *)"untouched";
     st = mw__sasl_step(s, challenge, &resp, &err);
     free(challenge);
-    CHECK(st == MW_OK || st == MW_E_AUTH);
+    CHECK(st == MW_OK || st == MW_E_AUTH ||
+          st == MW_E_AUTH_SERVER_UNVERIFIED);
+    if(st == MW_E_AUTH_SERVER_UNVERIFIED)
+      CHECK(mw__sasl_mutual(s) && !mw__sasl_server_verified(s));
     if(st != MW_OK) {
       CHECK(resp == NULL);
       CHECK(err.status == st && err.message[0]);
@@ -684,6 +692,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mw__free_secret(resp);
     step++;
   }
+  /* The server announces success now (SMTP 235): granted only when the
+   * mechanism proves nothing about the server or the server's proof
+   * verified, and for SCRAM only after the correct v= was seen. */
+  mw_status fin = mw__sasl_success(s, NULL, &err);
+  CHECK(fin == MW_OK || fin == MW_E_AUTH_SERVER_UNVERIFIED);
+  CHECK((fin == MW_OK) ==
+        (!mw__sasl_mutual(s) || mw__sasl_server_verified(s)));
+  if(scram && fin == MW_OK)
+    CHECK(sc.server_proved);
+  if(scram || strcmp(mech, "DIGEST-MD5") == 0)
+    CHECK(mw__sasl_mutual(s));
   mw__sasl_free(s);
   scram_free(&sc);
   mw__error_clear(&err);

@@ -69,7 +69,15 @@ typedef enum mw_status {
   MW_E_MESSAGE = 19,       /* the message cannot be sent as given */
   MW_E_IO = 20,            /* local I/O error (reading a file, a pipe) */
   MW_E_STATE = 21,         /* call not valid in the session's state */
-  MW_E_INTERNAL = 22       /* a bug or an unexpected library failure */
+  MW_E_INTERNAL = 22,      /* a bug or an unexpected library failure */
+  MW_E_AUTH_SERVER_UNVERIFIED = 23 /* SASL mutual authentication (SCRAM,
+                              DIGEST-MD5): the server announced success
+                              without proving that it knows the password
+                              (no final message, none of its signature
+                              v= or rspauth, or one that does not verify).
+                              The session is ended before any mail
+                              command; do not trust this server.
+                              Since 0.1 */
 } mw_status;
 
 /* Error categories: what layer failed.  Since 0.1 */
@@ -292,8 +300,10 @@ const mw_error *mw_smtp_error(const mw_smtp *s);
  * authenticates when credentials or a token were given.
  * Returns MW_OK, MW_E_DNS, MW_E_CONNECT, MW_E_TIMEOUT, MW_E_CLOSED,
  * MW_E_TLS, MW_E_CERT, MW_E_NO_STARTTLS, MW_E_INJECTION, MW_E_INSECURE,
- * MW_E_AUTH_UNAVAILABLE, MW_E_AUTH, MW_E_PROTOCOL, MW_E_REJECTED, MW_E_STATE,
- * MW_E_NOMEM.  Since 0.1 */
+ * MW_E_AUTH_UNAVAILABLE, MW_E_AUTH, MW_E_AUTH_SERVER_UNVERIFIED (a SCRAM
+ * or DIGEST-MD5 server that did not prove its identity: the session is
+ * over, no mail command was sent), MW_E_PROTOCOL, MW_E_REJECTED,
+ * MW_E_STATE, MW_E_NOMEM.  Since 0.1 */
 mw_status mw_smtp_connect(mw_smtp *s);
 
 /* Capabilities from the last EHLO (after TLS when TLS is on). */

@@ -21,7 +21,12 @@ enum {
   EXIT_TEMPFAIL = 75,    /* EX_TEMPFAIL: temporary; retry later */
   EXIT_PROTOCOL = 76,    /* EX_PROTOCOL: the server broke the protocol */
   EXIT_NOPERM = 77,      /* EX_NOPERM: authentication failed */
-  EXIT_CONFIG = 78       /* EX_CONFIG: TLS/certificate/security settings */
+  EXIT_CONFIG = 78,      /* EX_CONFIG: TLS/certificate/security settings */
+  /* Beyond sysexits.h (whose codes all have a meaning here already): the
+   * server did not prove its identity in a mutual SASL mechanism (SCRAM,
+   * DIGEST-MD5).  Not a wrong password (77) nor a setting to change (78):
+   * the server itself is suspect, and scripts must be able to tell. */
+  EXIT_SERVER_UNVERIFIED = 79
 };
 
 /* Exit code for a failed session call. */

@@ -40,7 +40,9 @@
   XX(E_MESSAGE, MESSAGE, false, "the message cannot be sent as given")       \
   XX(E_IO, LOCAL, false, "local input/output error")                         \
   XX(E_STATE, USAGE, false, "call not valid in the session's state")         \
-  XX(E_INTERNAL, LOCAL, false, "internal error")
+  XX(E_INTERNAL, LOCAL, false, "internal error")                             \
+  XX(E_AUTH_SERVER_UNVERIFIED, AUTH, false,                                  \
+     "the server did not prove its identity (SASL mutual authentication)")
 
 struct status_row {
   const char *name;

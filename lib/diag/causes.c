@@ -229,6 +229,19 @@ static const mw_cause causes[] = {
    "the proxy refused to connect to the mail server",
    "the proxy's rules do not allow this server or port: ask its "
    "administrator, or use socks5h:// so the proxy resolves the name", 21},
+
+  /* Mutual authentication (SCRAM, DIGEST-MD5): an authentication cause,
+   * exit 17, but a security finding rather than a wrong password. */
+  {"auth_server_unverified",
+   "the server did not prove its identity: it announced authentication "
+   "success without a valid SCRAM server signature (v=) or DIGEST-MD5 "
+   "rspauth, so it may be an impostor that does not know the password",
+   "do not trust this server; check the certificate and the network path: "
+   "connect without --insecure or plaintext, pin a certificate only after "
+   "checking that it is the real server's, and look for a proxy or TLS "
+   "interception on the way; tell the server's administrator, and change "
+   "the password if it was ever sent to this server with PLAIN or LOGIN",
+   17},
 };
 
 #define CAUSE_COUNT (sizeof(causes) / sizeof(causes[0]))

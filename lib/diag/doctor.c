@@ -510,7 +510,7 @@ static void diagnose_auth(struct mw_report *r, const mw_smtp *s,
   const mw_error *e = &s->err;
   const struct mw__capa_entry *auth = mw__capa_find(&s->capa, "AUTH");
   const struct mw__capa_entry *plain = mw__capa_find(&s->capa_plain, "AUTH");
-  char summary[768], fix[512];
+  char summary[768], fix[1024];
   switch(e->status) {
   case MW_E_INSECURE:
     add_check(r, "auth", MW_CHECK_FAIL, 0, "%s", mw_error_message(e));
@@ -521,6 +521,22 @@ static void diagnose_auth(struct mw_report *r, const mw_smtp *s,
                    "with --tls implicit");
     diagnose(r, "auth_requires_tls", mw_error_message(e), fix);
     return;
+  case MW_E_AUTH_SERVER_UNVERIFIED: {
+    /* Decided on the status alone: the session could not verify the
+     * server's SCRAM or DIGEST-MD5 proof.  The certificate it presented
+     * is named so that it can be compared with the real server's. */
+    add_check(r, "auth", MW_CHECK_FAIL, 0, "%s", mw_error_message(e));
+    const mw_cause *c = mw_cause_find("auth_server_unverified");
+    if(s->tls || s->tls_info.handshake_done)
+      snprintf(fix, sizeof(fix), "%s (the certificate presented has the "
+               "SHA-256 fingerprint %s)", c ? c->fix : "",
+               s->tls_info.fingerprint);
+    else
+      snprintf(fix, sizeof(fix), "%s (this connection is not encrypted: "
+               "anyone on the path can play the server)", c ? c->fix : "");
+    diagnose(r, "auth_server_unverified", mw_error_message(e), fix);
+    return;
+  }
   case MW_E_AUTH_UNAVAILABLE:
     if(!auth) {
       add_check(r, "auth", MW_CHECK_FAIL, 0,
@@ -701,7 +717,9 @@ static void run_session(struct mw_report *r, const struct mw_options *o,
                mw_error_message(e), NULL);
     }
     else if(ph == MW__PHASE_AUTH) {
-      if(s->tls)
+      /* The failed session is closed (s->tls is gone); what its handshake
+       * found is kept in tls_info. */
+      if(s->tls || s->tls_info.handshake_done)
         report_tls_and_cert(r, s, o, mode == MW_TLS_IMPLICIT);
       diagnose_auth(r, s, o);
     }

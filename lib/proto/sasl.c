@@ -10,6 +10,19 @@
  *   is given, DIGEST-MD5 and CRAM-MD5 (challenge-response, the password
  *   never crosses the wire), then PLAIN and LOGIN (the password itself,
  *   protected only by TLS).
+ *
+ *   SCRAM and DIGEST-MD5 authenticate the server as well: the exchange is
+ *   complete only once the server's proof (v=, rspauth) has arrived and
+ *   verified.  The protocols never take their success reply as success by
+ *   itself; they ask mw__sasl_success(), which reads the last round the
+ *   same way for SMTP, IMAP and POP3.
+ *
+ * DIAGNOSTICS
+ *   MW_E_AUTH for a malformed or refused challenge, or a SCRAM server
+ *   error (e=); MW_E_AUTH_SERVER_UNVERIFIED, with why, for every way a
+ *   server can skip or spoil its proof; MW_E_PROTOCOL for success data a
+ *   mechanism does not expect.  Messages hold no challenge values, only
+ *   the token of a SCRAM e= (letters, digits and "-").
  */
 #include "proto/sasl.h"
 
@@ -20,24 +33,29 @@
 #include <stdio.h>
 #include <string.h>
 
+/* proof_after: for a mechanism that authenticates the server too, how
+ * many client messages precede the server's proof (SCRAM: client-first and
+ * client-final, then the server-final with v=; DIGEST-MD5: the
+ * digest-response, then rspauth); 0 when the server proves nothing. */
 struct mech_info {
   const char *name;
   bool needs_password;
   bool needs_token;
   bool client_first;
   bool needs_cert;
+  int proof_after;
 };
 
 static const struct mech_info mechs[] = {
-    {"EXTERNAL", false, false, true, true},
-    {"SCRAM-SHA-256", true, false, true, false},
-    {"SCRAM-SHA-1", true, false, true, false},
-    {"OAUTHBEARER", false, true, true, false},
-    {"XOAUTH2", false, true, true, false},
-    {"DIGEST-MD5", true, false, false, false},
-    {"CRAM-MD5", true, false, false, false},
-    {"PLAIN", true, false, true, false},
-    {"LOGIN", true, false, false, false},
+    {"EXTERNAL", false, false, true, true, 0},
+    {"SCRAM-SHA-256", true, false, true, false, 2},
+    {"SCRAM-SHA-1", true, false, true, false, 2},
+    {"OAUTHBEARER", false, true, true, false, 0},
+    {"XOAUTH2", false, true, true, false, 0},
+    {"DIGEST-MD5", true, false, false, false, 1},
+    {"CRAM-MD5", true, false, false, false, 0},
+    {"PLAIN", true, false, true, false, 0},
+    {"LOGIN", true, false, false, false, 0},
 };
 
 #define MECH_COUNT (sizeof(mechs) / sizeof(mechs[0]))
@@ -171,6 +189,10 @@ struct mw__sasl {
   bool scram;             /* a SCRAM mechanism: challenges are checked */
   bool digest;            /* DIGEST-MD5: empty challenges are refused */
   bool prep_failed;       /* SCRAM: SASLprep refuses the user or password */
+  const char *mech;       /* static name */
+  int proof_after;        /* see struct mech_info; 0: no server proof */
+  int client_msgs;        /* GNU SASL steps that asked for more */
+  bool server_verified;   /* the server's proof arrived and verified */
   int steps;
   bool finished;
 };
@@ -184,6 +206,9 @@ mw_status mw__sasl_start(const char *mech, const char *user,
   struct mw__sasl *s = mw__calloc(1, sizeof(*s));
   if(!s)
     return mw__error_set(err, MW_E_NOMEM, NULL);
+  const struct mech_info *info = find_mech(mech, strlen(mech));
+  s->mech = info ? info->name : "SASL";
+  s->proof_after = info ? info->proof_after : 0;
   if(strcmp(mech, "EXTERNAL") == 0) {
     /* RFC 4422 appendix A: the client's only message is the authorization
      * identity it requests, empty for "the one my credentials (the TLS
@@ -349,6 +374,116 @@ static mw_status check_challenge(struct mw__sasl *s, const char *challenge,
   return st;
 }
 
+/* ---- the server's proof ----------------------------------------------
+ *
+ * SCRAM and DIGEST-MD5 authenticate both sides: after the client's last
+ * message the server sends a proof that it knows the password (SCRAM's
+ * server-final-message "v=", RFC 5802 section 7; DIGEST-MD5's
+ * response-auth "rspauth=", RFC 2831 section 2.1.3), and GNU SASL
+ * verifies it.  A server that announces success without it, or sends an
+ * empty final message, or one without the proof, has proved nothing: an
+ * impostor can do all of that without knowing the password.  So these
+ * mechanisms succeed only once the proof has arrived and verified, and
+ * every way of skipping it is MW_E_AUTH_SERVER_UNVERIFIED. */
+
+/* Whether the next server message is the one that must carry the proof. */
+static bool proof_round(const struct mw__sasl *s)
+{
+  return s->proof_after && !s->server_verified &&
+         s->client_msgs >= s->proof_after;
+}
+
+static const char *proof_name(const struct mw__sasl *s)
+{
+  return s->digest ? "rspauth" : "server signature v=";
+}
+
+static mw_status unverified(struct mw__sasl *s, struct mw_error *err,
+                            const char *why)
+{
+  return mw__error_set(err, MW_E_AUTH_SERVER_UNVERIFIED,
+                       "the server did not prove its identity: %s; %s "
+                       "authenticates the server too, and without its "
+                       "proof this server may be an impostor",
+                       why, s->mech);
+}
+
+/* Whether raw (not NUL-terminated) has the attribute name ("rspauth=")
+ * at its start or after a comma and optional blanks (RFC 2831 lists). */
+static bool has_attribute(const char *raw, size_t len, const char *name)
+{
+  size_t nl = strlen(name);
+  bool at_start = true;
+  for(size_t i = 0; i < len; i++) {
+    if(raw[i] == ',') {
+      at_start = true;
+      continue;
+    }
+    if(at_start && (raw[i] == ' ' || raw[i] == '\t'))
+      continue;
+    if(at_start && len - i >= nl && memcmp(raw + i, name, nl) == 0)
+      return true;
+    at_start = false;
+  }
+  return false;
+}
+
+/* Names what is missing from the message that must carry the proof, so
+ * that the error says why; GNU SASL verifies the value itself.  A SCRAM
+ * server-error ("e=...") is the server refusing the client: MW_E_AUTH. */
+static mw_status check_proof(struct mw__sasl *s, const char *challenge,
+                             struct mw_error *err)
+{
+  char why[160];
+  snprintf(why, sizeof(why), "its final %s message was empty (no %s)",
+           s->mech, proof_name(s));
+  if(!challenge || !*challenge)
+    return unverified(s, err, why);
+  char *raw = NULL;
+  size_t rawlen = 0;
+  if(gsasl_base64_from(challenge, strlen(challenge), &raw, &rawlen) !=
+     GSASL_OK) {
+    snprintf(why, sizeof(why), "its final %s message is not valid base64",
+             s->mech);
+    return unverified(s, err, why);
+  }
+  mw_status st = MW_OK;
+  if(!rawlen) {
+    st = unverified(s, err, why);
+  }
+  else if(s->scram && rawlen >= 2 && raw[0] == 'e' && raw[1] == '=') {
+    /* The value is a token from RFC 5802's list ("invalid-proof"); only
+     * its safe characters are shown. */
+    char value[48];
+    size_t n = 0;
+    for(size_t i = 2; i < rawlen && raw[i] != ',' && n + 1 < sizeof(value);
+        i++) {
+      char c = raw[i];
+      bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (c >= '0' && c <= '9') || c == '-';
+      value[n++] = safe ? c : '?';
+    }
+    value[n] = '\0';
+    st = mw__error_set(err, MW_E_AUTH,
+                       "the server ended the %s exchange with an error "
+                       "(e=%s): authentication failed",
+                       s->mech, value);
+  }
+  else if(s->scram && !(rawlen >= 2 && raw[0] == 'v' && raw[1] == '=')) {
+    snprintf(why, sizeof(why), "its final %s message carries no %s",
+             s->mech, proof_name(s));
+    st = unverified(s, err, why);
+  }
+  else if(s->digest && !has_attribute(raw, rawlen, "rspauth=")) {
+    snprintf(why, sizeof(why), "its final %s message carries no %s",
+             s->mech, proof_name(s));
+    st = unverified(s, err, why);
+  }
+  OPENSSL_cleanse(raw, rawlen);
+  gsasl_free(raw);
+  return st;
+}
+
 mw_status mw__sasl_step(struct mw__sasl *s, const char *challenge,
                         char **response, struct mw_error *err)
 {
@@ -356,7 +491,9 @@ mw_status mw__sasl_step(struct mw__sasl *s, const char *challenge,
   s->steps++;
   if(s->oauth != OAUTH_NONE)
     return oauth_step(s, challenge, response, err);
-  mw_status guard = check_challenge(s, challenge, err);
+  bool proof = proof_round(s);
+  mw_status guard = proof ? check_proof(s, challenge, err)
+                          : check_challenge(s, challenge, err);
   if(guard)
     return guard;
   char *out = NULL;
@@ -364,13 +501,38 @@ mw_status mw__sasl_step(struct mw__sasl *s, const char *challenge,
   if(rc != GSASL_OK && rc != GSASL_NEEDS_MORE) {
     if(out)
       gsasl_free(out);
+    if(proof) {
+      char why[160];
+      snprintf(why, sizeof(why), "its %s does not match the one computed "
+               "from the password", proof_name(s));
+      return unverified(s, err, why);
+    }
     return mw__error_set(err, MW_E_AUTH,
                          "SASL exchange failed on the client side: %s "
                          "(the server's challenge was rejected)",
                          gsasl_strerror(rc));
   }
-  if(rc == GSASL_OK)
+  if(proof && rc != GSASL_OK) {
+    /* Another challenge where the proof belongs: never accepted. */
+    if(out) {
+      OPENSSL_cleanse(out, strlen(out));
+      gsasl_free(out);
+    }
+    char why[160];
+    snprintf(why, sizeof(why), "it sent another challenge where its %s "
+             "belongs", proof_name(s));
+    return unverified(s, err, why);
+  }
+  if(rc == GSASL_OK) {
     s->finished = true;
+    /* GNU SASL says OK to the proof only once it has verified it; an OK
+     * elsewhere (never seen) leaves the server unverified. */
+    if(proof)
+      s->server_verified = true;
+  }
+  else {
+    s->client_msgs++;
+  }
   *response = mw__strdup(out ? out : "");
   if(out) {
     OPENSSL_cleanse(out, strlen(out));
@@ -379,6 +541,48 @@ mw_status mw__sasl_step(struct mw__sasl *s, const char *challenge,
   if(!*response)
     return mw__error_set(err, MW_E_NOMEM, NULL);
   return MW_OK;
+}
+
+mw_status mw__sasl_success(struct mw__sasl *s, const char *final_data,
+                           struct mw_error *err)
+{
+  char why[200];
+  if(final_data && *final_data) {
+    if(!proof_round(s)) {
+      if(s->proof_after && !s->server_verified) {
+        snprintf(why, sizeof(why), "it announced success, with data, "
+                 "before the %s exchange reached its final message",
+                 s->mech);
+        return unverified(s, err, why);
+      }
+      return mw__error_set(err, MW_E_PROTOCOL,
+                           "the server sent data with its success reply, "
+                           "which %s does not expect at this point",
+                           s->mech);
+    }
+    char *resp = NULL;
+    mw_status st = mw__sasl_step(s, final_data, &resp, err);
+    if(st)
+      return st;
+    mw__free_secret(resp); /* nothing is sent after a success reply */
+  }
+  if(s->proof_after && !s->server_verified) {
+    if(s->client_msgs < s->proof_after)
+      snprintf(why, sizeof(why), "it announced success before the %s "
+               "exchange was complete (no %s)", s->mech, proof_name(s));
+    else
+      snprintf(why, sizeof(why), "it announced success without sending "
+               "its final %s message (the %s)", s->mech, proof_name(s));
+    return unverified(s, err, why);
+  }
+  return MW_OK;
+}
+
+bool mw__sasl_mutual(const struct mw__sasl *s) { return s->proof_after > 0; }
+
+bool mw__sasl_server_verified(const struct mw__sasl *s)
+{
+  return s->server_verified;
 }
 
 bool mw__sasl_finished(const struct mw__sasl *s) { return s->finished; }

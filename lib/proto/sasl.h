@@ -54,11 +54,36 @@ mw_status mw__sasl_start(const char *mech, const char *user,
 /* One step: challenge is the server's base64 text (NULL or "" for the
  * initial response).  *response is allocated base64 text to send ("" for
  * an empty response); free with mw__free_secret().  MW_OK, MW_E_AUTH (the
- * server's challenge failed to verify or is malformed), MW_E_NOMEM. */
+ * server's challenge is malformed or refused, or the server sent an error
+ * instead of its proof), MW_E_AUTH_SERVER_UNVERIFIED (the message that
+ * must carry the server's proof is empty, lacks it, or carries one that
+ * does not verify), MW_E_NOMEM. */
 mw_status mw__sasl_step(struct mw__sasl *s, const char *challenge,
                         char **response, struct mw_error *err);
-/* True once the mechanism has nothing more to send. */
+/* The last round, the same in every protocol: call it when the server
+ * announces success (SMTP 235, IMAP tagged OK, POP3 +OK), never treat
+ * that reply as success by itself.  final_data is base64 data that came
+ * with the success reply (RFC 4422 "additional data with success": IMAP
+ * and POP3 may carry a SCRAM server-final or a DIGEST-MD5 rspauth there;
+ * SMTP never does, RFC 4954 sends it as a last 334 challenge, so SMTP
+ * passes NULL), or NULL/"" for none.  The data, when given, is verified
+ * as the server's proof.
+ * Returns MW_OK when the exchange is complete: for a mechanism that
+ * authenticates the server (mw__sasl_mutual) only when the proof has
+ * arrived and verified, earlier as a challenge or now in final_data.
+ * MW_E_AUTH_SERVER_UNVERIFIED when the proof is missing or does not
+ * verify (the session must end: nothing may be sent as authenticated);
+ * MW_E_AUTH when the data is a SCRAM server error; MW_E_PROTOCOL for data
+ * that the mechanism does not expect; MW_E_NOMEM.  Detail in err. */
+mw_status mw__sasl_success(struct mw__sasl *s, const char *final_data,
+                           struct mw_error *err);
+/* True once the mechanism has nothing more to send (for a mutual
+ * mechanism: once the server's proof verified). */
 bool mw__sasl_finished(const struct mw__sasl *s);
+/* Whether the mechanism authenticates the server too (SCRAM-*,
+ * DIGEST-MD5), and whether the server's proof has verified. */
+bool mw__sasl_mutual(const struct mw__sasl *s);
+bool mw__sasl_server_verified(const struct mw__sasl *s);
 void mw__sasl_free(struct mw__sasl *s);
 
 bool mw__sasl_global_init(void);

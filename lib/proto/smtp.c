@@ -14,6 +14,11 @@
  *   - capabilities learnt before TLS are forgotten after it;
  *   - credentials are never sent unencrypted unless explicitly allowed,
  *     and the trace shows AUTH payloads as <redacted>;
+ *   - a mechanism that authenticates the server (SCRAM, DIGEST-MD5)
+ *     succeeds only once the server's proof (v=, rspauth) has arrived and
+ *     verified: a 235 before it, an empty final 334 or one without the
+ *     proof is MW_E_AUTH_SERVER_UNVERIFIED and ends the session before
+ *     any mail command (proto/sasl.c, mw__sasl_success);
  *   - DATA is dot-stuffed and every line ending made CRLF (proto/data.c);
  *   - a connection lost after the final dot is MW_E_DELIVERY_UNKNOWN.
  *
@@ -571,6 +576,13 @@ static mw_status smtp_auth(struct mw_smtp *s)
     if(st)
       break;
     if(r.code == 235) {
+      /* Success only when the mechanism agrees: a SCRAM or DIGEST-MD5
+       * server must have proved itself first (RFC 4954 has it send the
+       * proof as a last 334, answered with an empty line; 235 carries
+       * no data). */
+      st = mw__sasl_success(sasl, NULL, &s->err);
+      if(st)
+        break;
       s->auth_mech = mech;
       mw__trace_emit(&s->trace, MW_TRACE_INFO, "authenticated as %s with %s",
                      auth_identity(s, mech), mech);
@@ -600,7 +612,11 @@ static mw_status smtp_auth(struct mw_smtp *s)
                          mech);
       break;
     }
+    bool was_verified = mw__sasl_server_verified(sasl);
     st = mw__sasl_step(sasl, r.text ? r.text : "", &resp, &s->err);
+    if(!st && !was_verified && mw__sasl_server_verified(sasl))
+      mw__trace_emit(&s->trace, MW_TRACE_INFO,
+                     "server signature verified (%s)", mech);
     if(st) {
       /* Cancel the exchange (RFC 4954): the server answers 501. */
       mw_status cancel = smtp_queue(s, -1, "%s", "*");
@@ -613,6 +629,10 @@ static mw_status smtp_auth(struct mw_smtp *s)
     mw__free_secret(resp);
     resp = NULL;
   }
+  if(st == MW_E_AUTH_SERVER_UNVERIFIED)
+    mw__trace_emit(&s->trace, MW_TRACE_INFO,
+                   "server signature NOT verified (%s): %s", mech,
+                   mw_error_message(&s->err));
   mw__reply_free(&r);
   mw__sasl_free(sasl);
   return st;

@@ -130,7 +130,8 @@ class FakeSMTP:
                  starttls_garbage=False, drop_after_mail=False,
                  auth_after_tls_only=False, tls_max=None,
                  client_ca=None, verify_client=None, external_reply=None,
-                 hangup_at=None, hangup_how="close"):
+                 hangup_at=None, hangup_how="close",
+                 sasl_server=None):
         self.cert, self.key = cert, key
         self.greeting = greeting
         self.silent = silent
@@ -173,6 +174,10 @@ class FakeSMTP:
         assert hangup_at in (None,) + HANGUP_PHASES, hangup_at
         self.hangup_at = hangup_at
         self.hangup_how = hangup_how
+        # Real SCRAM-SHA-1/-256 and DIGEST-MD5 with scripted faults in the
+        # server's proof: a fakesasl.SaslServer (offer the mechanisms with
+        # auth="SCRAM-SHA-256 ...").  None: those are played like the rest.
+        self.sasl_server = sasl_server
         self.sessions = []
         self._sock = None
         self._thread = None
@@ -357,6 +362,11 @@ class FakeSMTP:
                 sess.auth_mechanism = mech
                 if mech == "EXTERNAL":
                     self._auth_external(io, sess, words)
+                    continue
+                if self.sasl_server is not None and \
+                        mech in self.sasl_server.mechanisms:
+                    self.sasl_server.exchange(
+                        io, sess, mech, words[2] if len(words) > 2 else None)
                     continue
                 prompts = []
                 if mech == "LOGIN":

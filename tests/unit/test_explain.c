@@ -63,6 +63,7 @@ static const struct {
   {"proxy_unreachable", 21},
   {"proxy_auth_failed", 21},
   {"proxy_refused_target", 21},
+  {"auth_server_unverified", 17},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
