@@ -176,14 +176,16 @@ static int open_message(const char *path, struct msg_source *m,
       snprintf(err, errlen, "--message: %s is larger than the server's "
                             "SIZE limit of %s; nothing was sent",
                name, limit);
-    else
+    else if(m->explicit_cap)
       snprintf(err, errlen, "--message: %s is larger than the limit of %s "
-                            "(%s; --max-message-size SIZE changes it); "
-                            "nothing was sent",
-               name, limit,
-               m->explicit_cap ? "--max-message-size"
-                               : "the default, and the server announced "
-                                 "no SIZE limit");
+                            "set by --max-message-size; nothing was sent",
+               name, limit);
+    else
+      snprintf(err, errlen, "--message: %s is larger than the default limit "
+                            "of %s and the server announced no SIZE limit "
+                            "(--max-message-size SIZE raises it); nothing "
+                            "was sent",
+               name, limit);
     code = EXIT_DATAERR;
   }
   else if(scan) {
@@ -248,11 +250,10 @@ static char *read_whole_file(const char *path, unsigned long long cap,
     }
   }
   if(over) {
-    snprintf(err, errlen, "--body-file: '%s' is larger than the limit of %s "
-                          "(%s; --max-message-size SIZE changes it); "
-                          "nothing was sent",
-             path, limit,
-             explicit_cap ? "--max-message-size" : "the default");
+    snprintf(err, errlen, "--body-file: '%s' is larger than the %s of %s "
+                          "(--max-message-size SIZE changes it); nothing "
+                          "was sent",
+             path, explicit_cap ? "limit" : "default limit", limit);
     *code = EXIT_DATAERR;
     free(buf);
     fclose(f);
