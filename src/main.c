@@ -475,9 +475,13 @@ int cli_apply_profile_split(const char *cmd, int argc, char **argv,
   for(int i = 0; i < nrest; i++)
     cli_to = cli_to || strcmp(rest[i], "--to") == 0 ||
              strncmp(rest[i], "--to=", 5) == 0;
-  if(strcmp(cmd, "doctor") == 0 && !cli_to) {
+  /* Nor does a profile's message size limit apply to doctor (it sends
+   * no message). */
+  if(strcmp(cmd, "doctor") == 0) {
     for(int i = 0; i + 1 < nwords; i++) {
-      if(strcmp(words[i], "--from") != 0)
+      bool drop = strcmp(words[i], "--max-message-size") == 0 ||
+                  (!cli_to && strcmp(words[i], "--from") == 0);
+      if(!drop)
         continue;
       free(words[i]);
       free(words[i + 1]);

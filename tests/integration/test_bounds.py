@@ -285,6 +285,26 @@ class SecretCommands(unittest.TestCase):
                       err)
         self.assertLess(secs, mwtest.bound(5))
 
+    def test_doctor_bounds_the_command_too(self):
+        """doctor reads the same credentials: a profile's hanging
+        passwordeval ends after its secret_cmd_timeout, and the profile's
+        max_message_size (a send setting) does not stop doctor."""
+        d = tempfile.mkdtemp(prefix="mw-bounds-")
+        path = os.path.join(d, "config")
+        with open(path, "w") as fh:
+            fh.write("account a\nhost 127.0.0.1\nport 1\nuser alice\n"
+                     "from a@example.org\npasswordeval sleep 300\n"
+                     "max_message_size 5M\nsecret_cmd_timeout 1s\n")
+        os.chmod(path, 0o600)
+        try:
+            code, _, err, secs = mwtest.run(["doctor", "-C", path],
+                                            timeout=60)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+        self.assertEqual(code, 78, err)
+        self.assertIn("did not finish within 1s", err)
+        self.assertLess(secs, mwtest.bound(5))
+
     def test_flooding_command_is_cut(self):
         """Attack: a password command that prints without end (yes).
         Safe: stopped after 64 KiB, exit 78, naming the option."""
