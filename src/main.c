@@ -66,8 +66,8 @@ static void describe_size(unsigned long long n, char *out, size_t len)
   snprintf(out, len, "%llu bytes", n);
 }
 
-/* Reading --message.  A regular file is scanned where it is (its size is
- * fixed).  Standard input, a pipe or a device is copied to a temporary
+/* Reading --message.  A regular file (named, or standard input redirected
+ * from one) is scanned where it is (its size is fixed).  Standard input, a pipe or a device is copied to a temporary
  * file while it is scanned, and never more than a cap: --max-message-size
  * when given; otherwise 25M, and when that much has come without an end,
  * the server is asked (connect, EHLO) and its SIZE limit becomes the cap
@@ -145,9 +145,15 @@ static int open_message(const char *path, struct msg_source *m,
              strerror(errno));
     return EXIT_NOINPUT;
   }
+  /* A regular file (stdin redirected from one too) is scanned where it
+   * is, from where it stands, and read again from there. */
   struct stat st;
-  bool regular = !is_stdin && fstat(fileno(m->in), &st) == 0 &&
-                 S_ISREG(st.st_mode);
+  bool regular = fstat(fileno(m->in), &st) == 0 && S_ISREG(st.st_mode);
+  off_t start = regular ? ftello(m->in) : 0;
+  if(start < 0) {
+    regular = false;
+    start = 0;
+  }
   int code = EXIT_OK;
   if(!regular && !(m->spool = tmpfile())) {
     snprintf(err, errlen, "cannot create a temporary file for %s: %s", name,
@@ -195,7 +201,7 @@ static int open_message(const char *path, struct msg_source *m,
     code = EXIT_IOERR;
   }
   FILE *f = regular ? m->in : m->spool;
-  if(!code && fseek(f, 0, SEEK_SET) != 0) {
+  if(!code && fseeko(f, regular ? start : 0, SEEK_SET) != 0) {
     snprintf(err, errlen, "--message: cannot rewind %s: %s", name,
              strerror(errno));
     code = EXIT_IOERR;

@@ -164,6 +164,26 @@ class Message(unittest.TestCase):
         self.assertEqual(code, 0, err)
         self.assertEqual(f.sessions[0].data[0], raw)
 
+    def test_stdin_from_a_regular_file_is_read_in_place(self):
+        """Standard input redirected from a regular file is a file of known
+        size: scanned and sent where it stands (after a line the shell
+        already read), not spooled, so the spooling cap does not apply."""
+        body = b"Subject: in place\r\n\r\n" + b"0123456789\r\n" * 150000
+        with tempfile.NamedTemporaryFile(delete=False) as tf:
+            tf.write(b"skipped by the shell\n" + body)
+        try:
+            with server() as f:
+                argv = mwtest.command(mwtest.MAILWIRE, *send(
+                    f.port, "--message", "-", "--max-message-size", "1M"))
+                with open(tf.name, "rb") as stdin:
+                    p = subprocess.run(
+                        ["sh", "-c", 'read -r skip; exec "$@"', "sh"] + argv,
+                        stdin=stdin, capture_output=True, timeout=60)
+        finally:
+            os.unlink(tf.name)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(f.sessions[0].data[0], body)
+
     def test_dev_zero_as_body_file(self):
         """Attack: --body-file /dev/zero.  Safe: stops at the limit (the
         25M default, or --max-message-size), exit 65, naming the file and
