@@ -136,6 +136,23 @@ class Message(unittest.TestCase):
         self.assertFalse(any(l.startswith("MAIL")
                              for l in f.sessions[0].lines))
 
+    def test_stdin_over_the_default_but_within_the_servers_size(self):
+        """Safe: a 27 MB message on stdin (over the 25M default) to a
+        server announcing SIZE 52428800 is spooled up to that limit and
+        sent whole: the server's SIZE, once known, is the cap."""
+        producer = ["sh", "-c", "printf 'Subject: big\\r\\n\\r\\n'; "
+                    "yes 0123456789abcdef | head -c 27000000"]
+        with server(capabilities=("PIPELINING", "SIZE 52428800",
+                                  "8BITMIME")) as f:
+            code, _, err, _ = run_with_stdin_from(
+                producer, send(f.port, "--message", "-", "--tls", "none"),
+                timeout=300)
+        self.assertEqual(code, 0, err)
+        data = f.sessions[0].data[0]
+        self.assertTrue(data.startswith(b"Subject: big\r\n\r\n"))
+        # every LF became CRLF: 27,000,000 bytes of 17-byte lines
+        self.assertEqual(len(data), 16 + 27000000 + 27000000 // 17 + 2)
+
     def test_stdin_capped_at_the_default_without_size(self):
         """Attack: an endless message on standard input to a server that
         announces no SIZE.  Safe: stops at the documented default (25M),
