@@ -67,12 +67,14 @@ static void describe_size(unsigned long long n, char *out, size_t len)
 }
 
 /* Reading --message.  A regular file (named, or standard input redirected
- * from one) is scanned where it is (its size is fixed).  Standard input, a pipe or a device is copied to a temporary
- * file while it is scanned, and never more than a cap: --max-message-size
- * when given; otherwise 25M, and when that much has come without an end,
- * the server is asked (connect, EHLO) and its SIZE limit becomes the cap
- * (no SIZE announced: the 25M stand).  The scan itself stops at the first
- * line over 998 bytes, so /dev/zero ends at once. */
+ * from one) is scanned where it is: its size is fixed.  Standard input
+ * from a pipe, a FIFO or a device is copied to a temporary file while it
+ * is scanned, and never more than a cap: --max-message-size when given;
+ * otherwise 25M, and when that much has come without an end, the server
+ * is asked (connect, EHLO) and its SIZE limit becomes the cap (no SIZE
+ * announced: the 25M stand).  Small messages, the usual case, are thus
+ * read whole before any connection is held open.  The scan itself stops
+ * at the first line over 998 bytes, so /dev/zero ends at once. */
 struct msg_source {
   FILE *in;
   FILE *spool;   /* NULL: a regular file, read in place */
@@ -126,9 +128,10 @@ static mw_status source_read(void *user, char *buf, size_t len, size_t *got)
   return MW_OK;
 }
 
-/* Opens and scans --message into *out and *info.  Returns 0, or an exit
- * code with a message in err; m->connected tells whether the session was
- * connected on the way (m->connect_st its result). */
+/* Opens and scans --message into *out and *info.  Returns 0; -1 when
+ * connecting on the way failed (m->connect_st, the session's error); or
+ * an exit code with a message in err.  m->connected tells whether the
+ * session was connected on the way. */
 static int open_message(const char *path, struct msg_source *m,
                         FILE **out, mw_message_info *info, char *err,
                         size_t errlen)
