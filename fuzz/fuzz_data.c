@@ -19,7 +19,9 @@
  *     has_8bit is exact; needs_smtputf8 implies has_8bit; the reader-based
  *     scan, with short reads, agrees with the buffer scan;
  *   - longest_line (when mw_message_info has it) is the longest line of
- *     the message without its line ending or the stuffed dot.
+ *     the message without its line ending or the stuffed dot;
+ *   - a message with a line over 998 bytes stops both scans there
+ *     (long_line set, longest_line 999, the reader returns MW_E_MESSAGE).
  */
 #include "core/util.h"
 #include "mailwire.h"
@@ -221,6 +223,21 @@ static void check_scan(const char *msg, size_t n, size_t wire_len,
 {
   mw_message_info info;
   mw_message_info_scan(&info, msg, n);
+  size_t nl0, longest0;
+  free(normalise(msg, n, &nl0, &longest0));
+  if(longest0 > 998) {
+    /* The scan stops at the first line over 998 bytes (issue 9): it says
+     * so, and the reader scan agrees and reports MW_E_MESSAGE. */
+    CHECK(info.long_line >= 1);
+    CHECK(info.longest_line == 999);
+    mw_message_info rinfo;
+    struct reader r = {msg, n, seed};
+    CHECK(mw_message_info_scan_reader(&rinfo, read_some, &r) ==
+          MW_E_MESSAGE);
+    CHECK(rinfo.long_line == info.long_line);
+    return;
+  }
+  CHECK(info.long_line == 0);
   CHECK(info.size >= wire_len);      /* SIZE= is never an underestimate */
   CHECK(info.size <= wire_len + 5);  /* and at most the terminator over */
   bool eight = false;

@@ -354,13 +354,21 @@ typedef struct mw_message_info {
   bool needs_smtputf8;/* UTF-8 in headers or addresses: SMTPUTF8 */
   size_t longest_line; /* bytes, without the line ending; 0 if unknown.
                           Over 998 is refused (RFC 5321 4.5.3.1.6). */
+  uint64_t long_line;  /* the 1-based number of the first line over 998
+                          bytes, where the scan stopped; 0 if none */
 } mw_message_info;
 
-/* Scans a buffer to fill a mw_message_info (size as sent on the wire). */
+/* Scans a buffer to fill a mw_message_info (size as sent on the wire).
+ * The scan stops at the first line over 998 bytes: long_line names it,
+ * longest_line is then 999 and size counts only the bytes before the
+ * stop (mw_smtp_send refuses such a message whatever its size). */
 void mw_message_info_scan(mw_message_info *info, const void *data,
                           size_t len);
-/* The same, reading the whole message through read (the caller rewinds
- * its source afterwards).  Returns MW_OK or the reader's MW_E_IO. */
+/* The same, reading the message through read (the caller rewinds its
+ * source afterwards).  Reading stops at the first line over 998 bytes, so
+ * an endless source without line breaks (/dev/zero) ends at once.
+ * Returns MW_OK, MW_E_MESSAGE (a line over 998 bytes: info->long_line
+ * says which) or the reader's MW_E_IO.  MW_E_MESSAGE since 0.1 (issue 9) */
 mw_status mw_message_info_scan_reader(mw_message_info *info, mw_read_fn read,
                                       void *user);
 

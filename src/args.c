@@ -49,6 +49,8 @@ const char cli_send_help[] =
     "  --password-file FILE      read it from the first line of FILE\n"
     "  --password-cmd CMD        read it from the output of CMD (sh -c)\n"
     "  --oauth2-token-cmd CMD    OAuth 2.0 token for XOAUTH2/OAUTHBEARER\n"
+    "  --secret-cmd-timeout DUR  how long those commands may run (default\n"
+    "                            30s; then their process group is killed)\n"
     "  --auth MECHS              allowed mechanisms, e.g. SCRAM-SHA-256,PLAIN\n"
     "                            (default: the strongest both sides support)\n"
     "  --allow-insecure-auth     allow credentials over an unencrypted connection\n"
@@ -58,6 +60,8 @@ const char cli_send_help[] =
     "  --subject TEXT, --body TEXT, --body-file FILE\n"
     "  --header 'Name: value'    extra header (repeatable)\n"
     "  --message FILE|-          send a complete RFC 5322 message as is\n"
+    "  --max-message-size SIZE   the most read from stdin, a pipe or device,\n"
+    "                            or --body-file (default 25M; K, M, G)\n"
     "  --helo NAME               name for EHLO (default: host name or [address])\n"
     "  --no-pipelining           one command per round trip\n"
     "Output:\n"
@@ -78,7 +82,7 @@ enum opt_id {
   O_ALLOW_INSECURE_AUTH, O_NO_PIPELINING, O_TRACE, O_JSON, O_HEADER, O_HELP,
   O_NO_COLOR, O_DNS_SERVER, O_PROXY, O_TLS_STRICT, O_TLS_CIPHERS,
   O_PROXY_PROTOCOL, O_PASSWORD_VALUE, O_DOMAIN, O_DKIM_SELECTOR, O_DNSBL,
-  O_TLS_CERT, O_TLS_KEY, O_PORTS
+  O_TLS_CERT, O_TLS_KEY, O_PORTS, O_MAX_MESSAGE_SIZE, O_SECRET_CMD_TIMEOUT
 };
 
 struct opt_def {
@@ -140,6 +144,8 @@ static const struct opt_def opts[] = {
     {"--dnsbl", true, O_DNSBL},
     {"--help", false, O_HELP},
     {"-h", false, O_HELP},
+    {"--max-message-size", true, O_MAX_MESSAGE_SIZE},
+    {"--secret-cmd-timeout", true, O_SECRET_CMD_TIMEOUT},
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -181,6 +187,33 @@ bool cli_parse_duration(const char *text, unsigned *ms)
   if(v == 0 || v > 24ULL * 3600 * 1000)
     return false;
   *ms = (unsigned)v;
+  return true;
+}
+
+bool cli_parse_size(const char *text, unsigned long long *bytes)
+{
+  if(!text || *text < '0' || *text > '9')
+    return false;
+  unsigned long long v = 0;
+  const char *p = text;
+  while(*p >= '0' && *p <= '9') {
+    v = v * 10 + (unsigned long long)(*p - '0');
+    if(v > (1ULL << 40))
+      return false;
+    p++;
+  }
+  unsigned shift = 0;
+  if(*p == 'k' || *p == 'K')
+    shift = 10;
+  else if(*p == 'm' || *p == 'M')
+    shift = 20;
+  else if(*p == 'g' || *p == 'G')
+    shift = 30;
+  if(shift)
+    p++;
+  if(*p || v == 0 || v > (1ULL << 40) >> shift)
+    return false;
+  *bytes = v << shift;
   return true;
 }
 
@@ -347,6 +380,15 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
   case O_JSON: a->json = true; break;
   case O_HELP: a->help = true; break;
   case O_NO_COLOR: a->no_color = true; break;
+  case O_MAX_MESSAGE_SIZE:
+    if(!cli_parse_size(v, &a->max_message_size))
+      return fail(err, errlen,
+                  "%s: '%s' is not a size (examples: 1048576, 512K, 25M, "
+                  "1G; at most 1T)",
+                  d->name, v);
+    break;
+  case O_SECRET_CMD_TIMEOUT:
+    return set_duration(d->name, v, &a->secret_cmd_timeout_ms, err, errlen);
   case O_DOMAIN:
   case O_DKIM_SELECTOR:
   case O_DNSBL: {
@@ -422,7 +464,7 @@ static bool is_message_option(enum opt_id id)
 {
   return id == O_SUBJECT || id == O_BODY || id == O_BODY_FILE ||
          id == O_MESSAGE || id == O_HEADER || id == O_CC || id == O_BCC ||
-         id == O_NO_PIPELINING;
+         id == O_NO_PIPELINING || id == O_MAX_MESSAGE_SIZE;
 }
 
 /* What probe accepts: where and how to connect, and the TLS policy. */

@@ -62,7 +62,21 @@ struct send_args {
   bool json;
   bool help;
   bool no_color;
+  /* Input bounds (issue 9): 0 means the default below. */
+  unsigned long long max_message_size; /* --max-message-size, bytes */
+  unsigned secret_cmd_timeout_ms;      /* --secret-cmd-timeout */
 };
+
+/* The largest message read from standard input, a pipe or a device
+ * (--message) or from --body-file, unless --max-message-size says
+ * otherwise: 25 MiB. */
+#define CLI_DEFAULT_MAX_MESSAGE_SIZE (25ULL * 1024 * 1024)
+/* How long --password-cmd and --oauth2-token-cmd may run. */
+#define CLI_DEFAULT_SECRET_CMD_TIMEOUT_MS 30000u
+
+/* "1048576", "512K", "25M", "1G" (K, M, G: powers of 1024; case does not
+ * matter).  Returns false when invalid or out of range (1 byte to 1 TiB). */
+bool cli_parse_size(const char *text, unsigned long long *bytes);
 
 /* Parses argv[0..argc) (the words after "send").  Returns 0, or -1 with a
  * message in err. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static const char main_help[] =
@@ -48,70 +49,228 @@ static mw_status file_read(void *user, char *buf, size_t len, size_t *got)
   return ferror(f) ? MW_E_IO : MW_OK;
 }
 
-/* Opens the --message source; stdin is spooled to a temporary file so it
- * can be scanned (size, 8-bit) and then streamed in constant memory. */
-static FILE *open_message(const char *path, char *err, size_t errlen)
+/* "26214400 bytes (25M)" */
+static void describe_size(unsigned long long n, char *out, size_t len)
 {
-  if(strcmp(path, "-") != 0) {
-    FILE *f = fopen(path, "rb");
-    if(!f)
-      snprintf(err, errlen, "--message: cannot read '%s': %s", path,
-               strerror(errno));
-    return f;
-  }
-  FILE *tmp = tmpfile();
-  if(!tmp) {
-    snprintf(err, errlen, "cannot create a temporary file for standard "
-                          "input: %s",
-             strerror(errno));
-    return NULL;
-  }
-  char buf[65536];
-  size_t n;
-  while((n = fread(buf, 1, sizeof(buf), stdin)) > 0) {
-    if(fwrite(buf, 1, n, tmp) != n) {
-      snprintf(err, errlen, "cannot spool standard input: %s",
-               strerror(errno));
-      fclose(tmp);
-      return NULL;
+  static const struct {
+    unsigned shift;
+    char unit;
+  } units[] = {{30, 'G'}, {20, 'M'}, {10, 'K'}};
+  for(size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+    if(n >= (1ULL << units[i].shift) &&
+       n % (1ULL << units[i].shift) == 0) {
+      snprintf(out, len, "%llu bytes (%llu%c)", n, n >> units[i].shift,
+               units[i].unit);
+      return;
     }
-  }
-  if(ferror(stdin)) {
-    snprintf(err, errlen, "cannot read standard input: %s", strerror(errno));
-    fclose(tmp);
-    return NULL;
-  }
-  rewind(tmp);
-  return tmp;
+  snprintf(out, len, "%llu bytes", n);
 }
 
-static char *read_whole_file(const char *path, size_t *len, char *err,
-                             size_t errlen)
+/* Reading --message.  A regular file (named, or standard input redirected
+ * from one) is scanned where it is: its size is fixed.  Standard input
+ * from a pipe, a FIFO or a device is copied to a temporary file while it
+ * is scanned, and never more than a cap: --max-message-size when given;
+ * otherwise 25M, and when that much has come without an end, the server
+ * is asked (connect, EHLO) and its SIZE limit becomes the cap (no SIZE
+ * announced: the 25M stand).  Small messages, the usual case, are thus
+ * read whole before any connection is held open.  The scan itself stops
+ * at the first line over 998 bytes, so /dev/zero ends at once. */
+struct msg_source {
+  FILE *in;
+  FILE *spool;   /* NULL: a regular file, read in place */
+  unsigned long long total, cap;
+  bool explicit_cap;   /* --max-message-size given */
+  bool cap_is_server;  /* cap came from the server's SIZE */
+  bool over;           /* more than cap bytes */
+  bool read_failed, write_failed;
+  int errno_saved;
+  /* connecting early, to learn the server's SIZE */
+  mw_smtp *s;
+  bool connected; /* mw_smtp_connect was called */
+  mw_status connect_st;
+  double t0, connect_ms;
+};
+
+static mw_status source_read(void *user, char *buf, size_t len, size_t *got)
 {
+  struct msg_source *m = user;
+  *got = fread(buf, 1, len, m->in);
+  if(ferror(m->in)) {
+    m->read_failed = true;
+    m->errno_saved = errno;
+    return MW_E_IO;
+  }
+  if(!m->spool)
+    return MW_OK;
+  if(m->total + *got > m->cap && !m->explicit_cap && !m->connected &&
+     m->s) {
+    m->connected = true;
+    m->connect_st = mw_smtp_connect(m->s);
+    m->connect_ms = now_ms() - m->t0;
+    if(m->connect_st)
+      return MW_E_IO;
+    unsigned long long limit = mw_smtp_size_limit(m->s);
+    if(limit) {
+      m->cap = limit;
+      m->cap_is_server = true;
+    }
+  }
+  if(m->total + *got > m->cap) {
+    m->over = true;
+    return MW_E_IO;
+  }
+  m->total += *got;
+  if(*got && fwrite(buf, 1, *got, m->spool) != *got) {
+    m->write_failed = true;
+    m->errno_saved = errno;
+    return MW_E_IO;
+  }
+  return MW_OK;
+}
+
+/* Opens and scans --message into *out and *info.  Returns 0; -1 when
+ * connecting on the way failed (m->connect_st, the session's error); or
+ * an exit code with a message in err.  m->connected tells whether the
+ * session was connected on the way. */
+static int open_message(const char *path, struct msg_source *m,
+                        FILE **out, mw_message_info *info, char *err,
+                        size_t errlen)
+{
+  bool is_stdin = strcmp(path, "-") == 0;
+  char name[600];
+  if(is_stdin)
+    snprintf(name, sizeof(name), "standard input");
+  else
+    snprintf(name, sizeof(name), "'%.500s'", path);
+  m->in = is_stdin ? stdin : fopen(path, "rb");
+  if(!m->in) {
+    snprintf(err, errlen, "--message: cannot read %s: %s", name,
+             strerror(errno));
+    return EXIT_NOINPUT;
+  }
+  /* A regular file (stdin redirected from one too) is scanned where it
+   * is, from where it stands, and read again from there. */
+  struct stat st;
+  bool regular = fstat(fileno(m->in), &st) == 0 && S_ISREG(st.st_mode);
+  off_t start = regular ? ftello(m->in) : 0;
+  if(start < 0) {
+    regular = false;
+    start = 0;
+  }
+  int code = EXIT_OK;
+  if(!regular && !(m->spool = tmpfile())) {
+    snprintf(err, errlen, "cannot create a temporary file for %s: %s", name,
+             strerror(errno));
+    code = EXIT_IOERR;
+  }
+  mw_status scan = code ? MW_OK
+                        : mw_message_info_scan_reader(info, source_read, m);
+  char limit[64];
+  describe_size(m->cap, limit, sizeof(limit));
+  if(code)
+    ; /* no temporary file: reported above */
+  else if(m->connected && m->connect_st) {
+    code = -1; /* the caller reports the connection's error */
+  }
+  else if(scan == MW_E_MESSAGE) {
+    snprintf(err, errlen, "--message: %s: line %llu is longer than 998 "
+                          "bytes (RFC 5321 section 4.5.3.1.6): encode the "
+                          "body as quoted-printable or base64; nothing was "
+                          "sent",
+             name, (unsigned long long)info->long_line);
+    code = EXIT_DATAERR;
+  }
+  else if(m->over) {
+    if(m->cap_is_server)
+      snprintf(err, errlen, "--message: %s is larger than the server's "
+                            "SIZE limit of %s; nothing was sent",
+               name, limit);
+    else if(m->explicit_cap)
+      snprintf(err, errlen, "--message: %s is larger than the limit of %s "
+                            "set by --max-message-size; nothing was sent",
+               name, limit);
+    else
+      snprintf(err, errlen, "--message: %s is larger than the default limit "
+                            "of %s and the server announced no SIZE limit "
+                            "(--max-message-size SIZE raises it); nothing "
+                            "was sent",
+               name, limit);
+    code = EXIT_DATAERR;
+  }
+  else if(scan) {
+    snprintf(err, errlen, "--message: cannot %s %s: %s",
+             m->write_failed ? "spool" : "read", name,
+             strerror(m->errno_saved));
+    code = EXIT_IOERR;
+  }
+  FILE *f = regular ? m->in : m->spool;
+  if(!code && fseeko(f, regular ? start : 0, SEEK_SET) != 0) {
+    snprintf(err, errlen, "--message: cannot rewind %s: %s", name,
+             strerror(errno));
+    code = EXIT_IOERR;
+  }
+  if(!is_stdin && (code || !regular))
+    fclose(m->in);
+  if(code && m->spool)
+    fclose(m->spool);
+  m->in = m->spool = NULL;
+  *out = code ? NULL : f;
+  return code;
+}
+
+/* Reads --body-file whole (GMime encodes it), at most cap bytes: a
+ * regular file larger than that is refused before reading, anything else
+ * (a pipe, /dev/zero) as soon as it passes the cap. */
+static char *read_whole_file(const char *path, unsigned long long cap,
+                             bool explicit_cap, size_t *len, int *code,
+                             char *err, size_t errlen)
+{
+  char limit[64];
+  describe_size(cap, limit, sizeof(limit));
+  *code = EXIT_NOINPUT;
   FILE *f = fopen(path, "rb");
   if(!f) {
     snprintf(err, errlen, "--body-file: cannot read '%s': %s", path,
              strerror(errno));
     return NULL;
   }
-  size_t cap = 65536, used = 0;
-  char *buf = malloc(cap);
+  struct stat st;
+  bool over = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+              (unsigned long long)st.st_size > cap;
+  size_t cap_sz = 65536, used = 0;
+  char *buf = over ? NULL : malloc(cap_sz);
   size_t n;
-  while(buf && (n = fread(buf + used, 1, cap - used, f)) > 0) {
+  while(buf && !over &&
+        (n = fread(buf + used, 1, cap_sz - used, f)) > 0) {
     used += n;
-    if(used == cap) {
-      char *p = realloc(buf, cap * 2);
+    if(used > cap) {
+      over = true;
+      break;
+    }
+    if(used == cap_sz) {
+      char *p = realloc(buf, cap_sz * 2);
       if(!p) {
         free(buf);
         buf = NULL;
         break;
       }
       buf = p;
-      cap *= 2;
+      cap_sz *= 2;
     }
+  }
+  if(over) {
+    snprintf(err, errlen, "--body-file: '%s' is larger than the %s of %s "
+                          "(--max-message-size SIZE changes it); nothing "
+                          "was sent",
+             path, explicit_cap ? "limit" : "default limit", limit);
+    *code = EXIT_DATAERR;
+    free(buf);
+    fclose(f);
+    return NULL;
   }
   if(!buf || ferror(f)) {
     snprintf(err, errlen, "--body-file: cannot read '%s'", path);
+    *code = buf ? EXIT_IOERR : EXIT_SOFTWARE;
     free(buf);
     fclose(f);
     return NULL;
@@ -161,10 +320,15 @@ static int compose_message(const struct send_args *a, char **msg,
   char *body = NULL;
   size_t body_len = 0;
   if(a->body_file) {
-    body = read_whole_file(a->body_file, &body_len, err, errlen);
+    int rc = EXIT_OK;
+    body = read_whole_file(a->body_file,
+                           a->max_message_size ? a->max_message_size
+                                               : CLI_DEFAULT_MAX_MESSAGE_SIZE,
+                           a->max_message_size != 0, &body_len, &rc, err,
+                           errlen);
     if(!body) {
       mw_compose_free(c);
-      return EXIT_NOINPUT;
+      return rc;
     }
   }
   else if(a->body) {
@@ -320,9 +484,13 @@ int cli_apply_profile_split(const char *cmd, int argc, char **argv,
   for(int i = 0; i < nrest; i++)
     cli_to = cli_to || strcmp(rest[i], "--to") == 0 ||
              strncmp(rest[i], "--to=", 5) == 0;
-  if(strcmp(cmd, "doctor") == 0 && !cli_to) {
+  /* Nor does a profile's message size limit apply to doctor (it sends
+   * no message). */
+  if(strcmp(cmd, "doctor") == 0) {
     for(int i = 0; i + 1 < nwords; i++) {
-      if(strcmp(words[i], "--from") != 0)
+      bool drop = strcmp(words[i], "--max-message-size") == 0 ||
+                  (!cli_to && strcmp(words[i], "--from") == 0);
+      if(!drop)
         continue;
       free(words[i]);
       free(words[i + 1]);
@@ -406,39 +574,41 @@ static int cmd_send_words(int argc, char **argv)
   code = cli_build_options(a, o, &password, &token, err, sizeof(err));
   if(!code)
     code = build_envelope(a, env, err, sizeof(err));
+  if(!code) {
+    s = mw_smtp_new(o);
+    if(!s) {
+      snprintf(err, sizeof(err), "out of memory");
+      code = EXIT_SOFTWARE;
+    }
+  }
+  mw_message_info info;
+  struct msg_source src = {
+      .cap = a->max_message_size ? a->max_message_size
+                                 : CLI_DEFAULT_MAX_MESSAGE_SIZE,
+      .explicit_cap = a->max_message_size != 0,
+      .s = s,
+      .t0 = t0};
   if(!code && a->message_file) {
-    msg_file = open_message(a->message_file, err, sizeof(err));
-    if(!msg_file)
-      code = EXIT_NOINPUT;
+    code = open_message(a->message_file, &src, &msg_file, &info, err,
+                        sizeof(err));
   }
   else if(!code) {
     code = compose_message(a, &msg, &msg_len, err, sizeof(err));
+    if(!code)
+      mw_message_info_scan(&info, msg, msg_len);
   }
-  if(code) {
+  if(code > 0) {
     fail_with(code, err);
+    if(src.connected)
+      mw_smtp_quit(s);
     goto done;
-  }
-  mw_message_info info;
-  if(msg_file) {
-    mw_status st = mw_message_info_scan_reader(&info, file_read, msg_file);
-    if(st || fseek(msg_file, 0, SEEK_SET) != 0) {
-      code = fail_with(EXIT_IOERR, "cannot read the message file");
-      goto done;
-    }
-  }
-  else {
-    mw_message_info_scan(&info, msg, msg_len);
   }
 
-  s = mw_smtp_new(o);
-  if(!s) {
-    code = fail_with(EXIT_SOFTWARE, "out of memory");
-    goto done;
-  }
   const mw_error *e = NULL;
-  double connect_ms = 0;
-  mw_status st = mw_smtp_connect(s);
-  connect_ms = now_ms() - t0;
+  double connect_ms = src.connect_ms;
+  mw_status st = src.connected ? src.connect_st : mw_smtp_connect(s);
+  if(!src.connected)
+    connect_ms = now_ms() - t0;
   if(st) {
     e = mw_smtp_error(s);
     code = exitcode_for_error(e);

@@ -36,7 +36,8 @@ static const char *const known_keys[] = {
     /* mailwire */
     "tls_mode", "proxy", "proxy_protocol", "dns_server", "connect_timeout",
     "greeting_timeout", "tls_min", "tls_max", "tls_ciphers", "tls_strict",
-    "oauth2_token_cmd", "bind", "ipv", "allow_insecure_auth"};
+    "oauth2_token_cmd", "bind", "ipv", "allow_insecure_auth",
+    "secret_cmd_timeout", "max_message_size"};
 
 bool profile_key_is_secret(const char *key)
 {
@@ -285,67 +286,124 @@ static void remove_key(struct profile *out, const char *key)
   }
 }
 
-static int apply_section(struct profile *out, const struct section *s)
+/* Applies entries in order onto out: a later setting of a key replaces
+ * the earlier one (in its place), and a password source clears its
+ * rival. */
+static int apply_entries(struct profile *out,
+                         const struct profile_entry *entries, size_t count)
 {
-  for(size_t k = 0; k < s->count; k++) {
-    const char *rival = rival_key(s->entries[k].key);
+  for(size_t k = 0; k < count; k++) {
+    const struct profile_entry *e = &entries[k];
+    const char *rival = rival_key(e->key);
     if(rival)
       remove_key(out, rival);
     /* A later setting of the same key replaces the earlier one. */
     size_t j;
     for(j = 0; j < out->count; j++)
-      if(strcmp(out->entries[j].key, s->entries[k].key) == 0)
+      if(strcmp(out->entries[j].key, e->key) == 0)
         break;
     if(j == out->count) {
       if(out->count == PROFILE_MAX_KEYS)
         return -1;
-      out->entries[out->count].key = strdup(s->entries[k].key);
+      out->entries[out->count].key = strdup(e->key);
+      out->entries[out->count].value = NULL;
       out->count++;
     }
-    else {
+    else if(out->entries[j].value) {
+      memset(out->entries[j].value, 0, strlen(out->entries[j].value));
       free(out->entries[j].value);
     }
-    out->entries[j].value = strdup(s->entries[k].value);
-    out->entries[j].line = s->entries[k].line;
+    out->entries[j].value = strdup(e->value);
+    out->entries[j].line = e->line;
     if(!out->entries[j].key || !out->entries[j].value)
       return -1;
   }
   return 0;
 }
 
-/* Applies s's parents (recursively, depth-bounded) and then s. */
-static int apply_account(const struct parsed *ps, const struct section *s,
-                         struct profile *out, int depth, const char *file,
-                         char *err, size_t errlen)
+static void profile_entries_free(struct profile *p);
+
+/* Inheritance, resolved once per account.  Each account's settings after
+ * its parents (in the order listed, each with its own parents first) are
+ * computed once and kept (memo), so an account that many others reach,
+ * in a fan-out of any depth, costs one resolution: linear in the number
+ * of accounts and parent links, where a plain recursion is exponential in
+ * the depth.  An account met again while its own resolution is under way
+ * is a loop. */
+enum resolve_state { RESOLVE_NEW, RESOLVE_BUSY, RESOLVE_DONE };
+
+struct resolver {
+  const struct parsed *ps;
+  const char *file;
+  struct profile *memo[MAX_SECTIONS];
+  enum resolve_state state[MAX_SECTIONS];
+};
+
+static int resolve_account(struct resolver *r, size_t idx, char *err,
+                           size_t errlen)
 {
-  if(depth > 16)
-    return fail(err, errlen, file, s->line,
+  const struct section *s = &r->ps->sec[idx];
+  if(r->state[idx] == RESOLVE_DONE)
+    return 0;
+  if(r->state[idx] == RESOLVE_BUSY)
+    return fail(err, errlen, r->file, s->line,
                 "account '%s' inherits in a loop", s->name);
-  if(s->parents) {
-    const char *p = s->parents;
-    while(*p) {
-      while(*p == ' ' || *p == '\t' || *p == ',')
-        p++;
-      size_t n = strcspn(p, ", \t");
-      if(!n)
+  r->state[idx] = RESOLVE_BUSY;
+  struct profile *out = calloc(1, sizeof(*out));
+  if(!out)
+    return fail(err, errlen, r->file, s->line, "out of memory");
+  r->memo[idx] = out;
+  const char *p = s->parents ? s->parents : "";
+  while(*p) {
+    while(*p == ' ' || *p == '\t' || *p == ',')
+      p++;
+    size_t n = strcspn(p, ", \t");
+    if(!n)
+      break;
+    size_t k;
+    for(k = 1; k < r->ps->count; k++)
+      if(strlen(r->ps->sec[k].name) == n &&
+         strncmp(r->ps->sec[k].name, p, n) == 0)
         break;
-      char name[256];
-      if(n >= sizeof(name))
-        return fail(err, errlen, file, s->line, "account name too long");
-      memcpy(name, p, n);
-      name[n] = '\0';
-      const struct section *parent = find_section(ps, name);
-      if(!parent)
-        return fail(err, errlen, file, s->line,
-                    "account '%s' inherits from unknown account '%s'",
-                    s->name, name);
-      if(apply_account(ps, parent, out, depth + 1, file, err, errlen))
-        return -1;
-      p += n;
-    }
+    if(k == r->ps->count)
+      return fail(err, errlen, r->file, s->line,
+                  "account '%s' inherits from unknown account '%.*s'",
+                  s->name, (int)(n > 200 ? 200 : n), p);
+    if(resolve_account(r, k, err, errlen))
+      return -1;
+    if(apply_entries(out, r->memo[k]->entries, r->memo[k]->count))
+      return fail(err, errlen, r->file, s->line, "too many settings");
+    p += n;
   }
-  if(apply_section(out, s))
-    return fail(err, errlen, file, s->line, "too many settings");
+  if(apply_entries(out, s->entries, s->count))
+    return fail(err, errlen, r->file, s->line, "too many settings");
+  r->state[idx] = RESOLVE_DONE;
+  return 0;
+}
+
+/* Whether a value of key is a secret the file's permissions must guard:
+ * a password, or a proxy URL carrying one (scheme://user:pass@host). */
+static bool holds_secret(const struct profile_entry *e)
+{
+  if(strcmp(e->key, "password") == 0)
+    return true;
+  if(strcmp(e->key, "proxy") != 0)
+    return false;
+  const char *auth = strstr(e->value, "://");
+  const char *at = auth ? strchr(auth + 3, '@') : NULL;
+  const char *colon = auth ? strchr(auth + 3, ':') : NULL;
+  return at && colon && colon < at;
+}
+
+static int find_secret(const struct parsed *ps, struct profile *out)
+{
+  for(size_t i = 0; i < ps->count; i++)
+    for(size_t k = 0; k < ps->sec[i].count; k++)
+      if(holds_secret(&ps->sec[i].entries[k])) {
+        out->secret_line = ps->sec[i].entries[k].line;
+        out->secret_account = strdup(i ? ps->sec[i].name : "defaults");
+        return out->secret_account ? 0 : -1;
+      }
   return 0;
 }
 
@@ -378,11 +436,33 @@ int profile_parse(const char *text, size_t len, const char *file,
   if(!rc) {
     out->name = strdup(s->name);
     out->file = strdup(file);
-    rc = apply_section(out, &ps->sec[0]) ? fail(err, errlen, file, 0,
-                                                 "too many settings")
-                                         : 0;
-    if(!rc)
-      rc = apply_account(ps, s, out, 0, file, err, errlen);
+    if(!out->name || !out->file || find_secret(ps, out))
+      rc = fail(err, errlen, file, 0, "out of memory");
+  }
+  if(!rc) {
+    rc = apply_entries(out, ps->sec[0].entries, ps->sec[0].count)
+             ? fail(err, errlen, file, 0, "too many settings")
+             : 0;
+  }
+  if(!rc) {
+    struct resolver *r = calloc(1, sizeof(*r));
+    size_t idx = (size_t)(s - ps->sec);
+    if(!r)
+      rc = fail(err, errlen, file, 0, "out of memory");
+    else {
+      r->ps = ps;
+      r->file = file;
+      rc = resolve_account(r, idx, err, errlen);
+      if(!rc && apply_entries(out, r->memo[idx]->entries,
+                              r->memo[idx]->count))
+        rc = fail(err, errlen, file, s->line, "too many settings");
+      for(size_t i = 0; i < MAX_SECTIONS; i++)
+        if(r->memo[i]) {
+          profile_entries_free(r->memo[i]);
+          free(r->memo[i]);
+        }
+      free(r);
+    }
   }
   parsed_free(ps);
   free(ps);
@@ -439,16 +519,18 @@ int profile_load(const char *path, const char *account, struct profile *out,
     return rc;
   }
   int rc = profile_parse(text, len, p, account, out, err, errlen);
-  /* A file holding a password must be private (as msmtp requires). */
-  bool has_secret = false;
-  for(size_t i = 0; !rc && i < out->count; i++)
-    if(strcmp(out->entries[i].key, "password") == 0)
-      has_secret = true;
-  if(!rc && has_secret && (st.st_mode & 077)) {
+  /* A file holding a password must be private (as msmtp requires), and
+   * whichever account holds it: the file exposes every account's. */
+  if(!rc && out->secret_line && (st.st_mode & 077)) {
+    char where[300];
+    snprintf(where, sizeof(where), "%.200s", out->secret_account);
+    int line = out->secret_line;
     profile_free(out);
     rc = fail(err, errlen, p, 0,
-              "holds a password but is readable by others (mode %03o): "
-              "run chmod 600 %s",
+              "holds a password (line %d, %s%s%s) but is readable by "
+              "others (mode %03o): run chmod 600 %s",
+              line, strcmp(where, "defaults") ? "account '" : "",
+              where, strcmp(where, "defaults") ? "'" : "",
               (unsigned)(st.st_mode & 0777), p);
   }
   memset(text, 0, len);
@@ -457,8 +539,21 @@ int profile_load(const char *path, const char *account, struct profile *out,
   return rc;
 }
 
+static void profile_entries_free(struct profile *p)
+{
+  for(size_t i = 0; i < p->count; i++) {
+    free(p->entries[i].key);
+    if(p->entries[i].value) {
+      memset(p->entries[i].value, 0, strlen(p->entries[i].value));
+      free(p->entries[i].value);
+    }
+  }
+  p->count = 0;
+}
+
 void profile_free(struct profile *p)
 {
+  free(p->secret_account);
   for(size_t i = 0; i < p->count; i++) {
     free(p->entries[i].key);
     if(p->entries[i].value) {
@@ -570,6 +665,8 @@ static int entry_words(const struct profile *p, const struct profile_entry *e,
                 {"tls_max", "--tls-max"},
                 {"tls_ciphers", "--tls-ciphers"},
                 {"oauth2_token_cmd", "--oauth2-token-cmd"},
+                {"secret_cmd_timeout", "--secret-cmd-timeout"},
+                {"max_message_size", "--max-message-size"},
                 {"password", "--password-value"}};
   for(size_t i = 0; i < sizeof(direct) / sizeof(direct[0]); i++)
     if(strcmp(k, direct[i].key) == 0)

@@ -5,8 +5,9 @@
  *
  * Owns: finding the file (-C, $MAILWIRE_CONFIG, $XDG_CONFIG_HOME/mailwire/
  * config, ~/.config/mailwire/config), parsing it (accounts, "defaults",
- * inheritance with "account NAME : PARENT", "account default : NAME"),
- * refusing a file that holds a password and is readable by others, and
+ * inheritance with "account NAME : PARENT", "account default : NAME",
+ * resolved in linear time with loops detected), refusing a file that
+ * holds a password in any account and is readable by others, and
  * errors that name the file and line.  Lines have no length limit.
  */
 #ifndef MW_CLI_PROFILE_H
@@ -29,6 +30,11 @@ struct profile {
   char *file;
   struct profile_entry entries[PROFILE_MAX_KEYS];
   size_t count;
+  /* The first secret anywhere in the file (a password, or a proxy URL
+   * with one), whichever account holds it: the file exposes them all.
+   * 0 / NULL when there is none. */
+  int secret_line;
+  char *secret_account; /* "defaults" for the defaults section */
 };
 
 /* Parses text (the file's contents, named file for messages) and resolves

@@ -72,14 +72,14 @@ int cli_build_options(const struct send_args *a, mw_options *o,
   else if(a->password_file)
     *password = secret_from_file(a->password_file, err, errlen);
   else if(a->password_cmd)
-    *password = secret_from_command(a->password_cmd, "--password-cmd", err,
-                                    errlen);
+    *password = secret_from_command(a->password_cmd, "--password-cmd",
+                                    a->secret_cmd_timeout_ms, err, errlen);
   if((a->password_env || a->password_file || a->password_cmd ||
       a->password_value) && !*password)
     return EXIT_CONFIG;
   if(a->oauth2_token_cmd) {
     *token = secret_from_command(a->oauth2_token_cmd, "--oauth2-token-cmd",
-                                 err, errlen);
+                                 a->secret_cmd_timeout_ms, err, errlen);
     if(!*token)
       return EXIT_CONFIG;
     if(mw_options_set_oauth2_token(o, *token)) {

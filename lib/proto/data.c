@@ -79,7 +79,11 @@ struct info_scan {
   bool in_headers;
   bool pending_cr; /* the last byte was a CR: a line just ended */
   size_t line_len;
+  uint64_t line_no; /* 1-based number of the current line */
 };
+
+/* RFC 5321 4.5.3.1.6: 998 bytes of text before the CRLF. */
+#define SCAN_MAX_LINE 998
 
 static void scan_end_line(mw_message_info *info, struct info_scan *sc)
 {
@@ -88,9 +92,13 @@ static void scan_end_line(mw_message_info *info, struct info_scan *sc)
   if(sc->in_headers && sc->line_len == 0)
     sc->in_headers = false;
   sc->line_len = 0;
+  sc->line_no++;
 }
 
-static void scan_bytes(mw_message_info *info, struct info_scan *sc,
+/* Returns false when a line grew past 998 bytes: the scan stops there
+ * (info->long_line names the line), so a source that never sends a line
+ * break is not read to its end. */
+static bool scan_bytes(mw_message_info *info, struct info_scan *sc,
                        const unsigned char *p, size_t len)
 {
   for(size_t i = 0; i < len; i++) {
@@ -121,8 +129,13 @@ static void scan_bytes(mw_message_info *info, struct info_scan *sc,
     }
     if(sc->line_len == 0 && c == '.')
       info->size++; /* dot-stuffing */
-    sc->line_len++;
+    if(++sc->line_len > SCAN_MAX_LINE) {
+      info->longest_line = sc->line_len;
+      info->long_line = sc->line_no;
+      return false;
+    }
   }
+  return true;
 }
 
 static void scan_finish(mw_message_info *info, struct info_scan *sc)
@@ -137,16 +150,16 @@ static void scan_finish(mw_message_info *info, struct info_scan *sc)
 void mw_message_info_scan(mw_message_info *info, const void *data,
                           size_t len)
 {
-  struct info_scan sc = {.in_headers = true};
+  struct info_scan sc = {.in_headers = true, .line_no = 1};
   memset(info, 0, sizeof(*info));
-  scan_bytes(info, &sc, data, len);
-  scan_finish(info, &sc);
+  if(scan_bytes(info, &sc, data, len))
+    scan_finish(info, &sc);
 }
 
 mw_status mw_message_info_scan_reader(mw_message_info *info, mw_read_fn read,
                                       void *user)
 {
-  struct info_scan sc = {.in_headers = true};
+  struct info_scan sc = {.in_headers = true, .line_no = 1};
   memset(info, 0, sizeof(*info));
   unsigned char buf[16384];
   for(;;) {
@@ -156,7 +169,8 @@ mw_status mw_message_info_scan_reader(mw_message_info *info, mw_read_fn read,
       return st;
     if(!got)
       break;
-    scan_bytes(info, &sc, buf, got);
+    if(!scan_bytes(info, &sc, buf, got))
+      return MW_E_MESSAGE;
   }
   scan_finish(info, &sc);
   return MW_OK;

@@ -963,6 +963,16 @@ static mw_status check_message_fit(struct mw_smtp *s, const mw_envelope *e,
                                    const mw_message_info *info,
                                    bool *use_8bit, bool *use_utf8)
 {
+  /* A scan that stopped at an over-long line saw only part of the
+   * message: refuse for that first. */
+  if(info->long_line)
+    return mw__error_set(&s->err, MW_E_MESSAGE,
+                         "line %llu of the message is longer than %d bytes "
+                         "(RFC 5321 section 4.5.3.1.6) and servers may "
+                         "break or refuse it: encode the body as "
+                         "quoted-printable or base64; nothing was sent",
+                         (unsigned long long)info->long_line,
+                         MW__SMTP_MAX_TEXT_LINE);
   bool utf8 = info->needs_smtputf8 || mw__address_is_utf8(e->from);
   for(size_t i = 0; i < e->count; i++)
     utf8 = utf8 || mw__address_is_utf8(e->rcpts[i]);

@@ -625,23 +625,24 @@ class Hostile(unittest.TestCase):
 
     def test_over_long_line_refused(self):
         """Fault: a 2,000-byte line in a message sent as is.  Safe: refused
-        before MAIL with a clear error, exit 65.  Why: RFC 5321 allows 998;
-        servers may split or refuse longer lines, silently changing the
-        message."""
+        before connecting with a clear error naming the file and line,
+        exit 65 (the scan stops there: issue 9).  Why: RFC 5321 allows
+        998; servers may split or refuse longer lines, silently changing
+        the message."""
         import tempfile
         with tempfile.NamedTemporaryFile(delete=False) as tf:
             tf.write(b"Subject: long\r\n\r\n" + b"y" * 2000 + b"\r\n")
         try:
             with server() as f:
-                code, doc, _, _ = mwtest.run_json(
+                code, _, err, _ = mwtest.run(
                     ["send", "--server", "127.0.0.1:%d" % f.port,
                      "--tls-ca-file", CA, "--from", "a@example.org", "--to",
-                     "b@example.org", "--message", tf.name])
+                     "b@example.org", "--message", tf.name, "--json"])
         finally:
             os.unlink(tf.name)
         self.assertEqual(code, 65)
-        self.assertIn("2000 bytes", doc["error"]["message"])
-        self.assertFalse(any(l.startswith("MAIL") for l in f.sessions[0].lines))
+        self.assertIn("line 3 is longer than 998 bytes", err)
+        self.assertEqual(f.sessions, [])
 
     def test_long_body_line_composed_is_encoded(self):
         """Fault: --body with a 2,000-byte line.  Safe: the composed message

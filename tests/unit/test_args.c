@@ -222,6 +222,44 @@ static void tls_detect_and_client_cert(void **state)
   PARSE_FAILS("for mailwire probe", BASE, "--ports", "25");
 }
 
+/* --max-message-size and --secret-cmd-timeout (issue 9): sizes with K, M,
+ * G suffixes; nonsense and zero refused, naming the option. */
+static void input_bound_options(void **state)
+{
+  (void)state;
+  unsigned long long b = 0;
+  assert_true(cli_parse_size("1048576", &b));
+  assert_int_equal(b, 1048576);
+  assert_true(cli_parse_size("25M", &b));
+  assert_int_equal(b, 25ULL << 20);
+  assert_true(cli_parse_size("512k", &b));
+  assert_int_equal(b, 512ULL << 10);
+  assert_true(cli_parse_size("1G", &b));
+  assert_int_equal(b, 1ULL << 30);
+  assert_true(cli_parse_size("1024G", &b));
+  assert_false(cli_parse_size("1025G", &b));
+  assert_false(cli_parse_size("0", &b));
+  assert_false(cli_parse_size("", &b));
+  assert_false(cli_parse_size("-1M", &b));
+  assert_false(cli_parse_size("25MB", &b));
+  assert_false(cli_parse_size("99999999999999999999", &b));
+  struct send_args a;
+  char err[256];
+  char *ok[] = {"--server", "h", "--from", "a@x", "--to", "b@x",
+                "--max-message-size", "2M", "--secret-cmd-timeout", "1s"};
+  assert_int_equal(cli_parse_send(10, ok, &a, err, sizeof(err)), 0);
+  assert_int_equal(a.max_message_size, 2ULL << 20);
+  assert_int_equal(a.secret_cmd_timeout_ms, 1000);
+  char *bad[] = {"--server", "h", "--from", "a@x", "--to", "b@x",
+                 "--max-message-size", "lots"};
+  assert_int_equal(cli_parse_send(8, bad, &a, err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "--max-message-size: 'lots' is not a size"));
+  char *bad2[] = {"--server", "h", "--from", "a@x", "--to", "b@x",
+                  "--secret-cmd-timeout", "forever"};
+  assert_int_equal(cli_parse_send(8, bad2, &a, err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "--secret-cmd-timeout"));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -234,6 +272,7 @@ int main(void)
       cmocka_unit_test(durations),
       cmocka_unit_test(probe_words),
       cmocka_unit_test(tls_detect_and_client_cert),
+      cmocka_unit_test(input_bound_options),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

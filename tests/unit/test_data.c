@@ -156,17 +156,67 @@ static void scan_longest_line(void **state)
   big[2] = '\n';
   big[3] = '\n';
   mw_message_info_scan(&info, big, sizeof(big));
-  assert_int_equal(info.longest_line, sizeof(big) - 4);
+  /* The scan stops at the first line over 998 bytes and names it. */
+  assert_int_equal(info.longest_line, 999);
+  assert_int_equal(info.long_line, 3);
+  big[1500] = '\n';
+  mw_message_info_scan(&info, big + 1000, 998);
+  assert_int_equal(info.longest_line, 500);
+  assert_int_equal(info.long_line, 0);
   /* A blank CRLF line ends the headers; UTF-8 after it is body only. */
   mw_message_info_scan(&info, "A: b\r\n\r\n\xc3\xa9", 10);
   assert_false(info.needs_smtputf8);
   assert_true(info.has_8bit);
 }
 
+/* A reader that never ends and never sends a line break: /dev/zero. */
+static mw_status endless_zeros(void *user, char *buf, size_t len,
+                               size_t *got)
+{
+  size_t *calls = user;
+  (*calls)++;
+  memset(buf, 0, len);
+  *got = len;
+  return MW_OK;
+}
+
+static mw_status lines_then_zeros(void *user, char *buf, size_t len,
+                                  size_t *got)
+{
+  size_t *calls = user;
+  memset(buf, 0, len);
+  if((*calls)++ == 0) {
+    memcpy(buf, "Subject: x\r\n\r\nok\n", 17);
+    *got = 17;
+    return MW_OK;
+  }
+  *got = len;
+  return MW_OK;
+}
+
+static void scan_reader_stops_at_first_long_line(void **state)
+{
+  (void)state;
+  mw_message_info info;
+  size_t calls = 0;
+  assert_int_equal(mw_message_info_scan_reader(&info, endless_zeros, &calls),
+                   MW_E_MESSAGE);
+  assert_int_equal(info.long_line, 1);
+  assert_int_equal(info.longest_line, 999);
+  assert_int_equal(calls, 1); /* one read of 16 KiB, no more */
+  calls = 0;
+  assert_int_equal(
+      mw_message_info_scan_reader(&info, lines_then_zeros, &calls),
+      MW_E_MESSAGE);
+  assert_int_equal(info.long_line, 4);
+  assert_int_equal(calls, 2);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(crlf_passes_through),
+      cmocka_unit_test(scan_reader_stops_at_first_long_line),
       cmocka_unit_test(bare_lf_becomes_crlf),
       cmocka_unit_test(bare_cr_becomes_crlf),
       cmocka_unit_test(missing_final_newline_is_added),

@@ -1,6 +1,8 @@
 /* Unit tests: src/profile.c - msmtprc-syntax profiles: msmtp's own
  * documentation example, inheritance, errors with FILE:LINE, no line
- * length limit, and the words given to the option parser. */
+ * length limit, and the words given to the option parser; inheritance in
+ * linear time (a fan-out of depth 30), loops still found, and a
+ * world-readable file refused when any account holds a password. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,8 +11,12 @@
 
 #include "profile.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 /* The example of msmtp's documentation (msmtp.1, "EXAMPLES"). */
 static const char msmtp_example[] =
@@ -221,6 +227,138 @@ static void long_lines_and_quotes(void **state)
   assert_false(profile_key_is_secret("user"));
 }
 
+static double mono_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Attack: accounts a_i and b_i each inherit from both a_(i-1) and
+ * b_(i-1), 30 levels deep.  Safe: resolved in well under a second with
+ * the right values.  Why: a plain recursion visits 2^30 paths (a profile
+ * as a denial of service). */
+static void fanout_inheritance_is_linear(void **state)
+{
+  (void)state;
+  char *text = calloc(1, 16384);
+  size_t n = 0;
+  n += (size_t)snprintf(text + n, 16384 - n,
+                        "account a0\nhost h\nuser deep\nfrom a0@x\n"
+                        "account b0\nfrom b0@x\ndomain b0.example\n");
+  for(int i = 1; i <= 30; i++)
+    n += (size_t)snprintf(text + n, 16384 - n,
+                          "account a%d : a%d, b%d\nfrom a%d@x\n"
+                          "account b%d : a%d, b%d\nfrom b%d@x\n",
+                          i, i - 1, i - 1, i, i, i - 1, i - 1, i);
+  struct profile p;
+  char err[256] = "";
+  double t0 = mono_s();
+  int rc = profile_parse(text, n, "f", "a30", &p, err, sizeof(err));
+  double secs = mono_s() - t0;
+  assert_int_equal(rc, 0);
+  assert_true(secs < 0.5);
+  assert_string_equal(profile_get(&p, "from"), "a30@x");
+  assert_string_equal(profile_get(&p, "user"), "deep");
+  assert_string_equal(profile_get(&p, "domain"), "b0.example");
+  profile_free(&p);
+  free(text);
+}
+
+/* Loops of any length are still found (and named); a diamond, where two
+ * parents share an ancestor, is not a loop. */
+static void inheritance_loops_and_diamonds(void **state)
+{
+  (void)state;
+  static const char *const loops[] = {
+      "account a : a\nhost h\n",
+      "account a : b\naccount b : c\naccount c : a\nhost h\n",
+      "account x\naccount a : x, b\naccount b : x, a\n",
+  };
+  for(size_t i = 0; i < sizeof(loops) / sizeof(loops[0]); i++) {
+    struct profile p;
+    char err[256] = "";
+    assert_int_equal(profile_parse(loops[i], strlen(loops[i]), "f", "a",
+                                   &p, err, sizeof(err)),
+                     -1);
+    if(!strstr(err, "inherits in a loop"))
+      fail_msg("case %zu: %s", i, err);
+  }
+  const char diamond[] = "account root\nhost h\nuser r\n"
+                         "account l : root\nfrom l@x\n"
+                         "account r : root\nfrom r@x\nuser ru\n"
+                         "account d : l, r\n";
+  struct profile p;
+  char err[256] = "";
+  assert_int_equal(profile_parse(diamond, strlen(diamond), "f", "d", &p,
+                                 err, sizeof(err)),
+                   0);
+  assert_string_equal(profile_get(&p, "from"), "r@x"); /* r is later */
+  assert_string_equal(profile_get(&p, "user"), "ru");
+  assert_string_equal(profile_get(&p, "host"), "h");
+  profile_free(&p);
+}
+
+static char *write_temp(const char *text, mode_t mode)
+{
+  char *path = strdup("/tmp/mw-unit-profile-XXXXXX");
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  close(fd);
+  assert_int_equal(chmod(path, mode), 0);
+  return path;
+}
+
+/* Attack: a group- or world-readable file where the selected account
+ * holds no password but another does.  Safe: refused, naming the line and
+ * the account that holds it, never the password.  Why: the file exposes
+ * every account's password, not only the selected one's. */
+static void secret_in_another_account_guards_the_file(void **state)
+{
+  (void)state;
+  const char text[] = "account plain\nhost h\nfrom a@x\n\n"
+                      "account other\nhost h2\nuser u\n"
+                      "password Other-Secret-71\n";
+  static const mode_t modes[] = {0644, 0640, 0604};
+  for(size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+    char *path = write_temp(text, modes[i]);
+    struct profile p;
+    char err[512] = "";
+    assert_int_equal(profile_load(path, "plain", &p, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "holds a password (line 8, account "
+                                "'other')"));
+    assert_non_null(strstr(err, "chmod 600"));
+    assert_null(strstr(err, "Other-Secret-71"));
+    unlink(path);
+    free(path);
+  }
+  char *path = write_temp(text, 0600);
+  struct profile p;
+  char err[512] = "";
+  assert_int_equal(profile_load(path, "plain", &p, err, sizeof(err)), 0);
+  assert_null(profile_get(&p, "password"));
+  profile_free(&p);
+  unlink(path);
+  free(path);
+  /* A password in defaults, and a proxy URL with one, count too. */
+  const char def[] = "defaults\npassword d-pw\naccount a\nhost h\n";
+  const char proxy[] = "account a\nhost h\n"
+                       "account b\nproxy socks5://u:pw@127.0.0.1:1080\n";
+  const char no_secret[] = "account a\nhost h\n"
+                           "account b\nproxy socks5://127.0.0.1:1080\n";
+  const char *texts[] = {def, proxy, no_secret};
+  for(size_t i = 0; i < 3; i++) {
+    path = write_temp(texts[i], 0644);
+    int rc = profile_load(path, "a", &p, err, sizeof(err));
+    assert_int_equal(rc, i < 2 ? -1 : 0);
+    if(rc == 0)
+      profile_free(&p);
+    unlink(path);
+    free(path);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -228,6 +366,9 @@ int main(void)
       cmocka_unit_test(errors_name_file_and_line),
       cmocka_unit_test(long_lines_and_quotes),
       cmocka_unit_test(client_certificate_keys),
+      cmocka_unit_test(fanout_inheritance_is_linear),
+      cmocka_unit_test(inheritance_loops_and_diamonds),
+      cmocka_unit_test(secret_in_another_account_guards_the_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
