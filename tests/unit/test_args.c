@@ -154,7 +154,8 @@ static void durations(void **state)
   assert_int_equal(ms, 180000);
   assert_false(cli_parse_duration("", &ms));
   assert_false(cli_parse_duration("-1", &ms));
-  assert_false(cli_parse_duration("1h", &ms));
+  assert_true(cli_parse_duration("1h", &ms));
+  assert_int_equal(ms, 3600000);
   assert_false(cli_parse_duration("10 s", &ms));
   assert_false(cli_parse_duration("99999999999999999999", &ms));
 }
