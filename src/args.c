@@ -349,30 +349,34 @@ static const struct opt_def *find_option(const char *arg, size_t nlen)
 
 /* ---- "did you mean" ---------------------------------------------------- */
 
-/* Levenshtein distance of a[0..an) and b, capped at 99. */
+/* Edit distance of a[0..an) and b, capped at 99: insertions, deletions,
+ * substitutions and swaps of two neighbours ("prots" is 1 from "ports")
+ * count one each (optimal string alignment). */
 static size_t edit_distance(const char *a, size_t an, const char *b)
 {
   size_t bn = strlen(b);
   if(an > 64 || bn > 64)
     return 99;
-  size_t row[65];
+  size_t prev2[65], prev[65], row[65];
   for(size_t j = 0; j <= bn; j++)
-    row[j] = j;
+    prev[j] = j;
   for(size_t i = 1; i <= an; i++) {
-    size_t diag = row[0];
     row[0] = i;
     for(size_t j = 1; j <= bn; j++) {
-      size_t up = row[j];
-      size_t best = diag + (a[i - 1] != b[j - 1]);
+      size_t best = prev[j - 1] + (a[i - 1] != b[j - 1]);
       if(row[j - 1] + 1 < best)
         best = row[j - 1] + 1;
-      if(up + 1 < best)
-        best = up + 1;
-      diag = up;
+      if(prev[j] + 1 < best)
+        best = prev[j] + 1;
+      if(i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+         prev2[j - 2] + 1 < best)
+        best = prev2[j - 2] + 1;
       row[j] = best;
     }
+    memcpy(prev2, prev, sizeof(prev));
+    memcpy(prev, row, sizeof(row));
   }
-  return row[bn];
+  return prev[bn];
 }
 
 const char *cli_suggest_option(enum cli_command cmd, const char *word,
