@@ -168,6 +168,16 @@ class JsonErrors(unittest.TestCase):
             self.assertEqual(e["category"], "usage")
             self.assertEqual(e["status"], "MW_E_INVALID")
 
+    def test_explain_usage_errors_are_json_with_json(self):
+        """Safe: explain's usage errors are JSON with --json as well; after
+        `--` the word is reply text, not a request for JSON."""
+        e = self.check_error(["explain", "--json", "--bogus"],
+                             needle="--bogus")
+        self.assertEqual(e["category"], "usage")
+        self.check_error(["explain", "--json"], needle="no reply code")
+        code, out, err, _ = mwtest.run(["explain", "--", "--json"])
+        self.assertEqual((code, out), (64, ""))
+
     def test_profile_and_input_errors_are_json_too(self):
         """Safe: errors before any connection (a missing profile file, a
         password file that cannot be read) are JSON objects too, with
