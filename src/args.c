@@ -1,5 +1,15 @@
 /*
- * args.c - `mailwire send` option parsing.
+ * args.c - option parsing for `mailwire send`, `doctor` and `probe`.
+ *
+ * DESCRIPTION
+ *   One table (opts[] below) says, for every option, its name and other
+ *   spelling, the name of its value, which commands take it, its group
+ *   and its one-line help.  The parser, the help texts (cli_help), the
+ *   "did you mean" hints and the `mailwire doctor ...` line printed after
+ *   a failed send are all derived from it, so the help cannot forget an
+ *   option the parser takes, nor list one it refuses (tests/unit/
+ *   test_args.c checks both ways).  Adding an option is one line in
+ *   opts[], an enum value, and its case in apply().
  */
 #include "args.h"
 
@@ -8,70 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-const char cli_send_help[] =
-    "Usage: mailwire send --server HOST[:PORT] --from ADDR --to ADDR [options]\n"
-    "\n"
-    "Sends one message over SMTP, securely by default: TLS chosen by port\n"
-    "(465 implicit, anything else STARTTLS required), certificates verified,\n"
-    "no password over an unencrypted connection.\n"
-    "\n"
-    "Connection:\n"
-    "  --server HOST[:PORT]      server (port default 587, or 465 with --tls implicit)\n"
-    "  --tls MODE                auto (default), implicit, starttls,\n"
-    "                            starttls-optional, none, or detect (probe\n"
-    "                            the port(s) first: see mailwire probe)\n"
-    "  --bind ADDR               local address to connect from\n"
-    "  --dns-server IP[:PORT]    ask this DNS server only\n"
-    "  --proxy URL               socks4://, socks4a://, socks5://, socks5h://\n"
-    "                            or http:// (CONNECT), [user:pass@]host:port\n"
-    "  --proxy-protocol v1|v2    send a HAProxy PROXY header first\n"
-    "  -4, -6                    IPv4 or IPv6 only\n"
-    "  --connect-timeout DUR     per address attempt (default 15s)\n"
-    "  --greeting-timeout DUR    wait for the 220 greeting (default 10s)\n"
-    "  --timeout DUR             every other reply (default: RFC 5321 values)\n"
-    "                            DUR: 30, 30s, 500ms, 2m\n"
-    "TLS:\n"
-    "  --tls-ca-file FILE        trust only the CAs in FILE\n"
-    "  --tls-fingerprint SHA256  accept exactly this certificate (pin)\n"
-    "  --tls-server-name NAME    name to verify and send as SNI\n"
-    "  --tls-min VER, --tls-max VER   1.2 or 1.3\n"
-    "  --tls-strict              fail when --tls-min is not available (else\n"
-    "                            retry once with TLS 1.2, loudly)\n"
-    "  --tls-ciphers LIST        OpenSSL ciphers (TLS 1.2) / TLS_* suites (1.3)\n"
-    "  --tls-cert FILE           client certificate (PEM), for servers that ask\n"
-    "                            and for SASL EXTERNAL\n"
-    "  --tls-key FILE            its private key (default: in the --tls-cert file)\n"
-    "  --insecure                do NOT verify the certificate (dangerous)\n"
-    "Authentication:\n"
-    "  --user NAME\n"
-    "  --password-env VAR        read the password from environment variable VAR\n"
-    "  --password-file FILE      read it from the first line of FILE\n"
-    "  --password-cmd CMD        read it from the output of CMD (sh -c)\n"
-    "  --oauth2-token-cmd CMD    OAuth 2.0 token for XOAUTH2/OAUTHBEARER\n"
-    "  --secret-cmd-timeout DUR  how long those commands may run (default\n"
-    "                            30s; then their process group is killed)\n"
-    "  --auth MECHS              allowed mechanisms, e.g. SCRAM-SHA-256,PLAIN\n"
-    "                            (default: the strongest both sides support)\n"
-    "  --allow-insecure-auth     allow credentials over an unencrypted connection\n"
-    "Message:\n"
-    "  --from ADDR               envelope sender and From header\n"
-    "  --to ADDR, --cc ADDR, --bcc ADDR   recipients (repeatable)\n"
-    "  --subject TEXT, --body TEXT, --body-file FILE\n"
-    "  --header 'Name: value'    extra header (repeatable)\n"
-    "  --message FILE|-          send a complete RFC 5322 message as is\n"
-    "  --max-message-size SIZE   the most read from stdin, a pipe or device,\n"
-    "                            or --body-file (default 25M; K, M, G)\n"
-    "  --helo NAME               name for EHLO (default: host name or [address])\n"
-    "  --no-pipelining           one command per round trip\n"
-    "Output:\n"
-    "  --trace                   print the SMTP dialogue to stderr (secrets redacted)\n"
-    "  --json                    print the result as JSON on stdout\n"
-    "\n"
-    "Exit status: 0 sent; 64 usage; 65 bad message; 66 input missing;\n"
-    "67 recipient refused; 68 host unknown; 69 refused by server; 70 internal;\n"
-    "74 local I/O; 75 temporary failure (retry later); 76 protocol error;\n"
-    "77 authentication failed; 78 TLS/certificate/security settings. See README.\n";
 
 enum opt_id {
   O_SERVER, O_TLS, O_FROM, O_TO, O_CC, O_BCC, O_SUBJECT, O_BODY,
@@ -82,71 +28,389 @@ enum opt_id {
   O_ALLOW_INSECURE_AUTH, O_NO_PIPELINING, O_TRACE, O_JSON, O_HEADER, O_HELP,
   O_NO_COLOR, O_DNS_SERVER, O_PROXY, O_TLS_STRICT, O_TLS_CIPHERS,
   O_PROXY_PROTOCOL, O_PASSWORD_VALUE, O_DOMAIN, O_DKIM_SELECTOR, O_DNSBL,
-  O_TLS_CERT, O_TLS_KEY, O_PORTS, O_MAX_MESSAGE_SIZE, O_SECRET_CMD_TIMEOUT
+  O_TLS_CERT, O_TLS_KEY, O_PORTS, O_CONFIG, O_ACCOUNT, O_MAX_MESSAGE_SIZE,
+  O_SECRET_CMD_TIMEOUT
 };
+
+/* Which commands take an option (bits of 1 << enum cli_command). */
+#define SEND (1u << CLI_SEND)
+#define DOCTOR (1u << CLI_DOCTOR)
+#define PROBE (1u << CLI_PROBE)
+#define SD (SEND | DOCTOR)
+#define ALL (SEND | DOCTOR | PROBE)
+
+/* Help groups, printed in this order; G_HIDDEN is never printed. */
+enum opt_group {
+  G_PROFILE, G_CONN, G_PROBE, G_TLS, G_AUTH, G_MESSAGE, G_DOCTOR, G_OUTPUT,
+  G_HIDDEN
+};
+
+static const char *const group_titles[] = {
+    "Profile", "Connection", "Ports", "TLS", "Authentication",
+    "Envelope and message", "Deliverability (after the SMTP checks)",
+    "Output"};
 
 struct opt_def {
-  const char *name;
-  bool has_arg;
+  const char *name;  /* "--server" */
+  const char *alias; /* another spelling ("-H"), or NULL */
+  const char *arg;   /* the value's name in the help; NULL: takes none */
   enum opt_id id;
+  unsigned cmds;     /* SEND, DOCTOR, PROBE */
+  enum opt_group group;
+  const char *help;  /* one sentence; cli_help() wraps it */
 };
 
+/* The options, in help order within each group.  One line each. */
 static const struct opt_def opts[] = {
-    {"--server", true, O_SERVER},
-    {"--tls", true, O_TLS},
-    {"--from", true, O_FROM},
-    {"--to", true, O_TO},
-    {"--cc", true, O_CC},
-    {"--bcc", true, O_BCC},
-    {"--subject", true, O_SUBJECT},
-    {"--body", true, O_BODY},
-    {"--body-file", true, O_BODY_FILE},
-    {"--message", true, O_MESSAGE},
-    {"--user", true, O_USER},
-    {"--password", true, O_PASSWORD},
-    {"--password-env", true, O_PASSWORD_ENV},
-    {"--password-file", true, O_PASSWORD_FILE},
-    {"--password-cmd", true, O_PASSWORD_CMD},
-    {"--auth", true, O_AUTH},
-    {"--oauth2-token-cmd", true, O_OAUTH2_CMD},
-    {"--helo", true, O_HELO},
-    {"--bind", true, O_BIND},
-    {"--dns-server", true, O_DNS_SERVER},
-    {"--proxy", true, O_PROXY},
-    {"--proxy-protocol", true, O_PROXY_PROTOCOL},
+    /* main.c reads these two before the rest (the profile comes first). */
+    {"--config", "-C", "FILE", O_CONFIG, ALL, G_PROFILE, "read account profiles from FILE (msmtprc syntax; default $MAILWIRE_CONFIG, else $XDG_CONFIG_HOME/mailwire/config)"},
+    {"--account", NULL, "NAME", O_ACCOUNT, ALL, G_PROFILE, "use this account of the profile file (default: its default account); options given here override it"},
+    {"--server", NULL, "HOST[:PORT]", O_SERVER, SD, G_CONN, "server (port default 587, or 465 with --tls implicit); [v6addr]:port for IPv6"},
+    {"--tls", NULL, "MODE", O_TLS, SD, G_CONN, "auto (default: 465 implicit, other ports STARTTLS required), implicit, starttls, starttls-optional, none, or detect (probe the ports first: see mailwire probe)"},
+    {"--bind", NULL, "ADDR", O_BIND, ALL, G_CONN, "local address to connect from"},
+    {"-4", NULL, NULL, O_IPV4, ALL, G_CONN, "IPv4 only"},
+    {"-6", NULL, NULL, O_IPV6, ALL, G_CONN, "IPv6 only"},
+    {"--dns-server", NULL, "IP[:PORT]", O_DNS_SERVER, ALL, G_CONN, "ask this DNS server only"},
+    {"--proxy", NULL, "URL", O_PROXY, ALL, G_CONN, "connect through a proxy: socks4://, socks4a://, socks5://, socks5h:// or http:// (CONNECT), [user:pass@]host:port"},
+    {"--proxy-protocol", NULL, "v1|v2", O_PROXY_PROTOCOL, SD, G_CONN, "send a HAProxy PROXY header first"},
+    {"--connect-timeout", NULL, "DUR", O_CONNECT_TIMEOUT, ALL, G_CONN, "per address attempt (default 15s)"},
+    {"--greeting-timeout", NULL, "DUR", O_GREETING_TIMEOUT, ALL, G_CONN, "wait for the 220 greeting (default 10s)"},
+    {"--timeout", NULL, "DUR", O_TIMEOUT, ALL, G_CONN, "every other reply (default: the RFC 5321 values); DUR is a number of seconds or a number with a unit ms, s, m or h: 30, 1.5s, 500ms, 2m, 1h (1ms to 24h)"},
+    {"--helo", NULL, "NAME", O_HELO, ALL, G_CONN, "name for EHLO (default: host name or [address])"},
+    {"--ports", NULL, "LIST", O_PORTS, PROBE, G_PROBE, "ports to try, e.g. 465,587 (default 465,587,25,2525)"},
+    {"--tls-ca-file", NULL, "FILE", O_CA_FILE, ALL, G_TLS, "trust only the CAs in FILE"},
+    {"--tls-fingerprint", NULL, "SHA256", O_FINGERPRINT, ALL, G_TLS, "accept exactly this certificate (pin)"},
+    {"--tls-server-name", NULL, "NAME", O_SERVER_NAME, ALL, G_TLS, "name to verify and send as SNI"},
+    {"--tls-min", NULL, "VER", O_TLS_MIN, ALL, G_TLS, "lowest TLS version: 1.2 (default) or 1.3"},
+    {"--tls-max", NULL, "VER", O_TLS_MAX, ALL, G_TLS, "highest TLS version: 1.2 or 1.3"},
+    {"--tls-strict", NULL, NULL, O_TLS_STRICT, SD, G_TLS, "fail when --tls-min is not available (else retry once with TLS 1.2, loudly)"},
+    {"--tls-ciphers", NULL, "LIST", O_TLS_CIPHERS, ALL, G_TLS, "OpenSSL ciphers (TLS 1.2) / TLS_* suites (TLS 1.3)"},
+    {"--tls-cert", NULL, "FILE", O_TLS_CERT, ALL, G_TLS, "client certificate (PEM), for servers that ask and for SASL EXTERNAL"},
+    {"--tls-key", NULL, "FILE", O_TLS_KEY, ALL, G_TLS, "its private key (default: in the --tls-cert file)"},
+    {"--insecure", NULL, NULL, O_INSECURE, ALL, G_TLS, "do NOT verify the certificate (dangerous)"},
+    {"--user", NULL, "NAME", O_USER, SD, G_AUTH, "user name for AUTH"},
+    {"--password-env", NULL, "VAR", O_PASSWORD_ENV, SD, G_AUTH, "read the password from environment variable VAR"},
+    {"--password-file", NULL, "FILE", O_PASSWORD_FILE, SD, G_AUTH, "read it from the first line of FILE"},
+    {"--password-cmd", NULL, "CMD", O_PASSWORD_CMD, SD, G_AUTH, "read it from the output of CMD (sh -c)"},
+    {"--oauth2-token-cmd", NULL, "CMD", O_OAUTH2_CMD, SD, G_AUTH, "OAuth 2.0 token for XOAUTH2/OAUTHBEARER, from the output of CMD"},
+    {"--secret-cmd-timeout", NULL, "DUR", O_SECRET_CMD_TIMEOUT, SD, G_AUTH, "how long --password-cmd and --oauth2-token-cmd may run (default 30s; then their process group is killed)"},
+    {"--auth", NULL, "MECHS", O_AUTH, SD, G_AUTH, "allowed mechanisms, e.g. SCRAM-SHA-256,PLAIN (default: the strongest both sides support)"},
+    {"--allow-insecure-auth", NULL, NULL, O_ALLOW_INSECURE_AUTH, SD, G_AUTH, "allow credentials over an unencrypted connection"},
+    /* Refused with a reason (a password in argv is visible to all). */
+    {"--password", NULL, "PASSWORD", O_PASSWORD, SD, G_HIDDEN, NULL},
     /* Only ever produced from a profile (main.c refuses it in argv). */
-    {"--password-value", true, O_PASSWORD_VALUE},
-    {"-4", false, O_IPV4},
-    {"-6", false, O_IPV6},
-    {"--connect-timeout", true, O_CONNECT_TIMEOUT},
-    {"--greeting-timeout", true, O_GREETING_TIMEOUT},
-    {"--timeout", true, O_TIMEOUT},
-    {"--tls-ca-file", true, O_CA_FILE},
-    {"--tls-fingerprint", true, O_FINGERPRINT},
-    {"--tls-server-name", true, O_SERVER_NAME},
-    {"--insecure", false, O_INSECURE},
-    {"--tls-strict", false, O_TLS_STRICT},
-    {"--tls-ciphers", true, O_TLS_CIPHERS},
-    {"--tls-cert", true, O_TLS_CERT},
-    {"--tls-key", true, O_TLS_KEY},
-    {"--ports", true, O_PORTS},
-    {"--tls-min", true, O_TLS_MIN},
-    {"--tls-max", true, O_TLS_MAX},
-    {"--allow-insecure-auth", false, O_ALLOW_INSECURE_AUTH},
-    {"--no-pipelining", false, O_NO_PIPELINING},
-    {"--trace", false, O_TRACE},
-    {"--json", false, O_JSON},
-    {"--header", true, O_HEADER},
-    {"-H", true, O_HEADER},
-    {"--no-color", false, O_NO_COLOR},
-    {"--domain", true, O_DOMAIN},
-    {"--dkim-selector", true, O_DKIM_SELECTOR},
-    {"--dnsbl", true, O_DNSBL},
-    {"--help", false, O_HELP},
-    {"-h", false, O_HELP},
-    {"--max-message-size", true, O_MAX_MESSAGE_SIZE},
-    {"--secret-cmd-timeout", true, O_SECRET_CMD_TIMEOUT},
+    {"--password-value", NULL, "PASSWORD", O_PASSWORD_VALUE, SD, G_HIDDEN, NULL},
+    {"--from", NULL, "ADDR", O_FROM, SD, G_MESSAGE, "envelope sender and From header"},
+    {"--to", NULL, "ADDR", O_TO, SD, G_MESSAGE, "recipient (repeatable)"},
+    {"--cc", NULL, "ADDR", O_CC, SEND, G_MESSAGE, "recipient shown in Cc (repeatable)"},
+    {"--bcc", NULL, "ADDR", O_BCC, SEND, G_MESSAGE, "recipient in the envelope only (repeatable)"},
+    {"--subject", NULL, "TEXT", O_SUBJECT, SEND, G_MESSAGE, "the Subject header"},
+    {"--body", NULL, "TEXT", O_BODY, SEND, G_MESSAGE, "the body text"},
+    {"--body-file", NULL, "FILE", O_BODY_FILE, SEND, G_MESSAGE, "the body, read from FILE"},
+    {"--header", "-H", "'Name: value'", O_HEADER, SEND, G_MESSAGE, "extra header (repeatable)"},
+    {"--message", NULL, "FILE|-", O_MESSAGE, SEND, G_MESSAGE, "send a complete RFC 5322 message as is (- for standard input)"},
+    {"--max-message-size", NULL, "SIZE", O_MAX_MESSAGE_SIZE, SEND, G_MESSAGE, "the most read from standard input, a pipe or a device, or --body-file (default 25M; K, M, G: powers of 1024; at most 1T)"},
+    {"--no-pipelining", NULL, NULL, O_NO_PIPELINING, SEND, G_MESSAGE, "one command per round trip"},
+    {"--domain", NULL, "DOMAIN", O_DOMAIN, DOCTOR, G_DOCTOR, "the sender's domain (default: that of --from), for its SPF, DMARC, MTA-STS and TLS-RPT"},
+    {"--dkim-selector", NULL, "NAME", O_DKIM_SELECTOR, DOCTOR, G_DOCTOR, "also check the DKIM key NAME._domainkey.DOMAIN"},
+    {"--dnsbl", NULL, "ZONE[,ZONE...]", O_DNSBL, DOCTOR, G_DOCTOR, "look the server's IPv4 address up in these DNS blocklists (none by default: no query is sent)"},
+    {"--json", NULL, NULL, O_JSON, ALL, G_OUTPUT, "print the result as JSON on stdout (schema in README.md); errors too"},
+    {"--trace", NULL, NULL, O_TRACE, ALL, G_OUTPUT, "print the SMTP dialogue to stderr (secrets redacted)"},
+    {"--no-color", NULL, NULL, O_NO_COLOR, ALL, G_OUTPUT, "no colour even on a terminal (also NO_COLOR=1)"},
+    {"--help", "-h", NULL, O_HELP, ALL, G_OUTPUT, "show this help"},
 };
+
+#define N_OPTS (sizeof(opts) / sizeof(opts[0]))
+
+/* Where a command says something else about an option than opts[]. */
+static const struct {
+  enum cli_command cmd;
+  enum opt_id id;
+  const char *help;
+} opt_notes[] = {
+    {CLI_DOCTOR, O_SERVER, "the server, if not given as the first word"},
+    {CLI_DOCTOR, O_TLS, "auto (default), implicit, starttls, starttls-optional or none"},
+    {CLI_DOCTOR, O_FROM, "with --to: test the envelope (MAIL, RCPT, then RSET; nothing is sent)"},
+    {CLI_DOCTOR, O_TO, "the one recipient to test, with --from"},
+    {CLI_DOCTOR, O_TRACE, "the SMTP dialogue of the main attempt on stderr"},
+    {CLI_PROBE, O_GREETING_TIMEOUT, "bound of each attempt (default 10s)"},
+    {CLI_PROBE, O_ACCOUNT, "take the host and the connection and TLS settings of this account"},
+};
+
+static const char send_intro[] =
+    "Usage: mailwire send --server HOST[:PORT] --from ADDR --to ADDR [options]\n"
+    "\n"
+    "Sends one message over SMTP, securely by default: TLS chosen by port\n"
+    "(465 implicit, anything else STARTTLS required), certificates verified,\n"
+    "no password over an unencrypted connection.\n";
+
+static const char send_trailer[] =
+    "\n"
+    "Exit status: 0 sent; 64 usage; 65 bad message; 66 input missing;\n"
+    "67 recipient refused; 68 host unknown; 69 refused by server; 70 internal;\n"
+    "74 local I/O; 75 temporary failure (retry later); 76 protocol error;\n"
+    "77 authentication failed; 78 TLS/certificate/security settings. See README.\n"
+    "A failed send ends with the `mailwire doctor ...` command that diagnoses it.\n";
+
+static const char doctor_intro[] =
+    "Usage: mailwire doctor HOST[:PORT] [options]\n"
+    "\n"
+    "Walks the troubleshooting checklist (DNS, TCP to every address, greeting,\n"
+    "TLS mode, certificate, EHLO, AUTH, envelope) and names the root cause\n"
+    "with its evidence and the fix.  No message is sent.\n"
+    "HOST may be an address or domain (alice@example.org): its MX is checked,\n"
+    "on port 25 unless a port is given.\n";
+
+static const char doctor_trailer[] =
+    "\n"
+    "Exit status: 0 healthy; 10 DNS; 11 connection refused or unreachable;\n"
+    "12 filtered (timeout, port 25 blocked); 13 greeting/service; 14 TLS mode\n"
+    "mismatch or STARTTLS missing; 15 TLS handshake/version; 16 certificate;\n"
+    "17 authentication; 18 envelope refused; 19 temporary (greylisted, rate\n"
+    "limited); 20 protocol error; 21 proxy; 64 usage.\n";
+
+static const char probe_intro[] =
+    "Usage: mailwire probe HOST|DOMAIN|ADDRESS [--ports LIST] [options]\n"
+    "\n"
+    "Finds the port and TLS mode that work: every port (default\n"
+    "465,587,25,2525) in every mode (implicit TLS, STARTTLS, plain) at once,\n"
+    "each attempt bounded by the greeting timeout, so the whole probe takes\n"
+    "about one greeting timeout.  Reports each combination (TLS version,\n"
+    "certificate verdict, AUTH offered after TLS), ranks the secure ones\n"
+    "(implicit TLS on 465, STARTTLS on 587, then the rest; plaintext is never\n"
+    "recommended) and prints the settings as send flags and a profile block.\n"
+    "For a domain or an address (alice@example.org) the SRV records of\n"
+    "RFC 6186 (_submissions._tcp, _submission._tcp) and the MX records are\n"
+    "looked up first and their hosts probed too.  No credentials are sent.\n";
+
+static const char probe_trailer[] =
+    "\n"
+    "Exit status: 0 a secure combination works (the first one printed);\n"
+    "64 usage; 68 the name does not exist; 69 nothing answered SMTP;\n"
+    "75 DNS failed for a reason that may pass;\n"
+    "78 only insecure combinations work (plaintext, or a certificate that\n"
+    "is not accepted: see the fix printed).\n";
+
+/* ---- help, generated from opts[] -------------------------------------- */
+
+#define HELP_COLUMN 28
+#define HELP_WIDTH 79
+
+struct sbuf {
+  char *buf;
+  size_t len, used; /* used may pass len: the length needed */
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+  if(b->used < b->len) {
+    size_t room = b->len - b->used - 1;
+    memcpy(b->buf + b->used, s, n < room ? n : room);
+    b->buf[b->used + (n < room ? n : room)] = '\0';
+  }
+  b->used += n;
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+  sb_add(b, s, strlen(s));
+}
+
+static void sb_spaces(struct sbuf *b, size_t n)
+{
+  while(n--)
+    sb_add(b, " ", 1);
+}
+
+static const char *option_help(const struct opt_def *d, enum cli_command cmd)
+{
+  for(size_t i = 0; i < sizeof(opt_notes) / sizeof(opt_notes[0]); i++)
+    if(opt_notes[i].cmd == cmd && opt_notes[i].id == d->id)
+      return opt_notes[i].help;
+  return d->help;
+}
+
+/* "  -H, --header 'Name: value'   text wrapped at HELP_WIDTH" */
+static void help_line(struct sbuf *b, const struct opt_def *d,
+                      enum cli_command cmd)
+{
+  size_t col = 2;
+  sb_str(b, "  ");
+  if(d->alias) {
+    sb_str(b, d->alias);
+    sb_str(b, ", ");
+    col += strlen(d->alias) + 2;
+  }
+  sb_str(b, d->name);
+  col += strlen(d->name);
+  if(d->arg) {
+    sb_str(b, " ");
+    sb_str(b, d->arg);
+    col += 1 + strlen(d->arg);
+  }
+  if(col + 2 > HELP_COLUMN) {
+    sb_str(b, "\n");
+    col = 0;
+  }
+  sb_spaces(b, HELP_COLUMN - col);
+  col = HELP_COLUMN;
+  const char *p = option_help(d, cmd);
+  while(*p) {
+    size_t w = strcspn(p, " ");
+    if(col > HELP_COLUMN && col + 1 + w > HELP_WIDTH) {
+      sb_str(b, "\n");
+      sb_spaces(b, HELP_COLUMN);
+      col = HELP_COLUMN;
+    }
+    else if(col > HELP_COLUMN) {
+      sb_str(b, " ");
+      col++;
+    }
+    sb_add(b, p, w);
+    col += w;
+    p += w;
+    while(*p == ' ')
+      p++;
+  }
+  sb_str(b, "\n");
+}
+
+size_t cli_help(enum cli_command cmd, char *buf, size_t len)
+{
+  struct sbuf b = {buf, len, 0};
+  if(len)
+    buf[0] = '\0';
+  sb_str(&b, cmd == CLI_DOCTOR  ? doctor_intro
+             : cmd == CLI_PROBE ? probe_intro
+                                : send_intro);
+  for(int g = 0; g < G_HIDDEN; g++) {
+    bool title = false;
+    for(size_t i = 0; i < N_OPTS; i++) {
+      const struct opt_def *d = &opts[i];
+      if(d->group != (enum opt_group)g || !(d->cmds & (1u << cmd)))
+        continue;
+      if(!title) {
+        sb_str(&b, "\n");
+        sb_str(&b, group_titles[g]);
+        sb_str(&b, ":\n");
+        title = true;
+      }
+      help_line(&b, d, cmd);
+    }
+  }
+  sb_str(&b, cmd == CLI_DOCTOR  ? doctor_trailer
+             : cmd == CLI_PROBE ? probe_trailer
+                                : send_trailer);
+  return b.used;
+}
+
+void cli_print_help(FILE *f, enum cli_command cmd)
+{
+  char *buf = malloc(32768);
+  if(!buf)
+    return;
+  size_t need = cli_help(cmd, buf, 32768);
+  if(need >= 32768) { /* never with today's table; be safe anyway */
+    char *big = realloc(buf, need + 1);
+    if(big) {
+      buf = big;
+      cli_help(cmd, buf, need + 1);
+    }
+  }
+  fputs(buf, f);
+  free(buf);
+}
+
+size_t cli_option_count(void)
+{
+  return N_OPTS;
+}
+
+bool cli_option_get(size_t i, struct cli_option_info *out)
+{
+  if(i >= N_OPTS)
+    return false;
+  out->name = opts[i].name;
+  out->alias = opts[i].alias;
+  out->takes_value = opts[i].arg != NULL;
+  out->hidden = opts[i].group == G_HIDDEN;
+  out->commands = opts[i].cmds;
+  return true;
+}
+
+static const struct opt_def *find_option(const char *arg, size_t nlen)
+{
+  for(size_t k = 0; k < N_OPTS; k++) {
+    const char *names[2] = {opts[k].name, opts[k].alias};
+    for(int j = 0; j < 2; j++)
+      if(names[j] && strlen(names[j]) == nlen &&
+         strncmp(names[j], arg, nlen) == 0)
+        return &opts[k];
+  }
+  return NULL;
+}
+
+/* ---- "did you mean" ---------------------------------------------------- */
+
+/* Edit distance of a[0..an) and b, capped at 99: insertions, deletions,
+ * substitutions and swaps of two neighbours ("prots" is 1 from "ports")
+ * count one each (optimal string alignment). */
+static size_t edit_distance(const char *a, size_t an, const char *b)
+{
+  size_t bn = strlen(b);
+  if(an > 64 || bn > 64)
+    return 99;
+  size_t prev2[65], prev[65], row[65];
+  for(size_t j = 0; j <= bn; j++)
+    prev[j] = j;
+  for(size_t i = 1; i <= an; i++) {
+    row[0] = i;
+    for(size_t j = 1; j <= bn; j++) {
+      size_t best = prev[j - 1] + (a[i - 1] != b[j - 1]);
+      if(row[j - 1] + 1 < best)
+        best = row[j - 1] + 1;
+      if(prev[j] + 1 < best)
+        best = prev[j] + 1;
+      if(i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+         prev2[j - 2] + 1 < best)
+        best = prev2[j - 2] + 1;
+      row[j] = best;
+    }
+    memcpy(prev2, prev, sizeof(prev));
+    memcpy(prev, row, sizeof(row));
+  }
+  return prev[bn];
+}
+
+const char *cli_suggest_option(enum cli_command cmd, const char *word,
+                               size_t len)
+{
+  const char *best = NULL, *prefix_of = NULL;
+  size_t best_d = 99, prefixes = 0;
+  for(size_t k = 0; k < N_OPTS; k++) {
+    const struct opt_def *d = &opts[k];
+    if(d->group == G_HIDDEN || !(d->cmds & (1u << cmd)))
+      continue;
+    size_t dist = edit_distance(word, len, d->name);
+    if(dist < best_d) {
+      best_d = dist;
+      best = d->name;
+    }
+    if(len >= 4 && strlen(d->name) > len &&
+       strncmp(d->name, word, len) == 0) {
+      prefixes++;
+      prefix_of = d->name;
+    }
+  }
+  /* The start of exactly one option's name, or close enough to be a
+   * typo: at most a third of the word's letters (and 3) changed. */
+  if(prefixes == 1)
+    return prefix_of;
+  size_t limit = len / 3 > 3 ? 3 : len / 3;
+  if(best && best_d && best_d <= limit)
+    return best;
+  return NULL;
+}
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -160,34 +424,75 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
   return -1;
 }
 
-bool cli_parse_duration(const char *text, unsigned *ms)
+/* ---- durations ---------------------------------------------------------- */
+
+#define DURATION_MAX_MS (24ULL * 3600 * 1000)
+
+const char *cli_duration_error(const char *text, unsigned *ms)
 {
   if(!text || !*text)
-    return false;
-  unsigned long long v = 0;
+    return "is empty";
   const char *p = text;
+  if(*p == '-')
+    return "is negative";
+  if(*p == '+' || *p == ' ' || *p == '\t')
+    return "is not a number";
+  /* Integer part, bounded well before it could overflow. */
+  unsigned long long whole = 0, frac = 0, frac_scale = 1;
+  size_t digits = 0;
   while(*p >= '0' && *p <= '9') {
-    v = v * 10 + (unsigned long long)(*p - '0');
-    if(v > 100000000ULL)
-      return false;
+    if(whole > DURATION_MAX_MS)
+      return "is above the maximum of 24h";
+    whole = whole * 10 + (unsigned long long)(*p - '0');
     p++;
+    digits++;
   }
-  if(p == text)
-    return false;
-  unsigned long long mult;
+  if(*p == '.') {
+    p++;
+    size_t fdigits = 0;
+    while(*p >= '0' && *p <= '9') {
+      if(fdigits < 6) { /* microseconds of the unit are plenty */
+        frac = frac * 10 + (unsigned long long)(*p - '0');
+        frac_scale *= 10;
+      }
+      fdigits++;
+      p++;
+    }
+    if(!fdigits)
+      return "has no digits after the decimal point";
+    digits += fdigits;
+  }
+  if(!digits)
+    return "is not a number";
+  unsigned long long unit_ms;
   if(!*p || strcmp(p, "s") == 0)
-    mult = 1000;
+    unit_ms = 1000;
   else if(strcmp(p, "ms") == 0)
-    mult = 1;
+    unit_ms = 1;
   else if(strcmp(p, "m") == 0)
-    mult = 60000;
+    unit_ms = 60000;
+  else if(strcmp(p, "h") == 0)
+    unit_ms = 3600000;
   else
-    return false;
-  v *= mult;
-  if(v == 0 || v > 24ULL * 3600 * 1000)
-    return false;
+    return "has an unknown unit (use ms, s, m or h)";
+  if(whole > DURATION_MAX_MS / unit_ms + 1)
+    return "is above the maximum of 24h";
+  /* In microseconds: whole * unit plus the fraction of a unit, rounded to
+   * the nearest millisecond. */
+  unsigned long long us = whole * unit_ms * 1000 +
+                          frac * unit_ms * 1000 / frac_scale;
+  unsigned long long v = (us + 500) / 1000;
+  if(v > DURATION_MAX_MS)
+    return "is above the maximum of 24h";
+  if(v == 0)
+    return whole || frac ? "is below the minimum of 1ms" : "is zero";
   *ms = (unsigned)v;
-  return true;
+  return NULL;
+}
+
+bool cli_parse_duration(const char *text, unsigned *ms)
+{
+  return cli_duration_error(text, ms) == NULL;
 }
 
 bool cli_parse_size(const char *text, unsigned long long *bytes)
@@ -230,11 +535,12 @@ static int add_list(struct cli_list *l, const char *value, const char *name,
 static int set_duration(const char *name, const char *value, unsigned *out,
                         char *err, size_t errlen)
 {
-  if(!cli_parse_duration(value, out))
+  const char *why = cli_duration_error(value, out);
+  if(why)
     return fail(err, errlen,
-                "%s: '%s' is not a duration (examples: 30, 30s, 500ms, 2m; "
-                "at most 24h)",
-                name, value);
+                "%s: '%s' %s: give seconds (30, 1.5) or a number with a "
+                "unit ms, s, m or h (500ms, 2m, 1h), from 1ms to 24h",
+                name, value, why);
   return 0;
 }
 
@@ -379,6 +685,8 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
   case O_TRACE: a->trace = true; break;
   case O_JSON: a->json = true; break;
   case O_HELP: a->help = true; break;
+  case O_CONFIG: a->config = v; break;
+  case O_ACCOUNT: a->account = v; break;
   case O_NO_COLOR: a->no_color = true; break;
   case O_MAX_MESSAGE_SIZE:
     if(!cli_parse_size(v, &a->max_message_size))
@@ -457,40 +765,35 @@ static int check_rules(struct send_args *a, char *err, size_t errlen)
   return 0;
 }
 
-enum cli_command { CLI_SEND, CLI_DOCTOR, CLI_PROBE };
 
-/* Options that only make sense when a message is sent. */
-static bool is_message_option(enum opt_id id)
+static const char *command_name(enum cli_command c)
 {
-  return id == O_SUBJECT || id == O_BODY || id == O_BODY_FILE ||
-         id == O_MESSAGE || id == O_HEADER || id == O_CC || id == O_BCC ||
-         id == O_NO_PIPELINING || id == O_MAX_MESSAGE_SIZE;
+  return c == CLI_DOCTOR ? "doctor" : c == CLI_PROBE ? "probe" : "send";
 }
 
-/* What probe accepts: where and how to connect, and the TLS policy. */
-static bool is_probe_option(enum opt_id id)
+/* Why an option of the table is refused by command c. */
+static int not_for_command(const struct opt_def *d, enum cli_command c,
+                           char *err, size_t errlen)
 {
-  switch(id) {
-  case O_PORTS: case O_BIND: case O_DNS_SERVER: case O_PROXY:
-  case O_IPV4: case O_IPV6: case O_CONNECT_TIMEOUT: case O_GREETING_TIMEOUT:
-  case O_TIMEOUT: case O_CA_FILE: case O_FINGERPRINT: case O_SERVER_NAME:
-  case O_INSECURE: case O_TLS_CIPHERS: case O_TLS_MIN: case O_TLS_MAX:
-  case O_TLS_CERT: case O_TLS_KEY: case O_HELO: case O_TRACE: case O_JSON:
-  case O_HELP: case O_NO_COLOR:
-    return true;
-  default:
-    return false;
-  }
+  if(c == CLI_PROBE)
+    return fail(err, errlen, "option '%s' does not apply to probe (it "
+                             "only connects, says EHLO and leaves)",
+                d->name);
+  if(c == CLI_DOCTOR && (d->cmds & SEND))
+    return fail(err, errlen, "option '%s' does not apply to doctor (no "
+                             "message is sent)",
+                d->name);
+  bool doctor = d->cmds & DOCTOR, probe = d->cmds & PROBE;
+  return fail(err, errlen, "option '%s' is for mailwire %s%s%s", d->name,
+              doctor ? "doctor" : "", doctor && probe ? " and " : "",
+              probe ? "probe" : "");
 }
 
 static int parse_words(int argc, char **argv, struct send_args *out,
                        enum cli_command command, char *err, size_t errlen)
 {
-  bool doctor = command == CLI_DOCTOR;
   bool takes_target = command != CLI_SEND;
-  const char *cmd = command == CLI_DOCTOR  ? "doctor"
-                    : command == CLI_PROBE ? "probe"
-                                           : "send";
+  const char *cmd = command_name(command);
   bool target_seen = false;
   memset(out, 0, sizeof(*out));
   err[0] = '\0';
@@ -498,42 +801,32 @@ static int parse_words(int argc, char **argv, struct send_args *out,
     const char *arg = argv[i];
     const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
     size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
-    const struct opt_def *d = NULL;
-    for(size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
-      if(strlen(opts[k].name) == nlen && strncmp(opts[k].name, arg, nlen) == 0)
-        d = &opts[k];
+    const struct opt_def *d = find_option(arg, nlen);
     if(!d && takes_target && arg[0] != '-' && !target_seen) {
       out->server = arg; /* the target (it overrides a profile's host) */
       target_seen = true;
       continue;
     }
     if(!d) {
-      if(arg[0] == '-')
-        return fail(err, errlen, "unknown option '%.*s' (see mailwire %s "
-                                 "--help)",
-                    (int)nlen, arg, cmd);
-      return fail(err, errlen, "unexpected argument '%s' (see mailwire %s "
+      if(arg[0] != '-' || !arg[1])
+        return fail(err, errlen, "unexpected argument '%s' (see mailwire "
+                                 "%s --help)",
+                    arg, cmd);
+      const char *near = cli_suggest_option(command, arg, nlen);
+      if(near)
+        return fail(err, errlen, "unknown option '%.*s': did you mean %s? "
+                                 "(see mailwire %s --help)",
+                    (int)nlen, arg, near, cmd);
+      return fail(err, errlen, "unknown option '%.*s' (see mailwire %s "
                                "--help)",
-                  arg, cmd);
+                  (int)nlen, arg, cmd);
     }
-    if(command == CLI_PROBE && !is_probe_option(d->id))
-      return fail(err, errlen, "option '%s' does not apply to probe (it "
-                               "only connects, says EHLO and leaves)",
-                  d->name);
-    if(command == CLI_SEND && d->id == O_PORTS)
-      return fail(err, errlen, "option '--ports' is for mailwire probe");
-    if(!doctor && (d->id == O_DOMAIN || d->id == O_DKIM_SELECTOR ||
-                   d->id == O_DNSBL))
-      return fail(err, errlen, "option '%s' is for mailwire doctor",
-                  d->name);
-    if(doctor && (is_message_option(d->id) || d->id == O_PORTS))
-      return fail(err, errlen, "option '%s' does not apply to doctor (no "
-                               "message is sent)",
-                  d->name);
+    if(!(d->cmds & (1u << command)))
+      return not_for_command(d, command, err, errlen);
     if(d->id == O_PASSWORD)
       return apply(d, NULL, out, err, errlen);
     const char *value = NULL;
-    if(d->has_arg) {
+    if(d->arg) {
       if(eq)
         value = eq + 1;
       else if(i + 1 < argc)
@@ -548,6 +841,21 @@ static int parse_words(int argc, char **argv, struct send_args *out,
       return -1;
   }
   return 0;
+}
+
+bool cli_wants_json(int argc, char **argv)
+{
+  for(int i = 0; i < argc; i++) {
+    const char *arg = argv[i];
+    const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
+    size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
+    const struct opt_def *d = find_option(arg, nlen);
+    if(d && d->id == O_JSON)
+      return true;
+    if(d && d->arg && !eq)
+      i++; /* its value, whatever it says */
+  }
+  return false;
 }
 
 int cli_check_words(int argc, char **argv, char *err, size_t errlen)
@@ -566,6 +874,96 @@ int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
   if(parse_words(argc, argv, out, CLI_SEND, err, errlen))
     return -1;
   return check_rules(out, err, errlen);
+}
+
+/* ---- the `mailwire doctor ...` line after a failed send ---------------- */
+
+/* Appends word for a POSIX shell: as is when every byte is plain, else in
+ * single quotes. */
+static void sb_shell_word(struct sbuf *b, const char *word)
+{
+  sb_str(b, " ");
+  bool plain = *word != '\0';
+  for(const char *p = word; *p && plain; p++)
+    plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= '0' && *p <= '9') || strchr("@%+=:,./_-", *p);
+  if(plain) {
+    sb_str(b, word);
+    return;
+  }
+  sb_str(b, "'");
+  for(const char *p = word; *p; p++) {
+    if(*p == '\'')
+      sb_str(b, "'\\''");
+    else
+      sb_add(b, p, 1);
+  }
+  sb_str(b, "'");
+}
+
+/* A proxy URL with its user:password replaced by USER:PASSWORD. */
+static void sb_proxy_word(struct sbuf *b, const char *url)
+{
+  const char *scheme_end = strstr(url, "://");
+  const char *at = scheme_end ? strrchr(scheme_end, '@') : NULL;
+  if(!at) {
+    sb_shell_word(b, url);
+    return;
+  }
+  char tmp[600];
+  snprintf(tmp, sizeof(tmp), "%.*sUSER:PASSWORD@%s",
+           (int)(scheme_end + 3 - url), url, at + 1);
+  sb_shell_word(b, tmp);
+}
+
+size_t cli_doctor_line(int argc, char **argv, const char *host,
+                       unsigned port, const char *tls_mode, char *buf,
+                       size_t len)
+{
+  struct sbuf b = {buf, len, 0};
+  if(len)
+    buf[0] = '\0';
+  sb_str(&b, "mailwire doctor");
+  char target[400];
+  if(strchr(host, ':') && host[0] != '[')
+    snprintf(target, sizeof(target), "[%s]:%u", host, port);
+  else
+    snprintf(target, sizeof(target), "%s:%u", host, port);
+  sb_shell_word(&b, target);
+  if(tls_mode) {
+    sb_shell_word(&b, "--tls");
+    sb_shell_word(&b, tls_mode);
+  }
+  for(int i = 0; i < argc; i++) {
+    const char *arg = argv[i];
+    const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
+    size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
+    const struct opt_def *d = find_option(arg, nlen);
+    if(!d)
+      continue;
+    const char *value = NULL;
+    if(d->arg)
+      value = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+    if(d->arg && !value)
+      continue;
+    /* Where and how to connect, and who to be: what the failure may
+     * depend on.  The server and the TLS mode are given above. */
+    bool carried = (d->cmds & DOCTOR) && d->group != G_HIDDEN &&
+                   d->group != G_MESSAGE && d->group != G_OUTPUT &&
+                   d->id != O_SERVER && d->id != O_TLS;
+    if(!carried)
+      continue;
+    sb_shell_word(&b, d->name);
+    if(!value)
+      continue;
+    if(d->id == O_PROXY)
+      sb_proxy_word(&b, value);
+    else if(d->id == O_PASSWORD_CMD || d->id == O_OAUTH2_CMD)
+      sb_shell_word(&b, "CMD"); /* a command may hold a secret */
+    else
+      sb_shell_word(&b, value);
+  }
+  return b.used;
 }
 
 /* "EXTERNAL" alone in a mechanism list. */
@@ -634,36 +1032,6 @@ int cli_parse_doctor(int argc, char **argv, struct send_args *out, char *err,
   return check_credentials(out, err, errlen);
 }
 
-const char cli_doctor_help[] =
-    "Usage: mailwire doctor HOST[:PORT] [options]\n"
-    "\n"
-    "Walks the troubleshooting checklist (DNS, TCP to every address, greeting,\n"
-    "TLS mode, certificate, EHLO, AUTH, envelope) and names the root cause\n"
-    "with its evidence and the fix.  No message is sent.\n"
-    "\n"
-    "Options: the connection, TLS and authentication options of `mailwire\n"
-    "send` (--tls, --bind, -4/-6, --connect-timeout, --greeting-timeout,\n"
-    "--timeout, --tls-*, --insecure, --user, --password-*, --oauth2-token-cmd,\n"
-    "--auth, --allow-insecure-auth, --helo), and:\n"
-    "  --from ADDR --to ADDR   test the envelope (MAIL, RCPT, then RSET)\n"
-    "  --dns-server IP[:PORT]  ask this DNS server only (split horizon, tests)\n"
-    "Deliverability (after the SMTP checks; warnings unless a reply blames\n"
-    "them): SPF, DMARC, MTA-STS and TLS-RPT of the sender's domain:\n"
-    "  --domain DOMAIN         the sender's domain (default: that of --from)\n"
-    "  --dkim-selector NAME    also check the DKIM key NAME._domainkey.DOMAIN\n"
-    "  --dnsbl ZONE[,ZONE...]  look the server's IPv4 address up in these DNS\n"
-    "                          blocklists (none by default: no query is sent)\n"
-    "HOST may be an address or domain (alice@example.org): its MX is checked,\n"
-    "on port 25 unless a port is given.\n"
-    "  --json                  the report as JSON (schema in README.md)\n"
-    "  --no-color              no colour even on a terminal\n"
-    "  --trace                 the SMTP dialogue of the main attempt on stderr\n"
-    "\n"
-    "Exit status: 0 healthy; 10 DNS; 11 connection refused or unreachable;\n"
-    "12 filtered (timeout, port 25 blocked); 13 greeting/service; 14 TLS mode\n"
-    "mismatch or STARTTLS missing; 15 TLS handshake/version; 16 certificate;\n"
-    "17 authentication; 18 envelope refused; 19 temporary (greylisted, rate\n"
-    "limited); 20 protocol error; 21 proxy; 64 usage.\n";
 
 bool cli_ports_valid(const char *list)
 {
@@ -700,33 +1068,3 @@ int cli_parse_probe(int argc, char **argv, const char *default_target,
   return 0;
 }
 
-const char cli_probe_help[] =
-    "Usage: mailwire probe HOST|DOMAIN|ADDRESS [--ports LIST] [options]\n"
-    "\n"
-    "Finds the port and TLS mode that work: every port (default\n"
-    "465,587,25,2525) in every mode (implicit TLS, STARTTLS, plain) at once,\n"
-    "each attempt bounded by the greeting timeout, so the whole probe takes\n"
-    "about one greeting timeout.  Reports each combination (TLS version,\n"
-    "certificate verdict, AUTH offered after TLS), ranks the secure ones\n"
-    "(implicit TLS on 465, STARTTLS on 587, then the rest; plaintext is never\n"
-    "recommended) and prints the settings as send flags and a profile block.\n"
-    "For a domain or an address (alice@example.org) the SRV records of\n"
-    "RFC 6186 (_submissions._tcp, _submission._tcp) and the MX records are\n"
-    "looked up first and their hosts probed too.  No credentials are sent.\n"
-    "\n"
-    "Options:\n"
-    "  --ports LIST              e.g. 465,587 (default 465,587,25,2525)\n"
-    "  --greeting-timeout DUR    bound of each attempt (default 10s)\n"
-    "  --connect-timeout DUR, --timeout DUR, --bind ADDR, -4, -6,\n"
-    "  --dns-server IP[:PORT], --proxy URL, --helo NAME\n"
-    "  --tls-ca-file FILE, --tls-fingerprint SHA256, --tls-server-name NAME,\n"
-    "  --tls-min VER, --tls-max VER, --tls-ciphers LIST, --tls-cert FILE,\n"
-    "  --tls-key FILE, --insecure    as for send\n"
-    "  --json                    the result as JSON (schema in README.md)\n"
-    "  --no-color, --trace\n"
-    "\n"
-    "Exit status: 0 a secure combination works (the first one printed);\n"
-    "64 usage; 68 the name does not exist; 69 nothing answered SMTP;\n"
-    "75 DNS failed for a reason that may pass;\n"
-    "78 only insecure combinations work (plaintext, or a certificate that\n"
-    "is not accepted: see the fix printed).\n";

@@ -1,11 +1,13 @@
 /*
- * args.h - command-line parsing for `mailwire send` (pure: no I/O), so the
- * unit tests can drive it with any argv.
+ * args.h - command-line parsing for `mailwire send`, `doctor` and `probe`
+ * (pure: no I/O but cli_print_help), so the unit tests can drive it with
+ * any argv.
  *
- * Owns: the option table, value validation (durations, TLS modes and
- * versions, fingerprints), and the rules between options (one body source,
- * one password source, passwords never as arguments).  Errors come back as
- * one sentence naming the option.
+ * Owns: the option table (and the help texts, "did you mean" hints and
+ * `mailwire doctor ...` lines generated from it), value validation
+ * (durations, TLS modes and versions, fingerprints), and the rules between
+ * options (one body source, one password source, passwords never as
+ * arguments).  Errors come back as one sentence naming the option.
  */
 #ifndef MW_CLI_ARGS_H
 #define MW_CLI_ARGS_H
@@ -14,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define CLI_MAX_LIST 1024
 #define CLI_MAX_PORTS 16
@@ -23,7 +26,11 @@ struct cli_list {
   size_t count;
 };
 
+enum cli_command { CLI_SEND, CLI_DOCTOR, CLI_PROBE };
+
 struct send_args {
+  const char *config, *account; /* -C/--config, --account (main.c reads
+                                   them before parsing; kept if seen) */
   const char *server;
   mw_tls_mode tls_mode;
   const char *from;
@@ -91,15 +98,12 @@ int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
 int cli_parse_doctor(int argc, char **argv, struct send_args *out, char *err,
                      size_t errlen);
 
-extern const char cli_doctor_help[];
-
 /* Parses `mailwire probe` words: the target (host, domain or address) as
  * the first positional word (in out->server; default_target, a profile's
  * host, when none), --ports and the connection and TLS options.  Returns
  * 0, or -1 with a message in err. */
 int cli_parse_probe(int argc, char **argv, const char *default_target,
                     struct send_args *out, char *err, size_t errlen);
-extern const char cli_probe_help[];
 
 /* "465,587,25": 1 to CLI_MAX_PORTS ports of 1-65535
  * (mw_probe_ports_parse()). */
@@ -109,10 +113,50 @@ bool cli_ports_valid(const char *list);
  * with the reason in err. */
 int cli_check_words(int argc, char **argv, char *err, size_t errlen);
 
-/* "30" (seconds), "30s", "500ms", "2m".  Returns false when invalid or out
- * of range (1 ms to 24 h). */
+/* "30" or "1.5" (seconds), "30s", "1.5s", "500ms", "2m", "2h": a decimal
+ * number and an optional unit, rounded to the millisecond.  Returns false
+ * when invalid or out of range (1 ms to 24 h). */
 bool cli_parse_duration(const char *text, unsigned *ms);
+/* The same, returning NULL, or why text is not a duration ("is negative",
+ * "has an unknown unit (use ms, s, m or h)", ...; static storage). */
+const char *cli_duration_error(const char *text, unsigned *ms);
 
-extern const char cli_send_help[];
+/* The help of a command, generated from the option table: written into
+ * buf (NUL-terminated, truncated to len); returns the length needed. */
+size_t cli_help(enum cli_command cmd, char *buf, size_t len);
+void cli_print_help(FILE *f, enum cli_command cmd);
+
+/* The option table, for tests: entry i (false past the end). */
+struct cli_option_info {
+  const char *name;  /* "--header" */
+  const char *alias; /* "-H", or NULL */
+  bool takes_value;
+  bool hidden;       /* accepted but never listed (--password: refused
+                        with a reason; --password-value: profiles only) */
+  unsigned commands; /* bit (1u << CLI_SEND) etc. */
+};
+size_t cli_option_count(void);
+bool cli_option_get(size_t i, struct cli_option_info *out);
+
+/* The option of cmd nearest to word[0..len) (a typo: small edit distance,
+ * or a unique prefix), or NULL.  Static storage. */
+const char *cli_suggest_option(enum cli_command cmd, const char *word,
+                               size_t len);
+
+/* Whether the words hold --json as an option (not as another option's
+ * value): usage errors are then printed as JSON too. */
+bool cli_wants_json(int argc, char **argv);
+
+/* The `mailwire doctor` command line that diagnoses a failed send: the
+ * target host:port (IPv6 bracketed), --tls MODE when tls_mode is not
+ * NULL, then the connection, TLS, authentication and profile options of
+ * argv (the send command line as typed: -C and --account included), shell
+ * quoted.  Secrets never appear: a proxy's user:password becomes
+ * USER:PASSWORD and a --password-cmd/--oauth2-token-cmd command CMD
+ * (passwords never are options).  Written into buf (NUL-terminated,
+ * truncated); returns the length needed. */
+size_t cli_doctor_line(int argc, char **argv, const char *host,
+                       unsigned port, const char *tls_mode, char *buf,
+                       size_t len);
 
 #endif

@@ -98,12 +98,12 @@ static int cmd_doctor_words(int argc, char **argv)
   if(!a)
     return EXIT_SOFTWARE;
   if(cli_parse_doctor(argc, argv, a, err, sizeof(err))) {
-    fprintf(stderr, "mailwire doctor: %s\n", err);
     free(a);
-    return EXIT_USAGE;
+    return output_early_error("doctor", cli_wants_json(argc, argv),
+                              EXIT_USAGE, err);
   }
   if(a->help) {
-    fputs(cli_doctor_help, stdout);
+    cli_print_help(stdout, CLI_DOCTOR);
     free(a);
     return EXIT_OK;
   }
@@ -116,7 +116,7 @@ static int cmd_doctor_words(int argc, char **argv)
   int code = o ? cli_build_options(a, o, &password, &token, err, sizeof(err))
                : EXIT_SOFTWARE;
   if(code) {
-    fprintf(stderr, "mailwire doctor: %s\n", o ? err : "out of memory");
+    output_early_error("doctor", a->json, code, o ? err : "out of memory");
     goto done;
   }
   if(a->trace)

@@ -47,11 +47,14 @@ static const char explain_help[] =
     "Exit status: 0 explained; 64 usage (no code, unparseable code, unknown\n"
     "option).\n";
 
+/* With --json on the command line, usage errors are JSON on stdout too
+ * (output_early_error). */
+static bool usage_json;
+
 static int usage_error(const char *msg)
 {
-  fprintf(stderr, "mailwire explain: %s\n"
-                  "Try 'mailwire explain --help'.\n",
-          msg);
+  output_early_error("explain", usage_json, EXPLAIN_USAGE, msg);
+  fprintf(stderr, "Try 'mailwire explain --help'.\n");
   return EXPLAIN_USAGE;
 }
 
@@ -196,6 +199,9 @@ int cmd_explain(int argc, char **argv)
     fputs("mailwire explain: out of memory\n", stderr);
     return EXPLAIN_SOFTWARE;
   }
+  usage_json = false;
+  for(int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+    usage_json = usage_json || strcmp(argv[i], "--json") == 0;
   /* Options come anywhere; once the reply has begun, only the long
    * options are read and any other word starting with '-' is reply text. */
   for(int i = 0; i < argc; i++) {

@@ -376,12 +376,12 @@ static int cmd_probe_words(int argc, char **argv, const char *profile_server)
   if(!a)
     return EXIT_SOFTWARE;
   if(cli_parse_probe(argc, argv, profile_server, a, err, sizeof(err))) {
-    fprintf(stderr, "mailwire probe: %s\n", err);
     free(a);
-    return EXIT_USAGE;
+    return output_early_error("probe", cli_wants_json(argc, argv),
+                              EXIT_USAGE, err);
   }
   if(a->help) {
-    fputs(cli_probe_help, stdout);
+    cli_print_help(stdout, CLI_PROBE);
     free(a);
     return EXIT_OK;
   }
@@ -411,7 +411,7 @@ static int cmd_probe_words(int argc, char **argv, const char *profile_server)
   int code = o ? cli_build_options(a, o, &password, &token, err, sizeof(err))
                : EXIT_SOFTWARE;
   if(code) {
-    fprintf(stderr, "mailwire probe: %s\n", o ? err : "out of memory");
+    output_early_error("probe", a->json, code, o ? err : "out of memory");
     goto done;
   }
   if(a->trace)

@@ -297,16 +297,13 @@ static bool envelope_address(const char *arg, char *out, size_t len)
   return true;
 }
 
-static int fail_usage(const char *msg)
-{
-  fprintf(stderr, "mailwire send: %s\n", msg);
-  return EXIT_USAGE;
-}
+/* An error before any connection: on stderr, and as JSON on stdout with
+ * --json. */
+static bool send_json;
 
 static int fail_with(int code, const char *msg)
 {
-  fprintf(stderr, "mailwire send: %s\n", msg);
-  return code;
+  return output_early_error("send", send_json, code, msg);
 }
 
 static int compose_message(const struct send_args *a, char **msg,
@@ -421,6 +418,7 @@ int cli_apply_profile_split(const char *cmd, int argc, char **argv,
                             char ***out, int *outc, int *nprofile)
 {
   const char *account = NULL, *config = NULL;
+  bool json = cli_wants_json(argc, argv);
   char **rest = calloc((size_t)argc + 1, sizeof(*rest));
   int nrest = 0;
   if(!rest)
@@ -433,9 +431,10 @@ int cli_apply_profile_split(const char *cmd, int argc, char **argv,
        strcmp(a, "--config") == 0) {
       slot = a[2] == 'a' ? &account : &config;
       if(i + 1 >= argc) {
-        fprintf(stderr, "mailwire %s: option '%s' needs a value\n", cmd, a);
+        char msg[200];
+        snprintf(msg, sizeof(msg), "option '%s' needs a value", a);
         free(rest);
-        return EXIT_USAGE;
+        return output_early_error(cmd, json, EXIT_USAGE, msg);
       }
       value = argv[++i];
     }
@@ -448,10 +447,9 @@ int cli_apply_profile_split(const char *cmd, int argc, char **argv,
       value = a + 9;
     }
     else if(strncmp(a, "--password-value", 16) == 0) {
-      fprintf(stderr, "mailwire %s: unknown option '--password-value'\n",
-              cmd);
       free(rest);
-      return EXIT_USAGE;
+      return output_early_error(cmd, json, EXIT_USAGE,
+                                "unknown option '--password-value'");
     }
     if(slot) {
       *slot = value;
@@ -463,18 +461,16 @@ int cli_apply_profile_split(const char *cmd, int argc, char **argv,
   char err[1024];
   int rc = profile_load(config, account, &prof, err, sizeof(err));
   if(rc < 0) {
-    fprintf(stderr, "mailwire %s: %s\n", cmd, err);
     free(rest);
-    return EXIT_CONFIG;
+    return output_early_error(cmd, json, EXIT_CONFIG, err);
   }
   char **words = NULL;
   int nwords = 0;
   if(rc == 0) {
     if(profile_to_words(&prof, &words, &nwords, err, sizeof(err))) {
-      fprintf(stderr, "mailwire %s: %s\n", cmd, err);
       profile_free(&prof);
       free(rest);
-      return EXIT_CONFIG;
+      return output_early_error(cmd, json, EXIT_CONFIG, err);
     }
     profile_free(&prof);
   }
@@ -523,21 +519,35 @@ void cli_free_words(char **words, int n)
   profile_words_free(words, n);
 }
 
-static int cmd_send_words(int argc, char **argv);
+static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv);
 
 static int cmd_send(int argc, char **argv)
 {
   char **words = NULL;
   int n = 0;
+  send_json = cli_wants_json(argc, argv);
   int rc = cli_apply_profile("send", argc, argv, &words, &n);
   if(rc)
     return rc;
-  rc = cmd_send_words(n, words);
+  rc = cmd_send_words(n, words, argc, argv);
   cli_free_words(words, n);
   return rc;
 }
 
-static int cmd_send_words(int argc, char **argv)
+/* The proxy URL of a without its user:password, for display. */
+static void proxy_display(const char *url, char *buf, size_t len)
+{
+  const char *scheme_end = strstr(url, "://");
+  const char *at = scheme_end ? strrchr(scheme_end, '@') : NULL;
+  if(!at)
+    snprintf(buf, len, "%s", url);
+  else
+    snprintf(buf, len, "%.*s%s", (int)(scheme_end + 3 - url), url, at + 1);
+}
+
+/* argv/argc: the words after the profile's; cmdv/cmdc: the command line
+ * as typed (for the `mailwire doctor ...` line). */
+static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
 {
   struct send_args *a = calloc(1, sizeof(*a));
   char err[1024];
@@ -545,10 +555,10 @@ static int cmd_send_words(int argc, char **argv)
     return fail_with(EXIT_SOFTWARE, "out of memory");
   if(cli_parse_send(argc, argv, a, err, sizeof(err))) {
     free(a);
-    return fail_usage(err);
+    return fail_with(EXIT_USAGE, err);
   }
   if(a->help) {
-    fputs(cli_send_help, stdout);
+    cli_print_help(stdout, CLI_SEND);
     free(a);
     return EXIT_OK;
   }
@@ -638,7 +648,31 @@ static int cmd_send_words(int argc, char **argv)
   /* The session knows the port and mode in use (auto, detect). */
   unsigned port = mw_smtp_port(s);
   mw_tls_mode eff = mw_smtp_tls_mode(s);
+  char proxybuf[600] = "", doctor[2048] = "";
+  if(a->proxy)
+    proxy_display(a->proxy, proxybuf, sizeof(proxybuf));
+  /* A failed session ends with the doctor command that diagnoses it (not
+   * for a message the server cannot take, nor a local failure). */
+  if(e && mw_error_category(e) != MW_CAT_MESSAGE &&
+     mw_error_category(e) != MW_CAT_LOCAL) {
+    /* The mode in use when the user chose one (--tls detect: what it
+     * found; doctor finds the mode itself and refuses detect). */
+    const char *mode = NULL;
+    if(a->tls_mode == MW_TLS_DETECT)
+      mode = eff == MW_TLS_DETECT || eff == MW_TLS_AUTO
+                 ? "auto"
+                 : mw_tls_mode_name(eff);
+    else if(a->tls_mode != MW_TLS_AUTO)
+      mode = mw_tls_mode_name(a->tls_mode);
+    char bare[300];
+    snprintf(bare, sizeof(bare), "%s", hostbuf + (hostbuf[0] == '['));
+    if(hostbuf[0] == '[' && strchr(bare, ']'))
+      *strchr(bare, ']') = '\0';
+    cli_doctor_line(cmdc, cmdv, bare, port, mode, doctor, sizeof(doctor));
+  }
   struct send_report rep = {.host = hostbuf,
+                            .proxy = a->proxy ? proxybuf : NULL,
+                            .doctor_command = doctor[0] ? doctor : NULL,
                             .port = port,
                             .tls_mode = mw_tls_mode_name(eff),
                             .session = s,
@@ -684,19 +718,31 @@ int main(int argc, char **argv)
     return EXIT_OK;
   }
   if(strcmp(cmd, "help") == 0) {
-    if(argc > 2 && strcmp(argv[2], "send") == 0)
-      fputs(cli_send_help, stdout);
-    else if(argc > 2 && strcmp(argv[2], "doctor") == 0)
-      fputs(cli_doctor_help, stdout);
-    else if(argc > 2 && strcmp(argv[2], "probe") == 0)
-      fputs(cli_probe_help, stdout);
-    else if(argc > 2 && strcmp(argv[2], "explain") == 0) {
-      char help[] = "--help";
-      char *words[] = {help, NULL};
-      return cmd_explain(1, words);
-    }
-    else
+    char help[] = "--help";
+    char *words[] = {help, NULL};
+    if(argc == 2)
       fputs(main_help, stdout);
+    else if(argc > 3) {
+      fprintf(stderr, "mailwire help: give one command (send, doctor, "
+                      "probe, explain, config)\n");
+      return EXIT_USAGE;
+    }
+    else if(strcmp(argv[2], "send") == 0)
+      cli_print_help(stdout, CLI_SEND);
+    else if(strcmp(argv[2], "doctor") == 0)
+      cli_print_help(stdout, CLI_DOCTOR);
+    else if(strcmp(argv[2], "probe") == 0)
+      cli_print_help(stdout, CLI_PROBE);
+    else if(strcmp(argv[2], "explain") == 0)
+      return cmd_explain(1, words);
+    else if(strcmp(argv[2], "config") == 0)
+      return cmd_config(1, words);
+    else {
+      fprintf(stderr, "mailwire help: no command '%s' (send, doctor, probe, "
+                      "explain, config)\n",
+              argv[2]);
+      return EXIT_USAGE;
+    }
     return EXIT_OK;
   }
   if(strcmp(cmd, "send") == 0)

@@ -3,6 +3,8 @@
  */
 #include "output.h"
 
+#include "exitcode.h"
+
 #include <string.h>
 
 void output_trace(void *user, mw_trace_kind kind, double elapsed_ms,
@@ -37,6 +39,41 @@ void output_json_string(FILE *f, const char *s)
     }
   }
   fputc('"', f);
+}
+
+int output_early_error(const char *cmd, bool json, int code,
+                       const char *msg)
+{
+  fprintf(stderr, "mailwire %s: %s\n", cmd, msg);
+  if(!json)
+    return code;
+  /* The status and category the same failure has in the library. */
+  mw_status st = MW_E_INTERNAL;
+  mw_category cat = MW_CAT_LOCAL;
+  if(code == EXIT_USAGE || code == EXIT_CONFIG) {
+    st = MW_E_INVALID;
+    cat = MW_CAT_USAGE;
+  }
+  else if(code == EXIT_DATAERR) {
+    st = MW_E_MESSAGE;
+    cat = MW_CAT_MESSAGE;
+  }
+  else if(code == EXIT_NOINPUT || code == EXIT_IOERR) {
+    st = MW_E_IO;
+  }
+  fprintf(stdout, "{\"status\":\"failed\",\"exit_code\":%d,\"error\":"
+                  "{\"status\":",
+          code);
+  output_json_string(stdout, mw_status_name(st));
+  fputs(",\"category\":", stdout);
+  output_json_string(stdout, mw_category_name(cat));
+  fputs(",\"message\":", stdout);
+  output_json_string(stdout, msg);
+  fputs(",\"reply_code\":0,\"enhanced\":null,\"server_text\":null,"
+        "\"recipient\":null,\"temporary\":false}}\n",
+        stdout);
+  fflush(stdout);
+  return code;
 }
 
 static const char *delivery_name(mw_delivery d)
@@ -95,6 +132,8 @@ void output_send_json(FILE *f, const struct send_report *r)
   output_json_string(f, greet[0] ? greet : NULL);
   fputs(",\"tls\":", f);
   json_tls(f, r->session);
+  fputs(",\"proxy\":", f);
+  output_json_string(f, r->proxy);
   fputs(",\"auth_mechanism\":", f);
   output_json_string(f, r->session ? mw_smtp_auth_mechanism(r->session)
                                    : NULL);
@@ -148,6 +187,8 @@ void output_send_json(FILE *f, const struct send_report *r)
   else {
     fputs("null", f);
   }
+  fputs(",\"doctor_command\":", f);
+  output_json_string(f, r->doctor_command);
   fprintf(f,
           ",\"timings_ms\":{\"connect\":%.1f,\"send\":%.1f,\"total\":%.1f}}"
           "\n",
@@ -175,6 +216,8 @@ void output_send_human(FILE *out, FILE *err, const struct send_report *r)
     if(mw_error_status(r->error) == MW_E_DELIVERY_UNKNOWN)
       fprintf(err, "mailwire: check the recipient's mailbox before sending "
                    "again, to avoid a duplicate\n");
+    if(r->doctor_command)
+      fprintf(err, "mailwire: to diagnose, run: %s\n", r->doctor_command);
     return;
   }
   if(!r->result)
@@ -184,16 +227,27 @@ void output_send_human(FILE *out, FILE *err, const struct send_report *r)
     ok += mw_result_recipient_accepted(r->result, i);
   const mw_smtp *s = r->session;
   const char *qid = mw_result_queue_id(r->result);
-  fprintf(out, "sent to %zu of %zu recipient%s via %s", ok, n,
-          n == 1 ? "" : "s", s ? mw_smtp_peer_address(s) : r->host);
+  /* The mail server by its name and port; its address apart (unless the
+   * name is that address), and the proxy apart, since then the address
+   * connected to is the proxy's. */
+  char server[400];
+  snprintf(server, sizeof(server), "%s:%u", r->host, r->port);
+  const char *peer = s ? mw_smtp_peer_address(s) : "";
+  fprintf(out, "sent to %zu of %zu recipient%s via mail server %s", ok, n,
+          n == 1 ? "" : "s", server);
+  if(r->proxy)
+    fprintf(out, " through proxy %s", r->proxy);
+  const char *auth = s ? mw_smtp_auth_mechanism(s) : NULL;
+  fputs(" (", out);
+  if(!r->proxy && peer[0] && strcmp(peer, server) != 0)
+    fprintf(out, "address %s, ", peer);
   if(s && mw_smtp_is_encrypted(s))
-    fprintf(out, " (%s%s%s)", mw_smtp_tls_version(s),
-            mw_smtp_auth_mechanism(s) ? ", AUTH " : "",
-            mw_smtp_auth_mechanism(s) ? mw_smtp_auth_mechanism(s) : "");
+    fputs(mw_smtp_tls_version(s), out);
   else
-    fprintf(out, " (NOT encrypted%s%s)",
-            s && mw_smtp_auth_mechanism(s) ? ", AUTH " : "",
-            s && mw_smtp_auth_mechanism(s) ? mw_smtp_auth_mechanism(s) : "");
+    fputs("NOT encrypted", out);
+  if(auth)
+    fprintf(out, ", AUTH %s", auth);
+  fputc(')', out);
   if(qid[0])
     fprintf(out, ", queued as %s", qid);
   fputc('\n', out);

@@ -10,6 +10,7 @@
 
 #include "mailwire.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 
 /* The mw_trace_fn the CLI installs for --trace (user: FILE *). */
@@ -21,6 +22,8 @@ void output_json_string(FILE *f, const char *s);
 
 struct send_report {
   const char *host;
+  const char *proxy;          /* the proxy URL without credentials, or NULL */
+  const char *doctor_command; /* `mailwire doctor ...` after a failure */
   unsigned port;
   const char *tls_mode;
   const mw_smtp *session;   /* may be NULL */
@@ -29,6 +32,13 @@ struct send_report {
   int exit_code;
   double connect_ms, total_ms;
 };
+
+/* An error that ends a command before it runs (usage, profile, input
+ * files, password source): "mailwire CMD: msg" on stderr and, when json,
+ * {"status":"failed","exit_code":N,"error":{...}} on stdout, the error
+ * object shaped as in the send result.  Returns code. */
+int output_early_error(const char *cmd, bool json, int code,
+                       const char *msg);
 
 void output_send_json(FILE *f, const struct send_report *r);
 void output_send_human(FILE *out, FILE *err, const struct send_report *r);

@@ -28,16 +28,26 @@ static const char *const known_keys[] = {
     "password", "passwordeval", "from", "proxy_host", "proxy_port",
     "source_ip", "timeout", "domain", "tls_host_override", "tls_cert_file",
     "tls_key_file",
-    /* msmtp keys accepted and ignored (logging, local delivery) */
-    "logfile", "syslog", "aliases", "set_from_header",
-    "set_date_header", "set_msgid_header", "undisclosed_recipients",
-    "remove_bcc_headers", "dsn_notify", "dsn_return", "add_missing_from_header",
-    "add_missing_date_header", "maildomain", "auto_from", "protocol",
     /* mailwire */
     "tls_mode", "proxy", "proxy_protocol", "dns_server", "connect_timeout",
     "greeting_timeout", "tls_min", "tls_max", "tls_ciphers", "tls_strict",
     "oauth2_token_cmd", "bind", "ipv", "allow_insecure_auth",
     "secret_cmd_timeout", "max_message_size"};
+
+/* msmtp keys accepted and ignored (logging, local delivery). */
+static const char *const ignored_keys[] = {
+    "logfile", "syslog", "aliases", "set_from_header",
+    "set_date_header", "set_msgid_header", "undisclosed_recipients",
+    "remove_bcc_headers", "dsn_notify", "dsn_return", "add_missing_from_header",
+    "add_missing_date_header", "maildomain", "auto_from", "protocol"};
+
+bool profile_key_is_ignored(const char *key)
+{
+  for(size_t i = 0; i < sizeof(ignored_keys) / sizeof(ignored_keys[0]); i++)
+    if(strcmp(ignored_keys[i], key) == 0)
+      return true;
+  return false;
+}
 
 bool profile_key_is_secret(const char *key)
 {
@@ -50,7 +60,7 @@ static bool key_known(const char *key)
   for(size_t i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++)
     if(strcmp(known_keys[i], key) == 0)
       return true;
-  return false;
+  return profile_key_is_ignored(key);
 }
 
 static int fail(char *err, size_t errlen, const char *file, int line,

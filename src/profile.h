@@ -50,6 +50,9 @@ int profile_load(const char *path, const char *account, struct profile *out,
 void profile_free(struct profile *p);
 /* The value of key in p, or NULL. */
 const char *profile_get(const struct profile *p, const char *key);
+/* Whether key is one of msmtp's that mailwire accepts and ignores
+ * (logging, local delivery): it sets nothing. */
+bool profile_key_is_ignored(const char *key);
 /* Whether key is a secret (shown redacted). */
 bool profile_key_is_secret(const char *key);
 

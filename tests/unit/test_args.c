@@ -154,9 +154,257 @@ static void durations(void **state)
   assert_int_equal(ms, 180000);
   assert_false(cli_parse_duration("", &ms));
   assert_false(cli_parse_duration("-1", &ms));
-  assert_false(cli_parse_duration("1h", &ms));
+  assert_true(cli_parse_duration("1h", &ms));
+  assert_int_equal(ms, 3600000);
   assert_false(cli_parse_duration("10 s", &ms));
   assert_false(cli_parse_duration("99999999999999999999", &ms));
+}
+
+
+static void durations_decimals_and_hours(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *text;
+    unsigned ms;
+  } good[] = {{"1.5s", 1500},   {"3.0", 3000},      {"2h", 7200000},
+              {".5", 500},      {"0.25m", 15000},   {"1.5ms", 2},
+              {"1.0005s", 1001}, {"24h", 86400000}, {"1440m", 86400000},
+              {"86400", 86400000}, {"0.001", 1},    {"007s", 7000},
+              {"1.000000000000001h", 3600000}};
+  for(size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+    unsigned ms = 0;
+    const char *why = cli_duration_error(good[i].text, &ms);
+    if(why)
+      fail_msg("'%s' refused: %s", good[i].text, why);
+    if(ms != good[i].ms)
+      fail_msg("'%s' gave %u ms, not %u", good[i].text, ms, good[i].ms);
+  }
+  static const struct {
+    const char *text, *why;
+  } bad[] = {{"-1", "negative"},          {"-1.5s", "negative"},
+             {"0", "zero"},               {"0.0s", "zero"},
+             {"0.0001s", "below"},        {"24.001h", "above"},
+             {"25h", "above"},            {"86401", "above"},
+             {"99999999999999999999", "above"},
+             {"99999999999999999999ms", "above"},
+             {"1.", "no digits after"},   {".", "no digits after"},
+             {"1.5.5", "unknown unit"},   {"1e3", "unknown unit"},
+             {"1,5", "unknown unit"},     {"1 s", "unknown unit"},
+             {"1h30m", "unknown unit"},   {"2d", "unknown unit"},
+             {"s", "not a number"},       {"+1", "not a number"},
+             {" 1", "not a number"},      {"", "empty"},
+             {"1S", "unknown unit"},      {"nan", "not a number"}};
+  for(size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    unsigned ms = 12345;
+    const char *why = cli_duration_error(bad[i].text, &ms);
+    if(!why)
+      fail_msg("'%s' accepted as %u ms", bad[i].text, ms);
+    if(!strstr(why, bad[i].why))
+      fail_msg("'%s': '%s' does not say '%s'", bad[i].text, why,
+               bad[i].why);
+    assert_int_equal(ms, 12345); /* untouched */
+  }
+  struct send_args a;
+  char err[512];
+  PARSE_OK(BASE, "--timeout", "1.5s", "--connect-timeout", "2h",
+           "--greeting-timeout=3.0");
+  assert_int_equal(a.timeout_ms, 1500);
+  assert_int_equal(a.connect_timeout_ms, 7200000);
+  assert_int_equal(a.greeting_timeout_ms, 3000);
+  PARSE_FAILS("--timeout: '-5' is negative", BASE, "--timeout", "-5");
+  PARSE_FAILS("1ms to 24h", BASE, "--timeout", "30x");
+}
+
+/* Parses one option (with a value when it takes one) for cmd: 0 when the
+ * parser knows it for cmd (whatever it then says of the value). */
+static int option_taken(enum cli_command cmd, const char *opt,
+                        bool takes_value)
+{
+  char *words[8];
+  int n = 0;
+  static char h[] = "mx.example", srv[] = "--server", from[] = "--from",
+              fromv[] = "a@example.org", to[] = "--to",
+              tov[] = "b@example.org", val[] = "x";
+  struct send_args a;
+  char err[512];
+  if(cmd == CLI_SEND) {
+    words[n++] = srv;
+    words[n++] = h;
+    words[n++] = from;
+    words[n++] = fromv;
+    words[n++] = to;
+    words[n++] = tov;
+  }
+  else {
+    words[n++] = h;
+  }
+  words[n++] = (char *)opt;
+  if(takes_value)
+    words[n++] = val;
+  if(cmd == CLI_SEND)
+    cli_parse_send(n, words, &a, err, sizeof(err));
+  else if(cmd == CLI_DOCTOR)
+    cli_parse_doctor(n, words, &a, err, sizeof(err));
+  else
+    cli_parse_probe(n, words, NULL, &a, err, sizeof(err));
+  if(strstr(err, "unknown option") || strstr(err, "does not apply") ||
+     strstr(err, "is for mailwire")) {
+    print_error("%s: %s\n", opt, err);
+    return -1;
+  }
+  return 0;
+}
+
+/* Whether the help holds word as a whole option word. */
+static bool help_names(const char *help, const char *word)
+{
+  size_t n = strlen(word);
+  for(const char *p = strstr(help, word); p; p = strstr(p + 1, word)) {
+    bool start = p == help || strchr(" ,(\n", p[-1]);
+    bool end = !p[n] || strchr(" ,)\n=", p[n]);
+    if(start && end)
+      return true;
+  }
+  return false;
+}
+
+static void help_lists_exactly_what_parser_takes(void **state)
+{
+  (void)state;
+  static char help[32768];
+  const enum cli_command cmds[] = {CLI_SEND, CLI_DOCTOR, CLI_PROBE};
+  for(size_t c = 0; c < 3; c++) {
+    size_t need = cli_help(cmds[c], help, sizeof(help));
+    assert_true(need < sizeof(help));
+    /* Every option the parser takes for the command is in its help. */
+    struct cli_option_info o;
+    size_t listed = 0;
+    for(size_t i = 0; cli_option_get(i, &o); i++) {
+      if(!(o.commands & (1u << cmds[c])) || o.hidden)
+        continue;
+      if(!help_names(help, o.name))
+        fail_msg("help of command %zu lacks %s", c, o.name);
+      if(o.alias && !help_names(help, o.alias))
+        fail_msg("help of command %zu lacks %s", c, o.alias);
+      listed++;
+    }
+    assert_true(listed > 15);
+    /* Every option word the help names is taken by the parser. */
+    size_t words = 0;
+    for(const char *p = help; *p; p++) {
+      if(*p != '-' || (p > help && !strchr(" ,(\n", p[-1])))
+        continue;
+      size_t n = strspn(p, "-abcdefghijklmnopqrstuvwxyz0123456789"
+                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+      if(n < 2 || (p[1] == '-' && n < 3))
+        continue;
+      /* "-X" words count in the option column; prose says "sh -c". */
+      if(p[1] != '-' && (p - help < 3 || strncmp(p - 3, "\n  ", 3) != 0))
+        continue;
+      char opt[64];
+      assert_true(n < sizeof(opt));
+      memcpy(opt, p, n);
+      opt[n] = '\0';
+      bool takes_value = false, found = false;
+      for(size_t i = 0; cli_option_get(i, &o); i++)
+        if(!strcmp(o.name, opt) || (o.alias && !strcmp(o.alias, opt))) {
+          takes_value = o.takes_value;
+          found = true;
+        }
+      if(!found)
+        fail_msg("help of command %zu names %s, which is no option", c, opt);
+      assert_int_equal(option_taken(cmds[c], opt, takes_value), 0);
+      words++;
+      p += n - 1;
+    }
+    assert_true(words >= listed);
+    /* What the issue named: the profile and proxy options everywhere. */
+    assert_true(help_names(help, "-C") && help_names(help, "--config"));
+    assert_true(help_names(help, "--account"));
+    assert_true(help_names(help, "--proxy"));
+    assert_int_equal(help_names(help, "--proxy-protocol"),
+                     cmds[c] != CLI_PROBE);
+    /* No line is wider than 79 columns. */
+    for(const char *l = help; *l;) {
+      size_t len = strcspn(l, "\n");
+      if(len > 79)
+        fail_msg("help line too long: %.*s", (int)len, l);
+      l += len + (l[len] ? 1 : 0);
+    }
+  }
+  /* A small buffer is truncated, NUL-terminated, and the length needed
+   * returned. */
+  char small[16];
+  size_t need = cli_help(CLI_SEND, small, sizeof(small));
+  assert_true(need > sizeof(small));
+  assert_int_equal(strlen(small), sizeof(small) - 1);
+}
+
+static void unknown_option_suggests_nearest(void **state)
+{
+  (void)state;
+  struct send_args a;
+  char err[512];
+  PARSE_FAILS("did you mean --password-file?", BASE, "--pasword-file", "f");
+  PARSE_FAILS("did you mean --tls-ca-file?", BASE, "--tls-ca", "f");
+  PARSE_FAILS("did you mean --account?", BASE, "--acount", "w");
+  PARSE_FAILS("did you mean --server?", BASE, "--sever=h");
+  PARSE_FAILS("unknown option '--frobnicate' (see", BASE, "--frobnicate");
+  PARSE_FAILS("unknown option '-x' (see", BASE, "-x");
+  assert_string_equal(cli_suggest_option(CLI_SEND, "--jsn", 5), "--json");
+  assert_string_equal(cli_suggest_option(CLI_DOCTOR, "--dnsbll", 8),
+                      "--dnsbl");
+  /* Never an option the command does not take, nor a hidden one. */
+  assert_null(cli_suggest_option(CLI_PROBE, "--pasword-file", 14));
+  assert_null(cli_suggest_option(CLI_SEND, "--pasword", 9));
+  assert_null(cli_suggest_option(CLI_SEND, "--dnsbll", 8));
+}
+
+static void json_is_seen_only_as_an_option(void **state)
+{
+  (void)state;
+  const char *yes[] = {"--to", "x", "--json", "--bogus"};
+  const char *value[] = {"--subject", "--json"};
+  const char *after_eq[] = {"--subject=--x", "--json"};
+  assert_true(cli_wants_json(4, (char **)yes));
+  assert_false(cli_wants_json(2, (char **)value));
+  assert_true(cli_wants_json(2, (char **)after_eq));
+  assert_false(cli_wants_json(0, NULL));
+}
+
+static void doctor_line_carries_settings_not_secrets(void **state)
+{
+  (void)state;
+  const char *argv[] = {
+      "--server", "[::1]:2525", "-C", "/tmp/my profile", "--account=work",
+      "--proxy", "socks5h://bob:pr0xy-pw@127.0.0.1:1080", "--password-cmd",
+      "echo hunter2", "--oauth2-token-cmd", "cat tok", "--user", "alice",
+      "--password-env", "PW", "--body", "secret body", "--json", "--trace",
+      "--tls-ca-file", "ca.pem", "-4", "--timeout", "1.5s", "--to",
+      "b@example.org", "--tls", "detect", "--bind", "127.0.0.1"};
+  char buf[2048];
+  size_t need = cli_doctor_line(sizeof(argv) / sizeof(argv[0]),
+                                (char **)argv, "::1", 2525, "implicit", buf,
+                                sizeof(buf));
+  assert_int_equal(need, strlen(buf));
+  assert_string_equal(
+      buf, "mailwire doctor '[::1]:2525' --tls implicit --config "
+           "'/tmp/my profile' --account work --proxy "
+           "socks5h://USER:PASSWORD@127.0.0.1:1080 --password-cmd CMD "
+           "--oauth2-token-cmd CMD --user alice --password-env PW "
+           "--tls-ca-file ca.pem -4 --timeout 1.5s --bind 127.0.0.1");
+  const char *plain[] = {"--server", "mx.example.org", "--helo", "it's me"};
+  cli_doctor_line(4, (char **)plain, "mx.example.org", 587, NULL, buf,
+                  sizeof(buf));
+  assert_string_equal(buf, "mailwire doctor mx.example.org:587 --helo "
+                           "'it'\\''s me'");
+  /* Truncation is safe and says how much was needed. */
+  char small[20];
+  need = cli_doctor_line(4, (char **)plain, "mx.example.org", 587, NULL,
+                         small, sizeof(small));
+  assert_true(need > sizeof(small));
+  assert_int_equal(strlen(small), sizeof(small) - 1);
 }
 
 static void probe_words(void **state)
@@ -273,6 +521,11 @@ int main(void)
       cmocka_unit_test(probe_words),
       cmocka_unit_test(tls_detect_and_client_cert),
       cmocka_unit_test(input_bound_options),
+      cmocka_unit_test(durations_decimals_and_hours),
+      cmocka_unit_test(help_lists_exactly_what_parser_takes),
+      cmocka_unit_test(unknown_option_suggests_nearest),
+      cmocka_unit_test(json_is_seen_only_as_an_option),
+      cmocka_unit_test(doctor_line_carries_settings_not_secrets),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
