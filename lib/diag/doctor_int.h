@@ -1,0 +1,62 @@
+/*
+ * diag/doctor_int.h - what the parts of `doctor` share (private).
+ *
+ * Owns: the report (struct mw_report: the checks, each with its layer,
+ * status, duration and evidence, and the one diagnosis), and the calls
+ * between doctor.c (DNS, TCP, the run, the accessors), doctor_session.c
+ * (the SMTP session: greeting, TLS mode, certificate, EHLO, AUTH,
+ * envelope), doctor_reply.c (what a refusal at a step means) and
+ * doctor_deliver.c (SPF, DMARC, DKIM, MTA-STS, TLS-RPT, blocklists).
+ */
+#ifndef MW_DIAG_DOCTOR_INT_H
+#define MW_DIAG_DOCTOR_INT_H
+
+#include "mailwire.h"
+
+#include "core/options.h"
+#include "core/util.h"
+
+#include <stdint.h>
+
+#define MAX_CHECKS 48
+
+struct check {
+  const char *layer; /* static */
+  mw_check_status status;
+  double ms;
+  char *evidence;
+};
+
+struct mw_report {
+  struct check checks[MAX_CHECKS];
+  size_t count;
+  const mw_cause *cause;
+  char *summary;
+  char *fix;
+  const char *detected_mode;
+  char *host;
+  unsigned port;
+  const char *tls_mode;
+  char peer[80]; /* the address the SMTP session connected to, "" if none */
+};
+
+/* Appends a check (silently dropped past MAX_CHECKS). */
+void mw__doctor_check(struct mw_report *r, const char *layer,
+                      mw_check_status st, double ms, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Sets the diagnosis once: the first (deepest-cause) call wins.  fix may
+ * be NULL for the catalogue's generic fix. */
+void mw__doctor_diagnose(struct mw_report *r, const char *id,
+                         const char *summary, const char *fix);
+/* Milliseconds since t0 (mw__now_ms()). */
+double mw__doctor_since(int64_t t0);
+
+/* doctor_session.c: the SMTP session, from connect to the envelope. */
+void mw__doctor_session(struct mw_report *r, const struct mw_options *o,
+                        const char *from, const char *to);
+/* doctor_deliver.c: the sender domain's records and the blocklists. */
+void mw__doctor_deliverability(struct mw_report *r,
+                               const struct mw_options *o,
+                               const char *from);
+
+#endif
