@@ -51,6 +51,30 @@ void mw__doctor_diagnose(struct mw_report *r, const char *id,
 /* Milliseconds since t0 (mw__now_ms()). */
 double mw__doctor_since(int64_t t0);
 
+/* doctor_reply.c: the steps a server may refuse. */
+enum mw__doctor_step {
+  MW__STEP_EHLO = 0,
+  MW__STEP_STARTTLS,
+  MW__STEP_AUTH,
+  MW__STEP_MAIL,
+  MW__STEP_RCPT,
+  MW__STEP_DATA,
+  MW__STEP_DOT
+};
+const char *mw__doctor_step_name(enum mw__doctor_step step);
+/* Diagnoses a refusal at step (what: the address or mechanism concerned,
+ * or NULL) from the reply's code, enhanced code and text: the cause the
+ * reply names, else unknown_reply quoting it, with the step's advice. */
+void mw__doctor_refusal(struct mw_report *r, enum mw__doctor_step step,
+                        const char *what, int code, const char *enhanced,
+                        const char *text, bool has_credentials);
+/* Appends "--server HOST:PORT --tls MODE" and the settings that carry
+ * over (CA file, pin, server name, client certificate, bind, proxy
+ * without its password, PROXY protocol), pasteable as is. */
+void mw__doctor_use_line(const struct mw_options *o, const char *host,
+                         unsigned port, const char *mode,
+                         struct mw__sbuf *b);
+
 /* doctor_session.c: the SMTP session, from connect to the envelope. */
 void mw__doctor_session(struct mw_report *r, const struct mw_options *o,
                         const char *from, const char *to);
