@@ -115,6 +115,16 @@ static bool check_tcp(struct mw_report *r, const struct mw_options *o,
     int64_t t1 = mw__now_ms();
     mw_status st = mw__tcp_connect(&one, o->bind, o->connect_timeout_ms,
                                    NULL, &fd, peer, sizeof(peer), &err);
+    if(st == MW_E_INVALID && o->bind) {
+      /* --bind names an address this machine lacks (or of the other
+       * family): our configuration, whatever the server does. */
+      mw__doctor_check(r, "tcp", MW_CHECK_FAIL, mw__doctor_since(t1), "%s",
+                       err.message);
+      mw__doctor_diagnose(r, "bind_address_unavailable", err.message, NULL);
+      mw__error_clear(&err);
+      mw__sbuf_free(&b);
+      return false;
+    }
     char where[80];
     mw__addr_format(&addrs->items[i], where, sizeof(where));
     if(!st) {
@@ -255,7 +265,7 @@ static bool resolve_mx_target(struct mw_report *r, struct mw_options *o)
  * else the row of the port's usual mode with what went wrong. */
 static void describe_port(const mw_probe *p, unsigned port,
                           struct mw__sbuf *ev, struct mw__sbuf *works,
-                          const char *host)
+                          const struct mw_options *opt, const char *host)
 {
   size_t pick = SIZE_MAX, usual = SIZE_MAX;
   const char *usual_mode = port == 465 ? "implicit" : "starttls";
@@ -277,8 +287,8 @@ static void describe_port(const mw_probe *p, unsigned port,
                     mw_probe_row_tls_version(p, pick), auth[0] ? ", AUTH " : "",
                     auth);
     if(!works->len)
-      mw__sbuf_printf(works, "--server %s:%u --tls %s", host, port,
-                      mw_probe_row_mode(p, pick));
+      mw__doctor_use_line(opt, host, port, mw_probe_row_mode(p, pick),
+                          works);
     return;
   }
   if(usual == SIZE_MAX)
@@ -335,7 +345,7 @@ static void try_alternatives(struct mw_report *r, const struct mw_options *o)
   mw__sbuf_init(&works);
   for(size_t i = 0; i < 4; i++)
     if(candidates[i] != r->port)
-      describe_port(probe, candidates[i], &ev, &works, r->host);
+      describe_port(probe, candidates[i], &ev, &works, o, r->host);
   mw_probe_free(probe);
   mw__doctor_check(r, "alternatives", works.len ? MW_CHECK_OK : MW_CHECK_FAIL,
             mw__doctor_since(t0), "%s", ev.data ? ev.data : "");

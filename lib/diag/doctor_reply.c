@@ -95,6 +95,15 @@ void mw__doctor_refusal(struct mw_report *r, enum mw__doctor_step step,
     id = "auth_required";
     advice = NULL;
   }
+  /* At EHLO/HELO the step is what was refused: its own cause, unless the
+   * reply names one that needs another fix (a blocklist, a throttle). */
+  if(id && step == MW__STEP_EHLO && strcmp(id, "blocklisted") != 0 &&
+     strcmp(id, "rate_limited") != 0 &&
+     strcmp(id, "rate_limited_connection") != 0 &&
+     strcmp(id, "service_unavailable") != 0) {
+    id = NULL;
+    advice = NULL;
+  }
   /* A sender refusal is not an unknown recipient, and the reverse. */
   if(id && step == MW__STEP_MAIL && !strcmp(id, "recipient_unknown"))
     id = NULL;

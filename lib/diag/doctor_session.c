@@ -129,16 +129,22 @@ static void report_reached(struct mw_report *r, const mw_smtp *s,
 {
   enum mw__smtp_phase ph = s->phase;
   bool implicit = mode == MW_TLS_IMPLICIT;
-  if(implicit && ph > MW__PHASE_TLS_IMPLICIT && s->tls)
+  /* s->tls is gone once the session broke: the handshake's facts stay */
+  bool tls = s->tls_info.handshake_done;
+  if(implicit && ph > MW__PHASE_TLS_IMPLICIT && tls) {
     report_tls_and_cert(r, s, o, true,
                         phase_ms(s, MW__PHASE_TLS_IMPLICIT, end));
+    r->detected_mode = "implicit";
+  }
   if(s->greeting)
     mw__doctor_check(r, "greeting", MW_CHECK_OK,
                      phase_ms(s, MW__PHASE_GREETING, end), "220 %s",
                      s->greeting);
-  if(!implicit && ph > MW__PHASE_STARTTLS && s->tls)
+  if(!implicit && ph > MW__PHASE_STARTTLS && tls) {
     report_tls_and_cert(r, s, o, false,
                         phase_ms(s, MW__PHASE_STARTTLS, end));
+    r->detected_mode = "starttls";
+  }
   if(ph > MW__PHASE_EHLO && (ph != MW__PHASE_EHLO_TLS))
     report_ehlo(r, s,
                 phase_ms(s, MW__PHASE_EHLO, end) +
@@ -169,8 +175,10 @@ static void check_envelope(struct mw_report *r, mw_smtp *s, const char *from,
                          NULL, e->reply_code, e->enhanced, e->server_text,
                          s->auth_mech != NULL);
     else
-      mw__doctor_diagnose(r, e->temporary ? "temporary_failure"
-                                          : "protocol_error",
+      mw__doctor_diagnose(r, e->status == MW_E_PROTOCOL ||
+                                     e->status == MW_E_INJECTION
+                                 ? "protocol_error"
+                                 : "temporary_failure",
                           mw_error_message(e), NULL);
   }
   else {

@@ -119,7 +119,8 @@ class FakeSMTP:
                  reset_during_data=None, quit_reply="221 2.0.0 Bye",
                  starttls_garbage=False, drop_after_mail=False,
                  auth_after_tls_only=False, tls_max=None,
-                 client_ca=None, verify_client=None, external_reply=None):
+                 client_ca=None, verify_client=None, external_reply=None,
+                 helo_reply=None, ehlo_delay=0, oauth_error=None):
         self.cert, self.key = cert, key
         self.greeting = greeting
         self.silent = silent
@@ -156,6 +157,11 @@ class FakeSMTP:
         # auth_reply when a verified client certificate was presented, else
         # refused with 535; external_reply, when set, is the verdict anyway.
         self.external_reply = external_reply
+        self.helo_reply = helo_reply      # e.g. "550 5.7.1 go away"
+        self.ehlo_delay = ehlo_delay      # seconds before the EHLO reply
+        # XOAUTH2/OAUTHBEARER: a JSON failure report sent base64 in a 334
+        # after the token (RFC 7628 3.2.2), before auth_reply.
+        self.oauth_error = oauth_error
         self.sessions = []
         self._sock = None
         self._thread = None
@@ -277,8 +283,10 @@ class FakeSMTP:
                 io.send_line(self.ehlo_reply)
                 continue
             if verb == "HELO":
-                io.send_line("250 fake.test")
+                io.send_line(self.helo_reply or "250 fake.test")
                 continue
+            if verb == "EHLO" and self.ehlo_delay:
+                self._stop.wait(self.ehlo_delay)
             if verb == "EHLO" and self.stall_ehlo:
                 io.send_raw(b"250-fake.test is thinking\r\n")
                 self._stop.wait(30)
@@ -338,6 +346,10 @@ class FakeSMTP:
                         prompts = prompts[1:]
                 elif len(words) == 2:
                     prompts = ["334 "]
+                if self.oauth_error and mech in ("XOAUTH2", "OAUTHBEARER"):
+                    import base64
+                    prompts.append("334 " + base64.b64encode(
+                        self.oauth_error.encode()).decode())
                 for prompt in prompts:
                     io.send_line(prompt)
                     answer = io.read_line()
