@@ -332,6 +332,10 @@ static void try_alternatives(struct mw_report *r, const struct mw_options *o)
   p.password = p.oauth2_token = NULL;
   p.trace_fn = NULL;
   unsigned cap = 5000;
+  if(r->answer_by) {
+    int64_t left = r->answer_by - mw__now_ms();
+    cap = left < 300 ? 300 : left < cap ? (unsigned)left : cap;
+  }
   if(!p.greeting_timeout_ms || p.greeting_timeout_ms > cap)
     p.greeting_timeout_ms = cap;
   int64_t t0 = mw__now_ms();

@@ -38,6 +38,10 @@ struct mw_report {
   unsigned port;
   const char *tls_mode;
   char peer[80]; /* the address the SMTP session connected to, "" if none */
+  /* When the verdict is due (mw__now_ms() time), 0 for no bound: a silent
+   * port's answer comes within the greeting timeout plus one second, so
+   * the alternatives get only the time left. */
+  int64_t answer_by;
 };
 
 /* Appends a check (silently dropped past MAX_CHECKS). */

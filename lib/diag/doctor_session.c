@@ -277,11 +277,18 @@ static bool silent_port(struct mw_report *r, const struct mw_options *o,
   p.password = p.oauth2_token = NULL;
   char port[12];
   snprintf(port, sizeof(port), "%u", r->port);
+  unsigned g = o->greeting_timeout_ms ? o->greeting_timeout_ms
+                                      : MW__DEFAULT_GREETING_TIMEOUT_MS;
+  /* the verdict within the greeting timeout plus one second: what is
+   * left after this probe is the other ports' (try_alternatives) */
+  r->answer_by = mw__now_ms() + g + 800;
   mw_probe *probe = NULL;
   mw_status st = mw__probe_run(&p, r->host, port, false, &probe);
   mw__options_release(&p);
-  if(st)
+  if(st) {
+    r->answer_by = 0;
     return false;
+  }
   size_t plain = SIZE_MAX, impl = SIZE_MAX;
   for(size_t i = 0; i < mw_probe_count(probe); i++) {
     const char *m = mw_probe_row_mode(probe, i);
@@ -295,10 +302,9 @@ static bool silent_port(struct mw_report *r, const struct mw_options *o,
   if(impl == SIZE_MAX || (strcmp(po, "silent") && strcmp(po, "mismatch") &&
                           strcmp(po, "wrong_protocol"))) {
     mw_probe_free(probe);
+    r->answer_by = 0;
     return false;
   }
-  unsigned g = o->greeting_timeout_ms ? o->greeting_timeout_ms
-                                      : MW__DEFAULT_GREETING_TIMEOUT_MS;
   const char *io = mw_probe_row_outcome(probe, impl);
   const char *idetail = mw_probe_row_detail(probe, impl);
   const char *tlsv = mw_probe_row_tls_version(probe, impl);

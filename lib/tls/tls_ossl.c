@@ -222,6 +222,22 @@ static void fill_chain(SSL *ssl, struct mw__tls_info *info)
   }
 }
 
+/* Whether name is already in the ", "-joined list. */
+static bool name_listed(const char *list, const char *name)
+{
+  size_t n = strlen(name);
+  for(const char *p = list; *p;) {
+    const char *end = strstr(p, ", ");
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if(len == n && memcmp(p, name, n) == 0)
+      return true;
+    if(!end)
+      break;
+    p = end + 2;
+  }
+  return false;
+}
+
 /* The names the certificate is valid for: its DNS and IP subjectAltNames
  * (RFC 6125 checks only those when there are any), ", "-joined. */
 static void fill_names(X509 *cert, struct mw__tls_info *info)
@@ -247,7 +263,7 @@ static void fill_names(X509 *cert, struct mw__tls_info *info)
       if(n == 4 || n == 16)
         inet_ntop(n == 4 ? AF_INET : AF_INET6, d, one, sizeof(one));
     }
-    if(!one[0])
+    if(!one[0] || name_listed(info->names, one))
       continue;
     int m = snprintf(info->names + used, sizeof(info->names) - used, "%s%s",
                      used ? ", " : "", one);

@@ -18,6 +18,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 import fakesmtp  # noqa: E402
 import mwtest  # noqa: E402
+import netnsrig  # noqa: E402
 
 CERT_DIR = CA = CERT = KEY = None
 PASSWORD = "Evidence-pw-7731"
@@ -191,6 +192,44 @@ class SilentPort(unittest.TestCase):
                          "tls_mode_mismatch_expected_implicit", doc)
         self.assertIn("use --tls implicit", doc["diagnosis"]["fix"])
         self.assertLess(secs, mwtest.bound(GREETING_TIMEOUT + 1))
+
+
+class SilentPortFilteredAlternatives(unittest.TestCase):
+    """(1) The bound holds even when the other submission ports are
+    filtered (their SYNs dropped, in a network namespace this test
+    creates): the alternatives get only the time left."""
+
+    @classmethod
+    def setUpClass(cls):
+        why = netnsrig.Namespace.unavailable()
+        if why:
+            raise unittest.SkipTest(why)
+        cls.ns = netnsrig.Namespace("mwsilent",
+                                    drop_ports=[25, 465, 587, 2525]).start()
+        try:
+            cls.ns.serve(2600, CERT, KEY, "--silent")
+        except Exception:
+            cls.ns.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ns.stop()
+
+    def test_answer_within_greeting_timeout_plus_one_second(self):
+        import time
+        t0 = time.monotonic()
+        code, out = self.ns.run(
+            mwtest.command(mwtest.MAILWIRE, "doctor", "127.0.0.1:2600",
+                           "--json", "--greeting-timeout",
+                           "%ds" % GREETING_TIMEOUT, "--tls-ca-file", CA))
+        secs = time.monotonic() - t0
+        doc = json.loads(out)
+        self.assertEqual(doc["diagnosis"]["id"], "greeting_timeout", doc)
+        self.assertLess(secs, mwtest.bound(GREETING_TIMEOUT + 1), doc)
+        self.assertNotIn("use --tls implicit", doc["diagnosis"]["fix"])
+        alt = checks(doc, "alternatives")
+        self.assertTrue(alt and "465" in alt[0]["evidence"], doc)
 
 
 class RowsKept(unittest.TestCase):
