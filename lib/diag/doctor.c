@@ -7,9 +7,10 @@
  *   EHLO, AUTH and the envelope.  Each layer becomes a check with a status,
  *   a duration and its evidence; the first failure becomes the diagnosis,
  *   a cause from the catalogue (diag/causes.c) with a fix specific to this
- *   server.  When the TLS mode does not fit the port, a second, short
- *   attempt in the other mode finds out what the port really speaks, so a
- *   mismatch is named within about one greeting timeout.
+ *   server.  A port silent in plaintext is tried with implicit TLS at the
+ *   same time (doctor_session.c), so the verdict comes within the greeting
+ *   timeout plus one second; an implicit-TLS attempt that meets plaintext
+ *   is followed by a short plaintext one.
  *
  *   The SMTP work is done by the ordinary client (proto/smtp.c): doctor
  *   reads how far mw_smtp_connect() got (s->phase) and what it saw.

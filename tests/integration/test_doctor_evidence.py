@@ -364,6 +364,23 @@ class ProbeRows(unittest.TestCase):
             self.assertIn("IMAP", row["detail"])
 
 
+class ProbeRecommendation(unittest.TestCase):
+    """(10) probe's send flags and profile block keep the path settings:
+    the CA file and --bind (PROXY protocol and proxy likewise)."""
+
+    def test_bind_and_ca_kept(self):
+        with fakesmtp.FakeSMTP(cert=CERT, key=KEY) as f:
+            code, doc, err, _ = mwtest.run_json(
+                ["probe", "127.0.0.1", "--ports", str(f.port),
+                 "--greeting-timeout", "2s", "--tls-ca-file", CA,
+                 "--bind", "127.0.0.1"])
+        rec = doc["recommended"]
+        self.assertIn("--tls-ca-file %s" % CA, rec["send_flags"], doc)
+        self.assertIn("--bind 127.0.0.1", rec["send_flags"])
+        self.assertIn("tls_trust_file %s" % CA, rec["profile"])
+        self.assertIn("source_ip 127.0.0.1", rec["profile"])
+
+
 class Send(unittest.TestCase):
     """send's own message names the protocol heard."""
 
