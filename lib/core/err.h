@@ -48,6 +48,9 @@ struct mw_error {
   /* An OAuth failure report the server sent in a 334 (RFC 7628 3.2.2):
    * its "status" ("invalid_token", "401", ...), "" when none. */
   char oauth_status[24];
+  /* With MW_E_DNS: the name exists but has no address (of the family
+   * asked), as opposed to a name that does not exist. */
+  bool dns_no_address;
 };
 
 /* Resets e to MW_OK and frees its owned strings. */

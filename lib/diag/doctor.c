@@ -78,7 +78,7 @@ static bool check_dns(struct mw_report *r, const struct mw_options *o,
                              t0 + o->connect_timeout_ms, addrs, &err);
   if(st) {
     const char *id = st == MW_E_TIMEOUT              ? "dns_timeout"
-                     : strstr(err.message, "has no ")  ? "dns_no_address"
+                     : err.dns_no_address              ? "dns_no_address"
                      : err.temporary                   ? "dns_timeout"
                                                        : "dns_not_found";
     mw__doctor_check(r, "dns", MW_CHECK_FAIL, mw__doctor_since(t0), "%s", err.message);
