@@ -374,7 +374,8 @@ static bool connection_level(const mw_cause *c)
       "tcp_refused", "tcp_filtered", "tcp_unreachable", "port25_blocked",
       "greeting_timeout", "tls_mode_mismatch_expected_implicit",
       "tls_mode_mismatch_expected_plain", "starttls_not_offered",
-      "tls_handshake_failed", "tls_version_mismatch", "service_unavailable"};
+      "tls_handshake_failed", "tls_version_mismatch", "service_unavailable",
+      "wrong_protocol"};
   for(size_t i = 0; c && i < sizeof(ids) / sizeof(ids[0]); i++)
     if(strcmp(c->id, ids[i]) == 0)
       return true;

@@ -11,6 +11,7 @@
  */
 #include "diag/doctor_int.h"
 
+#include "diag/explain.h"
 #include "diag/probe.h"
 #include "proto/envelope.h"
 #include "proto/smtp.h"
@@ -676,17 +677,25 @@ void mw__doctor_session(struct mw_report *r, const struct mw_options *o,
                      mw_error_message(e));
     if(st == MW_E_REJECTED) {
       /* A refusal at connect is about this client (its address, its
-       * reputation) unless the text names a block list. */
+       * reputation) unless the text names a block list, a throttle on
+       * connections or a policy delay, each with its own fix. */
       char text[512];
       mw_explanation x;
+      bool specific = false;
       snprintf(text, sizeof(text), "%d %s %s", e->reply_code, e->enhanced,
                e->server_text ? e->server_text : "");
-      bool listed = mw_explain(text, &x) == MW_OK && x.cause_id &&
-                    strcmp(x.cause_id, "blocklisted") == 0;
-      const char *id = listed                      ? "blocklisted"
+      const char *named = mw__explain(text, &x, &specific) == MW_OK &&
+                                  specific && x.cause_id
+                              ? x.cause_id
+                              : "";
+      bool own = !strcmp(named, "blocklisted") ||
+                 !strcmp(named, "rate_limited") ||
+                 !strcmp(named, "rate_limited_connection") ||
+                 !strcmp(named, "policy_delay");
+      const char *id = own                          ? named
                        : e->reply_code / 100 == 4 ? "service_unavailable"
                                                   : "greeting_rejected";
-      mw__doctor_diagnose(r, id, mw_error_message(e), NULL);
+      mw__doctor_diagnose(r, id, mw_error_message(e), own ? x.advice : NULL);
     }
     else
       mw__doctor_diagnose(r, st == MW_E_PROTOCOL ? "protocol_error"

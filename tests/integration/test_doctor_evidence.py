@@ -71,6 +71,11 @@ TABLE = [
      ["fewer connections"], []),
     ("mailbox full", rcpt("452 4.2.2 <bob@example.org>: Mailbox full"),
      ENVELOPE, "mailbox_full", 18, ["Mailbox full"], ["room"], []),
+    ("connection throttle in the greeting",
+     {"greeting": "421 4.7.0 mx.example.org Error: too many connections "
+                  "from 127.0.0.1"},
+     (), "rate_limited_connection", 19, ["too many connections"],
+     ["fewer connections"], []),
     ("DNS failure on the server's side",
      {"mail_reply": "451 4.3.0 <alice@example.org>: Temporary lookup "
                     "failure"},
