@@ -619,9 +619,11 @@ void mw__doctor_session(struct mw_report *r, const struct mw_options *o,
 {
   mw_tls_mode mode = mw__options_tls_mode(o);
   /* A port silent in plaintext is tried with implicit TLS at the same
-   * time: both verdicts within one greeting timeout. */
+   * time: both verdicts within one greeting timeout.  (The probe sends no
+   * PROXY-protocol header, and through a proxy the proxy's checks come
+   * first: those keep the sequential second attempt.) */
   if(mode != MW_TLS_IMPLICIT && o->tls_mode != MW_TLS_DETECT &&
-     !o->proxy_url && silent_port(r, o, mode))
+     !o->proxy_url && !o->proxy_protocol && silent_port(r, o, mode))
     return;
   mw_smtp *s = mw_smtp_new(o);
   if(!s) {

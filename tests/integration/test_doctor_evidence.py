@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import fakesmtp  # noqa: E402
 import mwtest  # noqa: E402
 import netnsrig  # noqa: E402
+import rigutil  # noqa: E402
 
 CERT_DIR = CA = CERT = KEY = None
 PASSWORD = "Evidence-pw-7731"
@@ -351,6 +352,35 @@ class Pasteable(unittest.TestCase):
                 ["--from", "a@example.org", "--to", "b@example.org",
                  "--subject", "s", "--body", "b"])
         self.assertEqual(code, 0, out + err)
+
+
+class PasteableOnTheRig(unittest.TestCase):
+    """(10) On the real Postfix's PROXY-protocol port: the healthy line
+    keeps --proxy-protocol and the CA file, and works when pasted."""
+
+    @classmethod
+    def setUpClass(cls):
+        path = os.environ.get("MW_RIG_ENV")
+        if not path or not os.path.exists(path):
+            raise unittest.SkipTest("no rig (run through ctest)")
+        cls.env = rigutil.load_env(path)
+
+    def test_proxy_protocol_kept(self):
+        import shlex
+        e = self.env
+        port = int(e["RIG_HAPROXY_PORT"])
+        code, doc, err, _ = mwtest.run_json(
+            ["doctor", "127.0.0.1:%d" % port, "--tls", "none",
+             "--proxy-protocol", "v1", "--tls-ca-file", e["RIG_CA_FILE"]])
+        self.assertEqual(doc["diagnosis"]["id"], "healthy", (doc, err))
+        fix = doc["diagnosis"]["fix"]
+        self.assertIn("--proxy-protocol v1", fix)
+        self.assertIn("--tls-ca-file %s" % e["RIG_CA_FILE"], fix)
+        line = shlex.split(fix[fix.index("--server"):])
+        code, doc, err, _ = mwtest.run_json(
+            ["send"] + line + ["--from", e["RIG_USER1"], "--to",
+                               e["RIG_USER1"], "--body", "pasted"])
+        self.assertEqual(code, 0, err)
 
 
 class ProbeRows(unittest.TestCase):
