@@ -469,10 +469,14 @@ static void diagnose_cert(struct mw_report *r, const mw_smtp *s,
             t->days_left, t->chain, t->fingerprint);
   char summary[1400], fix[1024];
   const char *want = o->tls_server_name ? o->tls_server_name : r->host;
-  if(name)
+  if(name && !t->names[0])
     snprintf(summary, sizeof(summary),
-             "%s; the certificate is valid for: %s (not %s)",
-             mw_error_message(&s->err), names, want);
+             "%s; the certificate carries no subjectAltName (not valid for "
+             "%s)",
+             mw_error_message(&s->err), want);
+  else if(name)
+    snprintf(summary, sizeof(summary), "%s (not %s)",
+             mw_error_message(&s->err), want);
   else
     snprintf(summary, sizeof(summary), "%s", mw_error_message(&s->err));
   const mw_cause *c = mw_cause_find(id);

@@ -392,8 +392,17 @@ static mw_status smtp_tls(struct mw_smtp *s, unsigned timeout_ms)
       .ciphers = s->opt.tls_ciphers,
       .cert_file = s->opt.tls_cert_file,
       .key_file = s->opt.tls_key_file};
-  return mw__tls_start(&s->stream, &policy, &s->trace,
-                       deadline_in(timeout_ms), &s->tls, &s->tls_info);
+  mw_status st = mw__tls_start(&s->stream, &policy, &s->trace,
+                               deadline_in(timeout_ms), &s->tls,
+                               &s->tls_info);
+  /* A name mismatch says which names the certificate does carry. */
+  if(st == MW_E_CERT && s->tls_info.names[0] &&
+     !strcmp(mw__tls_verify_class(s->tls_info.verify_result), "hostname")) {
+    size_t n = strlen(s->err.message);
+    snprintf(s->err.message + n, sizeof(s->err.message) - n,
+             "; the certificate is valid for: %s", s->tls_info.names);
+  }
+  return st;
 }
 
 static mw_status smtp_starttls(struct mw_smtp *s, mw_tls_mode mode)

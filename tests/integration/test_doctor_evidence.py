@@ -417,7 +417,17 @@ class ProbeRecommendation(unittest.TestCase):
 
 
 class Send(unittest.TestCase):
-    """send's own message names the protocol heard."""
+    """send's own messages: the protocol heard, the certificate's names."""
+
+    def test_send_hostname_mismatch_lists_names(self):
+        with fakesmtp.FakeSMTP(cert=CERT, key=KEY) as f:
+            code, out, err, _ = mwtest.run(
+                ["send", "--server", "127.0.0.1:%d" % f.port, "--tls",
+                 "starttls", "--tls-ca-file", CA, "--tls-server-name",
+                 "mail.other.example", "--from", "a@example.org", "--to",
+                 "b@example.org", "--subject", "s", "--body", "b"])
+        self.assertEqual(code, 78, err)
+        self.assertIn("valid for: localhost, 127.0.0.1", err)
 
     def test_send_to_an_imap_port(self):
         with fakesmtp.FakeSMTP(cert=CERT, key=KEY,
