@@ -81,7 +81,8 @@ static bool check_dns(struct mw_report *r, const struct mw_options *o,
                      : err.dns_no_address              ? "dns_no_address"
                      : err.temporary                   ? "dns_timeout"
                                                        : "dns_not_found";
-    mw__doctor_check(r, "dns", MW_CHECK_FAIL, mw__doctor_since(t0), "%s", err.message);
+    mw__doctor_check(r, "dns", MW_CHECK_FAIL, mw__doctor_since(t0), "%s",
+                     err.message);
     mw__doctor_diagnose(r, id, err.message, NULL);
     mw__error_clear(&err);
     return false;
@@ -94,9 +95,10 @@ static bool check_dns(struct mw_report *r, const struct mw_options *o,
     *strrchr(a, ':') = '\0'; /* the port is shown by the TCP check */
     mw__sbuf_printf(&b, "%s%s", i ? ", " : "", a);
   }
-  mw__doctor_check(r, "dns", MW_CHECK_OK, mw__doctor_since(t0), "%s has %zu address%s: %s",
-            o->host, addrs->count, addrs->count == 1 ? "" : "es",
-            b.data ? b.data : "");
+  mw__doctor_check(r, "dns", MW_CHECK_OK, mw__doctor_since(t0),
+                   "%s has %zu address%s: %s",
+                   o->host, addrs->count, addrs->count == 1 ? "" : "es",
+                   b.data ? b.data : "");
   mw__sbuf_free(&b);
   return true;
 }
@@ -149,8 +151,9 @@ static bool check_tcp(struct mw_report *r, const struct mw_options *o,
   }
   const char *ev = b.data ? b.data : "";
   if(ok) {
-    mw__doctor_check(r, "tcp", ok == addrs->count ? MW_CHECK_OK : MW_CHECK_WARN,
-              mw__doctor_since(t0), "%s", ev);
+    mw__doctor_check(r, "tcp",
+                     ok == addrs->count ? MW_CHECK_OK : MW_CHECK_WARN,
+                     mw__doctor_since(t0), "%s", ev);
     mw__sbuf_free(&b);
     return true;
   }
@@ -170,7 +173,8 @@ static bool check_tcp(struct mw_report *r, const struct mw_options *o,
                  : "check firewalls between here and the server, or try "
                    "another port (587 with --tls starttls, 465 with --tls "
                    "implicit)");
-    mw__doctor_diagnose(r, p25 ? "port25_blocked" : "tcp_filtered", summary, fix);
+    mw__doctor_diagnose(r, p25 ? "port25_blocked" : "tcp_filtered", summary,
+                        fix);
   }
   else if(unreachable) {
     snprintf(summary, sizeof(summary), "%s port %u is unreachable: %s",
@@ -227,10 +231,11 @@ static bool resolve_mx_target(struct mw_report *r, struct mw_options *o)
   mw_status st = mw__resolve_mx(domain, o->dns_server,
                                 t0 + o->connect_timeout_ms, mx, 16, &n, &err);
   if(st) {
-    mw__doctor_check(r, "dns", MW_CHECK_FAIL, mw__doctor_since(t0), "%s", err.message);
+    mw__doctor_check(r, "dns", MW_CHECK_FAIL, mw__doctor_since(t0), "%s",
+                     err.message);
     mw__doctor_diagnose(r, st == MW_E_TIMEOUT || err.temporary ? "dns_timeout"
                                                     : "dns_not_found",
-             err.message, NULL);
+                        err.message, NULL);
     mw__error_clear(&err);
     return false;
   }
@@ -238,8 +243,8 @@ static bool resolve_mx_target(struct mw_report *r, struct mw_options *o)
   if(!n) {
     mw__doctor_check(r, "dns", MW_CHECK_WARN, mw__doctor_since(t0),
               "%s has no MX record: mail goes to the domain's own address "
-              "(RFC 5321 5.1)",
-              domain);
+                     "(RFC 5321 5.1)",
+                     domain);
     snprintf(target, sizeof(target), "%s", domain);
   }
   else {
@@ -248,8 +253,9 @@ static bool resolve_mx_target(struct mw_report *r, struct mw_options *o)
     for(size_t i = 0; i < n; i++)
       mw__sbuf_printf(&b, "%s%u %s", i ? ", " : "", mx[i].preference,
                       mx[i].host);
-    mw__doctor_check(r, "dns", MW_CHECK_OK, mw__doctor_since(t0), "MX of %s: %s", domain,
-              b.data ? b.data : "");
+    mw__doctor_check(r, "dns", MW_CHECK_OK, mw__doctor_since(t0),
+                     "MX of %s: %s", domain,
+                     b.data ? b.data : "");
     mw__sbuf_free(&b);
     snprintf(target, sizeof(target), "%s", mx[0].host);
   }
@@ -353,7 +359,7 @@ static void try_alternatives(struct mw_report *r, const struct mw_options *o)
       describe_port(probe, candidates[i], &ev, &works, o, r->host);
   mw_probe_free(probe);
   mw__doctor_check(r, "alternatives", works.len ? MW_CHECK_OK : MW_CHECK_FAIL,
-            mw__doctor_since(t0), "%s", ev.data ? ev.data : "");
+                   mw__doctor_since(t0), "%s", ev.data ? ev.data : "");
   if(works.len && r->fix) {
     struct mw__sbuf fix;
     mw__sbuf_init(&fix);
@@ -418,7 +424,8 @@ mw_status mw_doctor_run(const mw_options *o, const char *from,
   mw__doctor_deliverability(r, &local, from);
   mw__options_release(&local);
   if(!r->cause)
-    mw__doctor_diagnose(r, "unknown_reply", "the checks ended without a verdict", NULL);
+    mw__doctor_diagnose(r, "unknown_reply",
+                        "the checks ended without a verdict", NULL);
   *out = r;
   return MW_OK;
 }

@@ -142,7 +142,8 @@ static void check_spf(struct deliver *d)
   char **txt = NULL;
   size_t n = 0;
   if(fetch_txt(d, d->domain, mw__spf_is_record, &txt, &n, &err)) {
-    mw__doctor_check(r, "spf", MW_CHECK_WARN, mw__doctor_since(t0), "%s", err.message);
+    mw__doctor_check(r, "spf", MW_CHECK_WARN, mw__doctor_since(t0), "%s",
+                     err.message);
     note(&d->auth_found, "the SPF record of %s could not be read",
          d->domain);
     mw__error_clear(&err);
@@ -151,8 +152,8 @@ static void check_spf(struct deliver *d)
   if(!n) {
     mw__doctor_check(r, "spf", MW_CHECK_WARN, mw__doctor_since(t0),
               "%s has no SPF record (TXT \"v=spf1 ...\"): receivers cannot "
-              "tell which servers may send for it",
-              d->domain);
+                     "tell which servers may send for it",
+                     d->domain);
     note(&d->auth_found, "no SPF record for %s", d->domain);
     note(&d->auth_fix, "publish one SPF record at %s listing the servers "
          "that send for it (for example \"v=spf1 mx -all\", or your "
@@ -160,9 +161,9 @@ static void check_spf(struct deliver *d)
   }
   else if(n > 1) {
     mw__doctor_check(r, "spf", MW_CHECK_WARN, mw__doctor_since(t0),
-              "permerror: %s has %zu SPF records (RFC 7208 3.2 allows "
-              "one): \"%s\", \"%s\"",
-              d->domain, n, txt[0], txt[1]);
+                     "permerror: %s has %zu SPF records (RFC 7208 3.2 allows "
+                     "one): \"%s\", \"%s\"",
+                     d->domain, n, txt[0], txt[1]);
     note(&d->auth_found, "%s has %zu SPF records (permerror)", d->domain,
          n);
     note(&d->auth_fix, "merge the SPF records of %s into one", d->domain);
@@ -175,14 +176,16 @@ static void check_spf(struct deliver *d)
     if(w.macros)
       snprintf(extra, sizeof(extra), ", %u macro target%s not followed",
                w.macros, w.macros == 1 ? "" : "s");
-    mw__doctor_check(r, "spf", over || w.problem[0] ? MW_CHECK_WARN : MW_CHECK_OK,
-              mw__doctor_since(t0), "\"%s\": %u DNS lookup%s (limit %u%s)%s%s%s",
-              txt[0], w.lookups, w.lookups == 1 ? "" : "s",
-              MW__SPF_LOOKUP_LIMIT, extra,
-              over ? "; permerror: more than 10 DNS-querying terms (RFC "
-                     "7208 4.6.4)"
-                   : "",
-              w.problem[0] ? "; " : "", w.problem);
+    mw__doctor_check(r, "spf",
+                     over || w.problem[0] ? MW_CHECK_WARN : MW_CHECK_OK,
+                     mw__doctor_since(t0),
+                     "\"%s\": %u DNS lookup%s (limit %u%s)%s%s%s", txt[0],
+                     w.lookups, w.lookups == 1 ? "" : "s",
+                     MW__SPF_LOOKUP_LIMIT, extra,
+                     over ? "; permerror: more than 10 DNS-querying terms "
+                            "(RFC 7208 4.6.4)"
+                          : "",
+                     w.problem[0] ? "; " : "", w.problem);
     if(over) {
       note(&d->auth_found, "the SPF record of %s needs %u DNS lookups "
            "(more than 10: permerror)", d->domain, w.lookups);
@@ -207,7 +210,8 @@ static void check_dmarc(struct deliver *d)
   char **txt = NULL;
   size_t n = 0;
   if(fetch_txt(d, name, mw__dmarc_is_record, &txt, &n, &err)) {
-    mw__doctor_check(r, "dmarc", MW_CHECK_WARN, mw__doctor_since(t0), "%s", err.message);
+    mw__doctor_check(r, "dmarc", MW_CHECK_WARN, mw__doctor_since(t0), "%s",
+                     err.message);
     note(&d->auth_found, "the DMARC record of %s could not be read",
          d->domain);
     mw__error_clear(&err);
@@ -216,7 +220,7 @@ static void check_dmarc(struct deliver *d)
   struct mw__dmarc dm;
   if(!n) {
     mw__doctor_check(r, "dmarc", MW_CHECK_WARN, mw__doctor_since(t0),
-              "no DMARC record at %s (TXT \"v=DMARC1; p=...\")", name);
+                     "no DMARC record at %s (TXT \"v=DMARC1; p=...\")", name);
     note(&d->auth_found, "no DMARC record for %s", d->domain);
     note(&d->auth_fix, "publish a DMARC record at %s (start with "
          "\"v=DMARC1; p=none; rua=mailto:dmarc@%s\")", name, d->domain);
@@ -224,28 +228,32 @@ static void check_dmarc(struct deliver *d)
   else if(n > 1) {
     mw__doctor_check(r, "dmarc", MW_CHECK_WARN, mw__doctor_since(t0),
               "%s has %zu DMARC records: receivers ignore them all (RFC "
-              "7489 6.6.3)", name, n);
+                     "7489 6.6.3)", name, n);
     note(&d->auth_found, "%s has %zu DMARC records (none applies)", name,
          n);
     note(&d->auth_fix, "keep one DMARC record at %s", name);
   }
   else if(!mw__dmarc_parse(txt[0], &dm)) {
-    mw__doctor_check(r, "dmarc", MW_CHECK_WARN, mw__doctor_since(t0), "\"%s\" at %s: %s",
-              txt[0], name, dm.error);
+    mw__doctor_check(r, "dmarc", MW_CHECK_WARN, mw__doctor_since(t0),
+                     "\"%s\" at %s: %s",
+                     txt[0], name, dm.error);
     note(&d->auth_found, "the DMARC record of %s is invalid (%s)",
          d->domain, dm.error);
     note(&d->auth_fix, "correct the DMARC record at %s", name);
   }
   else {
     bool none = strcmp(dm.policy, "none") == 0;
-    mw__doctor_check(r, "dmarc", none ? MW_CHECK_WARN : MW_CHECK_OK, mw__doctor_since(t0),
-              "\"%s\": policy %s%s%s, %u%%%s%s%s", txt[0], dm.policy,
-              dm.subpolicy[0] ? ", subdomains " : "", dm.subpolicy, dm.pct,
-              dm.rua[0] ? ", reports to " : ", no aggregate reports (rua=)",
-              dm.rua,
-              none ? "; p=none only monitors: failing mail is not "
-                     "quarantined or rejected"
-                   : "");
+    mw__doctor_check(r, "dmarc", none ? MW_CHECK_WARN : MW_CHECK_OK,
+                     mw__doctor_since(t0),
+                     "\"%s\": policy %s%s%s, %u%%%s%s%s", txt[0], dm.policy,
+                     dm.subpolicy[0] ? ", subdomains " : "", dm.subpolicy,
+                     dm.pct,
+                     dm.rua[0] ? ", reports to "
+                               : ", no aggregate reports (rua=)",
+                     dm.rua,
+                     none ? "; p=none only monitors: failing mail is not "
+                            "quarantined or rejected"
+                          : "");
   }
   mw__txt_free(txt, n);
 }
@@ -256,8 +264,8 @@ static void check_dkim(struct deliver *d)
   const char *sel = d->o->dkim_selector;
   if(!sel) {
     mw__doctor_check(r, "dkim", MW_CHECK_SKIPPED, 0,
-              "not tested (give --dkim-selector NAME: the s= of your "
-              "DKIM-Signature)");
+                     "not tested (give --dkim-selector NAME: the s= of your "
+                     "DKIM-Signature)");
     return;
   }
   int64_t t0 = mw__now_ms();
@@ -267,7 +275,8 @@ static void check_dkim(struct deliver *d)
   char **txt = NULL;
   size_t n = 0;
   if(fetch_txt(d, name, NULL, &txt, &n, &err)) {
-    mw__doctor_check(r, "dkim", MW_CHECK_WARN, mw__doctor_since(t0), "%s", err.message);
+    mw__doctor_check(r, "dkim", MW_CHECK_WARN, mw__doctor_since(t0), "%s",
+                     err.message);
     note(&d->auth_found, "the DKIM key %s could not be read", name);
     mw__error_clear(&err);
     return;
@@ -279,22 +288,23 @@ static void check_dkim(struct deliver *d)
       good = i;
   if(!n) {
     mw__doctor_check(r, "dkim", MW_CHECK_WARN, mw__doctor_since(t0),
-              "no DKIM key at %s", name);
+                     "no DKIM key at %s", name);
     note(&d->auth_found, "no DKIM key at %s", name);
     note(&d->auth_fix, "publish the DKIM public key of selector %s at %s",
          sel, name);
   }
   else if(good == n) {
-    mw__doctor_check(r, "dkim", MW_CHECK_WARN, mw__doctor_since(t0), "%s: %s", name,
-              k.error);
+    mw__doctor_check(r, "dkim", MW_CHECK_WARN, mw__doctor_since(t0), "%s: %s",
+                     name,
+                     k.error);
     note(&d->auth_found, "the DKIM key at %s is %s", name,
          k.revoked ? "revoked" : "invalid");
     note(&d->auth_fix, "publish a valid DKIM key at %s", name);
   }
   else {
     mw__doctor_check(r, "dkim", MW_CHECK_OK, mw__doctor_since(t0),
-              "%s: %s key (%zu base64 characters)", name, k.key_type,
-              k.key_len);
+                     "%s: %s key (%zu base64 characters)", name, k.key_type,
+                     k.key_len);
   }
   mw__txt_free(txt, n);
 }
@@ -315,24 +325,26 @@ static void check_mta_sts(struct deliver *d)
   char **txt = NULL;
   size_t n = 0;
   if(fetch_txt(d, name, is_sts, &txt, &n, &err))
-    mw__doctor_check(r, "mta-sts", MW_CHECK_WARN, mw__doctor_since(t0), "%s", err.message);
+    mw__doctor_check(r, "mta-sts", MW_CHECK_WARN, mw__doctor_since(t0), "%s",
+                     err.message);
   else if(!n)
     mw__doctor_check(r, "mta-sts", MW_CHECK_WARN, mw__doctor_since(t0),
               "no MTA-STS record at %s (optional: it lets senders insist "
-              "on TLS to %s's MX)",
-              name, d->domain);
+                     "on TLS to %s's MX)",
+                     name, d->domain);
   else if(n > 1)
     mw__doctor_check(r, "mta-sts", MW_CHECK_WARN, mw__doctor_since(t0),
               "%s has %zu MTA-STS records: senders ignore them (RFC 8461 "
-              "3.1)", name, n);
+                     "3.1)", name, n);
   else if(!mw__mta_sts_parse(txt[0], id, sizeof(id), why, sizeof(why)))
-    mw__doctor_check(r, "mta-sts", MW_CHECK_WARN, mw__doctor_since(t0), "\"%s\" at %s: %s",
-              txt[0], name, why);
+    mw__doctor_check(r, "mta-sts", MW_CHECK_WARN, mw__doctor_since(t0),
+                     "\"%s\" at %s: %s",
+                     txt[0], name, why);
   else
     mw__doctor_check(r, "mta-sts", MW_CHECK_OK, mw__doctor_since(t0),
-              "\"%s\": policy id %s (the policy at https://mta-sts.%s/"
-              ".well-known/mta-sts.txt is not fetched)",
-              txt[0], id, d->domain);
+                     "\"%s\": policy id %s (the policy at https://mta-sts.%s/"
+                     ".well-known/mta-sts.txt is not fetched)",
+                     txt[0], id, d->domain);
   mw__txt_free(txt, n);
   mw__error_clear(&err);
 }
@@ -347,22 +359,24 @@ static void check_tls_rpt(struct deliver *d)
   char **txt = NULL;
   size_t n = 0;
   if(fetch_txt(d, name, is_tlsrpt, &txt, &n, &err))
-    mw__doctor_check(r, "tls-rpt", MW_CHECK_WARN, mw__doctor_since(t0), "%s", err.message);
+    mw__doctor_check(r, "tls-rpt", MW_CHECK_WARN, mw__doctor_since(t0), "%s",
+                     err.message);
   else if(!n)
     mw__doctor_check(r, "tls-rpt", MW_CHECK_WARN, mw__doctor_since(t0),
               "no TLS-RPT record at %s (optional: reports of TLS failures "
-              "delivering to %s)",
-              name, d->domain);
+                     "delivering to %s)",
+                     name, d->domain);
   else if(n > 1)
     mw__doctor_check(r, "tls-rpt", MW_CHECK_WARN, mw__doctor_since(t0),
               "%s has %zu TLS-RPT records (RFC 8460 3 allows one)", name,
-              n);
+                     n);
   else if(!mw__tls_rpt_parse(txt[0], rua, sizeof(rua), why, sizeof(why)))
-    mw__doctor_check(r, "tls-rpt", MW_CHECK_WARN, mw__doctor_since(t0), "\"%s\" at %s: %s",
-              txt[0], name, why);
+    mw__doctor_check(r, "tls-rpt", MW_CHECK_WARN, mw__doctor_since(t0),
+                     "\"%s\" at %s: %s",
+                     txt[0], name, why);
   else
     mw__doctor_check(r, "tls-rpt", MW_CHECK_OK, mw__doctor_since(t0),
-              "\"%s\": reports to %s", txt[0], rua);
+                     "\"%s\": reports to %s", txt[0], rua);
   mw__txt_free(txt, n);
   mw__error_clear(&err);
 }
@@ -374,7 +388,7 @@ static void check_dnsbl(struct deliver *d)
   if(!zones) {
     mw__doctor_check(r, "dnsbl", MW_CHECK_SKIPPED, 0,
               "not tested (give --dnsbl ZONE[,ZONE...]; no blocklist is "
-              "asked by default)");
+                     "asked by default)");
     return;
   }
   char ip[80];
@@ -384,8 +398,8 @@ static void check_dnsbl(struct deliver *d)
     *colon = '\0';
   if(!ip[0] || ip[0] == '[') {
     mw__doctor_check(r, "dnsbl", MW_CHECK_SKIPPED, 0, "%s",
-              ip[0] ? "the server's address is IPv6: not looked up"
-                    : "no connection to the server: no address to look up");
+                     ip[0] ? "the server's address is IPv6: not looked up"
+                     : "no connection to the server: no address to look up");
     return;
   }
   const char *p = zones;
@@ -396,12 +410,14 @@ static void check_dnsbl(struct deliver *d)
     int64_t t0 = mw__now_ms();
     char name[300];
     if(!mw__dnsbl_name(ip, zone, name, sizeof(name))) {
-      mw__doctor_check(r, "dnsbl", MW_CHECK_SKIPPED, 0, "%s: not a zone", zone);
+      mw__doctor_check(r, "dnsbl", MW_CHECK_SKIPPED, 0, "%s: not a zone",
+                       zone);
       continue;
     }
     if(d->dns_dead) {
-      mw__doctor_check(r, "dnsbl", MW_CHECK_WARN, 0, "%s: not looked up: the DNS "
-                "server did not answer an earlier query", zone);
+      mw__doctor_check(r, "dnsbl", MW_CHECK_WARN, 0,
+                       "%s: not looked up: the DNS "
+                       "server did not answer an earlier query", zone);
       continue;
     }
     uint8_t a[4][4];
@@ -413,14 +429,15 @@ static void check_dnsbl(struct deliver *d)
                                  a, 4, &n, &err);
     if(st) {
       d->dns_dead = st == MW_E_TIMEOUT;
-      mw__doctor_check(r, "dnsbl", MW_CHECK_WARN, mw__doctor_since(t0), "%s: %s", zone,
-                err.message);
+      mw__doctor_check(r, "dnsbl", MW_CHECK_WARN, mw__doctor_since(t0),
+                       "%s: %s", zone,
+                       err.message);
       mw__error_clear(&err);
       continue;
     }
     if(!n) {
       mw__doctor_check(r, "dnsbl", MW_CHECK_OK, mw__doctor_since(t0),
-                "%s is not listed on %s", ip, zone);
+                       "%s is not listed on %s", ip, zone);
       continue;
     }
     char ans[20];
@@ -433,8 +450,8 @@ static void check_dnsbl(struct deliver *d)
       fetch_txt(d, name, NULL, &txt, &nt, &err);
       mw__error_clear(&err);
       mw__doctor_check(r, "dnsbl", MW_CHECK_WARN, mw__doctor_since(t0),
-                "%s is listed on %s (%s)%s%s", ip, zone, ans,
-                nt ? ": " : "", nt ? txt[0] : "");
+                       "%s is listed on %s (%s)%s%s", ip, zone, ans,
+                       nt ? ": " : "", nt ? txt[0] : "");
       note(&d->listed, "%s is listed on %s (%s)%s%s", ip, zone, ans,
            nt ? ": " : "", nt ? txt[0] : "");
       mw__txt_free(txt, nt);
@@ -442,11 +459,11 @@ static void check_dnsbl(struct deliver *d)
     else {
       mw__doctor_check(r, "dnsbl", MW_CHECK_WARN, mw__doctor_since(t0),
                 "%s: %s answered %s, which is not a listing%s", zone, name,
-                ans,
-                cls == MW__DNSBL_REFUSED
-                    ? " (the list refuses queries from this resolver: ask "
-                      "it through your own DNS server)"
-                    : "");
+                       ans,
+                       cls == MW__DNSBL_REFUSED
+                       ? " (the list refuses queries from this resolver: ask "
+                       "it through your own DNS server)"
+                       : "");
     }
   }
 }

@@ -92,17 +92,17 @@ static void report_tls_and_cert(struct mw_report *r, const mw_smtp *s,
                      t->cipher);
   if(o->insecure) {
     mw__doctor_check(r, "certificate", MW_CHECK_WARN, 0,
-              "NOT verified (--insecure): %s; issuer %s", t->subject,
-              t->issuer);
+                     "NOT verified (--insecure): %s; issuer %s", t->subject,
+                     t->issuer);
     return;
   }
   mw_check_status st = t->days_left < 14 ? MW_CHECK_WARN : MW_CHECK_OK;
   mw__doctor_check(r, "certificate", st, 0,
-            "%s: %s; issuer %s; expires %s (%d days left); sha256 %s",
-            o->fingerprint[0] ? "matches the pinned fingerprint"
-                              : "trusted, name matches",
-            t->subject, t->issuer, t->not_after, t->days_left,
-            t->fingerprint);
+                   "%s: %s; issuer %s; expires %s (%d days left); sha256 %s",
+                   o->fingerprint[0] ? "matches the pinned fingerprint"
+                                     : "trusted, name matches",
+                   t->subject, t->issuer, t->not_after, t->days_left,
+                   t->fingerprint);
 }
 
 /* The EHLO row: the capabilities (after TLS, and before it). */
@@ -159,7 +159,7 @@ static void check_envelope(struct mw_report *r, mw_smtp *s, const char *from,
 {
   if(!from || !to) {
     mw__doctor_check(r, "envelope", MW_CHECK_SKIPPED, 0,
-              "not tested (give --from and --to)");
+                     "not tested (give --from and --to)");
     return;
   }
   struct mw__reply mail, rcpt;
@@ -188,17 +188,17 @@ static void check_envelope(struct mw_report *r, mw_smtp *s, const char *from,
                                                            : NULL;
     if(!bad) {
       mw__doctor_check(r, "envelope", MW_CHECK_OK, mw__doctor_since(t0),
-                "MAIL FROM:<%s> %d; RCPT TO:<%s> %d (then RSET; nothing "
-                "sent)",
-                from, mail.code, to, rcpt.code);
+                       "MAIL FROM:<%s> %d; RCPT TO:<%s> %d (then RSET; "
+                       "nothing sent)",
+                       from, mail.code, to, rcpt.code);
     }
     else {
       bool is_mail = bad == &mail;
       mw__doctor_check(r, "envelope",
-                bad->code / 100 == 4 ? MW_CHECK_WARN : MW_CHECK_FAIL,
-                mw__doctor_since(t0), "%s <%s>: %d %s %s",
-                is_mail ? "MAIL FROM" : "RCPT TO", is_mail ? from : to,
-                bad->code, bad->enhanced, bad->text ? bad->text : "");
+                       bad->code / 100 == 4 ? MW_CHECK_WARN : MW_CHECK_FAIL,
+                       mw__doctor_since(t0), "%s <%s>: %d %s %s",
+                       is_mail ? "MAIL FROM" : "RCPT TO", is_mail ? from : to,
+                       bad->code, bad->enhanced, bad->text ? bad->text : "");
       char what[300];
       snprintf(what, sizeof(what), "<%s>", is_mail ? from : to);
       mw__doctor_refusal(r, is_mail ? MW__STEP_MAIL : MW__STEP_RCPT, what,
@@ -220,26 +220,26 @@ static void report_ready(struct mw_report *r, mw_smtp *s,
   }
   else {
     mw__doctor_check(r, "tls", MW_CHECK_WARN, 0,
-              "the connection is NOT encrypted (--tls %s)",
-              mw_tls_mode_name(mode));
+                     "the connection is NOT encrypted (--tls %s)",
+                     mw_tls_mode_name(mode));
     r->detected_mode = "plain";
   }
   double auth_ms = phase_ms(s, MW__PHASE_AUTH, end);
   const struct mw__capa_entry *auth = mw__capa_find(&s->capa, "AUTH");
   if(s->auth_mech)
     mw__doctor_check(r, "auth", MW_CHECK_OK, auth_ms,
-              "authenticated as %s with %s",
-              o->user ? o->user
-              : strcmp(s->auth_mech, "EXTERNAL") == 0
-                  ? "the client certificate's identity"
-                  : "(token)",
-              s->auth_mech);
+                     "authenticated as %s with %s",
+                     o->user ? o->user
+                     : strcmp(s->auth_mech, "EXTERNAL") == 0
+                     ? "the client certificate's identity"
+                     : "(token)",
+                     s->auth_mech);
   else if(auth)
     mw__doctor_check(r, "auth", MW_CHECK_SKIPPED, 0,
-              "not tested (no credentials); offered: %s", auth->params);
+                     "not tested (no credentials); offered: %s", auth->params);
   else
     mw__doctor_check(r, "auth", MW_CHECK_SKIPPED, 0,
-              "the server offers no AUTH%s", s->tls ? "" : " here");
+                     "the server offers no AUTH%s", s->tls ? "" : " here");
   check_envelope(r, s, from, to);
   if(!r->cause) {
     char summary[512];
@@ -379,20 +379,21 @@ static void diagnose_mode(struct mw_report *r, const struct mw_options *o,
     if(p && p->tls_info.handshake_done) {
       r->detected_mode = "implicit";
       mw__doctor_check(r, "tls", MW_CHECK_FAIL, mw__doctor_since(t0),
-                "the port answered a TLS handshake (%s): it speaks "
-                "implicit TLS%s",
-                p->tls_info.version, st ? "" : " and greets after it");
+                       "the port answered a TLS handshake (%s): it speaks "
+                       "implicit TLS%s",
+                       p->tls_info.version, st ? "" : " and greets after it");
       snprintf(summary, sizeof(summary),
                "%s port %u speaks implicit TLS, but the client waited for "
                "a plaintext greeting (--tls %s)",
                r->host, r->port, mw_tls_mode_name(asked));
       snprintf(fix, sizeof(fix), "use --tls implicit on port %u", r->port);
-      mw__doctor_diagnose(r, "tls_mode_mismatch_expected_implicit", summary, fix);
+      mw__doctor_diagnose(r, "tls_mode_mismatch_expected_implicit", summary,
+                          fix);
     }
     else {
       mw__doctor_check(r, "tls", MW_CHECK_FAIL, mw__doctor_since(t0),
-                "implicit TLS, tried next: %s",
-                p ? mw_error_message(&p->err) : "out of memory");
+                       "implicit TLS, tried next: %s",
+                       p ? mw_error_message(&p->err) : "out of memory");
       snprintf(summary, sizeof(summary),
                "%s; implicit TLS failed too (%s)", mw_error_message(first),
                p ? mw_error_message(&p->err) : "out of memory");
@@ -420,7 +421,7 @@ static void diagnose_mode(struct mw_report *r, const struct mw_options *o,
     r->detected_mode = starttls ? "starttls" : "plain";
     mw__doctor_check(r, "tls", MW_CHECK_FAIL, mw__doctor_since(t0),
               "the port greets in plaintext (\"220 %s\")%s", p->greeting,
-              starttls ? " and offers STARTTLS" : " without STARTTLS");
+                     starttls ? " and offers STARTTLS" : " without STARTTLS");
     snprintf(summary, sizeof(summary),
              "%s port %u speaks plaintext SMTP%s, but the client started "
              "TLS at once (--tls implicit)",
@@ -438,8 +439,9 @@ static void diagnose_mode(struct mw_report *r, const struct mw_options *o,
   }
   else {
     mw__doctor_check(r, "tls", MW_CHECK_FAIL, mw__doctor_since(t0), "%s",
-              mw_error_message(first));
-    mw__doctor_diagnose(r, "tls_handshake_failed", mw_error_message(first), NULL);
+                     mw_error_message(first));
+    mw__doctor_diagnose(r, "tls_handshake_failed", mw_error_message(first),
+                        NULL);
   }
   mw_smtp_free(p);
 }
@@ -451,7 +453,7 @@ static void diagnose_cert(struct mw_report *r, const mw_smtp *s,
   const struct mw__tls_info *t = &s->tls_info;
   mw__doctor_check(r, "tls", MW_CHECK_OK, ms, "%s, %s, %s",
             mode == MW_TLS_IMPLICIT ? "implicit TLS" : "STARTTLS", t->version,
-            t->cipher);
+                   t->cipher);
   const char *cls = mw__tls_verify_class(t->verify_result);
   const char *id = strcmp(cls, "expired") == 0         ? "cert_expired"
                    : strcmp(cls, "not_yet_valid") == 0 ? "cert_not_yet_valid"
@@ -463,10 +465,10 @@ static void diagnose_cert(struct mw_report *r, const mw_smtp *s,
   bool name = !strcmp(id, "cert_hostname_mismatch");
   const char *names = t->names[0] ? t->names : "none (no subjectAltName)";
   mw__doctor_check(r, "certificate", MW_CHECK_FAIL, 0,
-            "%s; subject %s; names %s; issuer %s; expires %s (%d days "
-            "left); chain: %s; sha256 %s",
-            t->verify_error, t->subject, names, t->issuer, t->not_after,
-            t->days_left, t->chain, t->fingerprint);
+                   "%s; subject %s; names %s; issuer %s; expires %s (%d days "
+                   "left); chain: %s; sha256 %s",
+                   t->verify_error, t->subject, names, t->issuer, t->not_after,
+                   t->days_left, t->chain, t->fingerprint);
   char summary[1400], fix[1024];
   const char *want = o->tls_server_name ? o->tls_server_name : r->host;
   if(name && !t->names[0])
@@ -514,7 +516,7 @@ static void diagnose_auth(struct mw_report *r, const mw_smtp *s,
       mw__doctor_check(r, "auth", MW_CHECK_FAIL, ms,
                 "AUTH not offered%s%s", plain ? "; before TLS it offered: "
                                               : "",
-                plain ? plain->params : "");
+                       plain ? plain->params : "");
       snprintf(summary, sizeof(summary),
                "%s port %u does not offer authentication", r->host,
                r->port);
@@ -522,7 +524,7 @@ static void diagnose_auth(struct mw_report *r, const mw_smtp *s,
       return;
     }
     mw__doctor_check(r, "auth", MW_CHECK_FAIL, ms, "offered: %s; allowed: %s",
-              auth->params,
+                     auth->params,
               o->auth_mechs ? o->auth_mechs : mw_auth_supported_mechanisms());
     bool oauth_only = true;
     const char *p = auth->params;
@@ -538,14 +540,14 @@ static void diagnose_auth(struct mw_report *r, const mw_smtp *s,
         oauth_only = false;
     }
     mw__doctor_diagnose(r,
-             oauth_only && !o->oauth2_token ? "auth_oauth_required"
+                        oauth_only && !o->oauth2_token ? "auth_oauth_required"
                                             : "auth_mechanism_unsupported",
-             mw_error_message(e), NULL);
+                        mw_error_message(e), NULL);
     return;
   default:
     mw__doctor_check(r, "auth", e->reply_code / 100 == 4 ? MW_CHECK_WARN
                                                   : MW_CHECK_FAIL,
-              ms, "%s", mw_error_message(e));
+                     ms, "%s", mw_error_message(e));
     if(e->status == MW_E_AUTH && e->oauth_status[0] &&
        e->reply_code / 100 != 4) {
       char summary2[1024];
@@ -564,11 +566,12 @@ static void diagnose_auth(struct mw_report *r, const mw_smtp *s,
     else if(e->status == MW_E_INVALID)
       /* Our own settings (a client certificate that does not load, an
        * --auth list that cannot work): nothing to retry. */
-      mw__doctor_diagnose(r, "auth_mechanism_unsupported", mw_error_message(e), NULL);
+      mw__doctor_diagnose(r, "auth_mechanism_unsupported",
+                          mw_error_message(e), NULL);
     else
       mw__doctor_diagnose(r, e->status == MW_E_PROTOCOL ? "protocol_error"
                                              : "temporary_failure",
-               mw_error_message(e), NULL);
+                          mw_error_message(e), NULL);
   }
 }
 
@@ -583,7 +586,7 @@ static bool diagnose_proxy(struct mw_report *r, const mw_smtp *s,
                        ph == MW__PHASE_PROXY;
   if(!st || !before_tunnel) {
     mw__doctor_check(r, "proxy", MW_CHECK_OK, 0, "tunnel to %s port %u open",
-              r->host, r->port);
+                     r->host, r->port);
     return true;
   }
   const char *m = s->err.message;
@@ -706,7 +709,7 @@ void mw__doctor_session(struct mw_report *r, const struct mw_options *o,
     else
       mw__doctor_diagnose(r, st == MW_E_PROTOCOL ? "protocol_error"
                                       : "service_unavailable",
-               mw_error_message(e), NULL);
+                          mw_error_message(e), NULL);
   }
   else if(st == MW_E_CERT) {
     diagnose_cert(r, s, o, mode, ms);
