@@ -585,7 +585,8 @@ const char *mw_probe_row_mode(const mw_probe *p, size_t i);
  * speaks the other TLS mode), "no_starttls", "refused", "unreachable",
  * "timeout" (no answer to the connection: filtered), "tls_failed",
  * "rejected" (the greeting or EHLO refused us), "closed", "protocol",
- * "dns", "proxy". */
+ * "dns", "proxy", "wrong_protocol" (the port speaks IMAP, POP3, SSH or
+ * HTTP: the detail names it; since 0.2). */
 const char *mw_probe_row_outcome(const mw_probe *p, size_t i);
 const char *mw_probe_row_detail(const mw_probe *p, size_t i); /* a sentence */
 const char *mw_probe_row_address(const mw_probe *p, size_t i); /* "ip:port" */

@@ -141,13 +141,19 @@ static size_t carried_settings(const struct send_args *a, char *proxy,
 {
   if(a->proxy)
     proxy_without_secret(a->proxy, proxy, proxy_len);
+  /* mailwire's profile keys for the path (msmtp has no PROXY protocol) */
   const struct carried all[] = {
       {"--tls-ca-file", "tls_trust_file", a->tls_ca_file},
       {"--tls-fingerprint", "tls_fingerprint", a->tls_fingerprint},
       {"--tls-server-name", "tls_host_override", a->tls_server_name},
       {"--tls-cert", "tls_cert_file", a->tls_cert},
       {"--tls-key", "tls_key_file", a->tls_key},
-      {"--proxy", NULL, a->proxy ? proxy : NULL}};
+      {"--bind", "source_ip", a->bind},
+      {"--proxy", "proxy", a->proxy ? proxy : NULL},
+      {"--proxy-protocol", "proxy_protocol",
+       a->proxy_protocol == 1   ? "v1"
+       : a->proxy_protocol == 2 ? "v2"
+                                : NULL}};
   size_t n = 0;
   for(size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
     if(all[k].value)
@@ -175,7 +181,7 @@ static void send_flags(const mw_probe *p, size_t i,
   size_t used = 0;
   append(buf, len, &used, "--server %s --tls %s", hp,
          mw_probe_row_mode(p, i));
-  struct carried c[6];
+  struct carried c[8];
   size_t n = carried_settings(a, proxy, sizeof(proxy), c);
   for(size_t k = 0; k < n; k++)
     append(buf, len, &used, " %s %s", c[k].flag, c[k].value);
@@ -191,7 +197,7 @@ static void profile_block(const mw_probe *p, size_t i,
                     mw_probe_row_port(p, i), implicit ? "off" : "on");
   size_t used = n0 > 0 ? (size_t)n0 : 0;
   char proxy[300] = "";
-  struct carried c[6];
+  struct carried c[8];
   size_t n = carried_settings(a, proxy, sizeof(proxy), c);
   for(size_t k = 0; k < n; k++)
     if(c[k].key)

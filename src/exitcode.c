@@ -13,6 +13,9 @@ int exitcode_for_error(const mw_error *e)
     return EXIT_TEMPFAIL;
   switch(st) {
   case MW_E_INVALID:
+    /* A local setting the library found wrong while working (--bind to an
+     * address this machine does not have) is configuration, not usage. */
+    return mw_error_category(e) == MW_CAT_LOCAL ? EXIT_CONFIG : EXIT_USAGE;
   case MW_E_STATE:
     return EXIT_USAGE;
   case MW_E_MESSAGE:

@@ -24,6 +24,13 @@ enum mw__proxy_failure {
   MW__PROXY_FAIL_TARGET       /* the proxy would not open the tunnel */
 };
 
+/* What a MW_E_TLS failure was, for diagnosis and for the --tls-min
+ * fallback, so that neither depends on the wording of the message. */
+enum mw__tls_failure {
+  MW__TLS_FAIL_OTHER = 0,
+  MW__TLS_FAIL_VERSION /* no protocol version acceptable to both sides */
+};
+
 struct mw_error {
   mw_status status;
   mw_category category;
@@ -34,6 +41,16 @@ struct mw_error {
   char *recipient;   /* owned, may be NULL */
   char message[768];
   enum mw__proxy_failure proxy_failure; /* with MW_E_PROXY */
+  enum mw__tls_failure tls_failure;     /* with MW_E_TLS */
+  /* A reply that is not SMTP but another protocol's banner: "IMAP",
+   * "POP3", "SSH", "HTTP" (static), else NULL. */
+  const char *foreign_protocol;
+  /* An OAuth failure report the server sent in a 334 (RFC 7628 3.2.2):
+   * its "status" ("invalid_token", "401", ...), "" when none. */
+  char oauth_status[24];
+  /* With MW_E_DNS: the name exists but has no address (of the family
+   * asked), as opposed to a name that does not exist. */
+  bool dns_no_address;
 };
 
 /* Resets e to MW_OK and frees its owned strings. */

@@ -10,7 +10,8 @@
  * Exit statuses, one per failure class: 0 healthy, 10 DNS, 11 refused or
  * unreachable, 12 filtered or port 25 blocked, 13 greeting or service,
  * 14 TLS mode, 15 TLS handshake, 16 certificate, 17 authentication,
- * 18 envelope or message refused, 19 retry later, 20 protocol or unknown.
+ * 18 envelope or message refused, 19 retry later, 20 protocol or unknown,
+ * 21 proxy, 22 local configuration (--bind).
  */
 #include "mailwire.h"
 
@@ -242,6 +243,63 @@ static const mw_cause causes[] = {
    "interception on the way; tell the server's administrator, and change "
    "the password if it was ever sent to this server with PLAIN or LOGIN",
    17},
+  /* Added in issue 9: diagnoses that follow the evidence */
+  {"rate_limited_sender",
+   "the sender (the account or the address) has used up its sending quota "
+   "or exceeded its sending rate",
+   "wait until the quota resets (often an hour or a day; the server's text "
+   "may say), send fewer messages and fewer recipients per message, or ask "
+   "the provider for a higher limit; another connection does not help",
+   19},
+  {"rate_limited_connection",
+   "the server limits connections from this client: too many at once or "
+   "in a short time",
+   "open fewer connections at once (send several messages over one "
+   "session), wait a few minutes and retry; if other programs on this "
+   "address send mail too, they count against the same limit", 19},
+  {"server_dns_failure",
+   "the server could not look up a domain in DNS for now (the sender's or "
+   "the recipient's domain): a failure on its side",
+   "retry later; if the domain in question is yours, check that its name "
+   "servers answer for its MX and address records; if it persists, the "
+   "server's administrator must fix its resolver", 19},
+  {"policy_delay",
+   "the server defers this client or message by policy for now (reverse "
+   "DNS, reputation or a policy hold), not greylisting",
+   "retry later; if it repeats, read the server's text: often the sending "
+   "address needs a reverse DNS (PTR) name that resolves back to it, or "
+   "send through your provider's submission server with --user on port "
+   "587 with --tls starttls", 19},
+  {"auth_required",
+   "the server accepts mail only from an authenticated client, and this "
+   "session did not authenticate",
+   "authenticate: give --user and --password-env, --password-file or "
+   "--password-cmd (or --oauth2-token-cmd), on the submission port 587 with "
+   "--tls starttls or 465 with --tls implicit", 17},
+  {"auth_token_rejected",
+   "the server refused the OAuth access token as expired or invalid (not a "
+   "wrong password)",
+   "get a fresh access token: --oauth2-token-cmd must print a current one "
+   "(access tokens expire, often after an hour; use the refresh token); "
+   "check that the token was issued for this account and for mail (Gmail "
+   "scope https://mail.google.com/, Microsoft "
+   "https://outlook.office.com/SMTP.Send)", 17},
+  {"wrong_protocol",
+   "the port speaks another protocol (IMAP, POP3, SSH or HTTP), not SMTP",
+   "use an SMTP port: 587 with --tls starttls or 465 with --tls implicit "
+   "for submission (25 for server-to-server relay); IMAP is 143/993, POP3 "
+   "110/995", 13},
+  {"ehlo_rejected",
+   "the server refused the client's EHLO and HELO (the name it gave, or "
+   "the client itself)",
+   "give a fully qualified host name that resolves in DNS with --helo NAME "
+   "(many servers refuse a bare name or an address literal that does not "
+   "match the connection); otherwise read the server's text", 13},
+  {"bind_address_unavailable",
+   "--bind names an address this machine does not have: a local "
+   "configuration error",
+   "give one of this machine's own addresses to --bind (ip -brief address "
+   "lists them), or leave --bind out", 22},
 };
 
 #define CAUSE_COUNT (sizeof(causes) / sizeof(causes[0]))

@@ -18,6 +18,8 @@
  */
 #include "mailwire.h"
 
+#include "diag/explain.h"
+
 #include "proto/reply.h"
 
 #include <stdio.h>
@@ -155,7 +157,7 @@ static const struct rule rules[] = {
     "enable SMTP AUTH (" MS_ENABLE_SMTP_AUTH ")",
     MS365}},
   {NULL, "5.7.57", NULL, NULL, 0,
-   {"auth_failed",
+   {"auth_required",
     "Microsoft 365 does not accept anonymous mail: the client must "
     "authenticate before MAIL FROM",
     "authenticate with --user and --password-* (or --oauth2-token-cmd) on "
@@ -213,6 +215,33 @@ static const struct rule rules[] = {
     "lists it",
     NULL, NULL}},
 
+  /* A DNS lookup that failed on the server's side (the sender's or the
+   * recipient's domain, for now): not the client's fault, not a
+   * refusal.  A missing reverse DNS of the client is policy, below. */
+  {NULL, NULL,
+   "temporary lookup failure|dns lookup|dns failure|dns error|dns problem"
+   "|dns temporar|name server|nameserver|name service|domain not found"
+   "|host not found|servfail|could not resolve|unable to resolve"
+   "|cannot resolve|resolver",
+   "reverse|ptr", 4,
+   {"server_dns_failure",
+    "the server could not look up a domain in DNS for now (the sender's "
+    "or the recipient's domain): a failure on its side or at that "
+    "domain's name servers",
+    NULL, NULL}},
+
+  /* Throttles: on the connection (too many at once, or from this
+   * address), or on the sender (the account's or address's quota). */
+  {NULL, NULL,
+   "too many connections|too many concurrent|concurrent connections"
+   "|concurrent smtp|connection rate|connection limit|too many sessions"
+   "|too many smtp sessions|connections from",
+   NULL, 4,
+   {"rate_limited_connection",
+    "the server limits connections from this client: too many at once or "
+    "in a short time",
+    NULL, NULL}},
+
   /* Greylisting and rate limits: temporary */
   {NULL, NULL,
    "greylist|graylist|grey-list|gray-list|grey list|gray list", NULL, 4,
@@ -228,17 +257,29 @@ static const struct rule rules[] = {
     NULL, NULL}},
   {NULL, NULL,
    "sending quota|sending limit|submission quota|submissionquota"
-   "|daily user sending|message rate|sending rate",
+   "|daily user sending|message rate|sending rate|sender rate|user rate"
+   "|sender quota|messages per hour|messages per day",
    NULL, 0,
-   {"rate_limited",
-    "the account has used up its sending quota or exceeded its sending "
-    "rate",
+   {"rate_limited_sender",
+    "the account or sender address has used up its sending quota or "
+    "exceeded its sending rate",
     NULL, NULL}},
   {"421 450 451 452 0", NULL,
    "rate|too many|ratelimit|throttl|slow down|volume", NULL, 4,
    {"rate_limited",
     "the server limits the rate: too many messages, connections or "
     "recipients from this client for now",
+    NULL, NULL}},
+
+  /* Deferred by policy (reverse DNS, reputation, a hold): not
+   * greylisting, which the rules above recognise by its words. */
+  {NULL, NULL,
+   "reverse dns|reverse hostname|reverse lookup|reverse name|ptr record"
+   "|no ptr|policy|reputation|temporarily deferred|client host rejected",
+   "greylist|graylist", 4,
+   {"policy_delay",
+    "the server defers this client or message by policy for now "
+    "(reverse DNS, reputation, or a policy hold), not greylisting",
     NULL, NULL}},
 
   /* Relaying */
@@ -268,8 +309,17 @@ static const struct rule rules[] = {
     "temporary authentication failure (RFC 4954), e.g. the server's "
     "password back end is down or too many attempts were made",
     NULL, NULL}},
+  {NULL, NULL,
+   "authentication required|authentication is required|must authenticate"
+   "|please authenticate|not authenticated|auth required"
+   "|requires authentication|authenticate first|login required",
+   NULL, 0,
+   {"auth_required",
+    "authentication required: the server accepts this command only from "
+    "an authenticated client",
+    NULL, NULL}},
   {"530", "5.7.0 5.7.1 5.5.1 -", NULL, NULL, 0,
-   {"auth_failed",
+   {"auth_required",
     "authentication required: the server accepts this command only from "
     "an authenticated client",
     "authenticate with --user and --password-env, --password-file or "
@@ -454,7 +504,7 @@ static const struct enh_row enh_rows[] = {
              NULL}},
   {"X.4.2", {"temporary_failure",
              "the connection to the next host broke", NULL, NULL}},
-  {"X.4.3", {"temporary_failure",
+  {"X.4.3", {"server_dns_failure",
              "directory (DNS) server failure during routing", NULL, NULL}},
   {"4.4.4", {"temporary_failure", "unable to route the message for now",
              NULL, NULL}},
@@ -507,12 +557,11 @@ static const struct enh_row enh_rows[] = {
              "refused for a security or policy reason (other security "
              "status)",
              NULL, NULL}},
-  {"4.7.1", {"temporary_failure",
-             "deferred by policy for now (often greylisting or a missing "
-             "reverse DNS for the client)",
-             "retry in a few minutes; if it persists, read the server's "
-             "text",
-             NULL}},
+  {"4.7.1", {"policy_delay",
+             "deferred by policy for now (a missing reverse DNS for the "
+             "client, its reputation, or a policy hold; greylisting says "
+             "so in its text)",
+             NULL, NULL}},
   {"5.7.1", {"policy_rejected",
              "delivery not authorised, message refused by policy", NULL,
              NULL}},
@@ -683,7 +732,7 @@ static const struct code_row code_rows[] = {
          NULL, NULL}},
   {521, {"service_unavailable",
          "this host does not accept mail (RFC 7504)", NULL, NULL}},
-  {530, {"auth_failed",
+  {530, {"auth_required",
          "authentication required: the server accepts this command only "
          "from an authenticated client",
          "authenticate with --user and --password-env, --password-file or "
@@ -941,14 +990,32 @@ static bool parse_reply(const char *s, struct parsed *p)
   return true;
 }
 
+/* Basic codes that, alone, may mean several causes (450 "mailbox
+ * unavailable" is busy, greylisted or refused by policy; 550 is unknown,
+ * refused or blocked): without an enhanced code or words that decide,
+ * the reply fits no cause of its own. */
+static bool code_is_vague(int code)
+{
+  switch(code) {
+  case 450: case 451: case 452: case 455:
+  case 500: case 501: case 502: case 503:
+  case 550: case 551: case 552: case 553: case 554: case 555:
+    return true;
+  default:
+    return false;
+  }
+}
+
 static const char *fix_of(const char *cause_id)
 {
   const mw_cause *c = mw_cause_find(cause_id);
   return c ? c->fix : "";
 }
 
-mw_status mw_explain(const char *reply_text, mw_explanation *out)
+mw_status mw__explain(const char *reply_text, mw_explanation *out,
+                      bool *specific)
 {
+  bool weak = false;
   struct parsed p;
   if(!out)
     return MW_E_INVALID;
@@ -966,14 +1033,22 @@ mw_status mw_explain(const char *reply_text, mw_explanation *out)
   }
   else {
     e = match_rules(rules, COUNT(rules), &p);
-    if(!e)
+    if(!e) {
       e = match_enhanced(&p);
+      /* x.0.0 says nothing, and a protocol status (x.5.x) at a refusal
+       * names no cause of its own */
+      weak = e && strcmp(e->cause, "protocol_error") == 0;
+    }
     if(!e)
       e = match_rules(hints, COUNT(hints), &p);
-    if(!e && p.code)
+    if(!e && p.code) {
       e = match_code(p.code);
-    if(!e)
+      weak = e && code_is_vague(p.code);
+    }
+    if(!e) {
       e = p.cls == 4 ? &unknown_temporary : &unknown_permanent;
+      weak = true;
+    }
   }
 
   out->code = p.code;
@@ -983,5 +1058,12 @@ mw_status mw_explain(const char *reply_text, mw_explanation *out)
   out->advice = e->advice ? e->advice : fix_of(e->cause);
   out->provider = e->provider ? e->provider : guess_provider(p.text);
   out->temporary = p.cls == 4;
+  if(specific)
+    *specific = !weak;
   return MW_OK;
+}
+
+mw_status mw_explain(const char *reply_text, mw_explanation *out)
+{
+  return mw__explain(reply_text, out, NULL);
 }

@@ -516,11 +516,26 @@ static void consume_lines(struct probe_conn *c)
     mw__trace_emit_n(&c->ctx->trace, MW_TRACE_IN, c->in, len);
     const char *why = NULL;
     enum mw__reply_feed f = mw__reply_feed(&c->reply, c->in, len, &why);
-    memmove(c->in, c->in + used, c->inlen - used);
-    c->inlen -= used;
+    if(f != MW__REPLY_BAD) {
+      memmove(c->in, c->in + used, c->inlen - used);
+      c->inlen -= used;
+    }
     if(f == MW__REPLY_BAD) {
       char d[300];
+      const char *proto = mw__reply_foreign_protocol(c->in, len);
+      if(proto) {
+        snprintf(d, sizeof(d),
+                 "the port speaks %s%s, not SMTP: use an SMTP port (587 "
+                 "with --tls starttls, 465 with --tls implicit)",
+                 proto, c->tls ? " over TLS" : "");
+        memmove(c->in, c->in + used, c->inlen - used);
+        c->inlen -= used;
+        conn_finish(c, "wrong_protocol", d);
+        return;
+      }
       snprintf(d, sizeof(d), "not an SMTP reply (%s)", why ? why : "?");
+      memmove(c->in, c->in + used, c->inlen - used);
+      c->inlen -= used;
       conn_finish(c, "protocol", d);
       return;
     }
@@ -605,7 +620,9 @@ static void connect_next(struct probe_conn *c)
     snprintf(c->last_error, sizeof(c->last_error), "%s%s: %s",
              via ? "cannot reach the proxy " : "", where,
              rc == EAFNOSUPPORT ? "the bind address is of the other family"
-                                : strerror(rc));
+             : rc == EADDRNOTAVAIL
+                 ? "the --bind address is not an address of this machine"
+                 : strerror(rc));
     if(c->next_addr >= l->count) {
       conn_finish(c, connect_outcome(c, rc), c->last_error);
       return;
@@ -1042,6 +1059,25 @@ static void rank_rows(struct mw_probe *p)
  * reverse) is the other mode's port: say so. */
 static void relabel_mismatches(struct mw_probe *p)
 {
+  /* Another protocol heard in one mode: the other modes of the port, which
+   * heard nothing or a plaintext answer to a TLS handshake, are the same
+   * service (an IMAP port answers a ClientHello with "* OK"). */
+  for(size_t i = 0; i < p->row_count; i++) {
+    struct probe_row *r = &p->rows[i];
+    if(!r->outcome || strcmp(r->outcome, "wrong_protocol") != 0)
+      continue;
+    for(size_t j = 0; j < p->row_count; j++) {
+      struct probe_row *o = &p->rows[j];
+      if(j == i || o->port != r->port || strcmp(o->host, r->host) != 0 ||
+         !o->outcome ||
+         (strcmp(o->outcome, "silent") != 0 &&
+          strcmp(o->outcome, "mismatch") != 0 &&
+          strcmp(o->outcome, "tls_failed") != 0))
+        continue;
+      o->outcome = "wrong_protocol";
+      snprintf(o->detail, sizeof(o->detail), "%s", r->detail);
+    }
+  }
   for(size_t i = 0; i < p->row_count; i++) {
     struct probe_row *r = &p->rows[i];
     if(!r->outcome || strcmp(r->outcome, "silent") != 0)

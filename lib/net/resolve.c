@@ -169,6 +169,7 @@ static bool numeric_host(const char *host, unsigned port, mw_family family,
   if((is4 && family == MW_FAMILY_IPV6) || (is6 && family == MW_FAMILY_IPV4)) {
     *st = mw__error_set(err, MW_E_DNS, "'%s' has no %s address", host,
                         is4 ? "IPv6" : "IPv4");
+    err->dns_no_address = true;
     return true;
   }
   out->items = mw__calloc(1, sizeof(*out->items));
@@ -237,6 +238,7 @@ mw_status mw__resolve(const char *host, unsigned port, mw_family family,
     else
       mw__error_set(err, MW_E_DNS, "cannot resolve '%s': %s", host,
                     ares_strerror(lk.status));
+    err->dns_no_address = lk.status == ARES_ENODATA;
     /* NXDOMAIN and no-data are final; server failures may clear up. */
     err->temporary = !(lk.status == ARES_ENOTFOUND ||
                        lk.status == ARES_ENODATA ||
@@ -249,11 +251,12 @@ mw_status mw__resolve(const char *host, unsigned port, mw_family family,
     return st;
   if(!out->count) {
     mw__addrlist_free(out);
-    return mw__error_set(err, MW_E_DNS,
-                         "'%s' has no %s address", host,
-                         family == MW_FAMILY_IPV4   ? "IPv4"
-                         : family == MW_FAMILY_IPV6 ? "IPv6"
-                                                    : "IP");
+    mw__error_set(err, MW_E_DNS, "'%s' has no %s address", host,
+                  family == MW_FAMILY_IPV4   ? "IPv4"
+                  : family == MW_FAMILY_IPV6 ? "IPv6"
+                                             : "IP");
+    err->dns_no_address = true;
+    return MW_E_DNS;
   }
   return MW_OK;
 }

@@ -137,6 +137,16 @@ mw_status mw__tcp_connect(const struct mw__addrlist *addrs,
       mw__sbuf_free(&why);
       return MW_OK;
     }
+    if(e == EADDRNOTAVAIL && bind_address) {
+      /* Our own setting, not the server: nothing to retry. */
+      mw__sbuf_free(&why);
+      mw__error_set(err, MW_E_INVALID,
+                    "--bind %s: this machine has no such address (give one "
+                    "of its own addresses, or leave --bind out)",
+                    bind_address);
+      err->category = MW_CAT_LOCAL; /* a setting here, not a usage error */
+      return MW_E_INVALID;
+    }
     const char *reason = e == ETIMEDOUT      ? "timed out (no answer: "
                                                "filtered by a firewall?)"
                          : e == EAFNOSUPPORT ? "skipped: the bind address "

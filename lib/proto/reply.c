@@ -129,3 +129,25 @@ enum mw__reply_feed mw__reply_feed(struct mw__reply *r, const char *line,
   r->text = r->buf.data;
   return (len > 3 && line[3] == '-') ? MW__REPLY_MORE : MW__REPLY_DONE;
 }
+
+static bool starts(const char *line, size_t len, const char *prefix)
+{
+  size_t n = strlen(prefix);
+  return len >= n && memcmp(line, prefix, n) == 0;
+}
+
+const char *mw__reply_foreign_protocol(const char *line, size_t len)
+{
+  if(!line)
+    return NULL;
+  if(starts(line, len, "* OK") || starts(line, len, "* PREAUTH") ||
+     starts(line, len, "* BYE"))
+    return "IMAP";
+  if(starts(line, len, "+OK") || starts(line, len, "-ERR"))
+    return "POP3";
+  if(starts(line, len, "SSH-"))
+    return "SSH";
+  if(starts(line, len, "HTTP/"))
+    return "HTTP";
+  return NULL;
+}

@@ -46,4 +46,9 @@ enum mw__reply_feed mw__reply_feed(struct mw__reply *r, const char *line,
  * spaces), or 0 when text does not start with one. */
 size_t mw__parse_enhanced(const char *text, char *out);
 
+/* Whether line (a first line that is not an SMTP reply) is the banner of
+ * another protocol: "IMAP" ("* OK"), "POP3" ("+OK"), "SSH" ("SSH-"),
+ * "HTTP" ("HTTP/1.1 400 ..."), as a static string, else NULL. */
+const char *mw__reply_foreign_protocol(const char *line, size_t len);
+
 #endif

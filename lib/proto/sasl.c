@@ -596,3 +596,57 @@ void mw__sasl_free(struct mw__sasl *s)
   mw__free_secret(s->oauth_initial);
   mw__free(s);
 }
+
+bool mw__sasl_oauth_status(const char *challenge, char *out, size_t len)
+{
+  if(len)
+    out[0] = '\0';
+  if(!challenge || !challenge[0] || len < 24)
+    return false;
+  char *raw = NULL;
+  size_t rawlen = 0;
+  if(gsasl_base64_from(challenge, strlen(challenge), &raw, &rawlen) !=
+         GSASL_OK ||
+     !raw)
+    return false;
+  /* The key, then ':' and the value, quoted or a bare number. */
+  bool found = false;
+  const char *key = "\"status\"";
+  for(size_t i = 0; !found && i + 8 <= rawlen; i++) {
+    if(memcmp(raw + i, key, 8) != 0)
+      continue;
+    size_t j = i + 8;
+    while(j < rawlen && (raw[j] == ' ' || raw[j] == '\t'))
+      j++;
+    if(j >= rawlen || raw[j] != ':')
+      continue;
+    j++;
+    while(j < rawlen && (raw[j] == ' ' || raw[j] == '\t'))
+      j++;
+    bool quoted = j < rawlen && raw[j] == '"';
+    if(quoted)
+      j++;
+    char v[24];
+    size_t n = 0;
+    while(j < rawlen && n < sizeof(v) - 1 &&
+          ((raw[j] >= 'a' && raw[j] <= 'z') ||
+           (raw[j] >= '0' && raw[j] <= '9') || raw[j] == '_'))
+      v[n++] = raw[j++];
+    v[n] = '\0';
+    if(quoted && (j >= rawlen || raw[j] != '"'))
+      continue;
+    static const char *const known[] = {"invalid_token", "invalid_request",
+                                        "insufficient_scope"};
+    bool ok = n == 3 && v[0] >= '1' && v[0] <= '5' && v[1] >= '0' &&
+              v[1] <= '9' && v[2] >= '0' && v[2] <= '9';
+    for(size_t k = 0; !ok && k < sizeof(known) / sizeof(known[0]); k++)
+      ok = strcmp(v, known[k]) == 0;
+    if(ok) {
+      snprintf(out, len, "%s", v);
+      found = true;
+    }
+  }
+  OPENSSL_cleanse(raw, rawlen);
+  gsasl_free(raw);
+  return found;
+}

@@ -40,6 +40,14 @@ const char *mw__sasl_choose_cert(const char *server_mechs,
  * a normalised user list) names mech, case-insensitively. */
 bool mw__sasl_list_has(const char *list, const char *mech);
 
+/* Reads the failure report an OAuth server sends in a 334 challenge
+ * (XOAUTH2, OAUTHBEARER: base64 JSON such as {"status":"invalid_token"}).
+ * On true, out holds its "status" value: one of the RFC 6750 error codes
+ * ("invalid_token", "invalid_request", "insufficient_scope") or a 3-digit
+ * HTTP status (Google: "400", "401").  Anything else is not copied (the
+ * server's text could carry the token back). */
+bool mw__sasl_oauth_status(const char *challenge, char *out, size_t len);
+
 /* Whether the mechanism sends a response before the first challenge. */
 bool mw__sasl_client_first(const char *mech);
 

@@ -123,6 +123,14 @@ static mw_status smtp_broken(struct mw_smtp *s, mw_status st)
 
 /* ---- lines and replies ------------------------------------------------ */
 
+/* Enters a phase of mw_smtp_connect(), noting when (doctor reports how
+ * long each step took, also when a later one fails). */
+static void smtp_phase(struct mw_smtp *s, enum mw__smtp_phase ph)
+{
+  s->phase = ph;
+  s->phase_at[ph] = mw__now_ms();
+}
+
 static mw_status smtp_read_reply(struct mw_smtp *s, struct mw__reply *r,
                                  int64_t deadline)
 {
@@ -147,6 +155,17 @@ static mw_status smtp_read_reply(struct mw_smtp *s, struct mw__reply *r,
         shown[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
       }
       shown[n] = '\0';
+      const char *proto = mw__reply_foreign_protocol(s->line.data,
+                                                     s->line.len);
+      if(proto) {
+        mw__error_set(&s->err, MW_E_PROTOCOL,
+                      "the server speaks %s, not SMTP (it said \"%s%s\"): "
+                      "this is not a mail submission port; use 587 with "
+                      "--tls starttls or 465 with --tls implicit",
+                      proto, shown, s->line.len > n ? "..." : "");
+        s->err.foreign_protocol = proto;
+        return MW_E_PROTOCOL;
+      }
       return mw__error_set(&s->err, MW_E_PROTOCOL,
                            "malformed reply from the server: %s: \"%s%s\"",
                            why, shown, s->line.len > n ? "..." : "");
@@ -378,8 +397,17 @@ static mw_status smtp_tls(struct mw_smtp *s, unsigned timeout_ms)
       .ciphers = s->opt.tls_ciphers,
       .cert_file = s->opt.tls_cert_file,
       .key_file = s->opt.tls_key_file};
-  return mw__tls_start(&s->stream, &policy, &s->trace,
-                       deadline_in(timeout_ms), &s->tls, &s->tls_info);
+  mw_status st = mw__tls_start(&s->stream, &policy, &s->trace,
+                               deadline_in(timeout_ms), &s->tls,
+                               &s->tls_info);
+  /* A name mismatch says which names the certificate does carry. */
+  if(st == MW_E_CERT && s->tls_info.names[0] &&
+     !strcmp(mw__tls_verify_class(s->tls_info.verify_result), "hostname")) {
+    size_t n = strlen(s->err.message);
+    snprintf(s->err.message + n, sizeof(s->err.message) - n,
+             "; the certificate is valid for: %s", s->tls_info.names);
+  }
+  return st;
 }
 
 static mw_status smtp_starttls(struct mw_smtp *s, mw_tls_mode mode)
@@ -437,7 +465,7 @@ static mw_status smtp_starttls(struct mw_smtp *s, mw_tls_mode mode)
   mw__capa_clear(&s->capa_plain);
   s->capa_plain = s->capa;
   mw__capa_init(&s->capa);
-  s->phase = MW__PHASE_EHLO_TLS;
+  smtp_phase(s, MW__PHASE_EHLO_TLS);
   return smtp_ehlo(s);
 }
 
@@ -565,6 +593,10 @@ static mw_status smtp_auth(struct mw_smtp *s)
   else {
     st = smtp_queue(s, -1, "AUTH %s", mech);
   }
+  /* An OAuth server reports a refused token in a 334 (RFC 7628 3.2.2). */
+  bool is_oauth = strcmp(mech, "XOAUTH2") == 0 ||
+                  strcmp(mech, "OAUTHBEARER") == 0;
+  char oauth_status[24] = "";
   struct mw__reply r;
   mw__reply_init(&r);
   for(int round = 0; !st; round++) {
@@ -600,11 +632,24 @@ static mw_status smtp_auth(struct mw_smtp *s)
       break;
     }
     if(r.code != 334) {
-      st = reply_error(s, MW_E_AUTH, &r, "%s (%s as %s)",
-                       auth_reply_hint(r.code), mech,
-                       auth_identity(s, mech));
+      if(oauth_status[0] && r.code / 100 != 4)
+        st = reply_error(s, MW_E_AUTH, &r,
+                         "the server refused the OAuth access token as "
+                         "expired or invalid (its report said status "
+                         "\"%s\"): get a fresh token (%s as %s)",
+                         oauth_status, mech, auth_identity(s, mech));
+      else
+        st = reply_error(s, MW_E_AUTH, &r, "%s (%s as %s)",
+                         auth_reply_hint(r.code), mech,
+                         auth_identity(s, mech));
+      if(oauth_status[0])
+        snprintf(s->err.oauth_status, sizeof(s->err.oauth_status), "%s",
+                 oauth_status);
       break;
     }
+    if(is_oauth && !oauth_status[0])
+      (void)mw__sasl_oauth_status(r.text, oauth_status,
+                                  sizeof(oauth_status));
     if(round >= 16) {
       st = mw__error_set(&s->err, MW_E_PROTOCOL,
                          "the server prolonged the %s exchange past 16 "
@@ -736,12 +781,13 @@ mw_status mw_smtp_connect(mw_smtp *s)
   }
   mw_status st = smtp_connect_once(s);
   if(st != MW_E_TLS || !s->opt.tls_min || s->opt.tls_strict ||
-     !strstr(s->err.message, "TLS version"))
+     s->err.tls_failure != MW__TLS_FAIL_VERSION)
     return st;
   mw__trace_emit(&s->trace, MW_TRACE_TLS,
                  "WARNING: the server cannot do TLS %s; retrying with TLS "
                  "1.2 allowed (use --tls-strict to refuse)",
                  s->opt.tls_min == MW_TLS_VERSION_1_3 ? "1.3" : "1.2");
+  s->tls_fallback = s->opt.tls_min;
   s->opt.tls_min = MW_TLS_VERSION_DEFAULT;
   s->state = SMTP_CLOSED;
   mw__capa_clear(&s->capa);
@@ -759,6 +805,7 @@ static mw_status smtp_connect_once(mw_smtp *s)
   if(s->state != SMTP_CLOSED)
     return mw__error_set(&s->err, MW_E_STATE,
                          "the session is already connected or has failed");
+  memset(s->phase_at, 0, sizeof(s->phase_at));
   if(!s->opt.host)
     return mw__error_set(&s->err, MW_E_INVALID, "no server given");
   mw__trace_start(&s->trace);
@@ -782,14 +829,14 @@ static mw_status smtp_connect_once(mw_smtp *s)
   const char *tcp_host = proxy.kind ? proxy.host : s->opt.host;
   unsigned tcp_port = proxy.kind ? proxy.port : port;
   struct mw__addrlist addrs;
-  s->phase = MW__PHASE_RESOLVE;
+  smtp_phase(s, MW__PHASE_RESOLVE);
   mw_status st = mw__resolve(tcp_host, tcp_port, s->opt.family,
                              s->opt.dns_server,
                              deadline_in(s->opt.connect_timeout_ms), &addrs,
                              &s->err);
   int fd = -1;
   if(!st) {
-    s->phase = MW__PHASE_CONNECT;
+    smtp_phase(s, MW__PHASE_CONNECT);
     st = mw__tcp_connect(&addrs, s->opt.bind, s->opt.connect_timeout_ms,
                          &s->trace, &fd, s->peer, sizeof(s->peer), &s->err);
     mw__addrlist_free(&addrs);
@@ -804,7 +851,7 @@ static mw_status smtp_connect_once(mw_smtp *s)
     s->err.proxy_failure = MW__PROXY_FAIL_UNREACHABLE;
   }
   if(!st && proxy.kind) {
-    s->phase = MW__PHASE_PROXY;
+    smtp_phase(s, MW__PHASE_PROXY);
     st = mw__proxy_handshake(fd, &proxy, s->opt.host, port,
                              s->opt.dns_server,
                              deadline_in(s->opt.connect_timeout_ms),
@@ -824,7 +871,7 @@ static mw_status smtp_connect_once(mw_smtp *s)
   mw__stream_init(&s->stream, fd, &s->err);
   s->stream_open = true;
   if(mode == MW_TLS_IMPLICIT) {
-    s->phase = MW__PHASE_TLS_IMPLICIT;
+    smtp_phase(s, MW__PHASE_TLS_IMPLICIT);
     st = smtp_tls(s, s->opt.greeting_timeout_ms);
     if(st == MW_E_TIMEOUT)
       mw__error_set(&s->err, MW_E_TIMEOUT,
@@ -835,23 +882,23 @@ static mw_status smtp_connect_once(mw_smtp *s)
     if(st)
       return smtp_broken(s, st);
   }
-  s->phase = MW__PHASE_GREETING;
+  smtp_phase(s, MW__PHASE_GREETING);
   st = smtp_greeting(s, mode);
   if(!st) {
-    s->phase = MW__PHASE_EHLO;
+    smtp_phase(s, MW__PHASE_EHLO);
     st = smtp_ehlo(s);
   }
   if(!st && (mode == MW_TLS_STARTTLS || mode == MW_TLS_STARTTLS_OPTIONAL)) {
-    s->phase = MW__PHASE_STARTTLS;
+    smtp_phase(s, MW__PHASE_STARTTLS);
     st = smtp_starttls(s, mode);
   }
   if(!st) {
-    s->phase = MW__PHASE_AUTH;
+    smtp_phase(s, MW__PHASE_AUTH);
     st = smtp_auth(s);
   }
   if(st)
     return smtp_broken(s, st);
-  s->phase = MW__PHASE_READY;
+  smtp_phase(s, MW__PHASE_READY);
   s->state = SMTP_READY;
   return MW_OK;
 }

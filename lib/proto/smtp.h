@@ -56,6 +56,10 @@ struct mw_smtp {
   struct mw__capa capa_plain; /* before STARTTLS (diagnosis only) */
   bool esmtp; /* EHLO succeeded (not HELO) */
   enum mw__smtp_phase phase;
+  int64_t phase_at[MW__PHASE_READY + 1]; /* mw__now_ms() on entry, or 0 */
+  /* The --tls-min the server could not do, after which the session fell
+   * back to the default minimum (0: no fallback). */
+  mw_tls_version tls_fallback;
   char *greeting;
   char peer[80];
   const char *auth_mech; /* static name, NULL when not authenticated */

@@ -40,6 +40,7 @@ struct mw__tls_info {
   char not_after[32];
   char fingerprint[65];
   bool plaintext_peer; /* failed because the peer spoke plaintext, not TLS */
+  char names[512];     /* subjectAltName DNS names and IPs, ", "-joined */
 };
 
 struct mw__tls;

@@ -19,6 +19,7 @@
 #include "core/util.h"
 #include "net/resolve.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -339,6 +340,58 @@ static void fill_chain(SSL *ssl, struct mw__tls_info *info)
   }
 }
 
+/* Whether name is already in the ", "-joined list. */
+static bool name_listed(const char *list, const char *name)
+{
+  size_t n = strlen(name);
+  for(const char *p = list; *p;) {
+    const char *end = strstr(p, ", ");
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if(len == n && memcmp(p, name, n) == 0)
+      return true;
+    if(!end)
+      break;
+    p = end + 2;
+  }
+  return false;
+}
+
+/* The names the certificate is valid for: its DNS and IP subjectAltNames
+ * (RFC 6125 checks only those when there are any), ", "-joined. */
+static void fill_names(X509 *cert, struct mw__tls_info *info)
+{
+  GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name,
+                                          NULL, NULL);
+  size_t used = 0;
+  int count = names ? sk_GENERAL_NAME_num(names) : 0;
+  for(int i = 0; i < count; i++) {
+    const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+    char one[300] = "";
+    if(g->type == GEN_DNS) {
+      const unsigned char *d = ASN1_STRING_get0_data(g->d.dNSName);
+      int n = ASN1_STRING_length(g->d.dNSName);
+      size_t k = 0;
+      for(int j = 0; j < n && k < sizeof(one) - 1; j++)
+        one[k++] = d[j] > 0x20 && d[j] < 0x7f ? (char)d[j] : '?';
+      one[k] = '\0';
+    }
+    else if(g->type == GEN_IPADD) {
+      const unsigned char *d = ASN1_STRING_get0_data(g->d.iPAddress);
+      int n = ASN1_STRING_length(g->d.iPAddress);
+      if(n == 4 || n == 16)
+        inet_ntop(n == 4 ? AF_INET : AF_INET6, d, one, sizeof(one));
+    }
+    if(!one[0] || name_listed(info->names, one))
+      continue;
+    int m = snprintf(info->names + used, sizeof(info->names) - used, "%s%s",
+                     used ? ", " : "", one);
+    if(m < 0 || (size_t)m >= sizeof(info->names) - used)
+      break;
+    used += (size_t)m;
+  }
+  GENERAL_NAMES_free(names);
+}
+
 static void fill_info(SSL *ssl, X509 *cert, struct mw__tls_info *info)
 {
   memset(info, 0, sizeof(*info));
@@ -363,6 +416,7 @@ static void fill_info(SSL *ssl, X509 *cert, struct mw__tls_info *info)
   int days = 0, secs = 0;
   if(ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert)) == 1)
     info->days_left = days;
+  fill_names(cert, info);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
   if(X509_digest(cert, EVP_sha256(), md, &mdlen) == 1) {
@@ -598,10 +652,12 @@ static mw_status handshake_error(struct mw_error *err,
       strstr(m, "unsupported protocol"))) {
     char copy[sizeof(err->message)];
     snprintf(copy, sizeof(copy), "%s", m);
-    return mw__error_set(err, MW_E_TLS,
-                         "%s: no TLS version acceptable to both sides "
-                         "(check --tls-min/--tls-max)",
-                         copy);
+    mw__error_set(err, MW_E_TLS,
+                  "%s: no TLS version acceptable to both sides "
+                  "(check --tls-min/--tls-max)",
+                  copy);
+    err->tls_failure = MW__TLS_FAIL_VERSION;
+    return MW_E_TLS;
   }
   return err->status;
 }

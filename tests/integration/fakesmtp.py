@@ -131,7 +131,8 @@ class FakeSMTP:
                  auth_after_tls_only=False, tls_max=None,
                  client_ca=None, verify_client=None, external_reply=None,
                  hangup_at=None, hangup_how="close",
-                 sasl_server=None):
+                 sasl_server=None,
+                 helo_reply=None, ehlo_delay=0, oauth_error=None):
         self.cert, self.key = cert, key
         self.greeting = greeting
         self.silent = silent
@@ -178,6 +179,11 @@ class FakeSMTP:
         # server's proof: a fakesasl.SaslServer (offer the mechanisms with
         # auth="SCRAM-SHA-256 ...").  None: those are played like the rest.
         self.sasl_server = sasl_server
+        self.helo_reply = helo_reply      # e.g. "550 5.7.1 go away"
+        self.ehlo_delay = ehlo_delay      # seconds before the EHLO reply
+        # XOAUTH2/OAUTHBEARER: a JSON failure report sent base64 in a 334
+        # after the token (RFC 7628 3.2.2), before auth_reply.
+        self.oauth_error = oauth_error
         self.sessions = []
         self._sock = None
         self._thread = None
@@ -307,8 +313,10 @@ class FakeSMTP:
                 io.send_line(self.ehlo_reply)
                 continue
             if verb == "HELO":
-                io.send_line("250 fake.test")
+                io.send_line(self.helo_reply or "250 fake.test")
                 continue
+            if verb == "EHLO" and self.ehlo_delay:
+                self._stop.wait(self.ehlo_delay)
             if verb == "EHLO" and self.stall_ehlo:
                 io.send_raw(b"250-fake.test is thinking\r\n")
                 self._stop.wait(30)
@@ -375,6 +383,10 @@ class FakeSMTP:
                         prompts = prompts[1:]
                 elif len(words) == 2:
                     prompts = ["334 "]
+                if self.oauth_error and mech in ("XOAUTH2", "OAUTHBEARER"):
+                    import base64
+                    prompts.append("334 " + base64.b64encode(
+                        self.oauth_error.encode()).decode())
                 for prompt in prompts:
                     io.send_line(prompt)
                     answer = io.read_line()

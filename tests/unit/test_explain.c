@@ -8,6 +8,10 @@
 
 #include "mailwire.h"
 
+#include "diag/explain.h"
+#include "proto/reply.h"
+#include "proto/sasl.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +68,15 @@ static const struct {
   {"proxy_auth_failed", 21},
   {"proxy_refused_target", 21},
   {"auth_server_unverified", 17},
+  {"rate_limited_sender", 19},
+  {"rate_limited_connection", 19},
+  {"server_dns_failure", 19},
+  {"policy_delay", 19},
+  {"auth_required", 17},
+  {"auth_token_rejected", 17},
+  {"wrong_protocol", 13},
+  {"ehlo_rejected", 13},
+  {"bind_address_unavailable", 22},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -272,7 +285,7 @@ static void provider_replies(void **state)
     {"535 5.7.3 Authentication unsuccessful", "auth_failed",
      "Microsoft 365", false},
     {"5.7.3", "auth_failed", "Microsoft 365", false},
-    {"530 5.7.57 Client not authenticated to send mail.", "auth_failed",
+    {"530 5.7.57 Client not authenticated to send mail.", "auth_required",
      "Microsoft 365", false},
     {"550 5.7.60 SMTP; Client does not have permissions to send as this "
      "sender",
@@ -316,7 +329,8 @@ static void replies_recognised_by_text(void **state)
     {"450 4.7.1 Please try again later", "greylisted", NULL, true},
     {"451 Try again later", "greylisted", NULL, true},
     /* rate limits */
-    {"421 4.7.0 Too many concurrent SMTP connections", "rate_limited", NULL,
+    {"421 4.7.0 Too many concurrent SMTP connections",
+     "rate_limited_connection", NULL,
      true},
     {"450 4.7.28 rate limit exceeded", "rate_limited", NULL, true},
     {"421-4.7.28 Our system has detected an unusual rate of unsolicited "
@@ -324,7 +338,7 @@ static void replies_recognised_by_text(void **state)
      "rate_limited", "Gmail", true},
     {"452 4.5.3 Too many recipients", "rate_limited", NULL, true},
     {"550 5.4.5 Daily user sending quota exceeded. - gsmtp",
-     "rate_limited", "Gmail", false},
+     "rate_limited_sender", "Gmail", false},
     /* relaying */
     {"554 5.7.1 <bob@example.org>: Relay access denied", "relay_denied",
      NULL, false},
@@ -338,7 +352,7 @@ static void replies_recognised_by_text(void **state)
      "starttls_not_offered", NULL, true},
     {"454 4.7.0 Temporary authentication failure", "auth_temporary", NULL,
      true},
-    {"530 5.7.0 Authentication required", "auth_failed", NULL, false},
+    {"530 5.7.0 Authentication required", "auth_required", NULL, false},
     {"504 5.5.4 Unrecognized authentication type",
      "auth_mechanism_unsupported", NULL, false},
     {"553 5.7.1 <a@example.org>: Sender address rejected: not owned by user "
@@ -370,6 +384,156 @@ static void replies_recognised_by_text(void **state)
      "blocklisted", "Microsoft 365", false},
   };
   check_all(cases, COUNT(cases));
+}
+
+/* Issue 9: a 4xx is read by its enhanced code and words, and each kind of
+ * deferral has its own cause (and fix). */
+static void temporary_replies_by_kind(void **state)
+{
+  (void)state;
+  static const struct expect cases[] = {
+    /* greylisting */
+    {"450 4.2.0 <b@example.org>: Recipient address rejected: Greylisted",
+     "greylisted", NULL, true},
+    {"451 4.7.1 Greylisting in action, please come back later",
+     "greylisted", NULL, true},
+    /* throttles: the sender, the connection, unspecified */
+    {"450 4.7.1 Sender rate limit exceeded for a@example.org",
+     "rate_limited_sender", NULL, true},
+    {"451 4.7.0 Daily sending quota exceeded for this account",
+     "rate_limited_sender", NULL, true},
+    {"421 4.7.0 mx.example.org Error: too many connections from 192.0.2.1",
+     "rate_limited_connection", NULL, true},
+    {"452 4.5.3 Too many recipients", "rate_limited", NULL, true},
+    /* a full mailbox, with or without an enhanced code */
+    {"452 4.2.2 Mailbox full", "mailbox_full", NULL, true},
+    {"452 <b@example.org>: mailbox is full", "mailbox_full", NULL, true},
+    /* a DNS failure on the server's side */
+    {"450 4.1.8 <a@example.org>: Sender address rejected: Domain not "
+     "found",
+     "server_dns_failure", NULL, true},
+    {"451 4.3.0 Temporary lookup failure", "server_dns_failure", NULL,
+     true},
+    {"451 4.4.3 Directory server failure", "server_dns_failure", NULL,
+     true},
+    /* a policy delay that is not greylisting */
+    {"450 4.7.1 Client host rejected: cannot find your reverse hostname, "
+     "[192.0.2.1]",
+     "policy_delay", NULL, true},
+    {"451 4.7.1 Deferred", "policy_delay", NULL, true},
+    {"4.7.1", "policy_delay", NULL, true},
+    /* a permanent "domain not found" is not the server's DNS failing */
+    {"550 5.1.2 Domain not found", "recipient_unknown", NULL, false},
+    /* authentication required */
+    {"530 5.7.0 Authentication required", "auth_required", NULL, false},
+    {"550 5.7.1 Authentication required to send from this address",
+     "auth_required", NULL, false},
+  };
+  check_all(cases, COUNT(cases));
+}
+
+/* A reply whose only evidence is an ambiguous basic code or its class fits
+ * no cause: doctor quotes it instead of borrowing the nearest one. */
+static void vague_replies_are_not_specific(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *text;
+    bool specific;
+  } cases[] = {
+      {"550 Go away", false},
+      {"450 Not now", false},
+      {"451 nope", false},
+      {"554 no", false},
+      {"599 whatever", false},
+      {"500 5.5.1 what?", false},
+      {"550 5.1.1 User unknown", true},
+      {"535 nope", true},
+      {"421 closing", true},
+      {"450 4.7.1 Greylisted", true},
+      {"550 User unknown", true},
+  };
+  for(size_t i = 0; i < COUNT(cases); i++) {
+    mw_explanation x;
+    bool specific = !cases[i].specific;
+    assert_int_equal(mw__explain(cases[i].text, &x, &specific), MW_OK);
+    if(specific != cases[i].specific)
+      fail_msg("'%s': specific %d, expected %d", cases[i].text, specific,
+               cases[i].specific);
+  }
+}
+
+/* The 334 an OAuth server sends after a refused token: base64 JSON whose
+ * status is decoded; other values (which could echo a secret) are not. */
+static void oauth_failure_report_is_decoded(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *json;
+    const char *status; /* "" when none is accepted */
+  } cases[] = {
+      {"{\"status\":\"invalid_token\",\"scope\":\"x\"}", "invalid_token"},
+      {"{ \"status\" : \"401\", \"schemes\":\"Bearer\"}", "401"},
+      {"{\"schemes\":\"bearer\",\"status\":\"insufficient_scope\"}",
+       "insufficient_scope"},
+      {"{\"status\":\"ya29.secret_token_value\"}", ""},
+      {"{\"status\":\"bad_value\"}", ""},
+      {"{\"error\":\"invalid_token\"}", ""},
+      {"not json at all", ""},
+  };
+  for(size_t i = 0; i < COUNT(cases); i++) {
+    /* base64 by hand: the library's encoder is GNU SASL's */
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *in = (const unsigned char *)cases[i].json;
+    size_t n = strlen(cases[i].json);
+    char enc[256];
+    size_t k = 0;
+    for(size_t j = 0; j < n; j += 3) {
+      unsigned v = in[j] << 16 | (j + 1 < n ? in[j + 1] << 8 : 0) |
+                   (j + 2 < n ? in[j + 2] : 0);
+      enc[k++] = b64[v >> 18 & 63];
+      enc[k++] = b64[v >> 12 & 63];
+      enc[k++] = j + 1 < n ? b64[v >> 6 & 63] : '=';
+      enc[k++] = j + 2 < n ? b64[v & 63] : '=';
+    }
+    enc[k] = '\0';
+    char out[24];
+    bool got = mw__sasl_oauth_status(enc, out, sizeof(out));
+    assert_int_equal(got, cases[i].status[0] != '\0');
+    assert_string_equal(out, cases[i].status);
+  }
+  char out[24];
+  assert_false(mw__sasl_oauth_status("", out, sizeof(out)));
+  assert_false(mw__sasl_oauth_status("!!!", out, sizeof(out)));
+  assert_false(mw__sasl_oauth_status(NULL, out, sizeof(out)));
+}
+
+/* The banner of another protocol where an SMTP greeting was due. */
+static void foreign_banners_are_named(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *line;
+    const char *proto;
+  } cases[] = {
+      {"* OK [CAPABILITY IMAP4rev1] Dovecot ready.", "IMAP"},
+      {"* PREAUTH ready", "IMAP"},
+      {"+OK Dovecot ready.", "POP3"},
+      {"SSH-2.0-OpenSSH_9.6", "SSH"},
+      {"HTTP/1.1 400 Bad Request", "HTTP"},
+      {"220 mail.example.org ESMTP", NULL},
+      {"*", NULL},
+      {"", NULL},
+  };
+  for(size_t i = 0; i < COUNT(cases); i++) {
+    const char *got = mw__reply_foreign_protocol(cases[i].line,
+                                                 strlen(cases[i].line));
+    if(cases[i].proto)
+      assert_string_equal(got, cases[i].proto);
+    else
+      assert_null(got);
+  }
 }
 
 static void enhanced_codes(void **state)
@@ -432,7 +596,7 @@ static void basic_codes(void **state)
     {"502", "protocol_error", NULL, false},
     {"503", "protocol_error", NULL, false},
     {"504", "auth_mechanism_unsupported", NULL, false},
-    {"530", "auth_failed", NULL, false},
+    {"530", "auth_required", NULL, false},
     {"534", "auth_app_password_required", NULL, false},
     {"535", "auth_failed", NULL, false},
     {"538", "auth_requires_tls", NULL, false},
@@ -544,6 +708,10 @@ int main(void)
       cmocka_unit_test(garbage_is_refused),
       cmocka_unit_test(provider_replies),
       cmocka_unit_test(replies_recognised_by_text),
+      cmocka_unit_test(temporary_replies_by_kind),
+      cmocka_unit_test(vague_replies_are_not_specific),
+      cmocka_unit_test(oauth_failure_report_is_decoded),
+      cmocka_unit_test(foreign_banners_are_named),
       cmocka_unit_test(enhanced_codes),
       cmocka_unit_test(basic_codes),
       cmocka_unit_test(unknown_replies_by_class),
