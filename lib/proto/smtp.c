@@ -1408,10 +1408,13 @@ mw_status mw__smtp_check_envelope(struct mw_smtp *s, const char *from,
     if(!st)
       copy_reply(rcpt, &r);
   }
-  if(!st)
+  /* A 421 closes the channel (RFC 5321 section 3.8): the replies were
+   * read and are the answer; there is nobody left to RSET. */
+  bool closing = !st && r.code == 421;
+  if(!st && !closing)
     st = smtp_command(s, &r, ms, -1, "%s", "RSET");
   mw__reply_free(&r);
-  if(st)
+  if(st || closing)
     smtp_broken(s, st);
   return st;
 }
