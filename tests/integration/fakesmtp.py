@@ -119,7 +119,8 @@ class FakeSMTP:
                  reset_during_data=None, quit_reply="221 2.0.0 Bye",
                  starttls_garbage=False, drop_after_mail=False,
                  auth_after_tls_only=False, tls_max=None,
-                 client_ca=None, verify_client=None, external_reply=None):
+                 client_ca=None, verify_client=None, external_reply=None,
+                 echo_auth=None):
         self.cert, self.key = cert, key
         self.greeting = greeting
         self.silent = silent
@@ -156,6 +157,11 @@ class FakeSMTP:
         # auth_reply when a verified client certificate was presented, else
         # refused with 535; external_reply, when set, is the verdict anyway.
         self.external_reply = external_reply
+        # A server that leaks: its AUTH verdict is a 535 quoting the
+        # client's last SASL payload, "raw" (base64 as received), "decoded"
+        # (the decoded bytes verbatim, NULs included) or "decoded-text"
+        # (decoded, control bytes shown as spaces).
+        self.echo_auth = echo_auth
         self.sessions = []
         self._sock = None
         self._thread = None
@@ -338,12 +344,17 @@ class FakeSMTP:
                         prompts = prompts[1:]
                 elif len(words) == 2:
                     prompts = ["334 "]
+                payload = words[2] if len(words) > 2 else ""
                 for prompt in prompts:
                     io.send_line(prompt)
                     answer = io.read_line()
                     if answer is None:
                         return
                     sess.lines.append(answer.decode("latin-1"))
+                    payload = answer.decode("latin-1")
+                if self.echo_auth:
+                    io.send_raw(_echo_reply(self.echo_auth, payload))
+                    continue
                 io.send_line(self.auth_reply)
             elif verb == "MAIL":
                 if self.drop_after_mail:
@@ -428,6 +439,24 @@ class FakeSMTP:
         else:
             io.send_line("535 5.7.8 Error: authentication failed: no client "
                          "certificate")
+
+
+def _echo_reply(how, payload):
+    """The 535 of a server that quotes the client's SASL payload back
+    (FakeSMTP echo_auth)."""
+    import base64
+    import binascii
+    if how == "raw":
+        quoted = payload.encode("latin-1")
+    else:
+        try:
+            quoted = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            quoted = payload.encode("latin-1")
+        if how == "decoded-text":
+            quoted = bytes(b if 0x20 <= b < 0x7f else 0x20 for b in quoted)
+    return (b"535 5.7.8 Authentication failed for [" + quoted +
+            b"]: bad credentials\r\n")
 
 
 def _linger(sock, seconds=2.0):
