@@ -26,13 +26,21 @@
 
 #include "core/util.h"
 
-#include <openssl/crypto.h>
 #include <string.h>
 
 /* Shortest base64 core (characters) listed for an alignment. */
 #define SCRUB_MIN_CORE 6
 /* Shortest base64 payload listed. */
 #define SCRUB_MIN_PAYLOAD 8
+
+/* Wipes n bytes in a way the compiler may not drop (the bytes may hold
+ * NULs, so mw__free_secret's strlen would stop short). */
+static void wipe(void *p, size_t n)
+{
+  volatile unsigned char *v = p;
+  while(n--)
+    *v++ = 0;
+}
 
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -46,7 +54,7 @@ void mw__scrub_init(struct mw__scrub *sc)
 void mw__scrub_free(struct mw__scrub *sc)
 {
   for(size_t i = 0; i < sc->count; i++) {
-    OPENSSL_cleanse(sc->items[i].bytes, sc->items[i].len);
+    wipe(sc->items[i].bytes, sc->items[i].len);
     mw__free(sc->items[i].bytes);
   }
   mw__free(sc->items);
@@ -159,7 +167,7 @@ bool mw__scrub_add_secret(struct mw__scrub *sc, const char *secret)
       ok = scrub_push(sc, enc + first, end - first);
   }
   if(buf) {
-    OPENSSL_cleanse(buf, len + 2);
+    wipe(buf, len + 2);
     mw__free(buf);
   }
   if(enc)
@@ -225,10 +233,10 @@ int mw__scrub_line(const struct mw__scrub *sc, struct mw__sbuf *line,
     }
   }
   mw__sbuf_append(&out, text + copied, len - copied);
-  OPENSSL_cleanse(line->data, line->len);
+  wipe(line->data, line->len);
   if(out.failed || !out.data) {
     if(out.data)
-      OPENSSL_cleanse(out.data, out.len);
+      wipe(out.data, out.len);
     mw__sbuf_free(&out);
     mw__sbuf_reset(line);
     return -1;
