@@ -15,8 +15,10 @@
  *   password).  For each offset k (0, 1, 2) the characters whose 6 bits
  *   come from the secret's bytes only are the same wherever the secret sits
  *   at that offset; listing those three cores finds the secret inside any
- *   base64 text.  Cores shorter than 6 characters are not listed: they
- *   would match by chance.
+ *   base64 text.  Cores shorter than 6 characters are not listed, and
+ *   secrets shorter than 8 bytes are cut only where they stand as a word
+ *   of their own: either would otherwise match by chance inside a
+ *   server's base64 challenge and break the exchange.
  *
  * DIAGNOSTICS
  *   Out of memory only (false / -1); a line that cannot be scrubbed is
@@ -182,16 +184,33 @@ bool mw__scrub_add_payload(struct mw__scrub *sc, const char *b64, size_t len)
   return scrub_push(sc, b64, len);
 }
 
-/* The longest listed secret that starts at text[at], or 0. */
+/* A byte that can continue a word or a base64 run. */
+static bool word_byte(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
+}
+
+/* The longest listed secret that starts at text[at], or 0.  A short one
+ * (under SCRUB_SHORT bytes: "abc", its base64 "YWJj") counts only as a
+ * word of its own: inside the random base64 of a SCRAM or DIGEST-MD5
+ * challenge it would match by chance once in a few hundred thousand
+ * exchanges, and cutting a challenge would break the authentication. */
+#define SCRUB_SHORT 8
 static size_t match_at(const struct mw__scrub *sc, const char *text,
                        size_t len, size_t at)
 {
   size_t best = 0;
   for(size_t i = 0; i < sc->count; i++) {
     const struct mw__scrub_item *it = &sc->items[i];
-    if(it->len > best && it->len <= len - at &&
-       memcmp(text + at, it->bytes, it->len) == 0)
-      best = it->len;
+    if(it->len <= best || it->len > len - at ||
+       memcmp(text + at, it->bytes, it->len) != 0)
+      continue;
+    if(it->len < SCRUB_SHORT &&
+       ((at > 0 && word_byte(text[at - 1])) ||
+        (at + it->len < len && word_byte(text[at + it->len]))))
+      continue;
+    best = it->len;
   }
   return best;
 }

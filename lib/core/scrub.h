@@ -23,7 +23,8 @@
  *     password or token, which is listed.
  * Secrets are replaced by "<redacted>".  Very short payloads ("=", the
  * empty response) are not listed: they are not secrets and would shred
- * every reply.
+ * every reply; a secret under 8 bytes is cut only where it stands alone
+ * (not inside a longer word or base64 run).
  */
 #ifndef MW_CORE_SCRUB_H
 #define MW_CORE_SCRUB_H

@@ -168,6 +168,31 @@ static void binary_lines(void **state)
   mw__scrub_free(&sc);
 }
 
+/* A short password is cut where it stands alone, never inside a longer
+ * word or a base64 run (a SCRAM challenge must reach SASL intact). */
+static void short_secrets_only_as_words(void **state)
+{
+  (void)state;
+  struct mw__scrub sc;
+  mw__scrub_init(&sc);
+  assert_true(mw__scrub_add_secret(&sc, "abc"));
+  int n = 0;
+  const char *challenge = "334 cj1yT2ZhYmNkZWZnYWJjWVdKangK";
+  assert_string_equal(scrub(&sc, challenge, strlen(challenge), 4, &n),
+                      challenge);
+  assert_int_equal(n, 0);
+  const char *echo = "535 5.7.8 [ user abc] YWJj rejected";
+  assert_string_equal(scrub(&sc, echo, strlen(echo), 4, &n),
+                      "535 5.7.8 [ user <redacted>] <redacted> rejected");
+  assert_int_equal(n, 2);
+  /* A NUL before it is a boundary too (a decoded PLAIN payload). */
+  static const char nul[] = "535 x\0u\0abc";
+  const char *got = scrub(&sc, nul, sizeof(nul) - 1, 4, &n);
+  assert_int_equal(n, 1);
+  assert_memory_equal(got, "535 x\0u\0<redacted>", 18);
+  mw__scrub_free(&sc);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -178,6 +203,7 @@ int main(void)
       cmocka_unit_test(nothing_listed_or_nothing_found),
       cmocka_unit_test(the_reply_code_stays),
       cmocka_unit_test(binary_lines),
+      cmocka_unit_test(short_secrets_only_as_words),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
