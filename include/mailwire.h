@@ -107,7 +107,9 @@ const char *mw_error_message(const mw_error *e);
 int mw_error_reply_code(const mw_error *e);
 /* The enhanced status code ("5.7.8") or "" when none. */
 const char *mw_error_enhanced_code(const mw_error *e);
-/* The server's reply text (lines joined by '\n', code stripped) or "". */
+/* The server's reply text (lines joined by '\n', code stripped) or "".
+ * Anything the session's password, token or SASL payloads would have put
+ * in it (a server echoing them, raw or decoded) reads "<redacted>". */
 const char *mw_error_server_text(const mw_error *e);
 /* The recipient the error is about, or "" when none. */
 const char *mw_error_recipient(const mw_error *e);
@@ -117,7 +119,9 @@ bool mw_error_is_temporary(const mw_error *e);
 
 /* ------------------------------------------------------------------------
  * Tracing: a callback receives each protocol event.  AUTH payloads and
- * passwords are already replaced by "<redacted>" when it is called.
+ * passwords are already replaced by "<redacted>" when it is called, in
+ * the client's lines and in the server's (an echo of them, raw, base64
+ * or decoded, is cut out).
  * ---------------------------------------------------------------------- */
 typedef enum mw_trace_kind {
   MW_TRACE_NET = 0,   /* resolving, connecting, closing */
