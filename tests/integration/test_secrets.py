@@ -207,6 +207,35 @@ class EchoedPayload(unittest.TestCase):
                          "Error: authentication failed: UGFzc3dvcmQ6 bad")
 
 
+class DoctorReport(unittest.TestCase):
+    def test_doctor_report_is_scrubbed(self):
+        """doctor quotes the server's refusal in its rows and diagnosis:
+        the echoed payload is cut there too, in text and in JSON."""
+        for echo in ECHOES:
+            for json_flag in ([], ["--json"]):
+                with self.subTest(echo=echo, json=bool(json_flag)):
+                    with fakesmtp.FakeSMTP(cert=CERT, key=KEY,
+                                           auth="PLAIN LOGIN",
+                                           echo_auth=echo) as f:
+                        code, out, err, _ = mwtest.run(
+                            ["doctor", "127.0.0.1:%d" % f.port,
+                             "--tls-ca-file", CA, "--user", USER,
+                             "--password-env", "PW", "--auth", "PLAIN"]
+                            + json_flag, env={"PW": PASSWORD})
+                    self.assertNotEqual(code, 0)
+                    # doctor may open more connections than the one
+                    # that authenticated: look for every payload sent.
+                    authed = [x for x in f.sessions if x.auth_mechanism]
+                    self.assertTrue(authed)
+                    for sess in authed:
+                        self.assertEqual(sess.auth_mechanism, "PLAIN")
+                        for n in needles(PASSWORD, sess):
+                            self.assertNotIn(n, out)
+                            self.assertNotIn(n, err)
+                    if echo != "decoded":
+                        self.assertIn("<redacted>", out)
+
+
 class LibraryErrorObject(unittest.TestCase):
     """The same attack against a program using libmailwire directly
     (tests/integration/secret_echo.c): mw_error's message and server text,
