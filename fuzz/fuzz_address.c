@@ -12,9 +12,11 @@
  *
  * Invariants (abort() when violated):
  *   envelope
- *   - an address is accepted exactly when it is at most 320 bytes, has an
- *     '@' and no control byte, DEL, space, '<' or '>' (or is empty where
- *     allowed); mw_envelope_set_from/add_recipient agree with it; an
+ *   - an address is accepted exactly when it is one addr-spec (see
+ *     model_address_problem: a quoted or dot-atom local part, one '@', a
+ *     domain name or literal) of at most 320 bytes with no control byte,
+ *     DEL, space, '<' or '>' (or is empty where allowed), so never a list
+ *     or a group; mw_envelope_set_from/add_recipient agree with it; an
  *     accepted address makes a single-line MAIL FROM / RCPT TO command
  *     with one '<' and one '>'; mw__address_is_utf8 is exact;
  *   queue id
@@ -22,7 +24,10 @@
  *     the text and has no blank or LF; "queued as ID" gives ID;
  *   composition
  *   - a value is refused when it has CR, LF, another control byte but TAB,
- *     DEL or invalid UTF-8, and accepted otherwise; a header name is
+ *     DEL or invalid UTF-8 (MW_E_MESSAGE), and accepted otherwise, except
+ *     that From, To and Cc take exactly one mailbox (else MW_E_INVALID):
+ *     GMime reads exactly one in what they accept, and its address is one
+ *     the envelope accepts; a header name is
  *     accepted exactly when it is printable ASCII without ':'; the body
  *     exactly when it is NUL-free valid UTF-8; refusals explain why;
  *   - the rendered message has every line ending CRLF (no bare CR or LF)
@@ -100,16 +105,73 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* ---- envelope ---------------------------------------------------------- */
 
+/* RFC 5322 atext and UTF-8 bytes, for the model below. */
+static bool model_atext(unsigned char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c >= 0x80 ||
+         (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+/* One addr-spec (issue 9, item 6: one mailbox per address): a quoted or
+ * dot-atom local part (no '.' first, last or twice in a row), one '@',
+ * then a domain name (letters, digits, '-', '_', UTF-8, labels joined by
+ * single dots) or an address literal ("[...]" without '[', ']' or '\'
+ * inside); and no byte that could break the command line. */
 static const char *model_address_problem(const char *a, bool allow_empty)
 {
   if(!*a)
     return allow_empty ? NULL : "empty";
-  if(strlen(a) > 320)
+  size_t n = strlen(a);
+  if(n > 320)
     return "long";
   for(const unsigned char *p = (const unsigned char *)a; *p; p++)
     if(*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>' || *p == ' ')
       return "byte";
-  return strchr(a, '@') ? NULL : "no @";
+  const char *at;
+  if(a[0] == '"') {
+    const char *p = a + 1;
+    while(*p && *p != '"') {
+      if(*p == '\\' && p[1])
+        p++;
+      p++;
+    }
+    if(*p != '"' || p[1] != '@')
+      return "quoted local part";
+    at = p + 1;
+  }
+  else {
+    at = a;
+    while(*at && (model_atext((unsigned char)*at) || *at == '.')) {
+      if(*at == '.' && (at == a || at[-1] == '.' || at[1] == '@'))
+        return "dots";
+      at++;
+    }
+    if(*at != '@' || at == a)
+      return "local part";
+  }
+  const char *d = at + 1;
+  size_t dn = strlen(d);
+  if(!dn)
+    return "no domain";
+  if(d[0] == '[') {
+    if(dn < 3 || d[dn - 1] != ']')
+      return "literal";
+    for(size_t k = 1; k + 1 < dn; k++)
+      if(d[k] == '[' || d[k] == ']' || d[k] == '\\')
+        return "literal";
+    return NULL;
+  }
+  for(size_t k = 0; k < dn; k++) {
+    unsigned char c = (unsigned char)d[k];
+    if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c >= 0x80 || c == '-' || c == '.' ||
+         c == '_'))
+      return "domain";
+    if(c == '.' && (k == 0 || k + 1 == dn || d[k - 1] == '.'))
+      return "empty label";
+  }
+  return NULL;
 }
 
 static void check_command(const char *verb, const char *addr)
@@ -262,6 +324,38 @@ static void expect(mw_status st, int want, const mw_compose *c)
     CHECK(st == MW_E_MESSAGE && mw_compose_error(c)[0]);
   else
     CHECK(st == MW_OK || st == MW_E_MESSAGE);
+}
+
+/* From, To and Cc take one mailbox per call: a value that is valid text
+ * is accepted exactly when mw_mailbox_check() finds one mailbox, and then
+ * GMime reads one mailbox in it too, whose address the envelope accepts;
+ * otherwise it is refused with MW_E_INVALID and a reason. */
+static void expect_mailbox(mw_status st, const char *value, int want,
+                           const mw_compose *c)
+{
+  if(want == 0) {
+    CHECK(st == MW_E_MESSAGE && mw_compose_error(c)[0]);
+    return;
+  }
+  char addr[400];
+  const char *why = NULL;
+  mw_mailbox_verdict v = mw_mailbox_check(value, addr, sizeof(addr), &why);
+  if(want == -1 && st == MW_E_MESSAGE)
+    return;
+  if(v != MW_MAILBOX_OK) {
+    CHECK(st == MW_E_INVALID && mw_compose_error(c)[0] && why && why[0]);
+    return;
+  }
+  CHECK(st == MW_OK && why == NULL);
+  CHECK(mw__address_problem(addr, false) == NULL);
+  if(known("gmime-literal-leak") && strchr(value, '[') &&
+     strchr(value, '('))
+    return;
+  InternetAddressList *l = internet_address_list_parse(NULL, value);
+  CHECK(l && internet_address_list_length(l) == 1);
+  InternetAddress *ia = internet_address_list_get_address(l, 0);
+  CHECK(INTERNET_ADDRESS_IS_MAILBOX(ia));
+  g_object_unref(l);
 }
 
 static bool ieq(const char *a, size_t an, const char *b)
@@ -650,13 +744,13 @@ static void check_compose(char **f, const char *body, size_t blen,
   int want_to = model_value(f[1]);
   int want_cc = model_value(f[2]);
   int want_subj = model_value(f[3]);
-  expect(mw_compose_set_from(c, f[0]), want_from, c);
+  expect_mailbox(mw_compose_set_from(c, f[0]), f[0], want_from, c);
   /* An empty To or Cc field means none (an empty address would only make
    * rendering fail). */
   if(f[1][0])
-    expect(mw_compose_add_to(c, f[1]), want_to, c);
+    expect_mailbox(mw_compose_add_to(c, f[1]), f[1], want_to, c);
   if(f[2][0])
-    expect(mw_compose_add_cc(c, f[2]), want_cc, c);
+    expect_mailbox(mw_compose_add_cc(c, f[2]), f[2], want_cc, c);
   mw_status sst = mw_compose_set_subject(c, f[3]);
   expect(sst, want_subj, c);
 

@@ -115,7 +115,9 @@ const char *mw_error_message(const mw_error *e);
 int mw_error_reply_code(const mw_error *e);
 /* The enhanced status code ("5.7.8") or "" when none. */
 const char *mw_error_enhanced_code(const mw_error *e);
-/* The server's reply text (lines joined by '\n', code stripped) or "". */
+/* The server's reply text (lines joined by '\n', code stripped) or "".
+ * Anything the session's password, token or SASL payloads would have put
+ * in it (a server echoing them, raw or decoded) reads "<redacted>". */
 const char *mw_error_server_text(const mw_error *e);
 /* The recipient the error is about, or "" when none. */
 const char *mw_error_recipient(const mw_error *e);
@@ -125,7 +127,9 @@ bool mw_error_is_temporary(const mw_error *e);
 
 /* ------------------------------------------------------------------------
  * Tracing: a callback receives each protocol event.  AUTH payloads and
- * passwords are already replaced by "<redacted>" when it is called.
+ * passwords are already replaced by "<redacted>" when it is called, in
+ * the client's lines and in the server's (an echo of them, raw, base64
+ * or decoded, is cut out).
  * ---------------------------------------------------------------------- */
 typedef enum mw_trace_kind {
   MW_TRACE_NET = 0,   /* resolving, connecting, closing */
@@ -336,10 +340,40 @@ mw_tls_mode mw_smtp_tls_mode(const mw_smtp *s);
 typedef struct mw_envelope mw_envelope;
 mw_envelope *mw_envelope_new(void); /* NULL on OOM */
 void mw_envelope_free(mw_envelope *e);
-/* "" is the null reverse-path.  Addresses with CR, LF, NUL, '<' or '>'
- * are refused with MW_E_INVALID. */
+/* "" is the null reverse-path.  Each call takes exactly one bare address
+ * (an RFC 5321 addr-spec: local-part@domain); anything else is refused
+ * with MW_E_INVALID: CR, LF, NUL or other control bytes, spaces, '<' or
+ * '>', and more than one address ("b@x,evil@y", "team: a@x, b@y;",
+ * "a@x@y").  mw_mailbox_check() gives the reason. */
 mw_status mw_envelope_set_from(mw_envelope *e, const char *address);
 mw_status mw_envelope_add_recipient(mw_envelope *e, const char *address);
+
+/* What mw_mailbox_check() found.  Since 0.2 */
+typedef enum mw_mailbox_verdict {
+  MW_MAILBOX_OK = 0,
+  MW_MAILBOX_SEVERAL, /* more than one mailbox: a list, a group, two
+                         addresses */
+  MW_MAILBOX_INVALID  /* not one mailbox for another reason */
+} mw_mailbox_verdict;
+
+/*
+ * mw_mailbox_check - whether text is exactly one mailbox
+ * Accepts a bare address ("alice@example.org") or a display name and an
+ * address in angle brackets ("Alice <alice@example.org>", "\"Doe, Jane\"
+ * <jane@example.org>"), and copies the address alone into addr (addr_len
+ * bytes with its NUL; addr may be NULL).  That address is the one the
+ * envelope must carry for the header to show what was sent.
+ * Returns:   MW_MAILBOX_OK; MW_MAILBOX_SEVERAL for a list ("b@x,evil@y",
+ *            a stray ',' or ';'), group syntax ("team: a@x, b@y;") or two
+ *            addresses ("x <a@x> <c@x>", "a@x <c@x>"); MW_MAILBOX_INVALID
+ *            for anything else (control bytes, no '@', unbalanced quotes
+ *            or brackets, ...).  *why (why may be NULL) is set to a static
+ *            reason, NULL when OK.
+ * Ownership: nothing transferred.  Threads: any.
+ * Since:     0.2
+ */
+mw_mailbox_verdict mw_mailbox_check(const char *text, char *addr,
+                                    size_t addr_len, const char **why);
 size_t mw_envelope_recipient_count(const mw_envelope *e);
 
 /* A reader for the message: copy up to len bytes into buf, set *got (0 at
@@ -434,7 +468,11 @@ mw_status mw_smtp_quit(mw_smtp *s);
 typedef struct mw_compose mw_compose;
 mw_compose *mw_compose_new(void); /* NULL on OOM */
 void mw_compose_free(mw_compose *c);
-/* Header values with CR, LF or NUL are refused with MW_E_MESSAGE. */
+/* Header values with CR, LF or NUL are refused with MW_E_MESSAGE.  From,
+ * To and Cc take exactly one mailbox per call ("Name <addr>" or a bare
+ * address, see mw_mailbox_check()): a list, a group or two addresses in
+ * one call is refused with MW_E_INVALID (detail: mw_compose_error()), so
+ * that the header names exactly the mailboxes the envelope carries. */
 mw_status mw_compose_set_from(mw_compose *c, const char *mailbox);
 mw_status mw_compose_add_to(mw_compose *c, const char *mailbox);
 mw_status mw_compose_add_cc(mw_compose *c, const char *mailbox);
@@ -444,8 +482,8 @@ mw_status mw_compose_add_header(mw_compose *c, const char *name,
                                 const char *value);
 /* Renders the message.  *out is allocated; free with mw_free(). */
 mw_status mw_compose_render(mw_compose *c, char **out, size_t *len);
-/* A detail for the last MW_E_MESSAGE from this object (static or owned by
- * c; valid until the next call on c). */
+/* A detail for the last MW_E_MESSAGE or MW_E_INVALID from this object
+ * (static or owned by c; valid until the next call on c). */
 const char *mw_compose_error(const mw_compose *c);
 
 /* ------------------------------------------------------------------------

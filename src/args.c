@@ -553,6 +553,24 @@ static int set_version(const char *name, const char *value,
   return 0;
 }
 
+/* An address option takes one mailbox: a list, a group or two addresses
+ * is a usage error (the headers would show more than the envelope
+ * carries).  Other defects of an address are the message's (exit 65,
+ * reported when the envelope is built). */
+static int one_mailbox(const char *name, const char *v, char *err,
+                       size_t errlen)
+{
+  const char *why = NULL;
+  if(mw_mailbox_check(v, NULL, 0, &why) != MW_MAILBOX_SEVERAL)
+    return 0;
+  bool from = strcmp(name, "--from") == 0;
+  return fail(err, errlen, "%s takes one address, and '%.200s' %s: %s", name,
+              v, why,
+              from ? "give the one sender (recipients go in --to, --cc or "
+                     "--bcc)"
+                   : "repeat the option for each recipient");
+}
+
 static int apply(const struct opt_def *d, const char *v, struct send_args *a,
                  char *err, size_t errlen)
 {
@@ -565,10 +583,18 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
                   "starttls-optional, none, detect)",
                   v);
     break;
-  case O_FROM: a->from = v; break;
-  case O_TO: return add_list(&a->to, v, "--to", err, errlen);
-  case O_CC: return add_list(&a->cc, v, "--cc", err, errlen);
-  case O_BCC: return add_list(&a->bcc, v, "--bcc", err, errlen);
+  case O_FROM:
+    if(one_mailbox(d->name, v, err, errlen))
+      return -1;
+    a->from = v;
+    break;
+  case O_TO:
+  case O_CC:
+  case O_BCC:
+    if(one_mailbox(d->name, v, err, errlen))
+      return -1;
+    return add_list(d->id == O_TO ? &a->to : d->id == O_CC ? &a->cc : &a->bcc,
+                    v, d->name, err, errlen);
   case O_HEADER: return add_list(&a->headers, v, "--header", err, errlen);
   case O_SUBJECT: a->subject = v; break;
   case O_BODY: a->body = v; break;

@@ -280,21 +280,16 @@ static char *read_whole_file(const char *path, unsigned long long cap,
   return buf;
 }
 
-/* "Alice <alice@example.org>" -> "alice@example.org" in out; a bare
- * address is copied.  false when the brackets are unbalanced. */
-static bool envelope_address(const char *arg, char *out, size_t len)
+/* "Alice <alice@example.org>" -> "alice@example.org" in out, by the same
+ * rule the composer applies to the header (mw_mailbox_check), so the
+ * envelope carries exactly the mailbox the header shows.  NULL when fine,
+ * else why not. */
+static const char *envelope_address(const char *arg, char *out, size_t len)
 {
-  const char *lt = strrchr(arg, '<');
-  if(!lt) {
-    snprintf(out, len, "%s", arg);
-    return true;
-  }
-  const char *gt = strchr(lt, '>');
-  if(!gt || gt[1] != '\0' || (size_t)(gt - lt - 1) >= len)
-    return false;
-  memcpy(out, lt + 1, (size_t)(gt - lt - 1));
-  out[gt - lt - 1] = '\0';
-  return true;
+  const char *why = "address missing";
+  if(mw_mailbox_check(arg, out, len, &why) == MW_MAILBOX_OK)
+    return NULL;
+  return why;
 }
 
 /* An error before any connection: on stderr, and as JSON on stdout with
@@ -362,11 +357,11 @@ static int compose_message(const struct send_args *a, char **msg,
     st = mw_compose_render(c, msg, len);
   free(body);
   if(st) {
-    snprintf(err, errlen, "%s", st == MW_E_MESSAGE ? mw_compose_error(c)
-                                                   : "cannot build the "
-                                                     "message");
+    bool bad_input = st == MW_E_MESSAGE || st == MW_E_INVALID;
+    snprintf(err, errlen, "%s", bad_input ? mw_compose_error(c)
+                                          : "cannot build the message");
     mw_compose_free(c);
-    return st == MW_E_MESSAGE ? EXIT_DATAERR : EXIT_SOFTWARE;
+    return bad_input ? EXIT_DATAERR : EXIT_SOFTWARE;
   }
   mw_compose_free(c);
   return EXIT_OK;
@@ -376,26 +371,28 @@ static int build_envelope(const struct send_args *a, mw_envelope *e,
                           char *err, size_t errlen)
 {
   char addr[400];
-  if(mw_envelope_set_from(e, a->from)) {
-    if(!envelope_address(a->from, addr, sizeof(addr)) ||
-       mw_envelope_set_from(e, addr)) {
-      snprintf(err, errlen, "--from: '%s' is not a valid address (no line "
-                            "breaks, spaces or control characters; one '@')",
-               a->from);
-      return EXIT_DATAERR;
-    }
+  const char *why = NULL;
+  /* "" is the null reverse-path (the envelope only). */
+  if(a->from[0])
+    why = envelope_address(a->from, addr, sizeof(addr));
+  if(!why && mw_envelope_set_from(e, a->from[0] ? addr : ""))
+    why = "not a valid envelope address";
+  if(why) {
+    snprintf(err, errlen, "--from: '%s' is not a valid address: %s",
+             a->from, why);
+    return EXIT_DATAERR;
   }
   const struct cli_list *lists[] = {&a->to, &a->cc, &a->bcc};
   const char *names[] = {"--to", "--cc", "--bcc"};
   for(size_t l = 0; l < 3; l++) {
     for(size_t i = 0; i < lists[l]->count; i++) {
       const char *v = lists[l]->items[i];
-      if(!envelope_address(v, addr, sizeof(addr)) ||
-         mw_envelope_add_recipient(e, addr)) {
-        snprintf(err, errlen, "%s: '%s' is not a valid address (no line "
-                              "breaks, spaces or control characters; one "
-                              "'@')",
-                 names[l], v);
+      why = envelope_address(v, addr, sizeof(addr));
+      if(!why && mw_envelope_add_recipient(e, addr))
+        why = "not a valid envelope address";
+      if(why) {
+        snprintf(err, errlen, "%s: '%s' is not a valid address: %s",
+                 names[l], v, why);
         return EXIT_DATAERR;
       }
     }

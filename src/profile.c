@@ -63,6 +63,55 @@ static bool key_known(const char *key)
   return profile_key_is_ignored(key);
 }
 
+/* Edit distance (insert, delete, substitute, swap two neighbours) between
+ * a and b, stopping early above `limit`. */
+static size_t key_distance(const char *a, const char *b, size_t limit)
+{
+  size_t la = strlen(a), lb = strlen(b);
+  if(la > 40 || lb > 40 || (la > lb ? la - lb : lb - la) > limit)
+    return limit + 1;
+  size_t d[41][41];
+  for(size_t i = 0; i <= la; i++)
+    d[i][0] = i;
+  for(size_t j = 0; j <= lb; j++)
+    d[0][j] = j;
+  for(size_t i = 1; i <= la; i++)
+    for(size_t j = 1; j <= lb; j++) {
+      size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+      if(d[i - 1][j] + 1 < best)
+        best = d[i - 1][j] + 1;
+      if(d[i][j - 1] + 1 < best)
+        best = d[i][j - 1] + 1;
+      if(i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+         d[i - 2][j - 2] + 1 < best)
+        best = d[i - 2][j - 2] + 1;
+      d[i][j] = best;
+    }
+  return d[la][lb];
+}
+
+/* The known key an unknown one is a typo of, or NULL.  Only then is the
+ * unknown word shown in an error: a line that is not a setting at all may
+ * be the first line of a file given by mistake (-C /etc/shadow), and its
+ * first word may be a secret. */
+static const char *key_typo_of(const char *key)
+{
+  for(const char *c = key; *c; c++)
+    if(!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+      return NULL;
+  const char *best = NULL;
+  size_t best_d = 3;
+  for(size_t i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++) {
+    size_t limit = strlen(known_keys[i]) < 6 ? 1 : 2;
+    size_t d = key_distance(key, known_keys[i], limit);
+    if(d <= limit && d < best_d) {
+      best = known_keys[i];
+      best_d = d;
+    }
+  }
+  return best;
+}
+
 static int fail(char *err, size_t errlen, const char *file, int line,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -150,6 +199,12 @@ static char *parse_value(const char *v, size_t n, const char **why)
   return out;
 }
 
+/* The line is not shown: see key_typo_of(). */
+#define UNKNOWN_LINE                                                         \
+  "not a profile line: it does not start with a known key, 'account' or "  \
+  "'defaults' (the line is not shown: if this is not a mailwire or msmtp " \
+  "profile, it may hold secrets)"
+
 static int parse_text(const char *text, size_t len, const char *file,
                       struct parsed *ps, char *err, size_t errlen)
 {
@@ -178,8 +233,7 @@ static int parse_text(const char *text, size_t len, const char *file,
       i++;
     char key[64];
     if(i - ks >= sizeof(key))
-      return fail(err, errlen, file, line, "unknown key '%.*s'",
-                  (int)(i - ks > 40 ? 40 : i - ks), l + ks);
+      return fail(err, errlen, file, line, UNKNOWN_LINE);
     memcpy(key, l + ks, i - ks);
     key[i - ks] = '\0';
     while(i < ll && (l[i] == ' ' || l[i] == '\t'))
@@ -237,8 +291,13 @@ static int parse_text(const char *text, size_t len, const char *file,
         cur->parents = dup_n(colon + 1, (size_t)(l + ll - colon - 1));
       continue;
     }
-    if(!key_known(key))
-      return fail(err, errlen, file, line, "unknown key '%s'", key);
+    if(!key_known(key)) {
+      const char *typo = key_typo_of(key);
+      if(typo)
+        return fail(err, errlen, file, line,
+                    "unknown key '%s' (did you mean '%s'?)", key, typo);
+      return fail(err, errlen, file, line, UNKNOWN_LINE);
+    }
     const char *why = "out of memory";
     char *value = parse_value(l + i, ll - i, &why);
     if(!value)
@@ -694,9 +753,9 @@ static int entry_words(const struct profile *p, const struct profile_entry *e,
                          : MW_E_NOMEM;
     mw_options_free(probe);
     if(st) {
-      snprintf(why, whylen, "host and port '%.200s' are not HOST[:PORT] (port "
-                            "1-65535)",
-               buf);
+      snprintf(why, whylen, "'host'%s is not a host name or address with "
+                            "a port 1-65535 (the value is not shown)",
+               port ? " with 'port'" : "");
       return -1;
     }
     return push_word(w, "--server") || push_word(w, buf) ? -1 : 0;
@@ -799,6 +858,52 @@ static int entry_words(const struct profile *p, const struct profile_entry *e,
   return 0; /* proxy_port, and msmtp keys mailwire ignores */
 }
 
+/* Replaces in msg (a command-line check's message) every quoted or bare
+ * occurrence of the option values among words[0, n) (the words after an
+ * option name) by "the value", so that a profile's error names its key
+ * and line but never shows what the file holds. */
+static void hide_value(char *msg, size_t size, char **words, int n)
+{
+  for(int i = 1; i < n; i += 2) {
+    const char *v = words[i];
+    size_t vl = strlen(v);
+    if(!vl)
+      continue;
+    /* Bare occurrences only of values long enough not to be words of
+     * the message itself. */
+    for(int quoted = 1; quoted >= (vl >= 6 ? 0 : 1); quoted--) {
+      char *at = msg;
+      for(;;) {
+        at = strstr(at, v);
+        if(!at)
+          break;
+        char *from = at, *to = at + vl;
+        if(quoted) {
+          if(from == msg || from[-1] != '\'' || *to != '\'') {
+            at++;
+            continue;
+          }
+          from--;
+          to++;
+        }
+        static const char mark[] = "the value";
+        size_t tail = strlen(to);
+        size_t len = (size_t)(from - msg);
+        if(len + sizeof(mark) >= size) {
+          *from = '\0';
+          break;
+        }
+        if(len + sizeof(mark) - 1 + tail + 1 > size)
+          tail = size - 1 - len - (sizeof(mark) - 1);
+        memmove(from + sizeof(mark) - 1, to, tail);
+        memcpy(from, mark, sizeof(mark) - 1);
+        from[sizeof(mark) - 1 + tail] = '\0';
+        at = from + sizeof(mark) - 1;
+      }
+    }
+  }
+}
+
 int profile_to_words(const struct profile *p, char ***words, int *count,
                      char *err, size_t errlen)
 {
@@ -813,10 +918,12 @@ int profile_to_words(const struct profile *p, char ***words, int *count,
       profile_words_free(w.v, w.n);
       return fail(err, errlen, p->file, e->line, "%s", why);
     }
-    /* The same checks as on the command line, reported with the line. */
+    /* The same checks as on the command line, reported with the line
+     * and the key, never the value. */
     char oerr[512];
     if(w.n > before &&
        cli_check_words(w.n - before, w.v + before, oerr, sizeof(oerr))) {
+      hide_value(oerr, sizeof(oerr), w.v + before, w.n - before);
       profile_words_free(w.v, w.n);
       return fail(err, errlen, p->file, e->line, "%s (key '%s')", oerr,
                   e->key);

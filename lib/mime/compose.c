@@ -112,11 +112,29 @@ static mw_status push(char ***list, size_t *n, const char *value)
   return MW_OK;
 }
 
+/* One mailbox per call (see mw_mailbox_check()): the header must name
+ * the mailboxes the envelope carries, no more, so a list, a group or a
+ * second address is refused here rather than split or passed to GMime,
+ * which would render every one of them. */
+static mw_status check_mailbox(mw_compose *c, const char *what,
+                               const char *mailbox)
+{
+  mw_status st = check_value(c, what, mailbox);
+  if(st)
+    return st;
+  const char *why = NULL;
+  if(mw_mailbox_check(mailbox, NULL, 0, &why) == MW_MAILBOX_OK)
+    return MW_OK;
+  snprintf(c->error, sizeof(c->error), "%s '%.120s%s' %s", what, mailbox,
+           strlen(mailbox) > 120 ? "..." : "", why);
+  return MW_E_INVALID;
+}
+
 mw_status mw_compose_set_from(mw_compose *c, const char *mailbox)
 {
   if(!c)
     return MW_E_INVALID;
-  mw_status st = check_value(c, "the From address", mailbox);
+  mw_status st = check_mailbox(c, "the From address", mailbox);
   if(st)
     return st;
   return mw__replace_string(&c->from, mailbox) ? MW_OK : MW_E_NOMEM;
@@ -126,7 +144,7 @@ mw_status mw_compose_add_to(mw_compose *c, const char *mailbox)
 {
   if(!c)
     return MW_E_INVALID;
-  mw_status st = check_value(c, "a To address", mailbox);
+  mw_status st = check_mailbox(c, "a To address", mailbox);
   return st ? st : push(&c->to, &c->nto, mailbox);
 }
 
@@ -134,7 +152,7 @@ mw_status mw_compose_add_cc(mw_compose *c, const char *mailbox)
 {
   if(!c)
     return MW_E_INVALID;
-  mw_status st = check_value(c, "a Cc address", mailbox);
+  mw_status st = check_mailbox(c, "a Cc address", mailbox);
   return st ? st : push(&c->cc, &c->ncc, mailbox);
 }
 
@@ -251,8 +269,11 @@ static bool add_addresses(mw_compose *c, InternetAddressList *dest,
                list[i]);
       return false;
     }
+    /* Exactly one: the setters checked it; GMime must agree. */
     InternetAddressList *parsed = internet_address_list_parse(NULL, list[i]);
-    if(!parsed || internet_address_list_length(parsed) == 0) {
+    if(!parsed || internet_address_list_length(parsed) != 1 ||
+       !INTERNET_ADDRESS_IS_MAILBOX(
+           internet_address_list_get_address(parsed, 0))) {
       if(parsed)
         g_object_unref(parsed);
       snprintf(c->error, sizeof(c->error), "%s '%s' is not a valid address",

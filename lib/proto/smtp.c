@@ -80,7 +80,13 @@ mw_smtp *mw_smtp_new(const mw_options *o)
   mw__trace_start(&s->trace);
   mw__capa_init(&s->capa);
   mw__sbuf_init(&s->line);
+  mw__scrub_init(&s->scrub);
   s->err.status = MW_OK;
+  if(!mw__scrub_add_secret(&s->scrub, s->opt.password) ||
+     !mw__scrub_add_secret(&s->scrub, s->opt.oauth2_token)) {
+    mw_smtp_free(s);
+    return NULL;
+  }
   return s;
 }
 
@@ -105,6 +111,7 @@ void mw_smtp_free(mw_smtp *s)
   mw__capa_clear(&s->capa);
   mw__capa_clear(&s->capa_plain);
   mw__sbuf_free(&s->line);
+  mw__scrub_free(&s->scrub);
   mw__free(s->greeting);
   mw__error_clear(&s->err);
   mw__options_release(&s->opt);
@@ -141,6 +148,11 @@ static mw_status smtp_read_reply(struct mw_smtp *s, struct mw__reply *r,
                                         MW__SMTP_MAX_LINE, deadline);
     if(st)
       return st;
+    /* Before anything sees the line: a server that echoes the password or
+     * a SASL payload must not get it into the trace, the reply or an
+     * error (core/scrub.h).  The code and its separator stay intact. */
+    if(mw__scrub_line(&s->scrub, &s->line, 4) < 0)
+      return mw__error_set(&s->err, MW_E_NOMEM, NULL);
     mw__trace_emit_n(&s->trace, MW_TRACE_IN, s->line.data, s->line.len);
     const char *why = NULL;
     enum mw__reply_feed f = mw__reply_feed(r, s->line.data, s->line.len,
@@ -199,9 +211,16 @@ static mw_status smtp_queue(struct mw_smtp *s, int secret_from,
     return mw__error_set(&s->err, MW_E_INVALID,
                          "refused to send a command containing a line break");
   }
-  if(secret_from >= 0 && secret_from <= n)
+  if(secret_from >= 0 && secret_from <= n) {
     mw__trace_emit(&s->trace, MW_TRACE_OUT, "%.*s<redacted>", secret_from,
                    line);
+    /* Whatever the server says from now on must not echo it. */
+    if(!mw__scrub_add_payload(&s->scrub, line + secret_from,
+                              (size_t)(n - secret_from))) {
+      mw__free_secret(line);
+      return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+    }
+  }
   else
     mw__trace_emit_n(&s->trace, MW_TRACE_OUT, line, (size_t)n);
   memcpy(line + n, "\r\n", 3);

@@ -12,6 +12,7 @@
 
 #include "core/err.h"
 #include "core/options.h"
+#include "core/scrub.h"
 #include "core/trace.h"
 #include "io/stream.h"
 #include "proto/capa.h"
@@ -64,6 +65,9 @@ struct mw_smtp {
   char peer[80];
   const char *auth_mech; /* static name, NULL when not authenticated */
   struct mw__sbuf line;
+  /* The password, the token and every SASL payload sent: cut out of each
+   * server line as it is read (smtp_read_reply), see core/scrub.h. */
+  struct mw__scrub scrub;
 };
 
 /* Tests the envelope without sending a message: MAIL FROM, RCPT TO, then

@@ -132,7 +132,8 @@ class FakeSMTP:
                  client_ca=None, verify_client=None, external_reply=None,
                  hangup_at=None, hangup_how="close",
                  sasl_server=None,
-                 helo_reply=None, ehlo_delay=0, oauth_error=None):
+                 helo_reply=None, ehlo_delay=0, oauth_error=None,
+                 echo_auth=None):
         self.cert, self.key = cert, key
         self.greeting = greeting
         self.silent = silent
@@ -184,6 +185,11 @@ class FakeSMTP:
         # XOAUTH2/OAUTHBEARER: a JSON failure report sent base64 in a 334
         # after the token (RFC 7628 3.2.2), before auth_reply.
         self.oauth_error = oauth_error
+        # A server that leaks: its AUTH verdict is a 535 quoting the
+        # client's last SASL payload, "raw" (base64 as received), "decoded"
+        # (the decoded bytes verbatim, NULs included) or "decoded-text"
+        # (decoded, control bytes shown as spaces).
+        self.echo_auth = echo_auth
         self.sessions = []
         self._sock = None
         self._thread = None
@@ -387,12 +393,17 @@ class FakeSMTP:
                     import base64
                     prompts.append("334 " + base64.b64encode(
                         self.oauth_error.encode()).decode())
+                payload = words[2] if len(words) > 2 else ""
                 for prompt in prompts:
                     io.send_line(prompt)
                     answer = io.read_line()
                     if answer is None:
                         return
                     sess.lines.append(answer.decode("latin-1"))
+                    payload = answer.decode("latin-1")
+                if self.echo_auth:
+                    io.send_raw(_echo_reply(self.echo_auth, payload))
+                    continue
                 io.send_line(self.auth_reply)
             elif verb == "MAIL":
                 if self.drop_after_mail:
@@ -514,6 +525,22 @@ def _closing(reply, sess):
         sess.closed_by_server = True
         return True
     return False
+def _echo_reply(how, payload):
+    """The 535 of a server that quotes the client's SASL payload back
+    (FakeSMTP echo_auth)."""
+    import base64
+    import binascii
+    if how == "raw":
+        quoted = payload.encode("latin-1")
+    else:
+        try:
+            quoted = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            quoted = payload.encode("latin-1")
+        if how == "decoded-text":
+            quoted = bytes(b if 0x20 <= b < 0x7f else 0x20 for b in quoted)
+    return (b"535 5.7.8 Authentication failed for [" + quoted +
+            b"]: bad credentials\r\n")
 
 
 def _linger(sock, seconds=2.0):

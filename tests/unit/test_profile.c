@@ -156,7 +156,7 @@ static void client_certificate_keys(void **state)
   check_text("account a\nhost h\ntls_key_file /k.pem\n", NULL,
              "f:3: 'tls_key_file' needs 'tls_cert_file'");
   check_text("account a\nhost h\nauth externall\n", NULL,
-             "f:3: --auth: 'externall' is not a list of supported");
+             "f:3: --auth: the value is not a list of supported");
   /* File names may start with ~/ as in msmtp. */
   setenv("HOME", "/home/tilde", 1);
   check_text("account a\nhost h\ntls_trust_file ~/ca.pem\n"
@@ -175,7 +175,15 @@ static void errors_name_file_and_line(void **state)
   } cases[] = {
       {"account a\nhots h\n", "f:2: unknown key 'hots'"},
       {"account a\nhost h\ntls maybe\n", "f:3: 'tls' takes on or off"},
-      {"account a\nhost h\nport 99999\n", "h:99999' are not HOST"},
+      {"account a\nhost h\nport 99999\n",
+       "f:2: 'host' with 'port' is not a host name or address"},
+      /* A file that is no profile: named with the line, never quoted. */
+      {"root:$6$salt$Secret7731:19000:0:99999:7:::\n",
+       "f:1: not a profile line"},
+      {"-----BEGIN OPENSSH PRIVATE KEY-----\n", "f:1: not a profile line"},
+      {"account a\nSecret7731Pass\n", "f:2: not a profile line"},
+      {"account a\npasswrd x\n",
+       "f:2: unknown key 'passwrd' (did you mean 'password'?)"},
       {"account a\naccount a\n", "f:2: account 'a' is defined twice"},
       {"account a : b\n", "f:1: account 'a' inherits from unknown"},
       {"account a : a\nhost h\n", "inherits in a loop"},
@@ -201,6 +209,38 @@ static void errors_name_file_and_line(void **state)
     if(!strstr(err, cases[i].want))
       fail_msg("case %zu: '%s' does not contain '%s'", i, err,
                cases[i].want);
+    if(strstr(err, "Secret7731") || strstr(err, "BEGIN"))
+      fail_msg("case %zu: the file's text is in '%s'", i, err);
+  }
+}
+
+/* A bad value is named by its key and line; the value is not shown. */
+static void values_are_not_quoted(void **state)
+{
+  (void)state;
+  static const char *const texts[] = {
+      "account a\nhost h\ntls_mode Secret7731\n",
+      "account a\nhost h\nconnect_timeout Secret7731\n",
+      "account a\nhost h\ntls_fingerprint Secret7731\n",
+      "account a\nhost h\nauth Secret7731\n",
+      "account a\nhost Secret7731\nport 0\n",
+      "account a\nhost h\ndns_server Secret7731\n",
+  };
+  for(size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+    struct profile p;
+    char err[512] = "";
+    char **w = NULL;
+    int n = 0;
+    int rc = profile_parse(texts[i], strlen(texts[i]), "f", "a", &p, err,
+                           sizeof(err));
+    if(rc == 0) {
+      rc = profile_to_words(&p, &w, &n, err, sizeof(err));
+      profile_free(&p);
+    }
+    if(rc == 0)
+      fail_msg("case %zu parsed", i);
+    if(strncmp(err, "f:", 2) != 0 || strstr(err, "Secret7731"))
+      fail_msg("case %zu: '%s'", i, err);
   }
 }
 
@@ -364,6 +404,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(msmtp_documentation_example),
       cmocka_unit_test(errors_name_file_and_line),
+      cmocka_unit_test(values_are_not_quoted),
       cmocka_unit_test(long_lines_and_quotes),
       cmocka_unit_test(client_certificate_keys),
       cmocka_unit_test(fanout_inheritance_is_linear),
