@@ -1,5 +1,5 @@
 /*
- * io/stream.c - buffered line I/O with deadlines over a pluggable transport.
+ * io/stream.c - buffered line I/O with deadlines over a layer stack.
  */
 #include "io/stream.h"
 
@@ -10,25 +10,32 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-void mw__stream_init(struct mw__stream *s, int fd, struct mw_error *err)
+void mw__stream_init(struct mw__stream *s, struct mw__layer *top,
+                     struct mw_error *err)
 {
   memset(s, 0, sizeof(*s));
-  s->fd = fd;
-  s->ops = &mw__tcp_transport;
+  s->top = top;
+  s->fd = mw__layer_fd(top);
   s->err = err;
   mw__sbuf_init(&s->wbuf);
 }
 
+void mw__stream_push(struct mw__stream *s, struct mw__layer *top)
+{
+  s->top = top;
+  s->fd = mw__layer_fd(top);
+}
+
 void mw__stream_close(struct mw__stream *s)
 {
-  if(s->fd >= 0)
-    close(s->fd);
+  mw__layer_close(s->top);
+  s->top = NULL;
   s->fd = -1;
   s->rpos = s->rend = 0;
   mw__sbuf_free(&s->wbuf);
 }
 
-bool mw__stream_is_open(const struct mw__stream *s) { return s->fd >= 0; }
+bool mw__stream_is_open(const struct mw__stream *s) { return s->top != NULL; }
 
 mw_status mw__wait_fd(int fd, short events, int64_t deadline,
                       struct mw_error *err, const char *what)
@@ -51,32 +58,6 @@ mw_status mw__wait_fd(int fd, short events, int64_t deadline,
       return mw__error_set(err, MW_E_CLOSED, "socket invalid %s", what);
     /* POLLERR/POLLHUP: let the read or write report the real error. */
     return MW_OK;
-  }
-}
-
-static mw_status tcp_recv(struct mw__stream *s, void *buf, size_t len,
-                          size_t *got, int64_t deadline)
-{
-  for(;;) {
-    ssize_t n = recv(s->fd, buf, len, 0);
-    if(n > 0) {
-      *got = (size_t)n;
-      return MW_OK;
-    }
-    if(n == 0)
-      return mw__error_set(s->err, MW_E_CLOSED,
-                           "the server closed the connection");
-    if(errno == EINTR)
-      continue;
-    if(errno == EAGAIN || errno == EWOULDBLOCK) {
-      mw_status st = mw__wait_fd(s->fd, POLLIN, deadline, s->err,
-                                 "waiting for the server");
-      if(st)
-        return st;
-      continue;
-    }
-    return mw__error_set(s->err, MW_E_CLOSED, "connection lost: %s",
-                         strerror(errno));
   }
 }
 
@@ -108,16 +89,6 @@ mw_status mw__fd_send_all(int fd, const void *buf, size_t len,
   return MW_OK;
 }
 
-static mw_status tcp_send(struct mw__stream *s, const void *buf, size_t len,
-                          int64_t deadline)
-{
-  return mw__fd_send_all(s->fd, buf, len, deadline, MW_E_CLOSED, "server",
-                         s->err);
-}
-
-const struct mw__transport_ops mw__tcp_transport = {
-    .name = "tcp", .recv = tcp_recv, .send = tcp_send};
-
 size_t mw__stream_buffered(const struct mw__stream *s)
 {
   return s->rend - s->rpos;
@@ -125,7 +96,7 @@ size_t mw__stream_buffered(const struct mw__stream *s)
 
 static mw_status stream_fill(struct mw__stream *s, int64_t deadline)
 {
-  if(s->fd < 0)
+  if(!s->top)
     return mw__error_set(s->err, MW_E_STATE, "the connection is closed");
   if(s->rpos == s->rend)
     s->rpos = s->rend = 0;
@@ -135,8 +106,9 @@ static mw_status stream_fill(struct mw__stream *s, int64_t deadline)
     s->rpos = 0;
   }
   size_t got = 0;
-  mw_status st = s->ops->recv(s, s->rbuf + s->rend,
-                              sizeof(s->rbuf) - s->rend, &got, deadline);
+  mw_status st = mw__layer_read_wait(s->top, s->rbuf + s->rend,
+                                     sizeof(s->rbuf) - s->rend, &got,
+                                     deadline, "waiting for the server");
   if(st)
     return st;
   s->rend += got;
@@ -192,9 +164,10 @@ mw_status mw__stream_flush(struct mw__stream *s, int64_t deadline)
   }
   if(!s->wbuf.len)
     return MW_OK;
-  if(s->fd < 0)
+  if(!s->top)
     return mw__error_set(s->err, MW_E_STATE, "the connection is closed");
-  mw_status st = s->ops->send(s, s->wbuf.data, s->wbuf.len, deadline);
+  mw_status st = mw__layer_write_all(s->top, s->wbuf.data, s->wbuf.len,
+                                     deadline, "sending to the server");
   if(!st)
     s->bytes_out += s->wbuf.len;
   mw__sbuf_reset(&s->wbuf);

@@ -3,8 +3,9 @@
  *
  * Owns: the read buffer, line framing with a hard cap on line length, the
  * write buffer, and waiting on the socket until an absolute deadline.  The
- * transport below (plain TCP, or TLS pushed on top by STARTTLS) is a small
- * vtable, so this file knows nothing of OpenSSL or proxies.
+ * transport below is a layer stack (io/layer.h: TCP, proxy, PROXY header,
+ * TLS pushed on top by STARTTLS, or memory in tests), so this file knows
+ * nothing of OpenSSL or proxies.
  *
  * Deadlines are absolute (mw__now_ms() based): a peer that trickles one
  * byte at a time cannot stretch an operation past its deadline.
@@ -17,25 +18,13 @@
 
 #include <stdint.h>
 
-struct mw__stream;
-
-struct mw__transport_ops {
-  const char *name; /* "tcp", "tls" */
-  /* Reads at least one byte (up to len) before deadline.  MW_E_CLOSED at
-   * end of stream. */
-  mw_status (*recv)(struct mw__stream *s, void *buf, size_t len, size_t *got,
-                    int64_t deadline);
-  /* Writes all len bytes before deadline. */
-  mw_status (*send)(struct mw__stream *s, const void *buf, size_t len,
-                    int64_t deadline);
-};
+#include "io/layer.h"
 
 #define MW__STREAM_RBUF 16384
 
 struct mw__stream {
-  int fd;                               /* owned; -1 when closed */
-  const struct mw__transport_ops *ops;  /* current top transport */
-  void *transport;                      /* ops' private state (TLS) */
+  struct mw__layer *top;                /* owned stack; NULL when closed */
+  int fd;                               /* the stack's socket, or -1 */
   struct mw_error *err;                 /* where failures are recorded */
   char rbuf[MW__STREAM_RBUF];
   size_t rpos, rend;
@@ -43,8 +32,11 @@ struct mw__stream {
   uint64_t bytes_in, bytes_out;
 };
 
-/* Takes ownership of fd (already connected, set non-blocking). */
-void mw__stream_init(struct mw__stream *s, int fd, struct mw_error *err);
+/* Takes ownership of the stack top (connected, every layer set up). */
+void mw__stream_init(struct mw__stream *s, struct mw__layer *top,
+                     struct mw_error *err);
+/* Puts a layer (TLS, set up over s->top) on top of the stack. */
+void mw__stream_push(struct mw__stream *s, struct mw__layer *top);
 void mw__stream_close(struct mw__stream *s);
 bool mw__stream_is_open(const struct mw__stream *s);
 
@@ -71,8 +63,5 @@ size_t mw__stream_queued(const struct mw__stream *s);
 mw_status mw__fd_send_all(int fd, const void *buf, size_t len,
                           int64_t deadline, mw_status on_error,
                           const char *peer, struct mw_error *err);
-
-/* The plain socket transport. */
-extern const struct mw__transport_ops mw__tcp_transport;
 
 #endif

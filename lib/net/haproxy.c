@@ -4,9 +4,11 @@
  */
 #include "net/haproxy.h"
 
+#include "core/util.h"
 #include "io/stream.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,4 +81,104 @@ mw_status mw__haproxy_send(int fd, int version, int64_t deadline,
                                         "bytes>",
                    n);
   return mw__fd_send_all(fd, buf, n, deadline, MW_E_CLOSED, "server", err);
+}
+
+/* ---- the PROXY header as a layer -------------------------------------- */
+
+struct haproxy_layer {
+  struct mw__layer layer;
+  int version;
+  struct mw__trace *trace;
+  unsigned char buf[128];
+  size_t len, off;
+  bool built, done;
+};
+
+static mw_status haproxy_step(struct mw__layer *l, short *want)
+{
+  struct haproxy_layer *h = l->impl;
+  *want = 0;
+  if(h->done)
+    return MW_OK;
+  if(!h->built) {
+    h->len = mw__haproxy_build(l->fd, h->version, h->buf, sizeof(h->buf));
+    if(!h->len)
+      return mw__error_set(l->err, MW_E_INTERNAL,
+                           "cannot build the PROXY protocol header for this "
+                           "connection");
+    h->built = true;
+    if(h->version == 1)
+      mw__trace_emit(h->trace, MW_TRACE_OUT, "%.*s", (int)(h->len - 2),
+                     (char *)h->buf);
+    else
+      mw__trace_emit(h->trace, MW_TRACE_OUT,
+                     "<PROXY protocol v2 header, %zu bytes>", h->len);
+  }
+  while(h->off < h->len) {
+    size_t put = 0;
+    mw_status st = l->below->ops->write(l->below, h->buf + h->off,
+                                        h->len - h->off, &put, want);
+    if(st)
+      return st;
+    h->off += put;
+    if(!put) {
+      if(!*want)
+        *want = POLLOUT;
+      return MW_OK;
+    }
+  }
+  h->done = true;
+  return MW_OK;
+}
+
+static mw_status haproxy_read(struct mw__layer *l, void *buf, size_t len,
+                              size_t *got, short *want)
+{
+  mw_status st = l->below->ops->read(l->below, buf, len, got, want);
+  l->eof = l->below->eof;
+  l->sys_errno = l->below->sys_errno;
+  return st;
+}
+
+static mw_status haproxy_write(struct mw__layer *l, const void *buf,
+                               size_t len, size_t *put, short *want)
+{
+  mw_status st = l->below->ops->write(l->below, buf, len, put, want);
+  l->sys_errno = l->below->sys_errno;
+  return st;
+}
+
+static void haproxy_close(struct mw__layer *l)
+{
+  mw__layer_close(l->below);
+  mw__free(l->impl);
+}
+
+static void haproxy_describe(const struct mw__layer *l, char *buf,
+                             size_t len)
+{
+  const struct haproxy_layer *h = l->impl;
+  snprintf(buf, len, "PROXY protocol v%d header", h->version);
+}
+
+static const struct mw__layer_ops haproxy_ops = {.name = "haproxy",
+                                                 .connect = haproxy_step,
+                                                 .read = haproxy_read,
+                                                 .write = haproxy_write,
+                                                 .close = haproxy_close,
+                                                 .describe = haproxy_describe};
+
+mw_status mw__haproxy_layer_new(struct mw__layer *below, int version,
+                                struct mw__trace *trace,
+                                struct mw__layer **out)
+{
+  *out = NULL;
+  struct haproxy_layer *h = mw__calloc(1, sizeof(*h));
+  if(!h)
+    return mw__error_set(below->err, MW_E_NOMEM, NULL);
+  mw__layer_init(&h->layer, &haproxy_ops, below, h, below->err);
+  h->version = version;
+  h->trace = trace;
+  *out = &h->layer;
+  return MW_OK;
 }

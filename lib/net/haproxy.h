@@ -10,6 +10,7 @@
 
 #include "core/err.h"
 #include "core/trace.h"
+#include "io/layer.h"
 
 #include <stdint.h>
 
@@ -20,5 +21,13 @@ size_t mw__haproxy_build(int fd, int version, unsigned char *buf,
 /* Builds and sends it.  MW_OK, MW_E_CLOSED, MW_E_TIMEOUT, MW_E_INTERNAL. */
 mw_status mw__haproxy_send(int fd, int version, int64_t deadline,
                            struct mw__trace *trace, struct mw_error *err);
+
+/* The header as a layer over below (connected to the server, or a proxy
+ * tunnel to it): its connect step sends the header built from the
+ * socket's addresses, then bytes pass through.  Closing it closes below.
+ * MW_E_NOMEM. */
+mw_status mw__haproxy_layer_new(struct mw__layer *below, int version,
+                                struct mw__trace *trace,
+                                struct mw__layer **out);
 
 #endif

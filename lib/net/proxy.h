@@ -13,6 +13,7 @@
 
 #include "core/err.h"
 #include "core/trace.h"
+#include "io/layer.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -52,6 +53,21 @@ mw_status mw__proxy_handshake(int fd, const struct mw__proxy *p,
                               const char *host, unsigned port,
                               const char *dns_server, int64_t deadline,
                               struct mw__trace *trace, struct mw_error *err);
+
+/* The handshake as a layer (io/layer.h) over below, which is connected to
+ * the proxy: its connect step runs the handshake to host:port through
+ * below (resolving the target when the client must, before deadline);
+ * then it passes bytes through.  p is borrowed until the handshake ends;
+ * dns_server and trace until the layer is closed.  Closing it closes
+ * below.  MW_E_NOMEM. */
+mw_status mw__proxy_layer_new(struct mw__layer *below,
+                              const struct mw__proxy *p, const char *host,
+                              unsigned port, const char *dns_server,
+                              int64_t deadline, struct mw__trace *trace,
+                              struct mw__layer **out);
+/* Runs that connect step to its end, waiting until deadline; errors as for
+ * mw__proxy_handshake() (a timeout is MW_E_PROXY, proxy unreachable). */
+mw_status mw__proxy_layer_connect(struct mw__layer *l, int64_t deadline);
 
 /* The handshake as a state machine without I/O, for event loops (and
  * fuzzing).  After mw__proxy_hs_init(): while !mw__proxy_hs_done(), send

@@ -30,10 +30,8 @@
 
 #include "core/util.h"
 #include "diag/probe.h"
-#include "net/haproxy.h"
-#include "net/proxy.h"
 #include "net/resolve.h"
-#include "net/tcp.h"
+#include "net/stack.h"
 #include "proto/data.h"
 #include "proto/envelope.h"
 #include "proto/sasl.h"
@@ -816,6 +814,35 @@ mw_status mw_smtp_connect(mw_smtp *s)
   return smtp_connect_once(s);
 }
 
+static mw_status smtp_setup(mw_smtp *s, struct mw__layer *top,
+                            mw_tls_mode mode);
+
+/* Notes the stack's steps as the session's phases (doctor's timings). */
+static void stack_step(void *user, enum mw__stack_step step)
+{
+  static const enum mw__smtp_phase phases[] = {
+      [MW__STACK_RESOLVE] = MW__PHASE_RESOLVE,
+      [MW__STACK_CONNECT] = MW__PHASE_CONNECT,
+      [MW__STACK_PROXY] = MW__PHASE_PROXY};
+  smtp_phase(user, phases[step]);
+}
+
+mw_status mw__smtp_connect_over(mw_smtp *s, struct mw__layer *top)
+{
+  if(!s || !top)
+    return MW_E_INVALID;
+  mw__error_clear(&s->err);
+  if(s->state != SMTP_CLOSED)
+    return mw__error_set(&s->err, MW_E_STATE,
+                         "the session is already connected or has failed");
+  memset(s->phase_at, 0, sizeof(s->phase_at));
+  mw__trace_start(&s->trace);
+  snprintf(s->peer, sizeof(s->peer), "%s", "memory");
+  mw_tls_mode mode = mw__options_tls_mode(&s->opt);
+  smtp_phase(s, MW__PHASE_CONNECT);
+  return smtp_setup(s, top, mode);
+}
+
 static mw_status smtp_connect_once(mw_smtp *s)
 {
   if(!s)
@@ -836,58 +863,30 @@ static mw_status smtp_connect_once(mw_smtp *s)
   if(s->opt.insecure)
     mw__trace_emit(&s->trace, MW_TRACE_TLS,
                    "WARNING: --insecure: certificates will NOT be verified");
-  /* With a proxy, the TCP connection goes to the proxy and the proxy
-   * opens the tunnel to the server. */
-  struct mw__proxy proxy = {0};
-  if(s->opt.proxy_url) {
-    char why[160];
-    if(mw__proxy_parse_url(s->opt.proxy_url, &proxy, why, sizeof(why)))
-      return smtp_broken(s, mw__error_set(&s->err, MW_E_INVALID,
-                                          "bad proxy URL: %s", why));
-  }
-  const char *tcp_host = proxy.kind ? proxy.host : s->opt.host;
-  unsigned tcp_port = proxy.kind ? proxy.port : port;
-  struct mw__addrlist addrs;
-  smtp_phase(s, MW__PHASE_RESOLVE);
-  mw_status st = mw__resolve(tcp_host, tcp_port, s->opt.family,
-                             s->opt.dns_server,
-                             deadline_in(s->opt.connect_timeout_ms), &addrs,
-                             &s->err);
-  int fd = -1;
-  if(!st) {
-    smtp_phase(s, MW__PHASE_CONNECT);
-    st = mw__tcp_connect(&addrs, s->opt.bind, s->opt.connect_timeout_ms,
-                         &s->trace, &fd, s->peer, sizeof(s->peer), &s->err);
-    mw__addrlist_free(&addrs);
-  }
-  if(st && proxy.kind) {
-    /* The proxy itself is unreachable: say so, keeping the detail. */
-    char why[sizeof(s->err.message)];
-    snprintf(why, sizeof(why), "%s", s->err.message);
-    mw__error_set(&s->err, MW_E_PROXY, "cannot reach the %s proxy %s:%u: %s",
-                  mw__proxy_kind_name(proxy.kind), proxy.host, proxy.port,
-                  why);
-    s->err.proxy_failure = MW__PROXY_FAIL_UNREACHABLE;
-  }
-  if(!st && proxy.kind) {
-    smtp_phase(s, MW__PHASE_PROXY);
-    st = mw__proxy_handshake(fd, &proxy, s->opt.host, port,
-                             s->opt.dns_server,
-                             deadline_in(s->opt.connect_timeout_ms),
-                             &s->trace, &s->err);
-    /* s->peer stays the address connected to: the proxy's. */
-  }
-  mw__proxy_release(&proxy);
-  if(!st && s->opt.proxy_protocol)
-    st = mw__haproxy_send(fd, s->opt.proxy_protocol,
-                          deadline_in(s->opt.connect_timeout_ms), &s->trace,
-                          &s->err);
-  if(st) {
-    if(fd >= 0) /* connected, then the proxy or PROXY header failed */
-      close(fd);
+  /* The layer stack: TCP, then the proxy tunnel and the PROXY header. */
+  struct mw__stack_opts so = {.host = s->opt.host,
+                              .port = port,
+                              .family = s->opt.family,
+                              .dns_server = s->opt.dns_server,
+                              .bind = s->opt.bind,
+                              .connect_timeout_ms = s->opt.connect_timeout_ms,
+                              .proxy_url = s->opt.proxy_url,
+                              .proxy_protocol = s->opt.proxy_protocol};
+  struct mw__layer *top = NULL;
+  mw_status st = mw__stack_open(&so, &s->trace, stack_step, s, s->peer,
+                                sizeof(s->peer), &s->err, &top);
+  if(st)
     return smtp_broken(s, st);
-  }
-  mw__stream_init(&s->stream, fd, &s->err);
+  return smtp_setup(s, top, mode);
+}
+
+/* The session on a connected stack: implicit TLS, greeting, EHLO,
+ * STARTTLS, AUTH.  Takes ownership of top. */
+static mw_status smtp_setup(mw_smtp *s, struct mw__layer *top,
+                            mw_tls_mode mode)
+{
+  mw_status st;
+  mw__stream_init(&s->stream, top, &s->err);
   s->stream_open = true;
   if(mode == MW_TLS_IMPLICIT) {
     smtp_phase(s, MW__PHASE_TLS_IMPLICIT);

@@ -78,6 +78,14 @@ mw_status mw__smtp_check_envelope(struct mw_smtp *s, const char *from,
                                   const char *to, struct mw__reply *mail,
                                   struct mw__reply *rcpt);
 
+/* Runs the session's setup (implicit TLS when the options say so,
+ * greeting, EHLO or HELO, STARTTLS, AUTH) over a stack that is already
+ * connected, instead of opening one from the options: how the unit tests
+ * and the session fuzzer put the in-memory layer (io/layer.h) under a
+ * real session.  Takes ownership of top (closed with the session), except
+ * on MW_E_INVALID and MW_E_STATE.  Returns as mw_smtp_connect(). */
+mw_status mw__smtp_connect_over(struct mw_smtp *s, struct mw__layer *top);
+
 /* The EHLO name: configured, else the host's fully qualified name, else
  * the local address of fd as a literal ("[192.0.2.1]", "[IPv6:...]"), or
  * "[127.0.0.1]" when fd is -1 (RFC 5321 4.1.3).  Shared with the probe. */

@@ -18,6 +18,7 @@
 
 #include "core/util.h"
 #include "net/resolve.h"
+#include "net/tcp_layer.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,64 +36,93 @@ struct mw__tls {
   SSL_CTX *ctx;
   SSL *ssl;
   bool has_client_cert;
+  struct mw__layer layer;     /* TLS as a layer of the stack */
+  struct mw__layer *own_below; /* the socket layer made by mw__tls_nb_new */
 };
 
-/* -- the socket BIO ------------------------------------------------------
- * OpenSSL's own socket BIO writes with write(2): a peer that has closed
- * makes the kernel raise SIGPIPE, which kills a host program that did not
- * ignore it (the library never touches signal dispositions).  This BIO is
- * the same descriptor BIO but writes with send(MSG_NOSIGNAL), so a closed
- * peer is an EPIPE error (SSL_ERROR_SYSCALL) for every TLS write: data,
- * alerts and close_notify alike. */
+/* -- the BIO over the layer below ------------------------------------------
+ * OpenSSL reads and writes through the layer below (TCP, a proxy tunnel, or
+ * memory in tests), never a descriptor of its own: no SSL_set_fd.  The TCP
+ * layer writes with send(MSG_NOSIGNAL), so a peer that has closed is an
+ * EPIPE error (SSL_ERROR_SYSCALL) for every TLS write, data, alerts and
+ * close_notify alike, and never a SIGPIPE that would kill a host program
+ * (the library never touches signal dispositions).  The layer's errno is
+ * handed to OpenSSL's caller through errno, as a socket BIO would. */
 
-struct nosig_bio {
-  int fd;
+struct layer_bio {
+  struct mw__layer *below;
   bool eof;
 };
 
-static int nosig_write(BIO *b, const char *buf, int len)
+static int layer_bio_write(BIO *b, const char *buf, int len)
 {
-  struct nosig_bio *nb = BIO_get_data(b);
+  struct layer_bio *lb = BIO_get_data(b);
   BIO_clear_retry_flags(b);
-  ssize_t n = send(nb->fd, buf, (size_t)len, MSG_NOSIGNAL);
-  if(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-    BIO_set_retry_write(b);
-  return (int)n;
+  size_t put = 0;
+  short want = 0;
+  mw_status st = lb->below->ops->write(lb->below, buf, (size_t)len, &put,
+                                       &want);
+  if(st) {
+    errno = lb->below->sys_errno ? lb->below->sys_errno : EPIPE;
+    return -1;
+  }
+  if(!put && len) {
+    if(want == POLLIN)
+      BIO_set_retry_read(b);
+    else
+      BIO_set_retry_write(b);
+    return -1;
+  }
+  return (int)put;
 }
 
-static int nosig_read(BIO *b, char *buf, int len)
+static int layer_bio_read(BIO *b, char *buf, int len)
 {
-  struct nosig_bio *nb = BIO_get_data(b);
+  struct layer_bio *lb = BIO_get_data(b);
   BIO_clear_retry_flags(b);
-  ssize_t n = recv(nb->fd, buf, (size_t)len, 0);
-  if(n == 0)
-    nb->eof = true;
-  else if(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-                    errno == EINTR))
-    BIO_set_retry_read(b);
-  return (int)n;
+  size_t got = 0;
+  short want = 0;
+  mw_status st = lb->below->ops->read(lb->below, buf, (size_t)len, &got,
+                                      &want);
+  if(st && lb->below->eof) {
+    lb->eof = true;
+    errno = 0;
+    return 0;
+  }
+  if(st) {
+    errno = lb->below->sys_errno ? lb->below->sys_errno : ECONNRESET;
+    return -1;
+  }
+  if(!got) {
+    if(want == POLLOUT)
+      BIO_set_retry_write(b);
+    else
+      BIO_set_retry_read(b);
+    return -1;
+  }
+  return (int)got;
 }
 
-static int nosig_puts(BIO *b, const char *str)
+static int layer_bio_puts(BIO *b, const char *str)
 {
-  return nosig_write(b, str, (int)strlen(str));
+  return layer_bio_write(b, str, (int)strlen(str));
 }
 
-static long nosig_ctrl(BIO *b, int cmd, long num, void *ptr)
+static long layer_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
   (void)num;
-  struct nosig_bio *nb = BIO_get_data(b);
+  struct layer_bio *lb = BIO_get_data(b);
   switch(cmd) {
-  case BIO_C_GET_FD: /* SSL_get_fd() */
+  case BIO_C_GET_FD: /* SSL_get_fd(): the socket at the bottom, or -1 */
     if(ptr)
-      *(int *)ptr = nb->fd;
-    return nb->fd;
+      *(int *)ptr = lb->below->fd;
+    return lb->below->fd;
   case BIO_CTRL_EOF:
-    return nb->eof;
+    return lb->eof;
   case BIO_CTRL_FLUSH:
     return 1;
   case BIO_CTRL_GET_CLOSE:
-    return BIO_NOCLOSE; /* the stream owns and closes the descriptor */
+    return BIO_NOCLOSE; /* the stack owns and closes the layer below */
   case BIO_CTRL_SET_CLOSE:
     return 1;
   default:
@@ -100,49 +130,48 @@ static long nosig_ctrl(BIO *b, int cmd, long num, void *ptr)
   }
 }
 
-static int nosig_destroy(BIO *b)
+static int layer_bio_destroy(BIO *b)
 {
-  mw__free(BIO_get_data(b));
+  mw__free(BIO_get_data(b)); /* never touches the layer: it may be gone */
   BIO_set_data(b, NULL);
   BIO_set_init(b, 0);
   return 1;
 }
 
-static BIO_METHOD *nosig_method;
+static BIO_METHOD *layer_bio_method;
 
-static void nosig_method_create(void)
+static void layer_bio_method_create(void)
 {
-  BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK |
-                                   BIO_TYPE_DESCRIPTOR,
-                               "mailwire socket (MSG_NOSIGNAL)");
+  BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+                               "mailwire layer below TLS");
   if(!m)
     return;
-  if(!BIO_meth_set_write(m, nosig_write) ||
-     !BIO_meth_set_read(m, nosig_read) ||
-     !BIO_meth_set_puts(m, nosig_puts) ||
-     !BIO_meth_set_ctrl(m, nosig_ctrl) ||
-     !BIO_meth_set_destroy(m, nosig_destroy)) {
+  if(!BIO_meth_set_write(m, layer_bio_write) ||
+     !BIO_meth_set_read(m, layer_bio_read) ||
+     !BIO_meth_set_puts(m, layer_bio_puts) ||
+     !BIO_meth_set_ctrl(m, layer_bio_ctrl) ||
+     !BIO_meth_set_destroy(m, layer_bio_destroy)) {
     BIO_meth_free(m);
     return;
   }
-  nosig_method = m;
+  layer_bio_method = m;
 }
 
-/* A BIO over fd (not owned) that never raises SIGPIPE, or NULL. */
-static BIO *nosig_bio_new(int fd)
+/* A BIO over the layer below (not owned), or NULL. */
+static BIO *layer_bio_new(struct mw__layer *below)
 {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
-  pthread_once(&once, nosig_method_create);
-  if(!nosig_method)
+  pthread_once(&once, layer_bio_method_create);
+  if(!layer_bio_method)
     return NULL;
-  struct nosig_bio *nb = mw__calloc(1, sizeof(*nb));
-  BIO *b = nb ? BIO_new(nosig_method) : NULL;
+  struct layer_bio *lb = mw__calloc(1, sizeof(*lb));
+  BIO *b = lb ? BIO_new(layer_bio_method) : NULL;
   if(!b) {
-    mw__free(nb);
+    mw__free(lb);
     return NULL;
   }
-  nb->fd = fd;
-  BIO_set_data(b, nb);
+  lb->below = below;
+  BIO_set_data(b, lb);
   BIO_set_init(b, 1);
   return b;
 }
@@ -230,55 +259,83 @@ static mw_status nb_result(SSL *ssl, int rc, short *want,
                        why[0] ? why : "unknown error");
 }
 
-static mw_status tls_wait(struct mw__stream *st, SSL *ssl, int rc,
-                          int64_t deadline, const char *what)
+static mw_status tls_wait(struct mw__layer *below, SSL *ssl, int rc,
+                          int64_t deadline, struct mw_error *err,
+                          const char *what)
 {
   short want = 0;
-  mw_status s = nb_result(ssl, rc, &want, st->err, what);
+  mw_status s = nb_result(ssl, rc, &want, err, what);
   if(s)
     return s;
-  return mw__wait_fd(st->fd, want, deadline, st->err, what);
+  return mw__layer_wait(below, want, deadline, err, what);
 }
 
-static mw_status tls_recv(struct mw__stream *st, void *buf, size_t len,
-                          size_t *got, int64_t deadline)
+/* -- TLS as a layer ------------------------------------------------------ */
+
+static mw_status tls_layer_read(struct mw__layer *l, void *buf, size_t len,
+                                size_t *got, short *want)
 {
-  struct mw__tls *t = st->transport;
-  for(;;) {
-    ERR_clear_error();
-    int rc = SSL_read_ex(t->ssl, buf, len, got);
-    if(rc == 1)
-      return MW_OK;
-    mw_status s = tls_wait(st, t->ssl, rc, deadline,
-                           "waiting for the server");
-    if(s)
-      return s;
-  }
+  struct mw__tls *t = l->impl;
+  *got = 0;
+  *want = 0;
+  ERR_clear_error();
+  int rc = SSL_read_ex(t->ssl, buf, len, got);
+  if(rc == 1)
+    return MW_OK;
+  *got = 0;
+  mw_status s = nb_result(t->ssl, rc, want, l->err, "waiting for the server");
+  if(s == MW_E_CLOSED)
+    l->eof = true;
+  return s;
 }
 
-static mw_status tls_send(struct mw__stream *st, const void *buf, size_t len,
-                          int64_t deadline)
+static mw_status tls_layer_write(struct mw__layer *l, const void *buf,
+                                 size_t len, size_t *put, short *want)
 {
-  struct mw__tls *t = st->transport;
-  const char *p = buf;
-  while(len) {
-    size_t put = 0;
-    ERR_clear_error();
-    int rc = SSL_write_ex(t->ssl, p, len, &put);
-    if(rc == 1) {
-      p += put;
-      len -= put;
-      continue;
-    }
-    mw_status s = tls_wait(st, t->ssl, rc, deadline, "sending to the server");
-    if(s)
-      return s;
-  }
-  return MW_OK;
+  struct mw__tls *t = l->impl;
+  *put = 0;
+  *want = 0;
+  if(!len)
+    return MW_OK;
+  ERR_clear_error();
+  int rc = SSL_write_ex(t->ssl, buf, len, put);
+  if(rc == 1)
+    return MW_OK;
+  *put = 0;
+  return nb_result(t->ssl, rc, want, l->err, "sending to the server");
 }
 
-static const struct mw__transport_ops tls_transport = {
-    .name = "tls", .recv = tls_recv, .send = tls_send};
+static size_t tls_layer_pending(const struct mw__layer *l)
+{
+  const struct mw__tls *t = l->impl;
+  int n = SSL_pending(t->ssl);
+  return n > 0 ? (size_t)n : 0;
+}
+
+/* Closes the layers below; the struct mw__tls stays its owner's (freed
+ * with mw__tls_free(), after the stack). */
+static void tls_layer_close(struct mw__layer *l)
+{
+  mw__layer_close(l->below);
+  l->below = NULL;
+}
+
+static void tls_layer_describe(const struct mw__layer *l, char *buf,
+                               size_t len)
+{
+  const struct mw__tls *t = l->impl;
+  const char *cipher = SSL_get_cipher_name(t->ssl);
+  snprintf(buf, len, "tls %s %s", SSL_get_version(t->ssl),
+           cipher ? cipher : "");
+}
+
+static const struct mw__layer_ops tls_layer_ops = {
+    .name = "tls",
+    .read = tls_layer_read,
+    .write = tls_layer_write,
+    .pending = tls_layer_pending,
+    .close = tls_layer_close,
+    .describe = tls_layer_describe};
 
 static int version_constant(mw_tls_version v)
 {
@@ -567,7 +624,7 @@ static mw_status load_client_cert(SSL_CTX *ctx,
   return MW_OK;
 }
 
-static mw_status setup(int fd, struct mw_error *err,
+static mw_status setup(struct mw__layer *below, struct mw_error *err,
                        const struct mw__tls_policy *policy, struct mw__tls *t)
 {
   t->ctx = SSL_CTX_new(TLS_client_method());
@@ -602,10 +659,11 @@ static mw_status setup(int fd, struct mw_error *err,
   }
   SSL_CTX_set_verify(t->ctx, SSL_VERIFY_NONE, NULL);
   t->ssl = SSL_new(t->ctx);
-  BIO *bio = t->ssl ? nosig_bio_new(fd) : NULL;
+  BIO *bio = t->ssl ? layer_bio_new(below) : NULL;
   if(!bio)
     return mw__error_set(err, MW_E_NOMEM, "cannot create a TLS session");
   SSL_set_bio(t->ssl, bio, bio); /* the SSL owns the BIO from here */
+  mw__layer_init(&t->layer, &tls_layer_ops, below, t, err);
   const char *name = policy->server_name;
   if(name && mw__is_ip_literal(name)) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name);
@@ -671,7 +729,7 @@ mw_status mw__tls_start(struct mw__stream *st,
   struct mw__tls *t = mw__calloc(1, sizeof(*t));
   if(!t)
     return mw__error_set(st->err, MW_E_NOMEM, NULL);
-  mw_status s = setup(st->fd, st->err, policy, t);
+  mw_status s = setup(st->top, st->err, policy, t);
   if(s) {
     mw__tls_free(t);
     return s;
@@ -685,7 +743,8 @@ mw_status mw__tls_start(struct mw__stream *st,
     int rc = SSL_connect(t->ssl);
     if(rc == 1)
       break;
-    s = tls_wait(st, t->ssl, rc, deadline, "during the TLS handshake");
+    s = tls_wait(st->top, t->ssl, rc, deadline, st->err,
+                 "during the TLS handshake");
     if(s) {
       s = handshake_error(st->err, NULL, policy->cert_file != NULL);
       mw__tls_free(t);
@@ -708,16 +767,21 @@ mw_status mw__tls_start(struct mw__stream *st,
     mw__tls_free(t);
     return s;
   }
-  st->ops = &tls_transport;
-  st->transport = t;
+  mw__stream_push(st, &t->layer);
   *out = t;
   return MW_OK;
 }
 
 void mw__tls_shutdown(struct mw__tls *t)
 {
-  if(!t || !t->ssl)
+  if(!t || !t->ssl || !t->layer.below)
     return;
+  /* Best effort: what fails here must not replace the session's error
+   * (a 421 or a lost connection is what the caller reports). */
+  struct mw_error scratch;
+  memset(&scratch, 0, sizeof(scratch));
+  struct mw__layer *below = t->layer.below;
+  struct mw_error *saved = mw__layer_set_err(below, &scratch);
   ERR_clear_error();
   if(SSL_shutdown(t->ssl) == 0) {
     /* Our close_notify is out; read the peer's if it is already here. */
@@ -729,10 +793,15 @@ void mw__tls_shutdown(struct mw__tls *t)
     (void)SSL_shutdown(t->ssl);
   }
   ERR_clear_error();
-  int fd = SSL_get_fd(t->ssl);
   char raw[512];
-  for(int i = 0; fd >= 0 && i < 16 && recv(fd, raw, sizeof(raw), 0) > 0; i++)
-    ;
+  for(int i = 0; i < 16; i++) {
+    size_t got = 0;
+    short want = 0;
+    if(below->ops->read(below, raw, sizeof(raw), &got, &want) || !got)
+      break;
+  }
+  mw__layer_set_err(below, saved);
+  mw__error_clear(&scratch);
 }
 
 void mw__tls_free(struct mw__tls *t)
@@ -741,6 +810,7 @@ void mw__tls_free(struct mw__tls *t)
     return;
   SSL_free(t->ssl);
   SSL_CTX_free(t->ctx);
+  mw__layer_close(t->own_below);
   mw__free(t);
 }
 
@@ -753,7 +823,9 @@ mw_status mw__tls_nb_new(int fd, const struct mw__tls_policy *policy,
   struct mw__tls *t = mw__calloc(1, sizeof(*t));
   if(!t)
     return mw__error_set(err, MW_E_NOMEM, NULL);
-  mw_status s = setup(fd, err, policy, t);
+  mw_status s = mw__tcp_layer_new(fd, false, NULL, err, &t->own_below);
+  if(!s)
+    s = setup(t->own_below, err, policy, t);
   if(s) {
     mw__tls_free(t);
     return s;
