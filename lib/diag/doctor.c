@@ -27,6 +27,7 @@
 #include "diag/probe.h"
 #include "net/resolve.h"
 #include "net/tcp.h"
+#include "net/tcp_layer.h"
 #include "tls/tls.h"
 
 #include <stdarg.h>
@@ -132,7 +133,9 @@ static bool check_tcp(struct mw_report *r, const struct mw_options *o,
     mw__addr_format(&addrs->items[i], where, sizeof(where));
     if(!st) {
       ok++;
-      close(fd);
+      struct mw__layer *l = NULL; /* closed as every connection is */
+      if(!mw__tcp_layer_new(fd, true, peer, &err, &l))
+        mw__layer_close(l);
       mw__sbuf_printf(&b, "%s%s connected in %.0f ms", b.len ? "; " : "",
                       where, mw__doctor_since(t1));
     }

@@ -877,6 +877,11 @@ static mw_status smtp_connect_once(mw_smtp *s)
                                 sizeof(s->peer), &s->err, &top);
   if(st)
     return smtp_broken(s, st);
+  if(top->below) {
+    char layers[300];
+    mw__layer_describe_stack(top, layers, sizeof(layers));
+    mw__trace_emit(&s->trace, MW_TRACE_NET, "connection layers: %s", layers);
+  }
   return smtp_setup(s, top, mode);
 }
 

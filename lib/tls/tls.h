@@ -8,7 +8,11 @@
  * only directory that includes OpenSSL's SSL headers.
  *
  * mw__tls_start() pushes TLS onto a stream that is already connected: for
- * implicit TLS right after connect, for STARTTLS after the 220.
+ * implicit TLS right after connect, for STARTTLS after the 220.  TLS is a
+ * layer of the stack (io/layer.h): OpenSSL reads and writes through a BIO
+ * that calls the layer below (TCP, a proxy tunnel, or the memory layer in
+ * tests), never a socket of its own, so a closed peer is EPIPE from the TCP
+ * layer (MSG_NOSIGNAL), never SIGPIPE.
  */
 #ifndef MW_TLS_TLS_H
 #define MW_TLS_TLS_H
@@ -45,8 +49,8 @@ struct mw__tls_info {
 
 struct mw__tls;
 
-/* Handshakes and verifies before deadline.  On MW_OK the stream's
- * transport is TLS and *out (owned by the caller, free with mw__tls_free()
+/* Handshakes and verifies before deadline.  On MW_OK the stream's top
+ * layer is TLS (over the previous top) and *out (owned by the caller, free with mw__tls_free()
  * after closing the stream) describes it.  Returns MW_E_TLS (handshake
  * failed; the message says why and hints at a TLS-mode mismatch),
  * MW_E_CERT (certificate refused; the message gives the verify error),
@@ -63,7 +67,8 @@ void mw__tls_free(struct mw__tls *t);
 void mw__tls_shutdown(struct mw__tls *t);
 
 /* Non-blocking TLS for event loops (diag/probe.c), on a connected
- * non-blocking socket fd the caller keeps owning.  Each call does what it
+ * non-blocking socket fd the caller keeps owning (a TCP layer over fd is
+ * made for it, and freed with t).  Each call does what it
  * can without waiting: *want is 0 when the step is complete, else POLLIN
  * or POLLOUT to wait for before calling again.  Errors are recorded in err
  * as for mw__tls_start(); no verification policy is applied (the caller
