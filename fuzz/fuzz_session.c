@@ -18,8 +18,8 @@
  *     call, and the memory layer was closed when the session was freed;
  *   - the first thing written is EHLO (never a credential, never mail
  *     before the greeting was read);
- *   - the password (and its base64 forms in the AUTH lines) never
- *     appears in an error message;
+ *   - with credentials configured, the password never appears in an
+ *     error message (even when the server sends it back);
  *   - nothing is written after a reply that stopped the session as an
  *     injection (MW_E_INJECTION: the bytes after the 220 to STARTTLS);
  *   - a message reported delivered had its final dot written.
@@ -66,11 +66,13 @@ static bool status_is(mw_status st, const mw_status *ok, size_t n)
   return false;
 }
 
-static void check_error(const mw_smtp *s)
+/* With credentials configured, the password never shows (the server may
+ * echo it: core/scrub.h cuts it out of every line it sends). */
+static void check_error(const mw_smtp *s, bool creds)
 {
   const char *m = mw_error_message(mw_smtp_error(s));
   CHECK(m != NULL);
-  CHECK(!strstr(m, PASSWORD));
+  CHECK(!creds || !strstr(m, PASSWORD));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -141,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   const char *w = mw__mem_layer_written(m, &wlen);
   CHECK(wlen == 0 || (wlen >= 5 && memcmp(w, "EHLO ", 5) == 0));
   if(st) {
-    check_error(s);
+    check_error(s, creds);
     if(st == MW_E_INJECTION) /* nothing after STARTTLS, no ClientHello */
       CHECK(wlen >= 10 && memcmp(w + wlen - 10, "STARTTLS\r\n", 10) == 0);
     goto out;
@@ -161,7 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       MW_E_TLS,     MW_E_IO,         MW_E_STATE,    MW_E_NOMEM};
   CHECK(status_is(st, send_ok, sizeof(send_ok) / sizeof(*send_ok)));
   if(st)
-    check_error(s);
+    check_error(s, creds);
   if(!st) {
     CHECK(res != NULL);
     CHECK(mw_result_delivery(res) == MW_DELIVERY_ACCEPTED);
