@@ -14,6 +14,7 @@
 #include "mailwire.h"
 #include "core/util.h"
 #include "io/layer.h"
+#include "net/proxy.h"
 #include "proto/smtp.h"
 
 #include <stdio.h>
@@ -547,6 +548,54 @@ static void one_byte_reads(void **state)
   run_free(&r);
 }
 
+/* A SOCKS5 tunnel as a layer over the memory layer, and the session over
+ * it: the handshake reads no byte of the greeting that follows the
+ * proxy's reply in the same read. */
+static void session_through_proxy_layer(void **state)
+{
+  (void)state;
+  struct run r;
+  run_init(&r, MW_TLS_NONE);
+  static const char reply[] = "\x05\x00\x00\x01\x7f\x00\x00\x01\x04\x38";
+  struct mw__mem_layer *m;
+  r.s = mw_smtp_new(r.o);
+  assert_non_null(r.s);
+  r.m = m = mw__mem_layer_new(&r.s->err);
+  assert_non_null(m);
+  assert_true(mw__mem_layer_add(m, "\x05\x00", 2)); /* no auth */
+  char seg[64];
+  memcpy(seg, reply, 10);
+  memcpy(seg + 10, GREETING, strlen(GREETING));
+  assert_true(mw__mem_layer_add(m, seg, 10 + strlen(GREETING)));
+  assert_true(mw__mem_layer_add_str(m, "250 mx\r\n"));
+  struct mw__proxy p;
+  char why[160];
+  assert_int_equal(mw__proxy_parse_url("socks5h://127.0.0.1:1080", &p, why,
+                                       sizeof(why)),
+                   MW_OK);
+  struct mw__layer *px = NULL;
+  assert_int_equal(mw__proxy_layer_new(mw__mem_layer_get(m), &p,
+                                       "mx.example.org", 587, NULL,
+                                       mw__now_ms() + 1000, NULL, &px),
+                   MW_OK);
+  assert_int_equal(mw__proxy_layer_connect(px, mw__now_ms() + 1000), MW_OK);
+  mw__proxy_release(&p);
+  char desc[200];
+  mw__layer_describe_stack(px, desc, sizeof(desc));
+  assert_string_equal(desc, "socks5h proxy 127.0.0.1:1080 to mx.example.org:587"
+                            " > memory (3 scripted segments)");
+  assert_int_equal(mw__smtp_connect_over(r.s, px), MW_OK);
+  size_t n = 0;
+  const char *w = mw__mem_layer_written(m, &n);
+  static const char request[] = "\x05\x01\x00\x03\x0emx.example.org\x02\x4b";
+  assert_true(n > 3 + sizeof(request) - 1);
+  assert_memory_equal(w, "\x05\x01\x00", 3);
+  assert_memory_equal(w + 3, request, sizeof(request) - 1);
+  assert_string_equal(w + 3 + sizeof(request) - 1, EHLO_LINE);
+  assert_non_null(strstr(mw_smtp_greeting(r.s), "mx.example.org"));
+  run_free(&r);
+}
+
 /* The layer stack describes itself (for the trace and the report). */
 static void describe(void **state)
 {
@@ -587,6 +636,7 @@ int main(void)
       cmocka_unit_test(quit),
       cmocka_unit_test(close_at_every_phase),
       cmocka_unit_test(one_byte_reads),
+      cmocka_unit_test(session_through_proxy_layer),
       cmocka_unit_test(describe),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
