@@ -67,17 +67,16 @@ void mw__layer_describe_stack(const struct mw__layer *l, char *buf,
   }
 }
 
-mw_status mw__layer_wait(const struct mw__layer *l, short events,
-                         int64_t deadline, struct mw_error *err,
-                         const char *what)
+/* Polls fd until it is ready or until; MW_E_TIMEOUT when until passes
+ * (not recorded in err when quiet). */
+static mw_status wait_fd(int fd, short events, int64_t until,
+                         struct mw_error *err, const char *what, bool quiet)
 {
-  int fd = mw__layer_fd(l);
-  if(fd < 0)
-    return mw__error_set(err, MW_E_TIMEOUT, "timed out %s", what);
   for(;;) {
-    int64_t left = deadline - mw__now_ms();
+    int64_t left = until - mw__now_ms();
     if(left <= 0)
-      return mw__error_set(err, MW_E_TIMEOUT, "timed out %s", what);
+      return quiet ? MW_E_TIMEOUT
+                   : mw__error_set(err, MW_E_TIMEOUT, "timed out %s", what);
     struct pollfd p = {.fd = fd, .events = events};
     int rc = poll(&p, 1, left > 60000 ? 60000 : (int)left);
     if(rc < 0) {
@@ -95,6 +94,16 @@ mw_status mw__layer_wait(const struct mw__layer *l, short events,
   }
 }
 
+mw_status mw__layer_wait(const struct mw__layer *l, short events,
+                         int64_t deadline, struct mw_error *err,
+                         const char *what)
+{
+  int fd = mw__layer_fd(l);
+  if(fd < 0)
+    return mw__error_set(err, MW_E_TIMEOUT, "timed out %s", what);
+  return wait_fd(fd, events, deadline, err, what, false);
+}
+
 mw_status mw__layer_connect(struct mw__layer *l, int64_t deadline,
                             const char *what)
 {
@@ -102,10 +111,20 @@ mw_status mw__layer_connect(struct mw__layer *l, int64_t deadline,
     return MW_OK;
   for(;;) {
     short want = 0;
+    l->wake_at = 0;
     mw_status st = l->ops->connect(l, &want);
     if(st || !want)
       return st;
-    st = mw__layer_wait(l, want, deadline, l->err, what);
+    if(l->wake_at && l->wake_at < deadline && l->fd >= 0) {
+      /* The step has a timeout of its own before ours: run it again then,
+       * ready or not (it decides what its timeout means). */
+      st = wait_fd(l->fd, want, l->wake_at, l->err, what, true);
+      if(st == MW_E_TIMEOUT)
+        continue;
+    }
+    else {
+      st = mw__layer_wait(l, want, deadline, l->err, what);
+    }
     if(st)
       return st;
   }

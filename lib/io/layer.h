@@ -70,6 +70,9 @@ struct mw__layer {
   int fd;                  /* the bottom's socket, -1 for none (copied up) */
   bool eof;                /* the last read met the end of the stream */
   int sys_errno;           /* errno of the last failed read or write */
+  int64_t wake_at;         /* 0, or when the connect step must run again
+                            * even if the socket is not ready (a timeout
+                            * of its own, such as one TCP attempt's) */
 };
 
 /* Fills the common part; fd is taken from below (or -1). */

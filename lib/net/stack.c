@@ -8,7 +8,6 @@
 #include "net/haproxy.h"
 #include "net/proxy.h"
 #include "net/resolve.h"
-#include "net/tcp.h"
 #include "net/tcp_layer.h"
 
 #include <stdio.h>
@@ -41,12 +40,20 @@ mw_status mw__stack_open(const struct mw__stack_opts *o,
   step(on_step, user, MW__STACK_RESOLVE);
   mw_status st = mw__resolve(tcp_host, tcp_port, o->family, o->dns_server,
                              deadline_in(o->connect_timeout_ms), &addrs, err);
-  int fd = -1;
+  struct mw__layer *l = NULL;
   if(!st) {
     step(on_step, user, MW__STACK_CONNECT);
-    st = mw__tcp_connect(&addrs, o->bind, o->connect_timeout_ms, trace, &fd,
-                         peer, peer_len, err);
+    st = mw__tcp_layer_connecting(&addrs, o->bind, o->connect_timeout_ms,
+                                  trace, err, &l);
+    /* Each attempt has its own timeout: the bound here is a backstop. */
+    int64_t backstop = mw__now_ms() + 60000 +
+                       (int64_t)o->connect_timeout_ms *
+                           (int64_t)(addrs.count + 1);
     mw__addrlist_free(&addrs);
+    if(!st)
+      st = mw__layer_connect(l, backstop, "connecting");
+    if(!st)
+      snprintf(peer, peer_len, "%s", mw__tcp_layer_peer(l));
   }
   if(st && proxy.kind) {
     /* The proxy itself is unreachable: say so, keeping the detail. */
@@ -57,9 +64,6 @@ mw_status mw__stack_open(const struct mw__stack_opts *o,
                   why);
     err->proxy_failure = MW__PROXY_FAIL_UNREACHABLE;
   }
-  struct mw__layer *l = NULL;
-  if(!st)
-    st = mw__tcp_layer_new(fd, true, peer, err, &l);
   if(!st && proxy.kind) {
     step(on_step, user, MW__STACK_PROXY);
     struct mw__layer *px = NULL;

@@ -5,6 +5,7 @@
 
 #include "core/util.h"
 #include "io/stream.h"
+#include "net/tcp_layer.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -80,95 +81,28 @@ int mw__tcp_finish(int fd)
   return soerr;
 }
 
-/* One attempt.  Returns 0 on success, else an errno (ETIMEDOUT for our own
- * timeout; EAFNOSUPPORT when the bind address is of the other family). */
-static int connect_one(const struct mw__addr *a, const char *bind_address,
-                       unsigned timeout_ms, int *fd_out)
-{
-  int fd;
-  int rc = mw__tcp_start(a, bind_address, &fd);
-  if(rc == EINPROGRESS) {
-    int64_t deadline = mw__now_ms() + timeout_ms;
-    for(;;) {
-      int64_t left = deadline - mw__now_ms();
-      if(left <= 0) {
-        close(fd);
-        return ETIMEDOUT;
-      }
-      struct pollfd p = {.fd = fd, .events = POLLOUT};
-      int n = poll(&p, 1, (int)left);
-      if(n <= 0)
-        continue;
-      break;
-    }
-    rc = mw__tcp_finish(fd);
-    if(rc) {
-      close(fd);
-      return rc;
-    }
-  }
-  else if(rc) {
-    return rc;
-  }
-  *fd_out = fd;
-  return 0;
-}
-
 mw_status mw__tcp_connect(const struct mw__addrlist *addrs,
                           const char *bind_address, unsigned timeout_ms,
                           struct mw__trace *trace, int *fd, char *peer,
                           size_t peer_len, struct mw_error *err)
 {
-  struct mw__sbuf why;
-  mw__sbuf_init(&why);
-  bool all_timeouts = true, bind_mismatch_only = true;
-  for(size_t i = 0; i < addrs->count; i++) {
-    char where[80];
-    mw__addr_format(&addrs->items[i], where, sizeof(where));
-    mw__trace_emit(trace, MW_TRACE_NET, "connecting to %s%s%s", where,
-                   bind_address ? " from " : "",
-                   bind_address ? bind_address : "");
-    int64_t t0 = mw__now_ms();
-    int e = connect_one(&addrs->items[i], bind_address, timeout_ms, fd);
-    if(!e) {
-      snprintf(peer, peer_len, "%s", where);
-      mw__trace_emit(trace, MW_TRACE_NET, "connected to %s in %lld ms",
-                     where, (long long)(mw__now_ms() - t0));
-      mw__sbuf_free(&why);
-      return MW_OK;
-    }
-    if(e == EADDRNOTAVAIL && bind_address) {
-      /* Our own setting, not the server: nothing to retry. */
-      mw__sbuf_free(&why);
-      mw__error_set(err, MW_E_INVALID,
-                    "--bind %s: this machine has no such address (give one "
-                    "of its own addresses, or leave --bind out)",
-                    bind_address);
-      err->category = MW_CAT_LOCAL; /* a setting here, not a usage error */
-      return MW_E_INVALID;
-    }
-    const char *reason = e == ETIMEDOUT      ? "timed out (no answer: "
-                                               "filtered by a firewall?)"
-                         : e == EAFNOSUPPORT ? "skipped: the bind address "
-                                               "is of the other family"
-                                             : strerror(e);
-    if(e != ETIMEDOUT)
-      all_timeouts = false;
-    if(e != EAFNOSUPPORT)
-      bind_mismatch_only = false;
-    mw__trace_emit(trace, MW_TRACE_NET, "%s: %s", where, reason);
-    mw__sbuf_printf(&why, "%s%s: %s", why.len ? "; " : "", where, reason);
+  /* The connecting TCP layer does the work (one loop over the addresses
+   * in the tree); each attempt has its own timeout, so the overall bound
+   * here is only a backstop. */
+  *fd = -1;
+  struct mw__layer *l = NULL;
+  mw_status st = mw__tcp_layer_connecting(addrs, bind_address, timeout_ms,
+                                          trace, err, &l);
+  if(st)
+    return st;
+  int64_t backstop = mw__now_ms() +
+                     (int64_t)timeout_ms * (int64_t)(addrs->count + 1) +
+                     60000;
+  st = mw__layer_connect(l, backstop, "connecting");
+  if(!st) {
+    snprintf(peer, peer_len, "%s", mw__tcp_layer_peer(l));
+    *fd = mw__tcp_layer_take_fd(l);
   }
-  mw_status st;
-  if(bind_address && bind_mismatch_only)
-    st = mw__error_set(err, MW_E_INVALID,
-                       "bind address %s is not a usable address of the "
-                       "server's address family",
-                       bind_address);
-  else
-    st = mw__error_set(err, all_timeouts ? MW_E_TIMEOUT : MW_E_CONNECT,
-                       "could not connect: %s",
-                       why.data ? why.data : "no address");
-  mw__sbuf_free(&why);
+  mw__layer_close(l);
   return st;
 }

@@ -3,7 +3,9 @@
  *
  * Owns: socket creation, the optional local bind, non-blocking connect with
  * a timeout per attempt, and the report of every failed attempt (so the
- * error names each address, not only the last one).
+ * error names each address, not only the last one).  The attempts are
+ * made by the connecting TCP layer (net/tcp_layer.h), whose connect step
+ * is non-blocking; mw__tcp_connect() runs it to the end.
  */
 #ifndef MW_NET_TCP_H
 #define MW_NET_TCP_H
