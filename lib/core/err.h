@@ -13,8 +13,6 @@
 
 #include <stdarg.h>
 
-struct mw__reply; /* proto/reply.h */
-
 /* What a MW_E_PROXY failure was, for diagnosis (doctor's proxy causes),
  * so that it never depends on the wording of the message. */
 enum mw__proxy_failure {
@@ -61,9 +59,6 @@ mw_status mw__error_set(struct mw_error *e, mw_status st, const char *fmt,
                         ...) __attribute__((format(printf, 3, 4)));
 mw_status mw__error_setv(struct mw_error *e, mw_status st, const char *fmt,
                          va_list ap);
-/* Attaches a server reply (code, enhanced code, text) and sets
- * `temporary` from its first digit. */
-void mw__error_attach_reply(struct mw_error *e, const struct mw__reply *r);
 void mw__error_set_recipient(struct mw_error *e, const char *rcpt);
 mw_category mw__status_category(mw_status st);
 bool mw__status_temporary(mw_status st);
