@@ -12,7 +12,11 @@
  * DIAGNOSTICS
  *   Handshake failures carry OpenSSL's reason and, when the reason shows the
  *   server answered in plaintext, a hint that the TLS mode does not fit the
- *   port.
+ *   port.  What the failure was (plaintext peer, no common version, a
+ *   refused handshake, a required client certificate) is also recorded as
+ *   a kind in mw_error.tls_failure, read from the reason codes of OpenSSL's
+ *   error queue as it is drained: callers and the hints here decide on the
+ *   kind, never on the words of a message.
  */
 #include "tls/tls.h"
 
