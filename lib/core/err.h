@@ -23,10 +23,21 @@ enum mw__proxy_failure {
 };
 
 /* What a MW_E_TLS failure was, for diagnosis and for the --tls-min
- * fallback, so that neither depends on the wording of the message. */
+ * fallback, so that neither depends on the wording of the message.  Set
+ * by lib/tls from OpenSSL's reason codes (never from its words). */
 enum mw__tls_failure {
   MW__TLS_FAIL_OTHER = 0,
-  MW__TLS_FAIL_VERSION /* no protocol version acceptable to both sides */
+  MW__TLS_FAIL_VERSION,    /* no protocol version acceptable to both sides */
+  MW__TLS_FAIL_PLAINTEXT,  /* the peer's bytes were not TLS records */
+  MW__TLS_FAIL_REFUSED,    /* the server sent a handshake_failure alert */
+  MW__TLS_FAIL_CERT_REQUIRED /* TLS 1.3 certificate_required alert */
+};
+
+/* What a MW_E_CONNECT failure was, so that a diagnosis never depends on
+ * the wording of strerror(). */
+enum mw__connect_failure {
+  MW__CONNECT_FAIL_OTHER = 0,
+  MW__CONNECT_FAIL_UNREACHABLE /* an attempt found the network unreachable */
 };
 
 struct mw_error {
@@ -40,6 +51,7 @@ struct mw_error {
   char message[768];
   enum mw__proxy_failure proxy_failure; /* with MW_E_PROXY */
   enum mw__tls_failure tls_failure;     /* with MW_E_TLS */
+  enum mw__connect_failure connect_failure; /* with MW_E_CONNECT */
   /* A reply that is not SMTP but another protocol's banner: "IMAP",
    * "POP3", "SSH", "HTTP" (static), else NULL. */
   const char *foreign_protocol;

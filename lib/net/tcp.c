@@ -121,7 +121,7 @@ mw_status mw__tcp_connect(const struct mw__addrlist *addrs,
 {
   struct mw__sbuf why;
   mw__sbuf_init(&why);
-  bool all_timeouts = true, bind_mismatch_only = true;
+  bool all_timeouts = true, bind_mismatch_only = true, unreachable = false;
   for(size_t i = 0; i < addrs->count; i++) {
     char where[80];
     mw__addr_format(&addrs->items[i], where, sizeof(where));
@@ -156,6 +156,8 @@ mw_status mw__tcp_connect(const struct mw__addrlist *addrs,
       all_timeouts = false;
     if(e != EAFNOSUPPORT)
       bind_mismatch_only = false;
+    if(e == ENETUNREACH)
+      unreachable = true;
     mw__trace_emit(trace, MW_TRACE_NET, "%s: %s", where, reason);
     mw__sbuf_printf(&why, "%s%s: %s", why.len ? "; " : "", where, reason);
   }
@@ -165,10 +167,13 @@ mw_status mw__tcp_connect(const struct mw__addrlist *addrs,
                        "bind address %s is not a usable address of the "
                        "server's address family",
                        bind_address);
-  else
+  else {
     st = mw__error_set(err, all_timeouts ? MW_E_TIMEOUT : MW_E_CONNECT,
                        "could not connect: %s",
                        why.data ? why.data : "no address");
+    if(unreachable)
+      err->connect_failure = MW__CONNECT_FAIL_UNREACHABLE;
+  }
   mw__sbuf_free(&why);
   return st;
 }

@@ -32,17 +32,14 @@
 #include "net/haproxy.h"
 #include "net/proxy.h"
 #include "net/resolve.h"
+#include "net/sock.h"
 #include "net/tcp.h"
 #include "proto/data.h"
 #include "proto/envelope.h"
 #include "proto/sasl.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 /* RFC 5321 section 4.5.3.2 timeouts. */
 #define RFC_COMMAND_MS (5u * 60u * 1000u)
@@ -286,25 +283,17 @@ void mw__smtp_default_helo(const char *configured, int fd, char *out,
     return;
   }
   char host[256];
-  if(gethostname(host, sizeof(host)) == 0 && strchr(host, '.') &&
+  if(mw__sock_hostname(host, sizeof(host)) && strchr(host, '.') &&
      !strpbrk(host, " \t\r\n")) {
     snprintf(out, len, "%s", host);
     return;
   }
   /* No fully qualified name: an address literal is always valid
    * (RFC 5321 section 4.1.3). */
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof(ss);
-  char ip[INET6_ADDRSTRLEN] = "127.0.0.1";
-  if(fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-    if(ss.ss_family == AF_INET6) {
-      inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip,
-                sizeof(ip));
-      snprintf(out, len, "[IPv6:%s]", ip);
-      return;
-    }
-    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip,
-              sizeof(ip));
+  char ip[MW__SOCK_ADDR_TEXT] = "127.0.0.1";
+  if(mw__sock_local_address(fd, ip, sizeof(ip)) == 6) {
+    snprintf(out, len, "[IPv6:%s]", ip);
+    return;
   }
   snprintf(out, len, "[%s]", ip);
 }
@@ -793,8 +782,8 @@ static mw_status smtp_connect_once(mw_smtp *s)
                           deadline_in(s->opt.connect_timeout_ms), &s->trace,
                           &s->err);
   if(st) {
-    if(fd >= 0) /* connected, then the proxy or PROXY header failed */
-      close(fd);
+    /* Connected, then the proxy or PROXY header failed. */
+    mw__sock_close(fd);
     return smtp_broken(s, st);
   }
   mw__stream_init(&s->stream, fd, &s->err);
