@@ -7,7 +7,6 @@
 #include "core/err.h"
 
 #include "core/util.h"
-#include "proto/reply.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -118,19 +117,6 @@ mw_status mw__error_set(struct mw_error *e, mw_status st, const char *fmt,
   mw__error_setv(e, st, fmt, ap);
   va_end(ap);
   return st;
-}
-
-void mw__error_attach_reply(struct mw_error *e, const struct mw__reply *r)
-{
-  if(!r || !r->code)
-    return;
-  e->reply_code = r->code;
-  snprintf(e->enhanced, sizeof(e->enhanced), "%s", r->enhanced);
-  mw__free(e->server_text);
-  e->server_text = mw__strdup(r->text ? r->text : "");
-  if(e->status == MW_E_REJECTED || e->status == MW_E_RECIPIENTS ||
-     e->status == MW_E_AUTH)
-    e->temporary = (r->code / 100 == 4);
 }
 
 void mw__error_set_recipient(struct mw_error *e, const char *rcpt)

@@ -13,8 +13,6 @@
 
 #include <stdarg.h>
 
-struct mw__reply; /* proto/reply.h */
-
 /* What a MW_E_PROXY failure was, for diagnosis (doctor's proxy causes),
  * so that it never depends on the wording of the message. */
 enum mw__proxy_failure {
@@ -25,10 +23,21 @@ enum mw__proxy_failure {
 };
 
 /* What a MW_E_TLS failure was, for diagnosis and for the --tls-min
- * fallback, so that neither depends on the wording of the message. */
+ * fallback, so that neither depends on the wording of the message.  Set
+ * by lib/tls from OpenSSL's reason codes (never from its words). */
 enum mw__tls_failure {
   MW__TLS_FAIL_OTHER = 0,
-  MW__TLS_FAIL_VERSION /* no protocol version acceptable to both sides */
+  MW__TLS_FAIL_VERSION,    /* no protocol version acceptable to both sides */
+  MW__TLS_FAIL_PLAINTEXT,  /* the peer's bytes were not TLS records */
+  MW__TLS_FAIL_REFUSED,    /* the server sent a handshake_failure alert */
+  MW__TLS_FAIL_CERT_REQUIRED /* TLS 1.3 certificate_required alert */
+};
+
+/* What a MW_E_CONNECT failure was, so that a diagnosis never depends on
+ * the wording of strerror(). */
+enum mw__connect_failure {
+  MW__CONNECT_FAIL_OTHER = 0,
+  MW__CONNECT_FAIL_UNREACHABLE /* an attempt found the network unreachable */
 };
 
 struct mw_error {
@@ -42,6 +51,7 @@ struct mw_error {
   char message[768];
   enum mw__proxy_failure proxy_failure; /* with MW_E_PROXY */
   enum mw__tls_failure tls_failure;     /* with MW_E_TLS */
+  enum mw__connect_failure connect_failure; /* with MW_E_CONNECT */
   /* A reply that is not SMTP but another protocol's banner: "IMAP",
    * "POP3", "SSH", "HTTP" (static), else NULL. */
   const char *foreign_protocol;
@@ -61,9 +71,6 @@ mw_status mw__error_set(struct mw_error *e, mw_status st, const char *fmt,
                         ...) __attribute__((format(printf, 3, 4)));
 mw_status mw__error_setv(struct mw_error *e, mw_status st, const char *fmt,
                          va_list ap);
-/* Attaches a server reply (code, enhanced code, text) and sets
- * `temporary` from its first digit. */
-void mw__error_attach_reply(struct mw_error *e, const struct mw__reply *r);
 void mw__error_set_recipient(struct mw_error *e, const char *rcpt);
 mw_category mw__status_category(mw_status st);
 bool mw__status_temporary(mw_status st);

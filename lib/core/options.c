@@ -1,13 +1,14 @@
 /*
- * core/options.c - mw_options setters, defaults and copies.
+ * core/options.c - mw_options defaults, copies, and the setters that need
+ * nothing but core/ to validate their value.
+ *
+ * The setters whose validation belongs to a higher layer (a proxy URL, a
+ * fingerprint, a cipher list, SASL mechanism names, DNS names for the
+ * deliverability checks) are in api/setopt.c, so that core/ stays a leaf.
  */
 #include "core/options.h"
 
 #include "core/util.h"
-#include "net/proxy.h"
-#include "diag/deliver.h"
-#include "proto/sasl.h"
-#include "tls/tls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,7 +114,7 @@ static bool valid_text(const char *s)
   return true;
 }
 
-static mw_status set_string(char **slot, const char *value)
+mw_status mw__options_set_string(char **slot, const char *value)
 {
   if(!valid_text(value))
     return MW_E_INVALID;
@@ -125,7 +126,7 @@ mw_status mw_options_set_server(mw_options *o, const char *host,
 {
   if(!o || !host || !*host || port > 65535 || strpbrk(host, " \t/"))
     return MW_E_INVALID;
-  mw_status st = set_string(&o->host, host);
+  mw_status st = mw__options_set_string(&o->host, host);
   if(!st)
     o->port = port;
   return st;
@@ -230,27 +231,7 @@ mw_status mw_options_set_bind(mw_options *o, const char *address)
 {
   if(!o || (address && !*address))
     return MW_E_INVALID;
-  return set_string(&o->bind, address);
-}
-
-mw_status mw_options_set_proxy(mw_options *o, const char *url)
-{
-  if(!o)
-    return MW_E_INVALID;
-  if(url) {
-    struct mw__proxy p;
-    char why[160];
-    mw_status st = mw__proxy_parse_url(url, &p, why, sizeof(why));
-    if(st)
-      return st;
-    mw__proxy_release(&p);
-  }
-  char *copy = url ? mw__strdup(url) : NULL;
-  if(url && !copy)
-    return MW_E_NOMEM;
-  mw__free_secret(o->proxy_url); /* it may hold a password */
-  o->proxy_url = copy;
-  return MW_OK;
+  return mw__options_set_string(&o->bind, address);
 }
 
 mw_status mw_options_set_proxy_protocol(mw_options *o, int version)
@@ -271,38 +252,7 @@ mw_status mw_options_set_dns_server(mw_options *o, const char *server)
                        strlen(server))
       return MW_E_INVALID;
   }
-  return set_string(&o->dns_server, server);
-}
-
-mw_status mw_options_set_sender_domain(mw_options *o, const char *domain)
-{
-  if(!o || (domain && !mw__dns_name_ok(domain)))
-    return MW_E_INVALID;
-  return set_string(&o->sender_domain, domain);
-}
-
-mw_status mw_options_set_dkim_selector(mw_options *o, const char *selector)
-{
-  if(!o || (selector && !mw__dns_name_ok(selector)))
-    return MW_E_INVALID;
-  return set_string(&o->dkim_selector, selector);
-}
-
-mw_status mw_options_set_dnsbl_zones(mw_options *o, const char *zones)
-{
-  if(!o)
-    return MW_E_INVALID;
-  if(zones) {
-    const char *p = zones;
-    char zone[256];
-    size_t n = 0;
-    for(; mw__next_zone(&p, zone, sizeof(zone)); n++)
-      if(strlen(zone) > 200 || !mw__dns_name_ok(zone))
-        return MW_E_INVALID;
-    if(!n)
-      return MW_E_INVALID;
-  }
-  return set_string(&o->dnsbl_zones, zones);
+  return mw__options_set_string(&o->dns_server, server);
 }
 
 #define MAX_TIMEOUT_MS (24u * 3600u * 1000u)
@@ -335,22 +285,7 @@ mw_status mw_options_set_tls_ca_file(mw_options *o, const char *path)
 {
   if(!o || (path && !*path))
     return MW_E_INVALID;
-  return set_string(&o->ca_file, path);
-}
-
-mw_status mw_options_set_tls_fingerprint(mw_options *o, const char *hex)
-{
-  if(!o)
-    return MW_E_INVALID;
-  if(!hex) {
-    o->fingerprint[0] = '\0';
-    return MW_OK;
-  }
-  char norm[65];
-  if(!mw__tls_normalise_fingerprint(hex, norm))
-    return MW_E_INVALID;
-  memcpy(o->fingerprint, norm, sizeof(norm));
-  return MW_OK;
+  return mw__options_set_string(&o->ca_file, path);
 }
 
 mw_status mw_options_set_tls_insecure(mw_options *o, bool insecure)
@@ -405,7 +340,8 @@ mw_status mw_options_set_tls_client_cert(mw_options *o, const char *cert_file,
      (key_file && !*key_file))
     return MW_E_INVALID;
   char *cert = NULL, *key = NULL;
-  if(set_string(&cert, cert_file) || set_string(&key, key_file)) {
+  if(mw__options_set_string(&cert, cert_file) ||
+     mw__options_set_string(&key, key_file)) {
     mw__free(cert);
     mw__free(key);
     return MW_E_INVALID;
@@ -417,25 +353,18 @@ mw_status mw_options_set_tls_client_cert(mw_options *o, const char *cert_file,
   return MW_OK;
 }
 
-mw_status mw_options_set_tls_ciphers(mw_options *o, const char *list)
-{
-  if(!o || (list && !mw__tls_ciphers_valid(list)))
-    return MW_E_INVALID;
-  return set_string(&o->tls_ciphers, list);
-}
-
 mw_status mw_options_set_tls_server_name(mw_options *o, const char *name)
 {
   if(!o || (name && (!*name || strpbrk(name, " \t/"))))
     return MW_E_INVALID;
-  return set_string(&o->tls_server_name, name);
+  return mw__options_set_string(&o->tls_server_name, name);
 }
 
 mw_status mw_options_set_helo_name(mw_options *o, const char *name)
 {
   if(!o || (name && (!*name || strpbrk(name, " \t"))))
     return MW_E_INVALID;
-  return set_string(&o->helo, name);
+  return mw__options_set_string(&o->helo, name);
 }
 
 mw_status mw_options_set_credentials(mw_options *o, const char *user,
@@ -466,24 +395,6 @@ mw_status mw_options_set_oauth2_token(mw_options *o, const char *token)
     return MW_E_NOMEM;
   mw__free_secret(o->oauth2_token);
   o->oauth2_token = t;
-  return MW_OK;
-}
-
-mw_status mw_options_set_auth_mechanisms(mw_options *o, const char *list)
-{
-  if(!o)
-    return MW_E_INVALID;
-  if(!list) {
-    mw__free(o->auth_mechs);
-    o->auth_mechs = NULL;
-    return MW_OK;
-  }
-  char *norm = NULL;
-  mw_status st = mw__sasl_normalise_list(list, &norm);
-  if(st)
-    return st;
-  mw__free(o->auth_mechs);
-  o->auth_mechs = norm;
   return MW_OK;
 }
 

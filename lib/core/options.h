@@ -3,7 +3,8 @@
  * before it connects.
  *
  * Owns: defaults, validation of each setting, deep copies into sessions,
- * and wiping secrets when freed.
+ * and wiping secrets when freed.  The setters are in core/options.c, except
+ * those validated by a higher layer, in api/setopt.c.
  */
 #ifndef MW_CORE_OPTIONS_H
 #define MW_CORE_OPTIONS_H
@@ -48,6 +49,9 @@ struct mw_options {
   void *trace_user;
 };
 
+/* Stores a copy of value (NULL clears) in *slot after refusing control
+ * characters: MW_OK, MW_E_INVALID or MW_E_NOMEM (for the setters). */
+mw_status mw__options_set_string(char **slot, const char *value);
 /* Deep copy; false on OOM (dst is then left empty). */
 bool mw__options_copy(struct mw_options *dst, const struct mw_options *src);
 /* Frees the owned strings of o (not o itself). */

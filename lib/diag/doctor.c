@@ -26,14 +26,13 @@
 
 #include "diag/probe.h"
 #include "net/resolve.h"
+#include "net/sock.h"
 #include "net/tcp.h"
-#include "net/tcp_layer.h"
 #include "tls/tls.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 void mw__doctor_check(struct mw_report *r, const char *layer,
                       mw_check_status st, double ms, const char *fmt, ...)
@@ -133,9 +132,7 @@ static bool check_tcp(struct mw_report *r, const struct mw_options *o,
     mw__addr_format(&addrs->items[i], where, sizeof(where));
     if(!st) {
       ok++;
-      struct mw__layer *l = NULL; /* closed as every connection is */
-      if(!mw__tcp_layer_new(fd, true, peer, &err, &l))
-        mw__layer_close(l);
+      mw__sock_close(fd);
       mw__sbuf_printf(&b, "%s%s connected in %.0f ms", b.len ? "; " : "",
                       where, mw__doctor_since(t1));
     }
@@ -145,7 +142,7 @@ static bool check_tcp(struct mw_report *r, const struct mw_options *o,
       const char *why = colon ? colon + strlen(where) + 2 : m;
       if(st == MW_E_TIMEOUT)
         timeouts++;
-      if(strstr(m, "unreachable"))
+      if(err.connect_failure == MW__CONNECT_FAIL_UNREACHABLE)
         unreachable++;
       mw__sbuf_printf(&b, "%s%s %s", b.len ? "; " : "",
                       colon ? where : "", why);

@@ -1,6 +1,6 @@
 /*
  * diag/probe.h - the parallel probe (mw_probe_run) for library-internal
- * callers: `--tls detect` in proto/smtp.c.
+ * callers: `--tls detect` in diag/detect.c.
  *
  * Owns: nothing beyond mw_probe_run()'s; this header only adds the
  * variant without DNS discovery (a session's server is the host to use,

@@ -15,7 +15,9 @@
 
 /* Tries each address in order.  On MW_OK *fd is a connected non-blocking
  * socket (owned by the caller) and peer holds "ip:port".  Otherwise
- * MW_E_CONNECT (every attempt refused/unreachable; the message lists them),
+ * MW_E_CONNECT (every attempt refused/unreachable; the message lists them;
+ * err->connect_failure is MW__CONNECT_FAIL_UNREACHABLE when an attempt met
+ * an unreachable network),
  * MW_E_TIMEOUT (every attempt timed out), MW_E_INVALID (bad bind address),
  * MW_E_NOMEM. */
 mw_status mw__tcp_connect(const struct mw__addrlist *addrs,

@@ -29,7 +29,7 @@ struct tcp_layer {
   int64_t t0, attempt_deadline;
   char where[80];
   struct mw__sbuf why;
-  bool all_timeouts, bind_mismatch_only;
+  bool all_timeouts, bind_mismatch_only, unreachable;
 };
 
 /* The attempt on t->where failed with errno e: MW_OK to try the next
@@ -55,6 +55,8 @@ static mw_status attempt_failed(struct tcp_layer *t, int e)
     t->all_timeouts = false;
   if(e != EAFNOSUPPORT)
     t->bind_mismatch_only = false;
+  if(e == ENETUNREACH)
+    t->unreachable = true;
   mw__trace_emit(t->trace, MW_TRACE_NET, "%s: %s", t->where, reason);
   mw__sbuf_printf(&t->why, "%s%s: %s", t->why.len ? "; " : "", t->where,
                   reason);
@@ -108,11 +110,14 @@ static mw_status tcp_step(struct mw__layer *l, short *want)
                            "bind address %s is not a usable address of the "
                            "server's address family",
                            t->bind);
-      else
+      else {
         st = mw__error_set(l->err,
                            t->all_timeouts ? MW_E_TIMEOUT : MW_E_CONNECT,
                            "could not connect: %s",
                            t->why.data ? t->why.data : "no address");
+        if(t->unreachable)
+          l->err->connect_failure = MW__CONNECT_FAIL_UNREACHABLE;
+      }
       t->connecting = false;
       mw__sbuf_free(&t->why);
       return st;

@@ -1,8 +1,10 @@
 /*
- * proto/reply.c - strict SMTP reply parser.
+ * proto/reply.c - strict SMTP reply parser, and copying a reply into an
+ * mw_error.
  */
 #include "proto/reply.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void mw__reply_init(struct mw__reply *r)
@@ -150,4 +152,17 @@ const char *mw__reply_foreign_protocol(const char *line, size_t len)
   if(starts(line, len, "HTTP/"))
     return "HTTP";
   return NULL;
+}
+
+void mw__error_attach_reply(struct mw_error *e, const struct mw__reply *r)
+{
+  if(!r || !r->code)
+    return;
+  e->reply_code = r->code;
+  snprintf(e->enhanced, sizeof(e->enhanced), "%s", r->enhanced);
+  mw__free(e->server_text);
+  e->server_text = mw__strdup(r->text ? r->text : "");
+  if(e->status == MW_E_REJECTED || e->status == MW_E_RECIPIENTS ||
+     e->status == MW_E_AUTH)
+    e->temporary = (r->code / 100 == 4);
 }

@@ -5,13 +5,16 @@
  * digits whose first is 2-5, then ' ' or '-' or the end; every line of a
  * multi-line reply carries the same code; no NUL or control bytes; bounded
  * line count and size.  Also extracts the enhanced status code (RFC 3463)
- * when the first line starts with one of the same class.
+ * when the first line starts with one of the same class, and copies a
+ * reply into an mw_error (mw__error_attach_reply: the error table in
+ * core/ knows nothing of replies).
  *
  * It is pure (no I/O) so that unit tests and fuzzers drive it directly.
  */
 #ifndef MW_PROTO_REPLY_H
 #define MW_PROTO_REPLY_H
 
+#include "core/err.h"
 #include "core/util.h"
 
 #include <stdbool.h>
@@ -50,5 +53,9 @@ size_t mw__parse_enhanced(const char *text, char *out);
  * another protocol: "IMAP" ("* OK"), "POP3" ("+OK"), "SSH" ("SSH-"),
  * "HTTP" ("HTTP/1.1 400 ..."), as a static string, else NULL. */
 const char *mw__reply_foreign_protocol(const char *line, size_t len);
+
+/* Attaches a server reply (code, enhanced code, text) to e and sets
+ * `temporary` from its first digit (for a refusal or an AUTH failure). */
+void mw__error_attach_reply(struct mw_error *e, const struct mw__reply *r);
 
 #endif

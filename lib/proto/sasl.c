@@ -29,7 +29,6 @@
 #include "core/util.h"
 
 #include <gsasl.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -270,7 +269,7 @@ mw_status mw__sasl_start(const char *mech, const char *user,
                       &sprc) != GSASL_OK)
       s->prep_failed = true;
     if(prepped) {
-      OPENSSL_cleanse(prepped, strlen(prepped));
+      mw__wipe(prepped, strlen(prepped));
       gsasl_free(prepped);
     }
   }
@@ -479,7 +478,7 @@ static mw_status check_proof(struct mw__sasl *s, const char *challenge,
              s->mech, proof_name(s));
     st = unverified(s, err, why);
   }
-  OPENSSL_cleanse(raw, rawlen);
+  mw__wipe(raw, rawlen);
   gsasl_free(raw);
   return st;
 }
@@ -515,7 +514,7 @@ mw_status mw__sasl_step(struct mw__sasl *s, const char *challenge,
   if(proof && rc != GSASL_OK) {
     /* Another challenge where the proof belongs: never accepted. */
     if(out) {
-      OPENSSL_cleanse(out, strlen(out));
+      mw__wipe(out, strlen(out));
       gsasl_free(out);
     }
     char why[160];
@@ -535,7 +534,7 @@ mw_status mw__sasl_step(struct mw__sasl *s, const char *challenge,
   }
   *response = mw__strdup(out ? out : "");
   if(out) {
-    OPENSSL_cleanse(out, strlen(out));
+    mw__wipe(out, strlen(out));
     gsasl_free(out);
   }
   if(!*response)
@@ -646,7 +645,7 @@ bool mw__sasl_oauth_status(const char *challenge, char *out, size_t len)
       found = true;
     }
   }
-  OPENSSL_cleanse(raw, rawlen);
+  mw__wipe(raw, rawlen);
   gsasl_free(raw);
   return found;
 }

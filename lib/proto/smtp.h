@@ -5,7 +5,8 @@
  * and HELO, the TLS mode (implicit or STARTTLS, with the injection check
  * and the capability reset), AUTH, and the mail transaction (MAIL, RCPT,
  * DATA, with PIPELINING when offered).  The public functions are declared
- * in include/mailwire.h.
+ * in include/mailwire.h; mw_smtp_connect() itself is in diag/detect.c, which
+ * runs `--tls detect` before calling mw__smtp_connect().
  */
 #ifndef MW_PROTO_SMTP_H
 #define MW_PROTO_SMTP_H
@@ -69,6 +70,12 @@ struct mw_smtp {
    * server line as it is read (smtp_read_reply), see core/scrub.h. */
   struct mw__scrub scrub;
 };
+
+/* mw_smtp_connect() once the TLS mode is known: the public function (in
+ * diag/detect.c) resolves MW_TLS_DETECT with the probe first, then calls
+ * this.  Retries once with the default minimum TLS version when the
+ * server cannot do --tls-min (unless --tls-strict). */
+mw_status mw__smtp_connect(mw_smtp *s);
 
 /* Tests the envelope without sending a message: MAIL FROM, RCPT TO, then
  * RSET.  The replies are copied into mail and rcpt (rcpt->code stays 0 when

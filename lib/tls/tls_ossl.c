@@ -12,7 +12,11 @@
  * DIAGNOSTICS
  *   Handshake failures carry OpenSSL's reason and, when the reason shows the
  *   server answered in plaintext, a hint that the TLS mode does not fit the
- *   port.
+ *   port.  What the failure was (plaintext peer, no common version, a
+ *   refused handshake, a required client certificate) is also recorded as
+ *   a kind in mw_error.tls_failure, read from the reason codes of OpenSSL's
+ *   error queue as it is drained: callers and the hints here decide on the
+ *   kind, never on the words of a message.
  */
 #include "tls/tls.h"
 
@@ -39,6 +43,60 @@ struct mw__tls {
   struct mw__layer layer;     /* TLS as a layer of the stack */
   struct mw__layer *own_below; /* the socket layer made by mw__tls_nb_new */
 };
+
+/* -- reason codes --------------------------------------------------------
+ * What this file acts on in OpenSSL's error queue is read from each
+ * entry's library and reason code while the queue is drained, never from
+ * the words OpenSSL prints for it (those change between versions). */
+enum {
+  REASON_PLAINTEXT = 1u << 0,      /* the peer's bytes were not TLS */
+  REASON_REFUSED = 1u << 1,        /* alert handshake_failure (40) */
+  REASON_CERT_REQUIRED = 1u << 2,  /* TLS 1.3 alert certificate_required */
+  REASON_VERSION = 1u << 3,        /* no protocol version in common */
+  REASON_KEY_MISMATCH = 1u << 4    /* private key not of the certificate */
+};
+
+/* The REASON_* bit of one error queue entry, or 0. */
+static unsigned reason_bit(unsigned long e)
+{
+  int reason = ERR_GET_REASON(e);
+  switch(ERR_GET_LIB(e)) {
+  case ERR_LIB_X509:
+    return reason == X509_R_KEY_VALUES_MISMATCH ||
+                   reason == X509_R_KEY_TYPE_MISMATCH
+               ? REASON_KEY_MISMATCH
+               : 0;
+  case ERR_LIB_SSL:
+    break;
+  default:
+    return 0;
+  }
+  switch(reason) {
+  /* A plaintext greeting ("220 ...") or an HTTP server read as a TLS
+   * record header. */
+  case SSL_R_WRONG_VERSION_NUMBER:
+  case SSL_R_BAD_PACKET_LENGTH:
+  case SSL_R_PACKET_LENGTH_TOO_LONG:
+  case SSL_R_HTTP_REQUEST:
+#ifdef SSL_R_RECORD_LAYER_FAILURE /* OpenSSL 3.2 and later */
+  case SSL_R_RECORD_LAYER_FAILURE:
+#endif
+    return REASON_PLAINTEXT;
+  case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE: /* SSL_AD_HANDSHAKE_FAILURE */
+    return REASON_REFUSED;
+  case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED: /* alert 116 */
+    return REASON_CERT_REQUIRED;
+  case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION: /* SSL_AD_PROTOCOL_VERSION */
+  case SSL_R_BAD_PROTOCOL_VERSION_NUMBER:
+  case SSL_R_NO_PROTOCOLS_AVAILABLE:
+  case SSL_R_UNSUPPORTED_PROTOCOL:
+    return REASON_VERSION;
+  case SSL_R_PRIVATE_KEY_MISMATCH:
+    return REASON_KEY_MISMATCH;
+  default:
+    return 0;
+  }
+}
 
 /* -- the BIO over the layer below ------------------------------------------
  * OpenSSL reads and writes through the layer below (TCP, a proxy tunnel, or
@@ -198,13 +256,16 @@ bool mw__tls_normalise_fingerprint(const char *in, char out[65])
   return n == 64;
 }
 
-/* Collects OpenSSL's error queue into one line (and empties it). */
-static void drain_errors(char *buf, size_t len)
+/* Collects OpenSSL's error queue into one line (and empties it); returns
+ * the REASON_* bits of its entries, read from their codes. */
+static unsigned drain_errors(char *buf, size_t len)
 {
   unsigned long e;
+  unsigned bits = 0;
   size_t used = 0;
   buf[0] = '\0';
   while((e = ERR_get_error()) != 0) {
+    bits |= reason_bit(e);
     const char *reason = ERR_reason_error_string(e);
     char tmp[128];
     if(!reason) {
@@ -218,13 +279,35 @@ static void drain_errors(char *buf, size_t len)
         used += (size_t)n;
     }
   }
+  return bits;
 }
 
-/* Turns an SSL_ERROR_* into a wait (*want) or a recorded error. */
-static mw_status nb_result(SSL *ssl, int rc, short *want,
+/* The kind of a TLS failure whose queue held bits, in the order the
+ * handshake diagnosis ranks them: plaintext first; a refusal that a
+ * client certificate may cure only when none was given. */
+static enum mw__tls_failure failure_kind(unsigned bits, bool has_client_cert)
+{
+  if(bits & REASON_PLAINTEXT)
+    return MW__TLS_FAIL_PLAINTEXT;
+  if(!has_client_cert && (bits & REASON_CERT_REQUIRED))
+    return MW__TLS_FAIL_CERT_REQUIRED;
+  if(!has_client_cert && (bits & REASON_REFUSED))
+    return MW__TLS_FAIL_REFUSED;
+  if(bits & REASON_VERSION)
+    return MW__TLS_FAIL_VERSION;
+  if(bits & REASON_CERT_REQUIRED)
+    return MW__TLS_FAIL_CERT_REQUIRED;
+  if(bits & REASON_REFUSED)
+    return MW__TLS_FAIL_REFUSED;
+  return MW__TLS_FAIL_OTHER;
+}
+
+/* Turns an SSL_ERROR_* into a wait (*want) or a recorded error (with its
+ * kind in err->tls_failure). */
+static mw_status nb_result(const struct mw__tls *t, int rc, short *want,
                            struct mw_error *err, const char *what)
 {
-  int e = SSL_get_error(ssl, rc);
+  int e = SSL_get_error(t->ssl, rc);
   if(e == SSL_ERROR_WANT_READ) {
     *want = POLLIN;
     return MW_OK;
@@ -236,7 +319,7 @@ static mw_status nb_result(SSL *ssl, int rc, short *want,
   char why[512];
   int saved_errno = errno;
   unsigned long first = ERR_peek_error();
-  drain_errors(why, sizeof(why));
+  unsigned bits = drain_errors(why, sizeof(why));
   /* A peer that closes without close_notify: to SMTP that is a closed
    * connection (temporary), not a TLS failure; replies are line-framed,
    * so no truncation can pass unseen. */
@@ -250,21 +333,24 @@ static mw_status nb_result(SSL *ssl, int rc, short *want,
   if(e == SSL_ERROR_SYSCALL && !why[0])
     return mw__error_set(err, MW_E_CLOSED, "connection lost %s: %s", what,
                          strerror(saved_errno));
-  if(strstr(why, "certificate required")) /* TLS 1.3 alert 116 */
-    return mw__error_set(err, MW_E_TLS,
-                         "TLS failure %s: %s: the server requires a client "
-                         "certificate (--tls-cert and --tls-key)",
-                         what, why);
-  return mw__error_set(err, MW_E_TLS, "TLS failure %s: %s", what,
-                       why[0] ? why : "unknown error");
+  if(bits & REASON_CERT_REQUIRED) /* TLS 1.3 alert 116 */
+    mw__error_set(err, MW_E_TLS,
+                  "TLS failure %s: %s: the server requires a client "
+                  "certificate (--tls-cert and --tls-key)",
+                  what, why);
+  else
+    mw__error_set(err, MW_E_TLS, "TLS failure %s: %s", what,
+                  why[0] ? why : "unknown error");
+  err->tls_failure = failure_kind(bits, t->has_client_cert);
+  return MW_E_TLS;
 }
 
-static mw_status tls_wait(struct mw__layer *below, SSL *ssl, int rc,
-                          int64_t deadline, struct mw_error *err,
+static mw_status tls_wait(struct mw__layer *below, const struct mw__tls *t,
+                          int rc, int64_t deadline, struct mw_error *err,
                           const char *what)
 {
   short want = 0;
-  mw_status s = nb_result(ssl, rc, &want, err, what);
+  mw_status s = nb_result(t, rc, &want, err, what);
   if(s)
     return s;
   return mw__layer_wait(below, want, deadline, err, what);
@@ -283,7 +369,7 @@ static mw_status tls_layer_read(struct mw__layer *l, void *buf, size_t len,
   if(rc == 1)
     return MW_OK;
   *got = 0;
-  mw_status s = nb_result(t->ssl, rc, want, l->err, "waiting for the server");
+  mw_status s = nb_result(t, rc, want, l->err, "waiting for the server");
   if(s == MW_E_CLOSED)
     l->eof = true;
   return s;
@@ -302,7 +388,7 @@ static mw_status tls_layer_write(struct mw__layer *l, const void *buf,
   if(rc == 1)
     return MW_OK;
   *put = 0;
-  return nb_result(t->ssl, rc, want, l->err, "sending to the server");
+  return nb_result(t, rc, want, l->err, "sending to the server");
 }
 
 static size_t tls_layer_pending(const struct mw__layer *l)
@@ -603,8 +689,7 @@ static mw_status load_client_cert(SSL_CTX *ctx,
                          policy->cert_file, why);
   }
   if(SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-    drain_errors(why, sizeof(why));
-    if(strstr(why, "mismatch"))
+    if(drain_errors(why, sizeof(why)) & REASON_KEY_MISMATCH)
       return mw__error_set(err, MW_E_INVALID,
                            "the key '%s' does not belong to the client "
                            "certificate '%s' (%s)",
@@ -675,49 +760,48 @@ static mw_status setup(struct mw__layer *below, struct mw_error *err,
   return MW_OK;
 }
 
+/* Adds to a failed handshake's message the hint its kind calls for (the
+ * kind was read from OpenSSL's reason codes by nb_result()). */
 static mw_status handshake_error(struct mw_error *err,
                                  struct mw__tls_info *info,
                                  bool has_client_cert)
 {
-  /* Refine the message when the bytes seen were plaintext, not TLS. */
-  const char *m = err->message;
-  if(err->status == MW_E_TLS &&
-     (strstr(m, "wrong version number") || strstr(m, "packet length") ||
-      strstr(m, "record layer failure") || strstr(m, "http request"))) {
+  if(err->status != MW_E_TLS)
+    return err->status;
+  enum mw__tls_failure kind = err->tls_failure;
+  char copy[sizeof(err->message)];
+  snprintf(copy, sizeof(copy), "%s", err->message);
+  switch(kind) {
+  case MW__TLS_FAIL_PLAINTEXT:
     if(info)
       info->plaintext_peer = true;
-    char copy[sizeof(err->message)];
-    snprintf(copy, sizeof(copy), "%s", m);
-    return mw__error_set(err, MW_E_TLS,
-                         "%s: the server answered in plaintext, not TLS; "
-                         "this port likely expects STARTTLS or no TLS "
-                         "(try --tls starttls, or port 465 for implicit TLS)",
-                         copy);
-  }
-  if(err->status == MW_E_TLS && !has_client_cert &&
-     (strstr(m, "alert handshake failure") ||
-      strstr(m, "certificate required"))) {
-    char copy[sizeof(err->message)];
-    snprintf(copy, sizeof(copy), "%s", m);
-    return mw__error_set(err, MW_E_TLS,
-                         "%s: the server refused the handshake; if it "
-                         "requires a client certificate, give one with "
-                         "--tls-cert and --tls-key",
-                         copy);
-  }
-  if(err->status == MW_E_TLS &&
-     (strstr(m, "protocol version") || strstr(m, "no protocols available") ||
-      strstr(m, "unsupported protocol"))) {
-    char copy[sizeof(err->message)];
-    snprintf(copy, sizeof(copy), "%s", m);
+    mw__error_set(err, MW_E_TLS,
+                  "%s: the server answered in plaintext, not TLS; "
+                  "this port likely expects STARTTLS or no TLS "
+                  "(try --tls starttls, or port 465 for implicit TLS)",
+                  copy);
+    break;
+  case MW__TLS_FAIL_CERT_REQUIRED:
+  case MW__TLS_FAIL_REFUSED:
+    if(has_client_cert)
+      return MW_E_TLS;
+    mw__error_set(err, MW_E_TLS,
+                  "%s: the server refused the handshake; if it "
+                  "requires a client certificate, give one with "
+                  "--tls-cert and --tls-key",
+                  copy);
+    break;
+  case MW__TLS_FAIL_VERSION:
     mw__error_set(err, MW_E_TLS,
                   "%s: no TLS version acceptable to both sides "
                   "(check --tls-min/--tls-max)",
                   copy);
-    err->tls_failure = MW__TLS_FAIL_VERSION;
+    break;
+  default:
     return MW_E_TLS;
   }
-  return err->status;
+  err->tls_failure = kind;
+  return MW_E_TLS;
 }
 
 mw_status mw__tls_start(struct mw__stream *st,
@@ -743,10 +827,10 @@ mw_status mw__tls_start(struct mw__stream *st,
     int rc = SSL_connect(t->ssl);
     if(rc == 1)
       break;
-    s = tls_wait(st->top, t->ssl, rc, deadline, st->err,
+    s = tls_wait(st->top, t, rc, deadline, st->err,
                  "during the TLS handshake");
     if(s) {
-      s = handshake_error(st->err, NULL, policy->cert_file != NULL);
+      s = handshake_error(st->err, NULL, t->has_client_cert);
       mw__tls_free(t);
       return s;
     }
@@ -842,8 +926,7 @@ mw_status mw__tls_nb_handshake(struct mw__tls *t, short *want,
   ERR_clear_error();
   int rc = SSL_connect(t->ssl);
   if(rc != 1) {
-    mw_status s = nb_result(t->ssl, rc, want, err,
-                            "during the TLS handshake");
+    mw_status s = nb_result(t, rc, want, err, "during the TLS handshake");
     if(s) {
       memset(info, 0, sizeof(*info));
       return handshake_error(err, info, t->has_client_cert);
@@ -866,7 +949,7 @@ mw_status mw__tls_nb_read(struct mw__tls *t, void *buf, size_t len,
   if(rc == 1)
     return MW_OK;
   *got = 0;
-  return nb_result(t->ssl, rc, want, err, "waiting for the server");
+  return nb_result(t, rc, want, err, "waiting for the server");
 }
 
 mw_status mw__tls_nb_write(struct mw__tls *t, const void *buf, size_t len,
@@ -879,7 +962,7 @@ mw_status mw__tls_nb_write(struct mw__tls *t, const void *buf, size_t len,
   if(rc == 1)
     return MW_OK;
   *put = 0;
-  return nb_result(t->ssl, rc, want, err, "sending to the server");
+  return nb_result(t, rc, want, err, "sending to the server");
 }
 
 size_t mw__tls_nb_pending(const struct mw__tls *t)

@@ -10,6 +10,7 @@
 #include "mailwire.h"
 #include "core/util.h"
 #include "net/resolve.h"
+#include "net/sock.h"
 #include "net/tcp.h"
 
 #include <arpa/inet.h>
@@ -142,7 +143,39 @@ static void every_failed_attempt_is_named(void **state)
   assert_non_null(strstr(err.message, pa));
   assert_non_null(strstr(err.message, pb));
   assert_true(err.temporary);
+  /* Refused is not an unreachable network (doctor's tcp_unreachable). */
+  assert_int_equal(err.connect_failure, MW__CONNECT_FAIL_OTHER);
   mw__error_clear(&err);
+  mw__addrlist_free(&l);
+}
+
+/* net/sock.c: the local address of a connected socket (for the HELO
+ * address literal), nothing for a descriptor that is not one. */
+static void local_address_of_a_connected_socket(void **state)
+{
+  (void)state;
+  int lfd;
+  unsigned port = listen_loopback(&lfd);
+  struct mw__addrlist l = two_addresses(port, port);
+  l.count = 1;
+  struct mw_error err = {0};
+  int fd = -1;
+  char peer[80];
+  assert_int_equal(mw__tcp_connect(&l, NULL, 2000, NULL, &fd, peer,
+                                   sizeof(peer), &err),
+                   MW_OK);
+  char ip[MW__SOCK_ADDR_TEXT] = "unset";
+  assert_int_equal(mw__sock_local_address(fd, ip, sizeof(ip)), 4);
+  assert_string_equal(ip, "127.0.0.1");
+  mw__sock_close(fd);
+  snprintf(ip, sizeof(ip), "unset");
+  assert_int_equal(mw__sock_local_address(-1, ip, sizeof(ip)), 0);
+  assert_string_equal(ip, "unset");
+  mw__sock_close(-1); /* ignored */
+  char host[256];
+  assert_true(mw__sock_hostname(host, sizeof(host)));
+  assert_true(strlen(host) < sizeof(host));
+  close(lfd);
   mw__addrlist_free(&l);
 }
 
@@ -184,6 +217,7 @@ int main(void)
       cmocka_unit_test(falls_back_to_the_next_address),
       cmocka_unit_test(every_failed_attempt_is_named),
       cmocka_unit_test(bind_address),
+      cmocka_unit_test(local_address_of_a_connected_socket),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

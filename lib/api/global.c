@@ -1,5 +1,10 @@
 /*
- * core/global.c - one-time library set-up and the version.
+ * api/global.c - one-time library set-up and the version.
+ *
+ * Owns: mw_global_init() and mw_global_cleanup(), which set up the layers
+ * that keep process-wide state (c-ares, OpenSSL in tls/, GNU SASL in
+ * proto/), and mw_version().  It sits above every layer it initialises, so
+ * that core/ includes none of them.
  */
 #include "mailwire.h"
 
