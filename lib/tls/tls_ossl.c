@@ -345,18 +345,19 @@ static mw_status nb_result(const struct mw__tls *t, int rc, short *want,
   return MW_E_TLS;
 }
 
-static mw_status tls_wait(struct mw__layer *below, const struct mw__tls *t,
-                          int rc, int64_t deadline, struct mw_error *err,
-                          const char *what)
-{
-  short want = 0;
-  mw_status s = nb_result(t, rc, &want, err, what);
-  if(s)
-    return s;
-  return mw__layer_wait(below, want, deadline, err, what);
-}
-
 /* -- TLS as a layer ------------------------------------------------------ */
+
+/* The connect step: one SSL_connect() through the layer below. */
+static mw_status tls_layer_connect(struct mw__layer *l, short *want)
+{
+  struct mw__tls *t = l->impl;
+  *want = 0;
+  ERR_clear_error();
+  int rc = SSL_connect(t->ssl);
+  if(rc == 1)
+    return MW_OK;
+  return nb_result(t, rc, want, l->err, "during the TLS handshake");
+}
 
 static mw_status tls_layer_read(struct mw__layer *l, void *buf, size_t len,
                                 size_t *got, short *want)
@@ -417,6 +418,7 @@ static void tls_layer_describe(const struct mw__layer *l, char *buf,
 
 static const struct mw__layer_ops tls_layer_ops = {
     .name = "tls",
+    .connect = tls_layer_connect,
     .read = tls_layer_read,
     .write = tls_layer_write,
     .pending = tls_layer_pending,
@@ -822,18 +824,11 @@ mw_status mw__tls_start(struct mw__stream *st,
                  policy->server_name && !mw__is_ip_literal(policy->server_name)
                      ? policy->server_name
                      : "none");
-  for(;;) {
-    ERR_clear_error();
-    int rc = SSL_connect(t->ssl);
-    if(rc == 1)
-      break;
-    s = tls_wait(st->top, t, rc, deadline, st->err,
-                 "during the TLS handshake");
-    if(s) {
-      s = handshake_error(st->err, NULL, t->has_client_cert);
-      mw__tls_free(t);
-      return s;
-    }
+  s = mw__layer_connect(&t->layer, deadline, "during the TLS handshake");
+  if(s) {
+    s = handshake_error(st->err, NULL, t->has_client_cert);
+    mw__tls_free(t);
+    return s;
   }
   X509 *cert = SSL_get1_peer_certificate(t->ssl);
   fill_info(t->ssl, cert, info);
