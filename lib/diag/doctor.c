@@ -25,6 +25,7 @@
 #include "diag/doctor_int.h"
 
 #include "diag/probe.h"
+#include "net/nbconn.h"
 #include "net/resolve.h"
 #include "net/tcp.h"
 #include "tls/tls.h"
@@ -32,7 +33,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 void mw__doctor_check(struct mw_report *r, const char *layer,
                       mw_check_status st, double ms, const char *fmt, ...)
@@ -132,7 +132,7 @@ static bool check_tcp(struct mw_report *r, const struct mw_options *o,
     mw__addr_format(&addrs->items[i], where, sizeof(where));
     if(!st) {
       ok++;
-      close(fd);
+      mw__nb_close(&fd);
       mw__sbuf_printf(&b, "%s%s connected in %.0f ms", b.len ? "; " : "",
                       where, mw__doctor_since(t1));
     }
