@@ -51,7 +51,8 @@ bool mw__nb_peer(int fd, char *buf, size_t len)
   struct mw__addr a;
   memset(&a, 0, sizeof(a));
   socklen_t sl = sizeof(a.sa);
-  if(fd < 0 || getpeername(fd, (struct sockaddr *)&a.sa, &sl) != 0)
+  if(fd < 0 || getpeername(fd, (struct sockaddr *)&a.sa, &sl) != 0 ||
+     (a.sa.ss_family != AF_INET && a.sa.ss_family != AF_INET6))
     return false;
   a.len = sl;
   mw__addr_format(&a, buf, len);

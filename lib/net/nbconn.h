@@ -34,8 +34,8 @@ int mw__nb_send(int fd, const void *buf, size_t len, size_t *put);
  * the failure. */
 int mw__nb_recv(int fd, void *buf, size_t len, size_t *got);
 
-/* The connected peer of fd as "ip:port" ("[ip6]:port"); false (buf left
- * as it was) when the socket has no peer. */
+/* The connected peer of the TCP socket fd as "ip:port" ("[ip6]:port");
+ * false (buf left as it was) when it has no IP peer. */
 bool mw__nb_peer(int fd, char *buf, size_t len);
 
 /* Closes *fd when it is open (>= 0) and sets it to -1. */
