@@ -24,10 +24,8 @@
  *   before the SMTP dialogue; the server's addresses are looked up first
  *   only for the kinds where the client resolves (SOCKS4, SOCKS5).
  *
- * DISCOVERY
- *   For a name that is not an address literal, RFC 6186's SRV records
- *   (_submissions._tcp: implicit TLS; _submission._tcp: STARTTLS) and the
- *   MX records add hosts to probe (SRV hosts on their SRV port only).
+ *   For a name that is not an address literal, SRV and MX records add
+ *   hosts to probe (probe_discover.c).
  */
 #include "diag/probe.h"
 #include "diag/probe_int.h"

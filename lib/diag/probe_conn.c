@@ -202,6 +202,10 @@ mw_status mw__probe_conn_fill(struct probe_conn *c, size_t *got)
   return MW_OK;
 }
 
+/* -- reaching the server ------------------------------------------------ */
+
+/* Connected to the server (directly or through the tunnel): the row's
+ * address, then the first step of the dialogue. */
 static void after_connect(struct probe_conn *c)
 {
   struct probe_row *r = mw__probe_conn_row(c);
@@ -275,6 +279,26 @@ void mw__probe_connect_next(struct probe_conn *c)
   mw__probe_conn_finish(c, via ? "proxy" : "unreachable",
                         c->last_error[0] ? c->last_error
                                          : "no address to try");
+}
+
+bool mw__probe_connect_done(struct probe_conn *c)
+{
+  int e = mw__tcp_finish(c->fd);
+  if(e) {
+    bool via = c->ctx->use_proxy;
+    snprintf(c->last_error, sizeof(c->last_error), "%s%s",
+             via ? "cannot reach the proxy: " : "", strerror(e));
+    mw__nb_close(&c->fd);
+    size_t count = via ? c->ctx->proxy_addrs.count : c->host->addrs.count;
+    if(c->next_addr < count) {
+      mw__probe_connect_next(c);
+      return true;
+    }
+    mw__probe_conn_finish(c, connect_outcome(c, e), c->last_error);
+    return false;
+  }
+  on_connected(c);
+  return true;
 }
 
 /* -- through a proxy ------------------------------------------------------ */
@@ -354,24 +378,4 @@ void mw__probe_proxy_step(struct probe_conn *c)
       return;
     }
   }
-}
-
-bool mw__probe_connect_done(struct probe_conn *c)
-{
-  int e = mw__tcp_finish(c->fd);
-  if(e) {
-    bool via = c->ctx->use_proxy;
-    snprintf(c->last_error, sizeof(c->last_error), "%s%s",
-             via ? "cannot reach the proxy: " : "", strerror(e));
-    mw__nb_close(&c->fd);
-    size_t count = via ? c->ctx->proxy_addrs.count : c->host->addrs.count;
-    if(c->next_addr < count) {
-      mw__probe_connect_next(c);
-      return true;
-    }
-    mw__probe_conn_finish(c, connect_outcome(c, e), c->last_error);
-    return false;
-  }
-  on_connected(c);
-  return true;
 }

@@ -12,12 +12,10 @@
 
 #include "core/util.h"
 
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
 /* -- the dialogue ------------------------------------------------------- */
-
 
 void mw__probe_start_tls(struct probe_conn *c, enum conn_state next)
 {
