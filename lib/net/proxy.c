@@ -6,7 +6,7 @@
  *   says what to send and how many bytes to read at most, and is fed what
  *   arrives.  mw__proxy_handshake() drives it over a non-blocking socket,
  *   every wait bounded by the one deadline of the handshake; the probe's
- *   event loop (diag/probe.c) drives many at once.  Reads never go past
+ *   event loop (diag/probe_conn.c) drives many at once.  Reads never go past
  *   the proxy's reply (HTTP headers come byte by byte up to the blank
  *   line), so nothing of the SMTP greeting is consumed here.
  *
