@@ -8,7 +8,7 @@
  *   layer below it, one non-blocking step at a time, and
  *   mw__proxy_handshake() runs that layer on a socket with every wait
  *   bounded by the one deadline of the handshake; the probe's
- *   event loop (diag/probe.c) drives many at once.  Reads never go past
+ *   event loop (diag/probe_conn.c) drives many at once.  Reads never go past
  *   the proxy's reply (HTTP headers come byte by byte up to the blank
  *   line), so nothing of the SMTP greeting is consumed here.
  *
