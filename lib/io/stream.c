@@ -3,12 +3,7 @@
  */
 #include "io/stream.h"
 
-#include <errno.h>
-#include <poll.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 void mw__stream_init(struct mw__stream *s, struct mw__layer *top,
                      struct mw_error *err)
@@ -36,58 +31,6 @@ void mw__stream_close(struct mw__stream *s)
 }
 
 bool mw__stream_is_open(const struct mw__stream *s) { return s->top != NULL; }
-
-mw_status mw__wait_fd(int fd, short events, int64_t deadline,
-                      struct mw_error *err, const char *what)
-{
-  for(;;) {
-    int64_t left = deadline - mw__now_ms();
-    if(left <= 0)
-      return mw__error_set(err, MW_E_TIMEOUT, "timed out %s", what);
-    struct pollfd p = {.fd = fd, .events = events};
-    int rc = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-    if(rc < 0) {
-      if(errno == EINTR)
-        continue;
-      return mw__error_set(err, MW_E_CLOSED, "poll failed %s: %s", what,
-                           strerror(errno));
-    }
-    if(rc == 0)
-      continue; /* loop re-checks the deadline */
-    if(p.revents & POLLNVAL)
-      return mw__error_set(err, MW_E_CLOSED, "socket invalid %s", what);
-    /* POLLERR/POLLHUP: let the read or write report the real error. */
-    return MW_OK;
-  }
-}
-
-mw_status mw__fd_send_all(int fd, const void *buf, size_t len,
-                          int64_t deadline, mw_status on_error,
-                          const char *peer, struct mw_error *err)
-{
-  const char *p = buf;
-  while(len) {
-    ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-    if(n > 0) {
-      p += n;
-      len -= (size_t)n;
-      continue;
-    }
-    if(n < 0 && errno == EINTR)
-      continue;
-    if(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      char what[64];
-      snprintf(what, sizeof(what), "sending to the %s", peer);
-      mw_status st = mw__wait_fd(fd, POLLOUT, deadline, err, what);
-      if(st)
-        return st;
-      continue;
-    }
-    return mw__error_set(err, on_error, "the connection to the %s failed: %s",
-                         peer, n < 0 ? strerror(errno) : "short write");
-  }
-  return MW_OK;
-}
 
 size_t mw__stream_buffered(const struct mw__stream *s)
 {

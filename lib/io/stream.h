@@ -15,10 +15,9 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "io/layer.h"
 
 #include <stdint.h>
-
-#include "io/layer.h"
 
 #define MW__STREAM_RBUF 16384
 
@@ -40,11 +39,6 @@ void mw__stream_push(struct mw__stream *s, struct mw__layer *top);
 void mw__stream_close(struct mw__stream *s);
 bool mw__stream_is_open(const struct mw__stream *s);
 
-/* Waits for fd to become readable (events POLLIN) or writable (POLLOUT)
- * before deadline.  MW_OK, MW_E_TIMEOUT, or MW_E_CLOSED on poll error. */
-mw_status mw__wait_fd(int fd, short events, int64_t deadline,
-                      struct mw_error *err, const char *what);
-
 /* Reads one line, without its line ending (CRLF or a bare LF), into line
  * (reset first).  A line longer than max bytes is MW_E_PROTOCOL.  A stream
  * that ends mid-line is MW_E_CLOSED. */
@@ -57,11 +51,5 @@ size_t mw__stream_buffered(const struct mw__stream *s);
 bool mw__stream_queue(struct mw__stream *s, const void *data, size_t len);
 mw_status mw__stream_flush(struct mw__stream *s, int64_t deadline);
 size_t mw__stream_queued(const struct mw__stream *s);
-
-/* Writes all len bytes to a non-blocking socket before deadline; a
- * failure is recorded as on_error, naming peer ("server", "proxy"). */
-mw_status mw__fd_send_all(int fd, const void *buf, size_t len,
-                          int64_t deadline, mw_status on_error,
-                          const char *peer, struct mw_error *err);
 
 #endif

@@ -5,7 +5,6 @@
 #include "net/haproxy.h"
 
 #include "core/util.h"
-#include "io/stream.h"
 
 #include <arpa/inet.h>
 #include <poll.h>
@@ -63,24 +62,6 @@ size_t mw__haproxy_build(int fd, int version, unsigned char *buf,
   memcpy(buf + n, &dp, 2);
   n += 2;
   return n;
-}
-
-mw_status mw__haproxy_send(int fd, int version, int64_t deadline,
-                           struct mw__trace *trace, struct mw_error *err)
-{
-  unsigned char buf[128];
-  size_t n = mw__haproxy_build(fd, version, buf, sizeof(buf));
-  if(!n)
-    return mw__error_set(err, MW_E_INTERNAL,
-                         "cannot build the PROXY protocol header for this "
-                         "connection");
-  if(version == 1)
-    mw__trace_emit(trace, MW_TRACE_OUT, "%.*s", (int)(n - 2), (char *)buf);
-  else
-    mw__trace_emit(trace, MW_TRACE_OUT, "<PROXY protocol v2 header, %zu "
-                                        "bytes>",
-                   n);
-  return mw__fd_send_all(fd, buf, n, deadline, MW_E_CLOSED, "server", err);
 }
 
 /* ---- the PROXY header as a layer -------------------------------------- */

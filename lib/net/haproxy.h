@@ -3,7 +3,8 @@
  * for servers behind a load balancer that expect it before SMTP.
  *
  * Owns: building the header from the connection's own addresses
- * (getsockname/getpeername) and sending it first on the connection.
+ * (getsockname/getpeername) and sending it first on the connection, as
+ * a layer of the stack (io/layer.h).
  */
 #ifndef MW_NET_HAPROXY_H
 #define MW_NET_HAPROXY_H
@@ -18,10 +19,6 @@
  * returns its length, or 0 when the addresses cannot be read. */
 size_t mw__haproxy_build(int fd, int version, unsigned char *buf,
                          size_t len);
-/* Builds and sends it.  MW_OK, MW_E_CLOSED, MW_E_TIMEOUT, MW_E_INTERNAL. */
-mw_status mw__haproxy_send(int fd, int version, int64_t deadline,
-                           struct mw__trace *trace, struct mw_error *err);
-
 /* The header as a layer over below (connected to the server, or a proxy
  * tunnel to it): its connect step sends the header built from the
  * socket's addresses, then bytes pass through.  Closing it closes below.

@@ -4,7 +4,7 @@
 #include "net/tcp.h"
 
 #include "core/util.h"
-#include "io/stream.h"
+#include "io/layer.h"
 #include "net/tcp_layer.h"
 
 #include <arpa/inet.h>
