@@ -344,6 +344,56 @@ static void auth_login(void **state)
   run_free(&r);
 }
 
+static void auth_cram_md5_and_xoauth2(void **state)
+{
+  (void)state;
+  struct run r;
+  /* CRAM-MD5: one challenge, answered with the user and the HMAC. */
+  auth_setup(&r, "CRAM-MD5");
+  const char *segs[] = {GREETING, "250-mx\r\n250 AUTH CRAM-MD5 PLAIN\r\n",
+                        "334 PDEyMzQ1QGV4YW1wbGUub3JnPg==\r\n",
+                        "235 2.7.0 ok\r\n", NULL};
+  run_script(&r, segs);
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_string_equal(written(&r),
+                      EHLO_LINE "AUTH CRAM-MD5\r\n"
+                                "dXNlciA1YTk3YjA2MjVhODlhYThmYjZmMWNhNTYy"
+                                "NTQxMGFiOQ==\r\n");
+  assert_string_equal(mw_smtp_auth_mechanism(r.s), "CRAM-MD5");
+  run_free(&r);
+
+  /* XOAUTH2: the token in the initial response; a refusal comes as a
+   * 334 with the server's JSON report, answered empty, then 535. */
+  run_init(&r, MW_TLS_NONE);
+  assert_int_equal(mw_options_set_credentials(r.o, "user", NULL), MW_OK);
+  assert_int_equal(mw_options_set_oauth2_token(r.o, "tok"), MW_OK);
+  assert_int_equal(mw_options_set_allow_insecure_auth(r.o, true), MW_OK);
+  const char *segs2[] = {GREETING, "250-mx\r\n250 AUTH XOAUTH2\r\n",
+                         "235 2.7.0 ok\r\n", NULL};
+  run_script(&r, segs2);
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_string_equal(written(&r),
+                      EHLO_LINE "AUTH XOAUTH2 "
+                                "dXNlcj11c2VyAWF1dGg9QmVhcmVyIHRvawEB\r\n");
+  run_free(&r);
+
+  run_init(&r, MW_TLS_NONE);
+  assert_int_equal(mw_options_set_credentials(r.o, "user", NULL), MW_OK);
+  assert_int_equal(mw_options_set_oauth2_token(r.o, "tok"), MW_OK);
+  assert_int_equal(mw_options_set_allow_insecure_auth(r.o, true), MW_OK);
+  const char *segs3[] = {
+      GREETING, "250-mx\r\n250 AUTH XOAUTH2\r\n",
+      "334 eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiQmVhcmVyIn0=\r\n",
+      "535 5.7.8 Username and Password not accepted\r\n", NULL};
+  run_script(&r, segs3);
+  assert_int_equal(run_connect(&r), MW_E_AUTH);
+  assert_non_null(strstr(mw_error_message(mw_smtp_error(r.s)), "401"));
+  const char *w = written(&r);
+  size_t n = strlen(w);
+  assert_true(n >= 4 && strcmp(w + n - 4, "\r\n\r\n") == 0); /* empty */
+  run_free(&r);
+}
+
 /* ---- the transaction -------------------------------------------------- */
 
 static const char *const PIPE_EHLO =
@@ -630,6 +680,7 @@ int main(void)
       cmocka_unit_test(starttls_handshake_meets_plaintext),
       cmocka_unit_test(auth_plain),
       cmocka_unit_test(auth_login),
+      cmocka_unit_test(auth_cram_md5_and_xoauth2),
       cmocka_unit_test(pipelined_mixed_recipients),
       cmocka_unit_test(pipelined_421),
       cmocka_unit_test(unpipelined_refused_sender),
