@@ -514,7 +514,7 @@ static bool smtp_auth_success(const char *line, size_t len,
          (len == 3 || line[3] == ' ');
 }
 
-static const struct mw__sasl_proto smtp_sasl = {
+const struct mw__sasl_proto mw__smtp_sasl = {
     .name = "SMTP",
     .service = "smtp",
     .command = "AUTH",
@@ -641,7 +641,7 @@ static mw_status smtp_auth(struct mw_smtp *s)
       .refused = smtp_auth_refused,
   };
   const struct mw__sasl_ctx ctx = {
-      .proto = &smtp_sasl,
+      .proto = &mw__smtp_sasl,
       .io = &io,
       .trace = &s->trace,
       .scrub = &s->scrub,
