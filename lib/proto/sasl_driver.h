@@ -19,7 +19,7 @@
  * A protocol adds a descriptor and three or four callbacks:
  *
  *   SMTP (RFC 4954): "AUTH", continuation "334 ", initial response on the
- *     command line up to 12288 octets, "=" for an empty one, success 235,
+ *     command line within its 512 octets, "=" for an empty one, success 235,
  *     no data with success (the proof comes as a last 334);
  *   IMAP (RFC 9051, SASL-IR RFC 4959): "AUTHENTICATE" (the tag is the send
  *     callback's business), continuation "+ ", an initial response only

@@ -520,7 +520,11 @@ const struct mw__sasl_proto mw__smtp_sasl = {
     .command = "AUTH",
     .continuation = "334 ",
     .initial_response = true,
-    .ir_max = 12288, /* RFC 4954 section 4: the AUTH command line */
+    /* RFC 4954 section 4: the AUTH command keeps SMTP's command line
+     * limit (RFC 5321 4.5.3.1.4: 512 octets with CRLF); a longer initial
+     * response (a large OAuth token) answers an empty 334 instead, where
+     * servers take 12288 octets. */
+    .ir_max = 512,
     .empty_ir = "=",
     .cancel = "*",
     .success = smtp_auth_success,

@@ -454,13 +454,26 @@ static void plain_without_initial_response(void **state)
   assert_string_equal(f.sent[0], "AUTH PLAIN");
   assert_true(strlen(f.sent[1]) > 255);
   fake_free(&f);
-  /* SMTP takes the same response on the command line (12288 octets). */
+  /* SMTP takes it on the command line up to 512 octets with CRLF. */
   fake_init(&f, &SMTP);
   script(&f, (const char *[]){"{OK}", NULL});
   assert_int_equal(run_ex(&f, &mw__smtp_sasl, &req, true, "PLAIN", &mech),
                    MW_OK);
   assert_int_equal(f.nsent, 1);
-  assert_true(strlen(f.sent[0]) > 255);
+  assert_true(strlen(f.sent[0]) > 255 && strlen(f.sent[0]) + 2 <= 512);
+  fake_free(&f);
+  /* Past that, after an empty 334. */
+  char longer[400];
+  memset(longer, 'v', sizeof(longer) - 1);
+  longer[sizeof(longer) - 1] = '\0';
+  req.user = longer;
+  fake_init(&f, &SMTP);
+  script(&f, (const char *[]){"334 ", "{OK}", NULL});
+  assert_int_equal(run_ex(&f, &mw__smtp_sasl, &req, true, "PLAIN", &mech),
+                   MW_OK);
+  assert_int_equal(f.nsent, 2);
+  assert_string_equal(f.sent[0], "AUTH PLAIN");
+  assert_true(strlen(f.sent[1]) + 2 > 512);
   fake_free(&f);
   /* A challenge with data where the initial response belongs: cancelled. */
   fake_init(&f, &IMAP);
