@@ -86,7 +86,10 @@ struct mw__sasl_io {
   /* Writes what was queued. */
   mw_status (*flush)(void *user);
   /* Writes what was queued and reads the server's next reply, as one line
-   * for the descriptor's tests (*line stays valid until the next call). */
+   * for the descriptor's tests (*line stays valid until the next call).
+   * The line has been through the session's scrubbing list already; a
+   * protocol with untagged data (IMAP's "* CAPABILITY ...") skips it here
+   * and returns the continuation or the tagged completion. */
   mw_status (*read)(void *user, const char **line, size_t *len);
   /* Optional: sets the error for a reply that is neither a continuation
    * nor a success, and returns its status (MW_E_AUTH). */
