@@ -48,7 +48,15 @@
  *     the server's proof verified (SCRAM: the correct v= was seen);
  *     otherwise it is MW_E_AUTH_SERVER_UNVERIFIED;
  *   - mw__sasl_normalise_list and mw__sasl_choose on the first segments
- *     give only known names, and normalising twice changes nothing.
+ *     give only known names, and normalising twice changes nothing;
+ *   - the SASL driver (proto/sasl_driver.h) with SMTP's descriptor, played
+ *     the same challenges as the server's lines (encoded: each a 334 with
+ *     the base64 of the segment; else the segments as lines, so any reply)
+ *     and then a 235: every line it sends is one line (no CR, LF or NUL),
+ *     the trace never shows the password, at most 16 challenges are
+ *     answered, a cancel ("*") is the last line sent, the status is one
+ *     of those documented and the error agrees, and SCRAM and DIGEST-MD5
+ *     never succeed (no segment can carry the server's correct proof).
  *
  * MW_FUZZ_KNOWN (comma-separated names) turns off the checks of reported,
  * still open bugs so that fuzzing can look past them:
@@ -61,6 +69,8 @@
 #include "core/util.h"
 #include "mailwire.h"
 #include "proto/sasl.h"
+#include "proto/sasl_driver.h"
+#include "proto/smtp.h"
 
 #include <gsasl.h>
 #include <openssl/evp.h>
@@ -491,6 +501,123 @@ static char *take_string(struct segs *s, const char *fallback)
   return out;
 }
 
+/* ---- the driver, over SMTP's descriptor ---------------------------------- */
+
+struct drive_io {
+  const char *lines[MAX_CHALLENGES + 2];
+  size_t nlines, next;
+  size_t sent, answers;
+  bool cancelled, sent_after_cancel;
+  const char *password;
+  struct mw_error *err;
+};
+
+static mw_status drive_send(void *user, bool command, const char *line,
+                            size_t len, const char *shown)
+{
+  struct drive_io *d = user;
+  CHECK(!memchr(line, '\r', len) && !memchr(line, '\n', len) &&
+        !memchr(line, '\0', len));
+  CHECK(!d->password[0] || !strstr(shown, d->password));
+  if(d->cancelled)
+    d->sent_after_cancel = true;
+  if(!command && len == 1 && line[0] == '*')
+    d->cancelled = true;
+  else if(!command)
+    d->answers++;
+  d->sent++;
+  return MW_OK;
+}
+
+static mw_status drive_flush(void *user)
+{
+  (void)user;
+  return MW_OK;
+}
+
+static mw_status drive_read(void *user, const char **line, size_t *len)
+{
+  struct drive_io *d = user;
+  if(d->next >= d->nlines)
+    return mw__error_set(d->err, MW_E_CONNECT, "the server hung up");
+  *line = d->lines[d->next++];
+  *len = strlen(*line);
+  return MW_OK;
+}
+
+static void drive(const char *mech, const char *user, const char *password,
+                  const char *token, const char *host, const struct segs *sg,
+                  size_t first, bool encode)
+{
+  /* Only the fixed password is watched for (see watch_password). */
+  struct drive_io d = {
+      .password = strcmp(password, DEFAULT_PASSWORD) == 0 ? password : ""};
+  char *owned[MAX_CHALLENGES + 2];
+  size_t nowned = 0;
+  for(size_t i = first; i < sg->count && d.nlines < MAX_CHALLENGES; i++) {
+    /* A line reader never returns CR or LF: cut there. */
+    size_t n = sg->n[i];
+    for(size_t k = 0; k < n; k++)
+      if(sg->p[i][k] == '\r' || sg->p[i][k] == '\n')
+        n = k;
+    char *l;
+    if(encode) {
+      char *b = b64_encode((const unsigned char *)sg->p[i], n);
+      l = malloc(strlen(b) + 5);
+      CHECK(l);
+      snprintf(l, strlen(b) + 5, "334 %s", b);
+      free(b);
+    }
+    else {
+      l = malloc(n + 1);
+      CHECK(l);
+      memcpy(l, sg->p[i], n);
+      l[n] = '\0';
+    }
+    owned[nowned++] = l;
+    d.lines[d.nlines++] = l;
+  }
+  d.lines[d.nlines++] = "235 2.7.0 Authentication successful";
+  struct mw_error err;
+  memset(&err, 0, sizeof(err));
+  d.err = &err;
+  struct mw__scrub scrub;
+  mw__scrub_init(&scrub);
+  struct mw__trace trace = {0};
+  const struct mw__sasl_io io = {.user = &d,
+                                 .send = drive_send,
+                                 .flush = drive_flush,
+                                 .read = drive_read};
+  const struct mw__sasl_ctx ctx = {.proto = &mw__smtp_sasl,
+                                   .io = &io,
+                                   .trace = &trace,
+                                   .scrub = &scrub,
+                                   .err = &err};
+  bool external = strcmp(mech, "EXTERNAL") == 0;
+  struct mw__sasl_request req = {.user = user,
+                                 .password = external ? NULL : password,
+                                 .token = token,
+                                 .cert_file = external ? "c.pem" : NULL,
+                                 .allowed = mech,
+                                 .host = host};
+  struct mw__sasl_server srv = {.tls = true, .mechanisms = mech};
+  const char *used = NULL;
+  mw_status st = mw__sasl_authenticate(&ctx, &req, &srv, &used);
+  CHECK(st == MW_OK || st == MW_E_AUTH || st == MW_E_AUTH_SERVER_UNVERIFIED ||
+        st == MW_E_PROTOCOL || st == MW_E_CONNECT ||
+        st == MW_E_AUTH_UNAVAILABLE);
+  CHECK(err.status == st);
+  CHECK(st == MW_OK ? used && strcmp(used, mech) == 0 : used == NULL);
+  CHECK(d.answers <= MW__SASL_MAX_ROUNDS);
+  CHECK(!d.sent_after_cancel);
+  if(strncmp(mech, "SCRAM-", 6) == 0 || strcmp(mech, "DIGEST-MD5") == 0)
+    CHECK(st != MW_OK);
+  mw__scrub_free(&scrub);
+  mw__error_clear(&err);
+  for(size_t i = 0; i < nowned; i++)
+    free(owned[i]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   if(size < 2)
@@ -571,6 +698,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   bool oauth = strcmp(mech, "XOAUTH2") == 0 ||
                strcmp(mech, "OAUTHBEARER") == 0;
   bool scram = strncmp(mech, "SCRAM-", 6) == 0;
+  size_t first_challenge = sg.next;
   bool sends_password = strcmp(mech, "PLAIN") == 0 ||
                         strcmp(mech, "LOGIN") == 0;
   /* Only the fixed password is watched for: one taken from the input
@@ -706,6 +834,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   mw__sasl_free(s);
   scram_free(&sc);
   mw__error_clear(&err);
+
+  drive(mech, user, password, token, host, &sg, first_challenge, encode);
 
   /* The first segments as mechanism lists (user or server ones). */
   for(size_t i = 0; i < sg.count && i < 2; i++) {

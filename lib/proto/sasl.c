@@ -201,6 +201,15 @@ mw_status mw__sasl_start(const char *mech, const char *user,
                          const char *host, struct mw__sasl **out,
                          struct mw_error *err)
 {
+  return mw__sasl_start_service(mech, "smtp", user, password, token, host,
+                                out, err);
+}
+
+mw_status mw__sasl_start_service(const char *mech, const char *service,
+                                 const char *user, const char *password,
+                                 const char *token, const char *host,
+                                 struct mw__sasl **out, struct mw_error *err)
+{
   *out = NULL;
   struct mw__sasl *s = mw__calloc(1, sizeof(*s));
   if(!s)
@@ -284,7 +293,7 @@ mw_status mw__sasl_start(const char *mech, const char *user,
     gsasl_property_set(s->gs, GSASL_AUTHID, user);
   if(password)
     gsasl_property_set(s->gs, GSASL_PASSWORD, password);
-  gsasl_property_set(s->gs, GSASL_SERVICE, "smtp");
+  gsasl_property_set(s->gs, GSASL_SERVICE, service ? service : "smtp");
   gsasl_property_set(s->gs, GSASL_HOSTNAME, host);
   *out = s;
   return MW_OK;
@@ -585,6 +594,11 @@ bool mw__sasl_server_verified(const struct mw__sasl *s)
 }
 
 bool mw__sasl_finished(const struct mw__sasl *s) { return s->finished; }
+
+bool mw__sasl_expects_proof(const struct mw__sasl *s)
+{
+  return proof_round(s);
+}
 
 void mw__sasl_free(struct mw__sasl *s)
 {

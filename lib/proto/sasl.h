@@ -52,13 +52,20 @@ bool mw__sasl_oauth_status(const char *challenge, char *out, size_t len);
 bool mw__sasl_client_first(const char *mech);
 
 /* Starts an exchange.  user/password/token may be NULL when the mechanism
- * does not need them.  service is "smtp"; host the server's name.  For
+ * does not need them.  The service is "smtp"; host the server's name.  For
  * EXTERNAL, user is the authorization identity to request (NULL or "":
  * the one the certificate maps to), password and token are not used. */
 mw_status mw__sasl_start(const char *mech, const char *user,
                          const char *password, const char *token,
                          const char *host, struct mw__sasl **out,
                          struct mw_error *err);
+/* The same, for another protocol's GSS-API service name ("imap", "pop";
+ * mw__sasl_start says "smtp"). */
+mw_status mw__sasl_start_service(const char *mech, const char *service,
+                                 const char *user, const char *password,
+                                 const char *token, const char *host,
+                                 struct mw__sasl **out,
+                                 struct mw_error *err);
 /* One step: challenge is the server's base64 text (NULL or "" for the
  * initial response).  *response is allocated base64 text to send ("" for
  * an empty response); free with mw__free_secret().  MW_OK, MW_E_AUTH (the
@@ -92,6 +99,9 @@ bool mw__sasl_finished(const struct mw__sasl *s);
  * DIGEST-MD5), and whether the server's proof has verified. */
 bool mw__sasl_mutual(const struct mw__sasl *s);
 bool mw__sasl_server_verified(const struct mw__sasl *s);
+/* Whether the next server message is the one that must carry the
+ * server's proof (a mutual mechanism after the client's last message). */
+bool mw__sasl_expects_proof(const struct mw__sasl *s);
 void mw__sasl_free(struct mw__sasl *s);
 
 bool mw__sasl_global_init(void);

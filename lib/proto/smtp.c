@@ -34,7 +34,7 @@
 #include "net/stack.h"
 #include "proto/data.h"
 #include "proto/envelope.h"
-#include "proto/sasl.h"
+#include "proto/sasl_driver.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -495,196 +495,166 @@ static const char *auth_reply_hint(int code)
   }
 }
 
-/* Who the exchange authenticates as, for messages: the user name, else
- * the kind of credential. */
-static const char *auth_identity(const struct mw_smtp *s, const char *mech)
+/* ---- AUTH: the SMTP side of the SASL driver (proto/sasl_driver.h) ----
+ *
+ * RFC 4954: "AUTH mech [initial-response]", challenges in 334 replies,
+ * success 235 without data (a server's proof comes as a last 334,
+ * answered with an empty line), "*" cancels.  The policy (plaintext,
+ * EXTERNAL, mechanism choice), the rounds, the redaction and the scrubbing
+ * list are the driver's. */
+
+static bool smtp_auth_success(const char *line, size_t len,
+                              const char **data, size_t *dlen)
 {
-  if(s->opt.user)
-    return s->opt.user;
-  return strcmp(mech, "EXTERNAL") == 0 ? "the certificate's identity"
-                                       : "(token)";
+  *data = NULL;
+  *dlen = 0;
+  return len >= 3 && memcmp(line, "235", 3) == 0 &&
+         (len == 3 || line[3] == ' ');
 }
 
-/* SASL EXTERNAL (RFC 4422 appendix A): the identity is the client
- * certificate presented in the TLS handshake; the AUTH command carries
- * only the authorization identity, --user or empty ("=").
- *
- * A client certificate alone does not oblige the session to authenticate:
- * it may be meant for TLS client authentication only (Postfix
- * relay_clientcerts / permit_tls_clientcerts, where no AUTH follows).  It
- * counts as credentials when the server offers EXTERNAL over TLS (and
- * --auth, if given, allows it), or when the user asked for EXTERNAL
- * (--auth EXTERNAL). */
-static mw_status smtp_auth(struct mw_smtp *s)
+const struct mw__sasl_proto mw__smtp_sasl = {
+    .name = "SMTP",
+    .service = "smtp",
+    .command = "AUTH",
+    .continuation = "334 ",
+    .initial_response = true,
+    /* RFC 4954 section 4: the AUTH command keeps SMTP's command line
+     * limit (RFC 5321 4.5.3.1.4: 512 octets with CRLF); a longer initial
+     * response (a large OAuth token) answers an empty 334 instead, where
+     * servers take 12288 octets. */
+    .ir_max = 512,
+    .empty_ir = "=",
+    .cancel = "*",
+    .success = smtp_auth_success,
+    .success_data = false,
+};
+
+/* The AUTH exchange's state: the last reply, and it as one line. */
+struct smtp_auth_io {
+  struct mw_smtp *s;
+  struct mw__reply r;
+  struct mw__sbuf line;
+  unsigned ms;
+};
+
+static mw_status smtp_auth_send(void *user, bool command, const char *line,
+                                size_t len, const char *shown)
 {
-  bool have_password = s->opt.user && s->opt.password;
-  bool have_token = s->opt.oauth2_token != NULL;
-  bool have_cert = s->opt.tls_cert_file != NULL;
-  const struct mw__capa_entry *auth = mw__capa_find(&s->capa, "AUTH");
-  bool external_asked = mw__sasl_list_has(s->opt.auth_mechs, "EXTERNAL");
-  bool external_offered = auth && mw__sasl_list_has(auth->params, "EXTERNAL");
-  /* EXTERNAL asked for, without a certificate, and nothing else allowed
-   * that the credentials at hand could do: a usage error, before the
-   * session goes on as if no authentication had been asked for. */
-  if(external_asked && !have_cert &&
-     !mw__sasl_choose(s->opt.auth_mechs, s->opt.auth_mechs, have_password,
-                      have_token))
+  (void)command;
+  struct smtp_auth_io *a = user;
+  struct mw_smtp *s = a->s;
+  /* Defence in depth: no line break may end up inside the AUTH line. */
+  if(memchr(line, '\r', len) || memchr(line, '\n', len) ||
+     memchr(line, '\0', len))
     return mw__error_set(&s->err, MW_E_INVALID,
-                         "--auth EXTERNAL needs a client certificate "
-                         "(--tls-cert FILE): SASL EXTERNAL takes the "
-                         "identity from the certificate presented in the "
-                         "TLS handshake");
-  /* Offered counts only when the user's list (if any) allows EXTERNAL. */
-  bool cert_auth =
-      have_cert && (external_asked ||
-                    (s->tls && external_offered && !s->opt.auth_mechs));
-  if(!have_password && !have_token && !cert_auth)
-    return MW_OK;
-  if(!s->tls && cert_auth && !have_password && !have_token)
-    return mw__error_set(&s->err, MW_E_INSECURE,
-                         "SASL EXTERNAL needs TLS: the client certificate "
-                         "is only presented in the TLS handshake, and this "
-                         "connection is not encrypted; use --tls starttls "
-                         "or --tls implicit");
-  char caps[512];
-  if(!s->tls && !s->opt.allow_insecure_auth)
-    return mw__error_set(&s->err, MW_E_INSECURE,
-                         "refusing to send credentials over an unencrypted "
-                         "connection%s; use --tls starttls or --tls implicit "
-                         "(or, knowingly, --allow-insecure-auth)",
-                         mw__capa_has(&s->capa, "STARTTLS")
-                             ? " (the server offers STARTTLS)"
-                             : "");
-  if(!auth)
-    return mw__error_set(&s->err, MW_E_AUTH_UNAVAILABLE,
-                         "the server does not offer AUTH (it offers: %s)%s",
-                         capa_summary(s, caps, sizeof(caps)),
-                         s->tls ? ""
-                                : "; many servers offer AUTH only after "
-                                  "TLS");
-  /* EXTERNAL only over TLS: without it no certificate was presented. */
-  const char *mech =
-      mw__sasl_choose_cert(auth->params, s->opt.auth_mechs, have_password,
-                           have_token, have_cert && s->tls);
-  if(!mech)
-    return mw__error_set(&s->err, MW_E_AUTH_UNAVAILABLE,
-                         "no authentication mechanism usable by both sides: "
-                         "the server offers [%s], allowed [%s], with %s%s",
-                         auth->params,
-                         s->opt.auth_mechs ? s->opt.auth_mechs
-                                           : mw_auth_supported_mechanisms(),
-                         have_token      ? "an OAuth token"
-                         : have_password ? "a password"
-                                         : "a client certificate",
-                         have_cert && (have_token || have_password)
-                             ? " and a client certificate"
-                             : "");
-  struct mw__sasl *sasl = NULL;
-  mw_status st = mw__sasl_start(mech, s->opt.user, s->opt.password,
-                                s->opt.oauth2_token, s->opt.host, &sasl,
-                                &s->err);
+                         "refused to send a command containing a line break");
+  mw__trace_emit(&s->trace, MW_TRACE_OUT, "%s", shown);
+  char *buf = mw__malloc(len + 3);
+  if(!buf)
+    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+  memcpy(buf, line, len);
+  memcpy(buf + len, "\r\n", 3);
+  bool ok = mw__stream_queue(&s->stream, buf, len + 2);
+  mw__free_secret(buf);
+  return ok ? MW_OK : mw__error_set(&s->err, MW_E_NOMEM, NULL);
+}
+
+static mw_status smtp_auth_flush(void *user)
+{
+  struct smtp_auth_io *a = user;
+  return mw__stream_flush(&a->s->stream, deadline_in(a->ms));
+}
+
+static mw_status smtp_auth_read(void *user, const char **line, size_t *len)
+{
+  struct smtp_auth_io *a = user;
+  struct mw_smtp *s = a->s;
+  mw_status st = mw__stream_flush(&s->stream, deadline_in(a->ms));
+  if(!st)
+    st = smtp_read_reply(s, &a->r, deadline_in(a->ms));
+  if(!st)
+    st = smtp_expect_quiet(s, "an AUTH reply");
   if(st)
     return st;
-  unsigned ms = cmd_timeout(s, RFC_COMMAND_MS);
-  char *resp = NULL;
-  int prefix = (int)strlen("AUTH ") + (int)strlen(mech) + 1;
-  if(mw__sasl_client_first(mech)) {
-    st = mw__sasl_step(sasl, NULL, &resp, &s->err);
-    if(!st)
-      st = smtp_queue(s, prefix, "AUTH %s %s", mech, resp[0] ? resp : "=");
-    mw__free_secret(resp);
-    resp = NULL;
-  }
-  else {
-    st = smtp_queue(s, -1, "AUTH %s", mech);
-  }
-  /* An OAuth server reports a refused token in a 334 (RFC 7628 3.2.2). */
-  bool is_oauth = strcmp(mech, "XOAUTH2") == 0 ||
-                  strcmp(mech, "OAUTHBEARER") == 0;
-  char oauth_status[24] = "";
-  struct mw__reply r;
-  mw__reply_init(&r);
-  for(int round = 0; !st; round++) {
-    st = mw__stream_flush(&s->stream, deadline_in(ms));
-    if(!st)
-      st = smtp_read_reply(s, &r, deadline_in(ms));
-    if(!st)
-      st = smtp_expect_quiet(s, "an AUTH reply");
-    if(st)
-      break;
-    if(r.code == 235) {
-      /* Success only when the mechanism agrees: a SCRAM or DIGEST-MD5
-       * server must have proved itself first (RFC 4954 has it send the
-       * proof as a last 334, answered with an empty line; 235 carries
-       * no data). */
-      st = mw__sasl_success(sasl, NULL, &s->err);
-      if(st)
-        break;
-      s->auth_mech = mech;
-      mw__trace_emit(&s->trace, MW_TRACE_INFO, "authenticated as %s with %s",
-                     auth_identity(s, mech), mech);
-      break;
-    }
-    if(r.code == 535 && strcmp(mech, "EXTERNAL") == 0) {
-      st = reply_error(s, MW_E_AUTH, &r,
+  mw__sbuf_reset(&a->line);
+  if(!mw__sbuf_printf(&a->line, "%03d %s", a->r.code,
+                      a->r.text ? a->r.text : ""))
+    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+  *line = a->line.data;
+  *len = a->line.len;
+  return MW_OK;
+}
+
+static mw_status smtp_auth_refused(void *user,
+                                   const struct mw__sasl_refusal *why)
+{
+  struct smtp_auth_io *a = user;
+  struct mw_smtp *s = a->s;
+  const struct mw__reply *r = &a->r;
+  if(r->code == 535 && strcmp(why->mech, "EXTERNAL") == 0)
+    return reply_error(s, MW_E_AUTH, r,
                        "the server did not accept the client certificate "
                        "'%s' as an identity (SASL EXTERNAL%s%s; is the "
                        "certificate one the server trusts and maps to an "
                        "account?)",
-                       s->opt.tls_cert_file,
-                       s->opt.user ? " for " : "",
+                       s->opt.tls_cert_file, s->opt.user ? " for " : "",
                        s->opt.user ? s->opt.user : "");
-      break;
-    }
-    if(r.code != 334) {
-      if(oauth_status[0] && r.code / 100 != 4)
-        st = reply_error(s, MW_E_AUTH, &r,
-                         "the server refused the OAuth access token as "
-                         "expired or invalid (its report said status "
-                         "\"%s\"): get a fresh token (%s as %s)",
-                         oauth_status, mech, auth_identity(s, mech));
-      else
-        st = reply_error(s, MW_E_AUTH, &r, "%s (%s as %s)",
-                         auth_reply_hint(r.code), mech,
-                         auth_identity(s, mech));
-      if(oauth_status[0])
-        snprintf(s->err.oauth_status, sizeof(s->err.oauth_status), "%s",
-                 oauth_status);
-      break;
-    }
-    if(is_oauth && !oauth_status[0])
-      (void)mw__sasl_oauth_status(r.text, oauth_status,
-                                  sizeof(oauth_status));
-    if(round >= 16) {
-      st = mw__error_set(&s->err, MW_E_PROTOCOL,
-                         "the server prolonged the %s exchange past 16 "
-                         "rounds",
-                         mech);
-      break;
-    }
-    bool was_verified = mw__sasl_server_verified(sasl);
-    st = mw__sasl_step(sasl, r.text ? r.text : "", &resp, &s->err);
-    if(!st && !was_verified && mw__sasl_server_verified(sasl))
-      mw__trace_emit(&s->trace, MW_TRACE_INFO,
-                     "server signature verified (%s)", mech);
-    if(st) {
-      /* Cancel the exchange (RFC 4954): the server answers 501. */
-      mw_status cancel = smtp_queue(s, -1, "%s", "*");
-      if(!cancel)
-        cancel = mw__stream_flush(&s->stream, deadline_in(ms));
-      (void)cancel;
-      break;
-    }
-    st = smtp_queue(s, 0, "%s", resp);
-    mw__free_secret(resp);
-    resp = NULL;
-  }
-  if(st == MW_E_AUTH_SERVER_UNVERIFIED)
-    mw__trace_emit(&s->trace, MW_TRACE_INFO,
-                   "server signature NOT verified (%s): %s", mech,
-                   mw_error_message(&s->err));
-  mw__reply_free(&r);
-  mw__sasl_free(sasl);
+  if(why->oauth_status[0] && r->code / 100 != 4)
+    return reply_error(s, MW_E_AUTH, r,
+                       "the server refused the OAuth access token as "
+                       "expired or invalid (its report said status "
+                       "\"%s\"): get a fresh token (%s as %s)",
+                       why->oauth_status, why->mech, why->identity);
+  return reply_error(s, MW_E_AUTH, r, "%s (%s as %s)",
+                     auth_reply_hint(r->code), why->mech, why->identity);
+}
+
+/* SASL EXTERNAL (RFC 4422 appendix A): the identity is the client
+ * certificate presented in the TLS handshake; the AUTH command carries
+ * only the authorization identity, --user or empty ("=").  When a
+ * certificate obliges the session to authenticate: sasl_driver.c. */
+static mw_status smtp_auth(struct mw_smtp *s)
+{
+  const struct mw__capa_entry *auth = mw__capa_find(&s->capa, "AUTH");
+  char caps[512];
+  struct mw__sasl_server srv = {
+      .tls = s->tls != NULL,
+      .mechanisms = auth ? (auth->params ? auth->params : "") : NULL,
+      .starttls_offered = mw__capa_has(&s->capa, "STARTTLS"),
+      .offers = auth ? NULL : capa_summary(s, caps, sizeof(caps)),
+  };
+  struct mw__sasl_request req = {
+      .user = s->opt.user,
+      .password = s->opt.password,
+      .token = s->opt.oauth2_token,
+      .cert_file = s->opt.tls_cert_file,
+      .allowed = s->opt.auth_mechs,
+      .allow_insecure = s->opt.allow_insecure_auth,
+      .host = s->opt.host,
+  };
+  struct smtp_auth_io a = {.s = s, .ms = cmd_timeout(s, RFC_COMMAND_MS)};
+  mw__reply_init(&a.r);
+  mw__sbuf_init(&a.line);
+  const struct mw__sasl_io io = {
+      .user = &a,
+      .send = smtp_auth_send,
+      .flush = smtp_auth_flush,
+      .read = smtp_auth_read,
+      .refused = smtp_auth_refused,
+  };
+  const struct mw__sasl_ctx ctx = {
+      .proto = &mw__smtp_sasl,
+      .io = &io,
+      .trace = &s->trace,
+      .scrub = &s->scrub,
+      .err = &s->err,
+  };
+  const char *mech = NULL;
+  mw_status st = mw__sasl_authenticate(&ctx, &req, &srv, &mech);
+  if(!st && mech)
+    s->auth_mech = mech;
+  mw__reply_free(&a.r);
+  mw__sbuf_free(&a.line);
   return st;
 }
 

@@ -99,4 +99,9 @@ mw_status mw__smtp_connect_over(struct mw_smtp *s, struct mw__layer *top);
 void mw__smtp_default_helo(const char *configured, int fd, char *out,
                            size_t len);
 
+/* How SMTP carries SASL (RFC 4954), for the driver in proto/sasl_driver.h
+ * (and its unit tests). */
+struct mw__sasl_proto;
+extern const struct mw__sasl_proto mw__smtp_sasl;
+
 #endif

@@ -133,7 +133,7 @@ class FakeSMTP:
                  hangup_at=None, hangup_how="close",
                  sasl_server=None,
                  helo_reply=None, ehlo_delay=0, oauth_error=None,
-                 echo_auth=None):
+                 echo_auth=None, auth_prompts=None):
         self.cert, self.key = cert, key
         self.greeting = greeting
         self.silent = silent
@@ -190,6 +190,10 @@ class FakeSMTP:
         # (the decoded bytes verbatim, NULs included) or "decoded-text"
         # (decoded, control bytes shown as spaces).
         self.echo_auth = echo_auth
+        # Replaces the mechanism's 334 prompts by these lines, as they are
+        # (invalid base64, endless challenges...), each answered by the
+        # client before auth_reply.
+        self.auth_prompts = auth_prompts
         self.sessions = []
         self._sock = None
         self._thread = None
@@ -389,6 +393,8 @@ class FakeSMTP:
                         prompts = prompts[1:]
                 elif len(words) == 2:
                     prompts = ["334 "]
+                if self.auth_prompts is not None:
+                    prompts = list(self.auth_prompts)
                 if self.oauth_error and mech in ("XOAUTH2", "OAUTHBEARER"):
                     import base64
                     prompts.append("334 " + base64.b64encode(
