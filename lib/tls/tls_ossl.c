@@ -7,7 +7,9 @@
  *   SSL_get_verify_result(); the policy is then applied here: pin first,
  *   else the verdict must be X509_V_OK, unless the caller asked for insecure
  *   mode.  Nothing is written to the connection before that decision, so a
- *   refused certificate never sees a command, let alone a password.
+ *   refused certificate never sees a command, let alone a password.  The
+ *   I/O goes through the layer below (tls_layer.c: the BIO and the TLS
+ *   layer's steps).
  *
  * DIAGNOSTICS
  *   Handshake failures carry OpenSSL's reason and, when the reason shows the
@@ -19,6 +21,7 @@
  *   kind, never on the words of a message.
  */
 #include "tls/tls.h"
+#include "tls/tls_int.h"
 
 #include "core/util.h"
 #include "net/resolve.h"
@@ -30,19 +33,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-
-struct mw__tls {
-  SSL_CTX *ctx;
-  SSL *ssl;
-  bool has_client_cert;
-  struct mw__layer layer;     /* TLS as a layer of the stack */
-  struct mw__layer *own_below; /* the socket layer made by mw__tls_nb_new */
-};
 
 /* -- reason codes --------------------------------------------------------
  * What this file acts on in OpenSSL's error queue is read from each
@@ -96,142 +89,6 @@ static unsigned reason_bit(unsigned long e)
   default:
     return 0;
   }
-}
-
-/* -- the BIO over the layer below ------------------------------------------
- * OpenSSL reads and writes through the layer below (TCP, a proxy tunnel, or
- * memory in tests), never a descriptor of its own: no SSL_set_fd.  The TCP
- * layer writes with send(MSG_NOSIGNAL), so a peer that has closed is an
- * EPIPE error (SSL_ERROR_SYSCALL) for every TLS write, data, alerts and
- * close_notify alike, and never a SIGPIPE that would kill a host program
- * (the library never touches signal dispositions).  The layer's errno is
- * handed to OpenSSL's caller through errno, as a socket BIO would. */
-
-struct layer_bio {
-  struct mw__layer *below;
-  bool eof;
-};
-
-static int layer_bio_write(BIO *b, const char *buf, int len)
-{
-  struct layer_bio *lb = BIO_get_data(b);
-  BIO_clear_retry_flags(b);
-  size_t put = 0;
-  short want = 0;
-  mw_status st = lb->below->ops->write(lb->below, buf, (size_t)len, &put,
-                                       &want);
-  if(st) {
-    errno = lb->below->sys_errno ? lb->below->sys_errno : EPIPE;
-    return -1;
-  }
-  if(!put && len) {
-    if(want == POLLIN)
-      BIO_set_retry_read(b);
-    else
-      BIO_set_retry_write(b);
-    return -1;
-  }
-  return (int)put;
-}
-
-static int layer_bio_read(BIO *b, char *buf, int len)
-{
-  struct layer_bio *lb = BIO_get_data(b);
-  BIO_clear_retry_flags(b);
-  size_t got = 0;
-  short want = 0;
-  mw_status st = lb->below->ops->read(lb->below, buf, (size_t)len, &got,
-                                      &want);
-  if(st && lb->below->eof) {
-    lb->eof = true;
-    errno = 0;
-    return 0;
-  }
-  if(st) {
-    errno = lb->below->sys_errno ? lb->below->sys_errno : ECONNRESET;
-    return -1;
-  }
-  if(!got) {
-    if(want == POLLOUT)
-      BIO_set_retry_write(b);
-    else
-      BIO_set_retry_read(b);
-    return -1;
-  }
-  return (int)got;
-}
-
-static int layer_bio_puts(BIO *b, const char *str)
-{
-  return layer_bio_write(b, str, (int)strlen(str));
-}
-
-static long layer_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
-{
-  (void)num;
-  struct layer_bio *lb = BIO_get_data(b);
-  switch(cmd) {
-  case BIO_C_GET_FD: /* SSL_get_fd(): the socket at the bottom, or -1 */
-    if(ptr)
-      *(int *)ptr = lb->below->fd;
-    return lb->below->fd;
-  case BIO_CTRL_EOF:
-    return lb->eof;
-  case BIO_CTRL_FLUSH:
-    return 1;
-  case BIO_CTRL_GET_CLOSE:
-    return BIO_NOCLOSE; /* the stack owns and closes the layer below */
-  case BIO_CTRL_SET_CLOSE:
-    return 1;
-  default:
-    return 0;
-  }
-}
-
-static int layer_bio_destroy(BIO *b)
-{
-  mw__free(BIO_get_data(b)); /* never touches the layer: it may be gone */
-  BIO_set_data(b, NULL);
-  BIO_set_init(b, 0);
-  return 1;
-}
-
-static BIO_METHOD *layer_bio_method;
-
-static void layer_bio_method_create(void)
-{
-  BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-                               "mailwire layer below TLS");
-  if(!m)
-    return;
-  if(!BIO_meth_set_write(m, layer_bio_write) ||
-     !BIO_meth_set_read(m, layer_bio_read) ||
-     !BIO_meth_set_puts(m, layer_bio_puts) ||
-     !BIO_meth_set_ctrl(m, layer_bio_ctrl) ||
-     !BIO_meth_set_destroy(m, layer_bio_destroy)) {
-    BIO_meth_free(m);
-    return;
-  }
-  layer_bio_method = m;
-}
-
-/* A BIO over the layer below (not owned), or NULL. */
-static BIO *layer_bio_new(struct mw__layer *below)
-{
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
-  pthread_once(&once, layer_bio_method_create);
-  if(!layer_bio_method)
-    return NULL;
-  struct layer_bio *lb = mw__calloc(1, sizeof(*lb));
-  BIO *b = lb ? BIO_new(layer_bio_method) : NULL;
-  if(!b) {
-    mw__free(lb);
-    return NULL;
-  }
-  lb->below = below;
-  BIO_set_data(b, lb);
-  BIO_set_init(b, 1);
-  return b;
 }
 
 bool mw__tls_global_init(void)
@@ -304,8 +161,8 @@ static enum mw__tls_failure failure_kind(unsigned bits, bool has_client_cert)
 
 /* Turns an SSL_ERROR_* into a wait (*want) or a recorded error (with its
  * kind in err->tls_failure). */
-static mw_status nb_result(const struct mw__tls *t, int rc, short *want,
-                           struct mw_error *err, const char *what)
+mw_status mw__tls_result(const struct mw__tls *t, int rc, short *want,
+                         struct mw_error *err, const char *what)
 {
   int e = SSL_get_error(t->ssl, rc);
   if(e == SSL_ERROR_WANT_READ) {
@@ -344,86 +201,6 @@ static mw_status nb_result(const struct mw__tls *t, int rc, short *want,
   err->tls_failure = failure_kind(bits, t->has_client_cert);
   return MW_E_TLS;
 }
-
-/* -- TLS as a layer ------------------------------------------------------ */
-
-/* The connect step: one SSL_connect() through the layer below. */
-static mw_status tls_layer_connect(struct mw__layer *l, short *want)
-{
-  struct mw__tls *t = l->impl;
-  *want = 0;
-  ERR_clear_error();
-  int rc = SSL_connect(t->ssl);
-  if(rc == 1)
-    return MW_OK;
-  return nb_result(t, rc, want, l->err, "during the TLS handshake");
-}
-
-static mw_status tls_layer_read(struct mw__layer *l, void *buf, size_t len,
-                                size_t *got, short *want)
-{
-  struct mw__tls *t = l->impl;
-  *got = 0;
-  *want = 0;
-  ERR_clear_error();
-  int rc = SSL_read_ex(t->ssl, buf, len, got);
-  if(rc == 1)
-    return MW_OK;
-  *got = 0;
-  mw_status s = nb_result(t, rc, want, l->err, "waiting for the server");
-  if(s == MW_E_CLOSED)
-    l->eof = true;
-  return s;
-}
-
-static mw_status tls_layer_write(struct mw__layer *l, const void *buf,
-                                 size_t len, size_t *put, short *want)
-{
-  struct mw__tls *t = l->impl;
-  *put = 0;
-  *want = 0;
-  if(!len)
-    return MW_OK;
-  ERR_clear_error();
-  int rc = SSL_write_ex(t->ssl, buf, len, put);
-  if(rc == 1)
-    return MW_OK;
-  *put = 0;
-  return nb_result(t, rc, want, l->err, "sending to the server");
-}
-
-static size_t tls_layer_pending(const struct mw__layer *l)
-{
-  const struct mw__tls *t = l->impl;
-  int n = SSL_pending(t->ssl);
-  return n > 0 ? (size_t)n : 0;
-}
-
-/* Closes the layers below; the struct mw__tls stays its owner's (freed
- * with mw__tls_free(), after the stack). */
-static void tls_layer_close(struct mw__layer *l)
-{
-  mw__layer_close(l->below);
-  l->below = NULL;
-}
-
-static void tls_layer_describe(const struct mw__layer *l, char *buf,
-                               size_t len)
-{
-  const struct mw__tls *t = l->impl;
-  const char *cipher = SSL_get_cipher_name(t->ssl);
-  snprintf(buf, len, "tls %s %s", SSL_get_version(t->ssl),
-           cipher ? cipher : "");
-}
-
-static const struct mw__layer_ops tls_layer_ops = {
-    .name = "tls",
-    .connect = tls_layer_connect,
-    .read = tls_layer_read,
-    .write = tls_layer_write,
-    .pending = tls_layer_pending,
-    .close = tls_layer_close,
-    .describe = tls_layer_describe};
 
 static int version_constant(mw_tls_version v)
 {
@@ -746,11 +523,11 @@ static mw_status setup(struct mw__layer *below, struct mw_error *err,
   }
   SSL_CTX_set_verify(t->ctx, SSL_VERIFY_NONE, NULL);
   t->ssl = SSL_new(t->ctx);
-  BIO *bio = t->ssl ? layer_bio_new(below) : NULL;
+  BIO *bio = t->ssl ? mw__tls_layer_bio_new(below) : NULL;
   if(!bio)
     return mw__error_set(err, MW_E_NOMEM, "cannot create a TLS session");
   SSL_set_bio(t->ssl, bio, bio); /* the SSL owns the BIO from here */
-  mw__layer_init(&t->layer, &tls_layer_ops, below, t, err);
+  mw__layer_init(&t->layer, &mw__tls_layer_ops, below, t, err);
   const char *name = policy->server_name;
   if(name && mw__is_ip_literal(name)) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name);
@@ -763,7 +540,7 @@ static mw_status setup(struct mw__layer *below, struct mw_error *err,
 }
 
 /* Adds to a failed handshake's message the hint its kind calls for (the
- * kind was read from OpenSSL's reason codes by nb_result()). */
+ * kind was read from OpenSSL's reason codes by mw__tls_result()). */
 static mw_status handshake_error(struct mw_error *err,
                                  struct mw__tls_info *info,
                                  bool has_client_cert)
@@ -921,7 +698,7 @@ mw_status mw__tls_nb_handshake(struct mw__tls *t, short *want,
   ERR_clear_error();
   int rc = SSL_connect(t->ssl);
   if(rc != 1) {
-    mw_status s = nb_result(t, rc, want, err, "during the TLS handshake");
+    mw_status s = mw__tls_result(t, rc, want, err, "during the TLS handshake");
     if(s) {
       memset(info, 0, sizeof(*info));
       return handshake_error(err, info, t->has_client_cert);
@@ -944,7 +721,7 @@ mw_status mw__tls_nb_read(struct mw__tls *t, void *buf, size_t len,
   if(rc == 1)
     return MW_OK;
   *got = 0;
-  return nb_result(t, rc, want, err, "waiting for the server");
+  return mw__tls_result(t, rc, want, err, "waiting for the server");
 }
 
 mw_status mw__tls_nb_write(struct mw__tls *t, const void *buf, size_t len,
@@ -957,7 +734,7 @@ mw_status mw__tls_nb_write(struct mw__tls *t, const void *buf, size_t len,
   if(rc == 1)
     return MW_OK;
   *put = 0;
-  return nb_result(t, rc, want, err, "sending to the server");
+  return mw__tls_result(t, rc, want, err, "sending to the server");
 }
 
 size_t mw__tls_nb_pending(const struct mw__tls *t)
