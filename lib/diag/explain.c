@@ -72,8 +72,8 @@ static const struct rule rules[] = {
     "Gmail requires an app password: the account uses 2-Step Verification, "
     "so its normal password is not accepted over SMTP",
     "create an app password (Gmail: myaccount.google.com/apppasswords) and "
-    "use it with --password-env, --password-file or --password-cmd, or use "
-    "OAuth with --oauth2-token-cmd",
+    "use it with {password-env}, {password-file} or {password-cmd}, or use "
+    "OAuth with {oauth2-token}",
     "Gmail"}},
   {"534 0", "5.7.14 -",
    "web browser|log in via|please log in|accounts.google.com|signin", NULL,
@@ -83,17 +83,17 @@ static const struct rule rules[] = {
     "browser (new location or device, or a password sign-in Google no "
     "longer allows)",
     "sign in once at mail.google.com from this network, then use an app "
-    "password (myaccount.google.com/apppasswords) with --password-*, or "
-    "OAuth with --oauth2-token-cmd",
+    "password (myaccount.google.com/apppasswords) with {password}, or "
+    "OAuth with {oauth2-token}",
     "Gmail"}},
   {"535 0", "5.7.8 -",
    "username and password not accepted|badcredentials", NULL, 5,
    {"auth_failed",
     "Gmail did not accept the user name or password",
-    "use the full Gmail address as --user; with 2-Step Verification the "
+    "use the full Gmail address as {user}; with 2-Step Verification the "
     "account password never works over SMTP: create an app password "
-    "(myaccount.google.com/apppasswords) and give it with --password-*, or "
-    "use --oauth2-token-cmd",
+    "(myaccount.google.com/apppasswords) and give it with {password}, or "
+    "use {oauth2-token}",
     "Gmail"}},
 
   /* Microsoft 365 / Exchange Online: 5.7.139 and 5.7.3 are auth failures */
@@ -105,13 +105,13 @@ static const struct rule rules[] = {
     "Microsoft 365: enable SMTP AUTH for the mailbox (" MS_ENABLE_SMTP_AUTH
     ") or for the tenant (Set-TransportConfig "
     "-SmtpClientAuthenticationDisabled $false), or use OAuth with "
-    "--oauth2-token-cmd",
+    "{oauth2-token}",
     MS365}},
   {NULL, "5.7.139", "basic authentication|basic auth", NULL, 0,
    {"auth_oauth_required",
     "Microsoft has turned off basic (password) authentication for this "
     "account: only OAuth 2.0 is accepted",
-    "use OAuth with --oauth2-token-cmd (XOAUTH2); a Microsoft 365 tenant "
+    "use OAuth with {oauth2-token} (XOAUTH2); a Microsoft 365 tenant "
     "can still enable SMTP AUTH per mailbox (" MS_ENABLE_SMTP_AUTH ")",
     MS365}},
   {NULL, "5.7.139",
@@ -122,14 +122,14 @@ static const struct rule rules[] = {
     "password authentication for this account",
     "ask the tenant's administrator to exempt the account from the policy "
     "(or turn security defaults off), or use OAuth with "
-    "--oauth2-token-cmd",
+    "{oauth2-token}",
     MS365}},
   {NULL, "5.7.139", "credentials were incorrect|locked", NULL, 0,
    {"auth_failed",
     "Microsoft 365 did not accept the user name or password, or the "
     "account is locked after failed attempts",
-    "check --user (the full address) and the password; an account with "
-    "MFA needs OAuth (--oauth2-token-cmd); a locked account unlocks after "
+    "check {user} (the full address) and the password; an account with "
+    "MFA needs OAuth ({oauth2-token}); a locked account unlocks after "
     "a while or by its administrator",
     MS365}},
   {NULL, "5.7.139", NULL, NULL, 0,
@@ -138,35 +138,35 @@ static const struct rule rules[] = {
     "disabled for the tenant or the mailbox, sometimes the credentials "
     "are wrong",
     "Microsoft 365: enable SMTP AUTH for the mailbox (" MS_ENABLE_SMTP_AUTH
-    ") or use OAuth with --oauth2-token-cmd; also check --user and the "
+    ") or use OAuth with {oauth2-token}; also check {user} and the "
     "password",
     MS365}},
   {"535 0", "5.7.3", NULL, NULL, 0,
    {"auth_failed",
     "Microsoft 365 / Exchange: authentication unsuccessful (the user name "
     "or password was not accepted, or the account may not use SMTP AUTH)",
-    "check --user (the full address) and the password; an account with "
-    "MFA needs OAuth (--oauth2-token-cmd); the administrator may have to "
+    "check {user} (the full address) and the password; an account with "
+    "MFA needs OAuth ({oauth2-token}); the administrator may have to "
     "enable SMTP AUTH (" MS_ENABLE_SMTP_AUTH ")",
     MS365}},
   {NULL, "5.7.3", "authentication unsuccessful", NULL, 0,
    {"auth_failed",
     "Microsoft 365 / Exchange: authentication unsuccessful",
-    "check --user (the full address) and the password; an account with "
-    "MFA needs OAuth (--oauth2-token-cmd); the administrator may have to "
+    "check {user} (the full address) and the password; an account with "
+    "MFA needs OAuth ({oauth2-token}); the administrator may have to "
     "enable SMTP AUTH (" MS_ENABLE_SMTP_AUTH ")",
     MS365}},
   {NULL, "5.7.57", NULL, NULL, 0,
    {"auth_required",
     "Microsoft 365 does not accept anonymous mail: the client must "
     "authenticate before MAIL FROM",
-    "authenticate with --user and --password-* (or --oauth2-token-cmd) on "
-    "smtp.office365.com port 587 with --tls starttls",
+    "authenticate with {user} and {password} (or {oauth2-token}) on "
+    "smtp.office365.com port 587 with {tls=starttls}",
     MS365}},
   {NULL, "5.7.60", NULL, NULL, 0,
    {"sender_rejected",
     "the account has no permission to send as this sender address",
-    "use the mailbox's own address as --from, or have the administrator "
+    "use the mailbox's own address as {from}, or have the administrator "
     "grant Send As permission",
     MS365}},
   {NULL, "5.7.54 5.7.64", NULL, NULL, 0,
@@ -295,7 +295,7 @@ static const struct rule rules[] = {
    4,
    {"starttls_not_offered",
     "the server cannot start TLS now (TLS not available)",
-    "retry later, or try port 465 with --tls implicit", NULL}},
+    "retry later, or try port 465 with {tls=implicit}", NULL}},
   {NULL, NULL,
    "must issue a starttls|starttls command first|must issue starttls"
    "|tls required|requires tls|must use tls|encryption required",
@@ -322,9 +322,9 @@ static const struct rule rules[] = {
    {"auth_required",
     "authentication required: the server accepts this command only from "
     "an authenticated client",
-    "authenticate with --user and --password-env, --password-file or "
-    "--password-cmd (or --oauth2-token-cmd) on port 587 with --tls "
-    "starttls or 465 with --tls implicit",
+    "authenticate with {user} and {password-env}, {password-file} or "
+    "{password-cmd} (or {oauth2-token}) on port 587 with {tls=starttls}"
+    " or 465 with {tls=implicit}",
     NULL}},
   {"504", "5.5.4 5.7.4 -", NULL, NULL, 0,
    {"auth_mechanism_unsupported",
@@ -417,7 +417,7 @@ static const struct enh_row enh_rows[] = {
   {"X.1.0", {"recipient_unknown",
              "an address was refused (other address status): the sender "
              "or a recipient",
-             "check the --from and recipient addresses", NULL}},
+             "check the {from} and recipient addresses", NULL}},
   {"X.1.1", {"recipient_unknown",
              "bad destination mailbox: the recipient's mailbox does not "
              "exist",
@@ -443,7 +443,7 @@ static const struct enh_row enh_rows[] = {
   {"X.1.8", {"sender_rejected",
              "bad sender's system address: the sender's domain does not "
              "exist or cannot receive replies",
-             "use a --from address in a domain that exists and has MX or "
+             "use a {from} address in a domain that exists and has MX or "
              "address records",
              NULL}},
   {"X.1.10", {"recipient_unknown",
@@ -535,8 +535,8 @@ static const struct enh_row enh_rows[] = {
   {"X.5.5", {"protocol_error", "wrong protocol version", NULL, NULL}},
   {"X.5.6", {"auth_mechanism_unsupported",
              "an authentication exchange line is too long (RFC 4954)",
-             "choose a mechanism with shorter exchanges, e.g. --auth "
-             "SCRAM-SHA-256,PLAIN",
+             "choose a mechanism with shorter exchanges, e.g. {auth=SCRAM-SHA-256,PLAIN}"
+             "",
              NULL}},
 
   /* x.6.x content */
@@ -589,9 +589,9 @@ static const struct enh_row enh_rows[] = {
              "(RFC 4954); Gmail and others send it when the account needs "
              "an app password",
              "use an app password (Gmail: myaccount.google.com/"
-             "apppasswords) with --password-*, OAuth with "
-             "--oauth2-token-cmd, or a stronger mechanism with --auth "
-             "SCRAM-SHA-256",
+             "apppasswords) with {password}, OAuth with "
+             "{oauth2-token}, or a stronger mechanism with {auth=SCRAM-SHA-256}"
+             "",
              NULL}},
   {"X.7.10", {"auth_requires_tls",
               "encryption is needed for the authentication mechanism",
@@ -604,7 +604,7 @@ static const struct enh_row enh_rows[] = {
               "a password transition is needed: the password must be "
               "changed before it can be used",
               "change the password (usually in the provider's web "
-              "interface), then use the new one with --password-*",
+              "interface), then use the new one with {password}",
               NULL}},
   {"X.7.13", {"auth_disabled", "the user account is disabled", NULL,
               NULL}},
@@ -693,7 +693,7 @@ static const struct code_row code_rows[] = {
   {432, {"auth_failed",
          "a password transition is needed (RFC 4954)",
          "change the password (usually in the provider's web interface), "
-         "then use the new one with --password-*",
+         "then use the new one with {password}",
          NULL}},
   {450, {"temporary_failure",
          "requested mail action not taken: mailbox unavailable for now "
@@ -716,8 +716,8 @@ static const struct code_row code_rows[] = {
          "a non-standard temporary refusal, usually the receiving side's "
          "spam filter refusing the sender or its IP address",
          "retry later; if it persists, check the sending IP's reputation "
-         "on blocklists (doctor --from ADDR checks them) and that the "
-         "--from address may be used",
+         "on blocklists (doctor {from=ADDR} checks them) and that the "
+         "{from} address may be used",
          NULL}},
   {500, {"protocol_error",
          "syntax error, command unrecognised (or a line too long)", NULL,
@@ -735,9 +735,9 @@ static const struct code_row code_rows[] = {
   {530, {"auth_required",
          "authentication required: the server accepts this command only "
          "from an authenticated client",
-         "authenticate with --user and --password-env, --password-file or "
-         "--password-cmd (or --oauth2-token-cmd) on port 587 with --tls "
-         "starttls or 465 with --tls implicit",
+         "authenticate with {user} and {password-env}, {password-file} or "
+         "{password-cmd} (or {oauth2-token}) on port 587 with {tls=starttls}"
+         " or 465 with {tls=implicit}",
          NULL}},
   {534, {"auth_app_password_required",
          "the authentication mechanism is too weak (RFC 4954); Gmail sends "
