@@ -527,9 +527,9 @@ typedef enum mw_setting {
   MW_SETTING_HELO,            /* helo             ..._set_helo_name */
   MW_SETTING_USER,            /* user             ..._set_credentials */
   MW_SETTING_PASSWORD,        /* password (any source) ..._set_credentials */
-  MW_SETTING_PASSWORD_ENV,    /* password-env     (a password from the environment) */
-  MW_SETTING_PASSWORD_FILE,   /* password-file    (a password from a file) */
-  MW_SETTING_PASSWORD_CMD,    /* password-cmd     (a password from a command) */
+  MW_SETTING_PASSWORD_ENV,    /* password-env     (from the environment) */
+  MW_SETTING_PASSWORD_FILE,   /* password-file    (from a file) */
+  MW_SETTING_PASSWORD_CMD,    /* password-cmd     (from a command) */
   MW_SETTING_OAUTH2_TOKEN,    /* oauth2-token     ..._set_oauth2_token */
   MW_SETTING_AUTH,            /* auth             ..._set_auth_mechanisms */
   MW_SETTING_ALLOW_INSECURE_AUTH, /* allow-insecure-auth */

@@ -41,7 +41,8 @@ static const mw_cause causes[] = {
   {"tcp_filtered",
    "the connection timed out: a firewall drops the packets to this port",
    "check the local and network firewalls for outgoing TCP to this port; "
-   "try port 587 with {tls=starttls} or port 465 with {tls=implicit}", MW_CAUSE_FILTERED},
+   "try port 587 with {tls=starttls} or port 465 with {tls=implicit}",
+   MW_CAUSE_FILTERED},
   {"tcp_unreachable",
    "the host or its network is unreachable (no route)",
    "check this machine's network connection and routes; if only IPv6 "
@@ -65,8 +66,8 @@ static const mw_cause causes[] = {
    "use {tls=implicit} (port 465)", MW_CAUSE_TLS_MODE},
   {"tls_mode_mismatch_expected_plain",
    "the port speaks plain SMTP (STARTTLS) but implicit TLS was tried",
-   "try port 587 with {tls=starttls} (or keep the port and use {tls=starttls}"
-   "); {tls=implicit} is for port 465", MW_CAUSE_TLS_MODE},
+   "try port 587 with {tls=starttls} (or keep the port and use "
+   "{tls=starttls}); {tls=implicit} is for port 465", MW_CAUSE_TLS_MODE},
   {"starttls_not_offered",
    "the server does not offer STARTTLS, or refused it",
    "try port 465 with {tls=implicit}; sending without encryption "
@@ -74,8 +75,9 @@ static const mw_cause causes[] = {
    "message: only on a trusted network", MW_CAUSE_TLS_MODE},
   {"tls_handshake_failed",
    "the TLS handshake failed",
-   "check that the TLS mode fits the port (465: {tls=implicit}, 587: {tls=starttls}"
-   ") and run with {trace} to see the TLS alert", MW_CAUSE_TLS_HANDSHAKE},
+   "check that the TLS mode fits the port (465: {tls=implicit}, 587: "
+   "{tls=starttls}) and run with {trace} to see the TLS alert",
+   MW_CAUSE_TLS_HANDSHAKE},
   {"tls_version_mismatch",
    "no TLS version or cipher in common with the server",
    "allow both versions with {tls-min=1.2} {tls-max=1.3}; a server that "
@@ -119,7 +121,8 @@ static const mw_cause causes[] = {
    "a command or reply broke the SMTP protocol (syntax error, unknown "
    "command, bad sequence)",
    "run with {trace} to see the dialogue; if a firewall or antivirus "
-   "intercepts SMTP, exclude this connection; try {no-pipelining}", MW_CAUSE_PROTOCOL},
+   "intercepts SMTP, exclude this connection; try {no-pipelining}",
+   MW_CAUSE_PROTOCOL},
 
   /* Authentication */
   {"auth_not_offered",
@@ -133,7 +136,8 @@ static const mw_cause causes[] = {
   {"auth_mechanism_unsupported",
    "no authentication mechanism is usable by both sides",
    "widen {auth} (e.g. {auth=SCRAM-SHA-256,PLAIN,LOGIN}) to include one "
-   "the server offers (doctor lists them); PLAIN and LOGIN need TLS", MW_CAUSE_AUTH},
+   "the server offers (doctor lists them); PLAIN and LOGIN need TLS",
+   MW_CAUSE_AUTH},
   {"auth_oauth_required",
    "the account accepts only OAuth 2.0 (XOAUTH2, OAUTHBEARER), not a "
    "password",
@@ -157,7 +161,8 @@ static const mw_cause causes[] = {
   {"auth_temporary",
    "authentication failed temporarily (454)",
    "retry later; if it persists, the server's authentication back end is "
-   "failing or too many attempts locked the account for a while", MW_CAUSE_AUTH},
+   "failing or too many attempts locked the account for a while",
+   MW_CAUSE_AUTH},
 
   /* Envelope and message */
   {"sender_rejected",
@@ -168,7 +173,8 @@ static const mw_cause causes[] = {
    "the server refused to relay to this recipient",
    "authenticate ({user} with {password}) on the submission port, 587 "
    "with {tls=starttls} or 465 with {tls=implicit}; without "
-   "authentication a server accepts mail only for its own domains", MW_CAUSE_REFUSED},
+   "authentication a server accepts mail only for its own domains",
+   MW_CAUSE_REFUSED},
   {"recipient_unknown",
    "the recipient address does not exist",
    "check the spelling of the {to}, {cc} and {bcc} addresses and that the "
@@ -180,10 +186,12 @@ static const mw_cause causes[] = {
   {"message_too_large",
    "the message is larger than the server accepts",
    "send a smaller message (the server's SIZE limit is in its EHLO reply; "
-   "doctor shows it); link large files instead of attaching them", MW_CAUSE_REFUSED},
+   "doctor shows it); link large files instead of attaching them",
+   MW_CAUSE_REFUSED},
   {"greylisted",
    "the server greylists: a first attempt from a new sender is deferred",
-   "retry in 5 to 30 minutes from the same address; the retry is accepted", MW_CAUSE_RETRY},
+   "retry in 5 to 30 minutes from the same address; the retry is accepted",
+   MW_CAUSE_RETRY},
   {"rate_limited",
    "too many messages, connections or recipients: the server limits the "
    "rate",
@@ -198,7 +206,8 @@ static const mw_cause causes[] = {
    "refused because the sender's domain failed SPF, DKIM or DMARC checks",
    "publish an SPF record that allows the sending server, sign with DKIM "
    "and align with the domain's DMARC policy, or send through the server "
-   "the domain authorises (doctor {from=ADDR} checks the records)", MW_CAUSE_REFUSED},
+   "the domain authorises (doctor {from=ADDR} checks the records)",
+   MW_CAUSE_REFUSED},
   {"blocklisted",
    "the sending IP address or domain is on a blocklist",
    "look the address up on the list the reply names (e.g. Spamhaus), fix "
@@ -224,7 +233,8 @@ static const mw_cause causes[] = {
   {"proxy_refused_target",
    "the proxy refused to connect to the mail server",
    "the proxy's rules do not allow this server or port: ask its "
-   "administrator, or use socks5h:// so the proxy resolves the name", MW_CAUSE_PROXY},
+   "administrator, or use socks5h:// so the proxy resolves the name",
+   MW_CAUSE_PROXY},
 
   /* Mutual authentication (SCRAM, DIGEST-MD5): an authentication cause,
    * exit 17, but a security finding rather than a wrong password. */
@@ -236,14 +246,16 @@ static const mw_cause causes[] = {
    "connect without {insecure} or plaintext, pin a certificate only after "
    "checking that it is the real server's, and look for a proxy or TLS "
    "interception on the way; tell the server's administrator, and change "
-   "the password if it was ever sent to this server with PLAIN or LOGIN", MW_CAUSE_AUTH},
+   "the password if it was ever sent to this server with PLAIN or LOGIN",
+   MW_CAUSE_AUTH},
   /* Added in issue 9: diagnoses that follow the evidence */
   {"rate_limited_sender",
    "the sender (the account or the address) has used up its sending quota "
    "or exceeded its sending rate",
    "wait until the quota resets (often an hour or a day; the server's text "
    "may say), send fewer messages and fewer recipients per message, or ask "
-   "the provider for a higher limit; another connection does not help", MW_CAUSE_RETRY},
+   "the provider for a higher limit; another connection does not help",
+   MW_CAUSE_RETRY},
   {"rate_limited_connection",
    "the server limits connections from this client: too many at once or "
    "in a short time",

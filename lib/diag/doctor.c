@@ -171,8 +171,8 @@ static bool check_tcp(struct mw_report *r, const struct mw_options *o,
              p25 ? "use the submission port instead: 587 with {tls=starttls} "
                    "or 465 with {tls=implicit}"
                  : "check firewalls between here and the server, or try "
-                   "another port (587 with {tls=starttls}, 465 with {tls=implicit}"
-                   ")");
+                   "another port (587 with {tls=starttls}, 465 with "
+                   "{tls=implicit})");
     mw__doctor_diagnose(r, p25 ? "port25_blocked" : "tcp_filtered", summary,
                         fix);
   }

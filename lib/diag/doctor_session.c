@@ -428,8 +428,8 @@ static void diagnose_mode(struct mw_report *r, const struct mw_options *o,
              r->host, r->port, starttls ? " with STARTTLS" : "");
     if(starttls)
       snprintf(fix, sizeof(fix),
-               "use {tls=starttls} on port %u (or port 465 with {tls=implicit}"
-               ")",
+               "use {tls=starttls} on port %u (or port 465 with "
+               "{tls=implicit})",
                r->port);
     else
       snprintf(fix, sizeof(fix),
