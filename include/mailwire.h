@@ -109,7 +109,9 @@ typedef struct mw_error mw_error;
 
 mw_status mw_error_status(const mw_error *e);
 mw_category mw_error_category(const mw_error *e);
-/* A human sentence saying what failed and why.  Never contains secrets. */
+/* A human sentence saying what failed and why.  Never contains secrets.
+ * Settings it names are tokens ("use {tls=implicit}"): show it through
+ * mw_render_settings() (since 0.2). */
 const char *mw_error_message(const mw_error *e);
 /* The SMTP reply code concerned, or 0 when no reply was involved. */
 int mw_error_reply_code(const mw_error *e);
@@ -140,7 +142,9 @@ typedef enum mw_trace_kind {
 } mw_trace_kind;
 
 /* elapsed_ms: milliseconds since the session's connect started.
- * text: one line without CRLF, borrowed for the call's duration. */
+ * text: one line without CRLF, borrowed for the call's duration.  The
+ * library's own lines (MW_TRACE_INFO, MW_TRACE_TLS) may name settings as
+ * tokens; see mw_render_settings().  Server lines are as received. */
 typedef void (*mw_trace_fn)(void *user, mw_trace_kind kind,
                             double elapsed_ms, const char *text);
 
@@ -616,7 +620,8 @@ typedef struct mw_explanation {
   char enhanced[16];     /* "" when none */
   const char *cause_id;  /* the catalogue id it maps to */
   const char *meaning;   /* what the server says, in plain words */
-  const char *advice;    /* what to do */
+  const char *advice;    /* what to do (with setting tokens: see
+                            mw_render_settings()) */
   const char *provider;  /* "Gmail", "Microsoft 365", ... or NULL */
   bool temporary;        /* 4xx / x.x.x with class 4: retry later */
 } mw_explanation;
@@ -666,7 +671,8 @@ const char *mw_report_check_evidence(const mw_report *r, size_t i);
 const char *mw_check_status_name(mw_check_status st); /* "ok", "warn"... */
 
 /* The diagnosis: a catalogue cause, a summary and a fix specific to this
- * run (they may name the host, port or mode found). */
+ * run (they may name the host, port or mode found).  Evidence, summary and
+ * fix name settings as tokens: see mw_render_settings(). */
 const mw_cause *mw_report_cause(const mw_report *r);
 const char *mw_report_summary(const mw_report *r);
 const char *mw_report_fix(const mw_report *r);
@@ -731,7 +737,8 @@ const char *mw_probe_row_mode(const mw_probe *p, size_t i);
  * "dns", "proxy", "wrong_protocol" (the port speaks IMAP, POP3, SSH or
  * HTTP: the detail names it; since 0.2). */
 const char *mw_probe_row_outcome(const mw_probe *p, size_t i);
-const char *mw_probe_row_detail(const mw_probe *p, size_t i); /* a sentence */
+const char *mw_probe_row_detail(const mw_probe *p, size_t i); /* a sentence,
+                                          with setting tokens */
 const char *mw_probe_row_address(const mw_probe *p, size_t i); /* "ip:port" */
 /* TLS facts when the handshake completed, else "". */
 const char *mw_probe_row_tls_version(const mw_probe *p, size_t i);
