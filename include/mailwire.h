@@ -508,6 +508,9 @@ const char *mw_compose_error(const mw_compose *c);
  * ordinary text.  mw_render_settings() replaces every token: by default in
  * API terms ("use mw_options_set_tls_mode(implicit)"), or as the caller's
  * renderer spells it (the mailwire CLI writes "use --tls implicit").
+ * The enum is append only: a value is never renumbered; MW_SETTING_COUNT
+ * grows when a setting is added (a renderer must accept ids it does not
+ * know, e.g. by returning -1 for the default).
  * ---------------------------------------------------------------------- */
 typedef enum mw_setting {
   MW_SETTING_SERVER = 0,      /* server           mw_options_set_server */
