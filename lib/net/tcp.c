@@ -141,8 +141,8 @@ mw_status mw__tcp_connect(const struct mw__addrlist *addrs,
       /* Our own setting, not the server: nothing to retry. */
       mw__sbuf_free(&why);
       mw__error_set(err, MW_E_INVALID,
-                    "--bind %s: this machine has no such address (give one "
-                    "of its own addresses, or leave --bind out)",
+                    "{bind=%s}: this machine has no such address (give one "
+                    "of its own addresses, or leave {bind} out)",
                     bind_address);
       err->category = MW_CAT_LOCAL; /* a setting here, not a usage error */
       return MW_E_INVALID;
