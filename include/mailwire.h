@@ -109,7 +109,9 @@ typedef struct mw_error mw_error;
 
 mw_status mw_error_status(const mw_error *e);
 mw_category mw_error_category(const mw_error *e);
-/* A human sentence saying what failed and why.  Never contains secrets. */
+/* A human sentence saying what failed and why.  Never contains secrets.
+ * Settings it names are tokens ("use {tls=implicit}"): show it through
+ * mw_render_settings() (since 0.2). */
 const char *mw_error_message(const mw_error *e);
 /* The SMTP reply code concerned, or 0 when no reply was involved. */
 int mw_error_reply_code(const mw_error *e);
@@ -140,7 +142,9 @@ typedef enum mw_trace_kind {
 } mw_trace_kind;
 
 /* elapsed_ms: milliseconds since the session's connect started.
- * text: one line without CRLF, borrowed for the call's duration. */
+ * text: one line without CRLF, borrowed for the call's duration.  The
+ * library's own lines (MW_TRACE_INFO, MW_TRACE_TLS) may name settings as
+ * tokens; see mw_render_settings().  Server lines are as received. */
 typedef void (*mw_trace_fn)(void *user, mw_trace_kind kind,
                             double elapsed_ms, const char *text);
 
@@ -487,16 +491,124 @@ mw_status mw_compose_render(mw_compose *c, char **out, size_t *len);
 const char *mw_compose_error(const mw_compose *c);
 
 /* ------------------------------------------------------------------------
+ * Settings named in library text.  Since 0.2
+ *
+ * Texts the library writes for people (error messages, cause fixes,
+ * mw_explain() advice, doctor evidence and fixes, probe details, trace
+ * warnings) never spell a program's command-line flag.  Where a text tells
+ * the reader to change a setting it carries a setting token:
+ *
+ *   {ID}         the setting itself               "raise {greeting-timeout}"
+ *   {ID=VALUE}   the setting with a value         "use {tls=implicit}"
+ *
+ * ID is one of the ids of mw_setting_id() (lower case letters, digits and
+ * '-'); VALUE is literal text up to the closing '}', in which '\' and '}'
+ * are written as "\\" and "\}" (a value taken from a setting, such as a
+ * file name, is escaped).  A '{' that does not open a known setting is
+ * ordinary text.  mw_render_settings() replaces every token: by default in
+ * API terms ("use mw_options_set_tls_mode(implicit)"), or as the caller's
+ * renderer spells it (the mailwire CLI writes "use --tls implicit").
+ * The enum is append only: a value is never renumbered; MW_SETTING_COUNT
+ * grows when a setting is added (a renderer must accept ids it does not
+ * know, e.g. by returning -1 for the default).
+ * ---------------------------------------------------------------------- */
+typedef enum mw_setting {
+  MW_SETTING_SERVER = 0,      /* server           mw_options_set_server */
+  MW_SETTING_TLS,             /* tls              mw_options_set_tls_mode */
+  MW_SETTING_TLS_CA_FILE,     /* tls-ca-file      ..._set_tls_ca_file */
+  MW_SETTING_TLS_FINGERPRINT, /* tls-fingerprint  ..._set_tls_fingerprint */
+  MW_SETTING_TLS_SERVER_NAME, /* tls-server-name  ..._set_tls_server_name */
+  MW_SETTING_TLS_CERT,        /* tls-cert         ..._set_tls_client_cert */
+  MW_SETTING_TLS_KEY,         /* tls-key          ..._set_tls_client_cert */
+  MW_SETTING_TLS_MIN,         /* tls-min          ..._set_tls_versions */
+  MW_SETTING_TLS_MAX,         /* tls-max          ..._set_tls_versions */
+  MW_SETTING_TLS_STRICT,      /* tls-strict       ..._set_tls_strict */
+  MW_SETTING_INSECURE,        /* insecure         ..._set_tls_insecure */
+  MW_SETTING_BIND,            /* bind             ..._set_bind */
+  MW_SETTING_PROXY,           /* proxy            ..._set_proxy */
+  MW_SETTING_PROXY_PROTOCOL,  /* proxy-protocol   ..._set_proxy_protocol */
+  MW_SETTING_DNS_SERVER,      /* dns-server       ..._set_dns_server */
+  MW_SETTING_IPV4,            /* ipv4             ..._set_family */
+  MW_SETTING_IPV6,            /* ipv6             ..._set_family */
+  MW_SETTING_GREETING_TIMEOUT,/* greeting-timeout ..._set_greeting_timeout */
+  MW_SETTING_HELO,            /* helo             ..._set_helo_name */
+  MW_SETTING_USER,            /* user             ..._set_credentials */
+  MW_SETTING_PASSWORD,        /* password (any source) ..._set_credentials */
+  MW_SETTING_PASSWORD_ENV,    /* password-env     (from the environment) */
+  MW_SETTING_PASSWORD_FILE,   /* password-file    (from a file) */
+  MW_SETTING_PASSWORD_CMD,    /* password-cmd     (from a command) */
+  MW_SETTING_OAUTH2_TOKEN,    /* oauth2-token     ..._set_oauth2_token */
+  MW_SETTING_AUTH,            /* auth             ..._set_auth_mechanisms */
+  MW_SETTING_ALLOW_INSECURE_AUTH, /* allow-insecure-auth */
+  MW_SETTING_NO_PIPELINING,   /* no-pipelining    ..._set_pipelining(false) */
+  MW_SETTING_TRACE,           /* trace            ..._set_trace */
+  MW_SETTING_DKIM_SELECTOR,   /* dkim-selector    ..._set_dkim_selector */
+  MW_SETTING_DNSBL,           /* dnsbl            ..._set_dnsbl_zones */
+  MW_SETTING_FROM,            /* from             mw_envelope_set_from */
+  MW_SETTING_TO,              /* to               mw_envelope_add_recipient */
+  MW_SETTING_CC,              /* cc               mw_compose_add_cc */
+  MW_SETTING_BCC,             /* bcc              mw_envelope_add_recipient */
+  MW_SETTING_SUBJECT,         /* subject          mw_compose_set_subject */
+  MW_SETTING_MESSAGE,         /* message          (a complete message) */
+  MW_SETTING_COUNT            /* not a setting: the number of them */
+} mw_setting;
+
+/* The token id ("tls-ca-file") and the API that sets it
+ * ("mw_options_set_tls_ca_file"), static; NULL for an unknown value. */
+const char *mw_setting_id(mw_setting s);
+const char *mw_setting_api(mw_setting s);
+
+/* A caller's spelling of one token: writes it for setting s with value
+ * (NULL for a bare {ID}) into out, len bytes with room for the NUL, and
+ * returns its length like snprintf; a negative return asks for the
+ * library's default rendering of this token. */
+typedef int (*mw_setting_render_fn)(void *user, mw_setting s,
+                                    const char *value, char *out, size_t len);
+
+/* Copies text to out (len bytes, always NUL-terminated when len > 0) with
+ * every setting token rendered by fn (NULL: the default, in API terms:
+ * "{tls=implicit}" gives "mw_options_set_tls_mode(implicit)",
+ * "{greeting-timeout}" gives "mw_options_set_greeting_timeout()", a
+ * switch such as "{insecure}" gives "mw_options_set_tls_insecure(true)").
+ * Returns the length of the whole rendering, as snprintf does: when it is
+ * len or more, out holds a truncated copy and a buffer of the returned
+ * length + 1 holds all of it.  text NULL renders as "". */
+size_t mw_render_settings(const char *text, mw_setting_render_fn fn,
+                          void *user, char *out, size_t len);
+
+/* ------------------------------------------------------------------------
  * Diagnosis vocabulary: stable cause ids (doctor's diagnoses) and the
  * meaning of SMTP replies.  Since 0.1
  * ---------------------------------------------------------------------- */
+
+/* The kind of failure a cause belongs to: a program maps it to its own
+ * status (the mailwire CLI to doctor's exit codes).  Append only.
+ * Since 0.2 */
+typedef enum mw_cause_class {
+  MW_CAUSE_HEALTHY = 0,     /* nothing wrong */
+  MW_CAUSE_DNS,             /* the name does not resolve */
+  MW_CAUSE_UNREACHABLE,     /* refused or no route */
+  MW_CAUSE_FILTERED,        /* packets dropped, port 25 blocked */
+  MW_CAUSE_SERVICE,         /* greeting, service, wrong protocol, EHLO */
+  MW_CAUSE_TLS_MODE,        /* implicit TLS vs STARTTLS vs plain */
+  MW_CAUSE_TLS_HANDSHAKE,   /* handshake or version */
+  MW_CAUSE_CERTIFICATE,     /* the server certificate */
+  MW_CAUSE_AUTH,            /* authentication */
+  MW_CAUSE_REFUSED,         /* envelope or message refused */
+  MW_CAUSE_RETRY,           /* temporary: retry later */
+  MW_CAUSE_PROTOCOL,        /* protocol error or an unknown reply */
+  MW_CAUSE_PROXY,           /* the proxy */
+  MW_CAUSE_LOCAL_CONFIG     /* this machine's configuration */
+} mw_cause_class;
 
 /* One cause of the catalogue.  All strings are static. */
 typedef struct mw_cause {
   const char *id;      /* stable: "auth_failed", "tls_mode_mismatch_..." */
   const char *summary; /* one line: what is wrong */
-  const char *fix;     /* what to do, as flags or settings where possible */
-  int exit_code;       /* `mailwire doctor` exit status for this cause */
+  const char *fix;     /* what to do, with setting tokens (see
+                          mw_render_settings()) */
+  mw_cause_class cause_class; /* the kind of failure (since 0.2; it
+                          replaces 0.1's exit_code: see CHANGES.md) */
 } mw_cause;
 
 /* The cause with this id, or NULL. */
@@ -511,7 +623,8 @@ typedef struct mw_explanation {
   char enhanced[16];     /* "" when none */
   const char *cause_id;  /* the catalogue id it maps to */
   const char *meaning;   /* what the server says, in plain words */
-  const char *advice;    /* what to do */
+  const char *advice;    /* what to do (with setting tokens: see
+                            mw_render_settings()) */
   const char *provider;  /* "Gmail", "Microsoft 365", ... or NULL */
   bool temporary;        /* 4xx / x.x.x with class 4: retry later */
 } mw_explanation;
@@ -561,7 +674,8 @@ const char *mw_report_check_evidence(const mw_report *r, size_t i);
 const char *mw_check_status_name(mw_check_status st); /* "ok", "warn"... */
 
 /* The diagnosis: a catalogue cause, a summary and a fix specific to this
- * run (they may name the host, port or mode found). */
+ * run (they may name the host, port or mode found).  Evidence, summary and
+ * fix name settings as tokens: see mw_render_settings(). */
 const mw_cause *mw_report_cause(const mw_report *r);
 const char *mw_report_summary(const mw_report *r);
 const char *mw_report_fix(const mw_report *r);
@@ -626,7 +740,8 @@ const char *mw_probe_row_mode(const mw_probe *p, size_t i);
  * "dns", "proxy", "wrong_protocol" (the port speaks IMAP, POP3, SSH or
  * HTTP: the detail names it; since 0.2). */
 const char *mw_probe_row_outcome(const mw_probe *p, size_t i);
-const char *mw_probe_row_detail(const mw_probe *p, size_t i); /* a sentence */
+const char *mw_probe_row_detail(const mw_probe *p, size_t i); /* a sentence,
+                                          with setting tokens */
 const char *mw_probe_row_address(const mw_probe *p, size_t i); /* "ip:port" */
 /* TLS facts when the handshake completed, else "". */
 const char *mw_probe_row_tls_version(const mw_probe *p, size_t i);

@@ -6,6 +6,7 @@
 #include "args.h"
 #include "commands.h"
 #include "exitcode.h"
+#include "flags.h"
 #include "output.h"
 #include "secrets.h"
 #include "settings.h"
@@ -36,17 +37,19 @@ static void print_human(FILE *f, const mw_report *r, bool colour)
                                             : c.skip;
     fprintf(f, "  %s%-7s%s %-12s %7.0f ms  %s\n", col,
             mw_check_status_name(st), c.reset, mw_report_check_layer(r, i),
-            mw_report_check_ms(r, i), mw_report_check_evidence(r, i));
+            mw_report_check_ms(r, i),
+            cli_text(mw_report_check_evidence(r, i)));
   }
   const mw_cause *cause = mw_report_cause(r);
   bool healthy = cause && strcmp(cause->id, "healthy") == 0;
   fprintf(f, "\n%sdiagnosis:%s %s%s%s  [%s]\n", c.bold, c.reset,
-          healthy ? c.ok : c.fail, mw_report_summary(r), c.reset,
+          healthy ? c.ok : c.fail, cli_text(mw_report_summary(r)), c.reset,
           cause ? cause->id : "?");
   if(mw_report_detected_mode(r))
     fprintf(f, "%sport speaks:%s %s\n", c.bold, c.reset,
             mw_report_detected_mode(r));
-  fprintf(f, "%sfix:%s %s\n", c.bold, c.reset, mw_report_fix(r));
+  fprintf(f, "%sfix:%s %s\n", c.bold, c.reset,
+          cli_text(mw_report_fix(r)));
 }
 
 static void print_json(FILE *f, const mw_report *r)
@@ -65,16 +68,16 @@ static void print_json(FILE *f, const mw_report *r)
     fputs(",\"status\":", f);
     output_json_string(f, mw_check_status_name(mw_report_check_status(r, i)));
     fprintf(f, ",\"ms\":%.1f,\"evidence\":", mw_report_check_ms(r, i));
-    output_json_string(f, mw_report_check_evidence(r, i));
+    output_json_string(f, cli_text(mw_report_check_evidence(r, i)));
     fputs("}", f);
   }
   fputs("],\"diagnosis\":{\"id\":", f);
   output_json_string(f, cause ? cause->id : NULL);
   fputs(",\"summary\":", f);
-  output_json_string(f, mw_report_summary(r));
+  output_json_string(f, cli_text(mw_report_summary(r)));
   fputs(",\"fix\":", f);
-  output_json_string(f, mw_report_fix(r));
-  fprintf(f, ",\"exit_code\":%d}}\n", cause ? cause->exit_code : 70);
+  output_json_string(f, cli_text(mw_report_fix(r)));
+  fprintf(f, ",\"exit_code\":%d}}\n", exitcode_for_cause(cause));
 }
 
 static int cmd_doctor_words(int argc, char **argv);
@@ -134,7 +137,7 @@ static int cmd_doctor_words(int argc, char **argv)
   else
     print_human(stdout, r, !a->no_color && isatty(STDOUT_FILENO) &&
                                !getenv("NO_COLOR"));
-  code = mw_report_cause(r) ? mw_report_cause(r)->exit_code : EXIT_SOFTWARE;
+  code = exitcode_for_cause(mw_report_cause(r));
   mw_report_free(r);
 done:
   mw_options_free(o);

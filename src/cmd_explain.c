@@ -7,6 +7,8 @@
  * file uses only include/mailwire.h.
  */
 #include "commands.h"
+#include "exitcode.h"
+#include "flags.h"
 #include "output.h"
 
 #include "mailwire.h"
@@ -113,12 +115,12 @@ static void print_human(FILE *f, const mw_explanation *x)
     snprintf(codes, sizeof(codes), "%s", x->enhanced);
   snprintf(codes + strlen(codes), sizeof(codes) - strlen(codes),
            " \xe2\x80\x94 "); /* an em dash */
-  snprintf(head, sizeof(head), "%s (%s%s%s)", c ? c->summary : "",
+  snprintf(head, sizeof(head), "%s (%s%s%s)", c ? cli_text(c->summary) : "",
            x->cause_id, x->provider ? ", " : "",
            x->provider ? x->provider : "");
   print_wrapped(f, codes, head, 4);
-  print_wrapped(f, "meaning: ", x->meaning, 9);
-  print_wrapped(f, "advice:  ", x->advice, 9);
+  print_wrapped(f, "meaning: ", cli_text(x->meaning), 9);
+  print_wrapped(f, "advice:  ", cli_text(x->advice), 9);
   if(strcmp(x->cause_id, "healthy") == 0)
     fputs("success (not an error)\n", f);
   else if(x->temporary)
@@ -139,9 +141,9 @@ static void print_json(FILE *f, const mw_explanation *x)
   fputs(",\"cause\":", f);
   output_json_string(f, x->cause_id);
   fputs(",\"meaning\":", f);
-  output_json_string(f, x->meaning);
+  output_json_string(f, cli_text(x->meaning));
   fputs(",\"advice\":", f);
-  output_json_string(f, x->advice);
+  output_json_string(f, cli_text(x->advice));
   fputs(",\"provider\":", f);
   output_json_string(f, x->provider);
   fprintf(f, ",\"temporary\":%s}\n", x->temporary ? "true" : "false");
@@ -153,7 +155,7 @@ static void print_list(FILE *f, bool json)
   const mw_cause *c = mw_cause_list(&n);
   if(!json) {
     for(size_t i = 0; i < n; i++)
-      fprintf(f, "%-36s %s\n", c[i].id, c[i].summary);
+      fprintf(f, "%-36s %s\n", c[i].id, cli_text(c[i].summary));
     return;
   }
   fputs("[", f);
@@ -161,10 +163,10 @@ static void print_list(FILE *f, bool json)
     fputs(i ? ",\n {\"id\":" : "{\"id\":", f);
     output_json_string(f, c[i].id);
     fputs(",\"summary\":", f);
-    output_json_string(f, c[i].summary);
+    output_json_string(f, cli_text(c[i].summary));
     fputs(",\"fix\":", f);
-    output_json_string(f, c[i].fix);
-    fprintf(f, ",\"exit_code\":%d}", c[i].exit_code);
+    output_json_string(f, cli_text(c[i].fix));
+    fprintf(f, ",\"exit_code\":%d}", exitcode_for_cause(&c[i]));
   }
   fputs("]\n", f);
 }

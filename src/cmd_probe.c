@@ -6,6 +6,7 @@
 #include "args.h"
 #include "commands.h"
 #include "exitcode.h"
+#include "flags.h"
 #include "output.h"
 #include "secrets.h"
 #include "settings.h"
@@ -237,7 +238,7 @@ static void print_human(FILE *f, const mw_probe *p, const char *target,
     fprintf(f, "  host %s (%s)\n", mw_probe_host_name(p, i),
             mw_probe_host_source(p, i));
   if(mw_probe_dns_note(p)[0])
-    fprintf(f, "  dns: %s\n", mw_probe_dns_note(p));
+    fprintf(f, "  dns: %s\n", cli_text(mw_probe_dns_note(p)));
   for(size_t i = 0; i < mw_probe_count(p); i++) {
     char hp[300], rank[8] = "-";
     host_port(mw_probe_row_host(p, i), mw_probe_row_port(p, i), hp,
@@ -258,7 +259,7 @@ static void print_human(FILE *f, const mw_probe *p, const char *target,
               mw_probe_row_auth(p, i)[0] ? mw_probe_row_auth(p, i)
                                          : "not offered");
     else
-      fprintf(f, " %s\n", mw_probe_row_detail(p, i));
+      fprintf(f, " %s\n", cli_text(mw_probe_row_detail(p, i)));
   }
   size_t best;
   if(!mw_probe_best(p, &best)) {
@@ -306,7 +307,7 @@ static void print_json(FILE *f, const mw_probe *p, const char *target,
     fputs("}", f);
   }
   fputs("],\"dns_note\":", f);
-  output_json_string(f, mw_probe_dns_note(p));
+  output_json_string(f, cli_text(mw_probe_dns_note(p)));
   fputs(",\"results\":[", f);
   for(size_t i = 0; i < mw_probe_count(p); i++) {
     fputs(i ? ",{\"host\":" : "{\"host\":", f);
@@ -316,7 +317,7 @@ static void print_json(FILE *f, const mw_probe *p, const char *target,
     fputs(",\"outcome\":", f);
     output_json_string(f, mw_probe_row_outcome(p, i));
     fputs(",\"detail\":", f);
-    output_json_string(f, mw_probe_row_detail(p, i));
+    output_json_string(f, cli_text(mw_probe_row_detail(p, i)));
     fputs(",\"address\":", f);
     output_json_string(f, mw_probe_row_address(p, i));
     fputs(",\"tls_version\":", f);

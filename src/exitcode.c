@@ -1,5 +1,8 @@
 /*
- * exitcode.c - library errors to sysexits codes.
+ * exitcode.c - library errors to sysexits codes, and doctor's diagnoses
+ * (their mw_cause_class) to its exit statuses 0 and 10-22.
+ *
+ * The library classifies; only the CLI numbers.
  */
 #include "exitcode.h"
 
@@ -63,4 +66,27 @@ int exitcode_for_result(const mw_result *r)
     code = EXIT_TEMPFAIL;
   }
   return code;
+}
+
+int exitcode_for_cause(const mw_cause *c)
+{
+  if(!c)
+    return EXIT_SOFTWARE;
+  switch(c->cause_class) {
+  case MW_CAUSE_HEALTHY: return 0;
+  case MW_CAUSE_DNS: return 10;
+  case MW_CAUSE_UNREACHABLE: return 11;
+  case MW_CAUSE_FILTERED: return 12;
+  case MW_CAUSE_SERVICE: return 13;
+  case MW_CAUSE_TLS_MODE: return 14;
+  case MW_CAUSE_TLS_HANDSHAKE: return 15;
+  case MW_CAUSE_CERTIFICATE: return 16;
+  case MW_CAUSE_AUTH: return 17;
+  case MW_CAUSE_REFUSED: return 18;
+  case MW_CAUSE_RETRY: return 19;
+  case MW_CAUSE_PROTOCOL: return 20;
+  case MW_CAUSE_PROXY: return 21;
+  case MW_CAUSE_LOCAL_CONFIG: return 22;
+  }
+  return EXIT_SOFTWARE; /* a class newer than this program */
 }

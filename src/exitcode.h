@@ -1,7 +1,8 @@
 /*
  * exitcode.h - the CLI's exit codes (sysexits.h values, as sendmail and
  * msmtp use), kept apart into temporary (75: retry later) and permanent
- * failures.  The one place that maps library errors to exit codes.
+ * failures.  The one place that maps library errors and doctor's cause
+ * classes to exit codes.
  */
 #ifndef MW_CLI_EXITCODE_H
 #define MW_CLI_EXITCODE_H
@@ -28,6 +29,14 @@ enum {
    * the server itself is suspect, and scripts must be able to tell. */
   EXIT_SERVER_UNVERIFIED = 79
 };
+
+/* Doctor's exit status for a diagnosis (70 for NULL): 0 healthy, 10 DNS,
+ * 11 refused or unreachable, 12 filtered or port 25 blocked, 13 greeting
+ * or service, 14 TLS mode, 15 TLS handshake, 16 certificate,
+ * 17 authentication, 18 envelope or message refused, 19 retry later,
+ * 20 protocol or unknown, 21 proxy, 22 local configuration (--bind).  A
+ * contract: scripts test these numbers. */
+int exitcode_for_cause(const mw_cause *c);
 
 /* Exit code for a failed session call. */
 int exitcode_for_error(const mw_error *e);

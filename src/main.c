@@ -6,6 +6,7 @@
 #include "args.h"
 #include "commands.h"
 #include "exitcode.h"
+#include "flags.h"
 #include "output.h"
 #include "secrets.h"
 #include "profile.h"
@@ -358,7 +359,7 @@ static int compose_message(const struct send_args *a, char **msg,
   free(body);
   if(st) {
     bool bad_input = st == MW_E_MESSAGE || st == MW_E_INVALID;
-    snprintf(err, errlen, "%s", bad_input ? mw_compose_error(c)
+    snprintf(err, errlen, "%s", bad_input ? cli_text(mw_compose_error(c))
                                           : "cannot build the message");
     mw_compose_free(c);
     return bad_input ? EXIT_DATAERR : EXIT_SOFTWARE;

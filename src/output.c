@@ -4,6 +4,7 @@
 #include "output.h"
 
 #include "exitcode.h"
+#include "flags.h"
 
 #include <string.h>
 
@@ -13,7 +14,7 @@ void output_trace(void *user, mw_trace_kind kind, double elapsed_ms,
   FILE *f = user;
   static const char *const marks[] = {"==", "**", "<-", "->", "::"};
   const char *mark = (unsigned)kind < 5 ? marks[kind] : "  ";
-  fprintf(f, "[%9.1f ms] %s %s\n", elapsed_ms, mark, text);
+  fprintf(f, "[%9.1f ms] %s %s\n", elapsed_ms, mark, cli_text(text));
   fflush(f);
 }
 
@@ -174,7 +175,7 @@ void output_send_json(FILE *f, const struct send_report *r)
     fputs(",\"category\":", f);
     output_json_string(f, mw_category_name(mw_error_category(e)));
     fputs(",\"message\":", f);
-    output_json_string(f, mw_error_message(e));
+    output_json_string(f, cli_text(mw_error_message(e)));
     fprintf(f, ",\"reply_code\":%d,\"enhanced\":", mw_error_reply_code(e));
     output_json_string(f, mw_error_enhanced_code(e));
     fputs(",\"server_text\":", f);
@@ -212,7 +213,7 @@ void output_send_human(FILE *out, FILE *err, const struct send_report *r)
   if(r->error && mw_error_status(r->error) != MW_OK) {
     fprintf(err, "mailwire: %s error: %s\n",
             mw_category_name(mw_error_category(r->error)),
-            mw_error_message(r->error));
+            cli_text(mw_error_message(r->error)));
     if(mw_error_status(r->error) == MW_E_DELIVERY_UNKNOWN)
       fprintf(err, "mailwire: check the recipient's mailbox before sending "
                    "again, to avoid a duplicate\n");

@@ -4,14 +4,10 @@
  * Owns: the one table of causes that `mailwire doctor` can name and that
  * mw_explain() maps SMTP replies to.  Each row is a stable id (a contract:
  * users' scripts match on it; never rename or reuse one, only append), a
- * one-line summary, the fix written as mailwire flags or settings where
- * possible, and the exit status doctor returns for it.
- *
- * Exit statuses, one per failure class: 0 healthy, 10 DNS, 11 refused or
- * unreachable, 12 filtered or port 25 blocked, 13 greeting or service,
- * 14 TLS mode, 15 TLS handshake, 16 certificate, 17 authentication,
- * 18 envelope or message refused, 19 retry later, 20 protocol or unknown,
- * 21 proxy, 22 local configuration (--bind).
+ * one-line summary, the fix with its settings as tokens ("{tls=implicit}",
+ * rendered by the caller: see mw_render_settings()), and the class of
+ * failure.  The classes are the library's; the exit status a program
+ * gives for each is the program's (the CLI's table is src/exitcode.c).
  */
 #include "mailwire.h"
 
@@ -20,216 +16,225 @@
 static const mw_cause causes[] = {
   {"healthy",
    "no problem found: every check passed and every reply was positive",
-   "nothing to fix", 0},
+   "nothing to fix", MW_CAUSE_HEALTHY},
 
   /* DNS */
   {"dns_not_found",
    "the host name does not exist (NXDOMAIN)",
    "check the spelling of the host; for a mail domain give the address "
    "(doctor user@example.org) so that its MX hosts are checked, or use the "
-   "provider's documented submission host (e.g. smtp.gmail.com)", 10},
+   "provider's documented submission host (e.g. smtp.gmail.com)", MW_CAUSE_DNS},
   {"dns_no_address",
    "the host name exists but has no address (no A or AAAA record)",
    "use the provider's submission host or the domain's MX host instead; "
-   "with -4 or -6, try the other address family", 10},
+   "with {ipv4} or {ipv6}, try the other address family", MW_CAUSE_DNS},
   {"dns_timeout",
    "the DNS server did not answer in time",
    "check the resolver (/etc/resolv.conf) and the network, try another "
-   "resolver with --dns-server ADDR, or retry later", 10},
+   "resolver with {dns-server=ADDR}, or retry later", MW_CAUSE_DNS},
 
   /* TCP */
   {"tcp_refused",
    "the host refused the connection: nothing listens on this port",
-   "check the port: 587 with --tls starttls or 465 with --tls implicit for "
-   "submission; port 25 is for server-to-server relay", 11},
+   "check the port: 587 with {tls=starttls} or 465 with {tls=implicit} for "
+   "submission; port 25 is for server-to-server relay", MW_CAUSE_UNREACHABLE},
   {"tcp_filtered",
    "the connection timed out: a firewall drops the packets to this port",
    "check the local and network firewalls for outgoing TCP to this port; "
-   "try port 587 with --tls starttls or port 465 with --tls implicit", 12},
+   "try port 587 with {tls=starttls} or port 465 with {tls=implicit}",
+   MW_CAUSE_FILTERED},
   {"tcp_unreachable",
    "the host or its network is unreachable (no route)",
    "check this machine's network connection and routes; if only IPv6 "
-   "fails, use -4", 11},
+   "fails, use {ipv4}", MW_CAUSE_UNREACHABLE},
   {"port25_blocked",
    "outgoing connections to port 25 are blocked (typical of ISPs and "
    "cloud providers)",
-   "submit on port 587 with --tls starttls (or 465 with --tls implicit) "
-   "and authenticate with --user and --password-*, or relay through your "
-   "provider's smarthost", 12},
+   "submit on port 587 with {tls=starttls} (or 465 with {tls=implicit}) "
+   "and authenticate with {user} and {password}, or relay through your "
+   "provider's smarthost", MW_CAUSE_FILTERED},
 
   /* Greeting and TLS mode */
   {"greeting_timeout",
    "the server accepted the connection but sent no greeting",
-   "if the port speaks implicit TLS (usually 465) use --tls implicit; "
+   "if the port speaks implicit TLS (usually 465) use {tls=implicit}; "
    "otherwise the server is overloaded or a proxy holds the connection: "
-   "raise --greeting-timeout or retry later", 13},
+   "raise {greeting-timeout} or retry later", MW_CAUSE_SERVICE},
   {"tls_mode_mismatch_expected_implicit",
    "the port speaks implicit TLS but plain SMTP was tried (the server "
    "waits silently for a TLS handshake)",
-   "use --tls implicit (port 465)", 14},
+   "use {tls=implicit} (port 465)", MW_CAUSE_TLS_MODE},
   {"tls_mode_mismatch_expected_plain",
    "the port speaks plain SMTP (STARTTLS) but implicit TLS was tried",
-   "try port 587 with --tls starttls (or keep the port and use --tls "
-   "starttls); --tls implicit is for port 465", 14},
+   "try port 587 with {tls=starttls} (or keep the port and use "
+   "{tls=starttls}); {tls=implicit} is for port 465", MW_CAUSE_TLS_MODE},
   {"starttls_not_offered",
    "the server does not offer STARTTLS, or refused it",
-   "try port 465 with --tls implicit; sending without encryption "
-   "(--tls starttls-optional or --tls none) exposes the password and the "
-   "message: only on a trusted network", 14},
+   "try port 465 with {tls=implicit}; sending without encryption "
+   "({tls=starttls-optional} or {tls=none}) exposes the password and the "
+   "message: only on a trusted network", MW_CAUSE_TLS_MODE},
   {"tls_handshake_failed",
    "the TLS handshake failed",
-   "check that the TLS mode fits the port (465: --tls implicit, 587: --tls "
-   "starttls) and run with --trace to see the TLS alert", 15},
+   "check that the TLS mode fits the port (465: {tls=implicit}, 587: "
+   "{tls=starttls}) and run with {trace} to see the TLS alert",
+   MW_CAUSE_TLS_HANDSHAKE},
   {"tls_version_mismatch",
    "no TLS version or cipher in common with the server",
-   "allow both versions with --tls-min 1.2 --tls-max 1.3; a server that "
-   "only speaks TLS 1.0 or 1.1 must be upgraded", 15},
+   "allow both versions with {tls-min=1.2} {tls-max=1.3}; a server that "
+   "only speaks TLS 1.0 or 1.1 must be upgraded", MW_CAUSE_TLS_HANDSHAKE},
 
   /* Certificate */
   {"cert_untrusted",
    "the server certificate does not chain to a trusted authority",
-   "give the server's CA with --tls-ca-file, or pin it with "
-   "--tls-fingerprint; the server should also send its intermediate "
-   "certificates", 16},
+   "give the server's CA with {tls-ca-file}, or pin it with "
+   "{tls-fingerprint}; the server should also send its intermediate "
+   "certificates", MW_CAUSE_CERTIFICATE},
   {"cert_self_signed",
    "the server presents a self-signed certificate",
-   "pin it with --tls-fingerprint SHA256 (doctor shows the fingerprint) or "
-   "trust it with --tls-ca-file FILE; better, install a certificate from a "
-   "public CA on the server", 16},
+   "pin it with {tls-fingerprint=SHA256} (doctor shows the fingerprint) or "
+   "trust it with {tls-ca-file=FILE}; better, install a certificate from a "
+   "public CA on the server", MW_CAUSE_CERTIFICATE},
   {"cert_hostname_mismatch",
    "the certificate is not valid for the host name used",
    "connect with a name the certificate lists (doctor shows them) or give "
-   "it with --tls-server-name NAME", 16},
+   "it with {tls-server-name=NAME}", MW_CAUSE_CERTIFICATE},
   {"cert_expired",
    "the server certificate has expired",
    "the server's administrator must renew the certificate; also check "
-   "this machine's clock (timedatectl)", 16},
+   "this machine's clock (timedatectl)", MW_CAUSE_CERTIFICATE},
   {"cert_not_yet_valid",
    "the server certificate is not valid yet",
    "check this machine's clock (timedatectl); otherwise the certificate "
-   "was issued with a start date in the future", 16},
+   "was issued with a start date in the future", MW_CAUSE_CERTIFICATE},
 
   /* Service */
   {"greeting_rejected",
    "the server refused the session in its greeting (554)",
    "the server refuses this client, often by IP address: check the address "
    "on blocklists, use your provider's submission server on port 587, or "
-   "ask the server's administrator", 13},
+   "ask the server's administrator", MW_CAUSE_SERVICE},
   {"service_unavailable",
    "the service is not available (421): the server closes the connection",
    "retry later; if it persists, the server is down, overloaded or "
-   "refusing this client", 13},
+   "refusing this client", MW_CAUSE_SERVICE},
   {"protocol_error",
    "a command or reply broke the SMTP protocol (syntax error, unknown "
    "command, bad sequence)",
-   "run with --trace to see the dialogue; if a firewall or antivirus "
-   "intercepts SMTP, exclude this connection; try --no-pipelining", 20},
+   "run with {trace} to see the dialogue; if a firewall or antivirus "
+   "intercepts SMTP, exclude this connection; try {no-pipelining}",
+   MW_CAUSE_PROTOCOL},
 
   /* Authentication */
   {"auth_not_offered",
    "the server does not offer authentication (no AUTH in its EHLO reply)",
-   "use the submission port: 587 with --tls starttls or 465 with --tls "
-   "implicit; port 25 usually offers no AUTH", 17},
+   "use the submission port: 587 with {tls=starttls} or 465 with {tls=implicit}"
+   "; port 25 usually offers no AUTH", MW_CAUSE_AUTH},
   {"auth_requires_tls",
    "the server allows authentication only over an encrypted connection",
-   "use --tls starttls (port 587) or --tls implicit (port 465) instead of "
-   "--tls none or --tls starttls-optional", 17},
+   "use {tls=starttls} (port 587) or {tls=implicit} (port 465) instead of "
+   "{tls=none} or {tls=starttls-optional}", MW_CAUSE_AUTH},
   {"auth_mechanism_unsupported",
    "no authentication mechanism is usable by both sides",
-   "widen --auth (e.g. --auth SCRAM-SHA-256,PLAIN,LOGIN) to include one "
-   "the server offers (doctor lists them); PLAIN and LOGIN need TLS", 17},
+   "widen {auth} (e.g. {auth=SCRAM-SHA-256,PLAIN,LOGIN}) to include one "
+   "the server offers (doctor lists them); PLAIN and LOGIN need TLS",
+   MW_CAUSE_AUTH},
   {"auth_oauth_required",
    "the account accepts only OAuth 2.0 (XOAUTH2, OAUTHBEARER), not a "
    "password",
    "get an access token from the provider and give it with "
-   "--oauth2-token-cmd CMD", 17},
+   "{oauth2-token=CMD}", MW_CAUSE_AUTH},
   {"auth_failed",
    "authentication failed: the user name or password was not accepted",
-   "check --user (often the full e-mail address) and the password given "
-   "with --password-env, --password-file or --password-cmd; with 2-step "
-   "verification, use an app password or --oauth2-token-cmd", 17},
+   "check {user} (often the full e-mail address) and the password given "
+   "with {password-env}, {password-file} or {password-cmd}; with 2-step "
+   "verification, use an app password or {oauth2-token}", MW_CAUSE_AUTH},
   {"auth_app_password_required",
    "the account needs an app password (or OAuth), not its normal password",
    "create an app password (Gmail: myaccount.google.com/apppasswords) and "
-   "use it with --password-*, or use OAuth with --oauth2-token-cmd", 17},
+   "use it with {password}, or use OAuth with {oauth2-token}", MW_CAUSE_AUTH},
   {"auth_disabled",
    "SMTP authentication is disabled for this account or organisation",
    "Microsoft 365: enable SMTP AUTH for the mailbox (Set-CASMailbox "
    "-SmtpClientAuthenticationDisabled $false) or use OAuth with "
-   "--oauth2-token-cmd; elsewhere, enable SMTP access in the account's "
-   "settings", 17},
+   "{oauth2-token}; elsewhere, enable SMTP access in the account's "
+   "settings", MW_CAUSE_AUTH},
   {"auth_temporary",
    "authentication failed temporarily (454)",
    "retry later; if it persists, the server's authentication back end is "
-   "failing or too many attempts locked the account for a while", 17},
+   "failing or too many attempts locked the account for a while",
+   MW_CAUSE_AUTH},
 
   /* Envelope and message */
   {"sender_rejected",
    "the server refused the sender address (MAIL FROM)",
-   "use a --from address the account may send as (usually its own "
-   "address), in a domain that exists", 18},
+   "use a {from} address the account may send as (usually its own "
+   "address), in a domain that exists", MW_CAUSE_REFUSED},
   {"relay_denied",
    "the server refused to relay to this recipient",
-   "authenticate (--user with --password-*) on the submission port, 587 "
-   "with --tls starttls or 465 with --tls implicit; without "
-   "authentication a server accepts mail only for its own domains", 18},
+   "authenticate ({user} with {password}) on the submission port, 587 "
+   "with {tls=starttls} or 465 with {tls=implicit}; without "
+   "authentication a server accepts mail only for its own domains",
+   MW_CAUSE_REFUSED},
   {"recipient_unknown",
    "the recipient address does not exist",
-   "check the spelling of the --to, --cc and --bcc addresses and that the "
-   "domain receives mail", 18},
+   "check the spelling of the {to}, {cc} and {bcc} addresses and that the "
+   "domain receives mail", MW_CAUSE_REFUSED},
   {"mailbox_full",
    "the recipient's mailbox is full",
    "the recipient must make room; retry later or reach them another "
-   "way", 18},
+   "way", MW_CAUSE_REFUSED},
   {"message_too_large",
    "the message is larger than the server accepts",
    "send a smaller message (the server's SIZE limit is in its EHLO reply; "
-   "doctor shows it); link large files instead of attaching them", 18},
+   "doctor shows it); link large files instead of attaching them",
+   MW_CAUSE_REFUSED},
   {"greylisted",
    "the server greylists: a first attempt from a new sender is deferred",
    "retry in 5 to 30 minutes from the same address; the retry is accepted",
-   19},
+   MW_CAUSE_RETRY},
   {"rate_limited",
    "too many messages, connections or recipients: the server limits the "
    "rate",
    "send more slowly, with fewer recipients per message, and retry later; "
-   "a daily sending quota resets after 24 hours", 19},
+   "a daily sending quota resets after 24 hours", MW_CAUSE_RETRY},
   {"policy_rejected",
    "the server's policy refused the message or this client",
    "read the server's text (content, reputation, missing reverse DNS); "
-   "send through your provider's submission server with --user, on port "
-   "587 with --tls starttls", 18},
+   "send through your provider's submission server with {user}, on port "
+   "587 with {tls=starttls}", MW_CAUSE_REFUSED},
   {"spf_dmarc_rejected",
    "refused because the sender's domain failed SPF, DKIM or DMARC checks",
    "publish an SPF record that allows the sending server, sign with DKIM "
    "and align with the domain's DMARC policy, or send through the server "
-   "the domain authorises (doctor --from ADDR checks the records)", 18},
+   "the domain authorises (doctor {from=ADDR} checks the records)",
+   MW_CAUSE_REFUSED},
   {"blocklisted",
    "the sending IP address or domain is on a blocklist",
    "look the address up on the list the reply names (e.g. Spamhaus), fix "
    "the cause and ask for delisting; meanwhile send through your "
-   "provider's submission server (port 587 with --user)", 18},
+   "provider's submission server (port 587 with {user})", MW_CAUSE_REFUSED},
   {"temporary_failure",
    "the server failed temporarily (4xx)",
    "retry later; if it keeps failing, read the server's text or ask its "
-   "administrator", 19},
+   "administrator", MW_CAUSE_RETRY},
   {"unknown_reply",
    "a reply that mailwire does not recognise",
    "read the server's text: a 4xx reply means retry later, a 5xx reply "
-   "means the request must change before it can succeed", 20},
+   "means the request must change before it can succeed", MW_CAUSE_PROTOCOL},
   {"proxy_unreachable",
    "the proxy does not accept connections",
-   "check the host and port of --proxy, and that the proxy runs and lets "
-   "this machine in", 21},
+   "check the host and port of {proxy}, and that the proxy runs and lets "
+   "this machine in", MW_CAUSE_PROXY},
   {"proxy_auth_failed",
    "the proxy refused the credentials (or wants some)",
    "give the proxy's user and password in the URL: "
    "socks5://user:pass@host:port or http://user:pass@host:port "
-   "(percent-encode special characters)", 21},
+   "(percent-encode special characters)", MW_CAUSE_PROXY},
   {"proxy_refused_target",
    "the proxy refused to connect to the mail server",
    "the proxy's rules do not allow this server or port: ask its "
-   "administrator, or use socks5h:// so the proxy resolves the name", 21},
+   "administrator, or use socks5h:// so the proxy resolves the name",
+   MW_CAUSE_PROXY},
 
   /* Mutual authentication (SCRAM, DIGEST-MD5): an authentication cause,
    * exit 17, but a security finding rather than a wrong password. */
@@ -238,11 +243,11 @@ static const mw_cause causes[] = {
    "success without a valid SCRAM server signature (v=) or DIGEST-MD5 "
    "rspauth, so it may be an impostor that does not know the password",
    "do not trust this server; check the certificate and the network path: "
-   "connect without --insecure or plaintext, pin a certificate only after "
+   "connect without {insecure} or plaintext, pin a certificate only after "
    "checking that it is the real server's, and look for a proxy or TLS "
    "interception on the way; tell the server's administrator, and change "
    "the password if it was ever sent to this server with PLAIN or LOGIN",
-   17},
+   MW_CAUSE_AUTH},
   /* Added in issue 9: diagnoses that follow the evidence */
   {"rate_limited_sender",
    "the sender (the account or the address) has used up its sending quota "
@@ -250,56 +255,56 @@ static const mw_cause causes[] = {
    "wait until the quota resets (often an hour or a day; the server's text "
    "may say), send fewer messages and fewer recipients per message, or ask "
    "the provider for a higher limit; another connection does not help",
-   19},
+   MW_CAUSE_RETRY},
   {"rate_limited_connection",
    "the server limits connections from this client: too many at once or "
    "in a short time",
    "open fewer connections at once (send several messages over one "
    "session), wait a few minutes and retry; if other programs on this "
-   "address send mail too, they count against the same limit", 19},
+   "address send mail too, they count against the same limit", MW_CAUSE_RETRY},
   {"server_dns_failure",
    "the server could not look up a domain in DNS for now (the sender's or "
    "the recipient's domain): a failure on its side",
    "retry later; if the domain in question is yours, check that its name "
    "servers answer for its MX and address records; if it persists, the "
-   "server's administrator must fix its resolver", 19},
+   "server's administrator must fix its resolver", MW_CAUSE_RETRY},
   {"policy_delay",
    "the server defers this client or message by policy for now (reverse "
    "DNS, reputation or a policy hold), not greylisting",
    "retry later; if it repeats, read the server's text: often the sending "
    "address needs a reverse DNS (PTR) name that resolves back to it, or "
-   "send through your provider's submission server with --user on port "
-   "587 with --tls starttls", 19},
+   "send through your provider's submission server with {user} on port "
+   "587 with {tls=starttls}", MW_CAUSE_RETRY},
   {"auth_required",
    "the server accepts mail only from an authenticated client, and this "
    "session did not authenticate",
-   "authenticate: give --user and --password-env, --password-file or "
-   "--password-cmd (or --oauth2-token-cmd), on the submission port 587 with "
-   "--tls starttls or 465 with --tls implicit", 17},
+   "authenticate: give {user} and {password-env}, {password-file} or "
+   "{password-cmd} (or {oauth2-token}), on the submission port 587 with "
+   "{tls=starttls} or 465 with {tls=implicit}", MW_CAUSE_AUTH},
   {"auth_token_rejected",
    "the server refused the OAuth access token as expired or invalid (not a "
    "wrong password)",
-   "get a fresh access token: --oauth2-token-cmd must print a current one "
+   "get a fresh access token: {oauth2-token} must print a current one "
    "(access tokens expire, often after an hour; use the refresh token); "
    "check that the token was issued for this account and for mail (Gmail "
    "scope https://mail.google.com/, Microsoft "
-   "https://outlook.office.com/SMTP.Send)", 17},
+   "https://outlook.office.com/SMTP.Send)", MW_CAUSE_AUTH},
   {"wrong_protocol",
    "the port speaks another protocol (IMAP, POP3, SSH or HTTP), not SMTP",
-   "use an SMTP port: 587 with --tls starttls or 465 with --tls implicit "
+   "use an SMTP port: 587 with {tls=starttls} or 465 with {tls=implicit} "
    "for submission (25 for server-to-server relay); IMAP is 143/993, POP3 "
-   "110/995", 13},
+   "110/995", MW_CAUSE_SERVICE},
   {"ehlo_rejected",
    "the server refused the client's EHLO and HELO (the name it gave, or "
    "the client itself)",
-   "give a fully qualified host name that resolves in DNS with --helo NAME "
+   "give a fully qualified host name that resolves in DNS with {helo=NAME} "
    "(many servers refuse a bare name or an address literal that does not "
-   "match the connection); otherwise read the server's text", 13},
+   "match the connection); otherwise read the server's text", MW_CAUSE_SERVICE},
   {"bind_address_unavailable",
-   "--bind names an address this machine does not have: a local "
+   "{bind} names an address this machine does not have: a local "
    "configuration error",
-   "give one of this machine's own addresses to --bind (ip -brief address "
-   "lists them), or leave --bind out", 22},
+   "give one of this machine's own addresses to {bind} (ip -brief address "
+   "lists them), or leave {bind} out", MW_CAUSE_LOCAL_CONFIG},
 };
 
 #define CAUSE_COUNT (sizeof(causes) / sizeof(causes[0]))

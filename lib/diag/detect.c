@@ -48,7 +48,7 @@ static mw_status smtp_detect(struct mw_smtp *s)
   if(s->opt.port)
     snprintf(ports, sizeof(ports), "%u", s->opt.port);
   mw__trace_emit(&s->trace, MW_TRACE_INFO,
-                 "--tls detect: probing %s on port%s %s in every TLS mode "
+                 "{tls=detect}: probing %s on port%s %s in every TLS mode "
                  "at once",
                  s->opt.host, ports[0] ? "" : "s",
                  ports[0] ? ports : "465, 587, 25, 2525");
@@ -56,7 +56,7 @@ static mw_status smtp_detect(struct mw_smtp *s)
   mw_status st = mw__probe_run(&s->opt, s->opt.host, ports[0] ? ports : NULL,
                                false, &p);
   if(st)
-    return mw__error_set(&s->err, st, "--tls detect: the probe failed: %s",
+    return mw__error_set(&s->err, st, "{tls=detect}: the probe failed: %s",
                          mw_status_message(st));
   size_t best = 0;
   bool found = mw_probe_best(p, &best);
@@ -66,7 +66,7 @@ static mw_status smtp_detect(struct mw_smtp *s)
                           ? MW_TLS_IMPLICIT
                           : MW_TLS_STARTTLS;
     mw__trace_emit(&s->trace, MW_TRACE_INFO,
-                   "--tls detect: port %u, TLS mode %s (%s, certificate "
+                   "{tls=detect}: port %u, TLS mode %s (%s, certificate "
                    "%s), found in %.0f ms",
                    s->opt.port, mw_tls_mode_name(s->opt.tls_mode),
                    mw_probe_row_tls_version(p, best),
@@ -86,21 +86,21 @@ static mw_status smtp_detect(struct mw_smtp *s)
   const char *rows = b.data ? b.data : "";
   if(found)
     st = mw__error_set(&s->err, MW_E_CERT,
-                       "--tls detect: TLS works on port %u (%s) but the "
+                       "{tls=detect}: TLS works on port %u (%s) but the "
                        "certificate is not accepted (%s): give its CA with "
-                       "--tls-ca-file or pin it with --tls-fingerprint. "
+                       "{tls-ca-file} or pin it with {tls-fingerprint}. "
                        "Found: %s",
                        mw_probe_row_port(p, best), mw_probe_row_mode(p, best),
                        mw_probe_row_cert(p, best), rows);
   else if(plain)
     st = mw__error_set(&s->err, MW_E_NO_STARTTLS,
-                       "--tls detect: only plaintext answered, and detect "
-                       "never chooses it (use --tls none knowingly). "
+                       "{tls=detect}: only plaintext answered, and detect "
+                       "never chooses it (use {tls=none} knowingly). "
                        "Found: %s",
                        rows);
   else
     st = mw__error_set(&s->err, refused ? MW_E_CONNECT : MW_E_TIMEOUT,
-                       "--tls detect: no port answered SMTP. Found: %s", rows);
+                       "{tls=detect}: no port answered SMTP. Found: %s", rows);
   mw__sbuf_free(&b);
   mw_probe_free(p);
   return st;

@@ -168,11 +168,11 @@ static bool check_tcp(struct mw_report *r, const struct mw_options *o,
              p25 ? " (many ISPs and clouds block outgoing port 25)" : "");
     snprintf(fix, sizeof(fix),
              "%s",
-             p25 ? "use the submission port instead: 587 with --tls starttls "
-                   "or 465 with --tls implicit"
+             p25 ? "use the submission port instead: 587 with {tls=starttls} "
+                   "or 465 with {tls=implicit}"
                  : "check firewalls between here and the server, or try "
-                   "another port (587 with --tls starttls, 465 with --tls "
-                   "implicit)");
+                   "another port (587 with {tls=starttls}, 465 with "
+                   "{tls=implicit})");
     mw__doctor_diagnose(r, p25 ? "port25_blocked" : "tcp_filtered", summary,
                         fix);
   }
@@ -289,7 +289,7 @@ static void describe_port(const mw_probe *p, unsigned port,
   const char *sep = ev->len ? "; " : "";
   if(pick != SIZE_MAX) {
     const char *auth = mw_probe_row_auth(p, pick);
-    mw__sbuf_printf(ev, "%s%u --tls %s: works (%s%s%s)", sep, port,
+    mw__sbuf_printf(ev, "%s%u {tls=%s}: works (%s%s%s)", sep, port,
                     mw_probe_row_mode(p, pick),
                     mw_probe_row_tls_version(p, pick), auth[0] ? ", AUTH " : "",
                     auth);
@@ -303,15 +303,15 @@ static void describe_port(const mw_probe *p, unsigned port,
   const char *o = mw_probe_row_outcome(p, usual);
   const char *detail = mw_probe_row_detail(p, usual);
   if(!strcmp(o, "works")) /* TLS works, the certificate is refused */
-    mw__sbuf_printf(ev, "%s%u --tls %s: TLS works, but the certificate is "
+    mw__sbuf_printf(ev, "%s%u {tls=%s}: TLS works, but the certificate is "
                         "not accepted (%s)",
                     sep, port, usual_mode, mw_probe_row_cert(p, usual));
   else if(!strcmp(o, "refused") || !strcmp(o, "unreachable") ||
           !strcmp(o, "timeout"))
-    mw__sbuf_printf(ev, "%s%u --tls %s: could not connect (%s)", sep, port,
+    mw__sbuf_printf(ev, "%s%u {tls=%s}: could not connect (%s)", sep, port,
                     usual_mode, detail);
   else
-    mw__sbuf_printf(ev, "%s%u --tls %s: %s (%s)", sep, port, usual_mode, o,
+    mw__sbuf_printf(ev, "%s%u {tls=%s}: %s (%s)", sep, port, usual_mode, o,
                     detail);
 }
 

@@ -264,7 +264,7 @@ static void check_dkim(struct deliver *d)
   const char *sel = d->o->dkim_selector;
   if(!sel) {
     mw__doctor_check(r, "dkim", MW_CHECK_SKIPPED, 0,
-                     "not tested (give --dkim-selector NAME: the s= of your "
+                     "not tested (give {dkim-selector=NAME}: the s= of your "
                      "DKIM-Signature)");
     return;
   }
@@ -387,7 +387,7 @@ static void check_dnsbl(struct deliver *d)
   const char *zones = d->o->dnsbl_zones;
   if(!zones) {
     mw__doctor_check(r, "dnsbl", MW_CHECK_SKIPPED, 0,
-              "not tested (give --dnsbl ZONE[,ZONE...]; no blocklist is "
+              "not tested (give {dnsbl=ZONE[,ZONE...]}; no blocklist is "
                      "asked by default)");
     return;
   }
@@ -490,7 +490,7 @@ static void refine_diagnosis(struct deliver *d)
                     "of %s look valid", r->summary, d->domain);
     mw__sbuf_printf(&fix, "check that this server is allowed by the SPF "
                     "record of %s and that the message is DKIM-signed for "
-                    "it (check a key with --dkim-selector); %s",
+                    "it (check a key with {dkim-selector}); %s",
                     d->domain, r->fix);
   }
   else if(!auth && d->listed.len) {
@@ -505,7 +505,7 @@ static void refine_diagnosis(struct deliver *d)
                     d->o->dnsbl_zones
                         ? "the server's address is not listed on the zones "
                           "checked"
-                        : "no blocklist was checked (give --dnsbl ZONES)");
+                        : "no blocklist was checked (give {dnsbl=ZONES})");
   }
   if(sum.data) {
     mw__free(r->summary);

@@ -72,7 +72,7 @@ const char *mw__doctor_step_name(enum mw__doctor_step step);
 void mw__doctor_refusal(struct mw_report *r, enum mw__doctor_step step,
                         const char *what, int code, const char *enhanced,
                         const char *text, bool has_credentials);
-/* Appends "--server HOST:PORT --tls MODE" and the settings that carry
+/* Appends "{server=HOST:PORT} {tls=MODE}" and the settings that carry
  * over (CA file, pin, server name, client certificate, bind, proxy
  * without its password, PROXY protocol), pasteable as is. */
 void mw__doctor_use_line(const struct mw_options *o, const char *host,

@@ -19,6 +19,7 @@
  */
 #include "diag/doctor_int.h"
 
+#include "core/setting.h"
 #include "diag/explain.h"
 
 #include <stdio.h>
@@ -36,15 +37,15 @@ static const char *step_fix(enum mw__doctor_step step, bool temporary)
     return mw_cause_find("starttls_not_offered")->fix;
   case MW__STEP_AUTH:
     return "the server's text (quoted above) says what it objects to: the "
-           "user name (--user), the password or token, the mechanism "
-           "(--auth) or the account's right to use SMTP";
+           "user name ({user}), the password or token, the mechanism "
+           "({auth}) or the account's right to use SMTP";
   case MW__STEP_MAIL:
-    return "the server objects to the sender: use a --from address the "
+    return "the server objects to the sender: use a {from} address the "
            "account may send as, in a domain that exists; the server's "
            "text (quoted above) says more";
   case MW__STEP_RCPT:
     return "the server objects to this recipient: check the address, and "
-           "authenticate (--user with --password-*) unless the server is "
+           "authenticate ({user} with {password}) unless the server is "
            "the recipient's own; the server's text (quoted above) says "
            "more";
   case MW__STEP_DATA:
@@ -142,30 +143,47 @@ static void proxy_shown(const char *url, struct mw__sbuf *b)
                     (int)(scheme_end + 3 - url), url, at + 1);
 }
 
+/* Appends " {ID=VALUE}" with VALUE escaped (core/setting.h). */
+static void use_setting(struct mw__sbuf *b, const char *id, const char *value)
+{
+  mw__sbuf_printf(b, " {%s=", id);
+  mw__sbuf_put_value(b, value);
+  mw__sbuf_puts(b, "}");
+}
+
 void mw__doctor_use_line(const struct mw_options *o, const char *host,
                          unsigned port, const char *mode,
                          struct mw__sbuf *b)
 {
+  struct mw__sbuf hp;
+  mw__sbuf_init(&hp);
   if(strchr(host, ':'))
-    mw__sbuf_printf(b, "--server [%s]:%u --tls %s", host, port, mode);
+    mw__sbuf_printf(&hp, "[%s]:%u", host, port);
   else
-    mw__sbuf_printf(b, "--server %s:%u --tls %s", host, port, mode);
+    mw__sbuf_printf(&hp, "%s:%u", host, port);
+  mw__sbuf_puts(b, "{server=");
+  mw__sbuf_put_value(b, hp.data ? hp.data : "");
+  mw__sbuf_printf(b, "} {tls=%s}", mode);
+  mw__sbuf_free(&hp);
   if(o->ca_file)
-    mw__sbuf_printf(b, " --tls-ca-file %s", o->ca_file);
+    use_setting(b, "tls-ca-file", o->ca_file);
   if(o->fingerprint[0])
-    mw__sbuf_printf(b, " --tls-fingerprint %s", o->fingerprint);
+    use_setting(b, "tls-fingerprint", o->fingerprint);
   if(o->tls_server_name)
-    mw__sbuf_printf(b, " --tls-server-name %s", o->tls_server_name);
+    use_setting(b, "tls-server-name", o->tls_server_name);
   if(o->tls_cert_file)
-    mw__sbuf_printf(b, " --tls-cert %s", o->tls_cert_file);
+    use_setting(b, "tls-cert", o->tls_cert_file);
   if(o->tls_key_file)
-    mw__sbuf_printf(b, " --tls-key %s", o->tls_key_file);
+    use_setting(b, "tls-key", o->tls_key_file);
   if(o->bind)
-    mw__sbuf_printf(b, " --bind %s", o->bind);
+    use_setting(b, "bind", o->bind);
   if(o->proxy_url) {
-    mw__sbuf_puts(b, " --proxy ");
-    proxy_shown(o->proxy_url, b);
+    struct mw__sbuf px;
+    mw__sbuf_init(&px);
+    proxy_shown(o->proxy_url, &px);
+    use_setting(b, "proxy", px.data ? px.data : "");
+    mw__sbuf_free(&px);
   }
   if(o->proxy_protocol)
-    mw__sbuf_printf(b, " --proxy-protocol v%d", o->proxy_protocol);
+    mw__sbuf_printf(b, " {proxy-protocol=v%d}", o->proxy_protocol);
 }

@@ -81,8 +81,8 @@ static void report_tls_and_cert(struct mw_report *r, const mw_smtp *s,
   const struct mw__tls_info *t = &s->tls_info;
   if(s->tls_fallback)
     mw__doctor_check(r, "tls", MW_CHECK_WARN, ms,
-                     "%s, %s, %s: BELOW --tls-min %s (the server cannot do "
-                     "it; the session fell back; --tls-strict refuses)",
+                     "%s, %s, %s: BELOW {tls-min=%s} (the server cannot do "
+                     "it; the session fell back; {tls-strict} refuses)",
                      implicit ? "implicit TLS" : "STARTTLS", t->version,
                      t->cipher,
                      s->tls_fallback == MW_TLS_VERSION_1_3 ? "1.3" : "1.2");
@@ -92,7 +92,7 @@ static void report_tls_and_cert(struct mw_report *r, const mw_smtp *s,
                      t->cipher);
   if(o->insecure) {
     mw__doctor_check(r, "certificate", MW_CHECK_WARN, 0,
-                     "NOT verified (--insecure): %s; issuer %s", t->subject,
+                     "NOT verified ({insecure}): %s; issuer %s", t->subject,
                      t->issuer);
     return;
   }
@@ -159,7 +159,7 @@ static void check_envelope(struct mw_report *r, mw_smtp *s, const char *from,
 {
   if(!from || !to) {
     mw__doctor_check(r, "envelope", MW_CHECK_SKIPPED, 0,
-                     "not tested (give --from and --to)");
+                     "not tested (give {from} and {to})");
     return;
   }
   struct mw__reply mail, rcpt;
@@ -220,7 +220,7 @@ static void report_ready(struct mw_report *r, mw_smtp *s,
   }
   else {
     mw__doctor_check(r, "tls", MW_CHECK_WARN, 0,
-                     "the connection is NOT encrypted (--tls %s)",
+                     "the connection is NOT encrypted ({tls=%s})",
                      mw_tls_mode_name(mode));
     r->detected_mode = "plain";
   }
@@ -337,9 +337,9 @@ static bool silent_port(struct mw_report *r, const struct mw_options *o,
                                                 : "");
     snprintf(summary, sizeof(summary),
              "%s port %u speaks implicit TLS, but the client waited for a "
-             "plaintext greeting (--tls %s)",
+             "plaintext greeting ({tls=%s})",
              r->host, r->port, mw_tls_mode_name(asked));
-    snprintf(fix, sizeof(fix), "use --tls implicit on port %u", r->port);
+    snprintf(fix, sizeof(fix), "use {tls=implicit} on port %u", r->port);
     mw__doctor_diagnose(r, "tls_mode_mismatch_expected_implicit", summary,
                         fix);
   }
@@ -358,7 +358,7 @@ static bool silent_port(struct mw_report *r, const struct mw_options *o,
              "implicit TLS does not help here (it was tried): the server is "
              "overloaded or hung, or something in between (a proxy, a "
              "firewall that inspects SMTP) holds the connection; retry "
-             "later or raise --greeting-timeout, and check that port %u is "
+             "later or raise {greeting-timeout}, and check that port %u is "
              "the mail server's (587 submission, 465 implicit TLS)",
              r->port);
     mw__doctor_diagnose(r, "greeting_timeout", summary, fix);
@@ -384,9 +384,9 @@ static void diagnose_mode(struct mw_report *r, const struct mw_options *o,
                        p->tls_info.version, st ? "" : " and greets after it");
       snprintf(summary, sizeof(summary),
                "%s port %u speaks implicit TLS, but the client waited for "
-               "a plaintext greeting (--tls %s)",
+               "a plaintext greeting ({tls=%s})",
                r->host, r->port, mw_tls_mode_name(asked));
-      snprintf(fix, sizeof(fix), "use --tls implicit on port %u", r->port);
+      snprintf(fix, sizeof(fix), "use {tls=implicit} on port %u", r->port);
       mw__doctor_diagnose(r, "tls_mode_mismatch_expected_implicit", summary,
                           fix);
     }
@@ -424,17 +424,17 @@ static void diagnose_mode(struct mw_report *r, const struct mw_options *o,
                      starttls ? " and offers STARTTLS" : " without STARTTLS");
     snprintf(summary, sizeof(summary),
              "%s port %u speaks plaintext SMTP%s, but the client started "
-             "TLS at once (--tls implicit)",
+             "TLS at once ({tls=implicit})",
              r->host, r->port, starttls ? " with STARTTLS" : "");
     if(starttls)
       snprintf(fix, sizeof(fix),
-               "use --tls starttls on port %u (or port 465 with --tls "
-               "implicit)",
+               "use {tls=starttls} on port %u (or port 465 with "
+               "{tls=implicit})",
                r->port);
     else
       snprintf(fix, sizeof(fix),
                "this port has no TLS at all: use the submission port 587 "
-               "with --tls starttls, or 465 with --tls implicit");
+               "with {tls=starttls}, or 465 with {tls=implicit}");
     mw__doctor_diagnose(r, "tls_mode_mismatch_expected_plain", summary, fix);
   }
   else {
@@ -485,7 +485,7 @@ static void diagnose_cert(struct mw_report *r, const mw_smtp *s,
   if(name && t->names[0])
     snprintf(fix, sizeof(fix),
              "connect with a name the certificate lists (%s), or keep the "
-             "address and give one with --tls-server-name NAME (its "
+             "address and give one with {tls-server-name=NAME} (its "
              "SHA-256 fingerprint is %s)",
              names, t->fingerprint);
   else
@@ -526,9 +526,9 @@ static void diagnose_auth(struct mw_report *r, const mw_smtp *s,
     mw__doctor_check(r, "auth", MW_CHECK_FAIL, ms, "%s", mw_error_message(e));
     snprintf(fix, sizeof(fix), "%s",
              mw__capa_has(&s->capa, "STARTTLS")
-                 ? "use --tls starttls (the server offers STARTTLS)"
-                 : "use an encrypted port: 587 with --tls starttls or 465 "
-                   "with --tls implicit");
+                 ? "use {tls=starttls} (the server offers STARTTLS)"
+                 : "use an encrypted port: 587 with {tls=starttls} or 465 "
+                   "with {tls=implicit}");
     mw__doctor_diagnose(r, "auth_requires_tls", mw_error_message(e), fix);
     return;
   case MW_E_AUTH_UNAVAILABLE:
@@ -741,9 +741,9 @@ void mw__doctor_session(struct mw_report *r, const struct mw_options *o,
                          e->enhanced, e->server_text, authed);
     else
       mw__doctor_diagnose(r, "starttls_not_offered", mw_error_message(e),
-                          "this port offers no STARTTLS: use --tls "
-                          "implicit if it is an implicit-TLS port (usually "
-                          "465), or port 587 with --tls starttls");
+                          "this port offers no STARTTLS: use {tls=implicit}"
+                          " if it is an implicit-TLS port (usually "
+                          "465), or port 587 with {tls=starttls}");
   }
   else if(st == MW_E_TLS) {
     mw__doctor_check(r, "tls", MW_CHECK_FAIL, ms, "%s", mw_error_message(e));

@@ -269,7 +269,7 @@ void mw__probe_connect_next(struct probe_conn *c)
              via ? "cannot reach the proxy " : "", where,
              rc == EAFNOSUPPORT ? "the bind address is of the other family"
              : rc == EADDRNOTAVAIL
-                 ? "the --bind address is not an address of this machine"
+                 ? "the {bind} address is not an address of this machine"
                  : strerror(rc));
     if(c->next_addr >= l->count) {
       mw__probe_conn_finish(c, connect_outcome(c, rc), c->last_error);

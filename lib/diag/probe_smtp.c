@@ -205,7 +205,7 @@ static void consume_lines(struct probe_conn *c)
       if(proto) {
         snprintf(d, sizeof(d),
                  "the port speaks %s%s, not SMTP: use an SMTP port (587 "
-                 "with --tls starttls, 465 with --tls implicit)",
+                 "with {tls=starttls}, 465 with {tls=implicit})",
                  proto, c->tls ? " over TLS" : "");
         memmove(c->in, c->in + used, c->inlen - used);
         c->inlen -= used;

@@ -220,8 +220,8 @@ mw_status mw_compose_add_header(mw_compose *c, const char *name,
   for(size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
     if(mw__strieq(name, owned[i]))
       return compose_fail(c, "header '%s' is written by mailwire itself "
-                             "(use --from, --to, --cc, --subject, or "
-                             "--message for a complete message)",
+                             "(use {from}, {to}, {cc}, {subject}, or "
+                             "{message} for a complete message)",
                           owned[i]);
   for(size_t i = 0; i < c->nheaders; i++)
     if(mw__strieq(name, c->headers[i].name))

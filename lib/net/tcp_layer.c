@@ -40,8 +40,8 @@ static mw_status attempt_failed(struct tcp_layer *t, int e)
   if(e == EADDRNOTAVAIL && t->bind) {
     /* Our own setting, not the server: nothing to retry. */
     mw__error_set(err, MW_E_INVALID,
-                  "--bind %s: this machine has no such address (give one "
-                  "of its own addresses, or leave --bind out)",
+                  "{bind=%s}: this machine has no such address (give one "
+                  "of its own addresses, or leave {bind} out)",
                   t->bind);
     err->category = MW_CAT_LOCAL; /* a setting here, not a usage error */
     return MW_E_INVALID;

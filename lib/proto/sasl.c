@@ -349,7 +349,7 @@ static mw_status check_challenge(struct mw__sasl *s, const char *challenge,
     return mw__error_set(err, MW_E_AUTH,
                          "the user name or password cannot be used with "
                          "SCRAM: SASLprep (RFC 4013) refuses it; use another "
-                         "mechanism over TLS, e.g. --auth PLAIN");
+                         "mechanism over TLS, e.g. {auth=PLAIN}");
   /* An empty DIGEST-MD5 challenge is never valid, and GNU SASL 2.2
    * over-reads its buffer on one. */
   if(s->digest && (!challenge || !*challenge))

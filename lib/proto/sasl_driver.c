@@ -330,8 +330,8 @@ mw_status mw__sasl_authenticate(const struct mw__sasl_ctx *ctx,
   if(external_asked && !have_cert &&
      !mw__sasl_choose(req->allowed, req->allowed, have_password, have_token))
     return mw__error_set(err, MW_E_INVALID,
-                         "--auth EXTERNAL needs a client certificate "
-                         "(--tls-cert FILE): SASL EXTERNAL takes the "
+                         "{auth=EXTERNAL} needs a client certificate "
+                         "({tls-cert=FILE}): SASL EXTERNAL takes the "
                          "identity from the certificate presented in the "
                          "TLS handshake");
   /* Offered counts only when the user's list (if any) allows EXTERNAL. */
@@ -344,13 +344,13 @@ mw_status mw__sasl_authenticate(const struct mw__sasl_ctx *ctx,
     return mw__error_set(err, MW_E_INSECURE,
                          "SASL EXTERNAL needs TLS: the client certificate "
                          "is only presented in the TLS handshake, and this "
-                         "connection is not encrypted; use --tls starttls "
-                         "or --tls implicit");
+                         "connection is not encrypted; use {tls=starttls} "
+                         "or {tls=implicit}");
   if(!srv->tls && !req->allow_insecure)
     return mw__error_set(err, MW_E_INSECURE,
                          "refusing to send credentials over an unencrypted "
-                         "connection%s; use --tls starttls or --tls implicit "
-                         "(or, knowingly, --allow-insecure-auth)",
+                         "connection%s; use {tls=starttls} or {tls=implicit} "
+                         "(or, knowingly, {allow-insecure-auth})",
                          srv->starttls_offered
                              ? " (the server offers STARTTLS)"
                              : "");

@@ -167,7 +167,7 @@ static mw_status smtp_read_reply(struct mw_smtp *s, struct mw__reply *r,
         mw__error_set(&s->err, MW_E_PROTOCOL,
                       "the server speaks %s, not SMTP (it said \"%s%s\"): "
                       "this is not a mail submission port; use 587 with "
-                      "--tls starttls or 465 with --tls implicit",
+                      "{tls=starttls} or 465 with {tls=implicit}",
                       proto, shown, s->line.len > n ? "..." : "");
         s->err.foreign_protocol = proto;
         return MW_E_PROTOCOL;
@@ -308,7 +308,7 @@ static mw_status smtp_greeting(struct mw_smtp *s, mw_tls_mode mode)
                   mode == MW_TLS_IMPLICIT
                       ? ""
                       : ": a silent server usually means the port expects "
-                        "implicit TLS (try --tls implicit, usually on port "
+                        "implicit TLS (try {tls=implicit}, usually on port "
                         "465), or the server is overloaded");
   }
   else if(st == MW_E_CLOSED) {
@@ -317,7 +317,7 @@ static mw_status smtp_greeting(struct mw_smtp *s, mw_tls_mode mode)
                   mode == MW_TLS_IMPLICIT
                       ? ""
                       : " (a port that expects implicit TLS may do this; "
-                        "try --tls implicit)");
+                        "try {tls=implicit})");
   }
   else if(!st && r.code != 220) {
     if(r.code == 554 || r.code / 100 == 5)
@@ -424,13 +424,13 @@ static mw_status smtp_starttls(struct mw_smtp *s, mw_tls_mode mode)
       return mw__error_set(
           &s->err, MW_E_NO_STARTTLS,
           "the server does not offer STARTTLS (it offers: %s); nothing "
-          "was sent. Use --tls implicit if the server has an implicit-TLS "
-          "port (usually 465); --tls starttls-optional or none would send "
+          "was sent. Use {tls=implicit} if the server has an implicit-TLS "
+          "port (usually 465); {tls=starttls-optional} or none would send "
           "in clear",
           capa_summary(s, caps, sizeof(caps)));
     mw__trace_emit(&s->trace, MW_TRACE_TLS,
                    "WARNING: the server does not offer STARTTLS; continuing "
-                   "WITHOUT encryption (--tls starttls-optional)");
+                   "WITHOUT encryption ({tls=starttls-optional})");
     return MW_OK;
   }
   struct mw__reply r;
@@ -445,7 +445,7 @@ static mw_status smtp_starttls(struct mw_smtp *s, mw_tls_mode mode)
     else {
       mw__trace_emit(&s->trace, MW_TRACE_TLS,
                      "WARNING: STARTTLS refused (%d); continuing WITHOUT "
-                     "encryption (--tls starttls-optional)",
+                     "encryption ({tls=starttls-optional})",
                      r.code);
     }
     mw__reply_free(&r);
@@ -671,7 +671,7 @@ mw_status mw__smtp_connect(mw_smtp *s)
     return st;
   mw__trace_emit(&s->trace, MW_TRACE_TLS,
                  "WARNING: the server cannot do TLS %s; retrying with TLS "
-                 "1.2 allowed (use --tls-strict to refuse)",
+                 "1.2 allowed (use {tls-strict} to refuse)",
                  s->opt.tls_min == MW_TLS_VERSION_1_3 ? "1.3" : "1.2");
   s->tls_fallback = s->opt.tls_min;
   s->opt.tls_min = MW_TLS_VERSION_DEFAULT;
@@ -731,7 +731,7 @@ static mw_status smtp_connect_once(mw_smtp *s)
                  s->opt.tls_mode == MW_TLS_AUTO ? " (auto, by port)" : "");
   if(s->opt.insecure)
     mw__trace_emit(&s->trace, MW_TRACE_TLS,
-                   "WARNING: --insecure: certificates will NOT be verified");
+                   "WARNING: {insecure}: certificates will NOT be verified");
   /* The layer stack: TCP, then the proxy tunnel and the PROXY header. */
   struct mw__stack_opts so = {.host = s->opt.host,
                               .port = port,
@@ -768,7 +768,7 @@ static mw_status smtp_setup(mw_smtp *s, struct mw__layer *top,
     if(st == MW_E_TIMEOUT)
       mw__error_set(&s->err, MW_E_TIMEOUT,
                     "no TLS handshake reply within %.1f s: the port may "
-                    "expect plaintext first (try --tls starttls, usually on "
+                    "expect plaintext first (try {tls=starttls}, usually on "
                     "port 587)",
                     s->opt.greeting_timeout_ms / 1000.0);
     if(st)

@@ -193,7 +193,7 @@ mw_status mw__tls_result(const struct mw__tls *t, int rc, short *want,
   if(bits & REASON_CERT_REQUIRED) /* TLS 1.3 alert 116 */
     mw__error_set(err, MW_E_TLS,
                   "TLS failure %s: %s: the server requires a client "
-                  "certificate (--tls-cert and --tls-key)",
+                  "certificate ({tls-cert} and {tls-key})",
                   what, why);
   else
     mw__error_set(err, MW_E_TLS, "TLS failure %s: %s", what,
@@ -355,8 +355,8 @@ static const char *verify_hint(long vr)
   case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
   case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
   case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-    return "if you trust this server, give its CA with --tls-ca-file or pin "
-           "its certificate with --tls-fingerprint";
+    return "if you trust this server, give its CA with {tls-ca-file} or pin "
+           "its certificate with {tls-fingerprint}";
   case X509_V_ERR_CERT_HAS_EXPIRED:
     return "the server's certificate has expired: its administrator must "
            "renew it";
@@ -365,7 +365,7 @@ static const char *verify_hint(long vr)
   case X509_V_ERR_HOSTNAME_MISMATCH:
   case X509_V_ERR_IP_ADDRESS_MISMATCH:
     return "connect using a name the certificate lists, or set the expected "
-           "name with --tls-server-name";
+           "name with {tls-server-name}";
   default:
     return "";
   }
@@ -380,7 +380,7 @@ static mw_status check_peer(struct mw__stream *st, SSL *ssl,
   if(policy->insecure) {
     mw__trace_emit(trace, MW_TRACE_TLS,
                    "WARNING: certificate verification is DISABLED "
-                   "(--insecure): the connection can be intercepted");
+                   "({insecure}): the connection can be intercepted");
     return MW_OK;
   }
   if(!cert)
@@ -557,7 +557,7 @@ static mw_status handshake_error(struct mw_error *err,
     mw__error_set(err, MW_E_TLS,
                   "%s: the server answered in plaintext, not TLS; "
                   "this port likely expects STARTTLS or no TLS "
-                  "(try --tls starttls, or port 465 for implicit TLS)",
+                  "(try {tls=starttls}, or port 465 for implicit TLS)",
                   copy);
     break;
   case MW__TLS_FAIL_CERT_REQUIRED:
@@ -567,13 +567,13 @@ static mw_status handshake_error(struct mw_error *err,
     mw__error_set(err, MW_E_TLS,
                   "%s: the server refused the handshake; if it "
                   "requires a client certificate, give one with "
-                  "--tls-cert and --tls-key",
+                  "{tls-cert} and {tls-key}",
                   copy);
     break;
   case MW__TLS_FAIL_VERSION:
     mw__error_set(err, MW_E_TLS,
                   "%s: no TLS version acceptable to both sides "
-                  "(check --tls-min/--tls-max)",
+                  "(check {tls-min}/{tls-max})",
                   copy);
     break;
   default:

@@ -173,7 +173,7 @@ static void no_common_version_is_a_kind(void **state)
   assert_int_equal(client_run(&p, &pol, &err, &info), MW_E_TLS);
   assert_int_equal(err.tls_failure, MW__TLS_FAIL_VERSION);
   assert_false(info.plaintext_peer);
-  assert_non_null(strstr(err.message, "check --tls-min/--tls-max"));
+  assert_non_null(strstr(err.message, "check {tls-min}/{tls-max}"));
   mw__error_clear(&err);
 }
 
