@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - set up, build and run every test; this is what .ci/run runs.
-#   1. the normal build (gcc, warnings as errors): unit tests, and the
+#   1. the layer check (../shared/tools/layer-check.py), then the normal
+#      build (gcc, warnings as errors): unit tests, and the
 #      integration tests against a private Postfix + Dovecot rig and the
 #      misbehaving test server, all on 127.0.0.1;
 #   2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer;
@@ -13,6 +14,16 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 echo "== 1/4 build and test"
+# The architecture check (issue 10): no include cycle among lib/ folders,
+# core/ a leaf, OpenSSL only in lib/tls, sockets only in net/io/tls, no
+# decision on an error message's words, no library file over 1,000 lines.
+# It lives in the workplace's shared/ beside the checkout.
+layer_check=../shared/tools/layer-check.py
+if [[ -f $layer_check ]]; then
+  python3 "$layer_check"
+else
+  echo "layer check: $layer_check not found; skipped"
+fi
 bash scripts/build.sh
 (cd build && ctest --output-on-failure -j2 --timeout 900)
 [[ ${MW_QUICK:-0} == 1 ]] && exit 0

@@ -1,5 +1,8 @@
 /*
- * proto/smtp.c - SMTP client: connect, TLS mode, AUTH, mail transaction.
+ * proto/smtp.c - the SMTP client session: connect (over the layer stack,
+ * net/stack.h), greeting, EHLO/HELO, the TLS mode, AUTH (the SMTP side of
+ * proto/sasl_driver.h), the session's facts, and QUIT.  The mail
+ * transaction is proto/smtp_send.c's.
  *
  * DESCRIPTION
  *   Blocking API over deadline-bound I/O: each reply is awaited until an
@@ -19,8 +22,9 @@
  *     verified: a 235 before it, an empty final 334 or one without the
  *     proof is MW_E_AUTH_SERVER_UNVERIFIED and ends the session before
  *     any mail command (proto/sasl.c, mw__sasl_success);
- *   - DATA is dot-stuffed and every line ending made CRLF (proto/data.c);
- *   - a connection lost after the final dot is MW_E_DELIVERY_UNKNOWN.
+ *   - DATA is dot-stuffed and every line ending made CRLF, and a
+ *     connection lost after the final dot is MW_E_DELIVERY_UNKNOWN
+ *     (proto/smtp_send.c).
  *
  * DIAGNOSTICS
  *   Every failure leaves its detail in s->err (mw_smtp_error()), with the
@@ -39,21 +43,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* RFC 5321 section 4.5.3.2 timeouts. */
-#define RFC_COMMAND_MS (5u * 60u * 1000u)
-#define RFC_DATA_INIT_MS (2u * 60u * 1000u)
-#define RFC_DATA_BLOCK_MS (3u * 60u * 1000u)
-#define RFC_DATA_END_MS (10u * 60u * 1000u)
 #define QUIT_MS 10000u
-
-#define DATA_CHUNK 65536
-
-static int64_t deadline_in(unsigned ms) { return mw__now_ms() + ms; }
-
-static unsigned cmd_timeout(const struct mw_smtp *s, unsigned rfc_ms)
-{
-  return s->opt.command_timeout_ms ? s->opt.command_timeout_ms : rfc_ms;
-}
 
 /* ---- session lifetime ------------------------------------------------ */
 
@@ -115,7 +105,7 @@ void mw_smtp_free(mw_smtp *s)
 const mw_error *mw_smtp_error(const mw_smtp *s) { return s ? &s->err : NULL; }
 
 /* A failure that leaves the connection unusable. */
-static mw_status smtp_broken(struct mw_smtp *s, mw_status st)
+mw_status mw__smtp_broken(struct mw_smtp *s, mw_status st)
 {
   smtp_close(s);
   s->state = SMTP_BROKEN;
@@ -132,7 +122,7 @@ static void smtp_phase(struct mw_smtp *s, enum mw__smtp_phase ph)
   s->phase_at[ph] = mw__now_ms();
 }
 
-static mw_status smtp_read_reply(struct mw_smtp *s, struct mw__reply *r,
+mw_status mw__smtp_read_reply(struct mw_smtp *s, struct mw__reply *r,
                                  int64_t deadline)
 {
   mw__reply_free(r);
@@ -179,13 +169,7 @@ static mw_status smtp_read_reply(struct mw_smtp *s, struct mw__reply *r,
   }
 }
 
-/* Queues one command line.  secret_from: when >= 0, the trace shows the
- * line cut at that offset followed by <redacted>. */
-static mw_status smtp_queue(struct mw_smtp *s, int secret_from,
-                            const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static mw_status smtp_queue(struct mw_smtp *s, int secret_from,
+mw_status mw__smtp_queue(struct mw_smtp *s, int secret_from,
                             const char *fmt, ...)
 {
   va_list ap;
@@ -227,23 +211,19 @@ static mw_status smtp_queue(struct mw_smtp *s, int secret_from,
 }
 
 /* Sends one command and reads its reply. */
-static mw_status smtp_command(struct mw_smtp *s, struct mw__reply *r,
+mw_status mw__smtp_command(struct mw_smtp *s, struct mw__reply *r,
                               unsigned timeout_ms, int secret_from,
                               const char *fmt, const char *arg)
 {
-  mw_status st = smtp_queue(s, secret_from, fmt, arg);
+  mw_status st = mw__smtp_queue(s, secret_from, fmt, arg);
   if(!st)
-    st = mw__stream_flush(&s->stream, deadline_in(timeout_ms));
+    st = mw__stream_flush(&s->stream, mw__smtp_deadline_in(timeout_ms));
   if(!st)
-    st = smtp_read_reply(s, r, deadline_in(timeout_ms));
+    st = mw__smtp_read_reply(s, r, mw__smtp_deadline_in(timeout_ms));
   return st;
 }
 
-static mw_status reply_error(struct mw_smtp *s, mw_status st,
-                             const struct mw__reply *r, const char *fmt,
-                             ...) __attribute__((format(printf, 4, 5)));
-
-static mw_status reply_error(struct mw_smtp *s, mw_status st,
+mw_status mw__smtp_reply_error(struct mw_smtp *s, mw_status st,
                              const struct mw__reply *r, const char *fmt, ...)
 {
   char what[512];
@@ -301,7 +281,7 @@ static mw_status smtp_greeting(struct mw_smtp *s, mw_tls_mode mode)
   struct mw__reply r;
   mw__reply_init(&r);
   unsigned ms = s->opt.greeting_timeout_ms;
-  mw_status st = smtp_read_reply(s, &r, deadline_in(ms));
+  mw_status st = mw__smtp_read_reply(s, &r, mw__smtp_deadline_in(ms));
   if(st == MW_E_TIMEOUT) {
     mw__error_set(&s->err, MW_E_TIMEOUT,
                   "no greeting from the server within %.1f s%s", ms / 1000.0,
@@ -321,14 +301,14 @@ static mw_status smtp_greeting(struct mw_smtp *s, mw_tls_mode mode)
   }
   else if(!st && r.code != 220) {
     if(r.code == 554 || r.code / 100 == 5)
-      st = reply_error(s, MW_E_REJECTED, &r,
+      st = mw__smtp_reply_error(s, MW_E_REJECTED, &r,
                        "the server refused the connection in its greeting "
                        "(policy or block list)");
     else if(r.code / 100 == 4)
-      st = reply_error(s, MW_E_REJECTED, &r,
+      st = mw__smtp_reply_error(s, MW_E_REJECTED, &r,
                        "the server is temporarily unavailable");
     else
-      st = reply_error(s, MW_E_PROTOCOL, &r, "unexpected greeting");
+      st = mw__smtp_reply_error(s, MW_E_PROTOCOL, &r, "unexpected greeting");
   }
   if(!st)
     st = smtp_expect_quiet(s, "its greeting");
@@ -348,8 +328,8 @@ static mw_status smtp_ehlo(struct mw_smtp *s)
   mw__reply_init(&r);
   mw__capa_clear(&s->capa);
   s->esmtp = false;
-  unsigned ms = cmd_timeout(s, RFC_COMMAND_MS);
-  mw_status st = smtp_command(s, &r, ms, -1, "EHLO %s", name);
+  unsigned ms = mw__smtp_cmd_timeout(s, MW__SMTP_COMMAND_MS);
+  mw_status st = mw__smtp_command(s, &r, ms, -1, "EHLO %s", name);
   if(!st && r.code == 250) {
     if(!mw__capa_parse(&s->capa, r.text ? r.text : ""))
       st = mw__error_set(&s->err, MW_E_NOMEM, NULL);
@@ -357,14 +337,14 @@ static mw_status smtp_ehlo(struct mw_smtp *s)
   }
   else if(!st && r.code / 100 == 5) {
     /* An SMTP (not ESMTP) server: fall back to HELO. */
-    st = smtp_command(s, &r, ms, -1, "HELO %s", name);
+    st = mw__smtp_command(s, &r, ms, -1, "HELO %s", name);
     if(!st && r.code != 250)
-      st = reply_error(s, MW_E_REJECTED, &r, "the server refused HELO");
+      st = mw__smtp_reply_error(s, MW_E_REJECTED, &r, "the server refused HELO");
     else if(!st)
       s->capa.valid = true;
   }
   else if(!st) {
-    st = reply_error(s, MW_E_REJECTED, &r, "the server refused EHLO");
+    st = mw__smtp_reply_error(s, MW_E_REJECTED, &r, "the server refused EHLO");
   }
   if(!st)
     st = smtp_expect_quiet(s, "its EHLO reply");
@@ -403,7 +383,7 @@ static mw_status smtp_tls(struct mw_smtp *s, unsigned timeout_ms)
       .cert_file = s->opt.tls_cert_file,
       .key_file = s->opt.tls_key_file};
   mw_status st = mw__tls_start(&s->stream, &policy, &s->trace,
-                               deadline_in(timeout_ms), &s->tls,
+                               mw__smtp_deadline_in(timeout_ms), &s->tls,
                                &s->tls_info);
   /* A name mismatch says which names the certificate does carry. */
   if(st == MW_E_CERT && s->tls_info.names[0] &&
@@ -435,11 +415,11 @@ static mw_status smtp_starttls(struct mw_smtp *s, mw_tls_mode mode)
   }
   struct mw__reply r;
   mw__reply_init(&r);
-  unsigned ms = cmd_timeout(s, RFC_COMMAND_MS);
-  mw_status st = smtp_command(s, &r, ms, -1, "%s", "STARTTLS");
+  unsigned ms = mw__smtp_cmd_timeout(s, MW__SMTP_COMMAND_MS);
+  mw_status st = mw__smtp_command(s, &r, ms, -1, "%s", "STARTTLS");
   if(!st && r.code != 220) {
     if(required) {
-      st = reply_error(s, MW_E_NO_STARTTLS, &r,
+      st = mw__smtp_reply_error(s, MW_E_NO_STARTTLS, &r,
                        "the server refused STARTTLS; nothing was sent");
     }
     else {
@@ -562,16 +542,16 @@ static mw_status smtp_auth_send(void *user, bool command, const char *line,
 static mw_status smtp_auth_flush(void *user)
 {
   struct smtp_auth_io *a = user;
-  return mw__stream_flush(&a->s->stream, deadline_in(a->ms));
+  return mw__stream_flush(&a->s->stream, mw__smtp_deadline_in(a->ms));
 }
 
 static mw_status smtp_auth_read(void *user, const char **line, size_t *len)
 {
   struct smtp_auth_io *a = user;
   struct mw_smtp *s = a->s;
-  mw_status st = mw__stream_flush(&s->stream, deadline_in(a->ms));
+  mw_status st = mw__stream_flush(&s->stream, mw__smtp_deadline_in(a->ms));
   if(!st)
-    st = smtp_read_reply(s, &a->r, deadline_in(a->ms));
+    st = mw__smtp_read_reply(s, &a->r, mw__smtp_deadline_in(a->ms));
   if(!st)
     st = smtp_expect_quiet(s, "an AUTH reply");
   if(st)
@@ -592,7 +572,7 @@ static mw_status smtp_auth_refused(void *user,
   struct mw_smtp *s = a->s;
   const struct mw__reply *r = &a->r;
   if(r->code == 535 && strcmp(why->mech, "EXTERNAL") == 0)
-    return reply_error(s, MW_E_AUTH, r,
+    return mw__smtp_reply_error(s, MW_E_AUTH, r,
                        "the server did not accept the client certificate "
                        "'%s' as an identity (SASL EXTERNAL%s%s; is the "
                        "certificate one the server trusts and maps to an "
@@ -600,12 +580,12 @@ static mw_status smtp_auth_refused(void *user,
                        s->opt.tls_cert_file, s->opt.user ? " for " : "",
                        s->opt.user ? s->opt.user : "");
   if(why->oauth_status[0] && r->code / 100 != 4)
-    return reply_error(s, MW_E_AUTH, r,
+    return mw__smtp_reply_error(s, MW_E_AUTH, r,
                        "the server refused the OAuth access token as "
                        "expired or invalid (its report said status "
                        "\"%s\"): get a fresh token (%s as %s)",
                        why->oauth_status, why->mech, why->identity);
-  return reply_error(s, MW_E_AUTH, r, "%s (%s as %s)",
+  return mw__smtp_reply_error(s, MW_E_AUTH, r, "%s (%s as %s)",
                      auth_reply_hint(r->code), why->mech, why->identity);
 }
 
@@ -632,7 +612,7 @@ static mw_status smtp_auth(struct mw_smtp *s)
       .allow_insecure = s->opt.allow_insecure_auth,
       .host = s->opt.host,
   };
-  struct smtp_auth_io a = {.s = s, .ms = cmd_timeout(s, RFC_COMMAND_MS)};
+  struct smtp_auth_io a = {.s = s, .ms = mw__smtp_cmd_timeout(s, MW__SMTP_COMMAND_MS)};
   mw__reply_init(&a.r);
   mw__sbuf_init(&a.line);
   const struct mw__sasl_io io = {
@@ -745,7 +725,7 @@ static mw_status smtp_connect_once(mw_smtp *s)
   mw_status st = mw__stack_open(&so, &s->trace, stack_step, s, s->peer,
                                 sizeof(s->peer), &s->err, &top);
   if(st)
-    return smtp_broken(s, st);
+    return mw__smtp_broken(s, st);
   if(top->below) {
     char layers[300];
     mw__layer_describe_stack(top, layers, sizeof(layers));
@@ -772,7 +752,7 @@ static mw_status smtp_setup(mw_smtp *s, struct mw__layer *top,
                     "port 587)",
                     s->opt.greeting_timeout_ms / 1000.0);
     if(st)
-      return smtp_broken(s, st);
+      return mw__smtp_broken(s, st);
   }
   smtp_phase(s, MW__PHASE_GREETING);
   st = smtp_greeting(s, mode);
@@ -789,7 +769,7 @@ static mw_status smtp_setup(mw_smtp *s, struct mw__layer *top,
     st = smtp_auth(s);
   }
   if(st)
-    return smtp_broken(s, st);
+    return mw__smtp_broken(s, st);
   smtp_phase(s, MW__PHASE_READY);
   s->state = SMTP_READY;
   return MW_OK;
@@ -851,486 +831,6 @@ const char *mw_smtp_peer_address(const mw_smtp *s)
   return s ? s->peer : "";
 }
 
-/* ---- the mail transaction ------------------------------------------------ */
-
-static void record_rcpt(struct mw_result *res, size_t i,
-                        const struct mw__reply *r)
-{
-  struct mw__rcpt_result *rr = &res->rcpts[i];
-  rr->code = r->code;
-  /* Any 2xx is acceptance (251 "will forward", 252 "cannot verify but
-   * will try"); 551 "user not local, try X" is a refusal we report, never
-   * follow. */
-  rr->accepted = r->code / 100 == 2;
-  memcpy(rr->enhanced, r->enhanced, sizeof(rr->enhanced));
-  mw__free(rr->text);
-  rr->text = mw__strdup(r->text ? r->text : "");
-}
-
-static mw_status smtp_rset_quietly(struct mw_smtp *s)
-{
-  struct mw__reply r;
-  mw__reply_init(&r);
-  mw_status st = smtp_command(s, &r, cmd_timeout(s, RFC_COMMAND_MS), -1,
-                              "%s", "RSET");
-  mw__reply_free(&r);
-  return st;
-}
-
-/* Checks a reply inside the mail transaction for what ends it whatever
- * the command: a 421 (RFC 5321 section 3.8: the server is closing the
- * channel), even in the middle of a pipelined batch, is reported with its
- * code and text as a temporary failure; a 3xx where a final reply is due
- * is a protocol error.  to names the command answered. */
-static mw_status transaction_reply(struct mw_smtp *s,
-                                   const struct mw__reply *r, const char *to,
-                                   bool intermediate_ok)
-{
-  if(r->code == 421)
-    return reply_error(s, MW_E_CLOSED, r,
-                       "the server closed the session in reply to %s", to);
-  if(r->code / 100 == 3 && !intermediate_ok)
-    return reply_error(s, MW_E_PROTOCOL, r,
-                       "the server answered %s with an intermediate reply "
-                       "where a final one is due",
-                       to);
-  return MW_OK;
-}
-
-/* Checks what the message needs against what the server offers. */
-static mw_status check_message_fit(struct mw_smtp *s, const mw_envelope *e,
-                                   const mw_message_info *info,
-                                   bool *use_8bit, bool *use_utf8)
-{
-  /* A scan that stopped at an over-long line saw only part of the
-   * message: refuse for that first. */
-  if(info->long_line)
-    return mw__error_set(&s->err, MW_E_MESSAGE,
-                         "line %llu of the message is longer than %d bytes "
-                         "(RFC 5321 section 4.5.3.1.6) and servers may "
-                         "break or refuse it: encode the body as "
-                         "quoted-printable or base64; nothing was sent",
-                         (unsigned long long)info->long_line,
-                         MW__SMTP_MAX_TEXT_LINE);
-  bool utf8 = info->needs_smtputf8 || mw__address_is_utf8(e->from);
-  for(size_t i = 0; i < e->count; i++)
-    utf8 = utf8 || mw__address_is_utf8(e->rcpts[i]);
-  if(utf8 && !mw__capa_has(&s->capa, "SMTPUTF8"))
-    return mw__error_set(&s->err, MW_E_MESSAGE,
-                         "the message or an address needs SMTPUTF8 "
-                         "(non-ASCII), which the server does not offer; "
-                         "nothing was sent");
-  if(info->has_8bit && !utf8 && !mw__capa_has(&s->capa, "8BITMIME"))
-    return mw__error_set(&s->err, MW_E_MESSAGE,
-                         "the message has 8-bit data but the server does "
-                         "not offer 8BITMIME; encode the body as "
-                         "quoted-printable or base64; nothing was sent");
-  if(info->longest_line > MW__SMTP_MAX_TEXT_LINE)
-    return mw__error_set(&s->err, MW_E_MESSAGE,
-                         "the message has a line of %zu bytes; SMTP allows "
-                         "at most %d (RFC 5321 section 4.5.3.1.6) and "
-                         "servers may break or refuse it: encode the body "
-                         "as quoted-printable or base64; nothing was sent",
-                         info->longest_line, MW__SMTP_MAX_TEXT_LINE);
-  uint64_t limit = mw__capa_size(&s->capa);
-  if(limit && info->size > limit)
-    return mw__error_set(&s->err, MW_E_MESSAGE,
-                         "the message (%llu bytes) exceeds the server's "
-                         "SIZE limit of %llu bytes; nothing was sent",
-                         (unsigned long long)info->size,
-                         (unsigned long long)limit);
-  *use_utf8 = utf8;
-  *use_8bit = info->has_8bit && mw__capa_has(&s->capa, "8BITMIME");
-  return MW_OK;
-}
-
-static mw_status queue_mail_from(struct mw_smtp *s, const mw_envelope *e,
-                                 const mw_message_info *info, bool use_8bit,
-                                 bool use_utf8)
-{
-  char params[128] = "";
-  size_t used = 0;
-  if(info->size && mw__capa_has(&s->capa, "SIZE"))
-    used += (size_t)snprintf(params + used, sizeof(params) - used,
-                             " SIZE=%llu", (unsigned long long)info->size);
-  if(use_8bit)
-    used += (size_t)snprintf(params + used, sizeof(params) - used,
-                             " BODY=8BITMIME");
-  if(use_utf8)
-    snprintf(params + used, sizeof(params) - used, " SMTPUTF8");
-  struct mw__sbuf cmd;
-  mw__sbuf_init(&cmd);
-  mw__sbuf_printf(&cmd, "MAIL FROM:<%s>%s", e->from ? e->from : "", params);
-  if(cmd.failed) {
-    mw__sbuf_free(&cmd);
-    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
-  }
-  mw_status st = smtp_queue(s, -1, "%s", cmd.data);
-  mw__sbuf_free(&cmd);
-  return st;
-}
-
-/* Streams the message body and the final dot; reads the final reply. */
-static mw_status smtp_data_body(struct mw_smtp *s, mw_read_fn read,
-                                void *read_user, struct mw_result *res)
-{
-  char *chunk = mw__malloc(DATA_CHUNK);
-  if(!chunk)
-    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
-  struct mw__data_encoder enc;
-  mw__data_encoder_init(&enc);
-  uint64_t body_bytes = 0;
-  mw_status st = MW_OK;
-  unsigned block_ms = cmd_timeout(s, RFC_DATA_BLOCK_MS);
-  for(;;) {
-    size_t got = 0;
-    st = read(read_user, chunk, DATA_CHUNK, &got);
-    if(st) {
-      mw__error_set(&s->err, MW_E_IO,
-                    "reading the message failed; the connection was closed "
-                    "without ending the data, so nothing was delivered");
-      st = MW_E_IO;
-      break;
-    }
-    if(!got)
-      break;
-    body_bytes += got;
-    if(!mw__data_encode(&enc, chunk, got, &s->stream.wbuf)) {
-      st = mw__error_set(&s->err, MW_E_NOMEM, NULL);
-      break;
-    }
-    if(mw__stream_queued(&s->stream) >= DATA_CHUNK) {
-      st = mw__stream_flush(&s->stream, deadline_in(block_ms));
-      if(st)
-        break;
-    }
-  }
-  mw__free(chunk);
-  if(!st)
-    st = mw__stream_flush(&s->stream, deadline_in(block_ms));
-  if(st) {
-    /* Never send the dot after a failure: the server discards an
-     * unterminated message when the connection closes. */
-    res->delivery = MW_DELIVERY_NOT_SENT;
-    return smtp_broken(s, st);
-  }
-  mw__trace_emit(&s->trace, MW_TRACE_OUT,
-                 "<message: %llu bytes, dot-stuffed, CRLF line endings>",
-                 (unsigned long long)body_bytes);
-  if(!mw__data_finish(&enc, &s->stream.wbuf))
-    return smtp_broken(s, mw__error_set(&s->err, MW_E_NOMEM, NULL));
-  mw__trace_emit(&s->trace, MW_TRACE_OUT, ".");
-  unsigned end_ms = cmd_timeout(s, RFC_DATA_END_MS);
-  st = mw__stream_flush(&s->stream, deadline_in(end_ms));
-  struct mw__reply r;
-  mw__reply_init(&r);
-  if(!st)
-    st = smtp_read_reply(s, &r, deadline_in(end_ms));
-  if(st) {
-    char why[sizeof(s->err.message)];
-    snprintf(why, sizeof(why), "%s", s->err.message);
-    mw__error_set(&s->err, MW_E_DELIVERY_UNKNOWN,
-                  "the connection failed after the message was sent (%s): "
-                  "the server may or may not have accepted it",
-                  why);
-    res->delivery = MW_DELIVERY_UNKNOWN;
-    mw__reply_free(&r);
-    return smtp_broken(s, MW_E_DELIVERY_UNKNOWN);
-  }
-  res->final_code = r.code;
-  res->final_text = mw__strdup(r.text ? r.text : "");
-  if(r.code / 100 == 2) {
-    res->delivery = MW_DELIVERY_ACCEPTED;
-    mw__parse_queue_id(r.text, res->queue_id, sizeof(res->queue_id));
-  }
-  else if(r.code / 100 == 3) {
-    /* Neither yes nor no: the server's state is unknown, and so is the
-     * message's fate. */
-    reply_error(s, MW_E_DELIVERY_UNKNOWN, &r,
-                "the server answered the end of the message with an "
-                "intermediate reply, where a final one is due: it may or "
-                "may not have accepted it");
-    res->delivery = MW_DELIVERY_UNKNOWN;
-    mw__reply_free(&r);
-    return smtp_broken(s, MW_E_DELIVERY_UNKNOWN);
-  }
-  else if(r.code == 421) {
-    res->delivery = MW_DELIVERY_REFUSED;
-    st = transaction_reply(s, &r, "the end of the message", false);
-    mw__reply_free(&r);
-    return smtp_broken(s, st);
-  }
-  else {
-    res->delivery = MW_DELIVERY_REFUSED;
-    st = reply_error(s, MW_E_REJECTED, &r,
-                     "the server refused the message after the data");
-  }
-  mw__reply_free(&r);
-  return st;
-}
-
-mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
-                       const mw_message_info *info, mw_read_fn read,
-                       void *read_user, mw_result **out)
-{
-  if(out)
-    *out = NULL;
-  if(!s || !e || !read || !out)
-    return MW_E_INVALID;
-  mw__error_clear(&s->err);
-  if(s->state != SMTP_READY)
-    return mw__error_set(&s->err, MW_E_STATE,
-                         "the session is not connected");
-  if(!e->count)
-    return mw__error_set(&s->err, MW_E_INVALID, "no recipient given");
-  mw_message_info none = {0};
-  if(!info)
-    info = &none;
-  bool use_8bit = false, use_utf8 = false;
-  mw_status st = check_message_fit(s, e, info, &use_8bit, &use_utf8);
-  if(st)
-    return st;
-  struct mw_result *res = mw__result_new(e);
-  if(!res)
-    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
-  *out = res;
-  int64_t t0 = mw__now_ms();
-  uint64_t out0 = s->stream.bytes_out;
-  bool pipelining = s->opt.pipelining && mw__capa_has(&s->capa, "PIPELINING");
-  unsigned ms = cmd_timeout(s, RFC_COMMAND_MS);
-  unsigned data_ms = cmd_timeout(s, RFC_DATA_INIT_MS);
-  struct mw__reply r;
-  mw__reply_init(&r);
-  size_t accepted = 0;
-  bool mail_ok = false, data_started = false;
-
-  /* MAIL FROM, then RCPT TO and DATA: all in one write with PIPELINING
-   * (RFC 2920), else one command per round trip, stopping early. */
-  st = queue_mail_from(s, e, info, use_8bit, use_utf8);
-  if(!st && !pipelining)
-    st = mw__stream_flush(&s->stream, deadline_in(ms));
-  if(!st && !pipelining) {
-    st = smtp_read_reply(s, &r, deadline_in(ms));
-    if(!st)
-      st = transaction_reply(s, &r, "MAIL FROM", false);
-    if(!st && r.code / 100 == 2)
-      mail_ok = true;
-    else if(!st)
-      st = reply_error(s, MW_E_REJECTED, &r,
-                       "the server refused the sender <%s>",
-                       e->from ? e->from : "");
-    for(size_t i = 0; !st && i < e->count; i++) {
-      st = smtp_command(s, &r, ms, -1, "RCPT TO:<%s>", e->rcpts[i]);
-      if(!st)
-        st = transaction_reply(s, &r, "RCPT TO", false);
-      if(!st) {
-        record_rcpt(res, i, &r);
-        accepted += res->rcpts[i].accepted;
-      }
-    }
-    if(!st && accepted) {
-      st = smtp_command(s, &r, data_ms, -1, "%s", "DATA");
-      if(!st)
-        st = transaction_reply(s, &r, "DATA", true);
-      data_started = !st && r.code == 354;
-    }
-  }
-  else if(!st) {
-    for(size_t i = 0; !st && i < e->count; i++)
-      st = smtp_queue(s, -1, "RCPT TO:<%s>", e->rcpts[i]);
-    if(!st)
-      st = smtp_queue(s, -1, "%s", "DATA");
-    if(!st)
-      st = mw__stream_flush(&s->stream, deadline_in(ms));
-    if(!st)
-      st = smtp_read_reply(s, &r, deadline_in(ms));
-    if(!st)
-      st = transaction_reply(s, &r, "MAIL FROM", false);
-    if(!st)
-      mail_ok = r.code / 100 == 2;
-    struct mw__reply mail_reply;
-    mw__reply_init(&mail_reply);
-    if(!st && !mail_ok) {
-      mail_reply.code = r.code;
-      memcpy(mail_reply.enhanced, r.enhanced, sizeof(r.enhanced));
-      mw__sbuf_puts(&mail_reply.buf, r.text ? r.text : "");
-      mail_reply.text = mail_reply.buf.data;
-    }
-    for(size_t i = 0; !st && i < e->count; i++) {
-      st = smtp_read_reply(s, &r, deadline_in(ms));
-      if(!st)
-        st = transaction_reply(s, &r, "RCPT TO", false);
-      if(!st) {
-        record_rcpt(res, i, &r);
-        accepted += res->rcpts[i].accepted;
-      }
-    }
-    if(!st)
-      st = smtp_read_reply(s, &r, deadline_in(data_ms));
-    if(!st)
-      st = transaction_reply(s, &r, "DATA", true);
-    if(!st && r.code == 354 && (!accepted || !mail_ok)) {
-      /* A lax server opened DATA although the sender or every recipient
-       * was refused: end it empty (it must refuse that) so the session
-       * stays in step; nothing of the message is sent. */
-      st = smtp_queue(s, -1, "%s", ".");
-      if(!st)
-        st = mw__stream_flush(&s->stream, deadline_in(ms));
-      if(!st)
-        st = smtp_read_reply(s, &r, deadline_in(ms));
-      if(!st && r.code / 100 == 2)
-        st = mw__error_set(&s->err, MW_E_PROTOCOL,
-                           "the server accepted an empty message with no "
-                           "valid recipient");
-    }
-    else {
-      data_started = !st && r.code == 354;
-    }
-    if(!st && !mail_ok)
-      st = reply_error(s, MW_E_REJECTED, &mail_reply,
-                       "the server refused the sender <%s>",
-                       e->from ? e->from : "");
-    mw__reply_free(&mail_reply);
-  }
-
-  if(!st && mail_ok && !accepted) {
-    /* Report the first refusal; every recipient's reply is in *out. */
-    mw__error_set(&s->err, MW_E_RECIPIENTS,
-                  "every recipient was refused; nothing was sent (first: "
-                  "<%s> %d%s%s %s)",
-                  res->rcpts[0].address, res->rcpts[0].code,
-                  res->rcpts[0].enhanced[0] ? " " : "",
-                  res->rcpts[0].enhanced,
-                  res->rcpts[0].text ? res->rcpts[0].text : "");
-    s->err.reply_code = res->rcpts[0].code;
-    memcpy(s->err.enhanced, res->rcpts[0].enhanced, sizeof(s->err.enhanced));
-    s->err.server_text = mw__strdup(res->rcpts[0].text);
-    s->err.temporary = true;
-    for(size_t i = 0; i < res->count; i++)
-      if(res->rcpts[i].code / 100 == 5)
-        s->err.temporary = false;
-    mw__error_set_recipient(&s->err, res->rcpts[0].address);
-    st = MW_E_RECIPIENTS;
-  }
-  else if(!st && mail_ok && !data_started) {
-    st = reply_error(s, MW_E_REJECTED, &r, "the server refused DATA");
-  }
-  mw__reply_free(&r);
-
-  if(!st) {
-    st = smtp_data_body(s, read, read_user, res);
-  }
-  else if(st == MW_E_REJECTED || st == MW_E_RECIPIENTS) {
-    res->delivery = MW_DELIVERY_REFUSED;
-    /* Keep the session usable for the next message; the error stays. */
-    struct mw_error saved = s->err;
-    memset(&s->err, 0, sizeof(s->err));
-    mw_status rs = smtp_rset_quietly(s);
-    mw__error_clear(&s->err);
-    s->err = saved;
-    if(rs)
-      smtp_broken(s, rs);
-  }
-  else if(st != MW_E_INVALID && st != MW_E_NOMEM) {
-    smtp_broken(s, st);
-  }
-  res->elapsed_ms = (double)(mw__now_ms() - t0);
-  res->bytes_sent = s->stream.bytes_out - out0;
-  return st;
-}
-
-struct mem_reader {
-  const char *data;
-  size_t len, pos;
-};
-
-static mw_status mem_read(void *user, char *buf, size_t len, size_t *got)
-{
-  struct mem_reader *m = user;
-  size_t n = m->len - m->pos < len ? m->len - m->pos : len;
-  memcpy(buf, m->data + m->pos, n);
-  m->pos += n;
-  *got = n;
-  return MW_OK;
-}
-
-mw_status mw_smtp_send_buffer(mw_smtp *s, const mw_envelope *e,
-                              const void *data, size_t len, mw_result **out)
-{
-  if(!data && len)
-    return MW_E_INVALID;
-  mw_message_info info;
-  mw_message_info_scan(&info, data ? data : "", len);
-  struct mem_reader m = {.data = data ? data : "", .len = len, .pos = 0};
-  return mw_smtp_send(s, e, &info, mem_read, &m, out);
-}
-
-static void copy_reply(struct mw__reply *dst, const struct mw__reply *src)
-{
-  mw__reply_free(dst);
-  mw__reply_init(dst);
-  dst->code = src->code;
-  memcpy(dst->enhanced, src->enhanced, sizeof(dst->enhanced));
-  mw__sbuf_puts(&dst->buf, src->text ? src->text : "");
-  dst->text = dst->buf.data;
-}
-
-mw_status mw__smtp_check_envelope(struct mw_smtp *s, const char *from,
-                                  const char *to, struct mw__reply *mail,
-                                  struct mw__reply *rcpt)
-{
-  mw__error_clear(&s->err);
-  if(s->state != SMTP_READY)
-    return mw__error_set(&s->err, MW_E_STATE, "the session is not connected");
-  if(mw__address_problem(from, true) || mw__address_problem(to, false))
-    return mw__error_set(&s->err, MW_E_INVALID, "invalid envelope address");
-  struct mw__reply r;
-  mw__reply_init(&r);
-  unsigned ms = cmd_timeout(s, RFC_COMMAND_MS);
-  bool utf8 = mw__address_is_utf8(from) || mw__address_is_utf8(to);
-  mw_status st = smtp_command(s, &r, ms, -1,
-                              utf8 && mw__capa_has(&s->capa, "SMTPUTF8")
-                                  ? "MAIL FROM:<%s> SMTPUTF8"
-                                  : "MAIL FROM:<%s>",
-                              from);
-  if(!st)
-    copy_reply(mail, &r);
-  if(!st && r.code == 250) {
-    st = smtp_command(s, &r, ms, -1, "RCPT TO:<%s>", to);
-    if(!st)
-      copy_reply(rcpt, &r);
-  }
-  /* A 421 closes the channel (RFC 5321 section 3.8): the replies were
-   * read and are the answer; there is nobody left to RSET. */
-  bool closing = !st && r.code == 421;
-  if(!st && !closing)
-    st = smtp_command(s, &r, ms, -1, "%s", "RSET");
-  mw__reply_free(&r);
-  if(st || closing)
-    smtp_broken(s, st);
-  return st;
-}
-
-mw_status mw_smtp_reset(mw_smtp *s)
-{
-  if(!s)
-    return MW_E_INVALID;
-  mw__error_clear(&s->err);
-  if(s->state != SMTP_READY)
-    return mw__error_set(&s->err, MW_E_STATE,
-                         "the session is not connected");
-  struct mw__reply r;
-  mw__reply_init(&r);
-  mw_status st = smtp_command(s, &r, cmd_timeout(s, RFC_COMMAND_MS), -1,
-                              "%s", "RSET");
-  if(!st && r.code != 250)
-    st = reply_error(s, MW_E_REJECTED, &r, "the server refused RSET");
-  mw__reply_free(&r);
-  if(st && st != MW_E_REJECTED)
-    smtp_broken(s, st);
-  return st;
-}
-
 mw_status mw_smtp_quit(mw_smtp *s)
 {
   if(!s)
@@ -1343,10 +843,10 @@ mw_status mw_smtp_quit(mw_smtp *s)
   }
   struct mw__reply r;
   mw__reply_init(&r);
-  unsigned ms = cmd_timeout(s, QUIT_MS);
+  unsigned ms = mw__smtp_cmd_timeout(s, QUIT_MS);
   if(ms > QUIT_MS)
     ms = QUIT_MS;
-  mw_status st = smtp_command(s, &r, ms, -1, "%s", "QUIT");
+  mw_status st = mw__smtp_command(s, &r, ms, -1, "%s", "QUIT");
   mw__reply_free(&r);
   /* Whatever happens to QUIT loses nothing: every message of the session
    * already has its final reply.  A server that closed first (a 421 idle

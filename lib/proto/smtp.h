@@ -104,4 +104,42 @@ void mw__smtp_default_helo(const char *configured, int fd, char *out,
 struct mw__sasl_proto;
 extern const struct mw__sasl_proto mw__smtp_sasl;
 
+
+/* ---- shared by smtp.c (session) and smtp_send.c (transaction) ---------- */
+
+/* RFC 5321 section 4.5.3.2 timeouts. */
+#define MW__SMTP_COMMAND_MS (5u * 60u * 1000u)
+#define MW__SMTP_DATA_INIT_MS (2u * 60u * 1000u)
+#define MW__SMTP_DATA_BLOCK_MS (3u * 60u * 1000u)
+#define MW__SMTP_DATA_END_MS (10u * 60u * 1000u)
+
+static inline int64_t mw__smtp_deadline_in(unsigned ms)
+{
+  return mw__now_ms() + ms;
+}
+/* The caller's command timeout, else the RFC's for that step. */
+static inline unsigned mw__smtp_cmd_timeout(const struct mw_smtp *s,
+                                            unsigned rfc_ms)
+{
+  return s->opt.command_timeout_ms ? s->opt.command_timeout_ms : rfc_ms;
+}
+
+/* Reads one reply (scrubbed of the session's secrets, traced). */
+mw_status mw__smtp_read_reply(struct mw_smtp *s, struct mw__reply *r,
+                              int64_t deadline);
+/* Queues one command line.  secret_from: when >= 0, the trace shows the
+ * line cut at that offset followed by <redacted>. */
+mw_status mw__smtp_queue(struct mw_smtp *s, int secret_from, const char *fmt,
+                         ...) __attribute__((format(printf, 3, 4)));
+/* Sends one command and reads its reply. */
+mw_status mw__smtp_command(struct mw_smtp *s, struct mw__reply *r,
+                           unsigned timeout_ms, int secret_from,
+                           const char *fmt, const char *arg);
+/* Records st with the server's reply attached. */
+mw_status mw__smtp_reply_error(struct mw_smtp *s, mw_status st,
+                               const struct mw__reply *r, const char *fmt,
+                               ...) __attribute__((format(printf, 4, 5)));
+/* A failure that leaves the connection unusable: closes it. */
+mw_status mw__smtp_broken(struct mw_smtp *s, mw_status st);
+
 #endif
