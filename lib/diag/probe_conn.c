@@ -292,7 +292,10 @@ bool mw__probe_connect_done(struct probe_conn *c)
     size_t count = via ? c->ctx->proxy_addrs.count : c->host->addrs.count;
     if(c->next_addr < count) {
       mw__probe_connect_next(c);
-      return true;
+      /* A next connect still in progress must be waited for (POLLOUT):
+       * finishing it now would take an unconnected socket for a
+       * connected one. */
+      return !(c->state == CS_CONNECT && c->want == POLLOUT);
     }
     mw__probe_conn_finish(c, connect_outcome(c, e), c->last_error);
     return false;

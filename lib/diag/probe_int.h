@@ -168,7 +168,8 @@ mw_status mw__probe_conn_fill(struct probe_conn *c, size_t *got);
 void mw__probe_connect_next(struct probe_conn *c);
 /* CS_CONNECT is writable: the connect's outcome.  Returns true when the
  * state machine can go on at once (connected, or the next address
- * started), false when the connection ended. */
+ * connected at once), false when it must wait (the next address's connect
+ * is in progress: c->want is POLLOUT) or the connection ended. */
 bool mw__probe_connect_done(struct probe_conn *c);
 /* CS_PROXY: moves the proxy's handshake on.  Returns when it must wait
  * (c->want) or it ended (then the state has changed). */
