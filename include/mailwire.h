@@ -152,7 +152,8 @@ typedef void (*mw_trace_fn)(void *user, mw_trace_kind kind,
  * Options.
  * ---------------------------------------------------------------------- */
 typedef enum mw_tls_mode {
-  MW_TLS_AUTO = 0,          /* 465 -> implicit, otherwise STARTTLS required */
+  MW_TLS_AUTO = 0,          /* the protocol's implicit port (465, 995,
+                               993) -> implicit, else STARTTLS required */
   MW_TLS_IMPLICIT,          /* TLS from the first byte */
   MW_TLS_STARTTLS,          /* STARTTLS required: stop if not offered */
   MW_TLS_STARTTLS_OPTIONAL, /* STARTTLS if offered, else plaintext */
@@ -176,6 +177,16 @@ typedef enum mw_family {
 
 typedef struct mw_options mw_options;
 
+/* The protocol a server is spoken to in: it sets the default ports (SMTP
+ * 465 implicit / 587 STARTTLS, POP3 995 / 110, IMAP 993 / 143) and what
+ * MW_TLS_AUTO means.  Since 0.2 */
+typedef enum mw_protocol {
+  MW_PROTOCOL_SMTP = 0,
+  MW_PROTOCOL_POP3,
+  MW_PROTOCOL_IMAP
+} mw_protocol;
+const char *mw_protocol_name(mw_protocol p); /* "smtp", "pop3", "imap" */
+
 /* One-time library set-up (OpenSSL, GNU SASL, c-ares).  Returns MW_OK or
  * MW_E_INTERNAL.  Since 0.1 */
 mw_status mw_global_init(void);
@@ -189,12 +200,27 @@ void mw_options_free(mw_options *o); /* NULL is a no-op */
 /* Every setter copies its arguments and returns MW_OK, MW_E_INVALID (value
  * out of range, with no change made) or MW_E_NOMEM. */
 
-/* port 0 means: 465 for MW_TLS_IMPLICIT, 587 otherwise. */
+/* port 0 means the protocol's default: for SMTP 465 with MW_TLS_IMPLICIT,
+ * 587 otherwise; POP3 995 / 110; IMAP 993 / 143. */
 mw_status mw_options_set_server(mw_options *o, const char *host,
                                 unsigned port);
 /* Parses "host", "host:port", "[v6addr]" or "[v6addr]:port". */
 mw_status mw_options_set_server_string(mw_options *o, const char *hostport);
 mw_status mw_options_set_tls_mode(mw_options *o, mw_tls_mode mode);
+/* Since 0.2: the protocol (MW_PROTOCOL_SMTP by default). */
+mw_status mw_options_set_protocol(mw_options *o, mw_protocol p);
+mw_protocol mw_options_protocol(const mw_options *o);
+/* Since 0.2: the IMAP mailbox to open (UTF-8; "INBOX" by default). */
+mw_status mw_options_set_mailbox(mw_options *o, const char *mailbox);
+/* Since 0.2: a server as a URL, "SCHEME://[user@]host[:port][/mailbox]"
+ * with SCHEME one of smtp, submission, smtps, pop3, pop3s, imap, imaps
+ * (RFC 5092, 2384).  Sets the protocol, the host, the port when given, the
+ * user when given and the mailbox (IMAP) when given, all percent-decoded.
+ * A scheme ending in "s" is implicit TLS; the others leave the TLS mode
+ * as it is (MW_TLS_AUTO: by port, STARTTLS required off the implicit
+ * port).  A password in the URL is refused (MW_E_INVALID): it would show
+ * in process lists and shell histories. */
+mw_status mw_options_set_server_url(mw_options *o, const char *url);
 /* Parses "auto", "implicit", "starttls", "starttls-optional", "none",
  * "detect". */
 mw_status mw_tls_mode_parse(const char *text, mw_tls_mode *out);

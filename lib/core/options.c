@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 mw_options *mw_options_new(void)
 {
@@ -29,6 +30,7 @@ mw_options *mw_options_new(void)
 void mw__options_release(struct mw_options *o)
 {
   mw__free(o->host);
+  mw__free(o->mailbox);
   mw__free(o->bind);
   mw__free(o->dns_server);
   mw__free_secret(o->proxy_url);
@@ -60,6 +62,7 @@ bool mw__options_copy(struct mw_options *dst, const struct mw_options *src)
 {
   *dst = *src;
   dst->host = dst->bind = dst->ca_file = dst->tls_server_name = NULL;
+  dst->mailbox = NULL;
   dst->dns_server = NULL;
   dst->tls_ciphers = NULL;
   dst->tls_cert_file = dst->tls_key_file = NULL;
@@ -83,25 +86,192 @@ bool mw__options_copy(struct mw_options *dst, const struct mw_options *src)
      !mw__replace_string(&dst->auth_mechs, src->auth_mechs) ||
      !mw__replace_string(&dst->sender_domain, src->sender_domain) ||
      !mw__replace_string(&dst->dkim_selector, src->dkim_selector) ||
-     !mw__replace_string(&dst->dnsbl_zones, src->dnsbl_zones)) {
+     !mw__replace_string(&dst->dnsbl_zones, src->dnsbl_zones) ||
+     !mw__replace_string(&dst->mailbox, src->mailbox)) {
     mw__options_release(dst);
     return false;
   }
   return true;
 }
 
+/* Ports by protocol (RFC 8314 for the implicit ones), in mw_protocol's
+ * order. */
+static const struct {
+  const char *name;
+  unsigned implicit_port, starttls_port;
+} protocols[] = {
+    {"smtp", 465, 587},
+    {"pop3", 995, 110},
+    {"imap", 993, 143},
+};
+
+const char *mw_protocol_name(mw_protocol p)
+{
+  return (unsigned)p < sizeof(protocols) / sizeof(protocols[0])
+             ? protocols[p].name
+             : "?";
+}
+
+unsigned mw__protocol_implicit_port(mw_protocol p)
+{
+  return (unsigned)p < sizeof(protocols) / sizeof(protocols[0])
+             ? protocols[p].implicit_port
+             : 0;
+}
+
+unsigned mw__protocol_starttls_port(mw_protocol p)
+{
+  return (unsigned)p < sizeof(protocols) / sizeof(protocols[0])
+             ? protocols[p].starttls_port
+             : 0;
+}
+
 unsigned mw__options_port(const struct mw_options *o)
 {
   if(o->port)
     return o->port;
-  return o->tls_mode == MW_TLS_IMPLICIT ? 465 : 587;
+  return o->tls_mode == MW_TLS_IMPLICIT
+             ? mw__protocol_implicit_port(o->protocol)
+             : mw__protocol_starttls_port(o->protocol);
 }
 
 mw_tls_mode mw__options_tls_mode(const struct mw_options *o)
 {
   if(o->tls_mode != MW_TLS_AUTO)
     return o->tls_mode;
-  return mw__options_port(o) == 465 ? MW_TLS_IMPLICIT : MW_TLS_STARTTLS;
+  return mw__options_port(o) == mw__protocol_implicit_port(o->protocol)
+             ? MW_TLS_IMPLICIT
+             : MW_TLS_STARTTLS;
+}
+
+mw_status mw_options_set_protocol(mw_options *o, mw_protocol p)
+{
+  if(!o || (unsigned)p >= sizeof(protocols) / sizeof(protocols[0]))
+    return MW_E_INVALID;
+  o->protocol = p;
+  return MW_OK;
+}
+
+mw_protocol mw_options_protocol(const mw_options *o)
+{
+  return o ? o->protocol : MW_PROTOCOL_SMTP;
+}
+
+mw_status mw_options_set_mailbox(mw_options *o, const char *mailbox)
+{
+  if(!o || (mailbox && !*mailbox))
+    return MW_E_INVALID;
+  return mw__options_set_string(&o->mailbox, mailbox);
+}
+
+/* Decodes %XX escapes of in[0..len) into out (size > len): false on a bad
+ * escape or a decoded NUL or control byte. */
+static bool percent_decode(const char *in, size_t len, char *out)
+{
+  size_t j = 0;
+  for(size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)in[i];
+    if(c == '%') {
+      if(i + 2 >= len)
+        return false;
+      int v = 0;
+      for(int k = 1; k <= 2; k++) {
+        char h = in[i + (size_t)k];
+        v = v * 16 + (h >= '0' && h <= '9'   ? h - '0'
+                      : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                      : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                             : -1000);
+      }
+      if(v < 0x20 || v == 0x7f)
+        return false;
+      c = (unsigned char)v;
+      i += 2;
+    }
+    else if(c < 0x20 || c == 0x7f)
+      return false;
+    out[j++] = (char)c;
+  }
+  out[j] = '\0';
+  return true;
+}
+
+static const struct {
+  const char *scheme;
+  mw_protocol protocol;
+  bool implicit;
+} url_schemes[] = {
+    {"smtp", MW_PROTOCOL_SMTP, false},  {"submission", MW_PROTOCOL_SMTP, false},
+    {"smtps", MW_PROTOCOL_SMTP, true},  {"pop3", MW_PROTOCOL_POP3, false},
+    {"pop3s", MW_PROTOCOL_POP3, true},  {"pop", MW_PROTOCOL_POP3, false},
+    {"pops", MW_PROTOCOL_POP3, true},   {"imap", MW_PROTOCOL_IMAP, false},
+    {"imaps", MW_PROTOCOL_IMAP, true},
+};
+
+mw_status mw_options_set_server_url(mw_options *o, const char *url)
+{
+  if(!o || !url)
+    return MW_E_INVALID;
+  const char *sep = strstr(url, "://");
+  if(!sep)
+    return MW_E_INVALID;
+  size_t i = 0, n = sizeof(url_schemes) / sizeof(url_schemes[0]);
+  for(; i < n; i++)
+    if(strlen(url_schemes[i].scheme) == (size_t)(sep - url) &&
+       !strncasecmp(url, url_schemes[i].scheme, (size_t)(sep - url)))
+      break;
+  if(i == n)
+    return MW_E_INVALID;
+  const char *auth = sep + 3;
+  const char *path = strchr(auth, '/');
+  size_t alen = path ? (size_t)(path - auth) : strlen(auth);
+  /* The user ends at the last '@' of the authority. */
+  const char *at = NULL;
+  for(const char *p = auth; p < auth + alen; p++)
+    if(*p == '@')
+      at = p;
+  char user[512] = "", hostport[300], mailbox[1024] = "";
+  if(at) {
+    size_t ulen = (size_t)(at - auth);
+    if(memchr(auth, ':', ulen))
+      return MW_E_INVALID; /* a password, or ";AUTH=": not taken here */
+    if(!ulen || ulen >= sizeof(user) || !percent_decode(auth, ulen, user))
+      return MW_E_INVALID;
+    alen -= ulen + 1;
+    auth = at + 1;
+  }
+  if(!alen || alen >= sizeof(hostport))
+    return MW_E_INVALID;
+  memcpy(hostport, auth, alen);
+  hostport[alen] = '\0';
+  if(path && path[1]) {
+    size_t mlen = strlen(path + 1);
+    if(mlen >= sizeof(mailbox) || url_schemes[i].protocol != MW_PROTOCOL_IMAP ||
+       !percent_decode(path + 1, mlen, mailbox))
+      return MW_E_INVALID;
+    /* RFC 5092 puts ";UIDVALIDITY=" and the like after the mailbox. */
+    if(strchr(mailbox, ';') || strchr(mailbox, '?'))
+      return MW_E_INVALID;
+  }
+  /* Validate everything before changing anything. */
+  mw_options probe;
+  memset(&probe, 0, sizeof(probe));
+  mw_status st = mw_options_set_server_string(&probe, hostport);
+  if(st) {
+    mw__options_release(&probe);
+    return st;
+  }
+  st = mw_options_set_server(o, probe.host, probe.port);
+  mw__options_release(&probe);
+  if(!st && user[0])
+    st = mw__options_set_string(&o->user, user);
+  if(!st && mailbox[0])
+    st = mw__options_set_string(&o->mailbox, mailbox);
+  if(st)
+    return st;
+  o->protocol = url_schemes[i].protocol;
+  if(url_schemes[i].implicit)
+    o->tls_mode = MW_TLS_IMPLICIT;
+  return MW_OK;
 }
 
 static bool valid_text(const char *s)

@@ -15,6 +15,8 @@
 #define MW__DEFAULT_GREETING_TIMEOUT_MS 10000u
 
 struct mw_options {
+  mw_protocol protocol;
+  char *mailbox; /* IMAP: NULL for "INBOX" */
   char *host;
   unsigned port; /* 0: by TLS mode */
   mw_tls_mode tls_mode;
@@ -56,8 +58,12 @@ mw_status mw__options_set_string(char **slot, const char *value);
 bool mw__options_copy(struct mw_options *dst, const struct mw_options *src);
 /* Frees the owned strings of o (not o itself). */
 void mw__options_release(struct mw_options *o);
-/* The port after defaults: 465 for implicit, 587 otherwise. */
+/* The port after defaults: the protocol's implicit port (465, 995, 993)
+ * for implicit TLS, else its other one (587, 110, 143). */
 unsigned mw__options_port(const struct mw_options *o);
+/* The protocol's ports: implicit TLS and STARTTLS. */
+unsigned mw__protocol_implicit_port(mw_protocol p);
+unsigned mw__protocol_starttls_port(mw_protocol p);
 /* The effective TLS mode: auto resolved by port. */
 mw_tls_mode mw__options_tls_mode(const struct mw_options *o);
 

@@ -3,6 +3,7 @@
  */
 #include "io/stream.h"
 
+#include <poll.h>
 #include <string.h>
 
 void mw__stream_init(struct mw__stream *s, struct mw__layer *top,
@@ -115,4 +116,83 @@ mw_status mw__stream_flush(struct mw__stream *s, int64_t deadline)
     s->bytes_out += s->wbuf.len;
   mw__sbuf_reset(&s->wbuf);
   return st;
+}
+
+/* ---- without waiting ------------------------------------------------- */
+
+mw_status mw__stream_try_fill(struct mw__stream *s, size_t *got, short *want)
+{
+  *got = 0;
+  *want = 0;
+  if(!s->top)
+    return mw__error_set(s->err, MW_E_STATE, "the connection is closed");
+  if(s->rpos == s->rend)
+    s->rpos = s->rend = 0;
+  if(s->rend == sizeof(s->rbuf)) {
+    if(!s->rpos)
+      return MW_OK; /* full: the reader must consume first */
+    memmove(s->rbuf, s->rbuf + s->rpos, s->rend - s->rpos);
+    s->rend -= s->rpos;
+    s->rpos = 0;
+  }
+  mw_status st = s->top->ops->read(s->top, s->rbuf + s->rend,
+                                   sizeof(s->rbuf) - s->rend, got, want);
+  if(st)
+    return st;
+  if(!*got && !*want)
+    *want = POLLIN; /* a layer that made no progress and named no wait */
+  s->rend += *got;
+  s->bytes_in += *got;
+  return MW_OK;
+}
+
+const char *mw__stream_peek(const struct mw__stream *s, size_t *len)
+{
+  *len = s->rend - s->rpos;
+  return s->rbuf + s->rpos;
+}
+
+void mw__stream_consume(struct mw__stream *s, size_t n)
+{
+  size_t avail = s->rend - s->rpos;
+  s->rpos += n < avail ? n : avail;
+}
+
+mw_status mw__stream_try_flush(struct mw__stream *s, short *want)
+{
+  *want = 0;
+  if(s->wbuf.failed) {
+    mw__sbuf_reset(&s->wbuf);
+    s->wbuf.failed = false;
+    return mw__error_set(s->err, MW_E_NOMEM, NULL);
+  }
+  if(!s->wbuf.len)
+    return MW_OK;
+  if(!s->top)
+    return mw__error_set(s->err, MW_E_STATE, "the connection is closed");
+  size_t done = 0;
+  while(done < s->wbuf.len) {
+    size_t put = 0;
+    short w = 0;
+    mw_status st = s->top->ops->write(s->top, s->wbuf.data + done,
+                                      s->wbuf.len - done, &put, &w);
+    if(st) {
+      mw__sbuf_reset(&s->wbuf);
+      return st;
+    }
+    if(!put) {
+      *want = w ? w : POLLOUT;
+      break;
+    }
+    done += put;
+  }
+  s->bytes_out += done;
+  if(done == s->wbuf.len)
+    mw__sbuf_reset(&s->wbuf);
+  else if(done) {
+    memmove(s->wbuf.data, s->wbuf.data + done, s->wbuf.len - done);
+    s->wbuf.len -= done;
+    s->wbuf.data[s->wbuf.len] = '\0';
+  }
+  return MW_OK;
 }

@@ -52,4 +52,18 @@ bool mw__stream_queue(struct mw__stream *s, const void *data, size_t len);
 mw_status mw__stream_flush(struct mw__stream *s, int64_t deadline);
 size_t mw__stream_queued(const struct mw__stream *s);
 
+/* ---- without waiting (the line engine, proto/engine.h) -------------- */
+
+/* Reads once from the stack into the buffer: MW_OK with *got > 0, or
+ * *got 0 and *want (POLLIN/POLLOUT) when nothing has arrived.  MW_E_CLOSED
+ * at the end of the stream.  A full buffer is not an error: *got 0 and
+ * *want 0 (consume first). */
+mw_status mw__stream_try_fill(struct mw__stream *s, size_t *got, short *want);
+/* The bytes received and not yet consumed, and consuming n of them. */
+const char *mw__stream_peek(const struct mw__stream *s, size_t *len);
+void mw__stream_consume(struct mw__stream *s, size_t n);
+/* Writes what it can of the queue: *want 0 when it is all written,
+ * else what to wait for. */
+mw_status mw__stream_try_flush(struct mw__stream *s, short *want);
+
 #endif

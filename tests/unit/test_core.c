@@ -178,11 +178,65 @@ static void compose_encodes_and_refuses_injection(void **state)
   mw_compose_free(c);
 }
 
+static void server_urls_and_protocol_ports(void **state)
+{
+  (void)state;
+  mw_options *o = mw_options_new();
+  assert_non_null(o);
+  struct mw_options *in = (struct mw_options *)o;
+  /* The protocol sets the default ports and what "auto" means. */
+  assert_int_equal(mw_options_set_server(o, "mail.example", 0), MW_OK);
+  assert_int_equal(mw__options_port(in), 587);
+  assert_int_equal(mw_options_set_protocol(o, MW_PROTOCOL_IMAP), MW_OK);
+  assert_int_equal(mw__options_port(in), 143);
+  assert_int_equal(mw__options_tls_mode(in), MW_TLS_STARTTLS);
+  assert_int_equal(mw_options_set_tls_mode(o, MW_TLS_IMPLICIT), MW_OK);
+  assert_int_equal(mw__options_port(in), 993);
+  assert_int_equal(mw_options_set_tls_mode(o, MW_TLS_AUTO), MW_OK);
+  assert_int_equal(mw_options_set_protocol(o, MW_PROTOCOL_POP3), MW_OK);
+  assert_int_equal(mw_options_set_server(o, "mail.example", 995), MW_OK);
+  assert_int_equal(mw__options_tls_mode(in), MW_TLS_IMPLICIT);
+  assert_int_equal(mw_options_set_protocol(o, (mw_protocol)7), MW_E_INVALID);
+
+  assert_int_equal(
+      mw_options_set_server_url(o, "imaps://bob%40example.org@[::1]:10993/"
+                                   "Sent%20Items"),
+      MW_OK);
+  assert_int_equal(mw_options_protocol(o), MW_PROTOCOL_IMAP);
+  assert_string_equal(in->host, "::1");
+  assert_int_equal(in->port, 10993);
+  assert_string_equal(in->user, "bob@example.org");
+  assert_string_equal(in->mailbox, "Sent Items");
+  assert_int_equal(mw__options_tls_mode(in), MW_TLS_IMPLICIT);
+
+  assert_int_equal(mw_options_set_tls_mode(o, MW_TLS_AUTO), MW_OK);
+  assert_int_equal(mw_options_set_server_url(o, "POP3://mail.example"), MW_OK);
+  assert_int_equal(mw_options_protocol(o), MW_PROTOCOL_POP3);
+  assert_int_equal(mw__options_port(in), 110);
+  assert_int_equal(mw__options_tls_mode(in), MW_TLS_STARTTLS);
+  assert_string_equal(in->user, "bob@example.org"); /* kept */
+
+  /* Refused, with nothing changed: a password, an unknown scheme, a bad
+   * escape, a control byte, a mailbox on POP3, IMAP URL parameters. */
+  const char *bad[] = {"imap://bob:secret@host", "http://host",
+                       "imap://bob%4@host", "imap://b%0aob@host",
+                       "pop3://host/INBOX", "imap://host/INBOX;UIDVALIDITY=3",
+                       "imap://", "imap://@host", "imaps//host",
+                       "imap://host:0", "imap://host:99999"};
+  for(size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    assert_int_equal(mw_options_set_server_url(o, bad[i]), MW_E_INVALID);
+  assert_string_equal(in->host, "mail.example");
+  assert_int_equal(mw_options_protocol(o), MW_PROTOCOL_POP3);
+  assert_string_equal(mw_protocol_name(MW_PROTOCOL_IMAP), "imap");
+  mw_options_free(o);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(server_strings),
       cmocka_unit_test(tls_mode_by_port),
+      cmocka_unit_test(server_urls_and_protocol_ports),
       cmocka_unit_test(secrets_and_copies),
       cmocka_unit_test(fingerprints),
       cmocka_unit_test(envelope_refuses_injection),
