@@ -786,6 +786,166 @@ bool mw_probe_best(const mw_probe *p, size_t *index);
 /* Wall-clock time of the whole probe, DNS included. */
 double mw_probe_total_ms(const mw_probe *p);
 
+/* ------------------------------------------------------------------------
+ * Incoming mail: POP3 and IMAP clients.  Since 0.2
+ *
+ * Both run on the same layer stack and line engine as SMTP, with the same
+ * TLS rules: the options' TLS mode (MW_TLS_AUTO: 995/993 implicit, any
+ * other port STARTTLS/STLS required), certificates verified, bytes
+ * injected after the server's answer to STARTTLS/STLS end the session,
+ * capabilities read again after TLS, and no password over an unencrypted
+ * connection unless allowed.  The options' protocol need not be set: each
+ * client speaks its own protocol and uses its ports.
+ *
+ * Errors: the server's refusal text is mw_error_server_text(), and its
+ * response code (IMAP RFC 5530 "AUTHENTICATIONFAILED", POP3 RFC 3206
+ * "SYS/PERM", "IN-USE", ...) mw_error_response_code().
+ * ---------------------------------------------------------------------- */
+
+/* The response code in brackets of the server's refusal, "" when none. */
+const char *mw_error_response_code(const mw_error *e);
+
+/* Receives a message's bytes in order (CRLF line endings, as on the wire,
+ * POP3 dot-unstuffed): any return but MW_OK stops the transfer. */
+typedef mw_status (*mw_write_fn)(void *user, const char *data, size_t len);
+
+/* ---- POP3 (RFC 1939, 2449 CAPA, 2595 STLS, 5034 SASL, 3206 codes) ----- */
+typedef struct mw_pop3 mw_pop3;
+
+mw_pop3 *mw_pop3_new(const mw_options *o); /* NULL on OOM */
+void mw_pop3_free(mw_pop3 *p);             /* closes without QUIT */
+const mw_error *mw_pop3_error(const mw_pop3 *p);
+/* Connects, reads the greeting, CAPA, STLS when the TLS mode says so, and
+ * logs in when the options hold credentials: SASL (proto/sasl_driver)
+ * when offered and allowed, else USER/PASS; APOP is never used. */
+mw_status mw_pop3_connect(mw_pop3 *p);
+bool mw_pop3_has_capability(const mw_pop3 *p, const char *keyword);
+bool mw_pop3_is_encrypted(const mw_pop3 *p);
+const char *mw_pop3_greeting(const mw_pop3 *p);
+/* "PLAIN", "SCRAM-SHA-256", ..., "USER" for USER/PASS, NULL before. */
+const char *mw_pop3_auth_mechanism(const mw_pop3 *p);
+
+typedef struct mw_pop3_message {
+  unsigned number; /* 1-based, valid for this session */
+  uint64_t size;   /* octets, as LIST says */
+  char uid[71];    /* UIDL (1-70 printable bytes), "" without UIDL */
+} mw_pop3_message;
+
+mw_status mw_pop3_stat(mw_pop3 *p, size_t *count, uint64_t *octets);
+/* LIST and UIDL (pipelined when offered), merged by number.  *list
+ * belongs to the session until the next mw_pop3_list() or free. */
+mw_status mw_pop3_list(mw_pop3 *p, const mw_pop3_message **list,
+                       size_t *count);
+/* RETR: the whole message, streamed to write. */
+mw_status mw_pop3_retrieve(mw_pop3 *p, unsigned number, mw_write_fn write,
+                           void *user);
+/* Receives each message of a batch: index into the caller's array, then
+ * its bytes in chunks; last is true on the message's final call (len may
+ * be 0 then).  Any return but MW_OK stops the batch. */
+typedef mw_status (*mw_message_fn)(void *user, size_t index,
+                                   const char *data, size_t len, bool last);
+/* RETR of numbers[0..count), several in flight when the server offers
+ * PIPELINING (RFC 2449), in order. */
+mw_status mw_pop3_retrieve_many(mw_pop3 *p, const unsigned *numbers,
+                                size_t count, mw_message_fn fn, void *user);
+/* TOP: the header and the first lines of the body. */
+mw_status mw_pop3_top(mw_pop3 *p, unsigned number, unsigned lines,
+                      mw_write_fn write, void *user);
+mw_status mw_pop3_delete(mw_pop3 *p, unsigned number); /* DELE */
+mw_status mw_pop3_reset(mw_pop3 *p);                   /* RSET */
+mw_status mw_pop3_noop(mw_pop3 *p);
+/* QUIT: the deletions take effect only when this returns MW_OK. */
+mw_status mw_pop3_quit(mw_pop3 *p);
+
+/* ---- IMAP (RFC 3501 IMAP4rev1, RFC 9051 IMAP4rev2) --------------------- */
+typedef struct mw_imap mw_imap;
+
+mw_imap *mw_imap_new(const mw_options *o); /* NULL on OOM */
+void mw_imap_free(mw_imap *m);             /* closes without LOGOUT */
+const mw_error *mw_imap_error(const mw_imap *m);
+/* Connects, reads the greeting (a PREAUTH greeting where TLS is required
+ * ends the session), CAPABILITY, STARTTLS, then LOGIN or AUTHENTICATE
+ * (SASL-IR when offered) when the options hold credentials, and
+ * CAPABILITY again when the server did not send it. */
+mw_status mw_imap_connect(mw_imap *m);
+bool mw_imap_has_capability(const mw_imap *m, const char *capability);
+bool mw_imap_is_encrypted(const mw_imap *m);
+const char *mw_imap_greeting(const mw_imap *m);
+const char *mw_imap_auth_mechanism(const mw_imap *m); /* "LOGIN", ... */
+/* The text of the last [ALERT] the server sent (shown to the user, RFC
+ * 3501 7.1), "" when none. */
+const char *mw_imap_alert(const mw_imap *m);
+
+typedef struct mw_imap_status {
+  uint32_t messages, recent, unseen, uidnext, uidvalidity;
+  uint64_t size; /* STATUS SIZE (RFC 8438) when offered, else 0 */
+} mw_imap_status;
+
+/* SELECT (read_only: EXAMINE) a mailbox (UTF-8 name; encoded as the
+ * server needs); st may be NULL. */
+mw_status mw_imap_select(mw_imap *m, const char *mailbox, bool read_only,
+                         mw_imap_status *st);
+mw_status mw_imap_status_of(mw_imap *m, const char *mailbox,
+                            mw_imap_status *st);
+/* LIST: fn is called for each mailbox (UTF-8 name, hierarchy delimiter or
+ * 0, flags like "\\HasNoChildren \\Sent"). */
+typedef mw_status (*mw_imap_list_fn)(void *user, const char *name,
+                                     char delimiter, const char *flags);
+mw_status mw_imap_list(mw_imap *m, const char *reference,
+                       const char *pattern, mw_imap_list_fn fn, void *user);
+/* UID SEARCH in the selected mailbox; criteria are IMAP search keys
+ * ("ALL", "UNSEEN", "SINCE 1-Feb-2026", "UID 100:*").  *uids belongs to
+ * the session until the next search or free; ascending. */
+mw_status mw_imap_search(mw_imap *m, const char *criteria,
+                         const uint32_t **uids, size_t *count);
+/* Receives each message of a fetch: its UID (always known at the first
+ * call), then its bytes in chunks; last on the final call. */
+typedef mw_status (*mw_imap_message_fn)(void *user, uint32_t uid,
+                                        const char *data, size_t len,
+                                        bool last);
+/* UID FETCH BODY.PEEK[] of uids, pipelined, literals streamed (constant
+ * memory); messages come in the server's order.  A UID that no longer
+ * exists is skipped. */
+mw_status mw_imap_fetch(mw_imap *m, const uint32_t *uids, size_t count,
+                        mw_imap_message_fn fn, void *user);
+
+typedef struct mw_imap_summary {
+  uint32_t uid;
+  uint64_t size;       /* RFC822.SIZE */
+  const char *flags;   /* "\\Seen \\Flagged" */
+  const char *date;    /* the envelope's Date, "" when none */
+  const char *from;    /* "Name <addr>" of the first From, "" */
+  const char *subject; /* decoded as sent (RFC 2047 left as is), "" */
+} mw_imap_summary;
+typedef mw_status (*mw_imap_summary_fn)(void *user,
+                                        const mw_imap_summary *s);
+/* UID FETCH (UID FLAGS RFC822.SIZE ENVELOPE) of uids. */
+mw_status mw_imap_fetch_summary(mw_imap *m, const uint32_t *uids,
+                                size_t count, mw_imap_summary_fn fn,
+                                void *user);
+/* UID STORE: how > 0 adds the flags ("\\Seen \\Deleted"), < 0 removes
+ * them, 0 replaces them. */
+mw_status mw_imap_store_flags(mw_imap *m, const uint32_t *uids,
+                              size_t count, const char *flags, int how);
+/* Removes the messages marked \\Deleted among uids: UID EXPUNGE when the
+ * server offers UIDPLUS (RFC 4315) or IMAP4rev2, else EXPUNGE (which
+ * also removes any other message marked \\Deleted). */
+mw_status mw_imap_expunge(mw_imap *m, const uint32_t *uids, size_t count);
+/* APPEND size octets read through read to mailbox, with flags (or NULL):
+ * LITERAL+ / LITERAL- when offered, else a synchronising literal.  *uid
+ * (may be NULL) gets the APPENDUID (RFC 4315) when the server says, else
+ * 0. */
+mw_status mw_imap_append(mw_imap *m, const char *mailbox, const char *flags,
+                         uint64_t size, mw_read_fn read, void *user,
+                         uint32_t *uid);
+/* IDLE (RFC 2177) on the selected mailbox until the server reports a
+ * change (EXISTS, EXPUNGE, FETCH) or timeout_ms passes, then DONE.
+ * *changed tells which.  MW_E_STATE when IDLE is not offered. */
+mw_status mw_imap_idle(mw_imap *m, unsigned timeout_ms, bool *changed);
+/* NOOP: *changed when the server reported a change (polling). */
+mw_status mw_imap_noop(mw_imap *m, bool *changed);
+mw_status mw_imap_logout(mw_imap *m);
+
 /* Frees memory the library returned to the caller. */
 void mw_free(void *p);
 

@@ -141,6 +141,10 @@ const char *mw_error_enhanced_code(const mw_error *e)
 {
   return e ? e->enhanced : "";
 }
+const char *mw_error_response_code(const mw_error *e)
+{
+  return e ? e->response_code : "";
+}
 const char *mw_error_server_text(const mw_error *e)
 {
   return e && e->server_text ? e->server_text : "";

@@ -61,6 +61,9 @@ struct mw_error {
   /* With MW_E_DNS: the name exists but has no address (of the family
    * asked), as opposed to a name that does not exist. */
   bool dns_no_address;
+  /* The response code of a POP3 or IMAP refusal ("AUTHENTICATIONFAILED",
+   * "SYS/PERM"), "" when none. */
+  char response_code[32];
 };
 
 /* Resets e to MW_OK and frees its owned strings. */
