@@ -159,10 +159,13 @@ static mw_status recover(struct mw_store *s, struct mbox *mb)
   return MW_OK;
 }
 
-static FILE *open_private(const char *path, bool *created)
+/* Opens path for reading and writing, appending or not (the journal is
+ * rewritten in place with pwrite(), which O_APPEND would turn into an
+ * append), creating it with mode 0600 when missing. */
+static FILE *open_private(const char *path, bool append, bool *created)
 {
-  /* "a+x": create exclusively; "e": O_CLOEXEC (glibc) */
-  FILE *f = fopen(path, "a+xe");
+  /* "x": create exclusively; "e": O_CLOEXEC (glibc) */
+  FILE *f = fopen(path, append ? "a+xe" : "w+xe");
   if(f) {
     *created = true;
     if(fchmod(fileno(f), 0600) != 0) {
@@ -176,7 +179,7 @@ static FILE *open_private(const char *path, bool *created)
   if(errno != EEXIST)
     return NULL;
   *created = false;
-  return fopen(path, "a+e");
+  return fopen(path, append ? "a+e" : "r+e");
 }
 
 static mw_status mb_open(struct mw_store *s)
@@ -192,7 +195,7 @@ static mw_status mb_open(struct mw_store *s)
   if(!mb->journal_path)
     return mw__error_set(&s->err, MW_E_NOMEM, NULL);
   bool created = false, jcreated = false;
-  mb->f = open_private(s->target, &created);
+  mb->f = open_private(s->target, true, &created);
   if(!mb->f)
     return mw__store_syserr(s, "cannot open", s->target);
   struct stat sb;
@@ -205,7 +208,7 @@ static mw_status mb_open(struct mw_store *s)
   if(st != MW_OK)
     return st;
   /* The journal is opened only under the mbox's lock. */
-  mb->journal = open_private(mb->journal_path, &jcreated);
+  mb->journal = open_private(mb->journal_path, false, &jcreated);
   if(!mb->journal)
     return mw__store_syserr(s, "cannot open", mb->journal_path);
   if(created || jcreated) {
