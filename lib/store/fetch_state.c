@@ -391,8 +391,13 @@ static mw_status rewrite(struct mw_fetch_state *st)
     return rc;
   /* Append to the new file from now on. */
   FILE *nf = fopen(st->path, "a+e");
-  if(!nf)
-    return syserr(st, "cannot open", st->path);
+  if(!nf) {
+    rc = syserr(st, "cannot open", st->path);
+    fclose(st->f); /* the old file is gone: never append to it */
+    st->f = NULL;
+    st->ready = false;
+    return rc;
+  }
   if(st->f)
     fclose(st->f);
   st->f = nf;
@@ -479,6 +484,7 @@ mw_status mw_fetch_state_open(const char *dir, const char *account,
     if(!mw__fsync_dir(dir))
       return syserr(st, "cannot fsync directory", dir);
   }
+  st->ready = true;
   return MW_OK;
 }
 
@@ -486,7 +492,7 @@ mw_status mw_fetch_state_close(mw_fetch_state *st)
 {
   if(!st)
     return MW_E_INVALID;
-  if(!st->f || !st->lock)
+  if(!st->ready)
     return mw__error_set(&st->err, MW_E_STATE, "the fetch state is not open");
   if(st->journal_lines == 0)
     return MW_OK;
@@ -498,7 +504,7 @@ void mw_fetch_state_free(mw_fetch_state *st)
 {
   if(!st)
     return;
-  if(st->f && st->lock && st->err.status == MW_OK)
+  if(st->ready) /* never after a failed open: the file may be damaged */
     mw_fetch_state_close(st);
   if(st->f)
     fclose(st->f);
@@ -527,7 +533,7 @@ static mw_status usable(mw_fetch_state *st)
 {
   if(!st)
     return MW_E_INVALID;
-  if(!st->f || !st->lock)
+  if(!st->ready)
     return mw__error_set(&st->err, MW_E_STATE, "the fetch state is not open");
   mw__error_clear(&st->err);
   return MW_OK;

@@ -31,6 +31,7 @@ struct mw_fetch_state {
   char **ids;      /* POP3: open-addressing set of owned strings */
   size_t icap, icount;
   size_t journal_lines; /* "+" records since the last rewrite */
+  bool ready;      /* opened and loaded: the file may be written */
 };
 
 /* Rewrites the file from memory when it has grown past this many

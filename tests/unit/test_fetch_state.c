@@ -261,6 +261,8 @@ static void locked_while_open(void **state)
     mw_fetch_state *other;
     mw_status rc = mw_fetch_state_open(dir, "alice@imap.example:993",
                                        "INBOX", MW_FETCH_STATE_IMAP, &other);
+    mw_fetch_state_free(other);
+    mw_fetch_state_free(st); /* the parent's copy: nothing to write */
     _exit(rc == MW_E_STATE ? 0 : 1);
   }
   int status;
