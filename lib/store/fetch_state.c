@@ -411,9 +411,15 @@ static mw_status append(struct mw_fetch_state *st, const char *id)
     return syserr(st, "cannot write", st->path);
   if(fdatasync(fileno(st->f)) != 0)
     return syserr(st, "cannot fsync", st->path);
-  if(++st->journal_lines > MW__FETCH_STATE_COMPACT)
-    return rewrite(st);
+  st->journal_lines++;
   return MW_OK;
+}
+
+/* After a record is both on disk and in memory (a rewrite writes what is
+ * in memory, so never between the two). */
+static mw_status maybe_compact(struct mw_fetch_state *st)
+{
+  return st->journal_lines > st->compact_at ? rewrite(st) : MW_OK;
 }
 
 /* ---- the public API ---- */
@@ -437,6 +443,7 @@ mw_status mw_fetch_state_open(const char *dir, const char *account,
   if(!st)
     return MW_E_NOMEM;
   st->kind = kind;
+  st->compact_at = MW__FETCH_STATE_COMPACT;
   if(kind != MW_FETCH_STATE_IMAP && kind != MW_FETCH_STATE_POP3)
     return mw__error_set(&st->err, MW_E_INVALID,
                          "unknown fetch state kind %d", (int)kind);
@@ -599,7 +606,7 @@ mw_status mw_fetch_state_add_uid(mw_fetch_state *st, uint32_t uid)
   rc = append(st, text); /* durable first, then believed */
   if(rc == MW_OK && !range_add(st, uid, uid))
     rc = mw__error_set(&st->err, MW_E_NOMEM, NULL);
-  return rc;
+  return rc == MW_OK ? maybe_compact(st) : rc;
 }
 
 mw_status mw_fetch_state_add(mw_fetch_state *st, const char *id)
@@ -629,7 +636,7 @@ mw_status mw_fetch_state_add(mw_fetch_state *st, const char *id)
   }
   if(!id_insert(st, c))
     return mw__error_set(&st->err, MW_E_NOMEM, NULL);
-  return MW_OK;
+  return maybe_compact(st);
 }
 
 mw_status mw_fetch_state_prune(mw_fetch_state *st,

@@ -438,6 +438,7 @@ static void mda_success_and_environment(void **state)
   setenv("MW_SECRET_TOKEN", "tok", 1);
   mw_store *s;
   assert_int_equal(run_mda(cmd, "a\r\nbc\r\nd\r\n", 0, &s), MW_OK);
+  assert_int_equal(mw_store_mda_exit_status(s), 0);
   mw_store_free(s);
   assert_string_equal(slurp(out, NULL), "a\nbc\nd\n");
   const char *e = slurp(env, NULL);
@@ -457,12 +458,14 @@ static void mda_failure_exit_status(void **state)
   assert_non_null(strstr(mw_error_message(mw_store_error(s)),
                          "exit status 75"));
   assert_non_null(strstr(mw_error_message(mw_store_error(s)), "exit 75"));
+  assert_int_equal(mw_store_mda_exit_status(s), 75);
   /* The handle stays usable after a failure. */
   assert_int_equal(mw_store_begin(s, "k", NULL), MW_OK);
   assert_int_equal(mw_store_abort(s), MW_OK);
   mw_store_free(s);
   assert_int_equal(run_mda("kill -9 $$", "x", 0, &s), MW_E_IO);
   assert_non_null(strstr(mw_error_message(mw_store_error(s)), "signal 9"));
+  assert_int_equal(mw_store_mda_exit_status(s), -1);
   mw_store_free(s);
   assert_int_equal(run_mda("/nonexistent/mda", "x", 0, &s), MW_E_IO);
   assert_non_null(strstr(mw_error_message(mw_store_error(s)),
