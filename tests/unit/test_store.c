@@ -430,10 +430,15 @@ static void mda_success_and_environment(void **state)
   char cmd[1024];
   const char *out = path_in(*state, "out");
   const char *env = path_in(*state, "env");
+  /* An inheritable descriptor: the command must not have it. */
+  FILE *leak = fopen(path_in(*state, "leak"), "w");
+  assert_non_null(leak);
   snprintf(cmd, sizeof(cmd),
-           "cat > '%s' && env > '%s' && test \"$MAILWIRE_KEY\" = "
+           "cat > '%s' && env > '%s' && test ! -e /proc/$$/fd/%d && "
+           "test \"$MAILWIRE_KEY\" = "
            "'pop3:acct:UID 7' && test \"$MAILWIRE_SIZE\" = 7 && "
-           "test \"$MAILWIRE_SENDER\" = bob@x.example", out, env);
+           "test \"$MAILWIRE_SENDER\" = bob@x.example", out, env,
+           fileno(leak));
   setenv("MAILWIRE_PASSWORD", "hunter2", 1);
   setenv("MW_SECRET_TOKEN", "tok", 1);
   mw_store *s;
@@ -445,6 +450,7 @@ static void mda_success_and_environment(void **state)
   assert_null(strstr(e, "hunter2"));
   assert_null(strstr(e, "MW_SECRET_TOKEN"));
   assert_non_null(strstr(e, "PATH="));
+  fclose(leak);
   unsetenv("MAILWIRE_PASSWORD");
   unsetenv("MW_SECRET_TOKEN");
 }
