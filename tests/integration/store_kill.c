@@ -2,7 +2,7 @@
  * store_kill - drives the local store as `mailwire fetch` will, so a test
  * can kill it with SIGKILL at random points (test_store_kill.py).
  *
- * usage: store_kill maildir|mbox TARGET STATE_DIR COUNT
+ * usage: store_kill maildir|mbox|mda TARGET STATE_DIR COUNT
  * For i in 0..COUNT-1: skip message i when the fetch state has it, else
  * store it (written in 997-byte chunks with CRLF line ends, sizes varying
  * up to ~40 KB, with "From " lines to quote) and then record it as
@@ -40,11 +40,13 @@ static size_t message(unsigned i, char *buf, size_t cap)
 int main(int argc, char **argv)
 {
   if(argc != 5) {
-    fprintf(stderr, "usage: store_kill maildir|mbox TARGET STATE_DIR N\n");
+    fprintf(stderr,
+            "usage: store_kill maildir|mbox|mda TARGET STATE_DIR N\n");
     return 2;
   }
-  mw_store_kind kind = strcmp(argv[1], "mbox") == 0 ? MW_STORE_MBOX
-                                                    : MW_STORE_MAILDIR;
+  mw_store_kind kind = strcmp(argv[1], "mbox") == 0  ? MW_STORE_MBOX
+                       : strcmp(argv[1], "mda") == 0 ? MW_STORE_MDA
+                                                     : MW_STORE_MAILDIR;
   unsigned count = (unsigned)strtoul(argv[4], NULL, 10);
   mw_store *s;
   if(mw_store_open(kind, argv[2], &s) != MW_OK)

@@ -111,5 +111,28 @@ class StoreKill(unittest.TestCase):
             print("mbox: %d kills, %d messages" % (kills, len(seen)))
 
 
+    def test_mda(self):
+        """At least once: every message reaches the command whole."""
+        with tempfile.TemporaryDirectory() as d:
+            out, state = os.path.join(d, "out"), os.path.join(d, "state")
+            os.mkdir(out)
+            # One file per key, written under a temporary name first: a
+            # command killed half-way leaves no file with the final name.
+            cmd = ('f="%s/$(printf %%s "$MAILWIRE_KEY" | tr : _)"; '
+                   'cat > "$f.$$" && mv "$f.$$" "$f" && '
+                   'test "$(wc -c < "$f")" -eq "$MAILWIRE_SIZE"' % out)
+            kills = self.run_killed("mda", cmd, state)
+            seen = set()
+            for name in os.listdir(out):
+                if "." in name:
+                    continue  # a copy cut short by the kill
+                i = int(name.rsplit("m", 1)[1])
+                with open(os.path.join(out, name), "rb") as f:
+                    self.assertEqual(f.read(), expected(i))
+                seen.add(i)
+            self.assertEqual(sorted(seen), list(range(COUNT)))
+            print("mda: %d kills, %d messages" % (kills, len(seen)))
+
+
 if __name__ == "__main__":
     unittest.main()
