@@ -282,22 +282,43 @@ static bool apply_line(struct mw_fetch_state *st, const char *line,
   return false;
 }
 
+/* Reads one line of at most cap - 1 bytes into buf (NUL-terminated, the
+ * newline dropped).  Returns its length, or -1 at the end of the file;
+ * *complete is false for a line without its newline or one too long (the
+ * rest of a long line is skipped). */
+static long read_line(FILE *f, char *buf, size_t cap, bool *complete)
+{
+  size_t n = 0;
+  int c;
+  bool too_long = false;
+  while((c = getc(f)) != EOF && c != '\n') {
+    if(n + 1 < cap)
+      buf[n++] = (char)c;
+    else
+      too_long = true;
+  }
+  buf[n] = '\0';
+  if(c == EOF && n == 0 && !too_long)
+    return -1;
+  *complete = c == '\n' && !too_long;
+  return (long)n;
+}
+
 static mw_status load(struct mw_fetch_state *st)
 {
   FILE *f = st->f;
   rewind(f);
-  char *line = NULL;
-  size_t cap = 0, lineno = 0;
+  char *line = mw__malloc(LINE_MAX_LEN + 1);
+  if(!line)
+    return mw__error_set(&st->err, MW_E_NOMEM, NULL);
+  size_t lineno = 0;
   off_t good = 0;
-  bool header = false;
+  bool header = false, complete = false;
   mw_status rc = MW_OK;
-  ssize_t n;
-  while((n = getline(&line, &cap, f)) >= 0) {
+  long n;
+  while((n = read_line(f, line, LINE_MAX_LEN + 1, &complete)) >= 0) {
     lineno++;
-    bool complete = n > 0 && line[n - 1] == '\n';
-    if(complete)
-      line[--n] = '\0';
-    bool ok = complete && n < LINE_MAX_LEN && strlen(line) == (size_t)n &&
+    bool ok = complete && strlen(line) == (size_t)n &&
               apply_line(st, line, lineno, &header);
     if(ok) {
       good = ftello(f);
@@ -312,7 +333,7 @@ static mw_status load(struct mw_fetch_state *st)
                                      "kind" : "unreadable record");
     break;
   }
-  free(line); /* getline's buffer comes from malloc */
+  mw__free(line);
   if(rc == MW_OK && ferror(f))
     rc = syserr(st, "cannot read", st->path);
   if(rc != MW_OK)

@@ -169,6 +169,18 @@ static void damage_elsewhere_is_an_error(void **state)
   mw_fetch_state_free(st);
   /* Untouched by the failed open. */
   assert_non_null(strstr(slurp(path), "bogus record\n+ 2\n"));
+  /* A line of 100,000 bytes: bounded, and an error when not last. */
+  FILE *h = fopen(path, "w");
+  fputs("mailwire-fetch-state 1 imap\nuidvalidity 7\n", h);
+  for(int i = 0; i < 100000; i++)
+    fputc('9', h);
+  fputs("\n+ 2\n", h);
+  fclose(h);
+  assert_int_equal(mw_fetch_state_open(dir, "alice@imap.example:993",
+                                       "INBOX", MW_FETCH_STATE_IMAP, &st),
+                   MW_E_IO);
+  assert_non_null(strstr(mw_error_message(mw_fetch_state_error(st)), ":3:"));
+  mw_fetch_state_free(st);
   /* A POP3 state file is not an IMAP one. */
   FILE *g = fopen(path, "w");
   fputs("mailwire-fetch-state 1 pop3\n+ x\n", g);
