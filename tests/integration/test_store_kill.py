@@ -64,6 +64,8 @@ class StoreKill(unittest.TestCase):
     def check_new(self, md):
         """Every file in new/ is a whole message; returns key -> count."""
         seen = {}
+        if not os.path.isdir(os.path.join(md, "new")):
+            return seen  # killed before the Maildir was made
         for name in os.listdir(os.path.join(md, "new")):
             with open(os.path.join(md, "new", name), "rb") as f:
                 data = f.read()
