@@ -797,7 +797,8 @@ typedef enum mw_store_kind {
  * when missing, and its new/ and cur/ are scanned once for the keys they
  * hold; an mbox is locked (fcntl) until mw_store_free(), and a delivery
  * cut short by a crash is truncated away.
- * Returns MW_OK, MW_E_INVALID (no target, unknown kind), MW_E_IO,
+ * Returns MW_OK, MW_E_INVALID (no target, unknown kind, an mbox that is
+ * not a regular file), MW_E_IO,
  * MW_E_STATE (the mbox is locked by another process), MW_E_NOMEM. */
 mw_status mw_store_open(mw_store_kind kind, const char *target,
                         mw_store **out);
