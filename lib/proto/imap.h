@@ -3,9 +3,10 @@
  * shared by its three files:
  *
  *   imap.c       session: connect (layer stack, implicit TLS), greeting,
- *                CAPABILITY, STARTTLS, LOGIN / AUTHENTICATE, LOGOUT, and
- *                the response loop every command runs on (tags, tagged vs
- *                untagged, response codes into the error, ALERT, BYE);
+ *                CAPABILITY, STARTTLS, LOGIN / AUTHENTICATE, LOGOUT;
+ *   imap_loop.c  the response loop every command runs on (tags, tagged vs
+ *                untagged, continuations, response codes into the error,
+ *                ALERT, BYE), the capabilities, mailbox/flag encoding;
  *   imap_mbox.c  mailbox commands: LIST, STATUS, SELECT/EXAMINE, UID
  *                SEARCH, UID STORE, UID EXPUNGE / EXPUNGE, NOOP;
  *   imap_msg.c   messages: pipelined UID FETCH of bodies (streamed) and
@@ -150,6 +151,7 @@ struct mw_imap {
 /* Whether the session has a connection to send commands on; sets
  * MW_E_STATE otherwise.  Clears the previous error. */
 mw_status mw__imap_ready(struct mw_imap *m, bool need_selected);
+void mw__imap_caps_clear(struct imap_caps *c);
 /* Whether the capability (upper case) is in force. */
 bool mw__imap_has(const struct mw_imap *m, const char *cap);
 /* Sends "TAG <line>" (fmt) as a command of kind, awaiting its completion.
