@@ -170,6 +170,8 @@ static mw_status search_untagged(struct mw_imap *m,
   if(r->type != MW__IMAP_T_SEARCH)
     return MW_OK;
   const struct mw__imap_search *s = &r->search;
+  if(!s->n)
+    return MW_OK;
   if(m->nuids + s->n < m->nuids)
     return mw__error_set(&m->err, MW_E_NOMEM, NULL);
   if(m->nuids + s->n > m->capuids) {
@@ -210,7 +212,8 @@ mw_status mw_imap_search(mw_imap *m, const char *criteria,
                        criteria);
   if(st)
     return st;
-  qsort(m->uids, m->nuids, sizeof(*m->uids), uid_cmp);
+  if(m->nuids)
+    qsort(m->uids, m->nuids, sizeof(*m->uids), uid_cmp);
   size_t w = 0;
   for(size_t i = 0; i < m->nuids; i++)
     if(m->uids[i] && (!w || m->uids[w - 1] != m->uids[i]))
@@ -237,8 +240,10 @@ mw_status mw__imap_uid_commands(struct mw_imap *m, int kind,
   if(!sorted)
     return mw__error_set(&m->err, MW_E_NOMEM, NULL);
   size_t w = 0;
-  memcpy(sorted, uids, count * sizeof(*sorted));
-  qsort(sorted, count, sizeof(*sorted), uid_cmp);
+  if(count) {
+    memcpy(sorted, uids, count * sizeof(*sorted));
+    qsort(sorted, count, sizeof(*sorted), uid_cmp);
+  }
   for(size_t i = 0; i < count; i++)
     if(sorted[i] && (!w || sorted[w - 1] != sorted[i]))
       sorted[w++] = sorted[i];
