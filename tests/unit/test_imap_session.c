@@ -369,6 +369,20 @@ static void login_quoted_and_literal(void **state)
                       "AUTHENTICATIONFAILED");
   assert_false(mw_error_is_temporary(mw_imap_error(r.s)));
   run_free(&r);
+
+  /* Gmail's way of saying an app password is needed: the ALERT is kept. */
+  run_init(&r, MW_TLS_NONE);
+  run_creds(&r, "joe", "secret");
+  const char *segs6[] = {"* OK [CAPABILITY IMAP4rev1] hi\r\n",
+                         "A0001 NO [ALERT] Application-specific password "
+                         "required\r\n",
+                         NULL};
+  run_script(&r, segs6);
+  assert_int_equal(run_connect(&r), MW_E_AUTH);
+  assert_string_equal(mw_imap_alert(r.s),
+                      "Application-specific password required");
+  assert_string_equal(mw_error_response_code(mw_imap_error(r.s)), "ALERT");
+  run_free(&r);
 }
 
 /* ---- AUTHENTICATE ------------------------------------------------------------- */
