@@ -347,12 +347,15 @@ oom:
 size_t mw__imap_seqset_format(const uint32_t *uids, size_t n, size_t max_len,
                               struct mw__sbuf *out, const char **why)
 {
-  size_t i = 0, used = 0;
+  size_t i = 0, used = 0, start = out->len;
   uint32_t prev = 0;
   while(i < n) {
     uint32_t lo = uids[i];
     if(lo == 0 || lo < prev) {
       *why = lo ? "UIDs not in ascending order" : "UID 0 in a set";
+      out->len = start; /* nothing appended on a refusal */
+      if(out->data)
+        out->data[start] = '\0';
       return 0;
     }
     if(lo == prev && i) { /* a duplicate of the last range's end */

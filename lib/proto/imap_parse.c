@@ -490,7 +490,7 @@ bool mw__imap_item_name(struct mw__imap_cur *c, const char **name,
                         const char **section, int64_t *origin)
 {
   size_t start = c->pos;
-  while(c->pos < c->n && c->s[c->pos] != '[' &&
+  while(c->pos < c->n && c->s[c->pos] != '[' && c->s[c->pos] != '<' &&
         mw__imap_is_atom_char((unsigned char)c->s[c->pos]))
     c->pos++;
   if(c->pos == start)
@@ -520,17 +520,22 @@ bool mw__imap_item_name(struct mw__imap_cur *c, const char **name,
     c->pos++;
     if(mw__imap_peek(c) == '<') {
       c->pos++;
-      uint32_t o;
-      if(!mw__imap_number(c, &o, false))
-        return false;
+      uint64_t o = 0;
+      size_t d0 = c->pos;
+      while(c->pos < c->n && c->s[c->pos] >= '0' && c->s[c->pos] <= '9' &&
+            c->pos - d0 < 10)
+        o = o * 10 + (uint64_t)(c->s[c->pos++] - '0');
+      if(c->pos == d0 || o > UINT32_MAX)
+        return mw__imap_fail(c, "bad partial origin");
       if(mw__imap_peek(c) != '>')
         return mw__imap_fail(c, "partial origin not closed");
       c->pos++;
-      *origin = o;
+      *origin = (int64_t)o;
     }
   }
   if(mw__imap_is_atom_char(mw__imap_peek(c)) || mw__imap_peek(c) == '[')
-    return mw__imap_fail(c, "junk after a FETCH item name");
+    return mw__imap_fail(c, "junk after a FETCH item name (a partial "
+                            "origin needs a section)");
   *name = mw__imap_dup(c->p, c->s + start, c->pos - start);
   return *name ? true : mw__imap_fail(c, "out of memory");
 }
