@@ -559,7 +559,7 @@ static int framing(struct mw__imap_parser *p, const char *l, size_t n)
     uint32_t seq;
     if(!mw__imap_number(&c, &seq, false) || !mw__imap_sp(&c))
       return 1;
-    if(mw__imap_word(&c, "FETCH") && mw__imap_peek(&c) == ' ' &&
+    if(seq && mw__imap_word(&c, "FETCH") && mw__imap_peek(&c) == ' ' &&
        c.pos + 1 < n && l[c.pos + 1] == '(') {
       p->fetch_seq = seq;
       p->scan_pos = c.pos + 2;
