@@ -330,7 +330,8 @@ bool mw__imap_string(struct mw__imap_cur *c, const char **out, size_t *len,
     *lit_out = NULL;
   if(ch == '"')
     return mw__imap_quoted(c, out, len);
-  if(ch == '{' || ch == '~') {
+  if(ch == '{' ||
+     (ch == '~' && c->pos + 1 < c->n && c->s[c->pos + 1] == '{')) {
     struct mw__imap_lit *l = NULL;
     if(!literal(c, &l))
       return false;
@@ -466,7 +467,8 @@ bool mw__imap_skip_value(struct mw__imap_cur *c, int depth)
         return false;
     }
   }
-  if(ch == '"' || ch == '{' || ch == '~') {
+  if(ch == '"' || ch == '{' ||
+     (ch == '~' && c->pos + 1 < c->n && c->s[c->pos + 1] == '{')) {
     const char *s;
     size_t n;
     return mw__imap_string(c, &s, &n, false, false, true, NULL, NULL);

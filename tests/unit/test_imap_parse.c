@@ -865,6 +865,53 @@ static void mutf7(void **state)
   }
 }
 
+static void mailbox_names(void **state)
+{
+  (void)state;
+  struct mw__sbuf b, d;
+  char *enc = NULL;
+  const char *why = NULL;
+  mw__sbuf_init(&b);
+  mw__sbuf_init(&d);
+  /* IMAP4rev1: modified UTF-7, then an atom. */
+  assert_int_equal(mw__imap_mailbox_append(&b, "Entwürfe", 9, false, &enc,
+                                           &why),
+                   MW__IMAP_AS_ATOM);
+  assert_string_equal(b.data, "Entw&APw-rfe");
+  assert_string_equal(enc, "Entw&APw-rfe");
+  mw__free(enc);
+  mw__sbuf_reset(&b);
+  /* IMAP4rev2 / UTF8=ACCEPT: UTF-8 in a quoted string. */
+  assert_int_equal(mw__imap_mailbox_append(&b, "Entwürfe", 9, true, &enc,
+                                           &why),
+                   MW__IMAP_AS_QUOTED);
+  assert_string_equal(b.data, "\"Entwürfe\"");
+  mw__free(enc);
+  mw__sbuf_reset(&b);
+  assert_int_equal(mw__imap_mailbox_append(&b, "Sent Items", 10, false, &enc,
+                                           &why),
+                   MW__IMAP_AS_QUOTED);
+  assert_string_equal(b.data, "\"Sent Items\"");
+  mw__free(enc);
+  mw__sbuf_reset(&b);
+  assert_int_equal(mw__imap_mailbox_append(&b, "a\nb", 3, true, &enc, &why),
+                   MW__IMAP_AS_LITERAL);
+  assert_int_equal(b.len, 0);
+  assert_string_equal(enc, "a\nb");
+  mw__free(enc);
+  assert_int_equal(mw__imap_mailbox_append(&b, "\xff", 1, false, &enc, &why),
+                   0);
+  assert_null(enc);
+  assert_true(mw__imap_mailbox_decode("Entw&APw-rfe", 12, false, &d, &why));
+  assert_string_equal(d.data, "Entwürfe");
+  mw__sbuf_reset(&d);
+  assert_true(mw__imap_mailbox_decode("Entwürfe", 9, true, &d, &why));
+  assert_string_equal(d.data, "Entwürfe");
+  assert_false(mw__imap_mailbox_decode("Entw\xfcrfe", 8, true, &d, &why));
+  mw__sbuf_free(&b);
+  mw__sbuf_free(&d);
+}
+
 static void astrings(void **state)
 {
   (void)state;
@@ -906,8 +953,9 @@ static void astrings(void **state)
   /* What the encoder writes, the parser reads back. */
   struct mw__imap_parser p;
   mw__imap_parser_init(&p, NULL);
-  const char *names[] = {"a b", "q\"uo\\te", "", "x]", "nil"};
-  for(size_t i = 0; i < 5; i++) {
+  const char *names[] = {"a b", "q\"uo\\te", "", "x]", "nil", "~o",
+                         "~peter/mail"};
+  for(size_t i = 0; i < 7; i++) {
     mw__sbuf_reset(&b);
     mw__sbuf_puts(&b, "* LIST () \"/\" ");
     assert_true(mw__imap_astring_append(&b, names[i], strlen(names[i]),
@@ -1034,6 +1082,7 @@ int main(void)
       cmocka_unit_test(bounds),
       cmocka_unit_test(mutf7),
       cmocka_unit_test(astrings),
+      cmocka_unit_test(mailbox_names),
       cmocka_unit_test(seqsets),
       cmocka_unit_test(tags),
   };
