@@ -335,6 +335,9 @@ bool mw__imap_string(struct mw__imap_cur *c, const char **out, size_t *len,
     struct mw__imap_lit *l = NULL;
     if(!literal(c, &l))
       return false;
+    if(l->streamed && !lit_out)
+      return mw__imap_fail(c, "a streamed literal where no body is "
+                              "expected");
     if(l->binary && !binary_ok)
       return mw__imap_fail(c, "a binary literal where a string is expected");
     if(!l->streamed && !binary_ok && memchr(l->data, 0, (size_t)l->len))

@@ -643,6 +643,59 @@ static void fetch_body_kinds(void **state)
   refused("* 1 FETCH (BODY[]<x> NIL)\r\n");
 }
 
+/* A body literal cut in two at every position, as servers' TCP segments
+ * do, with the UID announced by each provider's usual order. */
+static void fetch_body_split_everywhere(void **state)
+{
+  (void)state;
+  static const char *const heads[] = {
+      /* Dovecot */
+      "* 1 FETCH (UID 31 FLAGS (\\Seen) BODY[] {%zu}\r\n",
+      /* Microsoft 365 */
+      "* 1 FETCH (UID 31 RFC822.SIZE %zu FLAGS (\\Seen) BODY[] {%zu}\r\n",
+      /* Gmail */
+      "* 1 FETCH (X-GM-THRID 1761024 X-GM-MSGID 1761024 X-GM-LABELS "
+      "(\"\\\\Important\" Work) UID 31 BODY[] {%zu}\r\n"};
+  const char msg[] = "Subject: x\r\n\r\n}{2}\r\n)\r\n* 2 EXISTS\r\n";
+  const size_t ml = sizeof(msg) - 1;
+  for(size_t h = 0; h < 3; h++) {
+    char head[256];
+    if(h == 1)
+      snprintf(head, sizeof(head), heads[h], ml, ml);
+    else
+      snprintf(head, sizeof(head), heads[h], ml);
+    size_t hl = strlen(head) - 2;
+    for(size_t cut = 0; cut <= ml; cut++) {
+      struct mw__imap_parser p;
+      struct sinkrec s = {0};
+      uint64_t n, left;
+      const char *why;
+      mw__sbuf_init(&s.data);
+      mw__imap_parser_init(&p, NULL);
+      mw__imap_parser_set_sink(&p, sink, &s);
+      assert_int_equal(mw__imap_feed_line(&p, head, hl, &n, &why),
+                       MW__IMAP_NEED_LITERAL);
+      assert_int_equal(n, ml);
+      assert_int_equal(mw__imap_feed_literal(&p, msg, cut, &left, &why),
+                       cut == ml ? MW__IMAP_NEED_LINE : MW__IMAP_NEED_LITERAL);
+      assert_int_equal(left, ml - cut);
+      if(cut < ml)
+        assert_int_equal(mw__imap_feed_literal(&p, msg + cut, ml - cut,
+                                               &left, &why),
+                         MW__IMAP_NEED_LINE);
+      assert_int_equal(s.uid_at_begin, 31);
+      assert_int_equal(mw__imap_feed_line(&p, ")", 1, &n, &why),
+                       MW__IMAP_DONE);
+      assert_int_equal(s.ends, 1);
+      assert_int_equal(s.data.len, ml);
+      assert_memory_equal(s.data.data, msg, ml);
+      assert_int_equal(p.resp.fetch.uid, 31);
+      mw__imap_parser_free(&p);
+      mw__sbuf_free(&s.data);
+    }
+  }
+}
+
 /* A literal inside a nested value of a FETCH is never streamed. */
 static void fetch_nested_literal_not_streamed(void **state)
 {
@@ -1077,6 +1130,7 @@ int main(void)
       cmocka_unit_test(fetch_body_streamed),
       cmocka_unit_test(fetch_body_kinds),
       cmocka_unit_test(fetch_nested_literal_not_streamed),
+      cmocka_unit_test(fetch_body_split_everywhere),
       cmocka_unit_test(literal_markers),
       cmocka_unit_test(lying_literals),
       cmocka_unit_test(bounds),
