@@ -56,6 +56,10 @@
  * literals), while "* LIST () "/" {5}" announces a 5-byte literal.  The
  * engine must therefore ask mw__imap_feed_line how many raw bytes follow.
  *
+ * Line length: an untagged line can be long (a SEARCH of 100,000 UIDs is
+ * about 700 KB on one line); the engine's line cap for IMAP must allow
+ * that, and limits.max_bytes bounds a whole response here anyway.
+ *
  * Message bodies and UIDs
  * -----------------------
  * With a sink set, the value of every body item of a FETCH response
