@@ -339,7 +339,7 @@ static void run_encoders(const uint8_t *in, size_t size)
     acc += 1u + (in[2 * i] % 4 == 0 ? 0 : (uint32_t)in[2 * i + 1]) % 3;
     u[i] = acc;
   }
-  size_t capl = 8 + (size ? in[0] % 64 : 0);
+  size_t capl = 21 + (size ? in[0] % 64 : 0); /* 21: "a:b", 10 digits each */
   size_t at = 0;
   while(at < n) {
     mw__sbuf_reset(&b);
