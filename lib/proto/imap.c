@@ -140,10 +140,7 @@ mw_status mw__imap_ready(struct mw_imap *m, bool need_selected)
   return MW_OK;
 }
 
-static bool utf8_ok(const struct mw_imap *m)
-{
-  return mw__imap_has(m, "IMAP4REV2");
-}
+static bool utf8_ok(const struct mw_imap *m) { return mw__imap_rev2(m); }
 
 /* ---- TLS ----------------------------------------------------------------- */
 

@@ -152,6 +152,9 @@ struct mw_imap {
  * MW_E_STATE otherwise.  Clears the previous error. */
 mw_status mw__imap_ready(struct mw_imap *m, bool need_selected);
 void mw__imap_caps_clear(struct imap_caps *c);
+/* Whether the session speaks IMAP4rev2: offered, and IMAP4rev1 not (no
+ * ENABLE is sent). */
+bool mw__imap_rev2(const struct mw_imap *m);
 /* Whether the capability (upper case) is in force. */
 bool mw__imap_has(const struct mw_imap *m, const char *cap);
 /* Sends "TAG <line>" (fmt) as a command of kind, awaiting its completion.

@@ -497,15 +497,19 @@ mw_status mw__imap_run(struct mw_imap *m)
 mw_status mw__imap_simple(struct mw_imap *m, int kind,
                           imap_untagged_fn untagged, const char *fmt, ...)
 {
-  char buf[2048];
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
   va_end(ap);
-  if(n < 0 || (size_t)n >= sizeof(buf))
-    return mw__error_set(&m->err, MW_E_INVALID, "command too long");
+  char *line = n >= 0 ? mw__malloc((size_t)n + 1) : NULL;
+  if(!line)
+    return mw__error_set(&m->err, MW_E_NOMEM, NULL);
+  va_start(ap, fmt);
+  vsnprintf(line, (size_t)n + 1, fmt, ap);
+  va_end(ap);
   uint32_t tag = 0;
-  mw_status st = mw__imap_command(m, kind, &tag, "%s", buf);
+  mw_status st = mw__imap_command(m, kind, &tag, "%s", line);
+  mw__free(line);
   if(st)
     return st;
   mw__imap_wait_for(m, tag, false, untagged);
@@ -514,10 +518,14 @@ mw_status mw__imap_simple(struct mw_imap *m, int kind,
 
 /* ---- encoding helpers --------------------------------------------------- */
 
-static bool utf8_ok(const struct mw_imap *m)
+bool mw__imap_rev2(const struct mw_imap *m)
 {
-  return mw__imap_has(m, "IMAP4REV2");
+  /* A server that offers both speaks IMAP4rev1 until told ENABLE
+   * IMAP4rev2 (RFC 9051 appendix E), which this client does not send. */
+  return mw__imap_has(m, "IMAP4REV2") && !mw__imap_has(m, "IMAP4REV1");
 }
+
+static bool utf8_ok(const struct mw_imap *m) { return mw__imap_rev2(m); }
 
 mw_status mw__imap_put_mailbox(struct mw_imap *m, struct mw__sbuf *b,
                                const char *mailbox)

@@ -36,7 +36,7 @@ static mw_status list_untagged(struct mw_imap *m,
   size_t mlen = r->list.mailbox_len;
   /* IMAP4rev1 servers send modified UTF-7; a name that is not valid
    * modified UTF-7 is given as sent. */
-  if(ok && !mw__imap_has(m, "IMAP4REV2") &&
+  if(ok && !mw__imap_rev2(m) &&
      mw__imap_mutf7_decode(mbox, mlen, &name, &why))
     mbox = name.data ? name.data : "";
   else if(ok && memchr(mbox, '\0', mlen))
@@ -117,7 +117,7 @@ mw_status mw_imap_status_of(mw_imap *m, const char *mailbox,
   if(!st)
     st = mw__imap_put_mailbox(m, &line, mailbox);
   bool rev1 = mw__imap_has(m, "IMAP4REV1");
-  bool size = mw__imap_has(m, "STATUS=SIZE") || mw__imap_has(m, "IMAP4REV2");
+  bool size = mw__imap_has(m, "STATUS=SIZE") || mw__imap_rev2(m);
   if(!st && !mw__sbuf_printf(&line, " (MESSAGES%s UIDNEXT UIDVALIDITY "
                                     "UNSEEN%s)",
                              rev1 ? " RECENT" : "", size ? " SIZE" : ""))
@@ -311,7 +311,7 @@ mw_status mw_imap_expunge(mw_imap *m, const uint32_t *uids, size_t count)
   mw_status st = mw__imap_ready(m, true);
   if(st)
     return st;
-  if(mw__imap_has(m, "UIDPLUS") || mw__imap_has(m, "IMAP4REV2")) {
+  if(mw__imap_has(m, "UIDPLUS") || mw__imap_rev2(m)) {
     if(!count)
       return MW_OK;
     return mw__imap_uid_commands(m, IMAP_CMD_EXPUNGE, uids, count, 0,

@@ -518,6 +518,45 @@ static void list_and_status(void **state)
   run_free(&r);
 }
 
+/* IMAP4rev2 alone: UTF-8 names, UID EXPUNGE without UIDPLUS; offered
+ * beside IMAP4rev1 (no ENABLE sent): modified UTF-7, plain EXPUNGE. */
+static void rev2_only_and_both(void **state)
+{
+  (void)state;
+  struct run r;
+  run_init(&r, MW_TLS_NONE);
+  const char *segs[] = {"* PREAUTH [CAPABILITY IMAP4rev2] hi\r\n",
+                        "* LIST () \"/\" \"S\xc3\xa4nt\"\r\nA0001 OK\r\n",
+                        "A0002 OK [READ-WRITE] done\r\n", "A0003 OK\r\n",
+                        NULL};
+  run_script(&r, segs);
+  assert_int_equal(run_connect(&r), MW_OK);
+  struct mw__sbuf b;
+  mw__sbuf_init(&b);
+  assert_int_equal(mw_imap_list(r.s, "", "%", on_list, &b), MW_OK);
+  assert_string_equal(b.data, "S\xc3\xa4nt|/|;");
+  assert_int_equal(mw_imap_select(r.s, "S\xc3\xa4nt", false, NULL), MW_OK);
+  const uint32_t one[] = {7};
+  assert_int_equal(mw_imap_expunge(r.s, one, 1), MW_OK);
+  assert_string_equal(written(&r), "A0001 LIST \"\" \"%\"\r\n"
+                                   "A0002 SELECT \"S\xc3\xa4nt\"\r\n"
+                                   "A0003 UID EXPUNGE 7\r\n");
+  mw__sbuf_free(&b);
+  run_free(&r);
+
+  run_init(&r, MW_TLS_NONE);
+  const char *segs2[] = {"* PREAUTH [CAPABILITY IMAP4rev1 IMAP4rev2] hi\r\n",
+                         "A0001 OK [READ-WRITE] done\r\n", "A0002 OK\r\n",
+                         NULL};
+  run_script(&r, segs2);
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_int_equal(mw_imap_select(r.s, "S\xc3\xa4nt", false, NULL), MW_OK);
+  assert_int_equal(mw_imap_expunge(r.s, one, 1), MW_OK);
+  assert_string_equal(written(&r), "A0001 SELECT S&AOQ-nt\r\n"
+                                   "A0002 EXPUNGE\r\n");
+  run_free(&r);
+}
+
 /* ---- FETCH ------------------------------------------------------------------ */
 
 struct got {
@@ -802,6 +841,7 @@ int main(void)
       cmocka_unit_test(authenticate_plain),
       cmocka_unit_test(select_and_search),
       cmocka_unit_test(list_and_status),
+      cmocka_unit_test(rev2_only_and_both),
       cmocka_unit_test(fetch_every_read_size),
       cmocka_unit_test(fetch_pipelined_and_refused),
       cmocka_unit_test(append_sync_and_literal_plus),
