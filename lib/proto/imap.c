@@ -110,6 +110,7 @@ void mw_imap_free(mw_imap *m)
   mw__free(m->alert);
   mw__free(m->bye);
   mw__free(m->uids);
+  mw__free(m->early);
   mw__sbuf_free(&m->cont);
   mw__scrub_free(&m->scrub);
   mw__error_clear(&m->err);

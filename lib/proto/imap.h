@@ -104,6 +104,9 @@ struct imap_wait {
   bool progress_extends;
   /* A timeout ends the wait without breaking the session (IDLE). */
   bool timeout_ok;
+  /* The wait ends when every command awaited is complete (a pipelined
+   * batch), not with tag's completion. */
+  bool all;
 };
 
 struct mw_imap {
@@ -140,6 +143,9 @@ struct mw_imap {
   size_t nuids, capuids;
   /* APPENDUID of the last APPEND. */
   uint32_t append_uid;
+  /* Tags of pipelined commands completed before an older one. */
+  uint32_t *early;
+  size_t nearly, capearly;
   /* What the consumer of a streamed body returned when it refused. */
   mw_status sink_status;
   /* The command's own callback and state (imap_mbox.c, imap_msg.c). */

@@ -277,6 +277,7 @@ mw_status mw__imap_uid_commands(struct mw_imap *m, int kind,
     return MW_OK;
   mw__imap_wait_for(m, last, false, untagged);
   m->wait.progress_extends = progress;
+  m->wait.all = true;
   return mw__imap_run(m);
 }
 

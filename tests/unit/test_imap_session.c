@@ -645,7 +645,8 @@ static void fetch_pipelined_and_refused(void **state)
     mw__sbuf_printf(&reply, "* %u FETCH (UID %u BODY[] {1}\r\nx)\r\n", i + 1,
                     uids[i]);
   }
-  mw__sbuf_puts(&reply, "A0002 OK\r\nA0003 OK\r\n");
+  /* completed out of order (RFC 9051 5.5) */
+  mw__sbuf_puts(&reply, "A0003 OK\r\nA0002 OK\r\n");
   const char *segs[] = {PREAUTH("IDLE"), SELECT_REPLY, reply.data,
                         "* 1 FETCH (UID 1 BODY[] {4}\r\nabcd)\r\n"
                         "A0004 OK\r\n",
@@ -666,8 +667,27 @@ static void fetch_pipelined_and_refused(void **state)
                    MW_E_IO);
   assert_int_equal(mw_imap_noop(r.s, NULL), MW_E_STATE);
   mw__sbuf_free(&g.b);
-  mw__sbuf_free(&reply);
   run_free(&r);
+
+  /* A command completed twice, or a completion for a command of another
+   * kind than the oldest: the session ends. */
+  static const char *const twice[] = {"A0003 OK\r\nA0003 OK\r\n",
+                                      "A0002 OK\r\nA0002 OK\r\n",
+                                      "A0004 OK\r\n"};
+  for(size_t i = 0; i < 3; i++) {
+    run_init(&r, MW_TLS_NONE);
+    const char *segs2[] = {PREAUTH("IDLE"), SELECT_REPLY, twice[i], NULL};
+    run_script(&r, segs2);
+    assert_int_equal(run_connect(&r), MW_OK);
+    assert_int_equal(mw_imap_select(r.s, "INBOX", false, NULL), MW_OK);
+    mw__sbuf_init(&g.b);
+    assert_int_equal(mw_imap_fetch(r.s, uids, MW__IMAP_FETCH_BATCH + 2,
+                                   on_message, &g),
+                     MW_E_PROTOCOL);
+    mw__sbuf_free(&g.b);
+    run_free(&r);
+  }
+  mw__sbuf_free(&reply);
 }
 
 /* ---- APPEND ------------------------------------------------------------------- */
