@@ -212,11 +212,10 @@ static bool code_args(struct mw__imap_parser *p, struct mw__imap_code *k,
     break;
   }
   default:
-    /* Codes without arguments take none; unknown ones keep raw only. */
-    if(k->kind != MW__IMAP_CODE_OTHER && rawlen)
-      ok = mw__imap_fail(&c, "a response code that takes no argument has "
-                             "one");
-    return ok ? true : (*why = c.why, false);
+    /* Codes without arguments (and unknown ones) keep raw only: the
+     * grammar's generic form, atom [SP 1*<TEXT-CHAR except "]">], allows
+     * text after any code name. */
+    return true;
   }
   if(ok && c.pos != c.n)
     ok = mw__imap_fail(&c, "junk after a response code's argument");

@@ -305,11 +305,14 @@ static void every_response_code(void **state)
   assert_string_equal(p.resp.status.code.raw, "38505 304,319:320 3956:3958");
   done(&p, "A5 OK [READ-WRITE]\r\n");
   assert_int_equal(p.resp.status.code.kind, MW__IMAP_CODE_READ_WRITE);
+  /* The generic form: text after any code name. */
+  done(&p, "A1 NO [ALERT see https://example.test/x] x\r\n");
+  assert_int_equal(p.resp.status.code.kind, MW__IMAP_CODE_ALERT);
+  assert_string_equal(p.resp.status.code.raw, "see https://example.test/x");
   mw__imap_parser_free(&p);
   refused("A1 OK [UIDNEXT abc] x\r\n");
   refused("A1 OK [UIDVALIDITY 0] x\r\n");
   refused("A1 OK [UIDNEXT 99999999999] x\r\n");
-  refused("A1 OK [READ-ONLY x] x\r\n");
   refused("A1 OK [APPENDUID 1] x\r\n");
   refused("A1 OK [COPYUID 1 2:*] x\r\n");
   refused("A1 OK [ALERT x\r\n");
