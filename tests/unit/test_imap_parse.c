@@ -639,7 +639,8 @@ static void fetch_body_kinds(void **state)
   assert_string_equal(why, "the body sink refused the data");
   mw__imap_parser_free(&p);
   mw__sbuf_free(&s.data);
-  REFUSED_BIN("* 1 FETCH (BODY[] ~{3}\r\na\0b)\r\n"); /* binary only for BINARY */
+  /* ~{N} only for BINARY[] */
+  REFUSED_BIN("* 1 FETCH (BODY[] ~{3}\r\na\0b)\r\n");
   REFUSED_BIN("* 1 FETCH (BODY[] {3}\r\na\0b)\r\n");  /* NUL in a literal */
   refused("* 1 FETCH (RFC822<0> NIL)\r\n");
   refused("* 1 FETCH (BODY[1 NIL)\r\n");
