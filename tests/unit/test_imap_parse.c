@@ -372,6 +372,12 @@ static void list_and_status(void **state)
   assert_string_equal(p.resp.list.mailbox, "Foo\"Bar]");
   done(&p, "* LIST (\\Subscribed) \"/\" \"Foo\" (\"CHILDINFO\" "
            "(\"SUBSCRIBED\"))\r\n");
+  /* RFC 9051 (IMAP4rev2): UTF-8 names and OLDNAME extended data. */
+  done(&p, "* LIST (\\Sent) \"/\" \"Gesendete Elemente\" (\"OLDNAME\" "
+           "(\"Gesendete Objekte\"))\r\n");
+  assert_string_equal(p.resp.list.mailbox, "Gesendete Elemente");
+  done(&p, "* LIST () \"/\" \"Entwürfe\"\r\n");
+  assert_string_equal(p.resp.list.mailbox, "Entwürfe");
   done(&p, "* LIST (\\HasNoChildren) \"/\" \"[Gmail]/Sent Mail\"\r\n");
   assert_string_equal(p.resp.list.mailbox, "[Gmail]/Sent Mail");
   done(&p, "* STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292 UIDVALIDITY 7 "
