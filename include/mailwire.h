@@ -653,11 +653,17 @@ typedef struct mw_explanation {
                             mw_render_settings()) */
   const char *provider;  /* "Gmail", "Microsoft 365", ... or NULL */
   bool temporary;        /* 4xx / x.x.x with class 4: retry later */
+  /* Since 0.2: "SMTP", "IMAP" or "POP3", and the response code of a POP3
+   * or IMAP response ("AUTHENTICATIONFAILED", "IN-USE"), "" when none. */
+  const char *protocol;
+  char response_code[32];
 } mw_explanation;
 
 /* Explains "535", "5.7.8", "535 5.7.8", or a whole reply line such as
- * "550 5.7.26 Unauthenticated email ... DMARC".  Returns MW_OK, or
- * MW_E_INVALID when the text holds no reply code. */
+ * "550 5.7.26 Unauthenticated email ... DMARC".  Since 0.2 also a POP3
+ * or IMAP response: "-ERR [IN-USE] ...", "a1 NO [AUTHENTICATIONFAILED]
+ * ...", "* BYE ...", "NO [NONEXISTENT] ..." (code is 0 then).  Returns
+ * MW_OK, or MW_E_INVALID when the text holds no reply code or status. */
 mw_status mw_explain(const char *reply_text, mw_explanation *out);
 
 /* ------------------------------------------------------------------------
