@@ -718,6 +718,10 @@ const char *mw_report_detected_mode(const mw_report *r);
 const char *mw_report_host(const mw_report *r);
 unsigned mw_report_port(const mw_report *r);
 const char *mw_report_tls_mode(const mw_report *r);
+/* The protocol checked (since 0.2): the options' protocol; POP3 and IMAP
+ * servers get the checks greeting, tls, certificate, capabilities, login
+ * and mailbox (IMAP SELECT, POP3 STAT) after dns and tcp. */
+mw_protocol mw_report_protocol(const mw_report *r);
 
 /* ------------------------------------------------------------------------
  * Probe: find the port and TLS mode that work, in parallel.  Since 0.1

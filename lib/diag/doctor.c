@@ -606,3 +606,7 @@ const char *mw_report_tls_mode(const mw_report *r)
 {
   return r ? r->tls_mode : "";
 }
+mw_protocol mw_report_protocol(const mw_report *r)
+{
+  return r ? r->protocol : MW_PROTOCOL_SMTP;
+}
