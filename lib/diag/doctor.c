@@ -513,6 +513,25 @@ mw_status mw_doctor_run(const mw_options *o, const char *from,
   }
   bool go = true;
   r->protocol = local.protocol;
+  if(local.protocol != MW_PROTOCOL_SMTP) {
+    /* POP3 and IMAP (diag/doctor_incoming*.c): the host is a host, and
+     * the SMTP-only parts (MX, the other submission ports, the sender
+     * domain's records) do not apply. */
+    r->host = mw__strdup(local.host);
+    r->port = mw__options_port(&local);
+    r->tls_mode = mw_tls_mode_name(mw__options_tls_mode(&local));
+    struct mw__addrlist addrs = {0};
+    if(local.proxy_url || (mw__doctor_check_dns(r, &local, &addrs) &&
+                           mw__doctor_check_tcp(r, &local, &addrs)))
+      mw__doctor_incoming(r, &local);
+    mw__addrlist_free(&addrs);
+    mw__options_release(&local);
+    if(!r->cause)
+      mw__doctor_diagnose(r, "unknown_reply",
+                          "the checks ended without a verdict", NULL);
+    *out = r;
+    return MW_OK;
+  }
   if(strchr(local.host, '@'))
     go = resolve_mx_target(r, &local);
   else if(!local.port && !local.proxy_url && bare_mail_domain(r, &local))
