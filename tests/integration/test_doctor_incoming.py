@@ -243,6 +243,38 @@ class Scenarios(unittest.TestCase):
             self.assertIn("mailwire doctor:", err)
 
 
+class Explain(unittest.TestCase):
+    """mailwire explain reads POP3 and IMAP responses, a leading -ERR
+    included (it is reply text, not an option)."""
+
+    def test_incoming_replies(self):
+        for words, cause, proto, code in (
+                (["-ERR", "[IN-USE]", "Mailbox", "locked"], "mailbox_in_use",
+                 "POP3", "IN-USE"),
+                (["a1 NO [AUTHENTICATIONFAILED] Invalid credentials "
+                  "(Failure)"], "auth_failed", "IMAP",
+                 "AUTHENTICATIONFAILED"),
+                (["* BYE [UNAVAILABLE] try later"], "service_unavailable",
+                 "IMAP", "UNAVAILABLE"),
+                (["A2 NO AUTHENTICATE failed."], "auth_oauth_required",
+                 "IMAP", None),
+                (["535", "5.7.8"], "auth_failed", "SMTP", None)):
+            with self.subTest(words):
+                code_, doc, err, _ = mwtest.run_json(["explain"] + words)
+                self.assertEqual(code_, 0, err)
+                self.assertEqual(doc["cause"], cause, doc)
+                self.assertEqual(doc["protocol"], proto, doc)
+                self.assertEqual(doc["response_code"], code, doc)
+        code_, out, err, _ = mwtest.run(["explain", "-ERR", "[LOGIN-DELAY]",
+                                         "wait"])
+        self.assertEqual(code_, 0, err)
+        self.assertIn("POP3 [LOGIN-DELAY]", out)
+        self.assertIn("login_delay", out)
+        self.assertIn("temporary", out)
+        code_, _, err, _ = mwtest.run(["explain", "a1 MAYBE x"])
+        self.assertEqual(code_, 64, err)
+
+
 class Rig(unittest.TestCase):
     """The rig's Dovecot: every incoming port comes out healthy, logged in
     and with the mailbox opened."""
