@@ -561,6 +561,19 @@ void mw__doctor_incoming_verdict(struct mw_report *r,
                    mw_error_message(f->err));
     return;
   }
+  if(f->step < MW__IN_DONE && f->err->status == MW_E_PROXY) {
+    /* through --proxy: the proxy's failure is the diagnosis */
+    mw__doctor_check(r, "proxy", MW_CHECK_FAIL, ms, "%s",
+                     mw_error_message(f->err));
+    mw__doctor_diagnose(r,
+                        f->err->proxy_failure == MW__PROXY_FAIL_AUTH
+                            ? "proxy_auth_failed"
+                        : f->err->proxy_failure == MW__PROXY_FAIL_TARGET
+                            ? "proxy_refused_target"
+                            : "proxy_unreachable",
+                        mw_error_message(f->err), NULL);
+    return;
+  }
   switch(f->step) {
   case MW__IN_TLS_IMPLICIT:
     if(f->err->status == MW_E_CERT)

@@ -278,7 +278,8 @@ static void run_pop3(struct mw_report *r, const struct mw_options *o,
     f->octets = octets;
   }
   split_times(f, tm, total);
-  if(f->step == MW__IN_GREETING || f->step == MW__IN_TLS_IMPLICIT) {
+  if((f->step == MW__IN_GREETING || f->step == MW__IN_TLS_IMPLICIT) &&
+     f->status != MW_E_PROXY) {
     bool silent = f->status == MW_E_TIMEOUT || f->status == MW_E_CLOSED;
     if(f->step == MW__IN_TLS_IMPLICIT && f->status != MW_E_CERT &&
        !(f->status == MW_E_TLS &&
@@ -352,7 +353,8 @@ static void run_imap(struct mw_report *r, const struct mw_options *o,
     f->uidvalidity = st.uidvalidity;
   }
   split_times(f, tm, total);
-  if(f->step == MW__IN_GREETING || f->step == MW__IN_TLS_IMPLICIT) {
+  if((f->step == MW__IN_GREETING || f->step == MW__IN_TLS_IMPLICIT) &&
+     f->status != MW_E_PROXY) {
     bool silent = f->status == MW_E_TIMEOUT || f->status == MW_E_CLOSED;
     if(f->step == MW__IN_TLS_IMPLICIT && f->status != MW_E_CERT &&
        !(f->status == MW_E_TLS &&
