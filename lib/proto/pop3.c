@@ -104,6 +104,8 @@ static void pop3_close(struct mw_pop3 *p)
   mw__tls_free(p->tls);
   p->tls = NULL;
   p->in_body = false;
+  mw__engine_set_data_lines(&p->eng, false);
+  p->eng.max_line = MW__POP3_MAX_LINE;
 }
 
 void mw_pop3_free(mw_pop3 *p)
