@@ -336,6 +336,37 @@ class Rig(unittest.TestCase):
         self.assertIn("993", doc["diagnosis"]["fix"])
         self.assertEqual(code, 13)
 
+    def test_faults_on_the_rig(self):
+        """Diagnoses proven against the real Dovecot: a mailbox that does
+        not exist, each port spoken to in the other TLS mode, a password
+        that would go out in the clear."""
+        e = self.env
+        for name, url, extra, cause, code in (
+                ("mailbox not found", "imaps://127.0.0.1:%s/NoSuchBox"
+                 % e["RIG_IMAPS_PORT"], (), "mailbox_not_found", 18),
+                ("imaps port spoken to in plaintext", "imap://127.0.0.1:%s"
+                 % e["RIG_IMAPS_PORT"], ("--greeting-timeout", "2s"),
+                 "tls_mode_mismatch_expected_implicit", 14),
+                ("pop3 port spoken to with implicit TLS",
+                 "pop3s://127.0.0.1:%s" % e["RIG_POP3_PORT"], (),
+                 "tls_mode_mismatch_expected_plain", 14),
+                ("imap port without TLS", "imap://127.0.0.1:%s"
+                 % e["RIG_IMAP_PORT"], ("--tls", "none"),
+                 "auth_requires_tls", 17),
+                ("pop3 port without TLS", "pop3://127.0.0.1:%s"
+                 % e["RIG_POP3_PORT"], ("--tls", "none"),
+                 "auth_requires_tls", 17)):
+            with self.subTest(name):
+                code_, doc, err, _ = mwtest.run_json(
+                    ["doctor", url, "--tls-ca-file", e["RIG_CA_FILE"],
+                     "--tls-server-name", e["RIG_SERVER_NAME"], "--user",
+                     e["RIG_USER1"], "--password-env", "PW"] + list(extra),
+                    env={"PW": e["RIG_PASS1"]})
+                self.assertEqual(doc["diagnosis"]["id"], cause,
+                                 "%s\n%s" % (doc, err))
+                self.assertEqual(code_, code)
+                self.assertNotIn(e["RIG_PASS1"], str(doc) + err)
+
     def test_pop3_port_spoken_to_as_imap(self):
         e = self.env
         code, doc, err, _ = mwtest.run_json(
