@@ -689,7 +689,12 @@ typedef struct mw_report mw_report;
  * server's IPv4 address on those blocklists: warnings, cited in the
  * diagnosis when a server reply blamed sender authentication or a
  * blocklist.  *out is set on MW_OK (free with mw_report_free());
- * MW_E_INVALID when o has no server, MW_E_NOMEM. */
+ * MW_E_INVALID when o has no server, MW_E_NOMEM.  Since 0.2, when the
+ * options' protocol is POP3 or IMAP, the checks are those of that
+ * protocol (greeting, TLS, certificate, capabilities, login, then IMAP
+ * EXAMINE of the options' mailbox or POP3 STAT; nothing is changed on the
+ * server), from and to must be NULL, and the deliverability checks are
+ * not run. */
 mw_status mw_doctor_run(const mw_options *o, const char *from,
                         const char *to, mw_report **out);
 void mw_report_free(mw_report *r);
@@ -697,8 +702,9 @@ void mw_report_free(mw_report *r);
 size_t mw_report_check_count(const mw_report *r);
 /* The layer of check i: "dns", "tcp", "greeting", "tls", "certificate",
  * "ehlo", "auth", "envelope", then the deliverability checks "spf",
- * "dmarc", "dkim", "mta-sts", "tls-rpt", "dnsbl".  Strings borrowed until
- * mw_report_free(). */
+ * "dmarc", "dkim", "mta-sts", "tls-rpt", "dnsbl"; for POP3 and IMAP
+ * (since 0.2) "capabilities", "login" and "mailbox" in place of "ehlo",
+ * "auth" and "envelope".  Strings borrowed until mw_report_free(). */
 const char *mw_report_check_layer(const mw_report *r, size_t i);
 mw_check_status mw_report_check_status(const mw_report *r, size_t i);
 double mw_report_check_ms(const mw_report *r, size_t i);
