@@ -32,7 +32,10 @@ def tearDownModule():
 
 
 def doctor(url, *extra, ca=True):
-    args = ["doctor", url, "--greeting-timeout", "2s", "--timeout", "5s"]
+    # 2 s (scaled for slow runs: under valgrind a TLS handshake alone can
+    # take that long)
+    args = ["doctor", url, "--greeting-timeout", "%ds" % mwtest.bound(2),
+            "--timeout", "%ds" % mwtest.bound(5)]
     if ca:
         args += ["--tls-ca-file", CA]
     return mwtest.run_json(args + list(extra), env={"PW": PASSWORD})
@@ -345,7 +348,8 @@ class Rig(unittest.TestCase):
                 ("mailbox not found", "imaps://127.0.0.1:%s/NoSuchBox"
                  % e["RIG_IMAPS_PORT"], (), "mailbox_not_found", 18),
                 ("imaps port spoken to in plaintext", "imap://127.0.0.1:%s"
-                 % e["RIG_IMAPS_PORT"], ("--greeting-timeout", "2s"),
+                 % e["RIG_IMAPS_PORT"],
+                 ("--greeting-timeout", "%ds" % mwtest.bound(2)),
                  "tls_mode_mismatch_expected_implicit", 14),
                 ("pop3 port spoken to with implicit TLS",
                  "pop3s://127.0.0.1:%s" % e["RIG_POP3_PORT"], (),
