@@ -127,6 +127,17 @@ class SecurityModes(Pop3Test):
         facts = self.retrieve("POP3", "starttls")
         self.assertEqual(facts["encrypted"], ["yes"])
 
+    def test_capabilities_asked_again_after_tls(self):
+        code, facts, text = pop3("POP3", "starttls", "quit",
+                                 env={"MW_TRACE": "1"})
+        self.assertEqual(code, 0, text)
+        sent = [l[len("trace > "):] for l in text.splitlines()
+                if l.startswith("trace > ")]
+        self.assertEqual(sent[:3], ["CAPA", "STLS", "CAPA"], text)
+        self.assertIn("PASS <redacted>" if "USER bob@example.test" in sent
+                      else "AUTH SCRAM-SHA-256 <redacted>", sent)
+        self.assertNotIn(ENV["RIG_PASS2"], text)
+
     def test_auto_means_stls_required_off_port_995(self):
         facts = self.retrieve("POP3", "auto")
         self.assertEqual(facts["encrypted"], ["yes"])
