@@ -718,10 +718,30 @@ mw_status mw__pop3_connect_over(struct mw_pop3 *p, struct mw__layer *top)
   return pop3_setup(p, top, mode);
 }
 
+static mw_status pop3_connect_once(struct mw_pop3 *p);
+
+/* As SMTP does: a minimum TLS version the server cannot do is, unless
+ * {tls-strict}, a reason to retry once with the default minimum (TLS
+ * 1.2, never lower), said loudly in the trace. */
 mw_status mw_pop3_connect(mw_pop3 *p)
 {
   if(!p)
     return MW_E_INVALID;
+  mw_status st = pop3_connect_once(p);
+  if(st != MW_E_TLS || !p->opt.tls_min || p->opt.tls_strict ||
+     p->err.tls_failure != MW__TLS_FAIL_VERSION)
+    return st;
+  mw__trace_emit(&p->trace, MW_TRACE_TLS,
+                 "WARNING: the server cannot do TLS %s; retrying with TLS "
+                 "1.2 allowed (use {tls-strict} to refuse)",
+                 p->opt.tls_min == MW_TLS_VERSION_1_3 ? "1.3" : "1.2");
+  p->opt.tls_min = MW_TLS_VERSION_DEFAULT;
+  p->state = POP3_CLOSED;
+  return pop3_connect_once(p);
+}
+
+static mw_status pop3_connect_once(struct mw_pop3 *p)
+{
   mw_tls_mode mode;
   mw_status st = pop3_begin(p, &mode);
   if(st)
