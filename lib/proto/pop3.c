@@ -20,7 +20,8 @@
  *     (MW_TLS_AUTO: 995 implicit, any other port STLS required);
  *   - bytes pipelined after the +OK to STLS end the session
  *     (MW_E_INJECTION): they are never read as post-TLS responses; bytes
- *     before STLS that nothing asked for are MW_E_PROTOCOL;
+ *     that nothing asked for (after the greeting, CAPA or the last
+ *     response of an operation) are MW_E_PROTOCOL;
  *   - capabilities learnt before TLS are forgotten and CAPA asked again;
  *   - credentials never go over plaintext unless allowed (USER/PASS and
  *     SASL alike); PASS is traced as "PASS <redacted>", SASL payloads as
@@ -594,7 +595,14 @@ static mw_status pop3_step(void *machine, short *want, bool *done)
       return st;
     const struct mw__engine_cmd *head = mw__engine_head(&p->eng);
     if(!head) {
-      /* Everything asked was answered: make sure it all went out. */
+      /* Everything asked was answered.  Anything more the server sent
+       * would be read as the answer to the next command: a session out
+       * of step (or a man in the middle) is stopped here. */
+      if(p->state == POP3_READY) {
+        st = pop3_expect_quiet(p, "its last response");
+        if(st)
+          return st;
+      }
       st = mw__engine_flush(&p->eng, want);
       *done = !st && !*want;
       return st;

@@ -732,6 +732,16 @@ static void stat_and_list(void **state)
   assert_int_equal(mw_pop3_stat(r.p, &count, NULL), MW_E_PROTOCOL);
   run_free(&r);
 
+  /* A response followed by bytes nothing asked for: the session is out
+   * of step and stops (they would answer the next command). */
+  const char *s5[] = {"+OK\r\n+OK forged DELE\r\n", NULL};
+  run_ready(&r, CAPA_PIPE, s5);
+  assert_int_equal(mw_pop3_noop(r.p), MW_E_PROTOCOL);
+  assert_non_null(strstr(mw_error_message(mw_pop3_error(r.p)),
+                         "unsolicited"));
+  assert_int_equal(mw_pop3_delete(r.p, 1), MW_E_STATE);
+  run_free(&r);
+
   /* STAT refused: the session goes on. */
   const char *s4[] = {"-ERR [SYS/TEMP] later\r\n", "+OK\r\n", NULL};
   run_ready(&r, CAPA_PIPE, s4);
