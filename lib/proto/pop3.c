@@ -151,7 +151,6 @@ mw_status mw__pop3_ready(struct mw_pop3 *p)
                              ? "the POP3 session has failed: free it"
                              : "the POP3 session is not connected");
   p->op_status = MW_OK;
-  p->op_protocol = false;
   return MW_OK;
 }
 
@@ -173,7 +172,7 @@ void mw__pop3_shown(const char *line, size_t len, char *out, size_t cap)
 /* The RFC 2449 response code at the start of text ("[SYS/TEMP] ..."):
  * copied into code (cap bytes) when well-formed, else "". */
 void mw__pop3_response_code(const char *text, size_t len, char *code,
-                               size_t cap)
+                            size_t cap)
 {
   code[0] = '\0';
   if(!len || text[0] != '[')
@@ -218,7 +217,7 @@ mw_status mw__pop3_refusal(struct mw_pop3 *p, mw_status st,
 
 /* The status line's verdict: +OK (ok) or -ERR, and the text after it. */
 bool mw__pop3_status_line(const char *line, size_t len, bool *ok,
-                             const char **text, size_t *tlen)
+                          const char **text, size_t *tlen)
 {
   size_t n;
   if(len >= 3 && memcmp(line, "+OK", 3) == 0 && (len == 3 || line[3] == ' '))
@@ -312,7 +311,7 @@ unsigned mw__pop3_cmd_ms(const struct mw_pop3 *p)
 
 /* The capabilities as one line, for messages. */
 const char *mw__pop3_capa_summary(const struct mw_pop3 *p, char *buf,
-                                     size_t len)
+                                  size_t len)
 {
   size_t used = 0;
   buf[0] = '\0';

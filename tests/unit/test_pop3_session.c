@@ -963,7 +963,7 @@ static void retrieve_many(void **state)
   run_free(&r);
 }
 
-/* ---- DELE, RSET, QUIT ---------------------------------------------------- */
+/* ---- DELE, RSET, QUIT -------------------------------------------------- */
 
 static void dele_rset_quit(void **state)
 {
