@@ -833,7 +833,16 @@ void mw_pop3_free(mw_pop3 *p);             /* closes without QUIT */
 const mw_error *mw_pop3_error(const mw_pop3 *p);
 /* Connects, reads the greeting, CAPA, STLS when the TLS mode says so, and
  * logs in when the options hold credentials: SASL (proto/sasl_driver)
- * when offered and allowed, else USER/PASS; APOP is never used. */
+ * when offered and allowed, else USER/PASS; APOP is never used.
+ * USER/PASS only when the allowed mechanisms, if restricted, name PLAIN
+ * or LOGIN (they reveal the password too).  Returns MW_OK, MW_E_DNS,
+ * MW_E_CONNECT, MW_E_TIMEOUT, MW_E_CLOSED, MW_E_TLS, MW_E_CERT,
+ * MW_E_NO_STARTTLS, MW_E_INJECTION, MW_E_INSECURE, MW_E_AUTH_UNAVAILABLE,
+ * MW_E_AUTH ([AUTH] or no code), MW_E_REJECTED (a -ERR greeting; a login
+ * refused with [IN-USE], [LOGIN-DELAY], [SYS/TEMP]: temporary, or
+ * [SYS/PERM]), MW_E_AUTH_SERVER_UNVERIFIED, MW_E_PROTOCOL (another
+ * protocol's banner: see the message), MW_E_INVALID, MW_E_STATE,
+ * MW_E_NOMEM.  After a failure only mw_pop3_free() remains. */
 mw_status mw_pop3_connect(mw_pop3 *p);
 bool mw_pop3_has_capability(const mw_pop3 *p, const char *keyword);
 bool mw_pop3_is_encrypted(const mw_pop3 *p);
@@ -870,7 +879,21 @@ mw_status mw_pop3_top(mw_pop3 *p, unsigned number, unsigned lines,
 mw_status mw_pop3_delete(mw_pop3 *p, unsigned number); /* DELE */
 mw_status mw_pop3_reset(mw_pop3 *p);                   /* RSET */
 mw_status mw_pop3_noop(mw_pop3 *p);
-/* QUIT: the deletions take effect only when this returns MW_OK. */
+/* Each command above returns MW_OK; MW_E_REJECTED for the server's -ERR
+ * (the session stays usable; a batch sends no more RETRs, delivers what
+ * was in flight, and the caller's last calls say which messages were
+ * complete); the callback's own status when it stopped a transfer (the
+ * rest is read and dropped, the session stays usable); MW_E_PROTOCOL for
+ * a malformed response (a line of message data over 65536 octets ends
+ * the session); MW_E_CLOSED and MW_E_TIMEOUT (the session is over: a
+ * whole RETR or TOP must end within the command timeout, by default 10
+ * minutes); MW_E_STATE when not connected; MW_E_INVALID (message number
+ * 0, NULL callback). */
+/* QUIT: the deletions take effect only when this returns MW_OK.  The
+ * connection is closed whatever the result: MW_E_REJECTED for -ERR to
+ * QUIT, MW_E_CLOSED or MW_E_TIMEOUT when no answer came (whether the
+ * deletions took effect is unknown), MW_E_STATE when the session was not
+ * connected (nothing was committed). */
 mw_status mw_pop3_quit(mw_pop3 *p);
 
 /* ---- IMAP (RFC 3501 IMAP4rev1, RFC 9051 IMAP4rev2) --------------------- */
