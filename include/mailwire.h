@@ -910,7 +910,10 @@ mw_status mw_imap_connect(mw_imap *m);
 bool mw_imap_has_capability(const mw_imap *m, const char *capability);
 bool mw_imap_is_encrypted(const mw_imap *m);
 const char *mw_imap_greeting(const mw_imap *m);
-const char *mw_imap_auth_mechanism(const mw_imap *m); /* "LOGIN", ... */
+/* "LOGIN" (the LOGIN command), a SASL mechanism ("PLAIN", ...), or
+ * "PREAUTH" when the greeting said the session is already authenticated;
+ * NULL when not logged in. */
+const char *mw_imap_auth_mechanism(const mw_imap *m);
 /* The text of the last [ALERT] the server sent (shown to the user, RFC
  * 3501 7.1), "" when none. */
 const char *mw_imap_alert(const mw_imap *m);
