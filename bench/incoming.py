@@ -110,9 +110,13 @@ def setup_tool(tool, proto, rig, home, maildir, mailwire):
         url = "%s://%s@127.0.0.1:%d%s" % (
             proto, user.replace("@", "%40"), port,
             "/INBOX" if proto == "imaps" else "")
+        # A fresh fetch state for each run, as every peer starts afresh.
+        state = os.path.join(home, "state")
+        os.makedirs(state, exist_ok=True)
         return Setup([mailwire, "fetch", "--server", url, "--maildir",
                       maildir, "--password-env", PW_ENV, "--tls-ca-file",
-                      ca], env={PW_ENV: password})
+                      ca], env={PW_ENV: password, "XDG_STATE_HOME": state},
+                     note="fetch state in $XDG_STATE_HOME (empty)")
     if tool == "fetchmail":
         rc = os.path.join(home, "fetchmailrc")
         text = ("set no syslog\n"
@@ -264,8 +268,8 @@ def bench(args):
             shown = [a if a != env["RIG_PASS4"] else "********"
                      for a in setup.argv]
             log("  $ %s%s%s" % (
-                " ".join("%s=..." % k for k in setup.env if k == PW_ENV) +
-                (" " if PW_ENV in setup.env else ""), shlex.join(shown),
+                "".join("%s=%s " % (k, "..." if k == PW_ENV else v)
+                        for k, v in setup.env.items()), shlex.join(shown),
                 ("   # " + setup.note) if setup.note else ""))
             n = prepare_server(env, msgs)
             if n != len(msgs):
