@@ -198,6 +198,25 @@ static mw_status smtp_setup(mw_smtp *s, struct mw__layer *top)
                                                  : MW__SMTP_GREETING);
 }
 
+mw_status mw__smtp_connect_start(mw_smtp *s, struct mw__layer *top)
+{
+  if(!s || !top)
+    return MW_E_INVALID;
+  mw__error_clear(&s->err);
+  if(smtp_may_connect(s))
+    return MW_E_STATE;
+  memset(s->phase_at, 0, sizeof(s->phase_at));
+  mw__trace_start(&s->trace);
+  smtp_phase(s, MW__PHASE_CONNECT);
+  s->mode = mw__options_tls_mode(&s->opt);
+  mw__engine_attach(&s->eng, top);
+  mw__reply_free(&s->r);
+  mw__reply_init(&s->r);
+  return mw__smtp_begin(s, MW__SMTP_JOB_CONNECT,
+                        s->mode == MW_TLS_IMPLICIT ? MW__SMTP_TLS_IMPLICIT
+                                                   : MW__SMTP_GREETING);
+}
+
 /* ---- facts ------------------------------------------------------------- */
 
 bool mw_smtp_has_capability(const mw_smtp *s, const char *keyword)

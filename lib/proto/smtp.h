@@ -159,6 +159,7 @@ struct mw_smtp {
   bool bdat_allowed;           /* send with BDAT (RFC 3030) when the server
                                 * offers CHUNKING; off by default: DATA */
   struct mw__reply r;          /* the reply being read */
+  uint64_t replies;            /* replies handled so far */
   struct mw__tls *tls;         /* established TLS, or NULL */
   struct mw__tls *tls_pending; /* the handshake in progress */
   struct mw__tls_info tls_info;
@@ -210,6 +211,11 @@ mw_status mw__smtp_check_envelope(struct mw_smtp *s, const char *from,
  * on MW_E_INVALID and MW_E_STATE.  Returns as mw_smtp_connect(). */
 mw_status mw__smtp_connect_over(struct mw_smtp *s, struct mw__layer *top);
 
+/* mw__smtp_connect_over() without running: the connect job begun over
+ * top (ownership taken as there), for a caller that steps the machine
+ * itself (mw__smtp_begin).  A failure is finished already. */
+mw_status mw__smtp_connect_start(struct mw_smtp *s, struct mw__layer *top);
+
 /* The EHLO name: configured, else the host's fully qualified name, else
  * the local address of fd as a literal ("[192.0.2.1]", "[IPv6:...]"), or
  * "[127.0.0.1]" when fd is -1 (RFC 5321 4.1.3).  Shared with the probe. */
@@ -247,6 +253,15 @@ mw_status mw__smtp_go(struct mw_smtp *s, enum mw__smtp_state to);
 /* The step function (mw__engine_step_fn): runs until the job's resting
  * state (READY, CAPABILITIES, CLOSED) or until it must wait. */
 mw_status mw__smtp_step(void *machine, short *want, bool *done);
+/* The same in pieces, for a caller with its own loop (the probe, tests):
+ * mw__smtp_begin() starts the job (a failure there is finished already),
+ * then the caller steps (mw__smtp_step, waiting on mw__engine_fd() until
+ * the engine's deadline, mw__engine_timed_out() when it passes), and
+ * mw__smtp_finish() with the last status ends the job as mw__smtp_run()
+ * does. */
+mw_status mw__smtp_begin(struct mw_smtp *s, enum mw__smtp_job job,
+                         enum mw__smtp_state first);
+mw_status mw__smtp_finish(struct mw_smtp *s, mw_status st);
 /* Runs the machine for job from state first (its entry queues the first
  * command) until it rests (mw__engine_run), then maps a failure to what
  * the state it happened in means.  Returns the job's status. */

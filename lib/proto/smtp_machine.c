@@ -282,6 +282,7 @@ static mw_status dispatch(struct mw_smtp *s)
                          s->r.code);
   struct mw__engine_cmd cmd = *head;
   mw__engine_answered(&s->eng);
+  s->replies++;
   await_head(s);
   mw_status st;
   switch((enum mw__smtp_cmd)cmd.kind) {
@@ -357,6 +358,7 @@ mw_status mw__smtp_step(void *machine, short *want, bool *done)
     }
     enum mw__smtp_state before = s->sm;
     size_t moves = s->nhist;
+    uint64_t replies = s->replies;
     mw_status st;
     switch(s->sm) {
     case MW__SMTP_TLS_IMPLICIT:
@@ -376,10 +378,10 @@ mw_status mw__smtp_step(void *machine, short *want, bool *done)
     }
     if(st || *want)
       return st;
-    if(s->sm == before && s->nhist == moves &&
+    if(s->sm == before && s->nhist == moves && s->replies == replies &&
        !mw__engine_outstanding(&s->eng) && !resting(s))
-      /* Nothing awaited and nothing moved: a state that would wait
-       * forever (a bug, never a server's doing). */
+      /* Nothing awaited, no reply handled and nothing moved: a state that
+       * would wait forever (a bug, never a server's doing). */
       return mw__error_set(&s->err, MW_E_STATE,
                            "the SMTP client is stuck in state %s",
                            mw__smtp_state_name(s->sm));
@@ -469,18 +471,30 @@ static mw_status failed(struct mw_smtp *s, mw_status st)
   return st;
 }
 
-mw_status mw__smtp_run(struct mw_smtp *s, enum mw__smtp_job job,
-                       enum mw__smtp_state first)
+mw_status mw__smtp_begin(struct mw_smtp *s, enum mw__smtp_job job,
+                         enum mw__smtp_state first)
 {
   s->job = job;
   s->job_status = MW_OK;
   mw_status st = mw__smtp_go(s, first);
-  if(!st)
-    st = mw__engine_run(&s->eng, mw__smtp_step, s);
+  return st ? mw__smtp_finish(s, st) : MW_OK;
+}
+
+mw_status mw__smtp_finish(struct mw_smtp *s, mw_status st)
+{
   if(st)
     st = failed(s, st);
   else
     st = s->job_status;
   s->job = MW__SMTP_JOB_NONE;
   return st;
+}
+
+mw_status mw__smtp_run(struct mw_smtp *s, enum mw__smtp_job job,
+                       enum mw__smtp_state first)
+{
+  mw_status st = mw__smtp_begin(s, job, first);
+  if(st)
+    return st;
+  return mw__smtp_finish(s, mw__engine_run(&s->eng, mw__smtp_step, s));
 }
