@@ -15,9 +15,8 @@
  * Two ways to drive it: the I/O-free exchange (mw__sasl_exchange_start,
  * then mw__sasl_exchange_feed with each server reply: it returns the next
  * line to send, success or a failure; a state machine's AUTH state uses
- * it, as SMTP's
- * does), or mw__sasl_authenticate(), a blocking loop over the same
- * exchange through I/O callbacks.
+ * it, as SMTP's does), or mw__sasl_authenticate(), a blocking loop over
+ * the same exchange through I/O callbacks.
  *
  * Does not own: the mechanisms themselves (proto/sasl.c), line framing,
  * replies and I/O (the protocol's callbacks), or what a protocol's refusal

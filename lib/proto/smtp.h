@@ -131,6 +131,7 @@ struct mw__smtp_txn {
   const struct mw_message_info *info;
   bool use_8bit, use_utf8, pipelining, bdat;
   bool mail_ok, data_started, body_eof;
+  bool flushing;               /* a block of the body is being written */
   size_t accepted, next_rcpt;
   struct mw__reply mail_reply; /* a refused MAIL in a batch */
   struct mw__reply data_reply; /* the reply to DATA */

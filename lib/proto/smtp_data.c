@@ -152,9 +152,16 @@ mw_status mw__smtp_body_step(struct mw_smtp *s, short *want)
   for(;;) {
     size_t queued = mw__engine_queued(&s->eng);
     if(queued && (queued >= MW__SMTP_DATA_CHUNK || t->body_eof)) {
+      if(!t->flushing) /* a new block: its time starts now */
+        mw__engine_deadline_in(&s->eng,
+                               mw__smtp_cmd_timeout(s,
+                                                    MW__SMTP_DATA_BLOCK_MS),
+                               "sending to the server");
+      t->flushing = true;
       mw_status st = flush_block(s, want);
       if(st || *want)
         return st;
+      t->flushing = false;
       continue;
     }
     if(t->body_eof)
