@@ -9,7 +9,10 @@
  * sent, the machine stepped by hand between the server's turns), a
  * pipelined and an unpipelined transaction with mixed recipient results,
  * the BDAT framing and a BDAT transaction, QUIT, the capabilities stop of
- * the probe, and the server closing in every state. */
+ * the probe, and the server closing in every state.  A server with
+ * OpenSSL behind a layer (memory BIOs, no socket) takes whole STARTTLS
+ * and implicit-TLS sessions: the capability reset, a pinned certificate
+ * right and wrong, a message over TLS, closes after the handshake. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -25,6 +28,8 @@
 #include <poll.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -894,6 +899,356 @@ static void quit_paths(void **state)
   run_free(&r);
 }
 
+/* ---- TLS: a server with OpenSSL behind a layer, no socket ------------- */
+
+static EVP_PKEY *tls_key;
+static X509 *tls_cert;
+static char tls_pin[65];
+
+static void tls_material(void)
+{
+  if(tls_cert)
+    return;
+  tls_key = EVP_EC_gen("P-256");
+  assert_non_null(tls_key);
+  tls_cert = X509_new();
+  assert_non_null(tls_cert);
+  X509_set_version(tls_cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(tls_cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(tls_cert), -60);
+  X509_gmtime_adj(X509_getm_notAfter(tls_cert), 86400);
+  X509_set_pubkey(tls_cert, tls_key);
+  X509_NAME *n = X509_get_subject_name(tls_cert);
+  X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+                             (const unsigned char *)"mx.example.org", -1, -1,
+                             0);
+  X509_set_issuer_name(tls_cert, n);
+  assert_true(X509_sign(tls_cert, tls_key, EVP_sha256()) > 0);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned mdlen = 0;
+  assert_int_equal(X509_digest(tls_cert, EVP_sha256(), md, &mdlen), 1);
+  for(unsigned i = 0; i < mdlen; i++)
+    snprintf(tls_pin + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The server: plaintext lines, then (after its 220 to STARTTLS, or from
+ * the start for implicit TLS) TLS through memory BIOs.  close_on closes
+ * the connection when a line starting so arrives over TLS. */
+struct tlsrv {
+  struct mw__layer layer;
+  struct mw__sbuf in, out;  /* raw bytes to and from the client */
+  size_t inpos, handled;
+  struct mw__sbuf clear;    /* decrypted client bytes */
+  size_t clear_handled;
+  SSL_CTX *ctx;
+  SSL *ssl;
+  BIO *rbio, *wbio;
+  bool tls, implicit, greeted, closed, eof;
+  const char *close_on;     /* a line prefix, or NULL */
+  int lines;
+};
+
+static void tlsrv_send(struct tlsrv *t, const char *text)
+{
+  if(!t->tls) {
+    mw__sbuf_puts(&t->in, text);
+    return;
+  }
+  assert_true(SSL_write(t->ssl, text, (int)strlen(text)) > 0);
+}
+
+/* Moves what the server's TLS wrote to the client's side. */
+static void tlsrv_drain(struct tlsrv *t)
+{
+  char buf[4096];
+  int n;
+  while(t->wbio && (n = BIO_read(t->wbio, buf, sizeof(buf))) > 0)
+    assert_true(mw__sbuf_append(&t->in, buf, (size_t)n));
+}
+
+static void tlsrv_line(struct tlsrv *t, const char *line, size_t len)
+{
+  t->lines++;
+  if(t->close_on && t->tls && len >= strlen(t->close_on) &&
+     memcmp(line, t->close_on, strlen(t->close_on)) == 0) {
+    t->eof = true;
+    return;
+  }
+  if(len >= 5 && memcmp(line, "EHLO ", 5) == 0)
+    tlsrv_send(t, t->tls ? "250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n"
+                         : "250-mx\r\n250-STARTTLS\r\n250 AUTH LOGIN\r\n");
+  else if(len == 8 && memcmp(line, "STARTTLS", 8) == 0) {
+    tlsrv_send(t, "220 2.0.0 go ahead\r\n");
+    t->tls = true;
+  }
+  else if(len > 11 && memcmp(line, "AUTH PLAIN ", 11) == 0)
+    tlsrv_send(t, "235 2.7.0 ok\r\n");
+  else if(len >= 4 && memcmp(line, "MAIL", 4) == 0)
+    tlsrv_send(t, "250 2.1.0 ok\r\n");
+  else if(len >= 4 && memcmp(line, "RCPT", 4) == 0)
+    tlsrv_send(t, "250 2.1.5 ok\r\n");
+  else if(len == 4 && memcmp(line, "DATA", 4) == 0)
+    tlsrv_send(t, "354 go on\r\n");
+  else if(len == 1 && line[0] == '.')
+    tlsrv_send(t, "250 2.0.0 Ok: queued as TLS1\r\n");
+  else if(len == 4 && memcmp(line, "QUIT", 4) == 0)
+    tlsrv_send(t, "221 2.0.0 bye\r\n");
+  /* message lines: nothing */
+}
+
+/* Takes whole lines out of buf from *handled on. */
+static void tlsrv_lines(struct tlsrv *t, struct mw__sbuf *buf,
+                        size_t *handled)
+{
+  while(!t->eof && *handled < buf->len) {
+    bool was_tls = t->tls;
+    const char *start = buf->data + *handled;
+    const char *nl = memchr(start, '\n', buf->len - *handled);
+    if(!nl)
+      return;
+    size_t n = (size_t)(nl - start);
+    *handled += n + 1;
+    if(n && start[n - 1] == '\r')
+      n--;
+    tlsrv_line(t, start, n);
+    if(!was_tls && t->tls)
+      return; /* what follows STARTTLS is TLS */
+  }
+}
+
+static void tlsrv_work(struct tlsrv *t)
+{
+  if(!t->tls) {
+    tlsrv_lines(t, &t->out, &t->handled);
+    if(!t->tls)
+      return;
+  }
+  /* Raw client bytes not yet given to TLS. */
+  if(t->handled < t->out.len) {
+    assert_true(BIO_write(t->rbio, t->out.data + t->handled,
+                          (int)(t->out.len - t->handled)) > 0);
+    t->handled = t->out.len;
+  }
+  if(!SSL_is_init_finished(t->ssl)) {
+    int rc = SSL_accept(t->ssl);
+    tlsrv_drain(t);
+    if(rc != 1)
+      return;
+    if(t->implicit && !t->greeted) {
+      t->greeted = true;
+      tlsrv_send(t, GREETING);
+    }
+  }
+  char buf[4096];
+  int n;
+  while((n = SSL_read(t->ssl, buf, sizeof(buf))) > 0)
+    assert_true(mw__sbuf_append(&t->clear, buf, (size_t)n));
+  tlsrv_lines(t, &t->clear, &t->clear_handled);
+  tlsrv_drain(t);
+}
+
+static mw_status tlsrv_read(struct mw__layer *ly, void *buf, size_t len,
+                            size_t *got, short *want)
+{
+  struct tlsrv *t = ly->impl;
+  *got = 0;
+  *want = 0;
+  if(t->inpos == t->in.len)
+    tlsrv_work(t);
+  if(t->inpos == t->in.len) {
+    if(t->eof) {
+      ly->eof = true;
+      return mw__error_set(ly->err, MW_E_CLOSED,
+                           "the server closed the connection");
+    }
+    *want = POLLIN;
+    return MW_OK;
+  }
+  size_t n = t->in.len - t->inpos < len ? t->in.len - t->inpos : len;
+  memcpy(buf, t->in.data + t->inpos, n);
+  t->inpos += n;
+  *got = n;
+  return MW_OK;
+}
+
+static mw_status tlsrv_write(struct mw__layer *ly, const void *buf,
+                             size_t len, size_t *put, short *want)
+{
+  struct tlsrv *t = ly->impl;
+  *want = 0;
+  *put = 0;
+  if(t->eof) {
+    ly->sys_errno = 32;
+    return mw__error_set(ly->err, MW_E_CLOSED,
+                         "the connection to the server failed: reset");
+  }
+  assert_true(mw__sbuf_append(&t->out, buf, len));
+  *put = len;
+  return MW_OK;
+}
+
+static void tlsrv_close(struct mw__layer *ly)
+{
+  struct tlsrv *t = ly->impl;
+  t->closed = true;
+}
+
+static const struct mw__layer_ops tlsrv_ops = {.name = "tls-server",
+                                               .read = tlsrv_read,
+                                               .write = tlsrv_write,
+                                               .close = tlsrv_close};
+
+static void tlsrv_init(struct tlsrv *t, bool implicit, struct mw_error *err)
+{
+  tls_material();
+  memset(t, 0, sizeof(*t));
+  mw__sbuf_init(&t->in);
+  mw__sbuf_init(&t->out);
+  mw__sbuf_init(&t->clear);
+  t->ctx = SSL_CTX_new(TLS_server_method());
+  assert_non_null(t->ctx);
+  assert_int_equal(SSL_CTX_use_certificate(t->ctx, tls_cert), 1);
+  assert_int_equal(SSL_CTX_use_PrivateKey(t->ctx, tls_key), 1);
+  t->ssl = SSL_new(t->ctx);
+  t->rbio = BIO_new(BIO_s_mem());
+  t->wbio = BIO_new(BIO_s_mem());
+  assert_true(t->ssl && t->rbio && t->wbio);
+  SSL_set_bio(t->ssl, t->rbio, t->wbio);
+  SSL_set_accept_state(t->ssl);
+  t->implicit = implicit;
+  t->tls = implicit;
+  if(!implicit)
+    mw__sbuf_puts(&t->in, GREETING);
+  mw__layer_init(&t->layer, &tlsrv_ops, NULL, t, err);
+}
+
+static void tlsrv_free(struct tlsrv *t)
+{
+  SSL_free(t->ssl); /* frees the BIOs */
+  SSL_CTX_free(t->ctx);
+  mw__sbuf_free(&t->in);
+  mw__sbuf_free(&t->out);
+  mw__sbuf_free(&t->clear);
+}
+
+static void tls_run(struct run *r, mw_tls_mode mode, struct tlsrv *t,
+                    const char *close_on)
+{
+  run_init(r, mode);
+  tls_material();
+  assert_int_equal(mw_options_set_tls_fingerprint(r->o, tls_pin), MW_OK);
+  assert_int_equal(mw_options_set_credentials(r->o, "user", PASSWORD),
+                   MW_OK);
+  run_script(r, NULL);
+  tlsrv_init(t, mode == MW_TLS_IMPLICIT, &r->s->err);
+  t->close_on = close_on;
+}
+
+static void tls_run_free(struct run *r, struct tlsrv *t)
+{
+  mw_smtp_free(r->s);
+  assert_true(t->closed);
+  tlsrv_free(t);
+  mw__mem_layer_free(r->m);
+  mw_options_free(r->o);
+}
+
+static void starttls_whole_session(void **state)
+{
+  (void)state;
+  struct run r;
+  struct tlsrv t;
+  tls_run(&r, MW_TLS_STARTTLS, &t, NULL);
+  mw_status st = mw__smtp_connect_over(r.s, &t.layer);
+  if(st)
+    fail_msg("%s: %s", mw_status_name(st),
+             mw_error_message(mw_smtp_error(r.s)));
+  path_is(&r, "GREETING EHLO STARTTLS TLS_STARTTLS EHLO_TLS AUTH READY");
+  assert_true(mw_smtp_is_encrypted(r.s));
+  assert_string_equal(mw_smtp_peer_fingerprint(r.s), tls_pin);
+  /* What was learnt in plaintext is forgotten: STARTTLS and AUTH LOGIN
+   * came before TLS, PIPELINING and AUTH PLAIN after. */
+  assert_false(mw_smtp_has_capability(r.s, "STARTTLS"));
+  assert_true(mw_smtp_has_capability(r.s, "PIPELINING"));
+  assert_string_equal(mw_smtp_auth_mechanism(r.s), "PLAIN");
+  assert_true(r.s->capa_plain.valid);
+  /* Plaintext on the wire: only EHLO and STARTTLS. */
+  assert_non_null(strstr(t.out.data, EHLO_LINE "STARTTLS\r\n"));
+  assert_null(strstr(t.out.data, "AUTH"));
+  const char *to[] = {"b@example.org", NULL};
+  mw_envelope *e = envelope("a@example.org", to);
+  mw_result *res = NULL;
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
+                                       &res),
+                   MW_OK);
+  assert_string_equal(mw_result_queue_id(res), "TLS1");
+  assert_int_equal(mw_smtp_quit(r.s), MW_OK);
+  path_is(&r, "GREETING EHLO STARTTLS TLS_STARTTLS EHLO_TLS AUTH READY "
+              "PIPELINE BODY DATA_END READY QUIT CLOSED");
+  /* The message went encrypted. */
+  assert_null(strstr(t.out.data, "hello"));
+  assert_non_null(strstr(t.clear.data, "\r\nhello\r\n..dot line\r\n.\r\n"));
+  mw_result_free(res);
+  mw_envelope_free(e);
+  tls_run_free(&r, &t);
+
+  /* A wrong pin: the handshake completes, the certificate is refused. */
+  tls_run(&r, MW_TLS_STARTTLS, &t, NULL);
+  assert_int_equal(mw_options_set_tls_fingerprint(
+                       r.o, "00112233445566778899aabbccddeeff00112233445566"
+                            "778899aabbccddeeff"),
+                   MW_OK);
+  mw_smtp_free(r.s);
+  r.s = mw_smtp_new(r.o);
+  r.s->observer = observe;
+  r.s->observer_user = &r;
+  t.layer.err = &r.s->err;
+  assert_int_equal(mw__smtp_connect_over(r.s, &t.layer), MW_E_CERT);
+  path_is(&r, "GREETING EHLO STARTTLS TLS_STARTTLS BROKEN");
+  assert_true(r.s->tls_info.handshake_done || r.s->tls_info.fingerprint[0]);
+  tls_run_free(&r, &t);
+}
+
+static void implicit_tls_session(void **state)
+{
+  (void)state;
+  struct run r;
+  struct tlsrv t;
+  tls_run(&r, MW_TLS_IMPLICIT, &t, NULL);
+  mw_status st = mw__smtp_connect_over(r.s, &t.layer);
+  if(st)
+    fail_msg("%s: %s", mw_status_name(st),
+             mw_error_message(mw_smtp_error(r.s)));
+  path_is(&r, "TLS_IMPLICIT GREETING EHLO AUTH READY");
+  assert_true(mw_smtp_is_encrypted(r.s));
+  assert_int_equal(r.s->phase, MW__PHASE_READY);
+  assert_true(r.s->phase_at[MW__PHASE_TLS_IMPLICIT] > 0);
+  assert_int_equal(mw_smtp_quit(r.s), MW_OK);
+  tls_run_free(&r, &t);
+}
+
+/* The server closes after TLS is up: in EHLO_TLS, and in AUTH. */
+static void close_over_tls(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *close_on;
+    const char *path;
+  } cases[] = {
+      {"EHLO", "GREETING EHLO STARTTLS TLS_STARTTLS EHLO_TLS BROKEN"},
+      {"AUTH", "GREETING EHLO STARTTLS TLS_STARTTLS EHLO_TLS AUTH BROKEN"},
+  };
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct run r;
+    struct tlsrv t;
+    tls_run(&r, MW_TLS_STARTTLS, &t, cases[i].close_on);
+    assert_int_equal(mw__smtp_connect_over(r.s, &t.layer), MW_E_CLOSED);
+    path_is(&r, cases[i].path);
+    assert_false(mw_smtp_is_encrypted(r.s));
+    tls_run_free(&r, &t);
+  }
+}
+
 /* ---- the server closes in every state ---------------------------------- */
 
 struct cut {
@@ -1050,7 +1405,7 @@ static void close_in_every_state(void **state)
     case MW__SMTP_READY:
     case MW__SMTP_CLOSED:
     case MW__SMTP_BROKEN:
-    case MW__SMTP_EHLO_TLS: /* needs a TLS server: integration tests */
+    case MW__SMTP_EHLO_TLS: /* with a TLS server: close_over_tls */
       break;
     default:
       if(!seen[i])
@@ -1058,6 +1413,14 @@ static void close_in_every_state(void **state)
                  mw__smtp_state_name((enum mw__smtp_state)i));
     }
   }
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  X509_free(tls_cert);
+  EVP_PKEY_free(tls_key);
+  return 0;
 }
 
 int main(void)
@@ -1075,6 +1438,9 @@ int main(void)
       cmocka_unit_test(bdat_transaction),
       cmocka_unit_test(quit_paths),
       cmocka_unit_test(close_in_every_state),
+      cmocka_unit_test(starttls_whole_session),
+      cmocka_unit_test(implicit_tls_session),
+      cmocka_unit_test(close_over_tls),
   };
-  return cmocka_run_group_tests(tests, setup, NULL);
+  return cmocka_run_group_tests(tests, setup, teardown);
 }
