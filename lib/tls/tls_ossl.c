@@ -9,7 +9,9 @@
  *   mode.  Nothing is written to the connection before that decision, so a
  *   refused certificate never sees a command, let alone a password.  The
  *   I/O goes through the layer below (tls_layer.c: the BIO and the TLS
- *   layer's steps).
+ *   layer's steps).  The handshake is a step (mw__tls_begin, then
+ *   mw__tls_handshake_step until it no longer waits) that a state machine
+ *   drives from its own loop; mw__tls_start() is the blocking loop.
  *
  * DIAGNOSTICS
  *   Handshake failures carry OpenSSL's reason and, when the reason shows the
