@@ -91,6 +91,13 @@ mw_status mw__session_start_tls(struct mw__engine *e,
   mw__session_tls_policy(o, &policy);
   mw_status st = mw__tls_start(&e->stream, &policy, trace,
                                mw__now_ms() + timeout_ms, tls, info);
+  mw__session_cert_names_hint(st, info, err);
+  return st;
+}
+
+void mw__session_cert_names_hint(mw_status st, const struct mw__tls_info *info,
+                                 struct mw_error *err)
+{
   /* A name mismatch says which names the certificate does carry. */
   if(st == MW_E_CERT && info->names[0] &&
      !strcmp(mw__tls_verify_class(info->verify_result), "hostname")) {
@@ -98,7 +105,6 @@ mw_status mw__session_start_tls(struct mw__engine *e,
     snprintf(err->message + n, sizeof(err->message) - n,
              "; the certificate is valid for: %s", info->names);
   }
-  return st;
 }
 
 mw_status mw__session_no_injection(struct mw__engine *e, struct mw_error *err,

@@ -59,6 +59,11 @@ mw_status mw__session_start_tls(struct mw__engine *e,
                                 unsigned timeout_ms, struct mw__tls **tls,
                                 struct mw__tls_info *info);
 
+/* After a handshake step that failed with st: a certificate refused for
+ * its host name gets the names it is valid for added to err's message. */
+void mw__session_cert_names_hint(mw_status st, const struct mw__tls_info *info,
+                                 struct mw_error *err);
+
 /* MW_OK when nothing waits after the server's answer to STARTTLS (named
  * by answer: "its 220 reply to STARTTLS", "its +OK to STLS"), else
  * MW_E_INJECTION with how many bytes came. */

@@ -22,6 +22,7 @@
 #include "core/util.h"
 #include "net/resolve.h"
 #include "net/stack.h"
+#include "proto/session.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -35,24 +36,17 @@ mw_smtp *mw_smtp_new(const mw_options *o)
   struct mw_smtp *s = mw__calloc(1, sizeof(*s));
   if(!s)
     return NULL;
-  if(!mw__options_copy(&s->opt, o)) {
+  /* The client speaks SMTP whatever the options' protocol says. */
+  if(!mw__session_setup(&s->opt, o, MW_PROTOCOL_SMTP, &s->trace,
+                        &s->scrub)) {
     mw__free(s);
     return NULL;
   }
-  s->trace.fn = s->opt.trace_fn;
-  s->trace.user = s->opt.trace_user;
-  mw__trace_start(&s->trace);
   mw__capa_init(&s->capa);
   mw__reply_init(&s->r);
-  mw__scrub_init(&s->scrub);
   mw__engine_init(&s->eng, "SMTP", MW__SMTP_MAX_LINE, 4, &s->err, &s->trace,
                   &s->scrub);
   s->err.status = MW_OK;
-  if(!mw__scrub_add_secret(&s->scrub, s->opt.password) ||
-     !mw__scrub_add_secret(&s->scrub, s->opt.oauth2_token)) {
-    mw_smtp_free(s);
-    return NULL;
-  }
   return s;
 }
 
@@ -153,34 +147,13 @@ static mw_status smtp_connect_once(mw_smtp *s)
   if(!s->opt.host)
     return mw__error_set(&s->err, MW_E_INVALID, "no server given");
   mw__trace_start(&s->trace);
-  mw_tls_mode mode = mw__options_tls_mode(&s->opt);
-  unsigned port = mw__options_port(&s->opt);
-  mw__trace_emit(&s->trace, MW_TRACE_INFO, "server %s port %u, TLS mode %s%s",
-                 s->opt.host, port, mw_tls_mode_name(mode),
-                 s->opt.tls_mode == MW_TLS_AUTO ? " (auto, by port)" : "");
-  if(s->opt.insecure)
-    mw__trace_emit(&s->trace, MW_TRACE_TLS,
-                   "WARNING: {insecure}: certificates will NOT be verified");
   /* The layer stack: TCP, then the proxy tunnel and the PROXY header. */
-  struct mw__stack_opts so = {.host = s->opt.host,
-                              .port = port,
-                              .family = s->opt.family,
-                              .dns_server = s->opt.dns_server,
-                              .bind = s->opt.bind,
-                              .connect_timeout_ms = s->opt.connect_timeout_ms,
-                              .proxy_url = s->opt.proxy_url,
-                              .proxy_protocol = s->opt.proxy_protocol};
   struct mw__layer *top = NULL;
-  mw_status st = mw__stack_open(&so, &s->trace, stack_step, s, s->peer,
-                                sizeof(s->peer), &s->err, &top);
+  mw_status st = mw__session_open(&s->opt, "SMTP", &s->trace, stack_step, s,
+                                  s->peer, sizeof(s->peer), &s->err, &top);
   if(st) {
     mw__smtp_go(s, MW__SMTP_BROKEN);
     return st;
-  }
-  if(top->below) {
-    char layers[300];
-    mw__layer_describe_stack(top, layers, sizeof(layers));
-    mw__trace_emit(&s->trace, MW_TRACE_NET, "connection layers: %s", layers);
   }
   return smtp_setup(s, top);
 }

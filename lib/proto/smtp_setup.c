@@ -30,6 +30,7 @@
 
 #include "core/util.h"
 #include "net/sock.h"
+#include "proto/session.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -98,17 +99,7 @@ static mw_status go_after_ehlo(struct mw_smtp *s)
 
 static void tls_policy(const struct mw_smtp *s, struct mw__tls_policy *p)
 {
-  *p = (struct mw__tls_policy){
-      .ca_file = s->opt.ca_file,
-      .fingerprint = s->opt.fingerprint[0] ? s->opt.fingerprint : NULL,
-      .insecure = s->opt.insecure,
-      .min = s->opt.tls_min,
-      .max = s->opt.tls_max,
-      .server_name = s->opt.tls_server_name ? s->opt.tls_server_name
-                                            : s->opt.host,
-      .ciphers = s->opt.tls_ciphers,
-      .cert_file = s->opt.tls_cert_file,
-      .key_file = s->opt.tls_key_file};
+  mw__session_tls_policy(&s->opt, p);
 }
 
 static mw_status enter_tls(struct mw_smtp *s, unsigned timeout_ms)
@@ -127,13 +118,7 @@ mw_status mw__smtp_tls_step(struct mw_smtp *s, short *want)
   s->eng.waiting_for = "during the TLS handshake";
   mw_status st = mw__tls_handshake_step(s->tls_pending, &policy, &s->trace,
                                         &s->err, want, &s->tls_info);
-  /* A name mismatch says which names the certificate does carry. */
-  if(st == MW_E_CERT && s->tls_info.names[0] &&
-     !strcmp(mw__tls_verify_class(s->tls_info.verify_result), "hostname")) {
-    size_t n = strlen(s->err.message);
-    snprintf(s->err.message + n, sizeof(s->err.message) - n,
-             "; the certificate is valid for: %s", s->tls_info.names);
-  }
+  mw__session_cert_names_hint(st, &s->tls_info, &s->err);
   if(st || *want)
     return st;
   mw__engine_push(&s->eng, mw__tls_layer(s->tls_pending));
@@ -467,14 +452,10 @@ static mw_status on_starttls(struct mw_smtp *s, struct mw__reply *r)
   }
   /* Nothing may follow the 220: what does could be an attacker's replies
    * to the commands to come, read as if they came over TLS. */
-  size_t extra = mw__engine_buffered(&s->eng);
-  if(extra)
-    return mw__smtp_abort(s, mw__error_set(&s->err, MW_E_INJECTION,
-                         "the server sent %zu byte%s after its 220 reply to "
-                         "STARTTLS, before the TLS handshake: they could be "
-                         "an attacker's injected replies, so the session "
-                         "was stopped",
-                         extra, extra == 1 ? "" : "s"));
+  mw_status st = mw__session_no_injection(&s->eng, &s->err,
+                                          "its 220 reply to STARTTLS");
+  if(st)
+    return mw__smtp_abort(s, st);
   return mw__smtp_go(s, MW__SMTP_TLS_STARTTLS);
 }
 
