@@ -946,6 +946,147 @@ mw_status mw_imap_idle(mw_imap *m, unsigned timeout_ms, bool *changed);
 mw_status mw_imap_noop(mw_imap *m, bool *changed);
 mw_status mw_imap_logout(mw_imap *m);
 
+/* ------------------------------------------------------------------------
+ * Incoming mail: the local store.  Since 0.3
+ *
+ * Where `mailwire fetch` (or a library user) puts the messages it
+ * downloads: a Maildir, an mbox (mboxrd quoting), or a command run once
+ * per message (an MDA).  Delivery is streamed: mw_store_begin(), then
+ * mw_store_write() any number of times with the message as the server
+ * sent it (CRLF line ends; the store writes LF, converting across chunk
+ * boundaries in constant memory), then mw_store_commit(), which returns
+ * only when the message is durable, or mw_store_abort().
+ *
+ * The key given to mw_store_begin() is a stable identity of the source
+ * message chosen by the caller ("imap:ACCOUNT:UIDVALIDITY:UID",
+ * "pop3:ACCOUNT:UIDL").  A Maildir remembers every key it holds, so a
+ * message stored again is recognised (mw_store_commit() reports it as
+ * already present, not as an error); an mbox remembers the key of its
+ * last message; an MDA remembers nothing (at least once).  SECURITY.md,
+ * "Fetch: nothing lost, nothing duplicated", states the guarantees.
+ *
+ * Errors: every function returns an mw_status and records the detail
+ * (naming the file or the command and the system error) in the handle's
+ * mw_error.  One handle is used by one thread at a time.
+ * ---------------------------------------------------------------------- */
+typedef struct mw_store mw_store;
+
+typedef enum mw_store_kind {
+  MW_STORE_MAILDIR = 1, /* target: a Maildir directory (created if missing) */
+  MW_STORE_MBOX = 2,    /* target: an mbox file (created if missing) */
+  MW_STORE_MDA = 3      /* target: a command run with /bin/sh -c */
+} mw_store_kind;
+
+/* Opens a store.  *out receives a handle even when the open fails (its
+ * mw_store_error() says why; free it with mw_store_free()), and NULL
+ * only on MW_E_NOMEM.  A Maildir gets tmp/, new/ and cur/ (mode 0700)
+ * when missing, and its new/ and cur/ are scanned once for the keys they
+ * hold; an mbox is locked (fcntl) until mw_store_free(), and a delivery
+ * cut short by a crash is truncated away.
+ * Returns MW_OK, MW_E_INVALID (no target, unknown kind), MW_E_IO,
+ * MW_E_STATE (the mbox is locked by another process), MW_E_NOMEM. */
+mw_status mw_store_open(mw_store_kind kind, const char *target,
+                        mw_store **out);
+/* Aborts a delivery in progress and releases everything.  NULL is a no-op. */
+void mw_store_free(mw_store *s);
+/* The last failure (never NULL; MW_OK after a success).  Borrowed until the
+ * next call on s. */
+const mw_error *mw_store_error(const mw_store *s);
+
+/* True when a message with this key is known to be in the store already
+ * (Maildir: any message; mbox: the last one; MDA: never). */
+bool mw_store_contains(const mw_store *s, const char *key);
+
+/* Starts a message.  key: 1 to 512 bytes without control characters.
+ * sender: the envelope sender for the mbox "From " line (NULL or unusable:
+ * MAILER-DAEMON); ignored by the other kinds.
+ * Returns MW_OK, MW_E_INVALID, MW_E_STATE (a message is already open),
+ * MW_E_IO, MW_E_NOMEM. */
+mw_status mw_store_begin(mw_store *s, const char *key, const char *sender);
+/* Appends len bytes of the message (CRLF or LF line ends).  Returns MW_OK,
+ * MW_E_STATE (no message open), MW_E_IO. */
+mw_status mw_store_write(mw_store *s, const void *data, size_t len);
+/* Ends the message and returns only when it is durable (Maildir: file
+ * fsync'ed, renamed into new/, new/ fsync'ed; mbox: appended and
+ * fsync'ed; MDA: the command exited 0).  *already_present (may be NULL)
+ * is set to true when the key was in the store already and nothing was
+ * written.  On failure nothing of the message stays in the store (an MDA
+ * may have acted on it).  Returns MW_OK, MW_E_STATE, MW_E_IO (a file
+ * operation or the command failed: the message names it and the exit
+ * status or signal), MW_E_TIMEOUT (the command ran too long and was
+ * killed), MW_E_NOMEM. */
+mw_status mw_store_commit(mw_store *s, bool *already_present);
+/* Drops the message in progress: nothing of it stays.  MW_OK or
+ * MW_E_STATE (no message open). */
+mw_status mw_store_abort(mw_store *s);
+/* MDA only: the longest a command may run (default 300000 ms; 0: no
+ * limit).  MW_E_INVALID for another kind. */
+mw_status mw_store_set_mda_timeout(mw_store *s, unsigned ms);
+
+/* ------------------------------------------------------------------------
+ * Incoming mail: fetch state.  Since 0.3
+ *
+ * What has been fetched from one account and mailbox, kept in a file in a
+ * directory the caller chooses (one file per account and mailbox, named
+ * by a hash of both).  IMAP: the UIDVALIDITY and the set of UIDs (kept as
+ * ranges); POP3: the set of UIDLs.  mw_fetch_state_add() is durable when
+ * it returns (an append to the file, fsync'ed); the file is rewritten
+ * compactly (temporary file, fsync, rename, directory fsync) when it grows
+ * and by mw_fetch_state_close().  A last line cut short by a crash is
+ * ignored; any other damage is an error naming the file and the line.
+ * The file is locked (fcntl) while open.
+ * ---------------------------------------------------------------------- */
+typedef struct mw_fetch_state mw_fetch_state;
+
+typedef enum mw_fetch_state_kind {
+  MW_FETCH_STATE_IMAP = 1, /* ids are UIDs: decimal 1..4294967295 */
+  MW_FETCH_STATE_POP3 = 2  /* ids are UIDLs: 1..70 bytes 0x21..0x7E */
+} mw_fetch_state_kind;
+
+/* Opens (creating dir, mode 0700, and the file when missing) the state of
+ * account (e.g. "user@host:port") and mailbox ("INBOX"; POP3: "").  *out
+ * receives a handle even on failure (free it with mw_fetch_state_free()),
+ * NULL only on MW_E_NOMEM.  Returns MW_OK, MW_E_INVALID, MW_E_IO (the
+ * file cannot be read or written, or is damaged: the message names the
+ * file and line), MW_E_STATE (another process has it open), MW_E_NOMEM. */
+mw_status mw_fetch_state_open(const char *dir, const char *account,
+                              const char *mailbox, mw_fetch_state_kind kind,
+                              mw_fetch_state **out);
+/* Compacts the file (as mw_fetch_state_close()) and frees.  NULL is a
+ * no-op; failures are not reported (call mw_fetch_state_close() first to
+ * see them). */
+void mw_fetch_state_free(mw_fetch_state *st);
+/* Rewrites the file compactly and durably.  MW_OK or MW_E_IO. */
+mw_status mw_fetch_state_close(mw_fetch_state *st);
+const mw_error *mw_fetch_state_error(const mw_fetch_state *st);
+/* The state file's path.  Borrowed until mw_fetch_state_free(). */
+const char *mw_fetch_state_path(const mw_fetch_state *st);
+
+/* IMAP: the UIDVALIDITY on record (false when none yet). */
+bool mw_fetch_state_uidvalidity(const mw_fetch_state *st, uint32_t *out);
+/* IMAP: records the mailbox's UIDVALIDITY; when it differs from the one on
+ * record, every UID is forgotten (*reset, may be NULL, says so).  Durable
+ * on return.  MW_OK, MW_E_INVALID (0, or a POP3 state), MW_E_IO. */
+mw_status mw_fetch_state_set_uidvalidity(mw_fetch_state *st, uint32_t v,
+                                         bool *reset);
+
+/* Whether id (a UID in decimal, or a UIDL) is recorded as fetched. */
+bool mw_fetch_state_contains(const mw_fetch_state *st, const char *id);
+bool mw_fetch_state_contains_uid(const mw_fetch_state *st, uint32_t uid);
+/* Records id as fetched, durably.  MW_OK (also when already recorded),
+ * MW_E_INVALID (not a valid id for the kind), MW_E_STATE (IMAP without a
+ * UIDVALIDITY), MW_E_IO, MW_E_NOMEM. */
+mw_status mw_fetch_state_add(mw_fetch_state *st, const char *id);
+mw_status mw_fetch_state_add_uid(mw_fetch_state *st, uint32_t uid);
+/* POP3: forgets every UIDL not in present[0..n) (the server's current
+ * UIDL list), durably.  *removed (may be NULL) gets how many went.
+ * MW_OK, MW_E_INVALID (an IMAP state), MW_E_IO, MW_E_NOMEM. */
+mw_status mw_fetch_state_prune(mw_fetch_state *st,
+                               const char *const *present, size_t n,
+                               size_t *removed);
+/* How many ids are recorded (IMAP: UIDs, counting each in a range). */
+uint64_t mw_fetch_state_count(const mw_fetch_state *st);
+
 /* Frees memory the library returned to the caller. */
 void mw_free(void *p);
 

@@ -1,0 +1,40 @@
+/*
+ * store/fetch_state.h - what has been fetched from one account and
+ * mailbox (mw_fetch_state_*, declared in mailwire.h).
+ *
+ * Owns: struct mw_fetch_state.  The file format is described in
+ * fetch_state.c; only that file reads or writes it.
+ */
+#ifndef MW_STORE_FETCH_STATE_H
+#define MW_STORE_FETCH_STATE_H
+
+#include "mailwire.h"
+#include "core/err.h"
+
+#include <stdio.h>
+
+struct mw__uid_range {
+  uint32_t lo, hi;
+};
+
+struct mw_fetch_state {
+  struct mw_error err;
+  mw_fetch_state_kind kind;
+  char *path;      /* the state file */
+  char *dir;
+  FILE *f;         /* the state file, appending */
+  FILE *lock;      /* path + ".lock", fcntl-locked while open */
+  bool have_uv;
+  uint32_t uv;
+  struct mw__uid_range *r; /* IMAP: sorted, disjoint, not adjacent */
+  size_t nr, rcap;
+  char **ids;      /* POP3: open-addressing set of owned strings */
+  size_t icap, icount;
+  size_t journal_lines; /* "+" records since the last rewrite */
+};
+
+/* Rewrites the file from memory when it has grown past this many
+ * journal records. */
+#define MW__FETCH_STATE_COMPACT 20000
+
+#endif

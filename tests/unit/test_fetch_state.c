@@ -1,0 +1,307 @@
+/* Unit tests: fetch state (lib/store/fetch_state.c): UID ranges, durable
+ * adds, a truncated or damaged last line, damage elsewhere, UIDVALIDITY
+ * change, POP3 prune, the lock, compaction on close. */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "mailwire.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int rm_one(const char *p, const struct stat *sb, int flag,
+                  struct FTW *ftw)
+{
+  (void)sb;
+  (void)flag;
+  (void)ftw;
+  return remove(p);
+}
+
+static int setup(void **state)
+{
+  char *dir = strdup("/tmp/mw-fstate-test-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  *state = dir;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  nftw(*state, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  free(*state);
+  return 0;
+}
+
+static mw_fetch_state *open_imap(const char *dir)
+{
+  mw_fetch_state *st;
+  mw_status rc = mw_fetch_state_open(dir, "alice@imap.example:993", "INBOX",
+                                     MW_FETCH_STATE_IMAP, &st);
+  if(rc != MW_OK)
+    fail_msg("open: %s", mw_error_message(mw_fetch_state_error(st)));
+  return st;
+}
+
+static char *slurp(const char *path)
+{
+  static char buf[1 << 16];
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  return buf;
+}
+
+static void imap_ranges_persist(void **state)
+{
+  char *dir = *state;
+  mw_fetch_state *st = open_imap(dir);
+  assert_false(mw_fetch_state_uidvalidity(st, NULL));
+  assert_int_equal(mw_fetch_state_add_uid(st, 3), MW_E_STATE);
+  bool reset = true;
+  assert_int_equal(mw_fetch_state_set_uidvalidity(st, 1234, &reset), MW_OK);
+  assert_false(reset);
+  static const uint32_t uids[] = {5, 3, 4, 1, 9, 2, 11, 10, 4294967295u};
+  for(size_t i = 0; i < sizeof(uids) / sizeof(uids[0]); i++)
+    assert_int_equal(mw_fetch_state_add_uid(st, uids[i]), MW_OK);
+  assert_int_equal(mw_fetch_state_add(st, "7"), MW_OK);
+  assert_int_equal(mw_fetch_state_add(st, "7"), MW_OK); /* again: fine */
+  assert_int_equal(mw_fetch_state_add(st, "0"), MW_E_INVALID);
+  assert_int_equal(mw_fetch_state_add(st, "4294967296"), MW_E_INVALID);
+  assert_int_equal(mw_fetch_state_add(st, "12a"), MW_E_INVALID);
+  assert_int_equal(mw_fetch_state_count(st), 10);
+  /* Durable before close: a second reader in another process sees it, so
+   * read the file as text instead. */
+  char path[512];
+  snprintf(path, sizeof(path), "%s", mw_fetch_state_path(st));
+  assert_non_null(strstr(slurp(path), "+ 4294967295\n"));
+  assert_int_equal(mw_fetch_state_close(st), MW_OK);
+  assert_non_null(strstr(slurp(path), "uids 1-5,7,9-11,4294967295\n"));
+  assert_null(strstr(slurp(path), "+ "));
+  mw_fetch_state_free(st);
+  struct stat sb;
+  assert_int_equal(stat(path, &sb), 0);
+  assert_int_equal(sb.st_mode & 0777, 0600);
+
+  st = open_imap(dir);
+  uint32_t uv = 0;
+  assert_true(mw_fetch_state_uidvalidity(st, &uv));
+  assert_int_equal(uv, 1234);
+  for(uint32_t u = 1; u <= 12; u++)
+    assert_int_equal(mw_fetch_state_contains_uid(st, u),
+                     u <= 5 || u == 7 || (u >= 9 && u <= 11));
+  assert_true(mw_fetch_state_contains(st, "4294967295"));
+  assert_false(mw_fetch_state_contains(st, "6"));
+  assert_int_equal(mw_fetch_state_add_uid(st, 6), MW_OK); /* joins 1-7 */
+  assert_int_equal(mw_fetch_state_add_uid(st, 8), MW_OK); /* joins 1-11 */
+  assert_int_equal(mw_fetch_state_count(st), 12);
+  assert_int_equal(mw_fetch_state_close(st), MW_OK);
+  assert_non_null(strstr(slurp(path), "uids 1-11,4294967295\n"));
+  mw_fetch_state_free(st);
+}
+
+static void truncated_last_line_ignored(void **state)
+{
+  char *dir = *state;
+  mw_fetch_state *st = open_imap(dir);
+  assert_int_equal(mw_fetch_state_set_uidvalidity(st, 7, NULL), MW_OK);
+  assert_int_equal(mw_fetch_state_add_uid(st, 1), MW_OK);
+  assert_int_equal(mw_fetch_state_add_uid(st, 2), MW_OK);
+  char path[512];
+  snprintf(path, sizeof(path), "%s", mw_fetch_state_path(st));
+  /* Killed: no close, no compaction.  Then a write cut short. */
+  FILE *f = fopen(path, "a");
+  fputs("+ 12", f);
+  fclose(f);
+  mw_fetch_state_free(st); /* frees: would compact; undo by re-appending */
+  f = fopen(path, "a");
+  fputs("+ 3\n+ 12", f);
+  fclose(f);
+  st = open_imap(dir);
+  assert_true(mw_fetch_state_contains_uid(st, 3));
+  assert_false(mw_fetch_state_contains_uid(st, 12));
+  assert_false(mw_fetch_state_contains_uid(st, 1234));
+  /* The partial line was cut, so the next record stands on its own. */
+  assert_int_equal(mw_fetch_state_add_uid(st, 20), MW_OK);
+  assert_non_null(strstr(slurp(path), "\n+ 3\n+ 20\n"));
+  mw_fetch_state_free(st);
+  /* A complete but garbled last line (torn by a power cut) too. */
+  f = fopen(path, "a");
+  fputs("+ 2\0003\n", f);
+  fputs("uids 1-\n", f);
+  fclose(f);
+  st = open_imap(dir);
+  assert_int_equal(mw_error_status(mw_fetch_state_error(st)), MW_OK);
+  assert_true(mw_fetch_state_contains_uid(st, 20));
+  mw_fetch_state_free(st);
+}
+
+static void damage_elsewhere_is_an_error(void **state)
+{
+  char *dir = *state;
+  mw_fetch_state *st = open_imap(dir);
+  assert_int_equal(mw_fetch_state_set_uidvalidity(st, 7, NULL), MW_OK);
+  char path[512];
+  snprintf(path, sizeof(path), "%s", mw_fetch_state_path(st));
+  mw_fetch_state_free(st);
+  FILE *f = fopen(path, "a");
+  fputs("+ 1\nbogus record\n+ 2\n", f);
+  fclose(f);
+  assert_int_equal(mw_fetch_state_open(dir, "alice@imap.example:993",
+                                       "INBOX", MW_FETCH_STATE_IMAP, &st),
+                   MW_E_IO);
+  const char *m = mw_error_message(mw_fetch_state_error(st));
+  char want[600];
+  snprintf(want, sizeof(want), "%s:4:", path);
+  assert_non_null(strstr(m, want));
+  mw_fetch_state_free(st);
+  /* Untouched by the failed open. */
+  assert_non_null(strstr(slurp(path), "bogus record\n+ 2\n"));
+  /* A POP3 state file is not an IMAP one. */
+  FILE *g = fopen(path, "w");
+  fputs("mailwire-fetch-state 1 pop3\n+ x\n", g);
+  fclose(g);
+  assert_int_equal(mw_fetch_state_open(dir, "alice@imap.example:993",
+                                       "INBOX", MW_FETCH_STATE_IMAP, &st),
+                   MW_E_IO);
+  assert_non_null(strstr(mw_error_message(mw_fetch_state_error(st)), ":1:"));
+  mw_fetch_state_free(st);
+}
+
+static void uidvalidity_change_resets(void **state)
+{
+  char *dir = *state;
+  mw_fetch_state *st = open_imap(dir);
+  assert_int_equal(mw_fetch_state_set_uidvalidity(st, 100, NULL), MW_OK);
+  assert_int_equal(mw_fetch_state_add_uid(st, 1), MW_OK);
+  assert_int_equal(mw_fetch_state_add_uid(st, 2), MW_OK);
+  bool reset = true;
+  assert_int_equal(mw_fetch_state_set_uidvalidity(st, 100, &reset), MW_OK);
+  assert_false(reset);
+  assert_true(mw_fetch_state_contains_uid(st, 2));
+  assert_int_equal(mw_fetch_state_set_uidvalidity(st, 200, &reset), MW_OK);
+  assert_true(reset);
+  assert_false(mw_fetch_state_contains_uid(st, 1));
+  assert_int_equal(mw_fetch_state_count(st), 0);
+  mw_fetch_state_free(st);
+  /* Durable: a crash right after (no close) keeps the reset. */
+  st = open_imap(dir);
+  uint32_t uv;
+  assert_true(mw_fetch_state_uidvalidity(st, &uv));
+  assert_int_equal(uv, 200);
+  assert_false(mw_fetch_state_contains_uid(st, 1));
+  assert_int_equal(mw_fetch_state_set_uidvalidity(st, 0, NULL),
+                   MW_E_INVALID);
+  mw_fetch_state_free(st);
+  /* Another mailbox of the same account has its own file. */
+  assert_int_equal(mw_fetch_state_open(dir, "alice@imap.example:993",
+                                       "Sent", MW_FETCH_STATE_IMAP, &st),
+                   MW_OK);
+  assert_false(mw_fetch_state_uidvalidity(st, NULL));
+  mw_fetch_state_free(st);
+}
+
+static void pop3_uidls_and_prune(void **state)
+{
+  char *dir = *state;
+  mw_fetch_state *st;
+  assert_int_equal(mw_fetch_state_open(dir, "bob@pop.example:995", NULL,
+                                       MW_FETCH_STATE_POP3, &st),
+                   MW_OK);
+  assert_int_equal(mw_fetch_state_set_uidvalidity(st, 1, NULL),
+                   MW_E_INVALID);
+  assert_int_equal(mw_fetch_state_add(st, "a b"), MW_E_INVALID);
+  assert_int_equal(mw_fetch_state_add(st, ""), MW_E_INVALID);
+  for(int i = 0; i < 200; i++) {
+    char id[32];
+    snprintf(id, sizeof(id), "UID-%d~!", i);
+    assert_int_equal(mw_fetch_state_add(st, id), MW_OK);
+  }
+  assert_int_equal(mw_fetch_state_count(st), 200);
+  mw_fetch_state_free(st);
+  assert_int_equal(mw_fetch_state_open(dir, "bob@pop.example:995", NULL,
+                                       MW_FETCH_STATE_POP3, &st),
+                   MW_OK);
+  assert_int_equal(mw_fetch_state_count(st), 200);
+  assert_true(mw_fetch_state_contains(st, "UID-199~!"));
+  const char *present[] = {"UID-5~!", "UID-7~!", "new-one", "UID-5~!"};
+  size_t removed = 0;
+  assert_int_equal(mw_fetch_state_prune(st, present, 4, &removed), MW_OK);
+  assert_int_equal(removed, 198);
+  assert_int_equal(mw_fetch_state_count(st), 2);
+  assert_false(mw_fetch_state_contains(st, "new-one"));
+  mw_fetch_state_free(st); /* no close: the prune itself was durable */
+  assert_int_equal(mw_fetch_state_open(dir, "bob@pop.example:995", NULL,
+                                       MW_FETCH_STATE_POP3, &st),
+                   MW_OK);
+  assert_int_equal(mw_fetch_state_count(st), 2);
+  assert_true(mw_fetch_state_contains(st, "UID-7~!"));
+  assert_false(mw_fetch_state_contains(st, "UID-8~!"));
+  mw_fetch_state_free(st);
+}
+
+static void locked_while_open(void **state)
+{
+  char *dir = *state;
+  mw_fetch_state *st = open_imap(dir);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if(pid == 0) {
+    mw_fetch_state *other;
+    mw_status rc = mw_fetch_state_open(dir, "alice@imap.example:993",
+                                       "INBOX", MW_FETCH_STATE_IMAP, &other);
+    _exit(rc == MW_E_STATE ? 0 : 1);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  mw_fetch_state_free(st);
+}
+
+static void bad_arguments(void **state)
+{
+  mw_fetch_state *st;
+  assert_int_equal(mw_fetch_state_open(*state, "", "INBOX",
+                                       MW_FETCH_STATE_IMAP, &st),
+                   MW_E_INVALID);
+  mw_fetch_state_free(st);
+  assert_int_equal(mw_fetch_state_open(*state, "a\nb", "INBOX",
+                                       MW_FETCH_STATE_IMAP, &st),
+                   MW_E_INVALID);
+  mw_fetch_state_free(st);
+  assert_int_equal(mw_fetch_state_open("/proc/no/such", "a", "INBOX",
+                                       MW_FETCH_STATE_IMAP, &st),
+                   MW_E_IO);
+  assert_non_null(strstr(mw_error_message(mw_fetch_state_error(st)),
+                         "/proc/no/such"));
+  mw_fetch_state_free(st);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(imap_ranges_persist, setup, teardown),
+      cmocka_unit_test_setup_teardown(truncated_last_line_ignored, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(damage_elsewhere_is_an_error, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(uidvalidity_change_resets, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(pop3_uidls_and_prune, setup, teardown),
+      cmocka_unit_test_setup_teardown(locked_while_open, setup, teardown),
+      cmocka_unit_test_setup_teardown(bad_arguments, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
