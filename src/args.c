@@ -966,9 +966,10 @@ int cli_parse_incoming(enum cli_command cmd, int argc, char **argv,
     return 0;
   if(out->tls_min && out->tls_max && out->tls_min > out->tls_max)
     return fail(err, errlen, "--tls-min is above --tls-max");
-  if(check_credentials(out, err, errlen))
+  /* The rules first: they take the user from a server URL. */
+  if(cli_in_check(cmd, out, err, errlen))
     return -1;
-  return cli_in_check(cmd, out, err, errlen);
+  return check_credentials(out, err, errlen);
 }
 
 bool cli_option_takes(enum cli_command cmd, const char *word,

@@ -57,6 +57,7 @@ struct in_args {
   const char *flags;         /* append --flags */
   const char *file;          /* append: the message file (positional) */
   bool no_progress;          /* fetch --no-progress */
+  char url_user[256];        /* the user of a server URL (decoded) */
 };
 
 struct send_args {

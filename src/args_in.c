@@ -305,6 +305,28 @@ int cli_in_check(enum cli_command cmd, struct send_args *a, char *err,
                                "scheme %s://",
                   mw_protocol_name((mw_protocol)proto), scheme);
     proto = (int)p;
+    /* The URL's user, unless --user says otherwise. */
+    const char *auth = strstr(a->server, "://") + 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = NULL;
+    for(const char *q = auth; q < auth + alen; q++)
+      if(*q == '@')
+        at = q;
+    if(at && !a->user) {
+      size_t o = 0;
+      for(const char *q = auth; q < at && o + 1 < sizeof(in->url_user);
+          q++) {
+        char c = *q;
+        if(c == '%' && q + 2 < at && hexval(q[1]) >= 0 &&
+           hexval(q[2]) >= 0) {
+          c = (char)(hexval(q[1]) * 16 + hexval(q[2]));
+          q += 2;
+        }
+        in->url_user[o++] = c;
+      }
+      in->url_user[o] = '\0';
+      a->user = in->url_user;
+    }
   }
   else {
     mw_status st = mw_options_set_server_string(probe, a->server);
