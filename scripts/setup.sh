@@ -16,6 +16,9 @@ PACKAGES=(
   dnsmasq-base dante-server tinyproxy nftables
   openssh-server openssh-client
   python3 iproute2 procps
+  # incoming-mail peers for bench/ (fetchmail, getmail6, mbsync); fetchmail
+  # ships a system daemon, kept from starting like the others below
+  fetchmail getmail6 isync
 )
 
 missing=()
@@ -43,7 +46,7 @@ echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-se
 # Daemons whose packages start a system-wide instance on a normal host;
 # mailwire's tests run private instances, so new system ones are stopped.
 declare -A service_of=([dovecot-core]=dovecot [tinyproxy]=tinyproxy [dante-server]=danted
-                       [openssh-server]=ssh)
+                       [openssh-server]=ssh [fetchmail]=fetchmail)
 newly_installed=()
 for p in "${!service_of[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || newly_installed+=("$p")

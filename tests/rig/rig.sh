@@ -40,6 +40,14 @@ USER1=alice@example.test
 PASS1=alice-Secret-1
 USER2=bob@example.test
 PASS2=bob-Secret-2
+# Mailboxes of the incoming-mail tests (fetch, watch, append): nobody
+# sends to them but the tests that read them back, so they never race the
+# SMTP tests on alice's and bob's mailboxes.  USER4 is for big mailboxes
+# (thousands of messages, rigutil.fill_maildir).
+USER3=fetch@example.test
+PASS3=fetch-Secret-3
+USER4=bulk@example.test
+PASS4=bulk-Secret-4
 # Subject CN of the TLS client certificate the rig's CA signs for tests
 # (--tls-cert); the submission port asks for it and names it in the
 # Received header.
@@ -268,6 +276,8 @@ write_dovecot_conf() {
   cat > "$DC/users" <<EOF
 $USER1:{PLAIN}$PASS1
 $USER2:{PLAIN}$PASS2
+$USER3:{PLAIN}$PASS3
+$USER4:{PLAIN}$PASS4
 EOF
   chmod 644 "$DC/users"   # read by the auth process running as "dovecot"
 
@@ -395,6 +405,8 @@ write_postfix_conf() {
   cat > "$PF/vmailbox" <<EOF
 $USER1 $DOMAIN/${USER1%@*}/
 $USER2 $DOMAIN/${USER2%@*}/
+$USER3 $DOMAIN/${USER3%@*}/
+$USER4 $DOMAIN/${USER4%@*}/
 EOF
 
   cat > "$PF/main.cf" <<EOF
@@ -575,6 +587,10 @@ RIG_USER1=$USER1
 RIG_PASS1=$PASS1
 RIG_USER2=$USER2
 RIG_PASS2=$PASS2
+RIG_USER3=$USER3
+RIG_PASS3=$PASS3
+RIG_USER4=$USER4
+RIG_PASS4=$PASS4
 RIG_AUTH_MECHS="$AUTH_MECHS"
 RIG_OAUTH_MECHS="$OAUTH_MECHS"
 RIG_OAUTH_KEY_B64=$OAUTH_KEY_B64
