@@ -78,8 +78,7 @@ int in_build_options(const struct send_args *a, mw_options *o,
 void in_account(const struct send_args *a, char *out, size_t len)
 {
   const char *s = a->server;
-  bool url = is_url(s);
-  if(url) {
+  if(is_url(s)) {
     s = strstr(s, "://") + 3;
     const char *at = NULL;
     size_t alen = strcspn(s, "/?#");
@@ -90,24 +89,24 @@ void in_account(const struct send_args *a, char *out, size_t len)
       s = at + 1;
   }
   size_t hlen = strcspn(s, "/?#");
-  char hostport[300];
-  snprintf(hostport, sizeof(hostport), "%.*s", (int)hlen, s);
-  /* A port given?  "[v6]:p", "host:p"; a bare IPv6 address has several
-   * colons and no port. */
-  const char *close = hostport[0] == '[' ? strchr(hostport, ']') : NULL;
-  const char *colon = close ? (close[1] == ':' ? close + 1 : NULL)
-                            : strchr(hostport, ':');
+  char host[300];
+  snprintf(host, sizeof(host), "%.*s", (int)hlen, s);
+  /* Without the port: the same mailbox over STARTTLS or implicit TLS is
+   * the same account ("[v6]:p", "host:p"; a bare IPv6 address has
+   * several colons and no port). */
+  char *close = host[0] == '[' ? strchr(host, ']') : NULL;
+  char *colon = close ? (close[1] == ':' ? close + 1 : NULL)
+                      : strchr(host, ':');
   if(colon && !close && strchr(colon + 1, ':'))
     colon = NULL;
-  bool pop3 = a->in.protocol == MW_PROTOCOL_POP3;
-  bool implicit = a->tls_mode == MW_TLS_IMPLICIT ||
-                  (a->tls_mode == MW_TLS_AUTO && url && url_implicit(a->server));
-  char port[16] = "";
-  if(!colon)
-    snprintf(port, sizeof(port), ":%u",
-             pop3 ? (implicit ? 995u : 110u) : (implicit ? 993u : 143u));
-  snprintf(out, len, "%s:%s@%s%s", pop3 ? "pop3" : "imap",
-           a->user ? a->user : "", hostport, port);
+  if(colon)
+    *colon = '\0';
+  for(char *p = host; *p; p++)
+    if(*p >= 'A' && *p <= 'Z')
+      *p = (char)(*p - 'A' + 'a');
+  snprintf(out, len, "%s:%s@%s",
+           a->in.protocol == MW_PROTOCOL_POP3 ? "pop3" : "imap",
+           a->user ? a->user : "", host);
 }
 
 const char *in_mailbox(const struct send_args *a, char *buf, size_t len)

@@ -19,9 +19,9 @@
 int in_build_options(const struct send_args *a, mw_options *o,
                      char **password, char **token, char *err,
                      size_t errlen);
-/* "imap:alice@example.org@imap.example.org:993": protocol, user and the
- * server with its effective port: the identity of the account in the
- * fetch state and in the store's keys. */
+/* "imap:alice@example.org@imap.example.org": protocol, user and server
+ * host (not the port): the identity of the account in the fetch state
+ * and in the store's keys. */
 void in_account(const struct send_args *a, char *out, size_t len);
 /* The IMAP mailbox: --mailbox, else the URL's, else "INBOX". */
 const char *in_mailbox(const struct send_args *a, char *buf, size_t len);
