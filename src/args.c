@@ -379,7 +379,10 @@ bool cli_option_get(size_t i, struct cli_option_info *out)
   out->alias = opts[i].alias;
   out->takes_value = opts[i].arg != NULL;
   out->hidden = opts[i].group == G_HIDDEN;
-  out->commands = opts[i].cmds;
+  out->commands = 0;
+  for(unsigned c = CLI_SEND; c < CLI_ANY; c++)
+    if(takes(&opts[i], (enum cli_command)c))
+      out->commands |= 1u << c;
   return true;
 }
 

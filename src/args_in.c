@@ -73,8 +73,8 @@ static const char folders_trailer[] =
     "Exit status as for mailwire fetch.\n";
 
 static const char append_intro[] =
-    "Usage: mailwire append --server URL|HOST[:PORT] --mailbox NAME [--flags "
-    "FLAGS] FILE|-\n"
+    "Usage: mailwire append --server URL|HOST[:PORT] --mailbox NAME\n"
+    "                       [--flags FLAGS] FILE|-\n"
     "\n"
     "Stores the message in FILE (- for standard input) into an IMAP mailbox\n"
     "(APPEND), e.g. a copy of a sent message into Sent.  LF line endings are\n"

@@ -331,6 +331,43 @@ class AppendAndFlags(FetchTest):
         self.assertGreater(inbox[0]["uidvalidity"], 0)
 
 
+class Profile(FetchTest):
+    def test_incoming_account_in_a_profile(self):
+        msgs = rigutil.make_messages(2, tag="prof")
+        rigutil.fill_maildir(ENV, "fetch", msgs)
+        conf = self.path("config")
+        with open(conf, "w") as f:
+            f.write("defaults\ntls on\ntls_trust_file %s\n\n"
+                    "account out\nhost 127.0.0.1\nport %d\n"
+                    "from alice@example.test\n\n"
+                    "account in\nprotocol imap\nhost 127.0.0.1\nport %d\n"
+                    "tls_starttls off\nuser %s\npasswordeval printf %%s %s\n"
+                    "maildir %s\nstate_dir %s\nkeep off\nmailbox INBOX\n"
+                    % (ENV["RIG_CA_FILE"], port("SUBMISSION"), port("IMAPS"),
+                       USER, ENV["RIG_PASS3"], self.path("md"),
+                       self.path("st")))
+        os.chmod(conf, 0o600)
+        rc, doc, err, _ = mwtest.run_json(["fetch", "-C", conf, "--account",
+                                           "in"])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((doc["fetched"], doc["deleted"]), (2, 2))  # keep off
+        self.assertEqual(rigutil.maildir_problems(self.path("md"), msgs,
+                                                  True), [])
+        # the command line's store wins over the profile's
+        rigutil.fill_maildir(ENV, "fetch", rigutil.make_messages(1, tag="p2"))
+        rc, doc, err, _ = mwtest.run_json(["fetch", "-C", conf, "--account",
+                                           "in", "--mbox", self.path("mb"),
+                                           "--keep"])
+        self.assertEqual((rc, doc["fetched"], doc["deleted"]), (0, 1, 0), err)
+        self.assertTrue(os.path.exists(self.path("mb")))
+        # an incoming account is not one to send with
+        rc, out, err, _ = mwtest.run(["send", "-C", conf, "--account", "in",
+                                      "--to", USER, "--body", "x"])
+        self.assertEqual(rc, 78, err)
+        self.assertIn("mailwire fetch", err)
+        self.assertNotIn(ENV["RIG_PASS3"], out + err)
+
+
 class Watch(FetchTest):
     def start_watch(self, *extra):
         args = mwtest.command(mwtest.MAILWIRE, "watch", "--server",
