@@ -29,6 +29,7 @@ fi
 shift $(( $# > 0 ? 1 : 0 ))
 all_targets=(fuzz_reply fuzz_capa fuzz_sasl fuzz_address fuzz_data fuzz_profile
              fuzz_proxy fuzz_render fuzz_session)
+all_targets+=(fuzz_pop3)
 if (( $# )); then targets=("$@"); else targets=("${all_targets[@]}"); fi
 for t in "${targets[@]}"; do
   [[ " ${all_targets[*]} " == *" $t "* ]] || {

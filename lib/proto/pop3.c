@@ -42,8 +42,6 @@
 #include "net/resolve.h"
 #include "net/stack.h"
 #include "proto/reply.h"
-#include "proto/sasl.h"
-#include "proto/sasl_driver.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -157,7 +155,7 @@ mw_status mw__pop3_ready(struct mw_pop3 *p)
 /* ---- responses ------------------------------------------------------- */
 
 /* A server line fit for a message: control bytes as '?', at most 60. */
-static void pop3_shown(const char *line, size_t len, char *out, size_t cap)
+void mw__pop3_shown(const char *line, size_t len, char *out, size_t cap)
 {
   size_t n = len < 60 ? len : 60;
   if(n + 4 > cap)
@@ -171,7 +169,7 @@ static void pop3_shown(const char *line, size_t len, char *out, size_t cap)
 
 /* The RFC 2449 response code at the start of text ("[SYS/TEMP] ..."):
  * copied into code (cap bytes) when well-formed, else "". */
-static void pop3_response_code(const char *text, size_t len, char *code,
+void mw__pop3_response_code(const char *text, size_t len, char *code,
                                size_t cap)
 {
   code[0] = '\0';
@@ -205,8 +203,8 @@ mw_status mw__pop3_refusal(struct mw_pop3 *p, mw_status st,
   va_start(ap, fmt);
   vsnprintf(what, sizeof(what), fmt, ap);
   va_end(ap);
-  pop3_response_code(text, len, code, sizeof(code));
-  pop3_shown(text, len, shown, sizeof(shown));
+  mw__pop3_response_code(text, len, code, sizeof(code));
+  mw__pop3_shown(text, len, shown, sizeof(shown));
   mw__error_set(&p->err, st, "%s: -ERR %s", what, shown);
   snprintf(p->err.response_code, sizeof(p->err.response_code), "%s", code);
   p->err.temporary = pop3_code_temporary(code);
@@ -215,42 +213,8 @@ mw_status mw__pop3_refusal(struct mw_pop3 *p, mw_status st,
   return st;
 }
 
-/* A refused login: [AUTH] (or no code) is the credentials, the other
- * codes say why the account cannot be used now or at all. */
-static mw_status pop3_login_refused(struct mw_pop3 *p, const char *text,
-                                    size_t len, const char *mech)
-{
-  char code[32];
-  pop3_response_code(text, len, code, sizeof(code));
-  const char *who = p->opt.user ? p->opt.user : "(token)";
-  if(mw__strieq(code, "IN-USE"))
-    return mw__pop3_refusal(p, MW_E_REJECTED, text, len,
-                            "the mailbox of %s is in use by another "
-                            "session (RFC 2449 IN-USE): retry later",
-                            who);
-  if(mw__strieq(code, "LOGIN-DELAY"))
-    return mw__pop3_refusal(p, MW_E_REJECTED, text, len,
-                            "%s logged in too recently (RFC 2449 "
-                            "LOGIN-DELAY): retry later",
-                            who);
-  if(mw__strieq(code, "SYS/TEMP"))
-    return mw__pop3_refusal(p, MW_E_REJECTED, text, len,
-                            "the server cannot log %s in now (RFC 3206 "
-                            "SYS/TEMP): retry later",
-                            who);
-  if(mw__strieq(code, "SYS/PERM"))
-    return mw__pop3_refusal(p, MW_E_REJECTED, text, len,
-                            "the server refuses %s for a reason of its own "
-                            "(RFC 3206 SYS/PERM): ask its administrator",
-                            who);
-  return mw__pop3_refusal(p, MW_E_AUTH, text, len,
-                          "the server rejected the user name or password "
-                          "(%s as %s)",
-                          mech, who);
-}
-
 /* The status line's verdict: +OK (ok) or -ERR, and the text after it. */
-static bool pop3_status_line(const char *line, size_t len, bool *ok,
+bool mw__pop3_status_line(const char *line, size_t len, bool *ok,
                              const char **text, size_t *tlen)
 {
   size_t n;
@@ -337,128 +301,14 @@ static mw_status pop3_tls(struct mw_pop3 *p, unsigned ms, bool implicit)
   return st;
 }
 
-static unsigned pop3_cmd_ms(const struct mw_pop3 *p)
+unsigned mw__pop3_cmd_ms(const struct mw_pop3 *p)
 {
   return p->opt.command_timeout_ms ? p->opt.command_timeout_ms
                                    : MW__POP3_COMMAND_MS;
 }
 
-/* ---- login: SASL (RFC 5034) through the driver, or USER/PASS -------- */
-
-static bool pop3_auth_success(const char *line, size_t len,
-                              const char **data, size_t *dlen)
-{
-  *data = NULL;
-  *dlen = 0;
-  return len >= 3 && memcmp(line, "+OK", 3) == 0 &&
-         (len == 3 || line[3] == ' ');
-}
-
-const struct mw__sasl_proto mw__pop3_sasl = {
-    .name = "POP3",
-    .service = "pop",
-    .command = "AUTH",
-    .continuation = "+ ",
-    .initial_response = true,
-    /* RFC 5034 section 4 and RFC 2449 section 4: the AUTH command keeps
-     * POP3's 255-octet command limit; a longer initial response answers
-     * an empty challenge instead. */
-    .ir_max = 255,
-    .empty_ir = "=",
-    .cancel = "*",
-    .success = pop3_auth_success,
-    /* RFC 5034: a mechanism's last data comes as a "+ " challenge,
-     * answered empty; +OK carries only human text. */
-    .success_data = false,
-};
-
-static mw_status pop3_sasl_send(void *user, bool command, const char *line,
-                                size_t len, const char *shown)
-{
-  (void)command;
-  struct mw_pop3 *p = user;
-  if(memchr(line, '\r', len) || memchr(line, '\n', len) ||
-     memchr(line, '\0', len))
-    return mw__error_set(&p->err, MW_E_INVALID,
-                         "refused to send a command containing a line break");
-  mw__trace_emit(&p->trace, MW_TRACE_OUT, "%s", shown);
-  char *buf = mw__malloc(len + 3);
-  if(!buf)
-    return mw__error_set(&p->err, MW_E_NOMEM, NULL);
-  memcpy(buf, line, len);
-  memcpy(buf + len, "\r\n", 3);
-  mw_status st = mw__engine_queue_raw(&p->eng, buf, len + 2);
-  mw__free_secret(buf);
-  return st;
-}
-
-static mw_status pop3_flush_step(void *machine, short *want, bool *done)
-{
-  struct mw_pop3 *p = machine;
-  mw_status st = mw__engine_flush(&p->eng, want);
-  *done = !st && !*want;
-  return st;
-}
-
-static mw_status pop3_sasl_flush(void *user)
-{
-  struct mw_pop3 *p = user;
-  mw__engine_deadline_in(&p->eng, pop3_cmd_ms(p), "sending AUTH");
-  return mw__engine_run(&p->eng, pop3_flush_step, p);
-}
-
-static mw_status pop3_line_step(void *machine, short *want, bool *done)
-{
-  struct mw_pop3 *p = machine;
-  struct mw__engine_event ev;
-  mw_status st = mw__engine_next(&p->eng, &ev, want);
-  if(st || ev.kind == MW__EV_NONE)
-    return st;
-  mw__sbuf_reset(&p->sasl_line);
-  if(!mw__sbuf_append(&p->sasl_line, ev.data, ev.len))
-    return mw__error_set(&p->err, MW_E_NOMEM, NULL);
-  *done = true;
-  return MW_OK;
-}
-
-static mw_status pop3_sasl_read(void *user, const char **line, size_t *len)
-{
-  struct mw_pop3 *p = user;
-  mw__engine_deadline_in(&p->eng, pop3_cmd_ms(p),
-                         "waiting for the response to AUTH");
-  mw_status st = mw__engine_run(&p->eng, pop3_line_step, p);
-  if(st)
-    return st;
-  *line = p->sasl_line.data ? p->sasl_line.data : "";
-  *len = p->sasl_line.len;
-  return MW_OK;
-}
-
-static mw_status pop3_sasl_refused(void *user,
-                                   const struct mw__sasl_refusal *why)
-{
-  struct mw_pop3 *p = user;
-  bool ok = false;
-  const char *text = NULL;
-  size_t tlen = 0;
-  if(!pop3_status_line(why->line, why->len, &ok, &text, &tlen) || ok) {
-    char shown[80];
-    pop3_shown(why->line, why->len, shown, sizeof(shown));
-    return mw__error_set(&p->err, MW_E_PROTOCOL,
-                         "malformed POP3 response to AUTH %s: \"%s\"",
-                         why->mech, shown);
-  }
-  if(why->oauth_status[0])
-    return mw__pop3_refusal(p, MW_E_AUTH, text, tlen,
-                            "the server refused the OAuth access token as "
-                            "expired or invalid (its report said status "
-                            "\"%s\"): get a fresh token (%s as %s)",
-                            why->oauth_status, why->mech, why->identity);
-  return pop3_login_refused(p, text, tlen, why->mech);
-}
-
 /* The capabilities as one line, for messages. */
-static const char *pop3_capa_summary(const struct mw_pop3 *p, char *buf,
+const char *mw__pop3_capa_summary(const struct mw_pop3 *p, char *buf,
                                      size_t len)
 {
   size_t used = 0;
@@ -473,82 +323,6 @@ static const char *pop3_capa_summary(const struct mw_pop3 *p, char *buf,
   if(!p->capa.count)
     snprintf(buf, len, "%s", p->capa_ok ? "(nothing)" : "(no CAPA)");
   return buf;
-}
-
-static mw_status pop3_sasl(struct mw_pop3 *p, const char *mechanisms)
-{
-  char caps[512];
-  mw__pop3_state(p, POP3_AUTH);
-  struct mw__sasl_server srv = {
-      .tls = p->tls != NULL,
-      .mechanisms = mechanisms,
-      .starttls_offered = mw__capa_has(&p->capa, "STLS"),
-      .offers = mechanisms ? NULL : pop3_capa_summary(p, caps, sizeof(caps)),
-  };
-  struct mw__sasl_request req = {
-      .user = p->opt.user,
-      .password = p->opt.password,
-      .token = p->opt.oauth2_token,
-      .cert_file = p->opt.tls_cert_file,
-      .allowed = p->opt.auth_mechs,
-      .allow_insecure = p->opt.allow_insecure_auth,
-      .host = p->opt.host,
-  };
-  const struct mw__sasl_io io = {
-      .user = p,
-      .send = pop3_sasl_send,
-      .flush = pop3_sasl_flush,
-      .read = pop3_sasl_read,
-      .refused = pop3_sasl_refused,
-  };
-  const struct mw__sasl_ctx ctx = {
-      .proto = &mw__pop3_sasl,
-      .io = &io,
-      .trace = &p->trace,
-      .scrub = &p->scrub,
-      .err = &p->err,
-  };
-  const char *mech = NULL;
-  mw_status st = mw__sasl_authenticate(&ctx, &req, &srv, &mech);
-  if(st)
-    return st;
-  p->auth_mech = mech;
-  mw__pop3_state(p, POP3_READY);
-  return MW_OK;
-}
-
-/* Logs in: SASL when the server offers a mechanism usable with the
- * credentials and allowed, else USER/PASS (offered, or no CAPA at all)
- * when the allowed list (if any) names a mechanism that reveals the
- * password anyway (PLAIN or LOGIN), else the driver says why not. */
-static mw_status pop3_login(struct mw_pop3 *p)
-{
-  const struct mw__capa_entry *sasl = mw__capa_find(&p->capa, "SASL");
-  const char *mechs = sasl ? (sasl->params ? sasl->params : "") : NULL;
-  bool tls = p->tls != NULL;
-  bool have_pw = p->opt.user && p->opt.password;
-  const char *allowed = p->opt.auth_mechs;
-  const char *mech =
-      mechs ? mw__sasl_choose_cert(mechs, allowed, have_pw,
-                                   p->opt.oauth2_token != NULL,
-                                   p->opt.tls_cert_file && tls)
-            : NULL;
-  bool user_ok = have_pw && (!p->capa_ok || mw__capa_has(&p->capa, "USER")) &&
-                 (!allowed || mw__sasl_list_has(allowed, "PLAIN") ||
-                  mw__sasl_list_has(allowed, "LOGIN"));
-  if(mech || !user_ok)
-    return pop3_sasl(p, mechs);
-  if(!tls && !p->opt.allow_insecure_auth)
-    return mw__error_set(&p->err, MW_E_INSECURE,
-                         "refusing to send the password over an "
-                         "unencrypted connection%s; use {tls=starttls} or "
-                         "{tls=implicit} (or, knowingly, "
-                         "{allow-insecure-auth})",
-                         mw__capa_has(&p->capa, "STLS")
-                             ? " (the server offers STLS)"
-                             : "");
-  mw__pop3_state(p, POP3_USER);
-  return mw__pop3_send(p, POP3_CMD_USER, 0, -1, "USER %s", p->opt.user);
 }
 
 /* ---- the set-up's handlers ------------------------------------------ */
@@ -589,10 +363,10 @@ static mw_status pop3_after_capa(struct mw_pop3 *p)
 {
   mw_status st = pop3_expect_quiet(p, "its CAPA response");
   if(st || p->state == POP3_CAPA_TLS)
-    return st ? st : pop3_login(p);
+    return st ? st : mw__pop3_login(p);
   mw_tls_mode mode = mw__options_tls_mode(&p->opt);
   if(mode != MW_TLS_STARTTLS && mode != MW_TLS_STARTTLS_OPTIONAL)
-    return pop3_login(p);
+    return mw__pop3_login(p);
   /* A server without CAPA may still know STLS: ask. */
   if(p->capa_ok && !mw__capa_has(&p->capa, "STLS")) {
     char caps[512];
@@ -603,11 +377,11 @@ static mw_status pop3_after_capa(struct mw_pop3 *p)
           "sent. Use {tls=implicit} if the server has an implicit-TLS port "
           "(usually 995); {tls=starttls-optional} or none would log in in "
           "clear",
-          pop3_capa_summary(p, caps, sizeof(caps)));
+          mw__pop3_capa_summary(p, caps, sizeof(caps)));
     mw__trace_emit(&p->trace, MW_TRACE_TLS,
                    "WARNING: the server does not offer STLS; continuing "
                    "WITHOUT encryption ({tls=starttls-optional})");
-    return pop3_login(p);
+    return mw__pop3_login(p);
   }
   mw__pop3_state(p, POP3_STLS);
   return mw__pop3_send(p, POP3_CMD_STLS, 0, -1, "STLS");
@@ -624,7 +398,7 @@ static mw_status pop3_on_stls(struct mw_pop3 *p, bool ok, const char *text,
     mw__trace_emit(&p->trace, MW_TRACE_TLS,
                    "WARNING: STLS refused; continuing WITHOUT encryption "
                    "({tls=starttls-optional})");
-    return pop3_login(p);
+    return mw__pop3_login(p);
   }
   size_t extra = mw__engine_buffered(&p->eng);
   if(extra)
@@ -634,7 +408,7 @@ static mw_status pop3_on_stls(struct mw_pop3 *p, bool ok, const char *text,
                          "attacker's injected responses, so the session was "
                          "stopped",
                          extra, extra == 1 ? "" : "s");
-  mw_status st = pop3_tls(p, pop3_cmd_ms(p), false);
+  mw_status st = pop3_tls(p, mw__pop3_cmd_ms(p), false);
   if(st)
     return st;
   /* Forget everything learnt in plaintext (RFC 2595 section 4). */
@@ -662,12 +436,12 @@ static mw_status pop3_on_status(struct mw_pop3 *p,
     return pop3_on_stls(p, ok, text, len);
   case POP3_CMD_USER:
     if(!ok)
-      return pop3_login_refused(p, text, len, "USER");
+      return mw__pop3_login_refused(p, text, len, "USER");
     mw__pop3_state(p, POP3_PASS);
     return mw__pop3_send(p, POP3_CMD_PASS, 0, 5, "PASS %s", p->opt.password);
   case POP3_CMD_PASS:
     if(!ok)
-      return pop3_login_refused(p, text, len, "USER");
+      return mw__pop3_login_refused(p, text, len, "USER");
     p->auth_mech = "USER";
     mw__trace_emit(&p->trace, MW_TRACE_INFO, "authenticated as %s with "
                    "USER/PASS", p->opt.user);
@@ -704,7 +478,7 @@ static mw_status pop3_malformed(struct mw_pop3 *p,
                                 const char *line, size_t len)
 {
   char shown[80];
-  pop3_shown(line, len, shown, sizeof(shown));
+  mw__pop3_shown(line, len, shown, sizeof(shown));
   const char *proto = NULL;
   if(cmd->kind == POP3_CMD_GREETING) {
     if(len >= 4 && line[0] >= '1' && line[0] <= '5' && line[1] >= '0' &&
@@ -713,6 +487,9 @@ static mw_status pop3_malformed(struct mw_pop3 *p,
       proto = "SMTP";
     else
       proto = mw__reply_foreign_protocol(line, len);
+    /* "+OKAY" looks like POP3 to that test, but is not a status line. */
+    if(proto && strcmp(proto, "POP3") == 0)
+      proto = NULL;
   }
   if(proto) {
     mw__error_set(&p->err, MW_E_PROTOCOL,
@@ -758,7 +535,7 @@ static mw_status pop3_on_line(struct mw_pop3 *p, const char *line,
   bool ok = false;
   const char *text = NULL;
   size_t tlen = 0;
-  if(!pop3_status_line(line, len, &ok, &text, &tlen))
+  if(!mw__pop3_status_line(line, len, &ok, &text, &tlen))
     return pop3_malformed(p, &cmd, line, len);
   if(ok && mw__pop3_multiline((enum mw__pop3_cmd)cmd.kind)) {
     p->in_body = true;
@@ -795,7 +572,7 @@ static void pop3_arm(struct mw_pop3 *p, enum mw__pop3_cmd kind)
       "waiting for the response to RSET",
       "waiting for the response to NOOP",
       "waiting for the response to QUIT"};
-  unsigned ms = pop3_cmd_ms(p);
+  unsigned ms = mw__pop3_cmd_ms(p);
   if(kind == POP3_CMD_GREETING)
     ms = p->opt.greeting_timeout_ms;
   else if((kind == POP3_CMD_RETR || kind == POP3_CMD_TOP) &&

@@ -9,9 +9,9 @@
  * RETR and TOP streamed to the caller in bounded chunks.
  *
  * Files: proto/pop3.c holds the session set-up (connect, greeting, CAPA,
- * STLS, login with USER/PASS or SASL through proto/sasl_driver.h) and the
- * step function every operation runs; proto/pop3_mail.c the transaction
- * commands (STAT, LIST+UIDL, RETR, TOP, DELE, RSET, NOOP, QUIT) and the
+ * STLS) and the step function every operation runs; proto/pop3_auth.c
+ * the login (USER/PASS, or SASL through proto/sasl_driver.h);
+ * proto/pop3_mail.c the transaction commands (STAT, LIST+UIDL, RETR, TOP, DELE, RSET, NOOP, QUIT) and the
  * handlers of their responses.  The public functions are declared in
  * include/mailwire.h.
  */
@@ -165,6 +165,28 @@ mw_status mw__pop3_broken(struct mw_pop3 *p, mw_status st);
 void mw__pop3_end(struct mw_pop3 *p);
 /* Checks that a transaction command may be sent now. */
 mw_status mw__pop3_ready(struct mw_pop3 *p);
+
+/* A server line fit for a message (control bytes as '?', at most 60
+ * bytes and "..."), into out (cap >= 80). */
+void mw__pop3_shown(const char *line, size_t len, char *out, size_t cap);
+/* The RFC 2449 response code at the start of a -ERR text ("[SYS/TEMP]
+ * ..."), into code (cap bytes) when well-formed, else "". */
+void mw__pop3_response_code(const char *text, size_t len, char *code,
+                            size_t cap);
+/* Whether line is a status line: +OK (*ok) or -ERR, and its text. */
+bool mw__pop3_status_line(const char *line, size_t len, bool *ok,
+                          const char **text, size_t *tlen);
+/* The command timeout: the options', else MW__POP3_COMMAND_MS. */
+unsigned mw__pop3_cmd_ms(const struct mw_pop3 *p);
+/* The capabilities as one line, for messages. */
+const char *mw__pop3_capa_summary(const struct mw_pop3 *p, char *buf,
+                                  size_t len);
+/* Logs in (pop3_auth.c): SASL, or USER sent (the step function goes on
+ * with PASS), or nothing to log in with. */
+mw_status mw__pop3_login(struct mw_pop3 *p);
+/* A -ERR to USER, PASS or AUTH: the status its response code calls for. */
+mw_status mw__pop3_login_refused(struct mw_pop3 *p, const char *text,
+                                 size_t len, const char *mech);
 
 /* Handlers of the transaction commands' responses (pop3_mail.c): the
  * status line (ok: "+OK"; text after it), then for multi-line responses
