@@ -1019,6 +1019,11 @@ mw_status mw_store_commit(mw_store *s, bool *already_present);
 /* Drops the message in progress: nothing of it stays.  MW_OK or
  * MW_E_STATE (no message open). */
 mw_status mw_store_abort(mw_store *s);
+/* MDA only: the exit status of the last command that ran (0..255), or -1
+ * when none ran or it was killed by a signal (or the time limit).  A
+ * caller can keep a message on the server after 75 (EX_TEMPFAIL), as
+ * fetchmail does. */
+int mw_store_mda_exit_status(const mw_store *s);
 /* MDA only: the longest a command may run (default 300000 ms; 0: no
  * limit).  MW_E_INVALID for another kind. */
 mw_status mw_store_set_mda_timeout(mw_store *s, unsigned ms);

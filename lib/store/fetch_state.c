@@ -282,22 +282,43 @@ static bool apply_line(struct mw_fetch_state *st, const char *line,
   return false;
 }
 
+/* Reads one line of at most cap - 1 bytes into buf (NUL-terminated, the
+ * newline dropped).  Returns its length, or -1 at the end of the file;
+ * *complete is false for a line without its newline or one too long (the
+ * rest of a long line is skipped). */
+static long read_line(FILE *f, char *buf, size_t cap, bool *complete)
+{
+  size_t n = 0;
+  int c;
+  bool too_long = false;
+  while((c = getc(f)) != EOF && c != '\n') {
+    if(n + 1 < cap)
+      buf[n++] = (char)c;
+    else
+      too_long = true;
+  }
+  buf[n] = '\0';
+  if(c == EOF && n == 0 && !too_long)
+    return -1;
+  *complete = c == '\n' && !too_long;
+  return (long)n;
+}
+
 static mw_status load(struct mw_fetch_state *st)
 {
   FILE *f = st->f;
   rewind(f);
-  char *line = NULL;
-  size_t cap = 0, lineno = 0;
+  char *line = mw__malloc(LINE_MAX_LEN + 1);
+  if(!line)
+    return mw__error_set(&st->err, MW_E_NOMEM, NULL);
+  size_t lineno = 0;
   off_t good = 0;
-  bool header = false;
+  bool header = false, complete = false;
   mw_status rc = MW_OK;
-  ssize_t n;
-  while((n = getline(&line, &cap, f)) >= 0) {
+  long n;
+  while((n = read_line(f, line, LINE_MAX_LEN + 1, &complete)) >= 0) {
     lineno++;
-    bool complete = n > 0 && line[n - 1] == '\n';
-    if(complete)
-      line[--n] = '\0';
-    bool ok = complete && n < LINE_MAX_LEN && strlen(line) == (size_t)n &&
+    bool ok = complete && strlen(line) == (size_t)n &&
               apply_line(st, line, lineno, &header);
     if(ok) {
       good = ftello(f);
@@ -312,7 +333,7 @@ static mw_status load(struct mw_fetch_state *st)
                                      "kind" : "unreadable record");
     break;
   }
-  free(line); /* getline's buffer comes from malloc */
+  mw__free(line);
   if(rc == MW_OK && ferror(f))
     rc = syserr(st, "cannot read", st->path);
   if(rc != MW_OK)
@@ -391,8 +412,13 @@ static mw_status rewrite(struct mw_fetch_state *st)
     return rc;
   /* Append to the new file from now on. */
   FILE *nf = fopen(st->path, "a+e");
-  if(!nf)
-    return syserr(st, "cannot open", st->path);
+  if(!nf) {
+    rc = syserr(st, "cannot open", st->path);
+    fclose(st->f); /* the old file is gone: never append to it */
+    st->f = NULL;
+    st->ready = false;
+    return rc;
+  }
   if(st->f)
     fclose(st->f);
   st->f = nf;
@@ -406,9 +432,15 @@ static mw_status append(struct mw_fetch_state *st, const char *id)
     return syserr(st, "cannot write", st->path);
   if(fdatasync(fileno(st->f)) != 0)
     return syserr(st, "cannot fsync", st->path);
-  if(++st->journal_lines > MW__FETCH_STATE_COMPACT)
-    return rewrite(st);
+  st->journal_lines++;
   return MW_OK;
+}
+
+/* After a record is both on disk and in memory (a rewrite writes what is
+ * in memory, so never between the two). */
+static mw_status maybe_compact(struct mw_fetch_state *st)
+{
+  return st->journal_lines > st->compact_at ? rewrite(st) : MW_OK;
 }
 
 /* ---- the public API ---- */
@@ -432,6 +464,7 @@ mw_status mw_fetch_state_open(const char *dir, const char *account,
   if(!st)
     return MW_E_NOMEM;
   st->kind = kind;
+  st->compact_at = MW__FETCH_STATE_COMPACT;
   if(kind != MW_FETCH_STATE_IMAP && kind != MW_FETCH_STATE_POP3)
     return mw__error_set(&st->err, MW_E_INVALID,
                          "unknown fetch state kind %d", (int)kind);
@@ -479,6 +512,7 @@ mw_status mw_fetch_state_open(const char *dir, const char *account,
     if(!mw__fsync_dir(dir))
       return syserr(st, "cannot fsync directory", dir);
   }
+  st->ready = true;
   return MW_OK;
 }
 
@@ -486,7 +520,7 @@ mw_status mw_fetch_state_close(mw_fetch_state *st)
 {
   if(!st)
     return MW_E_INVALID;
-  if(!st->f || !st->lock)
+  if(!st->ready)
     return mw__error_set(&st->err, MW_E_STATE, "the fetch state is not open");
   if(st->journal_lines == 0)
     return MW_OK;
@@ -498,7 +532,7 @@ void mw_fetch_state_free(mw_fetch_state *st)
 {
   if(!st)
     return;
-  if(st->f && st->lock && st->err.status == MW_OK)
+  if(st->ready) /* never after a failed open: the file may be damaged */
     mw_fetch_state_close(st);
   if(st->f)
     fclose(st->f);
@@ -527,7 +561,7 @@ static mw_status usable(mw_fetch_state *st)
 {
   if(!st)
     return MW_E_INVALID;
-  if(!st->f || !st->lock)
+  if(!st->ready)
     return mw__error_set(&st->err, MW_E_STATE, "the fetch state is not open");
   mw__error_clear(&st->err);
   return MW_OK;
@@ -593,7 +627,7 @@ mw_status mw_fetch_state_add_uid(mw_fetch_state *st, uint32_t uid)
   rc = append(st, text); /* durable first, then believed */
   if(rc == MW_OK && !range_add(st, uid, uid))
     rc = mw__error_set(&st->err, MW_E_NOMEM, NULL);
-  return rc;
+  return rc == MW_OK ? maybe_compact(st) : rc;
 }
 
 mw_status mw_fetch_state_add(mw_fetch_state *st, const char *id)
@@ -623,7 +657,7 @@ mw_status mw_fetch_state_add(mw_fetch_state *st, const char *id)
   }
   if(!id_insert(st, c))
     return mw__error_set(&st->err, MW_E_NOMEM, NULL);
-  return MW_OK;
+  return maybe_compact(st);
 }
 
 mw_status mw_fetch_state_prune(mw_fetch_state *st,

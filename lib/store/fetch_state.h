@@ -31,10 +31,12 @@ struct mw_fetch_state {
   char **ids;      /* POP3: open-addressing set of owned strings */
   size_t icap, icount;
   size_t journal_lines; /* "+" records since the last rewrite */
+  bool ready;      /* opened and loaded: the file may be written */
+  size_t compact_at; /* rewrite past this many journal records */
 };
 
-/* Rewrites the file from memory when it has grown past this many
- * journal records. */
+/* The default of compact_at: the file is rewritten from memory when it
+ * has grown past this many journal records. */
 #define MW__FETCH_STATE_COMPACT 20000
 
 #endif

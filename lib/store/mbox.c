@@ -212,10 +212,16 @@ static mw_status mb_open(struct mw_store *s)
   if(!mb->journal)
     return mw__store_syserr(s, "cannot open", mb->journal_path);
   if(created || jcreated) {
-    char *slash = strrchr(s->target, '/');
+    /* The new directory entries are durable before any message. */
+    const char *slash = strrchr(s->target, '/');
     char dir[4096];
-    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - s->target) : 1,
-             slash ? (slash == s->target ? "/" : s->target) : ".");
+    if(!slash)
+      snprintf(dir, sizeof(dir), ".");
+    else if(slash == s->target)
+      snprintf(dir, sizeof(dir), "/");
+    else
+      snprintf(dir, sizeof(dir), "%.*s", (int)(slash - s->target),
+               s->target);
     if(!mw__fsync_dir(dir))
       return mw__store_syserr(s, "cannot fsync directory", dir);
   }

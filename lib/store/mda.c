@@ -208,9 +208,12 @@ static mw_status mda_commit(struct mw_store *s)
                          "cannot run the MDA command \"%s\": %s", s->target,
                          strerror(rc));
   int status = 0;
+  s->mda_exit_status = -1;
   mw_status st = wait_child(s, pid, &status);
   if(st != MW_OK)
     return st;
+  if(WIFEXITED(status))
+    s->mda_exit_status = WEXITSTATUS(status);
   if(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
     fclose(m->spool);
     m->spool = NULL;

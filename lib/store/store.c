@@ -178,6 +178,7 @@ mw_status mw_store_open(mw_store_kind kind, const char *target,
   if(!s)
     return MW_E_NOMEM;
   s->mda_timeout_ms = 300000;
+  s->mda_exit_status = -1;
   *out = s;
   switch(kind) {
   case MW_STORE_MAILDIR: s->kind = &mw__store_maildir; break;
@@ -410,4 +411,9 @@ mw_status mw_store_set_mda_timeout(mw_store *s, unsigned ms)
                          "a timeout applies to an MDA store only");
   s->mda_timeout_ms = ms;
   return MW_OK;
+}
+
+int mw_store_mda_exit_status(const mw_store *s)
+{
+  return s ? s->mda_exit_status : -1;
 }

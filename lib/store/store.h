@@ -70,6 +70,7 @@ struct mw_store {
   size_t out_len;
   void *impl;       /* the kind's own state */
   unsigned mda_timeout_ms;
+  int mda_exit_status; /* -1: none (or a signal) */
 };
 
 /* Records a failed system call: "VERB PATH: strerror(errno)". */

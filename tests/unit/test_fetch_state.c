@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "mailwire.h"
+#include "store/fetch_state.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -168,6 +169,18 @@ static void damage_elsewhere_is_an_error(void **state)
   mw_fetch_state_free(st);
   /* Untouched by the failed open. */
   assert_non_null(strstr(slurp(path), "bogus record\n+ 2\n"));
+  /* A line of 100,000 bytes: bounded, and an error when not last. */
+  FILE *h = fopen(path, "w");
+  fputs("mailwire-fetch-state 1 imap\nuidvalidity 7\n", h);
+  for(int i = 0; i < 100000; i++)
+    fputc('9', h);
+  fputs("\n+ 2\n", h);
+  fclose(h);
+  assert_int_equal(mw_fetch_state_open(dir, "alice@imap.example:993",
+                                       "INBOX", MW_FETCH_STATE_IMAP, &st),
+                   MW_E_IO);
+  assert_non_null(strstr(mw_error_message(mw_fetch_state_error(st)), ":3:"));
+  mw_fetch_state_free(st);
   /* A POP3 state file is not an IMAP one. */
   FILE *g = fopen(path, "w");
   fputs("mailwire-fetch-state 1 pop3\n+ x\n", g);
@@ -261,12 +274,36 @@ static void locked_while_open(void **state)
     mw_fetch_state *other;
     mw_status rc = mw_fetch_state_open(dir, "alice@imap.example:993",
                                        "INBOX", MW_FETCH_STATE_IMAP, &other);
+    mw_fetch_state_free(other);
+    mw_fetch_state_free(st); /* the parent's copy: nothing to write */
     _exit(rc == MW_E_STATE ? 0 : 1);
   }
   int status;
   assert_int_equal(waitpid(pid, &status, 0), pid);
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 0);
+  mw_fetch_state_free(st);
+}
+
+static void compacts_when_large(void **state)
+{
+  mw_fetch_state *st = open_imap(*state);
+  st->compact_at = 10;
+  assert_int_equal(mw_fetch_state_set_uidvalidity(st, 5, NULL), MW_OK);
+  for(uint32_t u = 1; u <= 25; u++)
+    assert_int_equal(mw_fetch_state_add_uid(st, u * 2), MW_OK);
+  /* Rewritten twice (after 11 and 22 records): 3 journal records left. */
+  assert_int_equal(st->journal_lines, 3);
+  char path[512];
+  snprintf(path, sizeof(path), "%s", mw_fetch_state_path(st));
+  const char *text = slurp(path);
+  assert_non_null(strstr(text, "uids 2,4,6,"));
+  assert_non_null(strstr(text, ",44\n+ 46\n+ 48\n+ 50\n"));
+  mw_fetch_state_free(st);
+  st = open_imap(*state);
+  assert_int_equal(mw_fetch_state_count(st), 25);
+  assert_true(mw_fetch_state_contains_uid(st, 50));
+  assert_false(mw_fetch_state_contains_uid(st, 49));
   mw_fetch_state_free(st);
 }
 
@@ -301,6 +338,7 @@ int main(void)
                                       teardown),
       cmocka_unit_test_setup_teardown(pop3_uidls_and_prune, setup, teardown),
       cmocka_unit_test_setup_teardown(locked_while_open, setup, teardown),
+      cmocka_unit_test_setup_teardown(compacts_when_large, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_arguments, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int rm_one(const char *p, const struct stat *sb, int flag,
@@ -208,6 +210,36 @@ static void maildir_abort_leaves_nothing(void **state)
   assert_int_equal(count_files(path_in(md, "new"), NULL, 0), 0);
 }
 
+static void maildir_old_leftovers_removed(void **state)
+{
+  const char *md = path_in(*state, "M");
+  mw_store *s;
+  assert_int_equal(mw_store_open(MW_STORE_MAILDIR, md, &s), MW_OK);
+  mw_store_free(s);
+  const char *names[] = {"1.M1P1Q1.h,MW=0123456789abcdef0123456789abcdef",
+                         "2.M1P1Q1.h,MW=0123456789abcdef0123456789abcdef",
+                         "3.M1P1Q1.otherprogram"};
+  for(int i = 0; i < 3; i++) {
+    char p[600];
+    snprintf(p, sizeof(p), "%s/tmp/%s", md, names[i]);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fclose(f);
+    if(i != 1) { /* two days old */
+      struct timespec t[2] = {{time(NULL) - 2 * 86400, 0},
+                              {time(NULL) - 2 * 86400, 0}};
+      assert_int_equal(utimensat(AT_FDCWD, p, t, 0), 0);
+    }
+  }
+  assert_int_equal(mw_store_open(MW_STORE_MAILDIR, md, &s), MW_OK);
+  mw_store_free(s);
+  /* Ours and old: gone.  Ours and fresh, or not ours: kept. */
+  assert_int_equal(count_files(path_in(md, "tmp"), NULL, 0), 2);
+  char p[600];
+  snprintf(p, sizeof(p), "%s/tmp/%s", md, names[0]);
+  assert_int_equal(access(p, F_OK), -1);
+}
+
 static void misuse_and_errors(void **state)
 {
   mw_store *s;
@@ -286,6 +318,69 @@ static void mboxrd_quoting(void **state)
   const char *all = slurp(mb, NULL);
   assert_memory_equal(all, "From MAILER-DAEMON ", 19);
   assert_string_equal(mbox_body(all), ">From x\n\n");
+}
+
+/* The reference: quote an LF text line by line. */
+static size_t quote_ref(const char *in, size_t len, char *out)
+{
+  size_t o = 0;
+  for(size_t i = 0; i < len;) {
+    size_t j = i;
+    while(j < len && in[j] == '>')
+      j++;
+    if(len - j >= 5 && memcmp(in + j, "From ", 5) == 0)
+      out[o++] = '>';
+    while(i < len && in[i] != '\n')
+      out[o++] = in[i++];
+    if(i < len)
+      out[o++] = in[i++];
+  }
+  return o;
+}
+
+static void mbox_large_message(void **state)
+{
+  /* About 200 KB of lines of many lengths, so that quoted lines straddle
+   * the store's internal 16 KiB pieces and the caller's chunks. */
+  static char crlf[220000], lf[220000], want[240000];
+  size_t n = 0, m = 0;
+  static const char *const kinds[] = {"From a", ">From b", ">>>From c",
+                                      "Fro", ">", "", "x From y", "From"};
+  for(unsigned i = 0; n < 200000; i++) {
+    char line[80];
+    int k = snprintf(line, sizeof(line), "%s%.*s", kinds[i % 8],
+                     (int)(i * 7 % 23), "0123456789012345678901234");
+    memcpy(crlf + n, line, (size_t)k);
+    memcpy(lf + m, line, (size_t)k);
+    n += (size_t)k;
+    m += (size_t)k;
+    memcpy(crlf + n, "\r\n", 2);
+    n += 2;
+    lf[m++] = '\n';
+  }
+  size_t wn = quote_ref(lf, m, want);
+  want[wn++] = '\n'; /* the blank line after the message */
+  const char *mb = path_in(*state, "mbox");
+  mw_store *s;
+  assert_int_equal(mw_store_open(MW_STORE_MBOX, mb, &s), MW_OK);
+  assert_int_equal(mw_store_begin(s, "big", NULL), MW_OK);
+  for(size_t off = 0, c = 1; off < n; c = c * 7 % 4099 + 1) {
+    size_t take = n - off < c ? n - off : c;
+    assert_int_equal(mw_store_write(s, crlf + off, take), MW_OK);
+    off += take;
+  }
+  assert_int_equal(mw_store_commit(s, NULL), MW_OK);
+  mw_store_free(s);
+  FILE *f = fopen(mb, "rb");
+  assert_non_null(f);
+  static char got[260000];
+  size_t gn = fread(got, 1, sizeof(got), f);
+  fclose(f);
+  const char *body = memchr(got, '\n', gn);
+  assert_non_null(body);
+  body++;
+  assert_int_equal(gn - (size_t)(body - got), wn);
+  assert_memory_equal(body, want, wn);
 }
 
 static void store_mbox(const char *mb, const char *key, const char *msg)
@@ -430,20 +525,27 @@ static void mda_success_and_environment(void **state)
   char cmd[1024];
   const char *out = path_in(*state, "out");
   const char *env = path_in(*state, "env");
+  /* An inheritable descriptor: the command must not have it. */
+  FILE *leak = fopen(path_in(*state, "leak"), "w");
+  assert_non_null(leak);
   snprintf(cmd, sizeof(cmd),
-           "cat > '%s' && env > '%s' && test \"$MAILWIRE_KEY\" = "
+           "cat > '%s' && env > '%s' && test ! -e /proc/$$/fd/%d && "
+           "test \"$MAILWIRE_KEY\" = "
            "'pop3:acct:UID 7' && test \"$MAILWIRE_SIZE\" = 7 && "
-           "test \"$MAILWIRE_SENDER\" = bob@x.example", out, env);
+           "test \"$MAILWIRE_SENDER\" = bob@x.example", out, env,
+           fileno(leak));
   setenv("MAILWIRE_PASSWORD", "hunter2", 1);
   setenv("MW_SECRET_TOKEN", "tok", 1);
   mw_store *s;
   assert_int_equal(run_mda(cmd, "a\r\nbc\r\nd\r\n", 0, &s), MW_OK);
+  assert_int_equal(mw_store_mda_exit_status(s), 0);
   mw_store_free(s);
   assert_string_equal(slurp(out, NULL), "a\nbc\nd\n");
   const char *e = slurp(env, NULL);
   assert_null(strstr(e, "hunter2"));
   assert_null(strstr(e, "MW_SECRET_TOKEN"));
   assert_non_null(strstr(e, "PATH="));
+  fclose(leak);
   unsetenv("MAILWIRE_PASSWORD");
   unsetenv("MW_SECRET_TOKEN");
 }
@@ -457,12 +559,14 @@ static void mda_failure_exit_status(void **state)
   assert_non_null(strstr(mw_error_message(mw_store_error(s)),
                          "exit status 75"));
   assert_non_null(strstr(mw_error_message(mw_store_error(s)), "exit 75"));
+  assert_int_equal(mw_store_mda_exit_status(s), 75);
   /* The handle stays usable after a failure. */
   assert_int_equal(mw_store_begin(s, "k", NULL), MW_OK);
   assert_int_equal(mw_store_abort(s), MW_OK);
   mw_store_free(s);
   assert_int_equal(run_mda("kill -9 $$", "x", 0, &s), MW_E_IO);
   assert_non_null(strstr(mw_error_message(mw_store_error(s)), "signal 9"));
+  assert_int_equal(mw_store_mda_exit_status(s), -1);
   mw_store_free(s);
   assert_int_equal(run_mda("/nonexistent/mda", "x", 0, &s), MW_E_IO);
   assert_non_null(strstr(mw_error_message(mw_store_error(s)),
@@ -518,8 +622,11 @@ int main(void)
                                       teardown),
       cmocka_unit_test_setup_teardown(maildir_abort_leaves_nothing, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(maildir_old_leftovers_removed, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(misuse_and_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(mboxrd_quoting, setup, teardown),
+      cmocka_unit_test_setup_teardown(mbox_large_message, setup, teardown),
       cmocka_unit_test_setup_teardown(mbox_abort_and_journal_recovery, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(mbox_last_key_survives_crash, setup,
