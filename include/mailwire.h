@@ -653,11 +653,17 @@ typedef struct mw_explanation {
                             mw_render_settings()) */
   const char *provider;  /* "Gmail", "Microsoft 365", ... or NULL */
   bool temporary;        /* 4xx / x.x.x with class 4: retry later */
+  /* Since 0.2: "SMTP", "IMAP" or "POP3", and the response code of a POP3
+   * or IMAP response ("AUTHENTICATIONFAILED", "IN-USE"), "" when none. */
+  const char *protocol;
+  char response_code[32];
 } mw_explanation;
 
 /* Explains "535", "5.7.8", "535 5.7.8", or a whole reply line such as
- * "550 5.7.26 Unauthenticated email ... DMARC".  Returns MW_OK, or
- * MW_E_INVALID when the text holds no reply code. */
+ * "550 5.7.26 Unauthenticated email ... DMARC".  Since 0.2 also a POP3
+ * or IMAP response: "-ERR [IN-USE] ...", "a1 NO [AUTHENTICATIONFAILED]
+ * ...", "* BYE ...", "NO [NONEXISTENT] ..." (code is 0 then).  Returns
+ * MW_OK, or MW_E_INVALID when the text holds no reply code or status. */
 mw_status mw_explain(const char *reply_text, mw_explanation *out);
 
 /* ------------------------------------------------------------------------
@@ -712,6 +718,10 @@ const char *mw_report_detected_mode(const mw_report *r);
 const char *mw_report_host(const mw_report *r);
 unsigned mw_report_port(const mw_report *r);
 const char *mw_report_tls_mode(const mw_report *r);
+/* The protocol checked (since 0.2): the options' protocol; POP3 and IMAP
+ * servers get the checks greeting, tls, certificate, capabilities, login
+ * and mailbox (IMAP SELECT, POP3 STAT) after dns and tcp. */
+mw_protocol mw_report_protocol(const mw_report *r);
 
 /* ------------------------------------------------------------------------
  * Probe: find the port and TLS mode that work, in parallel.  Since 0.1

@@ -30,10 +30,10 @@ enum opt_id {
   O_NO_COLOR, O_DNS_SERVER, O_PROXY, O_TLS_STRICT, O_TLS_CIPHERS,
   O_PROXY_PROTOCOL, O_PASSWORD_VALUE, O_DOMAIN, O_DKIM_SELECTOR, O_DNSBL,
   O_TLS_CERT, O_TLS_KEY, O_PORTS, O_CONFIG, O_ACCOUNT, O_MAX_MESSAGE_SIZE,
-  O_SECRET_CMD_TIMEOUT,
+  O_SECRET_CMD_TIMEOUT, O_PROTOCOL,
   /* incoming mail (fetch, watch, folders, append) */
-  O_PROTOCOL, O_MAILBOX, O_MAILDIR, O_MBOX, O_MDA, O_STATE_DIR, O_ALL,
-  O_UNSEEN, O_SINCE, O_KEEP, O_DELETE, O_LIMIT, O_EXEC, O_IDLE_INTERVAL,
+  O_MAILBOX, O_MAILDIR, O_MBOX, O_MDA, O_STATE_DIR, O_ALL, O_UNSEEN,
+  O_SINCE, O_KEEP, O_DELETE, O_LIMIT, O_EXEC, O_IDLE_INTERVAL,
   O_POLL_INTERVAL, O_FLAGS, O_NO_PROGRESS
 };
 
@@ -79,6 +79,7 @@ static const struct opt_def opts[] = {
     {"--config", "-C", "FILE", O_CONFIG, ALL, G_PROFILE, "read account profiles from FILE (msmtprc syntax; default $MAILWIRE_CONFIG, else $XDG_CONFIG_HOME/mailwire/config)"},
     {"--account", NULL, "NAME", O_ACCOUNT, ALL, G_PROFILE, "use this account of the profile file (default: its default account); options given here override it"},
     {"--server", NULL, "HOST[:PORT]", O_SERVER, SD, G_CONN, "server (port default 587, or 465 with --tls implicit); [v6addr]:port for IPv6"},
+    {"--protocol", NULL, "NAME", O_PROTOCOL, DOCTOR | FW, G_CONN, "smtp, pop3 or imap (default: the URL's scheme, else by port: 110 and 995 POP3, 143 and 993 IMAP, any other SMTP)"},
     {"--tls", NULL, "MODE", O_TLS, SD, G_CONN, "auto (default: 465 implicit, other ports STARTTLS required), implicit, starttls, starttls-optional, none, or detect (probe the ports first: see mailwire probe)"},
     {"--bind", NULL, "ADDR", O_BIND, ALL, G_CONN, "local address to connect from"},
     {"-4", NULL, NULL, O_IPV4, ALL, G_CONN, "IPv4 only"},
@@ -127,7 +128,6 @@ static const struct opt_def opts[] = {
     {"--domain", NULL, "DOMAIN", O_DOMAIN, DOCTOR, G_DOCTOR, "the sender's domain (default: that of --from), for its SPF, DMARC, MTA-STS and TLS-RPT"},
     {"--dkim-selector", NULL, "NAME", O_DKIM_SELECTOR, DOCTOR, G_DOCTOR, "also check the DKIM key NAME._domainkey.DOMAIN"},
     {"--dnsbl", NULL, "ZONE[,ZONE...]", O_DNSBL, DOCTOR, G_DOCTOR, "look the server's IPv4 address up in these DNS blocklists (none by default: no query is sent)"},
-    {"--protocol", NULL, "imap|pop3", O_PROTOCOL, FW, G_CONN, "the protocol, when --server is HOST[:PORT] (an imap://, imaps://, pop3:// or pop3s:// URL says it; default imap)"},
     {"--mailbox", NULL, "NAME", O_MAILBOX, FW | APPEND, G_INCOMING, "the IMAP mailbox (default INBOX, or the URL's path)"},
     {"--maildir", NULL, "DIR", O_MAILDIR, FW, G_INCOMING, "store each message in this Maildir (tmp/, fsync, rename into new/)"},
     {"--mbox", NULL, "FILE", O_MBOX, FW, G_INCOMING, "append each message to this mbox (mboxrd quoting)"},
@@ -158,11 +158,13 @@ static const struct {
   enum opt_id id;
   const char *help;
 } opt_notes[] = {
-    {CLI_DOCTOR, O_SERVER, "the server, if not given as the first word"},
+    {CLI_DOCTOR, O_SERVER, "the server, if not given as the first word: HOST[:PORT], or a URL imaps://[USER@]HOST[:PORT][/MAILBOX], imap://, pop3s://, pop3://, smtps://, smtp://"},
     {CLI_DOCTOR, O_TLS, "auto (default), implicit, starttls, starttls-optional or none"},
     {CLI_DOCTOR, O_FROM, "with --to: test the envelope (MAIL, RCPT, then RSET; nothing is sent)"},
     {CLI_DOCTOR, O_TO, "the one recipient to test, with --from"},
     {CLI_DOCTOR, O_TRACE, "the SMTP dialogue of the main attempt on stderr"},
+    {CLI_FETCH, O_PROTOCOL, "imap or pop3, when --server is HOST[:PORT] (an imap://, imaps://, pop3:// or pop3s:// URL says it; default imap)"},
+    {CLI_WATCH, O_PROTOCOL, "imap (watch needs IDLE or NOOP: IMAP only)"},
     {CLI_PROBE, O_GREETING_TIMEOUT, "bound of each attempt (default 10s)"},
     {CLI_PROBE, O_ACCOUNT, "take the host and the connection and TLS settings of this account"},
 };
@@ -624,6 +626,19 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
 {
   switch(d->id) {
   case O_SERVER: a->server = v; break;
+  case O_PROTOCOL:
+    if(strcasecmp(v, "smtp") == 0)
+      a->protocol = MW_PROTOCOL_SMTP;
+    else if(strcasecmp(v, "pop3") == 0 || strcasecmp(v, "pop") == 0)
+      a->protocol = MW_PROTOCOL_POP3;
+    else if(strcasecmp(v, "imap") == 0)
+      a->protocol = MW_PROTOCOL_IMAP;
+    else
+      return fail(err, errlen,
+                  "--protocol: '%s' is not smtp, pop3 or imap", v);
+    a->protocol_set = true;
+    a->in.protocol = (int)a->protocol; /* fetch, watch */
+    break;
   case O_TLS:
     if(mw_tls_mode_parse(v, &a->tls_mode) != MW_OK)
       return fail(err, errlen,
@@ -775,7 +790,7 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
     return set_duration(d->name, v, &a->in.idle_interval_ms, err, errlen);
   case O_POLL_INTERVAL:
     return set_duration(d->name, v, &a->in.poll_interval_ms, err, errlen);
-  case O_PROTOCOL: case O_MAILBOX: case O_MAILDIR: case O_MBOX: case O_MDA:
+  case O_MAILBOX: case O_MAILDIR: case O_MBOX: case O_MDA:
   case O_STATE_DIR: case O_ALL: case O_UNSEEN: case O_SINCE: case O_KEEP:
   case O_DELETE: case O_LIMIT: case O_EXEC: case O_FLAGS: case O_NO_PROGRESS:
     return cli_in_apply(d->name, v, &a->in, err, errlen);
@@ -1121,6 +1136,32 @@ static int check_credentials(const struct send_args *a, char *err,
   return 0;
 }
 
+mw_protocol cli_protocol_of(const struct send_args *a)
+{
+  if(a->protocol_set)
+    return a->protocol;
+  if(!a->server)
+    return MW_PROTOCOL_SMTP;
+  mw_options *o = mw_options_new();
+  mw_protocol p = MW_PROTOCOL_SMTP;
+  if(o && strstr(a->server, "://")) {
+    if(mw_options_set_server_url(o, a->server) == MW_OK)
+      p = mw_options_protocol(o);
+  }
+  else if(o && mw_options_set_server_string(o, a->server) == MW_OK) {
+    /* valid: "host:port" or "[v6]:port"; the port is after the last ':'
+     * that follows any ']' */
+    const char *end = strrchr(a->server, ']');
+    const char *colon = strrchr(end ? end : a->server, ':');
+    unsigned port = colon ? (unsigned)strtoul(colon + 1, NULL, 10) : 0;
+    p = port == 110 || port == 995   ? MW_PROTOCOL_POP3
+        : port == 143 || port == 993 ? MW_PROTOCOL_IMAP
+                                     : MW_PROTOCOL_SMTP;
+  }
+  mw_options_free(o);
+  return p;
+}
+
 int cli_parse_doctor(int argc, char **argv, struct send_args *out, char *err,
                      size_t errlen)
 {
@@ -1135,13 +1176,26 @@ int cli_parse_doctor(int argc, char **argv, struct send_args *out, char *err,
     return fail(err, errlen, "--tls detect is for send; doctor already "
                              "finds the mode the port speaks");
   mw_options *probe = mw_options_new();
-  mw_status st = probe ? mw_options_set_server_string(probe, out->server)
-                       : MW_E_NOMEM;
+  bool url = strstr(out->server, "://") != NULL;
+  mw_status st = !probe ? MW_E_NOMEM
+                 : url  ? mw_options_set_server_url(probe, out->server)
+                        : mw_options_set_server_string(probe, out->server);
   mw_options_free(probe);
+  if(st && url)
+    return fail(err, errlen,
+                "'%s' is not a server URL: imaps://[USER@]HOST[:PORT]"
+                "[/MAILBOX] (or imap, pop3s, pop3, smtps, smtp)",
+                out->server);
   if(st)
     return fail(err, errlen,
                 "'%s' is not HOST, HOST:PORT or [IPv6]:PORT (port 1-65535)",
                 out->server);
+  /* doctor decides the protocol now: --protocol, the URL, the port */
+  out->protocol = cli_protocol_of(out);
+  out->protocol_set = true;
+  if(out->from && out->protocol != MW_PROTOCOL_SMTP)
+    return fail(err, errlen, "--from and --to test an SMTP envelope: not "
+                             "for a POP3 or IMAP server");
   if(!out->from != !out->to.count)
     return fail(err, errlen, "--from and --to go together (they test the "
                              "envelope)");

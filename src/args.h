@@ -104,8 +104,16 @@ struct send_args {
   /* Input bounds (issue 9): 0 means the default below. */
   unsigned long long max_message_size; /* --max-message-size, bytes */
   unsigned secret_cmd_timeout_ms;      /* --secret-cmd-timeout */
+  /* doctor --protocol (issue 11); cli_parse_doctor sets it from the URL's
+   * scheme or the port when not given */
+  bool protocol_set;
+  mw_protocol protocol;
   struct in_args in; /* fetch, watch, folders, append */
 };
+
+/* The protocol a doctor run speaks: --protocol, else the URL's scheme,
+ * else by the port given (110, 995 POP3; 143, 993 IMAP; else SMTP). */
+mw_protocol cli_protocol_of(const struct send_args *a);
 
 /* The largest message read from standard input, a pipe or a device
  * (--message) or from --body-file, unless --max-message-size says

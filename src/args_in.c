@@ -338,6 +338,10 @@ int cli_in_check(enum cli_command cmd, struct send_args *a, char *err,
     if(proto < 0)
       proto = MW_PROTOCOL_IMAP;
   }
+  if(proto == MW_PROTOCOL_SMTP)
+    return fail(err, errlen, "--protocol smtp: %s reads mail over IMAP or "
+                             "POP3 (--protocol imap or pop3)",
+                name);
   in->protocol = proto;
   bool imap = proto == MW_PROTOCOL_IMAP;
   if(!imap && (cmd == CLI_FOLDERS || cmd == CLI_APPEND))

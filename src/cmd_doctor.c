@@ -26,9 +26,11 @@ static void print_human(FILE *f, const mw_report *r, bool colour)
   if(colour)
     c = (struct colours){"\033[32m", "\033[33m", "\033[31m", "\033[2m",
                          "\033[1m", "\033[0m"};
-  fprintf(f, "%smailwire doctor %s port %u%s (TLS mode %s)\n", c.bold,
-          mw_report_host(r), mw_report_port(r), c.reset,
-          mw_report_tls_mode(r));
+  mw_protocol proto = mw_report_protocol(r);
+  fprintf(f, "%smailwire doctor %s%s%s port %u%s (TLS mode %s)\n", c.bold,
+          proto == MW_PROTOCOL_SMTP ? "" : mw_protocol_name(proto),
+          proto == MW_PROTOCOL_SMTP ? "" : " ", mw_report_host(r),
+          mw_report_port(r), c.reset, mw_report_tls_mode(r));
   for(size_t i = 0; i < mw_report_check_count(r); i++) {
     mw_check_status st = mw_report_check_status(r, i);
     const char *col = st == MW_CHECK_OK     ? c.ok
@@ -57,7 +59,9 @@ static void print_json(FILE *f, const mw_report *r)
   const mw_cause *cause = mw_report_cause(r);
   fputs("{\"host\":", f);
   output_json_string(f, mw_report_host(r));
-  fprintf(f, ",\"port\":%u,\"tls_mode\":", mw_report_port(r));
+  fprintf(f, ",\"port\":%u,\"protocol\":", mw_report_port(r));
+  output_json_string(f, mw_protocol_name(mw_report_protocol(r)));
+  fputs(",\"tls_mode\":", f);
   output_json_string(f, mw_report_tls_mode(r));
   fputs(",\"detected_mode\":", f);
   output_json_string(f, mw_report_detected_mode(r));

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum {
   EXPLAIN_OK = 0,
@@ -27,18 +28,23 @@ enum {
 
 static const char explain_help[] =
     "Usage: mailwire explain [--json] CODE [ENHANCED] [TEXT...]\n"
+    "       mailwire explain [--json] IMAP-OR-POP3-RESPONSE\n"
     "       mailwire explain --list [--json]\n"
     "\n"
     "Explains an SMTP reply: what the server means, the cause it points to\n"
     "(the ids `mailwire doctor` uses) and what to do.  CODE is a reply code\n"
     "(e.g. 535), ENHANCED an RFC 3463 status code (e.g. 5.7.8); either may\n"
     "be given alone.  Give the whole reply line so that the big providers'\n"
-    "own replies (Gmail, Microsoft 365) are recognised.\n"
+    "own replies (Gmail, Microsoft 365) are recognised.  POP3 and IMAP\n"
+    "responses are explained too, by their status, response code (RFC\n"
+    "5530, RFC 2449 / 3206) and text.\n"
     "\n"
     "Examples:\n"
     "  mailwire explain 535 5.7.8\n"
     "  mailwire explain 550 5.7.26 Unauthenticated email is not accepted\n"
     "  mailwire explain --json 421\n"
+    "  mailwire explain 'a1 NO [AUTHENTICATIONFAILED] Invalid credentials'\n"
+    "  mailwire explain -ERR [IN-USE] Mailbox locked\n"
     "\n"
     "Options:\n"
     "  --json    print the explanation (or the list) as JSON on stdout\n"
@@ -107,7 +113,11 @@ static void print_human(FILE *f, const mw_explanation *x)
 {
   const mw_cause *c = mw_cause_find(x->cause_id);
   char codes[40], head[512];
-  if(x->code && x->enhanced[0])
+  if(x->protocol && strcmp(x->protocol, "SMTP") != 0)
+    snprintf(codes, sizeof(codes), "%s%s%s%s", x->protocol,
+             x->response_code[0] ? " [" : "", x->response_code,
+             x->response_code[0] ? "]" : "");
+  else if(x->code && x->enhanced[0])
     snprintf(codes, sizeof(codes), "%d %s", x->code, x->enhanced);
   else if(x->code)
     snprintf(codes, sizeof(codes), "%d", x->code);
@@ -146,7 +156,12 @@ static void print_json(FILE *f, const mw_explanation *x)
   output_json_string(f, cli_text(x->advice));
   fputs(",\"provider\":", f);
   output_json_string(f, x->provider);
-  fprintf(f, ",\"temporary\":%s}\n", x->temporary ? "true" : "false");
+  fprintf(f, ",\"temporary\":%s", x->temporary ? "true" : "false");
+  fputs(",\"protocol\":", f);
+  output_json_string(f, x->protocol);
+  fputs(",\"response_code\":", f);
+  output_json_string(f, x->response_code[0] ? x->response_code : NULL);
+  fputs("}\n", f);
 }
 
 static void print_list(FILE *f, bool json)
@@ -217,7 +232,8 @@ int cmd_explain(int argc, char **argv)
     else if(!options_done &&
             (strcmp(a, "--help") == 0 || (!nwords && strcmp(a, "-h") == 0)))
       help = true;
-    else if(!options_done && !nwords && a[0] == '-' && a[1]) {
+    else if(!options_done && !nwords && a[0] == '-' && a[1] &&
+            strncasecmp(a, "-ERR", 4) != 0) { /* a POP3 refusal is text */
       char msg[160];
       snprintf(msg, sizeof(msg), "unknown option '%.100s'", a);
       free(words);
@@ -255,7 +271,8 @@ int cmd_explain(int argc, char **argv)
     snprintf(msg, sizeof(msg),
              "'%.80s%s' does not start with an SMTP reply code: give a "
              "reply code from 200 to 599 (e.g. 535), an enhanced status "
-             "code (e.g. 5.7.8), or both",
+             "code (e.g. 5.7.8), or both; or a POP3 or IMAP response "
+             "(-ERR ..., TAG NO ..., * BYE ...)",
              text, strlen(text) > 80 ? "..." : "");
     free(text);
     return usage_error(msg);

@@ -15,8 +15,14 @@ int cli_build_options(const struct send_args *a, mw_options *o,
                          char **password, char **token, char *err,
                          size_t errlen)
 {
-  if((a->server && mw_options_set_server_string(o, a->server)) ||
-     mw_options_set_tls_mode(o, a->tls_mode) ||
+  /* A URL (imaps://user@host/mailbox) sets the protocol, the port and
+   * the TLS mode its scheme implies; --tls given overrides the mode. */
+  bool url = a->server && strstr(a->server, "://");
+  if((a->server && (url ? mw_options_set_server_url(o, a->server)
+                        : mw_options_set_server_string(o, a->server))) ||
+     ((!url || a->tls_mode != MW_TLS_AUTO) &&
+      mw_options_set_tls_mode(o, a->tls_mode)) ||
+     (a->protocol_set && mw_options_set_protocol(o, a->protocol)) ||
      mw_options_set_family(o, a->family) ||
      (a->bind && mw_options_set_bind(o, a->bind)) ||
      (a->dns_server && mw_options_set_dns_server(o, a->dns_server)) ||

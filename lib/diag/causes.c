@@ -109,7 +109,8 @@ static const mw_cause causes[] = {
 
   /* Service */
   {"greeting_rejected",
-   "the server refused the session in its greeting (554)",
+   "the server refused the session in its greeting (SMTP 554, IMAP "
+   "\"* BYE\", POP3 \"-ERR\")",
    "the server refuses this client, often by IP address: check the address "
    "on blocklists, use your provider's submission server on port 587, or "
    "ask the server's administrator", MW_CAUSE_SERVICE},
@@ -290,10 +291,12 @@ static const mw_cause causes[] = {
    "scope https://mail.google.com/, Microsoft "
    "https://outlook.office.com/SMTP.Send)", MW_CAUSE_AUTH},
   {"wrong_protocol",
-   "the port speaks another protocol (IMAP, POP3, SSH or HTTP), not SMTP",
-   "use an SMTP port: 587 with {tls=starttls} or 465 with {tls=implicit} "
-   "for submission (25 for server-to-server relay); IMAP is 143/993, POP3 "
-   "110/995", MW_CAUSE_SERVICE},
+   "the port speaks another protocol than the one asked for (SMTP, IMAP, "
+   "POP3, SSH or HTTP)",
+   "use a port of the protocol wanted: SMTP submission 587 with "
+   "{tls=starttls} or 465 with {tls=implicit} (25 for server-to-server "
+   "relay); IMAP 993 with {tls=implicit} or 143 with {tls=starttls}; POP3 "
+   "995 with {tls=implicit} or 110 with {tls=starttls}", MW_CAUSE_SERVICE},
   {"ehlo_rejected",
    "the server refused the client's EHLO and HELO (the name it gave, or "
    "the client itself)",
@@ -305,6 +308,60 @@ static const mw_cause causes[] = {
    "configuration error",
    "give one of this machine's own addresses to {bind} (ip -brief address "
    "lists them), or leave {bind} out", MW_CAUSE_LOCAL_CONFIG},
+  /* Added in issue 11: incoming servers (POP3, IMAP) */
+  {"incoming_login_disabled",
+   "the server allows no login on an unencrypted connection (IMAP "
+   "LOGINDISABLED, or POP3 without USER/SASL before STLS), and this "
+   "session did not encrypt",
+   "use TLS: IMAP 993 with {tls=implicit} or 143 with {tls=starttls}; POP3 "
+   "995 with {tls=implicit} or 110 with {tls=starttls}", MW_CAUSE_AUTH},
+  {"incoming_preauth_insecure",
+   "the IMAP server greeted with PREAUTH (already logged in) on a "
+   "connection that is not encrypted: STARTTLS is impossible after "
+   "PREAUTH, so the session would run in the clear",
+   "use implicit TLS, port 993 with {tls=implicit}; a PREAUTH greeting on "
+   "a network port means the server trusts every client of this address: "
+   "its administrator should check that", MW_CAUSE_TLS_MODE},
+  {"protocol_disabled",
+   "IMAP or POP3 access is disabled for this account (the password may "
+   "well be right)",
+   "enable the protocol for the account: Gmail, Settings > Forwarding and "
+   "POP/IMAP; Microsoft 365, Set-CASMailbox -Identity USER -ImapEnabled "
+   "$true (or -PopEnabled $true); elsewhere, ask the administrator",
+   MW_CAUSE_AUTH},
+  {"mailbox_not_found",
+   "the mailbox (folder) does not exist on the server",
+   "check the mailbox's name (case and hierarchy separator matter; INBOX "
+   "always exists) and give it in the server URL, "
+   "{server=imaps://HOST/NAME}", MW_CAUSE_REFUSED},
+  {"mailbox_no_permission",
+   "the account may not open this mailbox (IMAP NOPERM)",
+   "open a mailbox the account owns, or ask the mailbox's owner or the "
+   "administrator for access", MW_CAUSE_REFUSED},
+  {"mailbox_in_use",
+   "the mailbox is locked by another session (POP3 IN-USE, IMAP INUSE)",
+   "retry when the other session has ended: another mail program (a "
+   "phone, a desktop client) may be polling the same POP3 account; POP3 "
+   "allows one session at a time", MW_CAUSE_RETRY},
+  {"login_delay",
+   "the server allows a new login only after a minimum delay (POP3 "
+   "LOGIN-DELAY)",
+   "poll less often: wait the delay the server announces (CAPA LOGIN-DELAY "
+   "gives it in seconds) between sessions", MW_CAUSE_RETRY},
+  {"over_quota",
+   "the account is over its storage quota (IMAP OVERQUOTA)",
+   "delete or archive messages (and empty the Trash) to make room, or ask "
+   "the provider for more space", MW_CAUSE_REFUSED},
+  {"auth_expired",
+   "the password (or the account) has expired (IMAP EXPIRED)",
+   "change the password with the provider (usually in its web interface), "
+   "then give the new one with {password-env}, {password-file} or "
+   "{password-cmd}", MW_CAUSE_AUTH},
+  {"account_disabled",
+   "the account is disabled, locked or blocked: the server says to contact "
+   "its administrator (IMAP CONTACTADMIN, POP3 SYS/PERM)",
+   "ask the provider or the administrator to unlock the account; a new "
+   "password does not help", MW_CAUSE_AUTH},
 };
 
 #define CAUSE_COUNT (sizeof(causes) / sizeof(causes[0]))

@@ -14,6 +14,9 @@
  *
  *   The SMTP work is done by the ordinary client (proto/smtp.c): doctor
  *   reads how far mw_smtp_connect() got (s->phase) and what it saw.
+ *   For POP3 and IMAP (the options' protocol) the DNS and TCP checks here
+ *   and the TLS and certificate rows below are shared, and the session is
+ *   diag/doctor_incoming*.c's.
  *
  *   Then the deliverability checks of the sender's domain (SPF, DMARC,
  *   DKIM, MTA-STS, TLS-RPT; the records are read by diag/deliver.c) and of
@@ -69,7 +72,7 @@ double mw__doctor_since(int64_t t0) { return (double)(mw__now_ms() - t0); }
 
 /* ---- DNS and TCP ----------------------------------------------------- */
 
-static bool check_dns(struct mw_report *r, const struct mw_options *o,
+bool mw__doctor_check_dns(struct mw_report *r, const struct mw_options *o,
                       struct mw__addrlist *addrs)
 {
   struct mw_error err = {0};
@@ -103,7 +106,7 @@ static bool check_dns(struct mw_report *r, const struct mw_options *o,
   return true;
 }
 
-static bool check_tcp(struct mw_report *r, const struct mw_options *o,
+bool mw__doctor_check_tcp(struct mw_report *r, const struct mw_options *o,
                       const struct mw__addrlist *addrs)
 {
   struct mw__sbuf b;
@@ -160,12 +163,18 @@ static bool check_tcp(struct mw_report *r, const struct mw_options *o,
   mw__doctor_check(r, "tcp", MW_CHECK_FAIL, mw__doctor_since(t0), "%s", ev);
   char summary[1024], fix[512];
   if(timeouts == addrs->count) {
-    bool p25 = r->port == 25;
+    bool p25 = r->port == 25 && o->protocol == MW_PROTOCOL_SMTP;
     snprintf(summary, sizeof(summary),
              "no answer from %s port %u within %.1f s: the connection "
              "attempts were silently dropped%s",
              r->host, r->port, o->connect_timeout_ms / 1000.0,
              p25 ? " (many ISPs and clouds block outgoing port 25)" : "");
+    if(o->protocol != MW_PROTOCOL_SMTP)
+      snprintf(fix, sizeof(fix),
+               "check firewalls between here and the server, or try the "
+               "other port: %s",
+               mw__doctor_ports_hint(o->protocol));
+    else
     snprintf(fix, sizeof(fix),
              "%s",
              p25 ? "use the submission port instead: 587 with {tls=starttls} "
@@ -185,6 +194,11 @@ static bool check_tcp(struct mw_report *r, const struct mw_options *o,
     snprintf(summary, sizeof(summary),
              "nothing accepts connections on %s port %u: %s", r->host,
              r->port, ev);
+    if(o->protocol != MW_PROTOCOL_SMTP)
+      snprintf(fix, sizeof(fix),
+               "check the port (%s) and that the mail server runs",
+               mw__doctor_ports_hint(o->protocol));
+    else
     snprintf(fix, sizeof(fix),
              "check the port (587 for submission with STARTTLS, 465 for "
              "implicit TLS) and that the mail server runs");
@@ -192,6 +206,101 @@ static bool check_tcp(struct mw_report *r, const struct mw_options *o,
   }
   mw__sbuf_free(&b);
   return false;
+}
+
+/* ---- TLS and certificate (any protocol) -------------------------------- */
+
+const char *mw__doctor_ports_hint(mw_protocol p)
+{
+  switch(p) {
+  case MW_PROTOCOL_IMAP:
+    return "IMAP is 993 with {tls=implicit} or 143 with {tls=starttls}";
+  case MW_PROTOCOL_POP3:
+    return "POP3 is 995 with {tls=implicit} or 110 with {tls=starttls}";
+  default:
+    return "SMTP submission is 587 with {tls=starttls} or 465 with "
+           "{tls=implicit}";
+  }
+}
+
+void mw__doctor_tls_rows(struct mw_report *r, const struct mw__tls_info *t,
+                         int fallback, const struct mw_options *o,
+                         bool implicit, double ms)
+{
+  const char *how = implicit ? "implicit TLS"
+                    : o->protocol == MW_PROTOCOL_POP3 ? "STLS"
+                                                      : "STARTTLS";
+  if(fallback)
+    mw__doctor_check(r, "tls", MW_CHECK_WARN, ms,
+                     "%s, %s, %s: BELOW {tls-min=%s} (the server cannot do "
+                     "it; the session fell back; {tls-strict} refuses)",
+                     how, t->version, t->cipher,
+                     fallback == MW_TLS_VERSION_1_3 ? "1.3" : "1.2");
+  else
+    mw__doctor_check(r, "tls", MW_CHECK_OK, ms, "%s, %s, %s", how,
+                     t->version, t->cipher);
+  if(o->insecure) {
+    mw__doctor_check(r, "certificate", MW_CHECK_WARN, 0,
+                     "NOT verified ({insecure}): %s; issuer %s", t->subject,
+                     t->issuer);
+    return;
+  }
+  mw_check_status st = t->days_left < 14 ? MW_CHECK_WARN : MW_CHECK_OK;
+  mw__doctor_check(r, "certificate", st, 0,
+                   "%s: %s; issuer %s; expires %s (%d days left); sha256 %s",
+                   o->fingerprint[0] ? "matches the pinned fingerprint"
+                                     : "trusted, name matches",
+                   t->subject, t->issuer, t->not_after, t->days_left,
+                   t->fingerprint);
+}
+
+void mw__doctor_cert_failure(struct mw_report *r,
+                             const struct mw__tls_info *t,
+                             const struct mw_options *o, bool implicit,
+                             double ms, const char *message)
+{
+  mw__doctor_check(r, "tls", MW_CHECK_OK, ms, "%s, %s, %s",
+                   implicit                            ? "implicit TLS"
+                   : o->protocol == MW_PROTOCOL_POP3 ? "STLS"
+                                                       : "STARTTLS",
+                   t->version, t->cipher);
+  const char *cls = mw__tls_verify_class(t->verify_result);
+  const char *id = strcmp(cls, "expired") == 0         ? "cert_expired"
+                   : strcmp(cls, "not_yet_valid") == 0 ? "cert_not_yet_valid"
+                   : strcmp(cls, "hostname") == 0      ? "cert_hostname_mismatch"
+                   : strcmp(cls, "self_signed") == 0   ? "cert_self_signed"
+                                                       : "cert_untrusted";
+  if(o->fingerprint[0] && strcmp(o->fingerprint, t->fingerprint) != 0)
+    id = "cert_untrusted";
+  bool name = !strcmp(id, "cert_hostname_mismatch");
+  const char *names = t->names[0] ? t->names : "none (no subjectAltName)";
+  mw__doctor_check(r, "certificate", MW_CHECK_FAIL, 0,
+                   "%s; subject %s; names %s; issuer %s; expires %s (%d days "
+                   "left); chain: %s; sha256 %s",
+                   t->verify_error, t->subject, names, t->issuer, t->not_after,
+                   t->days_left, t->chain, t->fingerprint);
+  char summary[1400], fix[1024];
+  const char *want = o->tls_server_name ? o->tls_server_name : r->host;
+  if(name && !t->names[0])
+    snprintf(summary, sizeof(summary),
+             "%s; the certificate carries no subjectAltName (not valid for "
+             "%s)",
+             message, want);
+  else if(name)
+    snprintf(summary, sizeof(summary), "%s (not %s)", message, want);
+  else
+    snprintf(summary, sizeof(summary), "%s", message);
+  const mw_cause *c = mw_cause_find(id);
+  if(name && t->names[0])
+    snprintf(fix, sizeof(fix),
+             "connect with a name the certificate lists (%s), or keep the "
+             "address and give one with {tls-server-name=NAME} (its "
+             "SHA-256 fingerprint is %s)",
+             names, t->fingerprint);
+  else
+    snprintf(fix, sizeof(fix), "%s%s(its SHA-256 fingerprint is %s)",
+             c ? c->fix : "", c && c->fix[0] ? " " : "", t->fingerprint);
+  mw__doctor_diagnose(r, id, summary, fix);
 }
 
 /* For an address or domain ("alice@example.org"): the MX with the lowest
@@ -403,6 +512,26 @@ mw_status mw_doctor_run(const mw_options *o, const char *from,
     return MW_E_NOMEM;
   }
   bool go = true;
+  r->protocol = local.protocol;
+  if(local.protocol != MW_PROTOCOL_SMTP) {
+    /* POP3 and IMAP (diag/doctor_incoming*.c): the host is a host, and
+     * the SMTP-only parts (MX, the other submission ports, the sender
+     * domain's records) do not apply. */
+    r->host = mw__strdup(local.host);
+    r->port = mw__options_port(&local);
+    r->tls_mode = mw_tls_mode_name(mw__options_tls_mode(&local));
+    struct mw__addrlist addrs = {0};
+    if(local.proxy_url || (mw__doctor_check_dns(r, &local, &addrs) &&
+                           mw__doctor_check_tcp(r, &local, &addrs)))
+      mw__doctor_incoming(r, &local);
+    mw__addrlist_free(&addrs);
+    mw__options_release(&local);
+    if(!r->cause)
+      mw__doctor_diagnose(r, "unknown_reply",
+                          "the checks ended without a verdict", NULL);
+    *out = r;
+    return MW_OK;
+  }
   if(strchr(local.host, '@'))
     go = resolve_mx_target(r, &local);
   else if(!local.port && !local.proxy_url && bare_mail_domain(r, &local))
@@ -415,8 +544,8 @@ mw_status mw_doctor_run(const mw_options *o, const char *from,
    * proxy is the path, so the direct DNS and TCP checks are skipped. */
   if(go && local.proxy_url)
     mw__doctor_session(r, &local, from, to);
-  else if(go && check_dns(r, &local, &addrs) &&
-          check_tcp(r, &local, &addrs))
+  else if(go && mw__doctor_check_dns(r, &local, &addrs) &&
+          mw__doctor_check_tcp(r, &local, &addrs))
     mw__doctor_session(r, &local, from, to);
   mw__addrlist_free(&addrs);
   if(go && connection_level(r->cause))
@@ -495,4 +624,8 @@ unsigned mw_report_port(const mw_report *r) { return r ? r->port : 0; }
 const char *mw_report_tls_mode(const mw_report *r)
 {
   return r ? r->tls_mode : "";
+}
+mw_protocol mw_report_protocol(const mw_report *r)
+{
+  return r ? r->protocol : MW_PROTOCOL_SMTP;
 }

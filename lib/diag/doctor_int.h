@@ -6,7 +6,9 @@
  * between doctor.c (DNS, TCP, the run, the accessors), doctor_session.c
  * (the SMTP session: greeting, TLS mode, certificate, EHLO, AUTH,
  * envelope), doctor_reply.c (what a refusal at a step means) and
- * doctor_deliver.c (SPF, DMARC, DKIM, MTA-STS, TLS-RPT, blocklists).
+ * doctor_deliver.c (SPF, DMARC, DKIM, MTA-STS, TLS-RPT, blocklists), and
+ * doctor_incoming*.c (POP3 and IMAP: greeting, TLS mode, certificate,
+ * capabilities, login, mailbox).
  */
 #ifndef MW_DIAG_DOCTOR_INT_H
 #define MW_DIAG_DOCTOR_INT_H
@@ -17,6 +19,9 @@
 #include "core/util.h"
 
 #include <stdint.h>
+
+struct mw__tls_info;
+struct mw__addrlist;
 
 #define MAX_CHECKS 48
 
@@ -42,6 +47,7 @@ struct mw_report {
    * port's answer comes within the greeting timeout plus one second, so
    * the alternatives get only the time left. */
   int64_t answer_by;
+  mw_protocol protocol; /* of the server checked */
 };
 
 /* Appends a check (silently dropped past MAX_CHECKS). */
@@ -78,6 +84,36 @@ void mw__doctor_refusal(struct mw_report *r, enum mw__doctor_step step,
 void mw__doctor_use_line(const struct mw_options *o, const char *host,
                          unsigned port, const char *mode,
                          struct mw__sbuf *b);
+
+/* doctor.c: the checks every protocol shares.  DNS (the host's
+ * addresses into *addrs) and TCP to each address: false when the
+ * diagnosis is made. */
+bool mw__doctor_check_dns(struct mw_report *r, const struct mw_options *o,
+                          struct mw__addrlist *addrs);
+bool mw__doctor_check_tcp(struct mw_report *r, const struct mw_options *o,
+                          const struct mw__addrlist *addrs);
+/* "IMAP is 993 with {tls=implicit} or 143 with {tls=starttls}" (static) */
+const char *mw__doctor_ports_hint(mw_protocol p);
+/* The "tls" and "certificate" rows of a handshake that succeeded
+ * (fallback: the --tls-min the session fell back from, else 0). */
+void mw__doctor_tls_rows(struct mw_report *r, const struct mw__tls_info *t,
+                         int fallback, const struct mw_options *o,
+                         bool implicit, double ms);
+/* The rows and the diagnosis of a certificate refused (message: the
+ * session's error message). */
+void mw__doctor_cert_failure(struct mw_report *r,
+                             const struct mw__tls_info *t,
+                             const struct mw_options *o, bool implicit,
+                             double ms, const char *message);
+
+/* doctor_incoming.c: the POP3 or IMAP session, after DNS and TCP. */
+void mw__doctor_incoming(struct mw_report *r, const struct mw_options *o);
+
+/* The same as a URL: "{server=imaps://HOST:PORT} {tls=MODE}" and the
+ * settings that carry over. */
+void mw__doctor_use_url(const struct mw_options *o, const char *scheme,
+                        const char *host, unsigned port, const char *mode,
+                        struct mw__sbuf *b);
 
 /* doctor_session.c: the SMTP session, from connect to the envelope. */
 void mw__doctor_session(struct mw_report *r, const struct mw_options *o,

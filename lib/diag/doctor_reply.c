@@ -151,6 +151,8 @@ static void use_setting(struct mw__sbuf *b, const char *id, const char *value)
   mw__sbuf_puts(b, "}");
 }
 
+static void use_rest(const struct mw_options *o, struct mw__sbuf *b);
+
 void mw__doctor_use_line(const struct mw_options *o, const char *host,
                          unsigned port, const char *mode,
                          struct mw__sbuf *b)
@@ -165,6 +167,29 @@ void mw__doctor_use_line(const struct mw_options *o, const char *host,
   mw__sbuf_put_value(b, hp.data ? hp.data : "");
   mw__sbuf_printf(b, "} {tls=%s}", mode);
   mw__sbuf_free(&hp);
+  use_rest(o, b);
+}
+
+void mw__doctor_use_url(const struct mw_options *o, const char *scheme,
+                        const char *host, unsigned port, const char *mode,
+                        struct mw__sbuf *b)
+{
+  struct mw__sbuf hp;
+  mw__sbuf_init(&hp);
+  if(strchr(host, ':'))
+    mw__sbuf_printf(&hp, "%s://[%s]:%u", scheme, host, port);
+  else
+    mw__sbuf_printf(&hp, "%s://%s:%u", scheme, host, port);
+  mw__sbuf_puts(b, "{server=");
+  mw__sbuf_put_value(b, hp.data ? hp.data : "");
+  mw__sbuf_printf(b, "} {tls=%s}", mode);
+  mw__sbuf_free(&hp);
+  use_rest(o, b);
+}
+
+/* The settings that carry over, after the server and the mode. */
+static void use_rest(const struct mw_options *o, struct mw__sbuf *b)
+{
   if(o->ca_file)
     use_setting(b, "tls-ca-file", o->ca_file);
   if(o->fingerprint[0])

@@ -78,31 +78,7 @@ static void report_tls_and_cert(struct mw_report *r, const mw_smtp *s,
                                 const struct mw_options *o, bool implicit,
                                 double ms)
 {
-  const struct mw__tls_info *t = &s->tls_info;
-  if(s->tls_fallback)
-    mw__doctor_check(r, "tls", MW_CHECK_WARN, ms,
-                     "%s, %s, %s: BELOW {tls-min=%s} (the server cannot do "
-                     "it; the session fell back; {tls-strict} refuses)",
-                     implicit ? "implicit TLS" : "STARTTLS", t->version,
-                     t->cipher,
-                     s->tls_fallback == MW_TLS_VERSION_1_3 ? "1.3" : "1.2");
-  else
-    mw__doctor_check(r, "tls", MW_CHECK_OK, ms, "%s, %s, %s",
-                     implicit ? "implicit TLS" : "STARTTLS", t->version,
-                     t->cipher);
-  if(o->insecure) {
-    mw__doctor_check(r, "certificate", MW_CHECK_WARN, 0,
-                     "NOT verified ({insecure}): %s; issuer %s", t->subject,
-                     t->issuer);
-    return;
-  }
-  mw_check_status st = t->days_left < 14 ? MW_CHECK_WARN : MW_CHECK_OK;
-  mw__doctor_check(r, "certificate", st, 0,
-                   "%s: %s; issuer %s; expires %s (%d days left); sha256 %s",
-                   o->fingerprint[0] ? "matches the pinned fingerprint"
-                                     : "trusted, name matches",
-                   t->subject, t->issuer, t->not_after, t->days_left,
-                   t->fingerprint);
+  mw__doctor_tls_rows(r, &s->tls_info, s->tls_fallback, o, implicit, ms);
 }
 
 /* The EHLO row: the capabilities (after TLS, and before it). */
@@ -450,48 +426,8 @@ static void diagnose_cert(struct mw_report *r, const mw_smtp *s,
                           const struct mw_options *o, mw_tls_mode mode,
                           double ms)
 {
-  const struct mw__tls_info *t = &s->tls_info;
-  mw__doctor_check(r, "tls", MW_CHECK_OK, ms, "%s, %s, %s",
-            mode == MW_TLS_IMPLICIT ? "implicit TLS" : "STARTTLS", t->version,
-                   t->cipher);
-  const char *cls = mw__tls_verify_class(t->verify_result);
-  const char *id = strcmp(cls, "expired") == 0         ? "cert_expired"
-                   : strcmp(cls, "not_yet_valid") == 0 ? "cert_not_yet_valid"
-                   : strcmp(cls, "hostname") == 0      ? "cert_hostname_mismatch"
-                   : strcmp(cls, "self_signed") == 0   ? "cert_self_signed"
-                                                       : "cert_untrusted";
-  if(o->fingerprint[0] && strcmp(o->fingerprint, t->fingerprint) != 0)
-    id = "cert_untrusted";
-  bool name = !strcmp(id, "cert_hostname_mismatch");
-  const char *names = t->names[0] ? t->names : "none (no subjectAltName)";
-  mw__doctor_check(r, "certificate", MW_CHECK_FAIL, 0,
-                   "%s; subject %s; names %s; issuer %s; expires %s (%d days "
-                   "left); chain: %s; sha256 %s",
-                   t->verify_error, t->subject, names, t->issuer, t->not_after,
-                   t->days_left, t->chain, t->fingerprint);
-  char summary[1400], fix[1024];
-  const char *want = o->tls_server_name ? o->tls_server_name : r->host;
-  if(name && !t->names[0])
-    snprintf(summary, sizeof(summary),
-             "%s; the certificate carries no subjectAltName (not valid for "
-             "%s)",
-             mw_error_message(&s->err), want);
-  else if(name)
-    snprintf(summary, sizeof(summary), "%s (not %s)",
-             mw_error_message(&s->err), want);
-  else
-    snprintf(summary, sizeof(summary), "%s", mw_error_message(&s->err));
-  const mw_cause *c = mw_cause_find(id);
-  if(name && t->names[0])
-    snprintf(fix, sizeof(fix),
-             "connect with a name the certificate lists (%s), or keep the "
-             "address and give one with {tls-server-name=NAME} (its "
-             "SHA-256 fingerprint is %s)",
-             names, t->fingerprint);
-  else
-    snprintf(fix, sizeof(fix), "%s%s(its SHA-256 fingerprint is %s)",
-             c ? c->fix : "", c && c->fix[0] ? " " : "", t->fingerprint);
-  mw__doctor_diagnose(r, id, summary, fix);
+  mw__doctor_cert_failure(r, &s->tls_info, o, mode == MW_TLS_IMPLICIT, ms,
+                          mw_error_message(&s->err));
 }
 
 static void diagnose_auth(struct mw_report *r, const mw_smtp *s,

@@ -1,5 +1,6 @@
 /*
- * diag/explain.c - what an SMTP reply means (mw_explain).
+ * diag/explain.c - what an SMTP reply means (mw_explain); POP3 and IMAP
+ * responses are read by diag/explain_incoming.c.
  *
  * Owns: reading "535", "5.7.8", "535 5.7.8" or a whole reply line and
  * mapping it to a cause of the catalogue (diag/causes.c) with its meaning
@@ -106,7 +107,7 @@ static bool has_word(const char *text, const char *word, size_t len)
 }
 
 /* Whether one of the '|'-separated (lowercase) words occurs in text. */
-static bool has_any_word(const char *text, const char *words)
+bool mw__explain_has_any_word(const char *text, const char *words)
 {
   const char *p = words;
   for(;;) {
@@ -128,9 +129,9 @@ static bool rule_matches(const struct rule *r, const struct parsed *p)
     return false;
   if(r->enh && !enh_listed(r->enh, p->enh))
     return false;
-  if(r->words && !has_any_word(p->text, r->words))
+  if(r->words && !mw__explain_has_any_word(p->text, r->words))
     return false;
-  if(r->unless && has_any_word(p->text, r->unless))
+  if(r->unless && mw__explain_has_any_word(p->text, r->unless))
     return false;
   return true;
 }
@@ -178,9 +179,9 @@ static const struct expl *match_code(int code)
 /* The sender of a reply, from its text ("... - gsmtp"). */
 static const char *guess_provider(const char *text)
 {
-  if(has_any_word(text, "gsmtp|support.google.com"))
+  if(mw__explain_has_any_word(text, "gsmtp|support.google.com"))
     return "Gmail";
-  if(has_any_word(text, "prod.outlook.com|protection.outlook.com"
+  if(mw__explain_has_any_word(text, "prod.outlook.com|protection.outlook.com"
                         "|office365"))
     return MS365;
   return NULL;
@@ -250,6 +251,30 @@ static const char *fix_of(const char *cause_id)
   return c ? c->fix : "";
 }
 
+/* A POP3 or IMAP response (diag/explain_incoming.c). */
+static mw_status explain_incoming(const char *reply_text, mw_explanation *out,
+                                  bool *specific)
+{
+  struct mw__incoming_reply p;
+  if(!mw__explain_incoming_parse(reply_text, &p))
+    return MW_E_INVALID;
+  bool strong = false;
+  const struct expl *e = mw__explain_incoming_match(&p, &strong);
+  out->protocol = p.protocol;
+  memcpy(out->response_code, p.code, sizeof(out->response_code));
+  out->cause_id = e->cause;
+  out->meaning = e->meaning;
+  out->advice = e->advice ? e->advice : fix_of(e->cause);
+  out->provider = e->provider ? e->provider : guess_provider(p.text);
+  const mw_cause *c = mw_cause_find(e->cause);
+  out->temporary = c && (c->cause_class == MW_CAUSE_RETRY ||
+                         !strcmp(c->id, "auth_temporary") ||
+                         !strcmp(c->id, "service_unavailable"));
+  if(specific)
+    *specific = strong;
+  return MW_OK;
+}
+
 mw_status mw__explain(const char *reply_text, mw_explanation *out,
                       bool *specific)
 {
@@ -258,8 +283,11 @@ mw_status mw__explain(const char *reply_text, mw_explanation *out,
   if(!out)
     return MW_E_INVALID;
   memset(out, 0, sizeof(*out));
-  if(!reply_text || !parse_reply(reply_text, &p))
+  if(!reply_text)
     return MW_E_INVALID;
+  if(!parse_reply(reply_text, &p))
+    return explain_incoming(reply_text, out, specific);
+  out->protocol = "SMTP";
 
   const struct expl *e = NULL;
   if(p.cls == 2 || p.cls == 3) {

@@ -13,4 +13,17 @@
 mw_status mw__explain(const char *reply_text, mw_explanation *out,
                       bool *specific);
 
+/* A POP3 or IMAP response, as diag/explain_incoming.c reads it. */
+struct mw__incoming_reply {
+  const char *protocol; /* "IMAP" or "POP3" (static) */
+  char status[8];       /* "OK" "NO" "BAD" "BYE" "PREAUTH" "+OK" "-ERR" */
+  char code[32];        /* the response code's atom, upper case, or "" */
+  const char *text;     /* after the code, into the caller's text */
+  bool positive;        /* OK, +OK, PREAUTH (set by the match) */
+};
+
+/* Reads "-ERR [IN-USE] text", "+OK", "a1 NO [CODE] text", "* BYE text"
+ * or "NO [CODE] text"; false when s is none of these. */
+bool mw__explain_incoming_parse(const char *s, struct mw__incoming_reply *p);
+
 #endif

@@ -71,4 +71,15 @@ extern const struct expl mw__explain_intermediate_reply;
 extern const struct expl mw__explain_unknown_temporary;
 extern const struct expl mw__explain_unknown_permanent;
 
+/* diag/explain.c: whether one of the '|'-separated lowercase words starts
+ * a word of text (case-insensitive). */
+#include <stdbool.h>
+bool mw__explain_has_any_word(const char *text, const char *words);
+
+/* diag/explain_incoming.c: the POP3 / IMAP rules.  *specific is false
+ * when only the status decided. */
+struct mw__incoming_reply;
+const struct expl *mw__explain_incoming_match(struct mw__incoming_reply *p,
+                                              bool *specific);
+
 #endif

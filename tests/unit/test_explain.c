@@ -77,6 +77,17 @@ static const struct {
   {"wrong_protocol", 13},
   {"ehlo_rejected", 13},
   {"bind_address_unavailable", 22},
+  /* issue 11: incoming servers */
+  {"incoming_login_disabled", 17},
+  {"incoming_preauth_insecure", 14},
+  {"protocol_disabled", 17},
+  {"mailbox_not_found", 18},
+  {"mailbox_no_permission", 18},
+  {"mailbox_in_use", 19},
+  {"login_delay", 19},
+  {"over_quota", 18},
+  {"auth_expired", 17},
+  {"account_disabled", 17},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -704,6 +715,156 @@ static void every_code_explains(void **state)
   }
 }
 
+/* POP3 and IMAP responses (issue 11): the texts the fake servers of
+ * tests/integration (fakeimap.py, fakepop3.py) send as Gmail, Microsoft
+ * 365 and Dovecot do, and every RFC 5530 / RFC 3206 code. */
+static void incoming_replies(void **state)
+{
+  (void)state;
+  static const struct expect cases[] = {
+    /* Gmail */
+    {"a1 NO [ALERT] Application-specific password required: "
+     "https://support.google.com/accounts/answer/185833 (Failure)",
+     "auth_app_password_required", "Gmail", false},
+    {"A0002 NO [ALERT] Please log in via your web browser: "
+     "https://support.google.com/mail/accounts/answer/78754 (Failure)",
+     "auth_app_password_required", "Gmail", false},
+    {"a1 NO [ALERT] Your account is not enabled for IMAP use. Please visit "
+     "your Gmail settings page and enable your account for IMAP access. "
+     "(Failure)",
+     "protocol_disabled", "Gmail", false},
+    {"a1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)",
+     "auth_failed", "Gmail", false},
+    {"-ERR [AUTH] Application-specific password required: "
+     "https://support.google.com/accounts/answer/185833",
+     "auth_app_password_required", "Gmail", false},
+    {"-ERR [AUTH] Web login required: "
+     "https://support.google.com/mail/answer/78754",
+     "auth_app_password_required", "Gmail", false},
+    {"-ERR [SYS/PERM] Your account is not enabled for POP access. Please "
+     "visit your Gmail settings page and enable your account for POP "
+     "access.",
+     "protocol_disabled", "Gmail", false},
+    /* Microsoft 365 */
+    {"a2 NO AUTHENTICATE failed.", "auth_oauth_required", "Microsoft 365",
+     false},
+    {"a2 NO LOGIN failed.", "auth_oauth_required", "Microsoft 365", false},
+    {"a3 BAD User is authenticated but not connected.", "protocol_disabled",
+     "Microsoft 365", false},
+    {"-ERR User is authenticated but not connected.", "protocol_disabled",
+     "Microsoft 365", false},
+    {"-ERR Authentication failure: unknown user name or bad password.",
+     "auth_failed", "Microsoft 365", false},
+    {"-ERR Logon failure: unknown user name or bad password.",
+     "auth_failed", "Microsoft 365", false},
+    /* Dovecot */
+    {"a1 NO [AUTHENTICATIONFAILED] Authentication failed.", "auth_failed",
+     NULL, false},
+    {"-ERR [AUTH] Authentication failed.", "auth_failed", NULL, false},
+    {"* BAD [ALERT] Plaintext authentication not allowed without SSL/TLS, "
+     "but your client did it anyway.",
+     "auth_requires_tls", NULL, false},
+    {"-ERR [AUTH] Plaintext authentication disallowed on non-secure "
+     "(SSL/TLS) connections.",
+     "auth_requires_tls", NULL, false},
+    {"a1 NO [UNAVAILABLE] Temporary authentication failure. [host:2026]",
+     "auth_temporary", NULL, true},
+    {"-ERR [SYS/TEMP] Temporary authentication failure, try later",
+     "auth_temporary", NULL, true},
+    {"-ERR [IN-USE] Couldn't open INBOX: Mailbox is locked",
+     "mailbox_in_use", NULL, true},
+    {"a3 NO [NONEXISTENT] Mailbox doesn't exist: Archive",
+     "mailbox_not_found", NULL, false},
+    {"a3 NO Mailbox doesn't exist: Archive", "mailbox_not_found", NULL,
+     false},
+    {"a4 NO [TRYCREATE] Mailbox doesn't exist: Sent", "mailbox_not_found",
+     NULL, false},
+    {"a5 NO [OVERQUOTA] Quota exceeded (mailbox for user is full)",
+     "over_quota", NULL, false},
+    {"* BYE Maximum number of connections from user+IP exceeded "
+     "(mail_max_userip_connections=10)",
+     "rate_limited_connection", NULL, true},
+    /* RFC 5530 */
+    {"a1 NO [EXPIRED] That password has expired.", "auth_expired", NULL,
+     false},
+    {"a1 NO [PRIVACYREQUIRED] Connection is not private",
+     "auth_requires_tls", NULL, false},
+    {"a1 NO [CONTACTADMIN] Contact your administrator", "account_disabled",
+     NULL, false},
+    {"a1 NO [NOPERM] Access denied", "mailbox_no_permission", NULL, false},
+    {"a1 NO [INUSE] Mailbox in use by another session", "mailbox_in_use",
+     NULL, true},
+    {"a1 NO [LIMIT] Too many concurrent sessions",
+     "rate_limited_connection", NULL, true},
+    {"a1 NO [AUTHORIZATIONFAILED] not allowed", "auth_failed", NULL, false},
+    {"* BYE [UNAVAILABLE] fake server shutting down, try later",
+     "service_unavailable", NULL, true},
+    {"a1 NO [SERVERBUG] oops", "temporary_failure", NULL, true},
+    {"a1 NO [ALERT] Your account is locked; see the help desk",
+     "account_disabled", NULL, false},
+    /* RFC 2449 / 3206 */
+    {"-ERR [LOGIN-DELAY] Minimum time between logins not reached",
+     "login_delay", NULL, true},
+    {"-ERR [SYS/PERM] Your account has been disabled", "account_disabled",
+     NULL, false},
+    {"-ERR [SYS/PERM] POP disabled for this account", "protocol_disabled",
+     NULL, false},
+    {"-ERR [SYS/TEMP] fake POP3 server unavailable, try later",
+     "temporary_failure", NULL, true},
+    /* the status alone */
+    {"* BYE go away", "greeting_rejected", NULL, false},
+    {"a9 BAD Error in IMAP command: unknown", "protocol_error", NULL, false},
+    {"-ERR something", "unknown_reply", NULL, false},
+    {"+OK Dovecot ready.", "healthy", NULL, false},
+    {"* OK [CAPABILITY IMAP4rev1] Dovecot ready.", "healthy", NULL, false},
+    {"* PREAUTH logged in as alice", "healthy", NULL, false},
+    {"NO [NONEXISTENT] Unknown Mailbox: X (Failure)", "mailbox_not_found",
+     NULL, false},
+  };
+  check_all(cases, COUNT(cases));
+}
+
+static void incoming_replies_are_parsed(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *text;
+    const char *protocol, *code;
+  } cases[] = {
+    {"-ERR [IN-USE] locked", "POP3", "IN-USE"},
+    {"-err [sys/temp] x", "POP3", "SYS/TEMP"},
+    {"+OK", "POP3", ""},
+    {"a1 no [authenticationfailed] x", "IMAP", "AUTHENTICATIONFAILED"},
+    {"* BYE [UNAVAILABLE]", "IMAP", "UNAVAILABLE"},
+    {"A001 OK [READ-WRITE] SELECT completed", "IMAP", "READ-WRITE"},
+    {"* NO [ALERT] x", "IMAP", "ALERT"},
+    {"535 5.7.8 x", "SMTP", ""},
+    {"550 NO SUCH USER", "SMTP", ""}, /* an SMTP code comes first */
+  };
+  for(size_t i = 0; i < COUNT(cases); i++) {
+    mw_explanation x = explain_ok(cases[i].text);
+    assert_string_equal(x.protocol, cases[i].protocol);
+    assert_string_equal(x.response_code, cases[i].code);
+    if(strcmp(cases[i].protocol, "SMTP"))
+      assert_int_equal(x.code, 0);
+  }
+  /* not responses: refused */
+  static const char *const bad[] = {
+    "a1", "a1 MAYBE x", "* FOO", "+ go ahead", "-ER x", "a(1 NO x",
+    "OKAY", "+OKAY",
+  };
+  mw_explanation x;
+  for(size_t i = 0; i < COUNT(bad); i++)
+    if(mw_explain(bad[i], &x) != MW_E_INVALID)
+      fail_msg("'%s' accepted", bad[i]);
+  /* what decided: a code or words are specific, the status alone not */
+  bool specific = true;
+  assert_int_equal(mw__explain("-ERR whatever", &x, &specific), MW_OK);
+  assert_false(specific);
+  assert_int_equal(mw__explain("-ERR [IN-USE] x", &x, &specific), MW_OK);
+  assert_true(specific);
+}
+
 static void long_input_is_fine(void **state)
 {
   (void)state;
@@ -741,6 +902,8 @@ int main(void)
       cmocka_unit_test(reply_class_decides_retry),
       cmocka_unit_test(every_code_explains),
       cmocka_unit_test(long_input_is_fine),
+      cmocka_unit_test(incoming_replies),
+      cmocka_unit_test(incoming_replies_are_parsed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
