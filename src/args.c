@@ -165,6 +165,13 @@ static const struct {
     {CLI_DOCTOR, O_TRACE, "the SMTP dialogue of the main attempt on stderr"},
     {CLI_FETCH, O_PROTOCOL, "imap or pop3, when --server is HOST[:PORT] (an imap://, imaps://, pop3:// or pop3s:// URL says it; default imap)"},
     {CLI_WATCH, O_PROTOCOL, "imap (watch needs IDLE or NOOP: IMAP only)"},
+    /* CLI_FETCH's notes serve every incoming command (option_help()) */
+    {CLI_FETCH, O_SERVER, "a URL imaps://[USER@]HOST[:PORT][/MAILBOX], imap://, pop3s://, pop3:// (imaps, pop3s: implicit TLS; imap, pop3: STARTTLS/STLS required), or HOST[:PORT] (ports by protocol: 993/143, 995/110)"},
+    {CLI_FETCH, O_TLS, "auto (default: 993 and 995 implicit, other ports STARTTLS/STLS required), implicit, starttls, starttls-optional, none"},
+    {CLI_FETCH, O_GREETING_TIMEOUT, "wait for the server's greeting (default 10s)"},
+    {CLI_FETCH, O_TIMEOUT, "every other response; DUR is seconds or a number with a unit ms, s, m or h: 30, 1.5s, 500ms, 2m, 1h (1ms to 24h)"},
+    {CLI_FETCH, O_TRACE, "print the IMAP or POP3 dialogue to stderr (secrets redacted)"},
+    {CLI_FETCH, O_USER, "user name for LOGIN, USER or AUTHENTICATE (default: the URL's)"},
     {CLI_PROBE, O_GREETING_TIMEOUT, "bound of each attempt (default 10s)"},
     {CLI_PROBE, O_ACCOUNT, "take the host and the connection and TLS settings of this account"},
 };
@@ -271,6 +278,11 @@ static const char *option_help(const struct opt_def *d, enum cli_command cmd)
 {
   for(size_t i = 0; i < sizeof(opt_notes) / sizeof(opt_notes[0]); i++)
     if(opt_notes[i].cmd == cmd && opt_notes[i].id == d->id)
+      return opt_notes[i].help;
+  for(size_t i = 0; ((1u << cmd) & INCOMING) &&
+                    i < sizeof(opt_notes) / sizeof(opt_notes[0]);
+      i++)
+    if(opt_notes[i].cmd == CLI_FETCH && opt_notes[i].id == d->id)
       return opt_notes[i].help;
   return d->help;
 }

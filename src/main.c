@@ -35,9 +35,9 @@ static const char main_help[] =
     "  folders    list the IMAP mailboxes with their counts\n"
     "  append     store a message file into an IMAP mailbox (e.g. Sent)\n"
     "\n"
-    "send, doctor, probe and the incoming commands read account profiles (msmtprc syntax) from -C FILE,\n"
-    "$MAILWIRE_CONFIG or $XDG_CONFIG_HOME/mailwire/config; --account NAME\n"
-    "picks one.  Command-line options override the profile.\n"
+    "Every command but explain reads account profiles (msmtprc syntax) from\n"
+    "-C FILE, $MAILWIRE_CONFIG or $XDG_CONFIG_HOME/mailwire/config;\n"
+    "--account NAME picks one.  Command-line options override the profile.\n"
     "  help CMD   show the help of a command\n"
     "\n"
     "Options: --help, --version\n";
