@@ -110,6 +110,7 @@ void mw_imap_free(mw_imap *m)
   mw__free(m->alert);
   mw__free(m->bye);
   mw__free(m->uids);
+  mw__free(m->early);
   mw__sbuf_free(&m->cont);
   mw__scrub_free(&m->scrub);
   mw__error_clear(&m->err);
@@ -140,10 +141,7 @@ mw_status mw__imap_ready(struct mw_imap *m, bool need_selected)
   return MW_OK;
 }
 
-static bool utf8_ok(const struct mw_imap *m)
-{
-  return mw__imap_has(m, "IMAP4REV2");
-}
+static bool utf8_ok(const struct mw_imap *m) { return mw__imap_rev2(m); }
 
 /* ---- TLS ----------------------------------------------------------------- */
 

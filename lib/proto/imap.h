@@ -104,6 +104,9 @@ struct imap_wait {
   bool progress_extends;
   /* A timeout ends the wait without breaking the session (IDLE). */
   bool timeout_ok;
+  /* The wait ends when every command awaited is complete (a pipelined
+   * batch), not with tag's completion. */
+  bool all;
 };
 
 struct mw_imap {
@@ -140,6 +143,9 @@ struct mw_imap {
   size_t nuids, capuids;
   /* APPENDUID of the last APPEND. */
   uint32_t append_uid;
+  /* Tags of pipelined commands completed before an older one. */
+  uint32_t *early;
+  size_t nearly, capearly;
   /* What the consumer of a streamed body returned when it refused. */
   mw_status sink_status;
   /* The command's own callback and state (imap_mbox.c, imap_msg.c). */
@@ -152,6 +158,9 @@ struct mw_imap {
  * MW_E_STATE otherwise.  Clears the previous error. */
 mw_status mw__imap_ready(struct mw_imap *m, bool need_selected);
 void mw__imap_caps_clear(struct imap_caps *c);
+/* Whether the session speaks IMAP4rev2: offered, and IMAP4rev1 not (no
+ * ENABLE is sent). */
+bool mw__imap_rev2(const struct mw_imap *m);
 /* Whether the capability (upper case) is in force. */
 bool mw__imap_has(const struct mw_imap *m, const char *cap);
 /* Sends "TAG <line>" (fmt) as a command of kind, awaiting its completion.

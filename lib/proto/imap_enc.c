@@ -342,17 +342,77 @@ oom:
   return false;
 }
 
+/* ---- Mailbox names ------------------------------------------------------ */
+
+enum mw__imap_astring mw__imap_mailbox_append(struct mw__sbuf *b,
+                                              const char *utf8, size_t n,
+                                              bool utf8_mode, char **encoded,
+                                              const char **why)
+{
+  struct mw__sbuf e;
+  mw__sbuf_init(&e);
+  *encoded = NULL;
+  if(utf8_mode) {
+    if(!utf8_valid(utf8, n) || (n && memchr(utf8, 0, n))) {
+      *why = "mailbox name is not UTF-8 without NUL";
+      return 0;
+    }
+    if(!mw__sbuf_append(&e, utf8, n)) {
+      *why = "out of memory";
+      mw__sbuf_free(&e);
+      return 0;
+    }
+  }
+  else if(!mw__imap_mutf7_encode(utf8, n, &e, why)) {
+    mw__sbuf_free(&e);
+    return 0;
+  }
+  enum mw__imap_astring k = mw__imap_astring_append(b, e.data ? e.data : "",
+                                                    e.len,
+                                                    utf8_mode);
+  if(!k) {
+    *why = "out of memory";
+    mw__sbuf_free(&e);
+    return 0;
+  }
+  *encoded = mw__sbuf_steal(&e);
+  if(!*encoded) {
+    *why = "out of memory";
+    return 0;
+  }
+  return k;
+}
+
+bool mw__imap_mailbox_decode(const char *s, size_t n, bool utf8_mode,
+                             struct mw__sbuf *out, const char **why)
+{
+  if(!utf8_mode)
+    return mw__imap_mutf7_decode(s, n, out, why);
+  if(!utf8_valid(s, n) || (n && memchr(s, 0, n))) {
+    *why = "mailbox name is not UTF-8 without NUL";
+    return false;
+  }
+  if(!mw__sbuf_append(out, s, n)) {
+    *why = "out of memory";
+    return false;
+  }
+  return true;
+}
+
 /* ---- Sequence sets ----------------------------------------------------- */
 
 size_t mw__imap_seqset_format(const uint32_t *uids, size_t n, size_t max_len,
                               struct mw__sbuf *out, const char **why)
 {
-  size_t i = 0, used = 0;
+  size_t i = 0, used = 0, start = out->len;
   uint32_t prev = 0;
   while(i < n) {
     uint32_t lo = uids[i];
     if(lo == 0 || lo < prev) {
       *why = lo ? "UIDs not in ascending order" : "UID 0 in a set";
+      out->len = start; /* nothing appended on a refusal */
+      if(out->data)
+        out->data[start] = '\0';
       return 0;
     }
     if(lo == prev && i) { /* a duplicate of the last range's end */

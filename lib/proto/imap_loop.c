@@ -346,13 +346,60 @@ static const char *cmd_name(int kind)
   return names[kind];
 }
 
+/* Whether tag was already completed out of order (and forgets it). */
+static bool early_take(struct mw_imap *m, uint32_t tag)
+{
+  for(size_t i = 0; i < m->nearly; i++)
+    if(m->early[i] == tag) {
+      m->early[i] = m->early[--m->nearly];
+      return true;
+    }
+  return false;
+}
+
+/* The completion of the command of tag: forgets it (in order, the engine
+ * keeps a queue), with any later ones already completed behind it. */
+static mw_status answered(struct mw_imap *m, size_t index, uint32_t tag)
+{
+  if(index > 0) {
+    if(m->nearly == m->capearly) {
+      size_t cap = m->capearly ? m->capearly * 2 : 8;
+      uint32_t *n = mw__realloc(m->early, cap * sizeof(*n));
+      if(!n)
+        return mw__error_set(&m->err, MW_E_NOMEM, NULL);
+      m->early = n;
+      m->capearly = cap;
+    }
+    m->early[m->nearly++] = tag;
+    return MW_OK;
+  }
+  mw__engine_answered(&m->eng);
+  const struct mw__engine_cmd *h;
+  while((h = mw__engine_head(&m->eng)) && early_take(m, h->tag))
+    mw__engine_answered(&m->eng);
+  return MW_OK;
+}
+
 static mw_status on_tagged(struct mw_imap *m, const struct mw__imap_resp *r)
 {
-  const struct mw__engine_cmd *h = mw__engine_head(&m->eng);
+  /* Completions come in order, except that a server may complete
+   * pipelined commands in another (RFC 9051 5.5): any command awaited,
+   * and nothing else, may be completed. */
+  const struct mw__engine_cmd *h = NULL;
+  size_t index = 0;
   char want[MW__IMAP_TAG_MAX];
-  if(h)
+  for(; r->tag && (h = mw__engine_awaiting(&m->eng, index)) != NULL;
+      index++) {
     snprintf(want, sizeof(want), "A%04u", (unsigned)h->tag);
-  if(!h || !r->tag || strcmp(r->tag, want) != 0) {
+    if(!strcmp(r->tag, want) && h->kind != IMAP_CMD_GREETING &&
+       (index == 0 || h->kind == mw__engine_head(&m->eng)->kind))
+      break;
+  }
+  /* (a command completed twice is not awaited any more) */
+  if(!h || early_take(m, h->tag)) {
+    const struct mw__engine_cmd *head = mw__engine_head(&m->eng);
+    if(head)
+      snprintf(want, sizeof(want), "A%04u", (unsigned)head->tag);
     char shown[MW__IMAP_TAG_MAX];
     size_t n = 0;
     for(; r->tag && r->tag[n] && n + 1 < sizeof(shown); n++) {
@@ -364,7 +411,7 @@ static mw_status on_tagged(struct mw_imap *m, const struct mw__imap_resp *r)
                          "the server sent a tagged response with tag \"%s\" "
                          "while %s was awaited: the session cannot be "
                          "trusted any more",
-                         shown, h ? want : "no command");
+                         shown, head ? want : "no command");
   }
   int kind = h->kind;
   uint32_t tag = h->tag;
@@ -377,9 +424,10 @@ static mw_status on_tagged(struct mw_imap *m, const struct mw__imap_resp *r)
        (kind == IMAP_CMD_LOGIN || kind == IMAP_CMD_AUTHENTICATE))
       m->login_caps = true;
   }
+  if(!st)
+    st = answered(m, index, tag);
   if(st)
     return st;
-  mw__engine_answered(&m->eng);
   if(r->status.cond != MW__IMAP_COND_OK && kind != IMAP_CMD_AUTHENTICATE &&
      !m->wait.failed) {
     mw_status why = kind == IMAP_CMD_LOGIN     ? MW_E_AUTH
@@ -389,7 +437,8 @@ static mw_status on_tagged(struct mw_imap *m, const struct mw__imap_resp *r)
     snprintf(what, sizeof(what), "the server refused %s", cmd_name(kind));
     m->wait.failed = mw__imap_refusal(m, why, what);
   }
-  if(tag == m->wait.tag)
+  if(m->wait.all ? mw__engine_outstanding(&m->eng) == 0
+                 : tag == m->wait.tag)
     m->wait.done = true;
   return MW_OK;
 }
@@ -497,15 +546,19 @@ mw_status mw__imap_run(struct mw_imap *m)
 mw_status mw__imap_simple(struct mw_imap *m, int kind,
                           imap_untagged_fn untagged, const char *fmt, ...)
 {
-  char buf[2048];
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
   va_end(ap);
-  if(n < 0 || (size_t)n >= sizeof(buf))
-    return mw__error_set(&m->err, MW_E_INVALID, "command too long");
+  char *line = n >= 0 ? mw__malloc((size_t)n + 1) : NULL;
+  if(!line)
+    return mw__error_set(&m->err, MW_E_NOMEM, NULL);
+  va_start(ap, fmt);
+  vsnprintf(line, (size_t)n + 1, fmt, ap);
+  va_end(ap);
   uint32_t tag = 0;
-  mw_status st = mw__imap_command(m, kind, &tag, "%s", buf);
+  mw_status st = mw__imap_command(m, kind, &tag, "%s", line);
+  mw__free(line);
   if(st)
     return st;
   mw__imap_wait_for(m, tag, false, untagged);
@@ -514,10 +567,14 @@ mw_status mw__imap_simple(struct mw_imap *m, int kind,
 
 /* ---- encoding helpers --------------------------------------------------- */
 
-static bool utf8_ok(const struct mw_imap *m)
+bool mw__imap_rev2(const struct mw_imap *m)
 {
-  return mw__imap_has(m, "IMAP4REV2");
+  /* A server that offers both speaks IMAP4rev1 until told ENABLE
+   * IMAP4rev2 (RFC 9051 appendix E), which this client does not send. */
+  return mw__imap_has(m, "IMAP4REV2") && !mw__imap_has(m, "IMAP4REV1");
 }
+
+static bool utf8_ok(const struct mw_imap *m) { return mw__imap_rev2(m); }
 
 mw_status mw__imap_put_mailbox(struct mw_imap *m, struct mw__sbuf *b,
                                const char *mailbox)

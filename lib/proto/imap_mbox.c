@@ -36,7 +36,7 @@ static mw_status list_untagged(struct mw_imap *m,
   size_t mlen = r->list.mailbox_len;
   /* IMAP4rev1 servers send modified UTF-7; a name that is not valid
    * modified UTF-7 is given as sent. */
-  if(ok && !mw__imap_has(m, "IMAP4REV2") &&
+  if(ok && !mw__imap_rev2(m) &&
      mw__imap_mutf7_decode(mbox, mlen, &name, &why))
     mbox = name.data ? name.data : "";
   else if(ok && memchr(mbox, '\0', mlen))
@@ -117,7 +117,7 @@ mw_status mw_imap_status_of(mw_imap *m, const char *mailbox,
   if(!st)
     st = mw__imap_put_mailbox(m, &line, mailbox);
   bool rev1 = mw__imap_has(m, "IMAP4REV1");
-  bool size = mw__imap_has(m, "STATUS=SIZE") || mw__imap_has(m, "IMAP4REV2");
+  bool size = mw__imap_has(m, "STATUS=SIZE") || mw__imap_rev2(m);
   if(!st && !mw__sbuf_printf(&line, " (MESSAGES%s UIDNEXT UIDVALIDITY "
                                     "UNSEEN%s)",
                              rev1 ? " RECENT" : "", size ? " SIZE" : ""))
@@ -170,6 +170,8 @@ static mw_status search_untagged(struct mw_imap *m,
   if(r->type != MW__IMAP_T_SEARCH)
     return MW_OK;
   const struct mw__imap_search *s = &r->search;
+  if(!s->n)
+    return MW_OK;
   if(m->nuids + s->n < m->nuids)
     return mw__error_set(&m->err, MW_E_NOMEM, NULL);
   if(m->nuids + s->n > m->capuids) {
@@ -182,7 +184,8 @@ static mw_status search_untagged(struct mw_imap *m,
     m->uids = n;
     m->capuids = cap;
   }
-  memcpy(m->uids + m->nuids, s->nums, s->n * sizeof(*s->nums));
+  if(s->n) /* an empty SEARCH: m->uids may still be NULL */
+    memcpy(m->uids + m->nuids, s->nums, s->n * sizeof(*s->nums));
   m->nuids += s->n;
   return MW_OK;
 }
@@ -210,7 +213,8 @@ mw_status mw_imap_search(mw_imap *m, const char *criteria,
                        criteria);
   if(st)
     return st;
-  qsort(m->uids, m->nuids, sizeof(*m->uids), uid_cmp);
+  if(m->nuids)
+    qsort(m->uids, m->nuids, sizeof(*m->uids), uid_cmp);
   size_t w = 0;
   for(size_t i = 0; i < m->nuids; i++)
     if(m->uids[i] && (!w || m->uids[w - 1] != m->uids[i]))
@@ -237,8 +241,10 @@ mw_status mw__imap_uid_commands(struct mw_imap *m, int kind,
   if(!sorted)
     return mw__error_set(&m->err, MW_E_NOMEM, NULL);
   size_t w = 0;
-  memcpy(sorted, uids, count * sizeof(*sorted));
-  qsort(sorted, count, sizeof(*sorted), uid_cmp);
+  if(count) {
+    memcpy(sorted, uids, count * sizeof(*sorted));
+    qsort(sorted, count, sizeof(*sorted), uid_cmp);
+  }
   for(size_t i = 0; i < count; i++)
     if(sorted[i] && (!w || sorted[w - 1] != sorted[i]))
       sorted[w++] = sorted[i];
@@ -272,6 +278,7 @@ mw_status mw__imap_uid_commands(struct mw_imap *m, int kind,
     return MW_OK;
   mw__imap_wait_for(m, last, false, untagged);
   m->wait.progress_extends = progress;
+  m->wait.all = true;
   return mw__imap_run(m);
 }
 
@@ -306,7 +313,7 @@ mw_status mw_imap_expunge(mw_imap *m, const uint32_t *uids, size_t count)
   mw_status st = mw__imap_ready(m, true);
   if(st)
     return st;
-  if(mw__imap_has(m, "UIDPLUS") || mw__imap_has(m, "IMAP4REV2")) {
+  if(mw__imap_has(m, "UIDPLUS") || mw__imap_rev2(m)) {
     if(!count)
       return MW_OK;
     return mw__imap_uid_commands(m, IMAP_CMD_EXPUNGE, uids, count, 0,

@@ -330,10 +330,14 @@ bool mw__imap_string(struct mw__imap_cur *c, const char **out, size_t *len,
     *lit_out = NULL;
   if(ch == '"')
     return mw__imap_quoted(c, out, len);
-  if(ch == '{' || ch == '~') {
+  if(ch == '{' ||
+     (ch == '~' && c->pos + 1 < c->n && c->s[c->pos + 1] == '{')) {
     struct mw__imap_lit *l = NULL;
     if(!literal(c, &l))
       return false;
+    if(l->streamed && !lit_out)
+      return mw__imap_fail(c, "a streamed literal where no body is "
+                              "expected");
     if(l->binary && !binary_ok)
       return mw__imap_fail(c, "a binary literal where a string is expected");
     if(!l->streamed && !binary_ok && memchr(l->data, 0, (size_t)l->len))
@@ -466,7 +470,8 @@ bool mw__imap_skip_value(struct mw__imap_cur *c, int depth)
         return false;
     }
   }
-  if(ch == '"' || ch == '{' || ch == '~') {
+  if(ch == '"' || ch == '{' ||
+     (ch == '~' && c->pos + 1 < c->n && c->s[c->pos + 1] == '{')) {
     const char *s;
     size_t n;
     return mw__imap_string(c, &s, &n, false, false, true, NULL, NULL);
@@ -490,7 +495,7 @@ bool mw__imap_item_name(struct mw__imap_cur *c, const char **name,
                         const char **section, int64_t *origin)
 {
   size_t start = c->pos;
-  while(c->pos < c->n && c->s[c->pos] != '[' &&
+  while(c->pos < c->n && c->s[c->pos] != '[' && c->s[c->pos] != '<' &&
         mw__imap_is_atom_char((unsigned char)c->s[c->pos]))
     c->pos++;
   if(c->pos == start)
@@ -520,17 +525,22 @@ bool mw__imap_item_name(struct mw__imap_cur *c, const char **name,
     c->pos++;
     if(mw__imap_peek(c) == '<') {
       c->pos++;
-      uint32_t o;
-      if(!mw__imap_number(c, &o, false))
-        return false;
+      uint64_t o = 0;
+      size_t d0 = c->pos;
+      while(c->pos < c->n && c->s[c->pos] >= '0' && c->s[c->pos] <= '9' &&
+            c->pos - d0 < 10)
+        o = o * 10 + (uint64_t)(c->s[c->pos++] - '0');
+      if(c->pos == d0 || o > UINT32_MAX)
+        return mw__imap_fail(c, "bad partial origin");
       if(mw__imap_peek(c) != '>')
         return mw__imap_fail(c, "partial origin not closed");
       c->pos++;
-      *origin = o;
+      *origin = (int64_t)o;
     }
   }
   if(mw__imap_is_atom_char(mw__imap_peek(c)) || mw__imap_peek(c) == '[')
-    return mw__imap_fail(c, "junk after a FETCH item name");
+    return mw__imap_fail(c, "junk after a FETCH item name (a partial "
+                            "origin needs a section)");
   *name = mw__imap_dup(c->p, c->s + start, c->pos - start);
   return *name ? true : mw__imap_fail(c, "out of memory");
 }
@@ -554,7 +564,7 @@ static int framing(struct mw__imap_parser *p, const char *l, size_t n)
     uint32_t seq;
     if(!mw__imap_number(&c, &seq, false) || !mw__imap_sp(&c))
       return 1;
-    if(mw__imap_word(&c, "FETCH") && mw__imap_peek(&c) == ' ' &&
+    if(seq && mw__imap_word(&c, "FETCH") && mw__imap_peek(&c) == ' ' &&
        c.pos + 1 < n && l[c.pos + 1] == '(') {
       p->fetch_seq = seq;
       p->scan_pos = c.pos + 2;

@@ -56,6 +56,10 @@
  * literals), while "* LIST () "/" {5}" announces a 5-byte literal.  The
  * engine must therefore ask mw__imap_feed_line how many raw bytes follow.
  *
+ * Line length: an untagged line can be long (a SEARCH of 100,000 UIDs is
+ * about 700 KB on one line); the engine's line cap for IMAP must allow
+ * that, and limits.max_bytes bounds a whole response here anyway.
+ *
  * Message bodies and UIDs
  * -----------------------
  * With a sink set, the value of every body item of a FETCH response
@@ -503,6 +507,22 @@ bool mw__imap_mutf7_encode(const char *utf8, size_t n, struct mw__sbuf *out,
                            const char **why);
 bool mw__imap_mutf7_decode(const char *s, size_t n, struct mw__sbuf *out,
                            const char **why);
+
+/* A mailbox name for a command, from UTF-8: modified UTF-7 unless
+ * utf8_mode (IMAP4rev2, or UTF8=ACCEPT enabled), then as an astring.
+ * Returns the astring kind (LITERAL: the caller sends the encoded name,
+ * which is left in *encoded, as a literal), or 0 with why (invalid UTF-8,
+ * NUL, OOM).  *encoded (free with mw__free) holds the name as it must go
+ * on the wire, with no quoting. */
+enum mw__imap_astring mw__imap_mailbox_append(struct mw__sbuf *b,
+                                              const char *utf8, size_t n,
+                                              bool utf8_mode, char **encoded,
+                                              const char **why);
+/* A mailbox name from a response (list.mailbox, st.mailbox) as UTF-8,
+ * appended to out: modified UTF-7 decoded unless utf8_mode, where it must
+ * already be valid UTF-8.  False with why. */
+bool mw__imap_mailbox_decode(const char *s, size_t n, bool utf8_mode,
+                             struct mw__sbuf *out, const char **why);
 
 /* Appends to out a sequence set ("1:5,7,9:12") for uids[0..n), which
  * must be ascending and non-zero (duplicates are skipped), taking as many

@@ -196,6 +196,12 @@ class Mailbox(ImapTest):
 
 
 class Idle(ImapTest):
+    def test_idle_times_out_quietly(self):
+        t0 = time.monotonic()
+        facts = self.ok("imaps", "idle", "INBOX", "1500")
+        self.assertEqual(facts["changed"], ["no"])
+        self.assertGreaterEqual(time.monotonic() - t0, 1.4)
+
     def test_idle_sees_new_mail(self):
         p = check("imaps", "idle", "INBOX", "20000", wait=False)
         try:

@@ -369,6 +369,20 @@ static void login_quoted_and_literal(void **state)
                       "AUTHENTICATIONFAILED");
   assert_false(mw_error_is_temporary(mw_imap_error(r.s)));
   run_free(&r);
+
+  /* Gmail's way of saying an app password is needed: the ALERT is kept. */
+  run_init(&r, MW_TLS_NONE);
+  run_creds(&r, "joe", "secret");
+  const char *segs6[] = {"* OK [CAPABILITY IMAP4rev1] hi\r\n",
+                         "A0001 NO [ALERT] Application-specific password "
+                         "required\r\n",
+                         NULL};
+  run_script(&r, segs6);
+  assert_int_equal(run_connect(&r), MW_E_AUTH);
+  assert_string_equal(mw_imap_alert(r.s),
+                      "Application-specific password required");
+  assert_string_equal(mw_error_response_code(mw_imap_error(r.s)), "ALERT");
+  run_free(&r);
 }
 
 /* ---- AUTHENTICATE ------------------------------------------------------------- */
@@ -504,6 +518,45 @@ static void list_and_status(void **state)
   run_free(&r);
 }
 
+/* IMAP4rev2 alone: UTF-8 names, UID EXPUNGE without UIDPLUS; offered
+ * beside IMAP4rev1 (no ENABLE sent): modified UTF-7, plain EXPUNGE. */
+static void rev2_only_and_both(void **state)
+{
+  (void)state;
+  struct run r;
+  run_init(&r, MW_TLS_NONE);
+  const char *segs[] = {"* PREAUTH [CAPABILITY IMAP4rev2] hi\r\n",
+                        "* LIST () \"/\" \"S\xc3\xa4nt\"\r\nA0001 OK\r\n",
+                        "A0002 OK [READ-WRITE] done\r\n", "A0003 OK\r\n",
+                        NULL};
+  run_script(&r, segs);
+  assert_int_equal(run_connect(&r), MW_OK);
+  struct mw__sbuf b;
+  mw__sbuf_init(&b);
+  assert_int_equal(mw_imap_list(r.s, "", "%", on_list, &b), MW_OK);
+  assert_string_equal(b.data, "S\xc3\xa4nt|/|;");
+  assert_int_equal(mw_imap_select(r.s, "S\xc3\xa4nt", false, NULL), MW_OK);
+  const uint32_t one[] = {7};
+  assert_int_equal(mw_imap_expunge(r.s, one, 1), MW_OK);
+  assert_string_equal(written(&r), "A0001 LIST \"\" \"%\"\r\n"
+                                   "A0002 SELECT \"S\xc3\xa4nt\"\r\n"
+                                   "A0003 UID EXPUNGE 7\r\n");
+  mw__sbuf_free(&b);
+  run_free(&r);
+
+  run_init(&r, MW_TLS_NONE);
+  const char *segs2[] = {"* PREAUTH [CAPABILITY IMAP4rev1 IMAP4rev2] hi\r\n",
+                         "A0001 OK [READ-WRITE] done\r\n", "A0002 OK\r\n",
+                         NULL};
+  run_script(&r, segs2);
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_int_equal(mw_imap_select(r.s, "S\xc3\xa4nt", false, NULL), MW_OK);
+  assert_int_equal(mw_imap_expunge(r.s, one, 1), MW_OK);
+  assert_string_equal(written(&r), "A0001 SELECT S&AOQ-nt\r\n"
+                                   "A0002 EXPUNGE\r\n");
+  run_free(&r);
+}
+
 /* ---- FETCH ------------------------------------------------------------------ */
 
 struct got {
@@ -592,7 +645,8 @@ static void fetch_pipelined_and_refused(void **state)
     mw__sbuf_printf(&reply, "* %u FETCH (UID %u BODY[] {1}\r\nx)\r\n", i + 1,
                     uids[i]);
   }
-  mw__sbuf_puts(&reply, "A0002 OK\r\nA0003 OK\r\n");
+  /* completed out of order (RFC 9051 5.5) */
+  mw__sbuf_puts(&reply, "A0003 OK\r\nA0002 OK\r\n");
   const char *segs[] = {PREAUTH("IDLE"), SELECT_REPLY, reply.data,
                         "* 1 FETCH (UID 1 BODY[] {4}\r\nabcd)\r\n"
                         "A0004 OK\r\n",
@@ -613,8 +667,27 @@ static void fetch_pipelined_and_refused(void **state)
                    MW_E_IO);
   assert_int_equal(mw_imap_noop(r.s, NULL), MW_E_STATE);
   mw__sbuf_free(&g.b);
-  mw__sbuf_free(&reply);
   run_free(&r);
+
+  /* A command completed twice, or a completion for a command of another
+   * kind than the oldest: the session ends. */
+  static const char *const twice[] = {"A0003 OK\r\nA0003 OK\r\n",
+                                      "A0002 OK\r\nA0002 OK\r\n",
+                                      "A0004 OK\r\n"};
+  for(size_t i = 0; i < 3; i++) {
+    run_init(&r, MW_TLS_NONE);
+    const char *segs2[] = {PREAUTH("IDLE"), SELECT_REPLY, twice[i], NULL};
+    run_script(&r, segs2);
+    assert_int_equal(run_connect(&r), MW_OK);
+    assert_int_equal(mw_imap_select(r.s, "INBOX", false, NULL), MW_OK);
+    mw__sbuf_init(&g.b);
+    assert_int_equal(mw_imap_fetch(r.s, uids, MW__IMAP_FETCH_BATCH + 2,
+                                   on_message, &g),
+                     MW_E_PROTOCOL);
+    mw__sbuf_free(&g.b);
+    run_free(&r);
+  }
+  mw__sbuf_free(&reply);
 }
 
 /* ---- APPEND ------------------------------------------------------------------- */
@@ -788,6 +861,7 @@ int main(void)
       cmocka_unit_test(authenticate_plain),
       cmocka_unit_test(select_and_search),
       cmocka_unit_test(list_and_status),
+      cmocka_unit_test(rev2_only_and_both),
       cmocka_unit_test(fetch_every_read_size),
       cmocka_unit_test(fetch_pipelined_and_refused),
       cmocka_unit_test(append_sync_and_literal_plus),
