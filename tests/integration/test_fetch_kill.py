@@ -23,7 +23,9 @@ import rigutil  # noqa: E402
 
 ENV = None
 USER = "bulk@example.test"
-COUNT = int(os.environ.get("MW_KILL_MESSAGES", "300"))
+# Fewer under valgrind (MW_TIME_SCALE > 1), where each run is much slower.
+COUNT = int(os.environ.get("MW_KILL_MESSAGES",
+                           "300" if mwtest.TIME_SCALE <= 1 else "60"))
 MAX_KILLS = 30
 
 
@@ -71,7 +73,7 @@ class KillTest(unittest.TestCase):
         # fsyncs make it disk-bound), measured on a copy of the load.
         kills = completed = 0
         delays = []
-        horizon = 1.0
+        horizon = mwtest.bound(1.0)
         for attempt in range(MAX_KILLS + 1):
             p = subprocess.Popen(self.args(url, *extra), env=self.env(),
                                  stdout=subprocess.PIPE,
