@@ -127,9 +127,18 @@ static void msg_drop(struct fetch *f)
 
 struct imap_batch {
   struct fetch *f;
+  const uint32_t *asked; /* the batch's UIDs, ascending */
+  size_t nasked;
   uint32_t *stored; /* the UIDs stored and recorded in this batch */
   size_t nstored;
+  bool foreign;     /* the message in hand was not asked for */
 };
+
+static int uid_cmp(const void *a, const void *b)
+{
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
 
 static mw_status imap_message(void *user, uint32_t uid, const char *data,
                               size_t len, bool last)
@@ -137,6 +146,18 @@ static mw_status imap_message(void *user, uint32_t uid, const char *data,
   struct imap_batch *b = user;
   struct fetch *f = b->f;
   mw_status st = MW_OK;
+  if(!f->open && !b->foreign) {
+    /* A message the batch did not ask for (a server's whim) is read and
+     * dropped: neither stored nor recorded, nor deleted. */
+    if(!bsearch(&uid, b->asked, b->nasked, sizeof(uid), uid_cmp)) {
+      b->foreign = !last;
+      return MW_OK;
+    }
+  }
+  if(b->foreign) {
+    b->foreign = !last;
+    return MW_OK;
+  }
   if(!f->open) {
     char key[600];
     snprintf(key, sizeof(key), "%s:%u:%u", f->account,
@@ -149,7 +170,7 @@ static mw_status imap_message(void *user, uint32_t uid, const char *data,
     char id[16];
     snprintf(id, sizeof(id), "%u", (unsigned)uid);
     st = msg_end(f, id);
-    if(!st)
+    if(!st && b->nstored < b->nasked) /* a UID sent twice: once here */
       b->stored[b->nstored++] = uid;
   }
   return st;
@@ -178,7 +199,7 @@ static mw_status fetch_uids(struct fetch *f, mw_imap *m,
   mw_status st = MW_OK;
   for(size_t i = 0; i < ntodo && !st; i += BATCH) {
     size_t n = ntodo - i < BATCH ? ntodo - i : BATCH;
-    struct imap_batch b = {f, stored, 0};
+    struct imap_batch b = {f, todo + i, n, stored, 0, false};
     st = mw_imap_fetch(m, todo + i, n, imap_message, &b);
     if(st)
       msg_drop(f);
