@@ -10,8 +10,12 @@
 #   BENCH_ROUNDS       rounds of the one-connection runs, median (default 3)
 #   BENCH_BIG_MIB      size of the large message in MiB (default 9)
 #   BENCH_NO_DOUBLE=1  skip the doubled (18 MiB) large message
-#   BENCH_ONLY         comma list of probe,throughput,memory (default all)
+#   BENCH_ONLY         comma list of probe,throughput,memory,incoming
+#                      (default all)
 #   BENCH_OUT          JSON output (default bench/results/latest.json)
+#   BENCH_INCOMING_MESSAGES   messages of the incoming download (default 5000)
+#   BENCH_INCOMING_PROTOCOLS  imaps,pop3s (default both)
+#   BENCH_INCOMING_OUT JSON of the incoming run (default bench/results/incoming.json)
 # Extra arguments are passed on to bench.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +26,9 @@ ROOT=$PWD
 # 1. Packages: the project's own, then the peers (Debian packages only).
 bash scripts/setup.sh
 BENCH_PACKAGES=(msmtp swaks curl time)
+# Incoming peers (fetchmail, getmail6, isync come with scripts/setup.sh);
+# safecat is fetchmail's Maildir MDA here (see bench/README.md).
+BENCH_PACKAGES+=(fetchmail getmail6 isync safecat)
 missing=()
 for p in "${BENCH_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -55,8 +62,17 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 bash tests/rig/rig.sh start "$RIG_DIR" "${BENCH_BASE_PORT:-25600}"
 
-# 4. The benchmarks.
-python3 bench/bench.py --rig-env "$RIG_DIR/rig.env" \
-  --mailwire "$BUILD_ABS/mailwire" --bulk "$BUILD_ABS/mw_bulk" \
-  --multi-send "$BUILD_ABS/tests/integration/multi_send" \
-  --work "$WORK_DIR" --out "${BENCH_OUT:-bench/results/latest.json}" "$@"
+# 4. The benchmarks.  BENCH_ONLY=incoming skips bench.py's own set.
+only=",${BENCH_ONLY:-probe,throughput,memory,incoming},"
+if [[ $only == *,probe,* || $only == *,throughput,* || $only == *,memory,* ]]; then
+  python3 bench/bench.py --rig-env "$RIG_DIR/rig.env" \
+    --mailwire "$BUILD_ABS/mailwire" --bulk "$BUILD_ABS/mw_bulk" \
+    --multi-send "$BUILD_ABS/tests/integration/multi_send" \
+    --work "$WORK_DIR" --out "${BENCH_OUT:-bench/results/latest.json}" "$@"
+fi
+# 5. Incoming: a one-way download of 5,000 messages (bench/incoming.py).
+if [[ $only == *,incoming,* ]]; then
+  python3 bench/incoming.py --rig-env "$RIG_DIR/rig.env" \
+    --mailwire "$BUILD_ABS/mailwire" --work "$WORK_DIR" \
+    --out "${BENCH_INCOMING_OUT:-bench/results/incoming.json}"
+fi

@@ -237,6 +237,7 @@ class FakeServer:
         self._thread = None
         self._stop = threading.Event()
         self._conns = []
+        self._ios = []       # the sockets as wrapped (TLS) by each session
 
     def start(self, port=0, host="127.0.0.1"):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -252,7 +253,9 @@ class FakeServer:
 
     def stop(self):
         self._stop.set()
-        for c in self._conns:
+        # A socket wrapped in TLS owns the descriptor now: shut that one
+        # down too, so no session thread sits in recv() after stop().
+        for c in [io.sock for io in self._ios] + self._conns:
             try:
                 c.shutdown(socket.SHUT_RDWR)
             except OSError:
@@ -297,6 +300,7 @@ class FakeServer:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn.settimeout(30)
         io = MailIO(conn, sess)
+        self._ios.append(io)
         try:
             if self.implicit_tls:
                 io.wrap(self.context())

@@ -151,6 +151,20 @@ class ImapHappyPath(unittest.TestCase):
             s.close()
         self.assertEqual(f.sessions[0].logins, [("PLAIN", "carol", "pw")])
 
+    def test_login_with_literals(self):
+        with imap(users={"al ice": 'p"w\\{3}'}) as f:
+            s = raw_connect(f.port)
+            fh = s.makefile("rb")
+            fh.readline()
+            s.sendall(b"a1 LOGIN {6}\r\n")
+            self.assertTrue(fh.readline().startswith(b"+ "))
+            s.sendall(b'al ice {7+}\r\np"w\\{3}\r\n')
+            self.assertTrue(fh.readline().startswith(b"a1 OK"))
+            s.close()
+        self.assertEqual(f.sessions[0].logins,
+                         [("LOGIN", "al ice", 'p"w\\{3}')])
+        self.assertEqual(f.sessions[0].literals, [b"al ice", b'p"w\\{3}'])
+
     def test_idle_sees_a_message_delivered_while_waiting(self):
         new = b"Subject: while idling\r\n\r\nhi\r\n"
         with imap(implicit_tls=True,
