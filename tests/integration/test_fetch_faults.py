@@ -43,7 +43,7 @@ def as_lf(m):
     return data.replace(b"\r\n", b"\n")
 
 
-class Faults(unittest.TestCase):
+class Base(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="mwfault")
         self.md = os.path.join(self.tmp, "md")
@@ -98,6 +98,8 @@ class Faults(unittest.TestCase):
         self.assertEqual(self.assert_whole(msgs),
                          sorted(as_lf(m) for m in msgs))
 
+
+class Faults(Base):
     def test_imap_drop_in_the_middle_of_a_literal(self):
         msgs = messages()
         url, _ = self.imap(msgs, literal_fault="drop")
@@ -176,6 +178,39 @@ class Faults(unittest.TestCase):
         self.assertEqual(len(srv.messages), 0)
         self.assertEqual(self.assert_whole(msgs),
                          sorted(as_lf(m) for m in msgs))
+
+
+class Progress(Base):
+    def test_progress_bar_only_on_a_terminal(self):
+        import pty
+        import subprocess
+        msgs = messages(5)
+        url, _ = self.imap(msgs)
+        master, slave = pty.openpty()
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PW": "pw"}
+        p = subprocess.Popen(
+            mwtest.command(mwtest.MAILWIRE, "fetch", "--server", url,
+                           "--password-env", "PW", "--tls-ca-file", CA,
+                           "--maildir", self.md, "--state-dir",
+                           os.path.join(self.tmp, "state")),
+            env=env, stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        out, _ = p.communicate(timeout=mwtest.bound(60))
+        tty = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            tty += chunk
+        os.close(master)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn(b"5/5 messages", tty)
+        self.assertIn(b"[####", tty)
+        self.assertIn(b"5 fetched", out)
+        self.assertNotIn(b"[#", out)  # stdout is no terminal: no bar
 
 
 if __name__ == "__main__":
