@@ -47,6 +47,7 @@ struct fetch {
   /* a local failure (store, state): stops the transfer */
   int local_code;
   char local_err[1024];
+  mw_status local_status; /* for the JSON error: MW_E_IO unless said */
   struct in_progress prog;
 };
 
@@ -346,12 +347,13 @@ static int fetch_pop3(struct fetch *f, mw_pop3 *p, const mw_error **err)
   for(size_t i = 0; i < count; i++)
     uidl = uidl && list[i].uid[0];
   if(!uidl && !f->del) {
-    fprintf(stderr, "mailwire fetch: the server gives no UIDL for its "
-                    "messages, so a second run cannot tell which are new: "
-                    "fetch with --delete (each message is deleted once "
-                    "stored)\n");
+    snprintf(f->local_err, sizeof(f->local_err),
+             "the server gives no UIDL for its messages, so a second run "
+             "cannot tell which are new: fetch with --delete (each message "
+             "is deleted once stored)");
+    f->local_status = MW_E_REJECTED;
     mw_pop3_quit(p);
-    return EXIT_UNAVAILABLE;
+    return f->local_code = EXIT_UNAVAILABLE;
   }
   const mw_pop3_message **todo = malloc((count + 1) * sizeof(*todo));
   unsigned *nums = malloc((count + 1) * sizeof(*nums));
@@ -460,8 +462,12 @@ static void print_summary(const struct fetch *f, const char *mailbox,
     if(e)
       in_json_error(stdout, e);
     else if(errmsg) {
-      fputs("{\"status\":\"MW_E_IO\",\"category\":\"local\",\"message\":",
-            stdout);
+      mw_status ls = f->local_status ? f->local_status : MW_E_IO;
+      fputs("{\"status\":", stdout);
+      output_json_string(stdout, mw_status_name(ls));
+      fputs(",\"category\":", stdout);
+      output_json_string(stdout, ls == MW_E_IO ? "local" : "command");
+      fputs(",\"message\":", stdout);
       output_json_string(stdout, errmsg);
       fputs(",\"server_text\":null,\"response_code\":null,"
             "\"temporary\":false}",
