@@ -213,5 +213,38 @@ class Progress(Base):
         self.assertNotIn(b"[#", out)  # stdout is no terminal: no bar
 
 
+class WatchPolling(Base):
+    def test_watch_polls_with_noop_without_idle(self):
+        import subprocess
+        import time
+        caps = tuple(c for c in fakeimap.DEFAULT_CAPS if c != "IDLE")
+        url, srv = self.imap(messages(1), capabilities=caps,
+                             login_reply="OK [CAPABILITY %s] Logged in"
+                             % " ".join(caps))
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PW": "pw"}
+        p = subprocess.Popen(
+            mwtest.command(mwtest.MAILWIRE, "watch", "--server", url,
+                           "--password-env", "PW", "--tls-ca-file", CA,
+                           "--poll-interval", "300ms", "--trace"),
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            time.sleep(mwtest.bound(1.0))
+            srv.deliver(b"From: carol@example.test\r\nSubject: polled\r\n"
+                        b"Message-ID: <polled@example.test>\r\n\r\nhi\r\n")
+            deadline = time.monotonic() + mwtest.bound(10)
+            line = b""
+            while time.monotonic() < deadline and not line:
+                line = p.stdout.readline()
+        finally:
+            p.terminate()
+            out, err = p.communicate(timeout=mwtest.bound(10))
+        self.assertEqual(p.returncode, 0, err.decode())
+        self.assertRegex(line.decode(), r"^2\tcarol@example.test\tpolled\n$")
+        err = err.decode()
+        self.assertIn("watching INBOX (polling with NOOP)", err)
+        self.assertIn("NOOP", err)
+        self.assertNotIn("IDLE\n", err.replace("(IDLE", ""))
+
+
 if __name__ == "__main__":
     unittest.main()
