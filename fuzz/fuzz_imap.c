@@ -330,6 +330,23 @@ static void run_encoders(const uint8_t *in, size_t size)
   else {
     CHECK(a.len == before);
   }
+  /* mailbox names: out in either mode, back to the same UTF-8 */
+  for(int mode = 0; mode < 2; mode++) {
+    char *enc = NULL;
+    mw__sbuf_reset(&b);
+    mw__sbuf_reset(&c);
+    enum mw__imap_astring mk =
+        mw__imap_mailbox_append(&b, s, size, mode == 1, &enc, &why);
+    if(!mk) {
+      CHECK(enc == NULL && why);
+      CHECK(!utf8_ok(s, size) || memchr(s, 0, size));
+      continue;
+    }
+    CHECK(enc != NULL);
+    CHECK(mw__imap_mailbox_decode(enc, strlen(enc), mode == 1, &c, &why));
+    CHECK(c.len == size && (!size || memcmp(c.data, s, size) == 0));
+    mw__free(enc);
+  }
   /* sequence sets: numbers from the bytes, made ascending */
   size_t n = size / 2;
   uint32_t *u = malloc((n ? n : 1) * sizeof(uint32_t));

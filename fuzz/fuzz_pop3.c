@@ -18,8 +18,8 @@
  *     memory layer was closed when the session was freed;
  *   - the first thing written is CAPA (after a +OK greeting), never a
  *     credential;
- *   - the password never appears in an error message or the trace, and
- *     never goes out before the login (it is written only after "PASS ");
+ *   - with credentials configured, the password never appears in an
+ *     error message or the trace, and never goes out but after "PASS ";
  *   - nothing is written after the STLS that an injection stopped;
  *   - no DELE before the login succeeded; QUIT is MW_OK only when QUIT
  *     was the last thing written;
@@ -117,9 +117,15 @@ static mw_status sink(void *user, const char *data, size_t len)
   return MW_OK;
 }
 
+/* With credentials configured, the password never shows (the server may
+ * echo it: core/scrub.h cuts it out of every line it sends). */
+static bool creds;
+
 static void check_error(const mw_pop3 *p)
 {
   const mw_error *e = mw_pop3_error(p);
+  if(!creds)
+    return;
   CHECK(!strstr(mw_error_message(e), PASSWORD));
   CHECK(!strstr(mw_error_server_text(e), PASSWORD));
 }
@@ -144,7 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
   static const mw_tls_mode modes[] = {MW_TLS_NONE, MW_TLS_STARTTLS_OPTIONAL,
                                       MW_TLS_STARTTLS, MW_TLS_NONE};
-  bool creds = flags & 4;
+  creds = flags & 4;
   if(mw_options_set_server(o, "pop.example.org", 110) ||
      mw_options_set_tls_mode(o, modes[flags & 3]) ||
      mw_options_set_greeting_timeout(o, 1000) ||
@@ -238,7 +244,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if(!st)
     CHECK(wlen >= 6 && memcmp(w + wlen - 6, "QUIT\r\n", 6) == 0);
 out:
-  CHECK(!trace_leaked);
+  CHECK(!creds || !trace_leaked);
   mw_pop3_free(p);
   CHECK(!attached || mw__mem_layer_closed(m));
   mw__mem_layer_free(m);

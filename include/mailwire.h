@@ -689,7 +689,12 @@ typedef struct mw_report mw_report;
  * server's IPv4 address on those blocklists: warnings, cited in the
  * diagnosis when a server reply blamed sender authentication or a
  * blocklist.  *out is set on MW_OK (free with mw_report_free());
- * MW_E_INVALID when o has no server, MW_E_NOMEM. */
+ * MW_E_INVALID when o has no server, MW_E_NOMEM.  Since 0.2, when the
+ * options' protocol is POP3 or IMAP, the checks are those of that
+ * protocol (greeting, TLS, certificate, capabilities, login, then IMAP
+ * EXAMINE of the options' mailbox or POP3 STAT; nothing is changed on the
+ * server), from and to must be NULL, and the deliverability checks are
+ * not run. */
 mw_status mw_doctor_run(const mw_options *o, const char *from,
                         const char *to, mw_report **out);
 void mw_report_free(mw_report *r);
@@ -697,8 +702,9 @@ void mw_report_free(mw_report *r);
 size_t mw_report_check_count(const mw_report *r);
 /* The layer of check i: "dns", "tcp", "greeting", "tls", "certificate",
  * "ehlo", "auth", "envelope", then the deliverability checks "spf",
- * "dmarc", "dkim", "mta-sts", "tls-rpt", "dnsbl".  Strings borrowed until
- * mw_report_free(). */
+ * "dmarc", "dkim", "mta-sts", "tls-rpt", "dnsbl"; for POP3 and IMAP
+ * (since 0.2) "capabilities", "login" and "mailbox" in place of "ehlo",
+ * "auth" and "envelope".  Strings borrowed until mw_report_free(). */
 const char *mw_report_check_layer(const mw_report *r, size_t i);
 mw_check_status mw_report_check_status(const mw_report *r, size_t i);
 double mw_report_check_ms(const mw_report *r, size_t i);
@@ -827,7 +833,16 @@ void mw_pop3_free(mw_pop3 *p);             /* closes without QUIT */
 const mw_error *mw_pop3_error(const mw_pop3 *p);
 /* Connects, reads the greeting, CAPA, STLS when the TLS mode says so, and
  * logs in when the options hold credentials: SASL (proto/sasl_driver)
- * when offered and allowed, else USER/PASS; APOP is never used. */
+ * when offered and allowed, else USER/PASS; APOP is never used.
+ * USER/PASS only when the allowed mechanisms, if restricted, name PLAIN
+ * or LOGIN (they reveal the password too).  Returns MW_OK, MW_E_DNS,
+ * MW_E_CONNECT, MW_E_TIMEOUT, MW_E_CLOSED, MW_E_TLS, MW_E_CERT,
+ * MW_E_NO_STARTTLS, MW_E_INJECTION, MW_E_INSECURE, MW_E_AUTH_UNAVAILABLE,
+ * MW_E_AUTH ([AUTH] or no code), MW_E_REJECTED (a -ERR greeting; a login
+ * refused with [IN-USE], [LOGIN-DELAY], [SYS/TEMP]: temporary, or
+ * [SYS/PERM]), MW_E_AUTH_SERVER_UNVERIFIED, MW_E_PROTOCOL (another
+ * protocol's banner: see the message), MW_E_INVALID, MW_E_STATE,
+ * MW_E_NOMEM.  After a failure only mw_pop3_free() remains. */
 mw_status mw_pop3_connect(mw_pop3 *p);
 bool mw_pop3_has_capability(const mw_pop3 *p, const char *keyword);
 bool mw_pop3_is_encrypted(const mw_pop3 *p);
@@ -864,7 +879,21 @@ mw_status mw_pop3_top(mw_pop3 *p, unsigned number, unsigned lines,
 mw_status mw_pop3_delete(mw_pop3 *p, unsigned number); /* DELE */
 mw_status mw_pop3_reset(mw_pop3 *p);                   /* RSET */
 mw_status mw_pop3_noop(mw_pop3 *p);
-/* QUIT: the deletions take effect only when this returns MW_OK. */
+/* Each command above returns MW_OK; MW_E_REJECTED for the server's -ERR
+ * (the session stays usable; a batch sends no more RETRs, delivers what
+ * was in flight, and the caller's last calls say which messages were
+ * complete); the callback's own status when it stopped a transfer (the
+ * rest is read and dropped, the session stays usable); MW_E_PROTOCOL for
+ * a malformed response (a line of message data over 65536 octets ends
+ * the session); MW_E_CLOSED and MW_E_TIMEOUT (the session is over: a
+ * whole RETR or TOP must end within the command timeout, by default 10
+ * minutes); MW_E_STATE when not connected; MW_E_INVALID (message number
+ * 0, NULL callback). */
+/* QUIT: the deletions take effect only when this returns MW_OK.  The
+ * connection is closed whatever the result: MW_E_REJECTED for -ERR to
+ * QUIT, MW_E_CLOSED or MW_E_TIMEOUT when no answer came (whether the
+ * deletions took effect is unknown), MW_E_STATE when the session was not
+ * connected (nothing was committed). */
 mw_status mw_pop3_quit(mw_pop3 *p);
 
 /* ---- IMAP (RFC 3501 IMAP4rev1, RFC 9051 IMAP4rev2) --------------------- */
@@ -881,7 +910,10 @@ mw_status mw_imap_connect(mw_imap *m);
 bool mw_imap_has_capability(const mw_imap *m, const char *capability);
 bool mw_imap_is_encrypted(const mw_imap *m);
 const char *mw_imap_greeting(const mw_imap *m);
-const char *mw_imap_auth_mechanism(const mw_imap *m); /* "LOGIN", ... */
+/* "LOGIN" (the LOGIN command), a SASL mechanism ("PLAIN", ...), or
+ * "PREAUTH" when the greeting said the session is already authenticated;
+ * NULL when not logged in. */
+const char *mw_imap_auth_mechanism(const mw_imap *m);
 /* The text of the last [ALERT] the server sent (shown to the user, RFC
  * 3501 7.1), "" when none. */
 const char *mw_imap_alert(const mw_imap *m);
@@ -957,7 +989,7 @@ mw_status mw_imap_noop(mw_imap *m, bool *changed);
 mw_status mw_imap_logout(mw_imap *m);
 
 /* ------------------------------------------------------------------------
- * Incoming mail: the local store.  Since 0.3
+ * Incoming mail: the local store.  Since 0.2
  *
  * Where `mailwire fetch` (or a library user) puts the messages it
  * downloads: a Maildir, an mbox (mboxrd quoting), or a command run once
@@ -993,7 +1025,8 @@ typedef enum mw_store_kind {
  * when missing, and its new/ and cur/ are scanned once for the keys they
  * hold; an mbox is locked (fcntl) until mw_store_free(), and a delivery
  * cut short by a crash is truncated away.
- * Returns MW_OK, MW_E_INVALID (no target, unknown kind), MW_E_IO,
+ * Returns MW_OK, MW_E_INVALID (no target, unknown kind, an mbox that is
+ * not a regular file), MW_E_IO,
  * MW_E_STATE (the mbox is locked by another process), MW_E_NOMEM. */
 mw_status mw_store_open(mw_store_kind kind, const char *target,
                         mw_store **out);
@@ -1039,7 +1072,7 @@ int mw_store_mda_exit_status(const mw_store *s);
 mw_status mw_store_set_mda_timeout(mw_store *s, unsigned ms);
 
 /* ------------------------------------------------------------------------
- * Incoming mail: fetch state.  Since 0.3
+ * Incoming mail: fetch state.  Since 0.2
  *
  * What has been fetched from one account and mailbox, kept in a file in a
  * directory the caller chooses (one file per account and mailbox, named

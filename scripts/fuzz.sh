@@ -28,7 +28,8 @@ if ! [[ $secs =~ ^[1-9][0-9]*$ ]]; then
 fi
 shift $(( $# > 0 ? 1 : 0 ))
 all_targets=(fuzz_reply fuzz_capa fuzz_sasl fuzz_address fuzz_data fuzz_profile
-             fuzz_proxy fuzz_render fuzz_session fuzz_store fuzz_imap
+             fuzz_proxy fuzz_render fuzz_session fuzz_store
+             fuzz_imap
              fuzz_imap_session)
 all_targets+=(fuzz_pop3)
 if (( $# )); then targets=("$@"); else targets=("${all_targets[@]}"); fi

@@ -500,7 +500,8 @@ static bool connection_level(const mw_cause *c)
 mw_status mw_doctor_run(const mw_options *o, const char *from,
                         const char *to, mw_report **out)
 {
-  if(!o || !out || !o->host || (!from) != (!to))
+  if(!o || !out || !o->host || (!from) != (!to) ||
+     (from && o->protocol != MW_PROTOCOL_SMTP))
     return MW_E_INVALID;
   *out = NULL;
   struct mw_report *r = mw__calloc(1, sizeof(*r));

@@ -287,8 +287,16 @@ static void diagnose_greeting(struct mw_report *r,
     snprintf(summary, sizeof(summary),
              "%s port %u refused the session in its greeting: %s", r->host,
              r->port, message);
+    if(!strcmp(id, "greeting_rejected"))
+      snprintf(fix, sizeof(fix),
+               "the server refuses this client (often by its address) or "
+               "is not the account's %s server: check the host name the "
+               "provider documents for %s, read the server's text, or ask "
+               "its administrator",
+               pname(f), pname(f));
     mw__doctor_diagnose(r, id, summary,
                         !strcmp(id, "rate_limited_connection") ? x.advice
+                        : !strcmp(id, "greeting_rejected")     ? fix
                                                                : NULL);
     return;
   }
@@ -331,8 +339,16 @@ static void diagnose_starttls(struct mw_report *r,
                                ? "tls_version_mismatch"
                                : "tls_handshake_failed",
                         message, NULL);
-  else if(e->status == MW_E_INJECTION || e->status == MW_E_PROTOCOL)
-    mw__doctor_diagnose(r, "protocol_error", message, NULL);
+  else if(e->status == MW_E_INJECTION || e->status == MW_E_PROTOCOL) {
+    snprintf(fix, sizeof(fix),
+             "responses came ahead of the TLS handshake: something on the "
+             "path (or the server) answers commands not yet sent, the way "
+             "an attacker injects them; do not send a password this way: "
+             "use port %u with {tls=implicit}, and run with {trace} to see "
+             "the dialogue",
+             implicit_port(f));
+    mw__doctor_diagnose(r, "protocol_error", message, fix);
+  }
   else
     mw__doctor_diagnose(r, "temporary_failure", message, NULL);
 }
@@ -543,6 +559,19 @@ void mw__doctor_incoming_verdict(struct mw_report *r,
     wrong_protocol(r, f, f->err->foreign_protocol,
                    f->step == MW__IN_TLS_IMPLICIT ? "tls" : "greeting", ms,
                    mw_error_message(f->err));
+    return;
+  }
+  if(f->step < MW__IN_DONE && f->err->status == MW_E_PROXY) {
+    /* through --proxy: the proxy's failure is the diagnosis */
+    mw__doctor_check(r, "proxy", MW_CHECK_FAIL, ms, "%s",
+                     mw_error_message(f->err));
+    mw__doctor_diagnose(r,
+                        f->err->proxy_failure == MW__PROXY_FAIL_AUTH
+                            ? "proxy_auth_failed"
+                        : f->err->proxy_failure == MW__PROXY_FAIL_TARGET
+                            ? "proxy_refused_target"
+                            : "proxy_unreachable",
+                        mw_error_message(f->err), NULL);
     return;
   }
   switch(f->step) {

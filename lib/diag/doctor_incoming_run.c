@@ -112,9 +112,12 @@ static mw_options *other_options(const struct mw_options *o,
   mw_options_set_tls_mode(p, mode);
   mw_options_set_tls_insecure(p, true);
   mw_options_set_connect_timeout(p, o->connect_timeout_ms);
-  /* a fixed 5 s: a slow handshake must not pass for silence */
-  mw_options_set_greeting_timeout(p, 5000);
-  mw_options_set_command_timeout(p, 5000);
+  /* at most 5 s, at least 1 s: within the greeting timeout asked, and a
+   * slow handshake must not pass for silence */
+  unsigned g = o->greeting_timeout_ms ? o->greeting_timeout_ms : 5000;
+  g = g > 5000 ? 5000 : g < 1000 ? 1000 : g;
+  mw_options_set_greeting_timeout(p, g);
+  mw_options_set_command_timeout(p, g);
   return p;
 }
 
@@ -275,7 +278,8 @@ static void run_pop3(struct mw_report *r, const struct mw_options *o,
     f->octets = octets;
   }
   split_times(f, tm, total);
-  if(f->step == MW__IN_GREETING || f->step == MW__IN_TLS_IMPLICIT) {
+  if((f->step == MW__IN_GREETING || f->step == MW__IN_TLS_IMPLICIT) &&
+     f->status != MW_E_PROXY) {
     bool silent = f->status == MW_E_TIMEOUT || f->status == MW_E_CLOSED;
     if(f->step == MW__IN_TLS_IMPLICIT && f->status != MW_E_CERT &&
        !(f->status == MW_E_TLS &&
@@ -349,7 +353,8 @@ static void run_imap(struct mw_report *r, const struct mw_options *o,
     f->uidvalidity = st.uidvalidity;
   }
   split_times(f, tm, total);
-  if(f->step == MW__IN_GREETING || f->step == MW__IN_TLS_IMPLICIT) {
+  if((f->step == MW__IN_GREETING || f->step == MW__IN_TLS_IMPLICIT) &&
+     f->status != MW_E_PROXY) {
     bool silent = f->status == MW_E_TIMEOUT || f->status == MW_E_CLOSED;
     if(f->step == MW__IN_TLS_IMPLICIT && f->status != MW_E_CERT &&
        !(f->status == MW_E_TLS &&

@@ -503,6 +503,12 @@ static mw_status imap_setup(struct mw_imap *m, struct mw__layer *top,
                             mw_tls_mode mode)
 {
   mw__engine_attach(&m->eng, top);
+  /* A new connection (after a LOGOUT): nothing of the last one holds. */
+  mw__imap_caps_clear(&m->caps);
+  m->caps_known = m->login_caps = false;
+  m->auth_mech = NULL;
+  m->nearly = 0;
+  memset(&m->sel, 0, sizeof(m->sel));
   mw_status st = MW_OK;
   if(mode == MW_TLS_IMPLICIT) {
     st = imap_tls(m, m->opt.greeting_timeout_ms);

@@ -206,6 +206,11 @@ mw_status mw__imap_uid_commands(struct mw_imap *m, int kind,
                                 const char *suffix, imap_untagged_fn untagged,
                                 bool progress);
 
+/* How IMAP carries SASL (RFC 9051 6.2.2, without SASL-IR), for the
+ * driver in proto/sasl_driver.h. */
+struct mw__sasl_proto;
+extern const struct mw__sasl_proto mw__imap_sasl;
+
 /* The over-memory entry point for the tests and the session fuzzer: as
  * mw_imap_connect(), on a stack that is already connected (takes
  * ownership of top, except on MW_E_INVALID and MW_E_STATE). */

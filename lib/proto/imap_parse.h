@@ -92,9 +92,11 @@
  * number of list elements (limits.max_items), literals per response
  * (limits.max_literals) and bytes per response (limits.max_bytes);
  * anything the grammar does not allow is refused with a reason.  Unknown
- * untagged responses, unknown FETCH items and unknown response codes are
- * kept (raw) or skipped, as RFC 3501 asks of clients, but must still be
- * well-formed IMAP values.
+ * untagged responses are kept as text (resp.text), unknown response
+ * codes as name + raw text, and unknown FETCH items are skipped, as
+ * RFC 3501 asks of clients; an unknown FETCH item's value must still be a
+ * well-formed IMAP value, and an unknown untagged response that carries
+ * literals must be made of values.
  */
 #ifndef MW_PROTO_IMAP_PARSE_H
 #define MW_PROTO_IMAP_PARSE_H
@@ -378,8 +380,9 @@ struct mw__imap_resp {
   uint32_t number;          /* EXISTS/RECENT/EXPUNGE/FETCH */
   struct mw__imap_status status;  /* T_STATUS */
   const char *text;         /* T_CONTINUE: the text after "+ " ("" when
-                               none, base64 for SASL); T_OTHER: everything
-                               after the keyword (literals not included) */
+                               none, base64 for SASL); T_OTHER: the line
+                               parts after the keyword (literal markers
+                               kept, literal bytes not) */
   struct mw__imap_caps caps;
   struct mw__imap_list list;
   struct mw__imap_statusdata st;

@@ -55,8 +55,7 @@ static void caps_flags(struct mw__imap_caps *k)
 
 /* capability *(SP capability); a trailing space is tolerated (some
  * servers send one).  Stops at ']' or the end. */
-static bool caps(struct mw__imap_cur *c, struct mw__imap_caps *k,
-                 bool need_one)
+static bool caps(struct mw__imap_cur *c, struct mw__imap_caps *k)
 {
   size_t cap = 0, acap = 0;
   memset(k, 0, sizeof(*k));
@@ -73,7 +72,8 @@ static bool caps(struct mw__imap_cur *c, struct mw__imap_caps *k,
       for(char *q = m; *q; q++)
         if(*q >= 'a' && *q <= 'z')
           *q = (char)(*q - 'a' + 'A');
-      if(!mw__imap_caps_has_auth(k, m) && !mw__imap_strv_push(c, &k->auth, &acap, m))
+      if(!mw__imap_caps_has_auth(k, m) &&
+         !mw__imap_strv_push(c, &k->auth, &acap, m))
         return false;
     }
     if(mw__imap_peek(c) != ' ')
@@ -82,7 +82,6 @@ static bool caps(struct mw__imap_cur *c, struct mw__imap_caps *k,
     if(!mw__imap_is_atom_char(mw__imap_peek(c)))
       break;
   }
-  (void)need_one;
   caps_flags(k);
   return true;
 }
@@ -159,7 +158,7 @@ static bool code_args(struct mw__imap_parser *p, struct mw__imap_code *k,
   bool ok = true;
   switch(k->kind) {
   case MW__IMAP_CODE_CAPABILITY:
-    ok = caps(&c, &k->caps, true);
+    ok = caps(&c, &k->caps);
     break;
   case MW__IMAP_CODE_PERMANENTFLAGS:
     ok = mw__imap_flag_list(&c, &k->flags);
@@ -212,11 +211,10 @@ static bool code_args(struct mw__imap_parser *p, struct mw__imap_code *k,
     break;
   }
   default:
-    /* Codes without arguments take none; unknown ones keep raw only. */
-    if(k->kind != MW__IMAP_CODE_OTHER && rawlen)
-      ok = mw__imap_fail(&c, "a response code that takes no argument has "
-                             "one");
-    return ok ? true : (*why = c.why, false);
+    /* Codes without arguments (and unknown ones) keep raw only: the
+     * grammar's generic form, atom [SP 1*<TEXT-CHAR except "]">], allows
+     * text after any code name. */
+    return true;
   }
   if(ok && c.pos != c.n)
     ok = mw__imap_fail(&c, "junk after a response code's argument");
@@ -522,13 +520,13 @@ static bool untagged(struct mw__imap_cur *c, struct mw__imap_resp *r)
   const char *n = r->name;
   if(mw__strieq(n, "CAPABILITY")) {
     r->type = MW__IMAP_T_CAPABILITY;
-    return mw__imap_sp(c) && caps(c, &r->caps, true);
+    return mw__imap_sp(c) && caps(c, &r->caps);
   }
   if(mw__strieq(n, "ENABLED")) {
     r->type = MW__IMAP_T_ENABLED;
     if(mw__imap_peek(c) == ' ' && c->pos + 1 < c->n) {
       c->pos++;
-      return caps(c, &r->caps, false);
+      return caps(c, &r->caps);
     }
     if(mw__imap_peek(c) == ' ')
       c->pos++;

@@ -20,7 +20,8 @@
  *     (MW_TLS_AUTO: 995 implicit, any other port STLS required);
  *   - bytes pipelined after the +OK to STLS end the session
  *     (MW_E_INJECTION): they are never read as post-TLS responses; bytes
- *     before STLS that nothing asked for are MW_E_PROTOCOL;
+ *     that nothing asked for (after the greeting, CAPA or the last
+ *     response of an operation) are MW_E_PROTOCOL;
  *   - capabilities learnt before TLS are forgotten and CAPA asked again;
  *   - credentials never go over plaintext unless allowed (USER/PASS and
  *     SASL alike); PASS is traced as "PASS <redacted>", SASL payloads as
@@ -104,6 +105,8 @@ static void pop3_close(struct mw_pop3 *p)
   mw__tls_free(p->tls);
   p->tls = NULL;
   p->in_body = false;
+  mw__engine_set_data_lines(&p->eng, false);
+  p->eng.max_line = MW__POP3_MAX_LINE;
 }
 
 void mw_pop3_free(mw_pop3 *p)
@@ -148,7 +151,6 @@ mw_status mw__pop3_ready(struct mw_pop3 *p)
                              ? "the POP3 session has failed: free it"
                              : "the POP3 session is not connected");
   p->op_status = MW_OK;
-  p->op_protocol = false;
   return MW_OK;
 }
 
@@ -170,7 +172,7 @@ void mw__pop3_shown(const char *line, size_t len, char *out, size_t cap)
 /* The RFC 2449 response code at the start of text ("[SYS/TEMP] ..."):
  * copied into code (cap bytes) when well-formed, else "". */
 void mw__pop3_response_code(const char *text, size_t len, char *code,
-                               size_t cap)
+                            size_t cap)
 {
   code[0] = '\0';
   if(!len || text[0] != '[')
@@ -215,7 +217,7 @@ mw_status mw__pop3_refusal(struct mw_pop3 *p, mw_status st,
 
 /* The status line's verdict: +OK (ok) or -ERR, and the text after it. */
 bool mw__pop3_status_line(const char *line, size_t len, bool *ok,
-                             const char **text, size_t *tlen)
+                          const char **text, size_t *tlen)
 {
   size_t n;
   if(len >= 3 && memcmp(line, "+OK", 3) == 0 && (len == 3 || line[3] == ' '))
@@ -309,7 +311,7 @@ unsigned mw__pop3_cmd_ms(const struct mw_pop3 *p)
 
 /* The capabilities as one line, for messages. */
 const char *mw__pop3_capa_summary(const struct mw_pop3 *p, char *buf,
-                                     size_t len)
+                                  size_t len)
 {
   size_t used = 0;
   buf[0] = '\0';
@@ -592,7 +594,14 @@ static mw_status pop3_step(void *machine, short *want, bool *done)
       return st;
     const struct mw__engine_cmd *head = mw__engine_head(&p->eng);
     if(!head) {
-      /* Everything asked was answered: make sure it all went out. */
+      /* Everything asked was answered.  Anything more the server sent
+       * would be read as the answer to the next command: a session out
+       * of step (or a man in the middle) is stopped here. */
+      if(p->state == POP3_READY) {
+        st = pop3_expect_quiet(p, "its last response");
+        if(st)
+          return st;
+      }
       st = mw__engine_flush(&p->eng, want);
       *done = !st && !*want;
       return st;
@@ -716,10 +725,30 @@ mw_status mw__pop3_connect_over(struct mw_pop3 *p, struct mw__layer *top)
   return pop3_setup(p, top, mode);
 }
 
+static mw_status pop3_connect_once(struct mw_pop3 *p);
+
+/* As SMTP does: a minimum TLS version the server cannot do is, unless
+ * {tls-strict}, a reason to retry once with the default minimum (TLS
+ * 1.2, never lower), said loudly in the trace. */
 mw_status mw_pop3_connect(mw_pop3 *p)
 {
   if(!p)
     return MW_E_INVALID;
+  mw_status st = pop3_connect_once(p);
+  if(st != MW_E_TLS || !p->opt.tls_min || p->opt.tls_strict ||
+     p->err.tls_failure != MW__TLS_FAIL_VERSION)
+    return st;
+  mw__trace_emit(&p->trace, MW_TRACE_TLS,
+                 "WARNING: the server cannot do TLS %s; retrying with TLS "
+                 "1.2 allowed (use {tls-strict} to refuse)",
+                 p->opt.tls_min == MW_TLS_VERSION_1_3 ? "1.3" : "1.2");
+  p->opt.tls_min = MW_TLS_VERSION_DEFAULT;
+  p->state = POP3_CLOSED;
+  return pop3_connect_once(p);
+}
+
+static mw_status pop3_connect_once(struct mw_pop3 *p)
+{
   mw_tls_mode mode;
   mw_status st = pop3_begin(p, &mode);
   if(st)

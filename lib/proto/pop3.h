@@ -11,8 +11,8 @@
  * Files: proto/pop3.c holds the session set-up (connect, greeting, CAPA,
  * STLS) and the step function every operation runs; proto/pop3_auth.c
  * the login (USER/PASS, or SASL through proto/sasl_driver.h);
- * proto/pop3_mail.c the transaction commands (STAT, LIST+UIDL, RETR, TOP, DELE, RSET, NOOP, QUIT) and the
- * handlers of their responses.  The public functions are declared in
+ * proto/pop3_mail.c the transaction commands (STAT, LIST+UIDL, RETR, TOP,
+ * DELE, RSET, NOOP, QUIT) and the handlers of their responses.  The public functions are declared in
  * include/mailwire.h.
  */
 #ifndef MW_PROTO_POP3_H
@@ -106,7 +106,6 @@ struct mw_pop3 {
   /* The first refusal (-ERR) of the current operation: later responses
    * are still read so that the session stays in step. */
   mw_status op_status;
-  bool op_protocol;         /* a malformed multi-line response seen */
 
   /* STAT */
   size_t stat_count;

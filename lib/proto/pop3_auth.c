@@ -29,7 +29,7 @@
 /* A refused login: [AUTH] (or no code) is the credentials, the other
  * codes say why the account cannot be used now or at all. */
 mw_status mw__pop3_login_refused(struct mw_pop3 *p, const char *text,
-                                    size_t len, const char *mech)
+                                 size_t len, const char *mech)
 {
   char code[32];
   mw__pop3_response_code(text, len, code, sizeof(code));
@@ -182,7 +182,8 @@ static mw_status pop3_sasl(struct mw_pop3 *p, const char *mechanisms)
       .tls = p->tls != NULL,
       .mechanisms = mechanisms,
       .starttls_offered = mw__capa_has(&p->capa, "STLS"),
-      .offers = mechanisms ? NULL : mw__pop3_capa_summary(p, caps, sizeof(caps)),
+      .offers = mechanisms ? NULL
+                           : mw__pop3_capa_summary(p, caps, sizeof(caps)),
   };
   struct mw__sasl_request req = {
       .user = p->opt.user,

@@ -1050,3 +1050,8 @@ def _envelope(data):
         _nstring(h.get("Date")), _nstring(h.get("Subject")), frm, sender,
         reply_to, addrs("To"), addrs("Cc"), addrs("Bcc"),
         _nstring(h.get("In-Reply-To")), _nstring(h.get("Message-ID")))
+
+
+if __name__ == "__main__":
+    import fakemail
+    fakemail.serve_main(FakeIMAP, extra_flags=("starttls",))

@@ -324,3 +324,35 @@ class FakeServer:
 
     def _handle(self, io, sess):
         raise NotImplementedError
+
+
+def serve_main(make_server, extra_flags=()):
+    """Command-line serving, as fakesmtp.main (used inside network
+    namespaces): --port N --cert C --key K [--implicit] [--silent]
+    [--greeting TEXT|PRESET] [--host ADDR], plus the boolean keyword
+    arguments named in extra_flags (--no-starttls style: --no-NAME sets
+    NAME=False).  Prints "ready" once listening; SIGTERM stops it."""
+    import argparse
+    import signal
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--implicit", action="store_true")
+    ap.add_argument("--silent", action="store_true")
+    ap.add_argument("--greeting", default="ok")
+    ap.add_argument("--host", default="127.0.0.1")
+    for name in extra_flags:
+        ap.add_argument("--no-" + name.replace("_", "-"), dest=name,
+                        action="store_false")
+    args = ap.parse_args()
+    kw = {name: getattr(args, name) for name in extra_flags}
+    f = make_server(cert=args.cert, key=args.key,
+                    implicit_tls=args.implicit, silent=args.silent,
+                    greeting=args.greeting, **kw)
+    f.start(args.port, args.host)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: done.set())
+    print("ready", flush=True)
+    done.wait()
+    f.stop()

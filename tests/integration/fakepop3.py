@@ -361,3 +361,8 @@ class FakePOP3(FakeServer):
             io.send_line("-ERR Invalid base64 data")
             return False
         return mech, user, password
+
+
+if __name__ == "__main__":
+    import fakemail
+    fakemail.serve_main(FakePOP3, extra_flags=("stls",))

@@ -6,7 +6,11 @@
  * usage: pop3_check HOST:PORT TLS_MODE CA_FILE USER ACTION...
  * The password comes from the environment variable MW_PASSWORD (none: no
  * credentials).  MW_ALLOW_INSECURE=1 allows credentials in clear,
- * MW_AUTH_MECHS restricts the SASL mechanisms.  Actions:
+ * MW_AUTH_MECHS restricts the SASL mechanisms, MW_TLS_MIN ("1.2", "1.3")
+ * sets the minimum TLS version and MW_TLS_STRICT=1 forbids falling back
+ * from it, MW_TRACE=1 prints the
+ * client's lines and the server's as "trace > LINE" / "trace < LINE" on
+ * stderr.  Actions:
  *   list            LIST+UIDL: "message N SIZE UID" per message
  *   stat            "stat COUNT OCTETS"
  *   retr:N:FILE     RETR N into FILE
@@ -26,6 +30,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static void trace_fn(void *user, mw_trace_kind kind, double ms,
+                     const char *text)
+{
+  (void)user;
+  (void)ms;
+  if(kind == MW_TRACE_IN || kind == MW_TRACE_OUT)
+    fprintf(stderr, "trace %c %s\n", kind == MW_TRACE_IN ? '<' : '>', text);
+  else if(kind == MW_TRACE_TLS)
+    fprintf(stderr, "trace tls %s\n", text);
+}
 
 static void report(const mw_pop3 *p, const char *what, mw_status st)
 {
@@ -136,6 +151,12 @@ int main(int argc, char **argv)
   const char *password = getenv("MW_PASSWORD");
   const char *insecure = getenv("MW_ALLOW_INSECURE");
   const char *mechs = getenv("MW_AUTH_MECHS");
+  const char *trace = getenv("MW_TRACE");
+  const char *tls_min = getenv("MW_TLS_MIN");
+  const char *strict = getenv("MW_TLS_STRICT");
+  mw_tls_version vmin = MW_TLS_VERSION_DEFAULT;
+  if(tls_min && mw_tls_version_parse(tls_min, &vmin))
+    return 64;
   if(mw_global_init() != MW_OK || mw_tls_mode_parse(argv[2], &mode))
     return 64;
   mw_options *o = mw_options_new();
@@ -145,7 +166,10 @@ int main(int argc, char **argv)
      (password && mw_options_set_credentials(o, argv[4], password)) ||
      (insecure && insecure[0] == '1' &&
       mw_options_set_allow_insecure_auth(o, true)) ||
-     (mechs && mechs[0] && mw_options_set_auth_mechanisms(o, mechs))) {
+     (mechs && mechs[0] && mw_options_set_auth_mechanisms(o, mechs)) ||
+     (trace && trace[0] == '1' && mw_options_set_trace(o, trace_fn, NULL)) ||
+     mw_options_set_tls_versions(o, vmin, MW_TLS_VERSION_DEFAULT) ||
+     (strict && strict[0] == '1' && mw_options_set_tls_strict(o, true))) {
     mw_options_free(o);
     return 64;
   }

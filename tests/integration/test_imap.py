@@ -153,6 +153,17 @@ class Mailbox(ImapTest):
         self.ok("imaps", "fetch", "INBOX", self.dir)
         self.assertEqual(self.fetched(), {uid: data})
 
+    def test_large_message_round_trip(self):
+        # Bigger than the 1 MiB cap on literals that are not bodies: a body
+        # is streamed, with no cap but the deadline.
+        line = b"0123456789abcdefghijklmnopqrstuvwxyz" * 2 + b"\r\n"
+        data = (b"Subject: large\r\n\r\n" +
+                b"".join(b"%06d " % i + line for i in range(60000)))
+        self.assertGreater(len(data), 4 * 1024 * 1024)
+        uid = self.append(data)
+        self.ok("imaps", "fetch", "INBOX", self.dir)
+        self.assertEqual(self.fetched(), {uid: data})
+
     def test_flags_and_expunge(self):
         one = self.append(b"Subject: one\r\n\r\none\r\n")
         two = self.append(b"Subject: two\r\n\r\ntwo\r\n", "\\Seen")

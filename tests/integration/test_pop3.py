@@ -9,12 +9,16 @@ stops the session before any credential is sent."""
 
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+import fakesmtp  # noqa: E402
 import mwtest  # noqa: E402
 import rigutil  # noqa: E402
 
@@ -60,12 +64,17 @@ def send(subject, body=BODY):
 
 def pop3(port_name, mode, *actions, password=None, ca=None, user=BOB,
          env=None):
-    """Runs pop3_check; returns (exit code, {key: [values]}, stdout)."""
+    """Runs pop3_check; returns (exit code, {key: [values]}, stdout).
+    port_name: a rig port's name, or a port number."""
+    if isinstance(port_name, int):
+        address = "127.0.0.1:%d" % port_name
+    else:
+        address = "127.0.0.1:%d" % port(port_name)
     full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     full["MW_PASSWORD"] = (password if password is not None
                            else ENV["RIG_PASS2"])
     full.update(env or {})
-    cmd = mwtest.command(POP3_CHECK, "127.0.0.1:%d" % port(port_name), mode,
+    cmd = mwtest.command(POP3_CHECK, address, mode,
                          ca or ENV["RIG_CA_FILE"], user, *actions)
     p = subprocess.run(cmd, env=full, capture_output=True, timeout=120)
     out = p.stdout.decode("utf-8", "replace")
@@ -126,6 +135,17 @@ class SecurityModes(Pop3Test):
     def test_stls_on_the_pop3_port(self):
         facts = self.retrieve("POP3", "starttls")
         self.assertEqual(facts["encrypted"], ["yes"])
+
+    def test_capabilities_asked_again_after_tls(self):
+        code, facts, text = pop3("POP3", "starttls", "quit",
+                                 env={"MW_TRACE": "1"})
+        self.assertEqual(code, 0, text)
+        sent = [l[len("trace > "):] for l in text.splitlines()
+                if l.startswith("trace > ")]
+        self.assertEqual(sent[:3], ["CAPA", "STLS", "CAPA"], text)
+        self.assertIn("PASS <redacted>" if "USER bob@example.test" in sent
+                      else "AUTH SCRAM-SHA-256 <redacted>", sent)
+        self.assertNotIn(ENV["RIG_PASS2"], text)
 
     def test_auto_means_stls_required_off_port_995(self):
         facts = self.retrieve("POP3", "auto")
@@ -228,6 +248,67 @@ class Failures(Pop3Test):
         code, facts, text = pop3("PLAIN", "none", "stat")
         self.assertEqual(facts["connect"], ["MW_E_PROTOCOL"], text)
         self.assertIn("speaks SMTP", facts["message"][0])
+
+
+class TlsVersionFallback(unittest.TestCase):
+    """A POP3S server that can do only TLS 1.2 (Python's ssl, certificates
+    of fakesmtp.make_test_certs): a minimum of 1.3 falls back once to
+    1.2, loudly, unless strict."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="mw-pop3tls-")
+        self.ca, cert, key = fakesmtp.make_test_certs(self.tmp)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        self.thread = threading.Thread(target=self.serve, args=(ctx,),
+                                       daemon=True)
+        self.thread.start()
+
+    def serve(self, ctx):
+        while not self.stop:
+            try:
+                raw, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                with ctx.wrap_socket(raw, server_side=True) as c:
+                    f = c.makefile("rb")
+                    c.sendall(b"+OK tls12 only\r\n")
+                    for line in f:
+                        cmd = line.strip().upper()
+                        if cmd == b"CAPA":
+                            c.sendall(b"+OK\r\nUSER\r\n.\r\n")
+                        elif cmd.startswith((b"USER ", b"PASS ")):
+                            c.sendall(b"+OK\r\n")
+                        elif cmd == b"QUIT":
+                            c.sendall(b"+OK bye\r\n")
+                            break
+                        else:
+                            c.sendall(b"-ERR no\r\n")
+            except (OSError, ssl.SSLError):
+                pass
+
+    def tearDown(self):
+        self.stop = True
+        self.sock.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_fallback_from_1_3_unless_strict(self):
+        code, facts, text = pop3(self.port, "implicit", "quit",
+                                 ca=self.ca, env={"MW_TLS_MIN": "1.3",
+                                                  "MW_TRACE": "1"})
+        self.assertEqual(code, 0, text)
+        self.assertIn("cannot do TLS 1.3", text)
+        code, facts, text = pop3(self.port, "implicit", "quit",
+                                 ca=self.ca, env={"MW_TLS_MIN": "1.3",
+                                                  "MW_TLS_STRICT": "1"})
+        self.assertEqual(facts["connect"], ["MW_E_TLS"], text)
 
 
 if __name__ == "__main__":

@@ -466,6 +466,56 @@ static void json_is_seen_only_as_an_option(void **state)
   assert_false(cli_wants_json(0, NULL));
 }
 
+/* doctor's protocol (issue 11): --protocol, else the URL's scheme, else
+ * the port; the SMTP envelope options are refused for POP3 and IMAP. */
+static void doctor_protocol_by_flag_url_and_port(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *words[4];
+    int n;
+    int rc;
+    mw_protocol proto;
+  } cases[] = {
+    {{"mail.example.org:993"}, 1, 0, MW_PROTOCOL_IMAP},
+    {{"mail.example.org:143"}, 1, 0, MW_PROTOCOL_IMAP},
+    {{"mail.example.org:995"}, 1, 0, MW_PROTOCOL_POP3},
+    {{"mail.example.org:110"}, 1, 0, MW_PROTOCOL_POP3},
+    {{"mail.example.org:587"}, 1, 0, MW_PROTOCOL_SMTP},
+    {{"mail.example.org"}, 1, 0, MW_PROTOCOL_SMTP},
+    {{"[::1]:993"}, 1, 0, MW_PROTOCOL_IMAP},
+    {{"imaps://alice@mail.example.org/Archive"}, 1, 0, MW_PROTOCOL_IMAP},
+    {{"pop3://mail.example.org:2110"}, 1, 0, MW_PROTOCOL_POP3},
+    {{"smtps://mail.example.org"}, 1, 0, MW_PROTOCOL_SMTP},
+    {{"mail.example.org:993", "--protocol", "smtp"}, 3, 0, MW_PROTOCOL_SMTP},
+    {{"mail.example.org:2993", "--protocol", "IMAP"}, 3, 0,
+     MW_PROTOCOL_IMAP},
+    {{"imaps://h", "--protocol", "pop3"}, 3, 0, MW_PROTOCOL_POP3},
+    {{"h", "--protocol", "nntp"}, 3, -1, MW_PROTOCOL_SMTP},
+    {{"ftp://h"}, 1, -1, MW_PROTOCOL_SMTP},
+    {{"imaps://"}, 1, -1, MW_PROTOCOL_SMTP},
+    {{"imaps://h", "--from", "a@b.example", "--to"}, 4, -1,
+     MW_PROTOCOL_SMTP},
+  };
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct send_args a;
+    memset(&a, 0, sizeof(a));
+    char err[512] = "";
+    char *words[6] = {"doctor"};
+    int n = 1;
+    for(int k = 0; k < cases[i].n; k++)
+      words[n++] = (char *)cases[i].words[k];
+    if(cases[i].n == 4)
+      words[n++] = "c@d.example";
+    int rc = cli_parse_doctor(n - 1, words + 1, &a, err, sizeof(err));
+    if((rc != 0) != (cases[i].rc != 0))
+      fail_msg("case %zu (%s): rc %d (%s)", i, cases[i].words[0], rc, err);
+    if(!rc && a.protocol != cases[i].proto)
+      fail_msg("case %zu (%s): protocol %d", i, cases[i].words[0],
+               (int)a.protocol);
+  }
+}
+
 static void doctor_line_carries_settings_not_secrets(void **state)
 {
   (void)state;
@@ -620,6 +670,7 @@ int main(void)
       cmocka_unit_test(unknown_option_suggests_nearest),
       cmocka_unit_test(json_is_seen_only_as_an_option),
       cmocka_unit_test(doctor_line_carries_settings_not_secrets),
+      cmocka_unit_test(doctor_protocol_by_flag_url_and_port),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -857,6 +857,27 @@ static void incoming_replies_are_parsed(void **state)
   for(size_t i = 0; i < COUNT(bad); i++)
     if(mw_explain(bad[i], &x) != MW_E_INVALID)
       fail_msg("'%s' accepted", bad[i]);
+  /* hostile shapes: an unterminated or over-long code, a huge tag */
+  {
+    size_t n = 100000;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memcpy(big, "-ERR [", 6);
+    memset(big + 6, 'A', n - 6);
+    big[n] = '\0';
+    mw_explanation y = explain_ok(big);
+    assert_string_equal(y.protocol, "POP3");
+    assert_string_equal(y.response_code, ""); /* too long to be a code */
+    memset(big, 'a', n);
+    memcpy(big + n - 8, " NO [X]", 7);
+    big[n - 1] = '\0';
+    assert_int_equal(mw_explain(big, &y), MW_E_INVALID); /* tag too long */
+    free(big);
+    y = explain_ok("* NO [UNTERMINATED");
+    assert_string_equal(y.response_code, "UNTERMINATED");
+    y = explain_ok("-ERR [");
+    assert_string_equal(y.response_code, "");
+  }
   /* what decided: a code or words are specific, the status alone not */
   bool specific = true;
   assert_int_equal(mw__explain("-ERR whatever", &x, &specific), MW_OK);

@@ -305,11 +305,14 @@ static void every_response_code(void **state)
   assert_string_equal(p.resp.status.code.raw, "38505 304,319:320 3956:3958");
   done(&p, "A5 OK [READ-WRITE]\r\n");
   assert_int_equal(p.resp.status.code.kind, MW__IMAP_CODE_READ_WRITE);
+  /* The generic form: text after any code name. */
+  done(&p, "A1 NO [ALERT see https://example.test/x] x\r\n");
+  assert_int_equal(p.resp.status.code.kind, MW__IMAP_CODE_ALERT);
+  assert_string_equal(p.resp.status.code.raw, "see https://example.test/x");
   mw__imap_parser_free(&p);
   refused("A1 OK [UIDNEXT abc] x\r\n");
   refused("A1 OK [UIDVALIDITY 0] x\r\n");
   refused("A1 OK [UIDNEXT 99999999999] x\r\n");
-  refused("A1 OK [READ-ONLY x] x\r\n");
   refused("A1 OK [APPENDUID 1] x\r\n");
   refused("A1 OK [COPYUID 1 2:*] x\r\n");
   refused("A1 OK [ALERT x\r\n");
@@ -369,6 +372,12 @@ static void list_and_status(void **state)
   assert_string_equal(p.resp.list.mailbox, "Foo\"Bar]");
   done(&p, "* LIST (\\Subscribed) \"/\" \"Foo\" (\"CHILDINFO\" "
            "(\"SUBSCRIBED\"))\r\n");
+  /* RFC 9051 (IMAP4rev2): UTF-8 names and OLDNAME extended data. */
+  done(&p, "* LIST (\\Sent) \"/\" \"Gesendete Elemente\" (\"OLDNAME\" "
+           "(\"Gesendete Objekte\"))\r\n");
+  assert_string_equal(p.resp.list.mailbox, "Gesendete Elemente");
+  done(&p, "* LIST () \"/\" \"Entwürfe\"\r\n");
+  assert_string_equal(p.resp.list.mailbox, "Entwürfe");
   done(&p, "* LIST (\\HasNoChildren) \"/\" \"[Gmail]/Sent Mail\"\r\n");
   assert_string_equal(p.resp.list.mailbox, "[Gmail]/Sent Mail");
   done(&p, "* STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292 UIDVALIDITY 7 "
@@ -636,7 +645,8 @@ static void fetch_body_kinds(void **state)
   assert_string_equal(why, "the body sink refused the data");
   mw__imap_parser_free(&p);
   mw__sbuf_free(&s.data);
-  REFUSED_BIN("* 1 FETCH (BODY[] ~{3}\r\na\0b)\r\n"); /* binary only for BINARY */
+  /* ~{N} only for BINARY[] */
+  REFUSED_BIN("* 1 FETCH (BODY[] ~{3}\r\na\0b)\r\n");
   REFUSED_BIN("* 1 FETCH (BODY[] {3}\r\na\0b)\r\n");  /* NUL in a literal */
   refused("* 1 FETCH (RFC822<0> NIL)\r\n");
   refused("* 1 FETCH (BODY[1 NIL)\r\n");

@@ -690,6 +690,50 @@ static void fetch_pipelined_and_refused(void **state)
   mw__sbuf_free(&reply);
 }
 
+static mw_status on_summary(void *user, const mw_imap_summary *s)
+{
+  struct mw__sbuf *b = user;
+  mw__sbuf_printf(b, "%u %llu [%s] [%s] [%s] [%s];", (unsigned)s->uid,
+                  (unsigned long long)s->size, s->flags, s->date, s->from,
+                  s->subject);
+  return MW_OK;
+}
+
+static void fetch_summary(void **state)
+{
+  (void)state;
+  struct run r;
+  run_init(&r, MW_TLS_NONE);
+  const char *segs[] = {
+      PREAUTH("IDLE"), SELECT_REPLY,
+      "* 1 FETCH (UID 3 FLAGS (\\Seen \\Flagged) RFC822.SIZE 1234 "
+      "ENVELOPE (\"Mon, 2 Feb 2026 10:00:00 +0000\" {11}\r\nHello \"you\""
+      " ((\"Ann Example\" NIL \"ann\" \"example.org\")) NIL NIL NIL NIL "
+      "NIL NIL \"<id@x>\"))\r\n"
+      "* 2 FETCH (FLAGS () UID 4 RFC822.SIZE 9 ENVELOPE (NIL NIL "
+      "((NIL NIL \"bob\" \"example.org\")) NIL NIL NIL NIL NIL NIL NIL))\r\n"
+      "A0002 OK done\r\n",
+      NULL};
+  run_script(&r, segs);
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_int_equal(mw_imap_select(r.s, "INBOX", false, NULL), MW_OK);
+  struct mw__sbuf b;
+  mw__sbuf_init(&b);
+  const uint32_t uids[] = {4, 3};
+  assert_int_equal(mw_imap_fetch_summary(r.s, uids, 2, on_summary, &b),
+                   MW_OK);
+  assert_string_equal(b.data,
+                      "3 1234 [\\Seen \\Flagged] [Mon, 2 Feb 2026 10:00:00 "
+                      "+0000] [Ann Example <ann@example.org>] "
+                      "[Hello \"you\"];"
+                      "4 9 [] [] [bob@example.org] [];");
+  assert_string_equal(written(&r), "A0001 SELECT INBOX\r\n"
+                                   "A0002 UID FETCH 3:4 (UID FLAGS "
+                                   "RFC822.SIZE ENVELOPE)\r\n");
+  mw__sbuf_free(&b);
+  run_free(&r);
+}
+
 /* ---- APPEND ------------------------------------------------------------------- */
 
 struct src {
@@ -864,6 +908,7 @@ int main(void)
       cmocka_unit_test(rev2_only_and_both),
       cmocka_unit_test(fetch_every_read_size),
       cmocka_unit_test(fetch_pipelined_and_refused),
+      cmocka_unit_test(fetch_summary),
       cmocka_unit_test(append_sync_and_literal_plus),
       cmocka_unit_test(idle),
       cmocka_unit_test(close_at_every_state),

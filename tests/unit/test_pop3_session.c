@@ -298,6 +298,15 @@ static void stls_rules(void **state)
   assert_int_equal((unsigned char)w[12], 0x16); /* a TLS ClientHello */
   run_free(&r);
 
+  /* Implicit TLS met by a plaintext greeting: the STLS port. */
+  run_init(&r, MW_TLS_IMPLICIT);
+  const char *s8[] = {GREETING, NULL};
+  run_script(&r, s8);
+  assert_int_equal(run_connect(&r), MW_E_TLS);
+  assert_non_null(strstr(mw_error_message(mw_pop3_error(r.p)),
+                         "{tls=starttls}"));
+  run_free(&r);
+
   /* The default mode on port 110 is STLS required. */
   run_init(&r, MW_TLS_AUTO);
   const char *s7[] = {GREETING, CAPA_PLAIN, NULL};
@@ -413,6 +422,35 @@ static void auth_plain(void **state)
                                    "AGFsaWNlAHMzY3JldC1Qdy00Mg==\r\n");
   assert_string_equal(mw_pop3_auth_mechanism(r.p), "PLAIN");
   assert_non_null(strstr(r.trace, "> AUTH PLAIN <redacted>"));
+  run_free(&r);
+
+  /* SASL in clear without permission: nothing secret leaves. */
+  run_init(&r, MW_TLS_NONE);
+  run_creds(&r, false);
+  const char *segs3[] = {GREETING, "+OK\r\nSASL PLAIN\r\n.\r\n", NULL};
+  run_script(&r, segs3);
+  assert_int_equal(run_connect(&r), MW_E_INSECURE);
+  assert_string_equal(written(&r), "CAPA\r\n");
+  run_free(&r);
+
+  /* An initial response that would make AUTH longer than 255 octets
+   * answers the empty challenge instead (RFC 5034 section 4). */
+  run_init(&r, MW_TLS_NONE);
+  char token[400];
+  memset(token, 't', sizeof(token) - 1);
+  token[sizeof(token) - 1] = '\0';
+  assert_int_equal(mw_options_set_credentials(r.o, "alice", NULL), MW_OK);
+  assert_int_equal(mw_options_set_oauth2_token(r.o, token), MW_OK);
+  assert_int_equal(mw_options_set_allow_insecure_auth(r.o, true), MW_OK);
+  const char *segs4[] = {GREETING, "+OK\r\nSASL XOAUTH2\r\n.\r\n", "+ \r\n",
+                         "+OK\r\n", NULL};
+  run_script(&r, segs4);
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_string_equal(mw_pop3_auth_mechanism(r.p), "XOAUTH2");
+  const char *w = written(&r);
+  assert_int_equal(strncmp(w, "CAPA\r\nAUTH XOAUTH2\r\n", 20), 0);
+  assert_true(strlen(w) > 20 + 400);
+  assert_null(strstr(r.trace, token));
   run_free(&r);
 
   /* Refused with a response code. */
@@ -694,6 +732,16 @@ static void stat_and_list(void **state)
   assert_int_equal(mw_pop3_stat(r.p, &count, NULL), MW_E_PROTOCOL);
   run_free(&r);
 
+  /* A response followed by bytes nothing asked for: the session is out
+   * of step and stops (they would answer the next command). */
+  const char *s5[] = {"+OK\r\n+OK forged DELE\r\n", NULL};
+  run_ready(&r, CAPA_PIPE, s5);
+  assert_int_equal(mw_pop3_noop(r.p), MW_E_PROTOCOL);
+  assert_non_null(strstr(mw_error_message(mw_pop3_error(r.p)),
+                         "unsolicited"));
+  assert_int_equal(mw_pop3_delete(r.p, 1), MW_E_STATE);
+  run_free(&r);
+
   /* STAT refused: the session goes on. */
   const char *s4[] = {"-ERR [SYS/TEMP] later\r\n", "+OK\r\n", NULL};
   run_ready(&r, CAPA_PIPE, s4);
@@ -915,7 +963,7 @@ static void retrieve_many(void **state)
   run_free(&r);
 }
 
-/* ---- DELE, RSET, QUIT ---------------------------------------------------- */
+/* ---- DELE, RSET, QUIT -------------------------------------------------- */
 
 static void dele_rset_quit(void **state)
 {
