@@ -2,16 +2,19 @@
  * args.c - option parsing for `mailwire send`, `doctor` and `probe`.
  *
  * DESCRIPTION
- *   One table (opts[] below) says, for every option, its name and other
- *   spelling, the name of its value, which commands take it, its group
- *   and its one-line help.  The parser, the help texts (cli_help), the
- *   "did you mean" hints and the `mailwire doctor ...` line printed after
+ *   One table (cli_opt_table[] below) says, for every option, its name
+ *   and other spelling, the name of its value, which commands take it,
+ *   its group and its one-line help.  The parser, the help texts
+ *   (cli_help), the "did you mean" hints and the `mailwire doctor ...` line printed after
  *   a failed send are all derived from it, so the help cannot forget an
  *   option the parser takes, nor list one it refuses (tests/unit/
  *   test_args.c checks both ways).  Adding an option is one line in
- *   opts[], an enum value, and its case in apply().
+ *   cli_opt_table[], an enum value (args_int.h), and its case in apply().
+ *   The help texts are generated in args_help.c; durations and sizes are
+ *   read in args_values.c.
  */
 #include "args.h"
+#include "args_in.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,54 +22,15 @@
 #include <string.h>
 #include <strings.h>
 
-enum opt_id {
-  O_SERVER, O_TLS, O_FROM, O_TO, O_CC, O_BCC, O_SUBJECT, O_BODY,
-  O_BODY_FILE, O_MESSAGE, O_USER, O_PASSWORD, O_PASSWORD_ENV,
-  O_PASSWORD_FILE, O_PASSWORD_CMD, O_AUTH, O_OAUTH2_CMD, O_HELO, O_BIND,
-  O_IPV4, O_IPV6, O_CONNECT_TIMEOUT, O_GREETING_TIMEOUT, O_TIMEOUT,
-  O_CA_FILE, O_FINGERPRINT, O_SERVER_NAME, O_INSECURE, O_TLS_MIN, O_TLS_MAX,
-  O_ALLOW_INSECURE_AUTH, O_NO_PIPELINING, O_TRACE, O_JSON, O_HEADER, O_HELP,
-  O_NO_COLOR, O_DNS_SERVER, O_PROXY, O_TLS_STRICT, O_TLS_CIPHERS,
-  O_PROXY_PROTOCOL, O_PASSWORD_VALUE, O_DOMAIN, O_DKIM_SELECTOR, O_DNSBL,
-  O_TLS_CERT, O_TLS_KEY, O_PORTS, O_CONFIG, O_ACCOUNT, O_MAX_MESSAGE_SIZE,
-  O_SECRET_CMD_TIMEOUT, O_PROTOCOL
-};
-
-/* Which commands take an option (bits of 1 << enum cli_command). */
-#define SEND (1u << CLI_SEND)
-#define DOCTOR (1u << CLI_DOCTOR)
-#define PROBE (1u << CLI_PROBE)
-#define SD (SEND | DOCTOR)
-#define ALL (SEND | DOCTOR | PROBE)
-
-/* Help groups, printed in this order; G_HIDDEN is never printed. */
-enum opt_group {
-  G_PROFILE, G_CONN, G_PROBE, G_TLS, G_AUTH, G_MESSAGE, G_DOCTOR, G_OUTPUT,
-  G_HIDDEN
-};
-
-static const char *const group_titles[] = {
-    "Profile", "Connection", "Ports", "TLS", "Authentication",
-    "Envelope and message", "Deliverability (after the SMTP checks)",
-    "Output"};
-
-struct opt_def {
-  const char *name;  /* "--server" */
-  const char *alias; /* another spelling ("-H"), or NULL */
-  const char *arg;   /* the value's name in the help; NULL: takes none */
-  enum opt_id id;
-  unsigned cmds;     /* SEND, DOCTOR, PROBE */
-  enum opt_group group;
-  const char *help;  /* one sentence; cli_help() wraps it */
-};
+#include "args_int.h"
 
 /* The options, in help order within each group.  One line each. */
-static const struct opt_def opts[] = {
+const struct opt_def cli_opt_table[] = {
     /* main.c reads these two before the rest (the profile comes first). */
     {"--config", "-C", "FILE", O_CONFIG, ALL, G_PROFILE, "read account profiles from FILE (msmtprc syntax; default $MAILWIRE_CONFIG, else $XDG_CONFIG_HOME/mailwire/config)"},
     {"--account", NULL, "NAME", O_ACCOUNT, ALL, G_PROFILE, "use this account of the profile file (default: its default account); options given here override it"},
     {"--server", NULL, "HOST[:PORT]", O_SERVER, SD, G_CONN, "server (port default 587, or 465 with --tls implicit); [v6addr]:port for IPv6"},
-    {"--protocol", NULL, "NAME", O_PROTOCOL, DOCTOR, G_CONN, "smtp, pop3 or imap (default: the URL's scheme, else by port: 110 and 995 POP3, 143 and 993 IMAP, any other SMTP)"},
+    {"--protocol", NULL, "NAME", O_PROTOCOL, DOCTOR | FW, G_CONN, "smtp, pop3 or imap (default: the URL's scheme, else by port: 110 and 995 POP3, 143 and 993 IMAP, any other SMTP)"},
     {"--tls", NULL, "MODE", O_TLS, SD, G_CONN, "auto (default: 465 implicit, other ports STARTTLS required), implicit, starttls, starttls-optional, none, or detect (probe the ports first: see mailwire probe)"},
     {"--bind", NULL, "ADDR", O_BIND, ALL, G_CONN, "local address to connect from"},
     {"-4", NULL, NULL, O_IPV4, ALL, G_CONN, "IPv4 only"},
@@ -115,238 +79,53 @@ static const struct opt_def opts[] = {
     {"--domain", NULL, "DOMAIN", O_DOMAIN, DOCTOR, G_DOCTOR, "the sender's domain (default: that of --from), for its SPF, DMARC, MTA-STS and TLS-RPT"},
     {"--dkim-selector", NULL, "NAME", O_DKIM_SELECTOR, DOCTOR, G_DOCTOR, "also check the DKIM key NAME._domainkey.DOMAIN"},
     {"--dnsbl", NULL, "ZONE[,ZONE...]", O_DNSBL, DOCTOR, G_DOCTOR, "look the server's IPv4 address up in these DNS blocklists (none by default: no query is sent)"},
+    {"--mailbox", NULL, "NAME", O_MAILBOX, FW | APPEND, G_INCOMING, "the IMAP mailbox (default INBOX, or the URL's path)"},
+    {"--maildir", NULL, "DIR", O_MAILDIR, FW, G_INCOMING, "store each message in this Maildir (tmp/, fsync, rename into new/)"},
+    {"--mbox", NULL, "FILE", O_MBOX, FW, G_INCOMING, "append each message to this mbox (mboxrd quoting)"},
+    {"--mda", NULL, "CMD", O_MDA, FW, G_INCOMING, "run CMD (sh -c) per message, the message on its standard input; exit 0 means stored"},
+    {"--state-dir", NULL, "DIR", O_STATE_DIR, FW, G_INCOMING, "where the account's fetch state lives (default $XDG_STATE_HOME/mailwire, else ~/.local/state/mailwire)"},
+    {"--all", NULL, NULL, O_ALL, FETCH, G_INCOMING, "every message of the mailbox, also those fetched before (IMAP; POP3: all the server holds)"},
+    {"--unseen", NULL, NULL, O_UNSEEN, FETCH, G_INCOMING, "only messages without the \\Seen flag (IMAP)"},
+    {"--since", NULL, "DATE", O_SINCE, FETCH, G_INCOMING, "only messages that arrived on or after DATE, YYYY-MM-DD (IMAP)"},
+    {"--keep", NULL, NULL, O_KEEP, FW, G_INCOMING, "leave the messages on the server (default)"},
+    {"--delete", NULL, NULL, O_DELETE, FW, G_INCOMING, "delete each message from the server once it is stored durably and recorded"},
+    {"--limit", NULL, "N", O_LIMIT, FETCH, G_INCOMING, "fetch at most N messages this run"},
+    {"--no-progress", NULL, NULL, O_NO_PROGRESS, FETCH, G_INCOMING, "no progress bar (it is shown only when stderr is a terminal)"},
+    {"--exec", NULL, "CMD", O_EXEC, WATCH, G_INCOMING, "run CMD (sh -c) for each new message, the message on its standard input"},
+    {"--idle-interval", NULL, "DUR", O_IDLE_INTERVAL, WATCH, G_INCOMING, "re-issue IDLE after DUR (default 28m, under RFC 2177's 29 minutes)"},
+    {"--poll-interval", NULL, "DUR", O_POLL_INTERVAL, WATCH, G_INCOMING, "when the server has no IDLE (or for POP3): poll every DUR (default 60s)"},
+    {"--flags", NULL, "FLAGS", O_FLAGS, APPEND, G_INCOMING, "flags of the appended message, e.g. '\\Seen \\Flagged'"},
     {"--json", NULL, NULL, O_JSON, ALL, G_OUTPUT, "print the result as JSON on stdout (schema in README.md); errors too"},
     {"--trace", NULL, NULL, O_TRACE, ALL, G_OUTPUT, "print the SMTP dialogue to stderr (secrets redacted)"},
     {"--no-color", NULL, NULL, O_NO_COLOR, ALL, G_OUTPUT, "no colour even on a terminal (also NO_COLOR=1)"},
     {"--help", "-h", NULL, O_HELP, ALL, G_OUTPUT, "show this help"},
 };
 
-#define N_OPTS (sizeof(opts) / sizeof(opts[0]))
+const size_t cli_opt_table_len =
+    sizeof(cli_opt_table) / sizeof(cli_opt_table[0]);
+#define N_OPTS cli_opt_table_len
 
-/* Where a command says something else about an option than opts[]. */
-static const struct {
-  enum cli_command cmd;
-  enum opt_id id;
-  const char *help;
-} opt_notes[] = {
-    {CLI_DOCTOR, O_SERVER, "the server, if not given as the first word: HOST[:PORT], or a URL imaps://[USER@]HOST[:PORT][/MAILBOX], imap://, pop3s://, pop3://, smtps://, smtp://"},
-    {CLI_DOCTOR, O_TLS, "auto (default), implicit, starttls, starttls-optional or none"},
-    {CLI_DOCTOR, O_FROM, "with --to: test the envelope (MAIL, RCPT, then RSET; nothing is sent)"},
-    {CLI_DOCTOR, O_TO, "the one recipient to test, with --from"},
-    {CLI_DOCTOR, O_TRACE, "the SMTP dialogue of the main attempt on stderr"},
-    {CLI_PROBE, O_GREETING_TIMEOUT, "bound of each attempt (default 10s)"},
-    {CLI_PROBE, O_ACCOUNT, "take the host and the connection and TLS settings of this account"},
-};
-
-static const char send_intro[] =
-    "Usage: mailwire send --server HOST[:PORT] --from ADDR --to ADDR [options]\n"
-    "\n"
-    "Sends one message over SMTP, securely by default: TLS chosen by port\n"
-    "(465 implicit, anything else STARTTLS required), certificates verified,\n"
-    "no password over an unencrypted connection.\n";
-
-static const char send_trailer[] =
-    "\n"
-    "Exit status: 0 sent; 64 usage; 65 bad message; 66 input missing;\n"
-    "67 recipient refused; 68 host unknown; 69 refused by server; 70 internal;\n"
-    "74 local I/O; 75 temporary failure (retry later); 76 protocol error;\n"
-    "77 authentication failed; 78 TLS/certificate/security settings. See README.\n"
-    "A failed send ends with the `mailwire doctor ...` command that diagnoses it.\n";
-
-static const char doctor_intro[] =
-    "Usage: mailwire doctor HOST[:PORT] [options]\n"
-    "\n"
-    "Walks the troubleshooting checklist (DNS, TCP to every address, greeting,\n"
-    "TLS mode, certificate, EHLO, AUTH, envelope) and names the root cause\n"
-    "with its evidence and the fix.  No message is sent.\n"
-    "HOST may be an address or domain (alice@example.org): its MX is checked,\n"
-    "on port 25 unless a port is given.\n";
-
-static const char doctor_trailer[] =
-    "\n"
-    "Exit status: 0 healthy; 10 DNS; 11 connection refused or unreachable;\n"
-    "12 filtered (timeout, port 25 blocked); 13 greeting/service; 14 TLS mode\n"
-    "mismatch or STARTTLS missing; 15 TLS handshake/version; 16 certificate;\n"
-    "17 authentication; 18 envelope refused; 19 temporary (greylisted, rate\n"
-    "limited); 20 protocol error; 21 proxy; 64 usage.\n";
-
-static const char probe_intro[] =
-    "Usage: mailwire probe HOST|DOMAIN|ADDRESS [--ports LIST] [options]\n"
-    "\n"
-    "Finds the port and TLS mode that work: every port (default\n"
-    "465,587,25,2525) in every mode (implicit TLS, STARTTLS, plain) at once,\n"
-    "each attempt bounded by the greeting timeout, so the whole probe takes\n"
-    "about one greeting timeout.  Reports each combination (TLS version,\n"
-    "certificate verdict, AUTH offered after TLS), ranks the secure ones\n"
-    "(implicit TLS on 465, STARTTLS on 587, then the rest; plaintext is never\n"
-    "recommended) and prints the settings as send flags and a profile block.\n"
-    "For a domain or an address (alice@example.org) the SRV records of\n"
-    "RFC 6186 (_submissions._tcp, _submission._tcp) and the MX records are\n"
-    "looked up first and their hosts probed too.  No credentials are sent.\n";
-
-static const char probe_trailer[] =
-    "\n"
-    "Exit status: 0 a secure combination works (the first one printed);\n"
-    "64 usage; 68 the name does not exist; 69 nothing answered SMTP;\n"
-    "75 DNS failed for a reason that may pass;\n"
-    "78 only insecure combinations work (plaintext, or a certificate that\n"
-    "is not accepted: see the fix printed).\n";
-
-/* ---- help, generated from opts[] -------------------------------------- */
-
-#define HELP_COLUMN 28
-#define HELP_WIDTH 79
-
-struct sbuf {
-  char *buf;
-  size_t len, used; /* used may pass len: the length needed */
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
+/* Whether command c takes option d: its bit in the table, or for the
+ * incoming commands also the connection, TLS, authentication and output
+ * options of doctor (not --helo: no EHLO there).  CLI_ANY takes all. */
+bool cli_takes(const struct opt_def *d, enum cli_command c)
 {
-  if(b->used < b->len) {
-    size_t room = b->len - b->used - 1;
-    memcpy(b->buf + b->used, s, n < room ? n : room);
-    b->buf[b->used + (n < room ? n : room)] = '\0';
-  }
-  b->used += n;
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-  sb_add(b, s, strlen(s));
-}
-
-static void sb_spaces(struct sbuf *b, size_t n)
-{
-  while(n--)
-    sb_add(b, " ", 1);
-}
-
-static const char *option_help(const struct opt_def *d, enum cli_command cmd)
-{
-  for(size_t i = 0; i < sizeof(opt_notes) / sizeof(opt_notes[0]); i++)
-    if(opt_notes[i].cmd == cmd && opt_notes[i].id == d->id)
-      return opt_notes[i].help;
-  return d->help;
-}
-
-/* "  -H, --header 'Name: value'   text wrapped at HELP_WIDTH" */
-static void help_line(struct sbuf *b, const struct opt_def *d,
-                      enum cli_command cmd)
-{
-  size_t col = 2;
-  sb_str(b, "  ");
-  if(d->alias) {
-    sb_str(b, d->alias);
-    sb_str(b, ", ");
-    col += strlen(d->alias) + 2;
-  }
-  sb_str(b, d->name);
-  col += strlen(d->name);
-  if(d->arg) {
-    sb_str(b, " ");
-    sb_str(b, d->arg);
-    col += 1 + strlen(d->arg);
-  }
-  if(col + 2 > HELP_COLUMN) {
-    sb_str(b, "\n");
-    col = 0;
-  }
-  sb_spaces(b, HELP_COLUMN - col);
-  col = HELP_COLUMN;
-  const char *p = option_help(d, cmd);
-  while(*p) {
-    size_t w = strcspn(p, " ");
-    if(col > HELP_COLUMN && col + 1 + w > HELP_WIDTH) {
-      sb_str(b, "\n");
-      sb_spaces(b, HELP_COLUMN);
-      col = HELP_COLUMN;
-    }
-    else if(col > HELP_COLUMN) {
-      sb_str(b, " ");
-      col++;
-    }
-    sb_add(b, p, w);
-    col += w;
-    p += w;
-    while(*p == ' ')
-      p++;
-  }
-  sb_str(b, "\n");
-}
-
-size_t cli_help(enum cli_command cmd, char *buf, size_t len)
-{
-  struct sbuf b = {buf, len, 0};
-  if(len)
-    buf[0] = '\0';
-  sb_str(&b, cmd == CLI_DOCTOR  ? doctor_intro
-             : cmd == CLI_PROBE ? probe_intro
-                                : send_intro);
-  for(int g = 0; g < G_HIDDEN; g++) {
-    bool title = false;
-    for(size_t i = 0; i < N_OPTS; i++) {
-      const struct opt_def *d = &opts[i];
-      if(d->group != (enum opt_group)g || !(d->cmds & (1u << cmd)))
-        continue;
-      if(!title) {
-        sb_str(&b, "\n");
-        sb_str(&b, group_titles[g]);
-        sb_str(&b, ":\n");
-        title = true;
-      }
-      help_line(&b, d, cmd);
-    }
-  }
-  sb_str(&b, cmd == CLI_DOCTOR  ? doctor_trailer
-             : cmd == CLI_PROBE ? probe_trailer
-                                : send_trailer);
-  return b.used;
-}
-
-void cli_print_help(FILE *f, enum cli_command cmd)
-{
-  char *buf = malloc(32768);
-  if(!buf)
-    return;
-  size_t need = cli_help(cmd, buf, 32768);
-  if(need >= 32768) { /* never with today's table; be safe anyway */
-    char *big = realloc(buf, need + 1);
-    if(big) {
-      buf = big;
-      cli_help(cmd, buf, need + 1);
-    }
-  }
-  fputs(buf, f);
-  free(buf);
-}
-
-size_t cli_option_count(void)
-{
-  return N_OPTS;
-}
-
-bool cli_option_get(size_t i, struct cli_option_info *out)
-{
-  if(i >= N_OPTS)
+  if(c == CLI_ANY || (d->cmds & (1u << c)))
+    return true;
+  if(!((1u << c) & INCOMING) || !(d->cmds & DOCTOR) || d->id == O_HELO)
     return false;
-  out->name = opts[i].name;
-  out->alias = opts[i].alias;
-  out->takes_value = opts[i].arg != NULL;
-  out->hidden = opts[i].group == G_HIDDEN;
-  out->commands = opts[i].cmds;
-  return true;
+  return d->group == G_PROFILE || d->group == G_CONN || d->group == G_TLS ||
+         d->group == G_AUTH || d->group == G_OUTPUT || d->group == G_HIDDEN;
 }
 
 static const struct opt_def *find_option(const char *arg, size_t nlen)
 {
   for(size_t k = 0; k < N_OPTS; k++) {
-    const char *names[2] = {opts[k].name, opts[k].alias};
+    const char *names[2] = {cli_opt_table[k].name, cli_opt_table[k].alias};
     for(int j = 0; j < 2; j++)
       if(names[j] && strlen(names[j]) == nlen &&
          strncmp(names[j], arg, nlen) == 0)
-        return &opts[k];
+        return &cli_opt_table[k];
   }
   return NULL;
 }
@@ -389,8 +168,8 @@ const char *cli_suggest_option(enum cli_command cmd, const char *word,
   const char *best = NULL, *prefix_of = NULL;
   size_t best_d = 99, prefixes = 0;
   for(size_t k = 0; k < N_OPTS; k++) {
-    const struct opt_def *d = &opts[k];
-    if(d->group == G_HIDDEN || !(d->cmds & (1u << cmd)))
+    const struct opt_def *d = &cli_opt_table[k];
+    if(d->group == G_HIDDEN || !cli_takes(d, cmd))
       continue;
     size_t dist = edit_distance(word, len, d->name);
     if(dist < best_d) {
@@ -423,104 +202,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
   vsnprintf(err, errlen, fmt, ap);
   va_end(ap);
   return -1;
-}
-
-/* ---- durations ---------------------------------------------------------- */
-
-#define DURATION_MAX_MS (24ULL * 3600 * 1000)
-
-const char *cli_duration_error(const char *text, unsigned *ms)
-{
-  if(!text || !*text)
-    return "is empty";
-  const char *p = text;
-  if(*p == '-')
-    return "is negative";
-  if(*p == '+' || *p == ' ' || *p == '\t')
-    return "is not a number";
-  /* Integer part, bounded well before it could overflow. */
-  unsigned long long whole = 0, frac = 0, frac_scale = 1;
-  size_t digits = 0;
-  while(*p >= '0' && *p <= '9') {
-    if(whole > DURATION_MAX_MS)
-      return "is above the maximum of 24h";
-    whole = whole * 10 + (unsigned long long)(*p - '0');
-    p++;
-    digits++;
-  }
-  if(*p == '.') {
-    p++;
-    size_t fdigits = 0;
-    while(*p >= '0' && *p <= '9') {
-      if(fdigits < 6) { /* microseconds of the unit are plenty */
-        frac = frac * 10 + (unsigned long long)(*p - '0');
-        frac_scale *= 10;
-      }
-      fdigits++;
-      p++;
-    }
-    if(!fdigits)
-      return "has no digits after the decimal point";
-    digits += fdigits;
-  }
-  if(!digits)
-    return "is not a number";
-  unsigned long long unit_ms;
-  if(!*p || strcmp(p, "s") == 0)
-    unit_ms = 1000;
-  else if(strcmp(p, "ms") == 0)
-    unit_ms = 1;
-  else if(strcmp(p, "m") == 0)
-    unit_ms = 60000;
-  else if(strcmp(p, "h") == 0)
-    unit_ms = 3600000;
-  else
-    return "has an unknown unit (use ms, s, m or h)";
-  if(whole > DURATION_MAX_MS / unit_ms + 1)
-    return "is above the maximum of 24h";
-  /* In microseconds: whole * unit plus the fraction of a unit, rounded to
-   * the nearest millisecond. */
-  unsigned long long us = whole * unit_ms * 1000 +
-                          frac * unit_ms * 1000 / frac_scale;
-  unsigned long long v = (us + 500) / 1000;
-  if(v > DURATION_MAX_MS)
-    return "is above the maximum of 24h";
-  if(v == 0)
-    return whole || frac ? "is below the minimum of 1ms" : "is zero";
-  *ms = (unsigned)v;
-  return NULL;
-}
-
-bool cli_parse_duration(const char *text, unsigned *ms)
-{
-  return cli_duration_error(text, ms) == NULL;
-}
-
-bool cli_parse_size(const char *text, unsigned long long *bytes)
-{
-  if(!text || *text < '0' || *text > '9')
-    return false;
-  unsigned long long v = 0;
-  const char *p = text;
-  while(*p >= '0' && *p <= '9') {
-    v = v * 10 + (unsigned long long)(*p - '0');
-    if(v > (1ULL << 40))
-      return false;
-    p++;
-  }
-  unsigned shift = 0;
-  if(*p == 'k' || *p == 'K')
-    shift = 10;
-  else if(*p == 'm' || *p == 'M')
-    shift = 20;
-  else if(*p == 'g' || *p == 'G')
-    shift = 30;
-  if(shift)
-    p++;
-  if(*p || v == 0 || v > (1ULL << 40) >> shift)
-    return false;
-  *bytes = v << shift;
-  return true;
 }
 
 static int add_list(struct cli_list *l, const char *value, const char *name,
@@ -588,6 +269,7 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
       return fail(err, errlen,
                   "--protocol: '%s' is not smtp, pop3 or imap", v);
     a->protocol_set = true;
+    a->in.protocol = (int)a->protocol; /* fetch, watch */
     break;
   case O_TLS:
     if(mw_tls_mode_parse(v, &a->tls_mode) != MW_OK)
@@ -736,6 +418,14 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
     break;
   case O_SECRET_CMD_TIMEOUT:
     return set_duration(d->name, v, &a->secret_cmd_timeout_ms, err, errlen);
+  case O_IDLE_INTERVAL:
+    return set_duration(d->name, v, &a->in.idle_interval_ms, err, errlen);
+  case O_POLL_INTERVAL:
+    return set_duration(d->name, v, &a->in.poll_interval_ms, err, errlen);
+  case O_MAILBOX: case O_MAILDIR: case O_MBOX: case O_MDA:
+  case O_STATE_DIR: case O_ALL: case O_UNSEEN: case O_SINCE: case O_KEEP:
+  case O_DELETE: case O_LIMIT: case O_EXEC: case O_FLAGS: case O_NO_PROGRESS:
+    return cli_in_apply(d->name, v, &a->in, err, errlen);
   case O_DOMAIN:
   case O_DKIM_SELECTOR:
   case O_DNSBL: {
@@ -807,13 +497,18 @@ static int check_rules(struct send_args *a, char *err, size_t errlen)
 
 static const char *command_name(enum cli_command c)
 {
-  return c == CLI_DOCTOR ? "doctor" : c == CLI_PROBE ? "probe" : "send";
+  static const char *const names[] = {"send", "doctor", "probe", "fetch",
+                                      "watch", "folders", "append", "send"};
+  return names[c];
 }
 
 /* Why an option of the table is refused by command c. */
 static int not_for_command(const struct opt_def *d, enum cli_command c,
                            char *err, size_t errlen)
 {
+  if((1u << c) & INCOMING)
+    return fail(err, errlen, "option '%s' does not apply to %s", d->name,
+                command_name(c));
   if(c == CLI_PROBE)
     return fail(err, errlen, "option '%s' does not apply to probe (it "
                              "only connects, says EHLO and leaves)",
@@ -831,10 +526,12 @@ static int not_for_command(const struct opt_def *d, enum cli_command c,
 static int parse_words(int argc, char **argv, struct send_args *out,
                        enum cli_command command, char *err, size_t errlen)
 {
-  bool takes_target = command != CLI_SEND;
+  bool takes_target = command == CLI_DOCTOR || command == CLI_PROBE ||
+                      command == CLI_APPEND;
   const char *cmd = command_name(command);
   bool target_seen = false;
   memset(out, 0, sizeof(*out));
+  out->in.protocol = -1;
   err[0] = '\0';
   for(int i = 0; i < argc; i++) {
     const char *arg = argv[i];
@@ -842,7 +539,10 @@ static int parse_words(int argc, char **argv, struct send_args *out,
     size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
     const struct opt_def *d = find_option(arg, nlen);
     if(!d && takes_target && arg[0] != '-' && !target_seen) {
-      out->server = arg; /* the target (it overrides a profile's host) */
+      if(command == CLI_APPEND)
+        out->in.file = arg; /* the message file */
+      else
+        out->server = arg; /* the target (it overrides a profile's host) */
       target_seen = true;
       continue;
     }
@@ -860,7 +560,7 @@ static int parse_words(int argc, char **argv, struct send_args *out,
                                "--help)",
                   (int)nlen, arg, cmd);
     }
-    if(!(d->cmds & (1u << command)))
+    if(!cli_takes(d, command))
       return not_for_command(d, command, err, errlen);
     if(d->id == O_PASSWORD)
       return apply(d, NULL, out, err, errlen);
@@ -902,9 +602,35 @@ int cli_check_words(int argc, char **argv, char *err, size_t errlen)
   struct send_args *scratch = calloc(1, sizeof(*scratch));
   if(!scratch)
     return fail(err, errlen, "out of memory");
-  int rc = parse_words(argc, argv, scratch, CLI_SEND, err, errlen);
+  int rc = parse_words(argc, argv, scratch, CLI_ANY, err, errlen);
   free(scratch);
   return rc;
+}
+
+int cli_parse_incoming(enum cli_command cmd, int argc, char **argv,
+                       struct send_args *out, char *err, size_t errlen)
+{
+  if(parse_words(argc, argv, out, cmd, err, errlen))
+    return -1;
+  if(out->help)
+    return 0;
+  if(out->tls_min && out->tls_max && out->tls_min > out->tls_max)
+    return fail(err, errlen, "--tls-min is above --tls-max");
+  /* The rules first: they take the user from a server URL. */
+  if(cli_in_check(cmd, out, err, errlen))
+    return -1;
+  return check_credentials(out, err, errlen);
+}
+
+bool cli_option_takes(enum cli_command cmd, const char *word,
+                      bool *has_value)
+{
+  const char *eq = strncmp(word, "--", 2) == 0 ? strchr(word, '=') : NULL;
+  const struct opt_def *d = find_option(word, eq ? (size_t)(eq - word)
+                                                 : strlen(word));
+  if(has_value)
+    *has_value = d && d->arg && !eq;
+  return d && cli_takes(d, cmd);
 }
 
 int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
@@ -921,23 +647,23 @@ int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
  * single quotes. */
 static void sb_shell_word(struct sbuf *b, const char *word)
 {
-  sb_str(b, " ");
+  cli_sb_str(b, " ");
   bool plain = *word != '\0';
   for(const char *p = word; *p && plain; p++)
     plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
             (*p >= '0' && *p <= '9') || strchr("@%+=:,./_-", *p);
   if(plain) {
-    sb_str(b, word);
+    cli_sb_str(b, word);
     return;
   }
-  sb_str(b, "'");
+  cli_sb_str(b, "'");
   for(const char *p = word; *p; p++) {
     if(*p == '\'')
-      sb_str(b, "'\\''");
+      cli_sb_str(b, "'\\''");
     else
-      sb_add(b, p, 1);
+      cli_sb_add(b, p, 1);
   }
-  sb_str(b, "'");
+  cli_sb_str(b, "'");
 }
 
 /* A proxy URL with its user:password replaced by USER:PASSWORD. */
@@ -962,7 +688,7 @@ size_t cli_doctor_line(int argc, char **argv, const char *host,
   struct sbuf b = {buf, len, 0};
   if(len)
     buf[0] = '\0';
-  sb_str(&b, "mailwire doctor");
+  cli_sb_str(&b, "mailwire doctor");
   char target[400];
   if(strchr(host, ':') && host[0] != '[')
     snprintf(target, sizeof(target), "[%s]:%u", host, port);
