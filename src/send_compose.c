@@ -79,6 +79,7 @@ char *cli_read_whole_file(const char *what, const char *path,
     return NULL;
   }
   *len = used;
+  *code = EXIT_OK;
   return buf;
 }
 
