@@ -402,10 +402,11 @@ mw_status mw__compose_build(mw_compose *c, GMimeMessage **out)
   for(size_t i = 0; i < c->nheaders; i++)
     g_mime_object_append_header(GMIME_OBJECT(msg), c->headers[i].name,
                                 c->headers[i].value, "utf-8");
-  GMimeObject *body = mw__compose_body(c);
+  mw_status st = MW_OK;
+  GMimeObject *body = mw__compose_body(c, &st);
   if(!body) {
     g_object_unref(msg);
-    return MW_E_IO;
+    return st;
   }
   g_mime_message_set_mime_part(msg, body);
   g_object_unref(body);

@@ -62,9 +62,9 @@ mw_status mw__compose_check_header_block(mw_compose *c, const char *msg,
  * reference. */
 mw_status mw__compose_build(mw_compose *c, GMimeMessage **out);
 /* The MIME body of a composed message: text/plain alone, or the
- * multipart tree for HTML, inline parts and attachments.  NULL with
- * c->error set when a file cannot be opened. */
-GMimeObject *mw__compose_body(mw_compose *c);
+ * multipart tree for HTML, inline parts and attachments.  NULL with *st
+ * and c->error set (MW_E_IO: a file cannot be opened; MW_E_MESSAGE). */
+GMimeObject *mw__compose_body(mw_compose *c, mw_status *st);
 /* A new Message-ID for the domain of from (a mailbox or NULL). */
 char *mw__compose_message_id(const char *from);
 void mw__compose_parsed_free(mw_compose *c);

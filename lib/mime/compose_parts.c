@@ -121,17 +121,17 @@ static const char *base_name(const char *path)
  * and the first bytes (GIO's shared-mime-info database). */
 static mw_status probe_file(mw_compose *c, const char *path, char **type)
 {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if(fd < 0) {
+  FILE *f = fopen(path, "rbe");
+  if(!f) {
     snprintf(c->error, sizeof(c->error), "cannot read '%.150s': %s", path,
              strerror(errno));
     return MW_E_IO;
   }
   guchar head[4096];
-  ssize_t n = read(fd, head, sizeof(head));
-  int err = errno;
-  close(fd);
-  if(n < 0) {
+  size_t n = fread(head, 1, sizeof(head), f);
+  int err = ferror(f) ? errno : 0;
+  fclose(f);
+  if(err) {
     snprintf(c->error, sizeof(c->error), "cannot read '%.150s': %s", path,
              strerror(err));
     return MW_E_IO;
@@ -303,14 +303,16 @@ static bool add_files(mw_compose *c, GMimeObject *to, bool inline_parts)
   return true;
 }
 
-GMimeObject *mw__compose_body(mw_compose *c)
+GMimeObject *mw__compose_body(mw_compose *c, mw_status *st)
 {
+  *st = MW_E_IO; /* a file that cannot be opened, unless said below */
   size_t ninline = 0;
   for(size_t i = 0; i < c->nfiles; i++)
     ninline += c->files[i].cid != NULL;
   if(ninline && !c->html) {
-    mw__compose_fail(c, "%s", "inline parts are referenced from an HTML "
-                              "part (cid:...): give the HTML too");
+    *st = mw__compose_fail(c, "%s", "inline parts are referenced from an "
+                                    "HTML part (cid:...): give the HTML "
+                                    "too");
     return NULL;
   }
   GMimeObject *body = text_part("plain", c->body, c->body_len);
@@ -343,6 +345,7 @@ GMimeObject *mw__compose_body(mw_compose *c)
       return NULL;
     }
   }
+  *st = MW_OK;
   return body;
 }
 
@@ -361,11 +364,13 @@ static mw_status write_message(mw_compose *c, GMimeStream *out)
               : MW_E_NOMEM;
     g_free(head);
   }
-  if(!st && (g_mime_object_write_to_stream(GMIME_OBJECT(msg), fo, out) < 0 ||
-             g_mime_stream_flush(out) < 0))
-    st = mw__compose_fail(c, "%s", "could not write the message (a file "
-                                   "changed or vanished, or the output "
-                                   "failed)");
+  /* No flush: a file stream writes through (and fsync, which GMime's
+   * flush is, fails on a pipe or /dev/null). */
+  if(!st && g_mime_object_write_to_stream(GMIME_OBJECT(msg), fo, out) < 0) {
+    mw__compose_fail(c, "%s", "could not write the message (a file "
+                              "changed or vanished, or the output failed)");
+    st = MW_E_IO;
+  }
   g_mime_format_options_free(fo);
   g_object_unref(msg);
   return st;
