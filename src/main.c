@@ -599,7 +599,7 @@ int main(int argc, char **argv)
       fputs(main_help, stdout);
     else if(argc > 3) {
       fprintf(stderr, "mailwire help: give one command (send, doctor, "
-                      "probe, explain, config)\n");
+                      "probe, explain, config, sendmail)\n");
       return EXIT_USAGE;
     }
     else if(strcmp(argv[2], "send") == 0)
@@ -616,7 +616,7 @@ int main(int argc, char **argv)
       cli_print_sendmail_help(stdout);
     else {
       fprintf(stderr, "mailwire help: no command '%s' (send, doctor, probe, "
-                      "explain, config)\n",
+                      "explain, config, sendmail)\n",
               argv[2]);
       return EXIT_USAGE;
     }
