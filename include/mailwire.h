@@ -561,7 +561,8 @@ mw_status mw_compose_add_inline(mw_compose *c, const char *path,
  * only adds a From header when the message has none.  Parts, subject,
  * To/Cc and extra headers do not apply (MW_E_MESSAGE if already set).
  * Returns:   MW_OK, MW_E_INVALID (not seekable), MW_E_MESSAGE (no header
- *            block, a recipient that is not an address), MW_E_NOMEM.
+ *            block, a NUL byte in it, a recipient that is not an
+ *            address), MW_E_NOMEM.
  * Since:     0.2
  */
 mw_status mw_compose_set_message_fd(mw_compose *c, int fd);

@@ -363,6 +363,20 @@ static mw_status build_parsed(mw_compose *c, GMimeMessage **out)
     return MW_E_MESSAGE;
   while(g_mime_object_remove_header(obj, "Bcc"))
     ;
+  /* A message that ends inside its header (no empty line, no final line
+   * break) leaves the last raw value without its line break: GMime would
+   * write the next field on the same line ("Subject: xDate: ..."). */
+  GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+  for(int i = 0; i < g_mime_header_list_get_count(hl); i++) {
+    GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+    const char *raw = g_mime_header_get_raw_value(h);
+    size_t rl = raw ? strlen(raw) : 0;
+    if(raw && (!rl || raw[rl - 1] != '\n')) {
+      char *fixed = g_strconcat(raw, "\n", NULL);
+      g_mime_header_set_raw_value(h, fixed);
+      g_free(fixed);
+    }
+  }
   if(!g_mime_message_get_date(msg)) {
     GDateTime *now = g_date_time_new_now_local();
     g_mime_message_set_date(msg, now);

@@ -83,18 +83,53 @@ static mw_status collect(mw_compose *c, InternetAddressList *list,
   return MW_OK;
 }
 
+/* The header block (from the current offset to the first empty line)
+ * must hold no NUL byte: RFC 5322 forbids it, and GMime would cut the
+ * header there when writing it back (the fields after it, Date and
+ * Message-ID included, would vanish).  Read with pread, the offset kept. */
+static mw_status check_header_nul(mw_compose *c, int fd, off_t start)
+{
+  char buf[4096];
+  off_t pos = start;
+  int state = 1; /* 1: at the start of a line; 2: after CR there */
+  for(;;) {
+    ssize_t n = pread(fd, buf, sizeof(buf), pos);
+    if(n < 0)
+      return mw__compose_fail(c, "cannot read the message: %s",
+                              strerror(errno));
+    if(n == 0)
+      return MW_OK;
+    for(ssize_t i = 0; i < n; i++) {
+      char ch = buf[i];
+      if(ch == '\0')
+        return mw__compose_fail(c, "%s", "the message's header holds a NUL "
+                                         "byte");
+      if(ch == '\n' && state)
+        return MW_OK; /* the empty line: the body follows */
+      state = ch == '\n' ? 1 : ch == '\r' && state == 1 ? 2 : 0;
+    }
+    pos += n;
+  }
+}
+
 mw_status mw_compose_set_message_fd(mw_compose *c, int fd)
 {
   if(!c || fd < 0)
     return MW_E_INVALID;
-  if(lseek(fd, 0, SEEK_CUR) < 0)
-    return mw__compose_fail(c, "%s", "the message must come from a file "
-                                     "(a seekable descriptor)");
+  off_t start = lseek(fd, 0, SEEK_CUR);
+  if(start < 0) {
+    mw__compose_fail(c, "%s", "the message must come from a file (a "
+                              "seekable descriptor)");
+    return MW_E_INVALID;
+  }
   if(c->body || c->html || c->nfiles || c->nheaders || c->subject ||
      c->nto || c->ncc)
     return mw__compose_fail(c, "%s", "a ready-made message replaces the "
                                      "composed one: give one or the other");
   mw__compose_parsed_free(c);
+  mw_status hst = check_header_nul(c, fd, start);
+  if(hst)
+    return hst;
   int copy = dup(fd);
   if(copy < 0)
     return mw__compose_fail(c, "cannot read the message: %s",

@@ -384,8 +384,17 @@ mw_status mw_compose_write_fd(mw_compose *c, int fd)
   if(copy < 0)
     return mw__compose_fail(c, "cannot write the message: %s",
                             strerror(errno));
-  GMimeStream *out = g_mime_stream_fs_new(copy); /* owns copy */
-  g_mime_stream_fs_set_owner(GMIME_STREAM_FS(out), TRUE);
+  /* A file stream seeks, which a pipe or socket cannot: those get a pipe
+   * stream.  Either owns copy. */
+  GMimeStream *out;
+  if(lseek(copy, 0, SEEK_CUR) < 0) {
+    out = g_mime_stream_pipe_new(copy);
+    g_mime_stream_pipe_set_owner(GMIME_STREAM_PIPE(out), TRUE);
+  }
+  else {
+    out = g_mime_stream_fs_new(copy);
+    g_mime_stream_fs_set_owner(GMIME_STREAM_FS(out), TRUE);
+  }
   mw_status st = write_message(c, out);
   g_object_unref(out);
   return st;

@@ -211,10 +211,49 @@ static void ready_made_message(void **state)
   int fds[2];
   assert_int_equal(pipe(fds), 0);
   c = mw_compose_new();
-  assert_int_equal(mw_compose_set_message_fd(c, fds[0]), MW_E_MESSAGE);
+  assert_int_equal(mw_compose_set_message_fd(c, fds[0]), MW_E_INVALID);
   mw_compose_free(c);
   close(fds[0]);
   close(fds[1]);
+}
+
+/* Found by fuzz_message: a message that ends inside its header (no empty
+ * line, no final line break) must not glue the added Date to its last
+ * field; a NUL in the header is refused; a pipe is a valid output. */
+static void ready_made_edge_cases(void **state)
+{
+  (void)state;
+  const char msg[] = "From: a@example.org\nSubject: no body";
+  FILE *in = tmpfile();
+  fwrite(msg, 1, sizeof(msg) - 1, in);
+  fflush(in);
+  rewind(in);
+  mw_compose *c = mw_compose_new();
+  assert_int_equal(mw_compose_set_message_fd(c, fileno(in)), MW_OK);
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  assert_int_equal(mw_compose_write_fd(c, fds[1]), MW_OK);
+  close(fds[1]);
+  char buf[2048];
+  ssize_t n, total = 0;
+  while((n = read(fds[0], buf + total, sizeof(buf) - 1 - (size_t)total)) > 0)
+    total += n;
+  buf[total] = '\0';
+  close(fds[0]);
+  assert_non_null(strstr(buf, "Subject: no body\r\nDate: "));
+  mw_compose_free(c);
+  fclose(in);
+
+  const char nul[] = "From: a@example.org\nTo: b@x\0y\n\nbody\0ok\n";
+  in = tmpfile();
+  fwrite(nul, 1, sizeof(nul) - 1, in);
+  fflush(in);
+  rewind(in);
+  c = mw_compose_new();
+  assert_int_equal(mw_compose_set_message_fd(c, fileno(in)), MW_E_MESSAGE);
+  assert_non_null(strstr(mw_compose_error(c), "NUL"));
+  mw_compose_free(c);
+  fclose(in);
 }
 
 static long peak_kib(void)
@@ -268,6 +307,7 @@ int main(void)
       cmocka_unit_test(html_alone_and_quoted_printable),
       cmocka_unit_test(refusals),
       cmocka_unit_test(ready_made_message),
+      cmocka_unit_test(ready_made_edge_cases),
       cmocka_unit_test(large_attachment_memory_is_bounded),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
