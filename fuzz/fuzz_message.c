@@ -11,8 +11,9 @@
  *     address with '@' and no CR, LF, space, '<' or '>' (they become
  *     envelope commands);
  *   - recipients are listed once each (case-insensitive);
- *   - the header block written contains no Bcc field, and Date and
- *     Message-Id fields;
+ *   - the header block written contains no Bcc field (whatever its case
+ *     or the white space before its colon), and Date and Message-Id
+ *     fields;
  *   - nothing crashes, leaks or hangs on any bytes.
  */
 #include "mailwire.h"
@@ -51,8 +52,14 @@ static int has_field(const char *msg, size_t len, const char *name)
     size_t ll = eol ? (size_t)(eol - ln) : len - i;
     if(ll == 0 || (ll == 1 && ln[0] == '\r'))
       return 0;
-    if(ll > nl && strncasecmp(ln, name, nl) == 0 && ln[nl] == ':')
-      return 1;
+    /* obs-optional: white space may stand before the colon ("Date :") */
+    if(ll > nl && strncasecmp(ln, name, nl) == 0) {
+      size_t k = nl;
+      while(k < ll && (ln[k] == ' ' || ln[k] == '\t'))
+        k++;
+      if(k < ll && ln[k] == ':')
+        return 1;
+    }
     if(!eol)
       break;
     i = (size_t)(eol - msg) + 1;
