@@ -116,8 +116,10 @@ class Sendmail(unittest.TestCase):
     def test_default_account_when_nothing_matches(self):
         """The default account's server is down: 75 or 69, not 0."""
         msg = b"From: carol@example.test\nTo: bob@example.test\n\nx\n"
-        code, _, err, _ = self.sendmail(["-t"], msg)
+        code, out, err, _ = self.sendmail(["-t"], msg)
         self.assertIn(code, (69, 75), err)
+        self.assertEqual(out, "")
+        self.assertIn("127.0.0.1:9", err)  # the failure said, on stderr
 
     def test_lone_dot_ends_the_message_without_i(self):
         msg = b"Subject: dot\n\nbefore\n.\nafter\n"
