@@ -493,7 +493,9 @@ mw_status mw_smtp_quit(mw_smtp *s);
 
 /* ------------------------------------------------------------------------
  * Message composition (GMime): builds an RFC 5322 message with
- * RFC 2047-encoded headers and a text/plain UTF-8 body.
+ * RFC 2047-encoded headers and a text/plain UTF-8 body; since 0.2 also an
+ * HTML alternative, attachments and inline parts, or starts from a
+ * ready-made message (see mw_compose_set_message_fd).
  * ---------------------------------------------------------------------- */
 typedef struct mw_compose mw_compose;
 mw_compose *mw_compose_new(void); /* NULL on OOM */
