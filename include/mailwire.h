@@ -493,7 +493,9 @@ mw_status mw_smtp_quit(mw_smtp *s);
 
 /* ------------------------------------------------------------------------
  * Message composition (GMime): builds an RFC 5322 message with
- * RFC 2047-encoded headers and a text/plain UTF-8 body.
+ * RFC 2047-encoded headers and a text/plain UTF-8 body; since 0.2 also an
+ * HTML alternative, attachments and inline parts, or starts from a
+ * ready-made message (see mw_compose_set_message_fd).
  * ---------------------------------------------------------------------- */
 typedef struct mw_compose mw_compose;
 mw_compose *mw_compose_new(void); /* NULL on OOM */
@@ -515,6 +517,80 @@ mw_status mw_compose_render(mw_compose *c, char **out, size_t *len);
 /* A detail for the last MW_E_MESSAGE or MW_E_INVALID from this object
  * (static or owned by c; valid until the next call on c). */
 const char *mw_compose_error(const mw_compose *c);
+
+/* Richer messages.  Since 0.2
+ *
+ * The MIME tree is GMime's: text/plain alone; with HTML,
+ * multipart/alternative (text, html), or the HTML alone when the text
+ * body is empty; inline parts put the HTML in multipart/related; and
+ * attachments wrap everything in multipart/mixed.  Text parts use the
+ * narrowest safe encoding (7bit, quoted-printable for mostly-ASCII text,
+ * else base64), files base64, non-ASCII file names RFC 2231, non-ASCII
+ * header text RFC 2047.
+ *
+ * mw_compose_set_html - the HTML alternative (UTF-8, copied).
+ * mw_compose_add_attachment - attaches the file at path.  name is the
+ *   file name shown (NULL: the path's last component; CR, LF and control
+ *   characters refused, MW_E_MESSAGE); type is "type/subtype" (NULL:
+ *   guessed from the name and the first bytes by shared-mime-info,
+ *   "application/octet-stream" when unknown).  The file is opened and
+ *   its first 4 KiB read now (MW_E_IO when it cannot be read), and its
+ *   content read in chunks only while the message is written: memory
+ *   does not grow with its size.  Repeatable.
+ * mw_compose_add_inline - the same for an image (or any part) the HTML
+ *   references as "cid:ID": content_id is ID (NULL: the file name, so
+ *   --inline logo.png is <img src="cid:logo.png">).  Needs the HTML part
+ *   when the message is written (else MW_E_MESSAGE).
+ * Returns:   MW_OK, MW_E_INVALID, MW_E_MESSAGE, MW_E_IO, MW_E_NOMEM
+ *            (detail: mw_compose_error()).
+ * Ownership: strings copied.  Threads: one thread per mw_compose.
+ * Since:     0.2
+ */
+mw_status mw_compose_set_html(mw_compose *c, const char *utf8, size_t len);
+mw_status mw_compose_add_attachment(mw_compose *c, const char *path,
+                                    const char *name, const char *type);
+mw_status mw_compose_add_inline(mw_compose *c, const char *path,
+                                const char *content_id, const char *type);
+
+/*
+ * mw_compose_set_message_fd - start from a ready-made message instead
+ * Parses the RFC 5322 message readable at fd (a seekable descriptor, such
+ * as a regular or temporary file, from its current offset; fd stays the
+ * caller's and must stay open and unchanged until c is freed: the content
+ * is read from it when the message is written).  Writing it then removes
+ * every Bcc header and adds Date and Message-ID when absent; the other
+ * headers and the body go out as they came.  mw_compose_set_from() then
+ * only adds a From header when the message has none.  Parts, subject,
+ * To/Cc and extra headers do not apply (MW_E_MESSAGE if already set).
+ * Returns:   MW_OK, MW_E_INVALID (not seekable), MW_E_MESSAGE (no header
+ *            block, a NUL byte in it, a recipient that is not an
+ *            address), MW_E_NOMEM.
+ * Since:     0.2
+ */
+mw_status mw_compose_set_message_fd(mw_compose *c, int fd);
+/* The recipients the ready-made message names in To, Cc and Bcc (group
+ * members included, each address once, in that order), as bare
+ * addresses for the envelope (sendmail -t); its first From address or
+ * NULL.  Borrowed until c is freed.  Since 0.2 */
+size_t mw_compose_recipient_count(const mw_compose *c);
+const char *mw_compose_recipient(const mw_compose *c, size_t i);
+const char *mw_compose_sender(const mw_compose *c);
+
+/*
+ * mw_compose_write_fd - write the message to a file descriptor
+ * The whole message with CRLF line endings; the header block is checked
+ * before anything is written (as mw_compose_render() does).  Attachments
+ * are read and encoded a buffer at a time.
+ * mw_compose_open - write it once to an unlinked temporary file (in
+ * $TMPDIR) and rewind: mw_compose_read() (a mw_read_fn, user = c) then
+ * reads it, for mw_message_info_scan_reader() and mw_smtp_send().  Calling
+ * it again rewinds.  *size (may be NULL) gets its length in bytes.
+ * Returns:   MW_OK, MW_E_MESSAGE, MW_E_IO, MW_E_INVALID, MW_E_NOMEM.
+ * Since:     0.2
+ */
+mw_status mw_compose_write_fd(mw_compose *c, int fd);
+mw_status mw_compose_open(mw_compose *c, uint64_t *size);
+mw_status mw_compose_read(void *user, char *buf, size_t len, size_t *got);
 
 /* ------------------------------------------------------------------------
  * Settings named in library text.  Since 0.2

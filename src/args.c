@@ -71,7 +71,11 @@ const struct opt_def cli_opt_table[] = {
     {"--bcc", NULL, "ADDR", O_BCC, SEND, G_MESSAGE, "recipient in the envelope only (repeatable)"},
     {"--subject", NULL, "TEXT", O_SUBJECT, SEND, G_MESSAGE, "the Subject header"},
     {"--body", NULL, "TEXT", O_BODY, SEND, G_MESSAGE, "the body text"},
-    {"--body-file", NULL, "FILE", O_BODY_FILE, SEND, G_MESSAGE, "the body, read from FILE"},
+    {"--body-file", NULL, "FILE", O_BODY_FILE, SEND, G_MESSAGE, "the body, read from FILE (- for standard input)"},
+    {"--html", NULL, "FILE", O_HTML, SEND, G_MESSAGE, "an HTML version of the body, read from FILE (multipart/alternative with the text)"},
+    {"--attach", NULL, "FILE", O_ATTACH, SEND, G_MESSAGE, "attach FILE (repeatable; its type guessed from the name and content; streamed, not loaded)"},
+    {"--attach-type", NULL, "TYPE", O_ATTACH_TYPE, SEND, G_MESSAGE, "the content type of the --attach before it, e.g. application/pdf"},
+    {"--inline", NULL, "FILE", O_INLINE, SEND, G_MESSAGE, "an image for the HTML, which shows it as <img src=\"cid:NAME\"> where NAME is the file's name (repeatable)"},
     {"--header", "-H", "'Name: value'", O_HEADER, SEND, G_MESSAGE, "extra header (repeatable)"},
     {"--message", NULL, "FILE|-", O_MESSAGE, SEND, G_MESSAGE, "send a complete RFC 5322 message as is (- for standard input)"},
     {"--max-message-size", NULL, "SIZE", O_MAX_MESSAGE_SIZE, SEND, G_MESSAGE, "the most read from standard input, a pipe or a device, or --body-file (default 25M; K, M, G: powers of 1024; at most 1T)"},
@@ -295,6 +299,18 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
   case O_BODY: a->body = v; break;
   case O_BODY_FILE: a->body_file = v; break;
   case O_MESSAGE: a->message_file = v; break;
+  case O_HTML: a->html_file = v; break;
+  case O_ATTACH: return add_list(&a->attach, v, d->name, err, errlen);
+  case O_INLINE: return add_list(&a->inline_files, v, d->name, err, errlen);
+  case O_ATTACH_TYPE:
+    if(!a->attach.count)
+      return fail(err, errlen, "--attach-type sets the type of the --attach "
+                               "before it: give --attach FILE first");
+    if(!strchr(v, '/') || strpbrk(v, " \t\r\n;"))
+      return fail(err, errlen, "--attach-type: '%s' is not a MIME type "
+                               "(type/subtype, e.g. application/pdf)", v);
+    a->attach_type[a->attach.count - 1] = v;
+    break;
   case O_USER: a->user = v; break;
   case O_PASSWORD:
     return fail(err, errlen,
@@ -483,6 +499,14 @@ static int check_rules(struct send_args *a, char *err, size_t errlen)
     return fail(err, errlen,
                 "--message sends a complete message as is: --subject and "
                 "--header do not apply");
+  if(a->message_file &&
+     (a->html_file || a->attach.count || a->inline_files.count))
+    return fail(err, errlen,
+                "--message sends a complete message as is: --html, --attach "
+                "and --inline do not apply");
+  if(a->inline_files.count && !a->html_file)
+    return fail(err, errlen, "--inline adds an image for the HTML part: "
+                             "give --html FILE too");
   if(check_credentials(a, err, errlen))
     return -1;
   if(a->tls_min && a->tls_max && a->tls_min > a->tls_max)

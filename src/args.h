@@ -71,6 +71,11 @@ struct send_args {
   const char *body;
   const char *body_file;
   const char *message_file; /* "-" for standard input */
+  /* Since 0.2 (issue 12): an HTML alternative, attachments (each with the
+   * --attach-type given after it, or NULL) and inline parts. */
+  const char *html_file;
+  struct cli_list attach, inline_files;
+  const char *attach_type[CLI_MAX_LIST];
   const char *user;
   const char *password_env, *password_file, *password_cmd;
   const char *password_value; /* from a profile only (never argv) */

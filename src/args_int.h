@@ -23,7 +23,9 @@ enum opt_id {
   /* incoming mail (fetch, watch, folders, append) */
   O_MAILBOX, O_MAILDIR, O_MBOX, O_MDA, O_STATE_DIR, O_ALL, O_UNSEEN,
   O_SINCE, O_KEEP, O_DELETE, O_LIMIT, O_EXEC, O_IDLE_INTERVAL,
-  O_POLL_INTERVAL, O_FLAGS, O_NO_PROGRESS
+  O_POLL_INTERVAL, O_FLAGS, O_NO_PROGRESS,
+  /* composition (send) */
+  O_HTML, O_ATTACH, O_ATTACH_TYPE, O_INLINE
 };
 
 /* Which commands take an option (bits of 1 << enum cli_command). */

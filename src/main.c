@@ -11,6 +11,7 @@
 #include "secrets.h"
 #include "profile.h"
 #include "settings.h"
+#include "send_compose.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ static const char main_help[] =
     "  probe      find the port and TLS mode that work, all at once\n"
     "  explain    what an SMTP reply code means (mailwire explain 535)\n"
     "  config show [--account NAME] [-C FILE]   the effective profile\n"
+    "  sendmail   sendmail-compatible: the message on standard input\n"
     "\n"
     "Incoming mail (IMAP, POP3):\n"
     "  fetch      download new messages into a Maildir, an mbox or an MDA\n"
@@ -225,68 +227,6 @@ static int open_message(const char *path, struct msg_source *m,
   return code;
 }
 
-/* Reads --body-file whole (GMime encodes it), at most cap bytes: a
- * regular file larger than that is refused before reading, anything else
- * (a pipe, /dev/zero) as soon as it passes the cap. */
-static char *read_whole_file(const char *path, unsigned long long cap,
-                             bool explicit_cap, size_t *len, int *code,
-                             char *err, size_t errlen)
-{
-  char limit[64];
-  describe_size(cap, limit, sizeof(limit));
-  *code = EXIT_NOINPUT;
-  FILE *f = fopen(path, "rb");
-  if(!f) {
-    snprintf(err, errlen, "--body-file: cannot read '%s': %s", path,
-             strerror(errno));
-    return NULL;
-  }
-  struct stat st;
-  bool over = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
-              (unsigned long long)st.st_size > cap;
-  size_t cap_sz = 65536, used = 0;
-  char *buf = over ? NULL : malloc(cap_sz);
-  size_t n;
-  while(buf && !over &&
-        (n = fread(buf + used, 1, cap_sz - used, f)) > 0) {
-    used += n;
-    if(used > cap) {
-      over = true;
-      break;
-    }
-    if(used == cap_sz) {
-      char *p = realloc(buf, cap_sz * 2);
-      if(!p) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = p;
-      cap_sz *= 2;
-    }
-  }
-  if(over) {
-    snprintf(err, errlen, "--body-file: '%s' is larger than the %s of %s "
-                          "(--max-message-size SIZE changes it); nothing "
-                          "was sent",
-             path, explicit_cap ? "limit" : "default limit", limit);
-    *code = EXIT_DATAERR;
-    free(buf);
-    fclose(f);
-    return NULL;
-  }
-  if(!buf || ferror(f)) {
-    snprintf(err, errlen, "--body-file: cannot read '%s'", path);
-    *code = buf ? EXIT_IOERR : EXIT_SOFTWARE;
-    free(buf);
-    fclose(f);
-    return NULL;
-  }
-  fclose(f);
-  *len = used;
-  return buf;
-}
-
 /* "Alice <alice@example.org>" -> "alice@example.org" in out, by the same
  * rule the composer applies to the header (mw_mailbox_check), so the
  * envelope carries exactly the mailbox the header shows.  NULL when fine,
@@ -306,72 +246,6 @@ static bool send_json;
 static int fail_with(int code, const char *msg)
 {
   return output_early_error("send", send_json, code, msg);
-}
-
-static int compose_message(const struct send_args *a, char **msg,
-                           size_t *len, char *err, size_t errlen)
-{
-  mw_compose *c = mw_compose_new();
-  if(!c) {
-    snprintf(err, errlen, "out of memory");
-    return EXIT_SOFTWARE;
-  }
-  char *body = NULL;
-  size_t body_len = 0;
-  if(a->body_file) {
-    int rc = EXIT_OK;
-    body = read_whole_file(a->body_file,
-                           a->max_message_size ? a->max_message_size
-                                               : CLI_DEFAULT_MAX_MESSAGE_SIZE,
-                           a->max_message_size != 0, &body_len, &rc, err,
-                           errlen);
-    if(!body) {
-      mw_compose_free(c);
-      return rc;
-    }
-  }
-  else if(a->body) {
-    body_len = strlen(a->body);
-  }
-  mw_status st = mw_compose_set_from(c, a->from);
-  for(size_t i = 0; !st && i < a->to.count; i++)
-    st = mw_compose_add_to(c, a->to.items[i]);
-  for(size_t i = 0; !st && i < a->cc.count; i++)
-    st = mw_compose_add_cc(c, a->cc.items[i]);
-  if(!st)
-    st = mw_compose_set_subject(c, a->subject ? a->subject : "");
-  if(!st)
-    st = mw_compose_set_body(c, body ? body : a->body, body_len);
-  for(size_t i = 0; !st && i < a->headers.count; i++) {
-    const char *h = a->headers.items[i];
-    const char *colon = strchr(h, ':');
-    char name[128];
-    size_t nl = (size_t)(colon - h);
-    if(nl >= sizeof(name)) {
-      snprintf(err, errlen, "--header: name too long in '%.40s...'", h);
-      free(body);
-      mw_compose_free(c);
-      return EXIT_DATAERR;
-    }
-    memcpy(name, h, nl);
-    name[nl] = '\0';
-    const char *value = colon + 1;
-    while(*value == ' ' || *value == '\t')
-      value++;
-    st = mw_compose_add_header(c, name, value);
-  }
-  if(!st)
-    st = mw_compose_render(c, msg, len);
-  free(body);
-  if(st) {
-    bool bad_input = st == MW_E_MESSAGE || st == MW_E_INVALID;
-    snprintf(err, errlen, "%s", bad_input ? cli_text(mw_compose_error(c))
-                                          : "cannot build the message");
-    mw_compose_free(c);
-    return bad_input ? EXIT_DATAERR : EXIT_SOFTWARE;
-  }
-  mw_compose_free(c);
-  return EXIT_OK;
 }
 
 static int build_envelope(const struct send_args *a, mw_envelope *e,
@@ -560,7 +434,7 @@ void cli_free_words(char **words, int n)
 
 static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv);
 
-static int cmd_send(int argc, char **argv)
+int cmd_send(int argc, char **argv)
 {
   char **words = NULL;
   int n = 0;
@@ -607,8 +481,8 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
   }
   double t0 = now_ms();
   int code = EXIT_OK;
-  char *password = NULL, *token = NULL, *msg = NULL;
-  size_t msg_len = 0;
+  char *password = NULL, *token = NULL;
+  mw_compose *comp = NULL;
   FILE *msg_file = NULL;
   mw_options *o = mw_options_new();
   mw_envelope *env = mw_envelope_new();
@@ -642,9 +516,7 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
                         sizeof(err));
   }
   else if(!code) {
-    code = compose_message(a, &msg, &msg_len, err, sizeof(err));
-    if(!code)
-      mw_message_info_scan(&info, msg, msg_len);
+    code = cli_compose(a, &comp, &info, err, sizeof(err));
   }
   if(code > 0) {
     fail_with(code, err);
@@ -666,7 +538,7 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
     if(msg_file)
       st = mw_smtp_send(s, env, &info, file_read, msg_file, &res);
     else
-      st = mw_smtp_send_buffer(s, env, msg, msg_len, &res);
+      st = mw_smtp_send(s, env, &info, mw_compose_read, comp, &res);
     if(st) {
       e = mw_smtp_error(s);
       code = exitcode_for_error(e);
@@ -733,7 +605,7 @@ done:
   mw_options_free(o);
   secret_free(password);
   secret_free(token);
-  free(msg);
+  mw_compose_free(comp);
   if(msg_file)
     fclose(msg_file);
   free(a);
@@ -743,6 +615,11 @@ done:
 
 int main(int argc, char **argv)
 {
+  /* Through a link named sendmail: sendmail's command line. */
+  const char *base = argc ? strrchr(argv[0], '/') : NULL;
+  base = base ? base + 1 : argc ? argv[0] : "";
+  if(strcmp(base, "sendmail") == 0)
+    return cmd_sendmail(argc - 1, argv + 1);
   if(argc < 2) {
     fputs(main_help, stderr);
     return EXIT_USAGE;
@@ -764,7 +641,7 @@ int main(int argc, char **argv)
     else if(argc > 3) {
       fprintf(stderr, "mailwire help: give one command (send, doctor, "
                       "probe, explain, config, fetch, watch, folders, "
-                      "append)\n");
+                      "append, sendmail)\n");
       return EXIT_USAGE;
     }
     else if(strcmp(argv[2], "send") == 0)
@@ -785,9 +662,12 @@ int main(int argc, char **argv)
       cli_print_help(stdout, CLI_APPEND);
     else if(strcmp(argv[2], "config") == 0)
       return cmd_config(1, words);
+    else if(strcmp(argv[2], "sendmail") == 0)
+      cli_print_sendmail_help(stdout);
     else {
       fprintf(stderr, "mailwire help: no command '%s' (send, doctor, probe, "
-                      "explain, config, fetch, watch, folders, append)\n",
+                      "explain, config, fetch, watch, folders, append, "
+                      "sendmail)\n",
               argv[2]);
       return EXIT_USAGE;
     }
@@ -811,6 +691,8 @@ int main(int argc, char **argv)
     return cmd_folders(argc - 2, argv + 2);
   if(strcmp(cmd, "append") == 0)
     return cmd_append(argc - 2, argv + 2);
+  if(strcmp(cmd, "sendmail") == 0)
+    return cmd_sendmail(argc - 2, argv + 2);
   fprintf(stderr, "mailwire: unknown command '%s'\n%s", cmd, main_help);
   return EXIT_USAGE;
 }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 /* msmtp's keys that mailwire honours, and mailwire's own. */
@@ -963,4 +964,57 @@ int profile_to_words(const struct profile *p, char ***words, int *count,
   *words = w.v;
   *count = w.n;
   return 0;
+}
+
+/* ---- the account whose from matches (sendmail mode) -------------------- */
+
+static bool same_address(const char *mailbox, const char *address)
+{
+  char a[400], b[400];
+  if(mw_mailbox_check(mailbox, a, sizeof(a), NULL) != MW_MAILBOX_OK ||
+     mw_mailbox_check(address, b, sizeof(b), NULL) != MW_MAILBOX_OK)
+    return false;
+  return strcasecmp(a, b) == 0;
+}
+
+char *profile_account_for_address(const char *path, const char *address)
+{
+  char *p = path ? strdup(path) : default_path();
+  if(!p)
+    return NULL;
+  FILE *f = fopen(p, "rb");
+  char *text = NULL, *found = NULL;
+  size_t len = 0;
+  struct stat st;
+  if(f && fstat(fileno(f), &st) == 0 && st.st_size >= 0 &&
+     st.st_size < 16 * 1024 * 1024 &&
+     (text = malloc((size_t)st.st_size + 1)) != NULL)
+    len = fread(text, 1, (size_t)st.st_size, f);
+  if(f)
+    fclose(f);
+  struct parsed *ps = text ? calloc(1, sizeof(*ps)) : NULL;
+  char err[512];
+  if(ps && parse_text(text, len, p, ps, err, sizeof(err)) == 0) {
+    for(size_t i = 1; i < ps->count && !found; i++) {
+      struct profile prof;
+      if(!ps->sec[i].name ||
+         profile_parse(text, len, p, ps->sec[i].name, &prof, err,
+                       sizeof(err)) != 0)
+        continue;
+      const char *from = profile_get(&prof, "from");
+      if(from && same_address(from, address))
+        found = strdup(ps->sec[i].name);
+      profile_free(&prof);
+    }
+  }
+  if(ps) {
+    parsed_free(ps);
+    free(ps);
+  }
+  if(text) {
+    memset(text, 0, len);
+    free(text);
+  }
+  free(p);
+  return found;
 }

@@ -64,4 +64,10 @@ int profile_to_words(const struct profile *p, char ***words, int *count,
                      char *err, size_t errlen);
 void profile_words_free(char **words, int n);
 
+/* The name of the first account (in file order) whose from is address
+ * (compared as addresses, case-insensitively), as msmtp's
+ * --read-envelope-from picks it; NULL when none or the file cannot be
+ * read (path NULL: the default locations).  Free with free(). */
+char *profile_account_for_address(const char *path, const char *address);
+
 #endif

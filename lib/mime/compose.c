@@ -10,29 +10,11 @@
 #include "mailwire.h"
 
 #include "core/util.h"
+#include "mime/compose_int.h"
 
 #include <gmime/gmime.h>
 #include <stdio.h>
 #include <string.h>
-
-struct header {
-  char *name;
-  char *value;
-};
-
-struct mw_compose {
-  char *from;
-  char **to;
-  size_t nto;
-  char **cc;
-  size_t ncc;
-  char *subject;
-  char *body;
-  size_t body_len;
-  struct header *headers;
-  size_t nheaders;
-  char error[256];
-};
 
 static bool gmime_ready;
 
@@ -66,6 +48,11 @@ void mw_compose_free(mw_compose *c)
     mw__free(c->headers[i].value);
   }
   mw__free(c->headers);
+  mw__free(c->html);
+  mw__compose_files_free(c);
+  mw__compose_parsed_free(c);
+  if(c->rendered)
+    fclose(c->rendered);
   mw__free(c);
 }
 
@@ -74,29 +61,29 @@ const char *mw_compose_error(const mw_compose *c)
   return c ? c->error : "";
 }
 
-static mw_status compose_fail(mw_compose *c, const char *fmt,
-                              const char *what)
+mw_status mw__compose_fail(mw_compose *c, const char *fmt,
+                           const char *what)
 {
   snprintf(c->error, sizeof(c->error), fmt, what);
   return MW_E_MESSAGE;
 }
 
 /* Refuses what could break out of a header: CR, LF, NUL-less controls. */
-static mw_status check_value(mw_compose *c, const char *what,
-                             const char *value)
+mw_status mw__compose_check_value(mw_compose *c, const char *what,
+                                  const char *value)
 {
   if(!value)
-    return compose_fail(c, "%s is missing", what);
+    return mw__compose_fail(c, "%s is missing", what);
   for(const unsigned char *p = (const unsigned char *)value; *p; p++) {
     if(*p == '\r' || *p == '\n')
-      return compose_fail(c, "%s contains a line break (CR or LF): "
+      return mw__compose_fail(c, "%s contains a line break (CR or LF): "
                              "refused, it could inject headers",
                           what);
     if((*p < 0x20 && *p != '\t') || *p == 0x7f)
-      return compose_fail(c, "%s contains a control character", what);
+      return mw__compose_fail(c, "%s contains a control character", what);
   }
   if(!g_utf8_validate(value, -1, NULL))
-    return compose_fail(c, "%s is not valid UTF-8", what);
+    return mw__compose_fail(c, "%s is not valid UTF-8", what);
   return MW_OK;
 }
 
@@ -119,7 +106,7 @@ static mw_status push(char ***list, size_t *n, const char *value)
 static mw_status check_mailbox(mw_compose *c, const char *what,
                                const char *mailbox)
 {
-  mw_status st = check_value(c, what, mailbox);
+  mw_status st = mw__compose_check_value(c, what, mailbox);
   if(st)
     return st;
   const char *why = NULL;
@@ -160,7 +147,7 @@ mw_status mw_compose_set_subject(mw_compose *c, const char *utf8)
 {
   if(!c)
     return MW_E_INVALID;
-  mw_status st = check_value(c, "the subject", utf8);
+  mw_status st = mw__compose_check_value(c, "the subject", utf8);
   if(st)
     return st;
   return mw__replace_string(&c->subject, utf8) ? MW_OK : MW_E_NOMEM;
@@ -171,9 +158,9 @@ mw_status mw_compose_set_body(mw_compose *c, const char *utf8, size_t len)
   if(!c || (!utf8 && len))
     return MW_E_INVALID;
   if(memchr(utf8 ? utf8 : "", '\0', len))
-    return compose_fail(c, "%s contains a NUL byte", "the body");
+    return mw__compose_fail(c, "%s contains a NUL byte", "the body");
   if(len && !g_utf8_validate(utf8, (gssize)len, NULL))
-    return compose_fail(c, "%s is not valid UTF-8", "the body");
+    return mw__compose_fail(c, "%s is not valid UTF-8", "the body");
   /* Line endings to LF (GMime writes CRLF): a bare CR would otherwise
    * survive into a 7-bit body and become a line break only on the wire. */
   char *copy = mw__malloc(len + 1);
@@ -203,13 +190,13 @@ mw_status mw_compose_add_header(mw_compose *c, const char *name,
   if(!c)
     return MW_E_INVALID;
   if(!name || !*name)
-    return compose_fail(c, "%s", "a header has an empty name");
+    return mw__compose_fail(c, "%s", "a header has an empty name");
   for(const unsigned char *p = (const unsigned char *)name; *p; p++)
     if(*p <= 0x20 || *p >= 0x7f || *p == ':')
-      return compose_fail(c, "header name '%s' is not a valid field name",
+      return mw__compose_fail(c, "header name '%s' is not a valid field name",
                           name);
   if(strlen(name) > 76)
-    return compose_fail(c, "header name '%.40s...' is longer than 76 "
+    return mw__compose_fail(c, "header name '%.40s...' is longer than 76 "
                            "characters",
                         name);
   /* The fields the composer writes itself: a second copy would contradict
@@ -219,17 +206,17 @@ mw_status mw_compose_add_header(mw_compose *c, const char *name,
       "MIME-Version", "Content-Type", "Content-Transfer-Encoding"};
   for(size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
     if(mw__strieq(name, owned[i]))
-      return compose_fail(c, "header '%s' is written by mailwire itself "
+      return mw__compose_fail(c, "header '%s' is written by mailwire itself "
                              "(use {from}, {to}, {cc}, {subject}, or "
                              "{message} for a complete message)",
                           owned[i]);
   for(size_t i = 0; i < c->nheaders; i++)
     if(mw__strieq(name, c->headers[i].name))
-      return compose_fail(c, "header '%s' is given twice", name);
-  mw_status st = check_value(c, "a header value", value);
+      return mw__compose_fail(c, "header '%s' is given twice", name);
+  mw_status st = mw__compose_check_value(c, "a header value", value);
   if(st)
     return st;
-  struct header *h = mw__realloc(c->headers,
+  struct mw__compose_header *h = mw__realloc(c->headers,
                                  (c->nheaders + 1) * sizeof(*h));
   if(!h)
     return MW_E_NOMEM;
@@ -299,8 +286,8 @@ static const char *domain_of(const char *addr)
  * added) or a folded continuation, and none exceeds 998 bytes.  GMime 3.2
  * can break a fold when a value holds "=?" and non-ASCII text, which would
  * start a line with arbitrary text. */
-static mw_status check_header_block(mw_compose *c, const char *msg,
-                                    size_t len)
+mw_status mw__compose_check_header_block(mw_compose *c, const char *msg,
+                                         size_t len)
 {
   static const char *const own[] = {
       "Date", "From", "To", "Cc", "Subject", "Message-Id", "MIME-Version",
@@ -315,7 +302,7 @@ static mw_status check_header_block(mw_compose *c, const char *msg,
     if(ll == 0)
       return MW_OK; /* the blank line: headers end */
     if(ll > 998)
-      return compose_fail(c, "%s", "a header line would exceed 998 bytes "
+      return mw__compose_fail(c, "%s", "a header line would exceed 998 bytes "
                                    "(an over-long address or header)");
     if(ln[0] != ' ' && ln[0] != '\t') {
       const char *colon = memchr(ln, ':', ll);
@@ -327,7 +314,7 @@ static mw_status check_header_block(mw_compose *c, const char *msg,
         ok = strlen(c->headers[k].name) == nl &&
              mw__strnieq(ln, c->headers[k].name, nl);
       if(!ok)
-        return compose_fail(c, "%s", "a header value could not be folded "
+        return mw__compose_fail(c, "%s", "a header value could not be folded "
                                      "safely (it mixes \"=?\" with "
                                      "non-ASCII text): refused");
     }
@@ -338,31 +325,13 @@ static mw_status check_header_block(mw_compose *c, const char *msg,
   return MW_OK;
 }
 
-mw_status mw_compose_render(mw_compose *c, char **out, size_t *len)
+char *mw__compose_message_id(const char *from)
 {
-  if(!c || !out || !len)
-    return MW_E_INVALID;
-  *out = NULL;
-  *len = 0;
-  if(!c->from)
-    return compose_fail(c, "%s", "the message has no From address");
-  GMimeMessage *msg = g_mime_message_new(TRUE);
-  mw_status st = MW_OK;
-  if(!add_addresses(c, g_mime_message_get_from(msg), &c->from, 1, "From") ||
-     !add_addresses(c, g_mime_message_get_to(msg), c->to, c->nto, "To") ||
-     !add_addresses(c, g_mime_message_get_cc(msg), c->cc, c->ncc, "Cc")) {
-    g_object_unref(msg);
-    return MW_E_MESSAGE;
-  }
-  g_mime_message_set_subject(msg, c->subject ? c->subject : "", "utf-8");
-  GDateTime *now = g_date_time_new_now_local();
-  g_mime_message_set_date(msg, now);
-  g_date_time_unref(now);
-  /* The From domain: a bracketed or unusual From still yields an id. */
   /* The From domain as a dot-atom (RFC 5322 msg-id): letters, digits,
-   * '-' and single dots, cut at anything else ("example.org(Alice)"). */
+   * '-' and single dots, cut at anything else ("example.org(Alice)"), so
+   * a bracketed or unusual From still yields an id. */
   char domain[256];
-  const char *src = domain_of(c->from);
+  const char *src = domain_of(from);
   size_t dn = 0;
   for(; src[dn] && dn < sizeof(domain) - 1; dn++) {
     char ch = src[dn];
@@ -376,42 +345,111 @@ mw_status mw_compose_render(mw_compose *c, char **out, size_t *len)
   while(dn && domain[dn - 1] == '.')
     dn--;
   domain[dn] = '\0';
-  char *msgid = g_mime_utils_generate_message_id(domain[0] && domain[0] != '.'
-                                                      ? domain
-                                                      : "mailwire.invalid");
+  return g_mime_utils_generate_message_id(domain[0] && domain[0] != '.'
+                                              ? domain
+                                              : "mailwire.invalid");
+}
+
+/* A ready-made message: Date and Message-ID added when absent, Bcc
+ * removed (the envelope carries those recipients; the header must not
+ * show them to the others). */
+static mw_status build_parsed(mw_compose *c, GMimeMessage **out)
+{
+  GMimeMessage *msg = c->parsed;
+  GMimeObject *obj = GMIME_OBJECT(msg);
+  if(c->from && internet_address_list_length(
+                    g_mime_message_get_from(msg)) == 0 &&
+     !add_addresses(c, g_mime_message_get_from(msg), &c->from, 1, "From"))
+    return MW_E_MESSAGE;
+  while(g_mime_object_remove_header(obj, "Bcc"))
+    ;
+  /* A message that ends inside its header (no empty line, no final line
+   * break) leaves the last raw value without its line break: GMime would
+   * write the next field on the same line ("Subject: xDate: ..."). */
+  GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+  for(int i = 0; i < g_mime_header_list_get_count(hl); i++) {
+    GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+    const char *raw = g_mime_header_get_raw_value(h);
+    size_t rl = raw ? strlen(raw) : 0;
+    if(raw && (!rl || raw[rl - 1] != '\n')) {
+      char *fixed = g_strconcat(raw, "\n", NULL);
+      g_mime_header_set_raw_value(h, fixed);
+      g_free(fixed);
+    }
+  }
+  if(!g_mime_message_get_date(msg)) {
+    GDateTime *now = g_date_time_new_now_local();
+    g_mime_message_set_date(msg, now);
+    g_date_time_unref(now);
+  }
+  if(!g_mime_message_get_message_id(msg)) {
+    char *id = mw__compose_message_id(c->sender ? c->sender : c->from);
+    g_mime_message_set_message_id(msg, id);
+    g_free(id);
+  }
+  g_object_ref(msg);
+  *out = msg;
+  return MW_OK;
+}
+
+mw_status mw__compose_build(mw_compose *c, GMimeMessage **out)
+{
+  *out = NULL;
+  if(c->parsed)
+    return build_parsed(c, out);
+  if(!c->from)
+    return mw__compose_fail(c, "%s", "the message has no From address");
+  GMimeMessage *msg = g_mime_message_new(TRUE);
+  if(!add_addresses(c, g_mime_message_get_from(msg), &c->from, 1, "From") ||
+     !add_addresses(c, g_mime_message_get_to(msg), c->to, c->nto, "To") ||
+     !add_addresses(c, g_mime_message_get_cc(msg), c->cc, c->ncc, "Cc")) {
+    g_object_unref(msg);
+    return MW_E_MESSAGE;
+  }
+  g_mime_message_set_subject(msg, c->subject ? c->subject : "", "utf-8");
+  GDateTime *now = g_date_time_new_now_local();
+  g_mime_message_set_date(msg, now);
+  g_date_time_unref(now);
+  char *msgid = mw__compose_message_id(c->from);
   g_mime_message_set_message_id(msg, msgid);
   g_free(msgid);
   for(size_t i = 0; i < c->nheaders; i++)
     g_mime_object_append_header(GMIME_OBJECT(msg), c->headers[i].name,
                                 c->headers[i].value, "utf-8");
-  /* The body's UTF-8 bytes as they are (g_mime_text_part_set_text would
-   * re-encode to the narrowest charset, such as ISO-8859-1). */
-  GMimeTextPart *part = g_mime_text_part_new_with_subtype("plain");
-  GMimeStream *content = g_mime_stream_mem_new_with_buffer(
-      c->body ? c->body : "", c->body ? c->body_len : 0);
-  GMimeDataWrapper *wrapper = g_mime_data_wrapper_new_with_stream(
-      content, GMIME_CONTENT_ENCODING_DEFAULT);
-  g_mime_part_set_content(GMIME_PART(part), wrapper);
-  g_object_unref(wrapper);
-  g_object_unref(content);
-  g_mime_text_part_set_charset(part, "utf-8");
-  g_mime_part_set_content_encoding(
-      GMIME_PART(part),
-      g_mime_part_get_best_content_encoding(GMIME_PART(part),
-                                            GMIME_ENCODING_CONSTRAINT_7BIT));
-  g_mime_message_set_mime_part(msg, GMIME_OBJECT(part));
-  g_object_unref(part);
+  mw_status st = MW_OK;
+  GMimeObject *body = mw__compose_body(c, &st);
+  if(!body) {
+    g_object_unref(msg);
+    return st;
+  }
+  g_mime_message_set_mime_part(msg, body);
+  g_object_unref(body);
+  *out = msg;
+  return MW_OK;
+}
 
+mw_status mw_compose_render(mw_compose *c, char **out, size_t *len)
+{
+  if(!c || !out || !len)
+    return MW_E_INVALID;
+  *out = NULL;
+  *len = 0;
+  GMimeMessage *msg = NULL;
+  mw_status st = mw__compose_build(c, &msg);
+  if(st)
+    return st;
   GMimeStream *mem = g_mime_stream_mem_new();
   GMimeFormatOptions *fo = g_mime_format_options_new();
   g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
   if(g_mime_object_write_to_stream(GMIME_OBJECT(msg), fo, mem) < 0) {
-    st = compose_fail(c, "%s", "GMime could not write the message");
+    st = mw__compose_fail(c, "%s", "GMime could not write the message");
   }
   else {
     GByteArray *bytes = g_mime_stream_mem_get_byte_array(
         GMIME_STREAM_MEM(mem));
-    st = check_header_block(c, (const char *)bytes->data, bytes->len);
+    st = c->parsed ? MW_OK
+                   : mw__compose_check_header_block(
+                         c, (const char *)bytes->data, bytes->len);
     if(!st) {
       *out = mw__strndup((const char *)bytes->data, bytes->len);
       if(!*out)
