@@ -157,6 +157,15 @@ struct mw_smtp {
   mw_tls_mode mode;
   bool stop_after_capa;        /* the probe's: stop once the (post-TLS)
                                 * capabilities are known */
+  bool tls_report_only;        /* the probe's: complete TLS handshakes
+                                * whatever the certificate (its verdict is
+                                * reported, mw__tls_verdict) */
+  /* What the probe reports: the refused EHLO ("502 ..."), a refused
+   * STARTTLS (both "" when none), and how many bytes arrived after the
+   * 220 to STARTTLS (MW_E_INJECTION). */
+  char ehlo_refused[256];
+  char starttls_refused[256];
+  size_t injected;
   bool bdat_allowed;           /* send with BDAT (RFC 3030) when the server
                                 * offers CHUNKING; off by default: DATA */
   struct mw__reply r;          /* the reply being read */

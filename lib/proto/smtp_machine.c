@@ -313,6 +313,16 @@ static mw_status read_step(struct mw_smtp *s, short *want)
     if(st)
       return st;
     if(ev.kind == MW__EV_NONE) {
+      const struct mw__sbuf *part = &s->eng.line;
+      if(s->sm == MW__SMTP_GREETING && !s->tls && part->len &&
+         (part->data[0] == 0x15 || part->data[0] == 0x16)) {
+        /* A TLS record (alert or handshake) where a 220 was expected. */
+        mw__error_set(&s->err, MW_E_PROTOCOL,
+                      "the server answered with TLS bytes, not a greeting: "
+                      "the port speaks implicit TLS (try {tls=implicit})");
+        s->err.protocol_failure = MW__PROTO_FAIL_TLS_BYTES;
+        return MW_E_PROTOCOL;
+      }
       if(mw__engine_queued(&s->eng))
         s->eng.waiting_for = "sending to the server";
       else

@@ -31,6 +31,9 @@ struct mw__tls_policy {
   const char *ciphers;     /* NULL: OpenSSL's defaults */
   const char *cert_file;   /* client certificate chain (PEM), or NULL */
   const char *key_file;    /* its private key (PEM); NULL: in cert_file */
+  /* Complete the handshake whatever the certificate, for a caller that
+   * reports mw__tls_verdict() instead of enforcing it (the probe). */
+  bool report_only;
 };
 
 struct mw__tls_info {

@@ -629,7 +629,13 @@ mw_status mw__tls_handshake_step(struct mw__tls *t,
                    "sha256 %s",
                    info->subject, info->issuer, info->not_after,
                    info->fingerprint);
-  s = check_peer(err, t->ssl, policy, trace, info, cert);
+  if(policy->report_only) {
+    mw__trace_emit(trace, MW_TRACE_TLS, "certificate verdict (reported, "
+                   "not enforced): %s", mw__tls_verdict(policy, info));
+    s = MW_OK;
+  }
+  else
+    s = check_peer(err, t->ssl, policy, trace, info, cert);
   X509_free(cert);
   return s;
 }
