@@ -108,7 +108,8 @@ static void reply_summary(const struct mw__reply *r, char *buf, size_t len)
 {
   const char *text = r->text ? r->text : "";
   size_t n = strcspn(text, "\n");
-  snprintf(buf, len, "%d %.*s", r->code, (int)(n > 200 ? 200 : n), text);
+  snprintf(buf, len, "%d%s%s %.*s", r->code, r->enhanced[0] ? " " : "",
+           r->enhanced, (int)(n > 200 ? 200 : n), text);
 }
 
 static mw_status enter_tls(struct mw_smtp *s, unsigned timeout_ms)
