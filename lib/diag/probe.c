@@ -233,10 +233,15 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
                                                 : "the name has no address");
           continue;
         }
-        mw__probe_conn_start(c);
       }
     }
   }
+  /* Then start them (each steps as far as it goes: on loopback a fast
+   * server can answer a whole dialogue at once, and its twin must already
+   * exist to be abandoned). */
+  for(size_t i = 0; i < nconn; i++)
+    if(conns[i].phase != PC_DONE)
+      mw__probe_conn_start(&conns[i]);
   mw_status st = mw__probe_loop(conns, nconn);
   for(size_t i = 0; i < nconn; i++)
     mw__probe_conn_free(&conns[i]);

@@ -99,8 +99,9 @@ static void abandon_plain_twin(struct probe_conn *c)
     if(t == c || t->implicit || t->host != c->host || t->port != c->port)
       continue;
     bool waiting =
-        (t->phase == PC_CONNECT && t->build &&
-         mw__stack_stage(t->build) == MW__STACK_CONNECT) ||
+        (t->phase == PC_CONNECT &&
+         (!t->build || /* not started yet */
+          mw__stack_stage(t->build) == MW__STACK_CONNECT)) ||
         (t->phase == PC_SMTP && t->smtp->sm == MW__SMTP_GREETING &&
          !mw__engine_bytes_in(&t->smtp->eng));
     if(!waiting)
