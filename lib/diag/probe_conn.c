@@ -161,6 +161,7 @@ static void start_smtp(struct probe_conn *c, struct mw__layer *top,
   c->at = MW__SMTP_IDLE;
   c->phase = PC_SMTP;
   mw_status st = mw__smtp_connect_start(s, top);
+  s->trace.origin_ms = c->trace.origin_ms; /* the run's clock, not its own */
   if(st)
     mw__probe_on_failure(c, st);
 }

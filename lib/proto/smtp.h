@@ -228,7 +228,7 @@ mw_status mw__smtp_connect_start(struct mw_smtp *s, struct mw__layer *top);
 
 /* The EHLO name: configured, else the host's fully qualified name, else
  * the local address of fd as a literal ("[192.0.2.1]", "[IPv6:...]"), or
- * "[127.0.0.1]" when fd is -1 (RFC 5321 4.1.3).  Shared with the probe. */
+ * "[127.0.0.1]" when fd is -1 (RFC 5321 4.1.3). */
 void mw__smtp_default_helo(const char *configured, int fd, char *out,
                            size_t len);
 
