@@ -40,6 +40,15 @@ enum mw__connect_failure {
   MW__CONNECT_FAIL_UNREACHABLE /* an attempt found the network unreachable */
 };
 
+/* What a MW_E_PROTOCOL failure was, for diagnosis (the probe's rows). */
+enum mw__protocol_failure {
+  MW__PROTO_FAIL_OTHER = 0,
+  MW__PROTO_FAIL_LINE_TOO_LONG, /* a line over the protocol's cap */
+  MW__PROTO_FAIL_TLS_BYTES      /* TLS records where a plaintext greeting
+                                 * was expected: the port speaks implicit
+                                 * TLS */
+};
+
 struct mw_error {
   mw_status status;
   mw_category category;
@@ -52,6 +61,8 @@ struct mw_error {
   enum mw__proxy_failure proxy_failure; /* with MW_E_PROXY */
   enum mw__tls_failure tls_failure;     /* with MW_E_TLS */
   enum mw__connect_failure connect_failure; /* with MW_E_CONNECT */
+  bool connect_refused; /* with MW_E_CONNECT: the last attempt was refused */
+  enum mw__protocol_failure protocol_failure; /* with MW_E_PROTOCOL */
   /* A reply that is not SMTP but another protocol's banner: "IMAP",
    * "POP3", "SSH", "HTTP" (static), else NULL. */
   const char *foreign_protocol;

@@ -16,18 +16,23 @@ void mw__trace_emit_n(struct mw__trace *t, mw_trace_kind kind,
 {
   if(!t || !t->fn)
     return;
-  char line[1024];
+  char line[1024 + sizeof(t->prefix) + 3];
+  size_t at = 0;
+  if(t->prefix[0]) {
+    int k = snprintf(line, sizeof(line), "[%s] ", t->prefix);
+    at = k > 0 && (size_t)k < sizeof(line) ? (size_t)k : 0;
+  }
   /* Replace control bytes so a hostile server cannot drive the terminal. */
-  size_t n = len < sizeof(line) - 4 ? len : sizeof(line) - 4;
+  size_t n = len < 1024 - 4 ? len : 1024 - 4;
   for(size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)text[i];
-    line[i] = (c < 0x20 && c != '\t') || c == 0x7f ? '?' : (char)c;
+    line[at + i] = (c < 0x20 && c != '\t') || c == 0x7f ? '?' : (char)c;
   }
   if(n < len) {
-    memcpy(line + n, "...", 3);
+    memcpy(line + at + n, "...", 3);
     n += 3;
   }
-  line[n] = '\0';
+  line[at + n] = '\0';
   t->fn(t->user, kind, (double)(mw__now_ms() - t->origin_ms), line);
 }
 

@@ -16,6 +16,9 @@ struct mw__trace {
   mw_trace_fn fn;
   void *user;
   int64_t origin_ms; /* mw__now_ms() when the session started connecting */
+  /* Put before every line as "[prefix] " when not empty: which of many
+   * connections traced it (the probe's). */
+  char prefix[96];
 };
 
 void mw__trace_start(struct mw__trace *t);

@@ -8,21 +8,24 @@
  *   Every host and port gets two connections at once: one that starts TLS
  *   at the first byte (the "implicit" row) and one that starts in plaintext
  *   (the "plain" row: greeting and EHLO; then STARTTLS when offered, which
- *   fills the "starttls" row).  All sockets are non-blocking and one poll()
- *   loop drives every connection's state machine, so a silent port costs
- *   its greeting timeout once, concurrently with the others, instead of
- *   adding up as in a sequential "automatic mode".  Each connection,
- *   connect to last EHLO, is bounded by the greeting timeout.
+ *   fills the "starttls" row).  Each connection is the SMTP client's own
+ *   state machine (proto/smtp.h, the one every session runs) over a stack
+ *   built without blocking (net/stack.h), told to stop once the
+ *   capabilities are known; one poll() loop steps them all, so a silent
+ *   port costs its greeting timeout once, concurrently with the others,
+ *   instead of adding up as in a sequential "automatic mode".  Each
+ *   connection, connect to last EHLO, is bounded by the greeting timeout.
  *
- *   Only EHLO, STARTTLS and QUIT are ever sent: no credentials, no
- *   envelope.  Certificates are not enforced here (the handshake completes
- *   and the verdict is reported), so that a self-signed server still shows
- *   which modes it speaks; ranking puts verified rows first.
+ *   Only EHLO (HELO when EHLO is refused), STARTTLS and QUIT are ever
+ *   sent: no credentials, no envelope.  Certificates are not enforced here
+ *   (the handshake completes and the verdict is reported), so that a
+ *   self-signed server still shows which modes it speaks; ranking puts
+ *   verified rows first.
  *
  *   Through a proxy, each connection goes to the proxy and runs the
- *   proxy's handshake (net/proxy.h's state machine) in the same loop
- *   before the SMTP dialogue; the server's addresses are looked up first
- *   only for the kinds where the client resolves (SOCKS4, SOCKS5).
+ *   proxy's handshake (the stack's proxy layer) in the same loop before
+ *   the SMTP dialogue; the server's addresses are looked up first only for
+ *   the kinds where the client resolves (SOCKS4, SOCKS5).
  *
  *   For a name that is not an address literal, SRV and MX records add
  *   hosts to probe (probe_discover.c).
@@ -126,9 +129,7 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
     ctx.client_resolves = ctx.proxy.kind == MW__PROXY_SOCKS4 ||
                           ctx.proxy.kind == MW__PROXY_SOCKS5;
   }
-  /* One name for every connection: no socket yet to take an address
-   * literal from, so the fallback is [127.0.0.1]. */
-  mw__smtp_default_helo(o->helo, -1, ctx.helo, sizeof(ctx.helo));
+  ctx.timeout_ms = timeout;
 
   /* Discovery and addresses: bounded by one greeting timeout too. */
   int64_t dns_deadline = ctx.start + timeout;
@@ -187,7 +188,8 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
       .max = o->tls_max,
       .ciphers = o->tls_ciphers,
       .cert_file = o->tls_cert_file,
-      .key_file = o->tls_key_file};
+      .key_file = o->tls_key_file,
+      .report_only = true};
 
   /* Every attempt starts now, with one deadline each. */
   int64_t attempts_start = mw__now_ms();
@@ -203,10 +205,7 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
         c->host = h;
         c->port = h->ports[k];
         c->implicit = implicit;
-        c->fd = -1;
         c->deadline = attempts_start + timeout;
-        mw__reply_init(&c->reply);
-        mw__capa_init(&c->capa);
         c->row = p->row_count++;
         struct probe_row *r = &p->rows[c->row];
         snprintf(r->host, sizeof(r->host), "%s", h->name);
@@ -225,33 +224,27 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
                                              h->proxy_target_ok
                                        : h->addrs.count > 0;
         if(proxy_error[0]) {
-          c->state = CS_CONNECT;
           mw__probe_conn_finish(c, "proxy", proxy_error);
           continue;
         }
         if(!resolved) {
-          c->state = CS_CONNECT;
           mw__probe_conn_finish(c, "dns",
                                 h->dns_error[0] ? h->dns_error
                                                 : "the name has no address");
           continue;
         }
-        /* SNI and name checks use the host probed. */
-        mw__probe_connect_next(c);
-        if(c->state != CS_DONE && !c->want)
-          mw__probe_conn_step(c);
       }
     }
   }
-  mw_status st = mw__probe_loop(conns, nconn, timeout);
-  for(size_t i = 0; i < nconn; i++) {
-    mw__proxy_hs_release(&conns[i].hs);
-    explicit_bzero(conns[i].out, sizeof(conns[i].out));
-    mw__probe_conn_close(&conns[i]);
-    mw__reply_free(&conns[i].reply);
-    mw__capa_clear(&conns[i].capa);
-    mw__error_clear(&conns[i].err);
-  }
+  /* Then start them (each steps as far as it goes: on loopback a fast
+   * server can answer a whole dialogue at once, and its twin must already
+   * exist to be abandoned). */
+  for(size_t i = 0; i < nconn; i++)
+    if(conns[i].phase != PC_DONE)
+      mw__probe_conn_start(&conns[i]);
+  mw_status st = mw__probe_loop(conns, nconn);
+  for(size_t i = 0; i < nconn; i++)
+    mw__probe_conn_free(&conns[i]);
   mw__free(conns);
   mw__proxy_release(&ctx.proxy);
   mw__addrlist_free(&ctx.proxy_addrs);

@@ -10,12 +10,12 @@
  *                     accessors
  *   probe_discover.c  which hosts to probe: the target, its SRV (RFC 6186)
  *                     and MX records
- *   probe_conn.c      a connection's plumbing: TCP to each address in
- *                     turn, the proxy's handshake, buffered non-blocking
- *                     I/O (plain or TLS), the rows it fills, its end
- *   probe_smtp.c      a connection's SMTP dialogue: the state machine
- *                     (greeting, EHLO or HELO, STARTTLS, TLS), replies,
- *                     what a deadline means in each state
+ *   probe_conn.c      a connection's life: its stack built without
+ *                     blocking (net/stack.h), then the SMTP client's own
+ *                     state machine (proto/smtp.h) stepped up to the
+ *                     capabilities; its end, and what a deadline means
+ *   probe_smtp.c      what the machine's states, replies and failures
+ *                     mean for the rows
  *   probe_loop.c      the poll() loop that drives every connection
  *   probe_rank.c      after the run: relabelled mismatches and the ranking
  */
@@ -29,8 +29,10 @@
 #include "core/trace.h"
 #include "net/proxy.h"
 #include "net/resolve.h"
+#include "net/stack.h"
 #include "proto/capa.h"
 #include "proto/reply.h"
+#include "proto/smtp.h"
 #include "tls/tls.h"
 
 #include <stdbool.h>
@@ -38,7 +40,6 @@
 
 #define PROBE_MAX_HOSTS 6
 #define PROBE_MAX_PORTS 16
-#define PROBE_LINE_MAX 2048
 /* Room for a whole mw_error message. */
 #define PROBE_MSG_LEN sizeof(((struct mw_error *)0)->message)
 
@@ -78,17 +79,9 @@ struct mw_probe {
   double total_ms;
 };
 
-enum conn_state {
-  CS_CONNECT,   /* TCP connection under way */
-  CS_PROXY,     /* the proxy's handshake, to open the tunnel */
-  CS_TLS,       /* implicit TLS handshake */
-  CS_GREETING,  /* waiting for 220 */
-  CS_EHLO,      /* waiting for the EHLO reply (plaintext or implicit) */
-  CS_STARTTLS,  /* waiting for the reply to STARTTLS */
-  CS_TLS2,      /* handshake after STARTTLS */
-  CS_EHLO2,     /* EHLO reply after STARTTLS */
-  CS_DONE
-};
+/* Where a connection is: building its stack (TCP, proxy, PROXY header),
+ * then its SMTP machine (proto/smtp.h) up to the capabilities. */
+enum conn_phase { PC_CONNECT, PC_SMTP, PC_DONE };
 
 struct probe_ctx;
 
@@ -97,37 +90,30 @@ struct probe_conn {
   const struct probe_host *host;
   unsigned port;
   bool implicit;
-  enum conn_state state;
-  int fd;
-  size_t next_addr;
-  struct mw__tls *tls;
-  struct mw__tls_info info;
-  struct mw__reply reply;
-  struct mw__capa capa;
-  char in[PROBE_LINE_MAX * 2];
-  size_t inlen;
-  bool got_bytes;
-  char out[600];
-  size_t outlen, outpos;
+  enum conn_phase phase;
+  struct mw__stack_build *build; /* PC_CONNECT */
+  struct mw_error err;           /* the build's failures */
+  struct mw_smtp *smtp;          /* PC_SMTP: the session's own machine */
+  enum mw__smtp_state at;        /* the last state before BROKEN */
+  bool tls_up;                   /* a handshake completed */
+  struct mw__trace trace;        /* the run's, with this connection's
+                                  * prefix ("host:port plain") */
   short want;
-  int64_t deadline;
-  size_t row;         /* implicit row, or the plain row */
+  int64_t deadline;              /* the whole connection's */
+  size_t row;          /* implicit row, or the plain row */
   size_t starttls_row; /* plain connections: the STARTTLS row */
-  char last_error[PROBE_MSG_LEN];
-  struct mw_error err;
-  struct mw__proxy_hs hs; /* CS_PROXY */
 };
 
 struct probe_ctx {
   const struct mw_options *opt;
   struct mw_probe *probe;
   struct mw__trace trace;
-  struct mw__tls_policy policy;
-  struct mw__proxy proxy;
+  struct mw__tls_policy policy; /* for the certificate verdicts */
+  struct mw__proxy proxy;       /* for the rows and messages */
   bool use_proxy;
   bool client_resolves; /* SOCKS4, SOCKS5: the server's address is sent */
   struct mw__addrlist proxy_addrs;
-  char helo[256];
+  unsigned timeout_ms;
   int64_t start;
   struct probe_conn *conns;
   size_t nconn;
@@ -147,49 +133,46 @@ struct probe_row *mw__probe_starttls_row(struct probe_conn *c);
 /* Stamps the time since the start on the connection's rows that have none. */
 void mw__probe_stamp_rows(struct probe_conn *c);
 
-/* -- probe_conn.c: connecting and I/O ------------------------------------- */
+/* -- probe_conn.c: a connection's life ------------------------------------ */
 
-/* Frees the TLS state and closes the socket (idempotent). */
-void mw__probe_conn_close(struct probe_conn *c);
-/* Ends the connection: a QUIT when the dialogue got that far (best effort,
- * never waited for), then close.  Rows still open get the outcome. */
+/* Starts the connection: the stack builder over the host's addresses (the
+ * proxy's, with one), then steps it as far as it goes. */
+void mw__probe_conn_start(struct probe_conn *c);
+/* Moves the connection on as far as it goes without waiting (c->want set
+ * when it must wait). */
+void mw__probe_conn_step(struct probe_conn *c);
+/* The socket to wait on, when to step again anyway, and whether bytes
+ * wait inside the stack (TLS) that poll() cannot see. */
+int mw__probe_conn_fd(const struct probe_conn *c);
+int64_t mw__probe_conn_wake_at(const struct probe_conn *c);
+bool mw__probe_conn_pending(const struct probe_conn *c);
+/* Ends the connection: a QUIT when the dialogue got to the capabilities
+ * (best effort, never waited for), then close.  Rows still open get the
+ * outcome (with detail, when not NULL). */
 void mw__probe_conn_finish(struct probe_conn *c, const char *outcome,
                            const char *detail);
-/* Queues one command line (CRLF added, traced); false when full. */
-bool mw__probe_conn_queue(struct probe_conn *c, const char *line);
-/* Writes what is queued.  MW_OK (all written, or c->want set), or an
- * error recorded in c->last_error. */
-mw_status mw__probe_conn_flush(struct probe_conn *c);
-/* Reads what is available.  MW_OK with *got bytes appended (0: c->want
- * set), MW_E_CLOSED at the end of the stream, or another error. */
-mw_status mw__probe_conn_fill(struct probe_conn *c, size_t *got);
-/* Starts the connection to the next address of the host (of the proxy,
- * with one). */
-void mw__probe_connect_next(struct probe_conn *c);
-/* CS_CONNECT is writable: the connect's outcome.  Returns true when the
- * state machine can go on at once (connected, or the next address
- * connected at once), false when it must wait (the next address's connect
- * is in progress: c->want is POLLOUT) or the connection ended. */
-bool mw__probe_connect_done(struct probe_conn *c);
-/* CS_PROXY: moves the proxy's handshake on.  Returns when it must wait
- * (c->want) or it ended (then the state has changed). */
-void mw__probe_proxy_step(struct probe_conn *c);
-
-/* -- probe_smtp.c: the dialogue ------------------------------------------- */
-
-/* Starts a TLS handshake on the connection, then state next. */
-void mw__probe_start_tls(struct probe_conn *c, enum conn_state next);
-/* Runs the connection's state machine as far as it goes without waiting. */
-void mw__probe_conn_step(struct probe_conn *c);
+/* Frees what the connection holds (idempotent). */
+void mw__probe_conn_free(struct probe_conn *c);
 /* The deadline passed: what the connection was waiting for says why. */
-void mw__probe_conn_expire(struct probe_conn *c, unsigned timeout_ms);
+void mw__probe_conn_expire(struct probe_conn *c);
+
+/* -- probe_smtp.c: what the machine's states mean for the rows ------------ */
+
+/* The machine's transitions (mw_smtp observer, user: the connection). */
+void mw__probe_on_transition(void *user, enum mw__smtp_state from,
+                             enum mw__smtp_state to);
+/* The machine stopped at the capabilities: the rows it fills. */
+void mw__probe_on_capabilities(struct probe_conn *c);
+/* The machine failed with st (s->err says why) in state c->at. */
+void mw__probe_on_failure(struct probe_conn *c, mw_status st);
+/* The stack could not be built (c->err says why). */
+void mw__probe_on_connect_failure(struct probe_conn *c, mw_status st);
 
 /* -- probe_loop.c --------------------------------------------------------- */
 
 /* Drives the n connections until each is done or past its deadline.
  * MW_OK, MW_E_NOMEM, or MW_E_INTERNAL (poll() failed). */
-mw_status mw__probe_loop(struct probe_conn *conns, size_t n,
-                         unsigned timeout_ms);
+mw_status mw__probe_loop(struct probe_conn *conns, size_t n);
 
 /* -- probe_discover.c ----------------------------------------------------- */
 

@@ -3,8 +3,10 @@
  *
  * Owns: one poll() (net/nbconn.h's set) over every live connection, each
  * waiting for what its last step asked (c->want), until all are done;
- * deadlines (a connection past its own is expired, probe_smtp.c says
- * why) and TLS bytes already decrypted, which poll() cannot see.
+ * deadlines (each connection keeps its own: one past it is expired,
+ * probe_conn.c says why; a stage's own earlier time, such as one TCP
+ * attempt's, steps it again) and TLS bytes already decrypted, which
+ * poll() cannot see.
  */
 #include "diag/probe_int.h"
 
@@ -13,34 +15,40 @@
 
 #include <poll.h>
 
-mw_status mw__probe_loop(struct probe_conn *conns, size_t n,
-                               unsigned timeout_ms)
+mw_status mw__probe_loop(struct probe_conn *conns, size_t n)
 {
   struct mw__pollset ps;
-  if(mw__pollset_init(&ps, n))
+  if(mw__pollset_init(&ps, n ? n : 1))
     return MW_E_NOMEM;
   mw_status st = MW_OK;
   for(;;) {
     mw__pollset_clear(&ps);
     int64_t now = mw__now_ms(), next = INT64_MAX;
+    bool live = false;
     for(size_t i = 0; i < n; i++) {
       struct probe_conn *c = &conns[i];
-      if(c->state == CS_DONE)
+      if(c->phase == PC_DONE)
         continue;
       if(now >= c->deadline) {
-        mw__probe_conn_expire(c, timeout_ms);
+        mw__probe_conn_expire(c);
         continue;
       }
-      if(c->tls && mw__tls_nb_pending(c->tls)) {
-        mw__probe_conn_step(c); /* decrypted bytes poll() cannot see */
-        if(c->state == CS_DONE)
+      if(mw__probe_conn_pending(c) || mw__probe_conn_wake_at(c) <= now) {
+        mw__probe_conn_step(c); /* bytes poll() cannot see, or its time */
+        if(c->phase == PC_DONE)
           continue;
       }
-      if(c->deadline < next)
-        next = c->deadline;
-      (void)mw__pollset_add(&ps, c->fd, c->want ? c->want : POLLIN, i);
+      int64_t wake = mw__probe_conn_wake_at(c);
+      if(wake <= now)
+        wake = now + 1;
+      if(wake < next)
+        next = wake;
+      live = true;
+      int fd = mw__probe_conn_fd(c);
+      if(fd >= 0)
+        (void)mw__pollset_add(&ps, fd, c->want ? c->want : POLLIN, i);
     }
-    if(!ps.used)
+    if(!live)
       break;
     int rc = mw__pollset_wait(&ps, next - now);
     if(rc < 0) {
@@ -48,7 +56,7 @@ mw_status mw__probe_loop(struct probe_conn *conns, size_t n,
       break;
     }
     for(size_t k = 0, i; rc > 0 && k < ps.used; k++)
-      if(mw__pollset_ready(&ps, k, &i))
+      if(mw__pollset_ready(&ps, k, &i) && conns[i].phase != PC_DONE)
         mw__probe_conn_step(&conns[i]);
   }
   mw__pollset_free(&ps);

@@ -1,70 +1,17 @@
 /*
- * net/nbconn.c - one-shot non-blocking socket calls and a poll() set.
+ * net/nbconn.c - a poll() set.
  *
- * Owns: the raw send/recv/getpeername/close/poll calls that event-loop
- * callers above net/ need (see net/nbconn.h), so that no layer above
- * net/, io/ and tls/ touches a socket directly.
+ * Owns: the poll() call that event-loop callers above net/ need (see
+ * net/nbconn.h), so that no layer above net/, io/ and tls/ touches a
+ * socket directly.
  */
 #include "net/nbconn.h"
 
-#include "net/sock.h"
-
 #include "core/util.h"
-#include "net/resolve.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
-
-int mw__nb_send(int fd, const void *buf, size_t len, size_t *put)
-{
-  *put = 0;
-  for(;;) {
-    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-    if(n >= 0) {
-      *put = (size_t)n;
-      return 0;
-    }
-    if(errno == EINTR)
-      continue;
-    return errno == EWOULDBLOCK ? EAGAIN : errno;
-  }
-}
-
-int mw__nb_recv(int fd, void *buf, size_t len, size_t *got)
-{
-  *got = 0;
-  for(;;) {
-    ssize_t n = recv(fd, buf, len, 0);
-    if(n >= 0) {
-      *got = (size_t)n;
-      return 0;
-    }
-    if(errno == EINTR)
-      continue;
-    return errno == EWOULDBLOCK ? EAGAIN : errno;
-  }
-}
-
-bool mw__nb_peer(int fd, char *buf, size_t len)
-{
-  struct mw__addr a;
-  memset(&a, 0, sizeof(a));
-  socklen_t sl = sizeof(a.sa);
-  if(fd < 0 || getpeername(fd, (struct sockaddr *)&a.sa, &sl) != 0 ||
-     (a.sa.ss_family != AF_INET && a.sa.ss_family != AF_INET6))
-    return false;
-  a.len = sl;
-  mw__addr_format(&a, buf, len);
-  return true;
-}
-
-void mw__nb_close(int *fd)
-{
-  mw__sock_close(*fd);
-  *fd = -1;
-}
 
 mw_status mw__pollset_init(struct mw__pollset *ps, size_t cap)
 {

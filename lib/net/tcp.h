@@ -25,7 +25,7 @@ mw_status mw__tcp_connect(const struct mw__addrlist *addrs,
                           struct mw__trace *trace, int *fd, char *peer,
                           size_t peer_len, struct mw_error *err);
 
-/* Non-blocking pieces for event loops (diag/probe_conn.c).  mw__tcp_start()
+/* Non-blocking pieces for event loops (net/tcp_layer.c).  mw__tcp_start()
  * creates a non-blocking socket (bound when bind_address is set), starts
  * connecting and returns 0 (connected), EINPROGRESS (wait for POLLOUT, then
  * call mw__tcp_finish()) with *fd set, or an errno with no socket left

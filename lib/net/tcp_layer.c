@@ -30,6 +30,7 @@ struct tcp_layer {
   char where[80];
   struct mw__sbuf why;
   bool all_timeouts, bind_mismatch_only, unreachable;
+  bool last_refused; /* the last attempt met ECONNREFUSED */
 };
 
 /* The attempt on t->where failed with errno e: MW_OK to try the next
@@ -57,6 +58,7 @@ static mw_status attempt_failed(struct tcp_layer *t, int e)
     t->bind_mismatch_only = false;
   if(e == ENETUNREACH)
     t->unreachable = true;
+  t->last_refused = e == ECONNREFUSED;
   mw__trace_emit(t->trace, MW_TRACE_NET, "%s: %s", t->where, reason);
   mw__sbuf_printf(&t->why, "%s%s: %s", t->why.len ? "; " : "", t->where,
                   reason);
@@ -117,6 +119,7 @@ static mw_status tcp_step(struct mw__layer *l, short *want)
                            t->why.data ? t->why.data : "no address");
         if(t->unreachable)
           l->err->connect_failure = MW__CONNECT_FAIL_UNREACHABLE;
+        l->err->connect_refused = t->last_refused;
       }
       t->connecting = false;
       mw__sbuf_free(&t->why);

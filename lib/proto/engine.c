@@ -234,9 +234,10 @@ void mw__engine_set_data_lines(struct mw__engine *e, bool on)
 
 static mw_status engine_line_too_long(struct mw__engine *e)
 {
-  return mw__error_set(e->err, MW_E_PROTOCOL,
-                       "the server sent a line longer than %zu bytes",
-                       e->max_line);
+  mw__error_set(e->err, MW_E_PROTOCOL,
+                "the server sent a line longer than %zu bytes", e->max_line);
+  e->err->protocol_failure = MW__PROTO_FAIL_LINE_TOO_LONG;
+  return MW_E_PROTOCOL;
 }
 
 /* Takes one line out of the buffered bytes into e->line: true when a

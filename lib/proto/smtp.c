@@ -166,6 +166,8 @@ static mw_status smtp_setup(mw_smtp *s, struct mw__layer *top)
   mw__engine_attach(&s->eng, top);
   mw__reply_free(&s->r);
   mw__reply_init(&s->r);
+  s->ehlo_refused[0] = s->starttls_refused[0] = '\0';
+  s->injected = 0;
   return mw__smtp_run(s, MW__SMTP_JOB_CONNECT,
                       s->mode == MW_TLS_IMPLICIT ? MW__SMTP_TLS_IMPLICIT
                                                  : MW__SMTP_GREETING);
@@ -185,6 +187,8 @@ mw_status mw__smtp_connect_start(mw_smtp *s, struct mw__layer *top)
   mw__engine_attach(&s->eng, top);
   mw__reply_free(&s->r);
   mw__reply_init(&s->r);
+  s->ehlo_refused[0] = s->starttls_refused[0] = '\0';
+  s->injected = 0;
   return mw__smtp_begin(s, MW__SMTP_JOB_CONNECT,
                         s->mode == MW_TLS_IMPLICIT ? MW__SMTP_TLS_IMPLICIT
                                                    : MW__SMTP_GREETING);

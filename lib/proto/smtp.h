@@ -157,6 +157,15 @@ struct mw_smtp {
   mw_tls_mode mode;
   bool stop_after_capa;        /* the probe's: stop once the (post-TLS)
                                 * capabilities are known */
+  bool tls_report_only;        /* the probe's: complete TLS handshakes
+                                * whatever the certificate (its verdict is
+                                * reported, mw__tls_verdict) */
+  /* What the probe reports: the refused EHLO ("502 ..."), a refused
+   * STARTTLS (both "" when none), and how many bytes arrived after the
+   * 220 to STARTTLS (MW_E_INJECTION). */
+  char ehlo_refused[256];
+  char starttls_refused[256];
+  size_t injected;
   bool bdat_allowed;           /* send with BDAT (RFC 3030) when the server
                                 * offers CHUNKING; off by default: DATA */
   struct mw__reply r;          /* the reply being read */
@@ -219,7 +228,7 @@ mw_status mw__smtp_connect_start(struct mw_smtp *s, struct mw__layer *top);
 
 /* The EHLO name: configured, else the host's fully qualified name, else
  * the local address of fd as a literal ("[192.0.2.1]", "[IPv6:...]"), or
- * "[127.0.0.1]" when fd is -1 (RFC 5321 4.1.3).  Shared with the probe. */
+ * "[127.0.0.1]" when fd is -1 (RFC 5321 4.1.3). */
 void mw__smtp_default_helo(const char *configured, int fd, char *out,
                            size_t len);
 

@@ -303,6 +303,15 @@ static mw_status dispatch(struct mw_smtp *s)
   return st;
 }
 
+/* Whether the partial line waiting for the greeting in plaintext begins
+ * as a TLS record does (alert 0x15, handshake 0x16). */
+static bool tls_at_greeting(const struct mw_smtp *s)
+{
+  const struct mw__sbuf *part = &s->eng.line;
+  return s->sm == MW__SMTP_GREETING && !s->tls && part->len && part->data &&
+         (part->data[0] == 0x15 || part->data[0] == 0x16);
+}
+
 /* Reads lines until a reply is complete and handled, or until it must
  * wait. */
 static mw_status read_step(struct mw_smtp *s, short *want)
@@ -310,6 +319,14 @@ static mw_status read_step(struct mw_smtp *s, short *want)
   for(;;) {
     struct mw__engine_event ev;
     mw_status st = mw__engine_next(&s->eng, &ev, want);
+    if((st || ev.kind == MW__EV_NONE) && tls_at_greeting(s)) {
+      /* A TLS record (alert or handshake) where a 220 was expected. */
+      mw__error_set(&s->err, MW_E_PROTOCOL,
+                    "the server answered with TLS bytes, not a greeting: "
+                    "the port speaks implicit TLS (try {tls=implicit})");
+      s->err.protocol_failure = MW__PROTO_FAIL_TLS_BYTES;
+      return MW_E_PROTOCOL;
+    }
     if(st)
       return st;
     if(ev.kind == MW__EV_NONE) {

@@ -100,6 +100,16 @@ static mw_status go_after_ehlo(struct mw_smtp *s)
 static void tls_policy(const struct mw_smtp *s, struct mw__tls_policy *p)
 {
   mw__session_tls_policy(&s->opt, p);
+  p->report_only = s->tls_report_only;
+}
+
+/* "502 5.5.1 text" of the reply's first line, for the probe's rows. */
+static void reply_summary(const struct mw__reply *r, char *buf, size_t len)
+{
+  const char *text = r->text ? r->text : "";
+  size_t n = strcspn(text, "\n");
+  snprintf(buf, len, "%d%s%s %.*s", r->code, r->enhanced[0] ? " " : "",
+           r->enhanced, (int)(n > 200 ? 200 : n), text);
 }
 
 static mw_status enter_tls(struct mw_smtp *s, unsigned timeout_ms)
@@ -340,9 +350,10 @@ static mw_status enter_starttls(struct mw_smtp *s)
         "port (usually 465); {tls=starttls-optional} or none would send "
         "in clear",
         capa_summary(s, caps, sizeof(caps)));
-  mw__trace_emit(&s->trace, MW_TRACE_TLS,
-                 "WARNING: the server does not offer STARTTLS; continuing "
-                 "WITHOUT encryption ({tls=starttls-optional})");
+  if(!s->stop_after_capa) /* nothing is sent after the capabilities */
+    mw__trace_emit(&s->trace, MW_TRACE_TLS,
+                   "WARNING: the server does not offer STARTTLS; continuing "
+                   "WITHOUT encryption ({tls=starttls-optional})");
   return go_after_capa(s);
 }
 
@@ -412,6 +423,7 @@ static mw_status on_ehlo(struct mw_smtp *s, struct mw__reply *r)
   }
   else if(r->code / 100 == 5) {
     /* An SMTP (not ESMTP) server: fall back to HELO. */
+    reply_summary(r, s->ehlo_refused, sizeof(s->ehlo_refused));
     return mw__smtp_go(s, MW__SMTP_HELO);
   }
   else {
@@ -441,17 +453,20 @@ static mw_status on_helo(struct mw_smtp *s, struct mw__reply *r)
 static mw_status on_starttls(struct mw_smtp *s, struct mw__reply *r)
 {
   if(r->code != 220) {
+    reply_summary(r, s->starttls_refused, sizeof(s->starttls_refused));
     if(s->mode == MW_TLS_STARTTLS)
       return mw__smtp_abort(s, mw__smtp_reply_error(s, MW_E_NO_STARTTLS, r,
                        "the server refused STARTTLS; nothing was sent"));
-    mw__trace_emit(&s->trace, MW_TRACE_TLS,
-                   "WARNING: STARTTLS refused (%d); continuing WITHOUT "
-                   "encryption ({tls=starttls-optional})",
-                   r->code);
+    if(!s->stop_after_capa)
+      mw__trace_emit(&s->trace, MW_TRACE_TLS,
+                     "WARNING: STARTTLS refused (%d); continuing WITHOUT "
+                     "encryption ({tls=starttls-optional})",
+                     r->code);
     return go_after_capa(s);
   }
   /* Nothing may follow the 220: what does could be an attacker's replies
    * to the commands to come, read as if they came over TLS. */
+  s->injected = mw__engine_buffered(&s->eng);
   mw_status st = mw__session_no_injection(&s->eng, &s->err,
                                           "its 220 reply to STARTTLS");
   if(st)

@@ -31,6 +31,9 @@ struct mw__tls_policy {
   const char *ciphers;     /* NULL: OpenSSL's defaults */
   const char *cert_file;   /* client certificate chain (PEM), or NULL */
   const char *key_file;    /* its private key (PEM); NULL: in cert_file */
+  /* Complete the handshake whatever the certificate, for a caller that
+   * reports mw__tls_verdict() instead of enforcing it (the probe). */
+  bool report_only;
 };
 
 struct mw__tls_info {
@@ -84,27 +87,6 @@ struct mw__layer *mw__tls_layer(struct mw__tls *t);
  * tickets), without waiting; unread bytes would make close() send a
  * reset.  Best effort, never fails. */
 void mw__tls_shutdown(struct mw__tls *t);
-
-/* Non-blocking TLS for event loops (diag/probe.c), on a connected
- * non-blocking socket fd the caller keeps owning (a TCP layer over fd is
- * made for it, and freed with t).  Each call does what it
- * can without waiting: *want is 0 when the step is complete, else POLLIN
- * or POLLOUT to wait for before calling again.  Errors are recorded in err
- * as for mw__tls_start(); no verification policy is applied (the caller
- * reads the verdict with mw__tls_verdict()). */
-mw_status mw__tls_nb_new(int fd, const struct mw__tls_policy *policy,
-                         struct mw_error *err, struct mw__tls **out);
-mw_status mw__tls_nb_handshake(struct mw__tls *t, short *want,
-                               struct mw__tls_info *info,
-                               struct mw_error *err);
-/* *got > 0 with *want 0, or *got 0 with *want set.  MW_E_CLOSED at end. */
-mw_status mw__tls_nb_read(struct mw__tls *t, void *buf, size_t len,
-                          size_t *got, short *want, struct mw_error *err);
-/* *put may be short; *want set when nothing could be written. */
-mw_status mw__tls_nb_write(struct mw__tls *t, const void *buf, size_t len,
-                           size_t *put, short *want, struct mw_error *err);
-/* Bytes decrypted and waiting inside OpenSSL (poll cannot see them). */
-size_t mw__tls_nb_pending(const struct mw__tls *t);
 
 /* The policy's verdict on a completed handshake: "verified", "pinned",
  * "pin_mismatch", "insecure" (not checked, on request), "no_certificate",

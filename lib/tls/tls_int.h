@@ -15,7 +15,6 @@ struct mw__tls {
   SSL *ssl;
   bool has_client_cert;
   struct mw__layer layer;     /* TLS as a layer of the stack */
-  struct mw__layer *own_below; /* the socket layer made by mw__tls_nb_new */
 };
 
 /* Turns an SSL_* call's result rc into a wait (*want POLLIN or POLLOUT,

@@ -27,7 +27,6 @@
 
 #include "core/util.h"
 #include "net/resolve.h"
-#include "net/tcp_layer.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -616,7 +615,7 @@ mw_status mw__tls_handshake_step(struct mw__tls *t,
   *want = 0;
   mw_status s = t->layer.ops->connect(&t->layer, want);
   if(s)
-    return handshake_error(err, NULL, t->has_client_cert);
+    return handshake_error(err, info, t->has_client_cert);
   if(*want)
     return MW_OK;
   X509 *cert = SSL_get1_peer_certificate(t->ssl);
@@ -629,7 +628,13 @@ mw_status mw__tls_handshake_step(struct mw__tls *t,
                    "sha256 %s",
                    info->subject, info->issuer, info->not_after,
                    info->fingerprint);
-  s = check_peer(err, t->ssl, policy, trace, info, cert);
+  if(policy->report_only) {
+    mw__trace_emit(trace, MW_TRACE_TLS, "certificate verdict (reported, "
+                   "not enforced): %s", mw__tls_verdict(policy, info));
+    s = MW_OK;
+  }
+  else
+    s = check_peer(err, t->ssl, policy, trace, info, cert);
   X509_free(cert);
   return s;
 }
@@ -700,81 +705,7 @@ void mw__tls_free(struct mw__tls *t)
     return;
   SSL_free(t->ssl);
   SSL_CTX_free(t->ctx);
-  mw__layer_close(t->own_below);
   mw__free(t);
-}
-
-/* -- non-blocking use (the probe's event loop) ------------------------- */
-
-mw_status mw__tls_nb_new(int fd, const struct mw__tls_policy *policy,
-                         struct mw_error *err, struct mw__tls **out)
-{
-  *out = NULL;
-  struct mw__tls *t = mw__calloc(1, sizeof(*t));
-  if(!t)
-    return mw__error_set(err, MW_E_NOMEM, NULL);
-  mw_status s = mw__tcp_layer_new(fd, false, NULL, err, &t->own_below);
-  if(!s)
-    s = setup(t->own_below, err, policy, t);
-  if(s) {
-    mw__tls_free(t);
-    return s;
-  }
-  *out = t;
-  return MW_OK;
-}
-
-mw_status mw__tls_nb_handshake(struct mw__tls *t, short *want,
-                               struct mw__tls_info *info,
-                               struct mw_error *err)
-{
-  *want = 0;
-  ERR_clear_error();
-  int rc = SSL_connect(t->ssl);
-  if(rc != 1) {
-    mw_status s = mw__tls_result(t, rc, want, err, "during the TLS handshake");
-    if(s) {
-      memset(info, 0, sizeof(*info));
-      return handshake_error(err, info, t->has_client_cert);
-    }
-    return MW_OK;
-  }
-  X509 *cert = SSL_get1_peer_certificate(t->ssl);
-  fill_info(t->ssl, cert, info);
-  X509_free(cert);
-  return MW_OK;
-}
-
-mw_status mw__tls_nb_read(struct mw__tls *t, void *buf, size_t len,
-                          size_t *got, short *want, struct mw_error *err)
-{
-  *got = 0;
-  *want = 0;
-  ERR_clear_error();
-  int rc = SSL_read_ex(t->ssl, buf, len, got);
-  if(rc == 1)
-    return MW_OK;
-  *got = 0;
-  return mw__tls_result(t, rc, want, err, "waiting for the server");
-}
-
-mw_status mw__tls_nb_write(struct mw__tls *t, const void *buf, size_t len,
-                           size_t *put, short *want, struct mw_error *err)
-{
-  *put = 0;
-  *want = 0;
-  ERR_clear_error();
-  int rc = SSL_write_ex(t->ssl, buf, len, put);
-  if(rc == 1)
-    return MW_OK;
-  *put = 0;
-  return mw__tls_result(t, rc, want, err, "sending to the server");
-}
-
-size_t mw__tls_nb_pending(const struct mw__tls *t)
-{
-  int n = SSL_pending(t->ssl);
-  return n > 0 ? (size_t)n : 0;
 }
 
 const char *mw__tls_verdict(const struct mw__tls_policy *policy,

@@ -11,10 +11,12 @@
 #include "core/util.h"
 #include "net/resolve.h"
 #include "net/sock.h"
+#include "net/stack.h"
 #include "net/tcp.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -209,6 +211,75 @@ static void bind_address(void **state)
   mw__addrlist_free(&l);
 }
 
+/* The stack built without blocking, as the probe's loop drives it: each
+ * step does what it can, the caller waits on the build's socket. */
+static mw_status build_stepped(const struct mw__addrlist *l, unsigned port,
+                               struct mw_error *err, char *peer,
+                               size_t peer_len, struct mw__layer **top,
+                               int *steps)
+{
+  struct mw__stack_opts o = {.host = "127.0.0.1",
+                             .port = port,
+                             .connect_timeout_ms = 2000};
+  struct mw__trace trace = {0};
+  struct mw__stack_build *b = NULL;
+  mw_status st = mw__stack_begin(&o, l, &trace, NULL, NULL, err, &b);
+  *top = NULL;
+  *steps = 0;
+  while(!st) {
+    short want = 0;
+    bool done = false;
+    st = mw__stack_step(b, &want, &done);
+    (*steps)++;
+    if(st || done)
+      break;
+    assert_true(want == POLLIN || want == POLLOUT);
+    assert_true(mw__stack_fd(b) >= 0);
+    assert_true(mw__stack_wake_at(b) > 0);
+    struct pollfd p = {.fd = mw__stack_fd(b), .events = want};
+    poll(&p, 1, 2000);
+  }
+  if(!st)
+    *top = mw__stack_take(b, peer, peer_len);
+  mw__stack_free(b);
+  return st;
+}
+
+static void stack_built_without_blocking(void **state)
+{
+  (void)state;
+  int lfd = -1;
+  unsigned open_port = listen_loopback(&lfd);
+  unsigned dead = closed_port();
+  /* The port given to the build replaces the list's (the probe resolves
+   * each host once for all its ports). */
+  struct mw__addrlist l = two_addresses(dead, dead);
+  struct mw_error err = {0};
+  char peer[80];
+  struct mw__layer *top = NULL;
+  int steps = 0;
+  assert_int_equal(build_stepped(&l, open_port, &err, peer, sizeof(peer),
+                                 &top, &steps),
+                   MW_OK);
+  assert_non_null(top);
+  char want[80];
+  snprintf(want, sizeof(want), "127.0.0.1:%u", open_port);
+  assert_string_equal(peer, want);
+  mw__layer_close(top);
+
+  /* Every address refused: MW_E_CONNECT, said to be a refusal by a kind,
+   * not by its words. */
+  assert_int_equal(build_stepped(&l, dead, &err, peer, sizeof(peer), &top,
+                                 &steps),
+                   MW_E_CONNECT);
+  assert_null(top);
+  assert_true(err.connect_refused);
+  assert_int_equal(err.connect_failure, MW__CONNECT_FAIL_OTHER);
+  mw__error_clear(&err);
+  mw__addrlist_free(&l);
+  close(lfd);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -218,6 +289,7 @@ int main(void)
       cmocka_unit_test(every_failed_attempt_is_named),
       cmocka_unit_test(bind_address),
       cmocka_unit_test(local_address_of_a_connected_socket),
+      cmocka_unit_test(stack_built_without_blocking),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -394,6 +394,90 @@ static void stop_after_capabilities(void **state)
   run_free(&r);
 }
 
+/* ---- what the probe reads from a machine that stopped or failed -------- */
+
+static char traced[4096];
+
+static void collect_trace(void *user, mw_trace_kind kind, double ms,
+                          const char *line)
+{
+  (void)user;
+  (void)kind;
+  (void)ms;
+  size_t used = strlen(traced);
+  snprintf(traced + used, sizeof(traced) - used, "%s\n", line);
+}
+
+static void probe_facts(void **state)
+{
+  (void)state;
+  struct run r;
+  /* The refused EHLO is kept for the "HELO only" detail; a per-connection
+   * prefix marks every traced line. */
+  run_init(&r, MW_TLS_STARTTLS_OPTIONAL);
+  traced[0] = '\0';
+  assert_int_equal(mw_options_set_trace(r.o, collect_trace, NULL), MW_OK);
+  const char *helo[] = {GREETING, "502 5.5.1 no EHLO\r\n", "250 mx\r\n",
+                        NULL};
+  run_script(&r, helo);
+  r.s->stop_after_capa = true;
+  snprintf(r.s->trace.prefix, sizeof(r.s->trace.prefix), "mx:25 plain");
+  assert_int_equal(run_connect(&r), MW_OK);
+  path_is(&r, "GREETING EHLO HELO STARTTLS CAPABILITIES");
+  assert_string_equal(r.s->ehlo_refused, "502 5.5.1 no EHLO");
+  assert_string_equal(r.s->starttls_refused, "");
+  assert_false(r.s->esmtp);
+  assert_non_null(strstr(traced, "[mx:25 plain] EHLO client.example.org\n"));
+  assert_non_null(strstr(traced, "[mx:25 plain] 502 5.5.1 no EHLO\n"));
+  /* Stopping at the capabilities is no reason to warn about going on in
+   * clear: nothing more is sent. */
+  assert_null(strstr(traced, "WITHOUT encryption"));
+  run_free(&r);
+
+  /* A refused STARTTLS is kept, reply and all. */
+  run_init(&r, MW_TLS_STARTTLS_OPTIONAL);
+  const char *refused[] = {GREETING, "250-mx\r\n250 STARTTLS\r\n",
+                           "454 4.7.0 no TLS\r\n", NULL};
+  run_script(&r, refused);
+  r.s->stop_after_capa = true;
+  assert_int_equal(run_connect(&r), MW_OK);
+  path_is(&r, "GREETING EHLO STARTTLS CAPABILITIES");
+  assert_string_equal(r.s->starttls_refused, "454 4.7.0 no TLS");
+  assert_string_equal(r.s->ehlo_refused, "");
+  run_free(&r);
+
+  /* The injected byte count is a field, not only words. */
+  run_init(&r, MW_TLS_STARTTLS_OPTIONAL);
+  const char *inject[] = {GREETING, "250-mx\r\n250 STARTTLS\r\n",
+                          "220 go ahead\r\n250 injected\r\n", NULL};
+  run_script(&r, inject);
+  r.s->stop_after_capa = true;
+  assert_int_equal(run_connect(&r), MW_E_INJECTION);
+  assert_int_equal(r.s->injected, 14);
+  run_free(&r);
+
+  /* TLS bytes where the greeting was expected: a kind of its own. */
+  run_init(&r, MW_TLS_NONE);
+  const char *tls_bytes[] = {"\x15\x03\x03\x00\x02\x02\x28", NULL};
+  run_script(&r, tls_bytes);
+  assert_int_equal(run_connect(&r), MW_E_PROTOCOL);
+  path_is(&r, "GREETING BROKEN");
+  assert_int_equal(r.s->err.protocol_failure, MW__PROTO_FAIL_TLS_BYTES);
+  run_free(&r);
+
+  /* An over-long line: a kind too. */
+  static char longline[5000 + 8];
+  memcpy(longline, "250-", 4);
+  memset(longline + 4, 'x', 5000);
+  memcpy(longline + 5004, "\r\n", 3);
+  run_init(&r, MW_TLS_NONE);
+  const char *toolong[] = {GREETING, longline, NULL};
+  run_script(&r, toolong);
+  assert_int_equal(run_connect(&r), MW_E_PROTOCOL);
+  assert_int_equal(r.s->err.protocol_failure, MW__PROTO_FAIL_LINE_TOO_LONG);
+  run_free(&r);
+}
+
 /* ---- AUTH ------------------------------------------------------------------ */
 
 static void auth_rounds(void **state)
@@ -1227,6 +1311,37 @@ static void implicit_tls_session(void **state)
   tls_run_free(&r, &t);
 }
 
+/* The probe's TLS: the verdict is reported, not enforced, so a wrong pin
+ * still reaches the capabilities (the same pin refuses a session). */
+static void tls_report_only(void **state)
+{
+  (void)state;
+  struct run r;
+  struct tlsrv t;
+  tls_run(&r, MW_TLS_IMPLICIT, &t, NULL);
+  assert_int_equal(mw_options_set_tls_fingerprint(
+                       r.o, "00112233445566778899aabbccddeeff00112233445566"
+                            "778899aabbccddeeff"),
+                   MW_OK);
+  mw_smtp_free(r.s);
+  r.s = mw_smtp_new(r.o);
+  r.s->observer = observe;
+  r.s->observer_user = &r;
+  r.s->stop_after_capa = true;
+  r.s->tls_report_only = true;
+  t.layer.err = &r.s->err;
+  mw_status st = mw__smtp_connect_over(r.s, &t.layer);
+  if(st)
+    fail_msg("%s: %s", mw_status_name(st),
+             mw_error_message(mw_smtp_error(r.s)));
+  path_is(&r, "TLS_IMPLICIT GREETING EHLO CAPABILITIES");
+  assert_true(mw_smtp_is_encrypted(r.s));
+  struct mw__tls_policy pol = {.fingerprint = r.s->opt.fingerprint};
+  assert_string_equal(mw__tls_verdict(&pol, &r.s->tls_info), "pin_mismatch");
+  assert_int_equal(mw_smtp_quit(r.s), MW_OK);
+  tls_run_free(&r, &t);
+}
+
 /* The server closes after TLS is up: in EHLO_TLS, and in AUTH. */
 static void close_over_tls(void **state)
 {
@@ -1441,6 +1556,8 @@ int main(void)
       cmocka_unit_test(starttls_whole_session),
       cmocka_unit_test(implicit_tls_session),
       cmocka_unit_test(close_over_tls),
+      cmocka_unit_test(probe_facts),
+      cmocka_unit_test(tls_report_only),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

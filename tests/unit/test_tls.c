@@ -11,6 +11,7 @@
 
 #include "mailwire.h"
 #include "core/err.h"
+#include "net/tcp_layer.h"
 #include "tls/tls.h"
 
 #include <fcntl.h>
@@ -107,8 +108,10 @@ static void *peer_main(void *arg)
   return NULL;
 }
 
-/* Runs a non-blocking client handshake (then one read, as a session's
- * first command would) against the peer; returns the first failure. */
+/* Runs a non-blocking client handshake through the layer API (TLS over a
+ * TCP layer over the socket: mw__tls_begin, mw__tls_handshake_step), then
+ * one read, as a session's first command would, against the peer;
+ * returns the first failure. */
 static mw_status client_run(struct peer *p, const struct mw__tls_policy *pol,
                             struct mw_error *err, struct mw__tls_info *info)
 {
@@ -118,11 +121,16 @@ static mw_status client_run(struct peer *p, const struct mw__tls_policy *pol,
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, peer_main, p), 0);
   fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+  memset(info, 0, sizeof(*info));
+  struct mw__trace trace = {0};
   struct mw__tls *t = NULL;
-  mw_status st = mw__tls_nb_new(sv[0], pol, err, &t);
+  struct mw__layer *tcp = NULL;
+  mw_status st = mw__tcp_layer_new(sv[0], false, NULL, err, &tcp);
+  if(!st)
+    st = mw__tls_begin(tcp, pol, &trace, err, &t);
   short want = 0;
   for(int i = 0; !st && i < 1000; i++) {
-    st = mw__tls_nb_handshake(t, &want, info, err);
+    st = mw__tls_handshake_step(t, pol, &trace, err, &want, info);
     if(st || !want)
       break;
     struct pollfd pf = {.fd = sv[0], .events = want};
@@ -133,7 +141,8 @@ static mw_status client_run(struct peer *p, const struct mw__tls_policy *pol,
     char buf[64];
     size_t got = 0;
     for(int i = 0; i < 1000; i++) {
-      st = mw__tls_nb_read(t, buf, sizeof(buf), &got, &want, err);
+      struct mw__layer *l = mw__tls_layer(t);
+      st = l->ops->read(l, buf, sizeof(buf), &got, &want);
       if(st || got)
         break;
       struct pollfd pf = {.fd = sv[0], .events = want};
@@ -141,6 +150,7 @@ static mw_status client_run(struct peer *p, const struct mw__tls_policy *pol,
     }
   }
   mw__tls_free(t);
+  mw__layer_close(tcp); /* not the socket: closed here */
   close(sv[0]);
   pthread_join(th, NULL);
   close(sv[1]);
@@ -237,8 +247,12 @@ static void key_of_another_certificate_is_named(void **state)
   struct mw__tls *t = NULL;
   int sv[2];
   assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-  assert_int_equal(mw__tls_nb_new(sv[0], &pol, &err, &t), MW_E_INVALID);
+  struct mw__trace trace = {0};
+  struct mw__layer *tcp = NULL;
+  assert_int_equal(mw__tcp_layer_new(sv[0], false, NULL, &err, &tcp), MW_OK);
+  assert_int_equal(mw__tls_begin(tcp, &pol, &trace, &err, &t), MW_E_INVALID);
   assert_null(t);
+  mw__layer_close(tcp);
   assert_non_null(strstr(err.message, "does not belong to the client"));
   assert_non_null(strstr(err.message, key));
   assert_non_null(strstr(err.message, crt));
