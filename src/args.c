@@ -12,6 +12,7 @@
  *   opts[], an enum value, and its case in apply().
  */
 #include "args.h"
+#include "args_in.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,7 +30,11 @@ enum opt_id {
   O_NO_COLOR, O_DNS_SERVER, O_PROXY, O_TLS_STRICT, O_TLS_CIPHERS,
   O_PROXY_PROTOCOL, O_PASSWORD_VALUE, O_DOMAIN, O_DKIM_SELECTOR, O_DNSBL,
   O_TLS_CERT, O_TLS_KEY, O_PORTS, O_CONFIG, O_ACCOUNT, O_MAX_MESSAGE_SIZE,
-  O_SECRET_CMD_TIMEOUT, O_PROTOCOL
+  O_SECRET_CMD_TIMEOUT, O_PROTOCOL,
+  /* incoming mail (fetch, watch, folders, append) */
+  O_MAILBOX, O_MAILDIR, O_MBOX, O_MDA, O_STATE_DIR, O_ALL, O_UNSEEN,
+  O_SINCE, O_KEEP, O_DELETE, O_LIMIT, O_EXEC, O_IDLE_INTERVAL,
+  O_POLL_INTERVAL, O_FLAGS, O_NO_PROGRESS
 };
 
 /* Which commands take an option (bits of 1 << enum cli_command). */
@@ -38,17 +43,25 @@ enum opt_id {
 #define PROBE (1u << CLI_PROBE)
 #define SD (SEND | DOCTOR)
 #define ALL (SEND | DOCTOR | PROBE)
+#define FETCH (1u << CLI_FETCH)
+#define WATCH (1u << CLI_WATCH)
+#define FOLDERS (1u << CLI_FOLDERS)
+#define APPEND (1u << CLI_APPEND)
+#define FW (FETCH | WATCH)
+/* The incoming commands also take the connection, TLS, authentication and
+ * output options doctor takes (see takes()). */
+#define INCOMING (FETCH | WATCH | FOLDERS | APPEND)
 
 /* Help groups, printed in this order; G_HIDDEN is never printed. */
 enum opt_group {
-  G_PROFILE, G_CONN, G_PROBE, G_TLS, G_AUTH, G_MESSAGE, G_DOCTOR, G_OUTPUT,
-  G_HIDDEN
+  G_PROFILE, G_CONN, G_PROBE, G_TLS, G_AUTH, G_MESSAGE, G_DOCTOR,
+  G_INCOMING, G_OUTPUT, G_HIDDEN
 };
 
 static const char *const group_titles[] = {
     "Profile", "Connection", "Ports", "TLS", "Authentication",
     "Envelope and message", "Deliverability (after the SMTP checks)",
-    "Output"};
+    "Mailbox and store", "Output"};
 
 struct opt_def {
   const char *name;  /* "--server" */
@@ -66,7 +79,7 @@ static const struct opt_def opts[] = {
     {"--config", "-C", "FILE", O_CONFIG, ALL, G_PROFILE, "read account profiles from FILE (msmtprc syntax; default $MAILWIRE_CONFIG, else $XDG_CONFIG_HOME/mailwire/config)"},
     {"--account", NULL, "NAME", O_ACCOUNT, ALL, G_PROFILE, "use this account of the profile file (default: its default account); options given here override it"},
     {"--server", NULL, "HOST[:PORT]", O_SERVER, SD, G_CONN, "server (port default 587, or 465 with --tls implicit); [v6addr]:port for IPv6"},
-    {"--protocol", NULL, "NAME", O_PROTOCOL, DOCTOR, G_CONN, "smtp, pop3 or imap (default: the URL's scheme, else by port: 110 and 995 POP3, 143 and 993 IMAP, any other SMTP)"},
+    {"--protocol", NULL, "NAME", O_PROTOCOL, DOCTOR | FW, G_CONN, "smtp, pop3 or imap (default: the URL's scheme, else by port: 110 and 995 POP3, 143 and 993 IMAP, any other SMTP)"},
     {"--tls", NULL, "MODE", O_TLS, SD, G_CONN, "auto (default: 465 implicit, other ports STARTTLS required), implicit, starttls, starttls-optional, none, or detect (probe the ports first: see mailwire probe)"},
     {"--bind", NULL, "ADDR", O_BIND, ALL, G_CONN, "local address to connect from"},
     {"-4", NULL, NULL, O_IPV4, ALL, G_CONN, "IPv4 only"},
@@ -115,6 +128,22 @@ static const struct opt_def opts[] = {
     {"--domain", NULL, "DOMAIN", O_DOMAIN, DOCTOR, G_DOCTOR, "the sender's domain (default: that of --from), for its SPF, DMARC, MTA-STS and TLS-RPT"},
     {"--dkim-selector", NULL, "NAME", O_DKIM_SELECTOR, DOCTOR, G_DOCTOR, "also check the DKIM key NAME._domainkey.DOMAIN"},
     {"--dnsbl", NULL, "ZONE[,ZONE...]", O_DNSBL, DOCTOR, G_DOCTOR, "look the server's IPv4 address up in these DNS blocklists (none by default: no query is sent)"},
+    {"--mailbox", NULL, "NAME", O_MAILBOX, FW | APPEND, G_INCOMING, "the IMAP mailbox (default INBOX, or the URL's path)"},
+    {"--maildir", NULL, "DIR", O_MAILDIR, FW, G_INCOMING, "store each message in this Maildir (tmp/, fsync, rename into new/)"},
+    {"--mbox", NULL, "FILE", O_MBOX, FW, G_INCOMING, "append each message to this mbox (mboxrd quoting)"},
+    {"--mda", NULL, "CMD", O_MDA, FW, G_INCOMING, "run CMD (sh -c) per message, the message on its standard input; exit 0 means stored"},
+    {"--state-dir", NULL, "DIR", O_STATE_DIR, FW, G_INCOMING, "where the account's fetch state lives (default $XDG_STATE_HOME/mailwire, else ~/.local/state/mailwire)"},
+    {"--all", NULL, NULL, O_ALL, FETCH, G_INCOMING, "every message of the mailbox, also those fetched before (IMAP; POP3: all the server holds)"},
+    {"--unseen", NULL, NULL, O_UNSEEN, FETCH, G_INCOMING, "only messages without the \\Seen flag (IMAP)"},
+    {"--since", NULL, "DATE", O_SINCE, FETCH, G_INCOMING, "only messages that arrived on or after DATE, YYYY-MM-DD (IMAP)"},
+    {"--keep", NULL, NULL, O_KEEP, FW, G_INCOMING, "leave the messages on the server (default)"},
+    {"--delete", NULL, NULL, O_DELETE, FW, G_INCOMING, "delete each message from the server once it is stored durably and recorded"},
+    {"--limit", NULL, "N", O_LIMIT, FETCH, G_INCOMING, "fetch at most N messages this run"},
+    {"--no-progress", NULL, NULL, O_NO_PROGRESS, FETCH, G_INCOMING, "no progress bar (it is shown only when stderr is a terminal)"},
+    {"--exec", NULL, "CMD", O_EXEC, WATCH, G_INCOMING, "run CMD (sh -c) for each new message, the message on its standard input"},
+    {"--idle-interval", NULL, "DUR", O_IDLE_INTERVAL, WATCH, G_INCOMING, "re-issue IDLE after DUR (default 28m, under RFC 2177's 29 minutes)"},
+    {"--poll-interval", NULL, "DUR", O_POLL_INTERVAL, WATCH, G_INCOMING, "when the server has no IDLE (or for POP3): poll every DUR (default 60s)"},
+    {"--flags", NULL, "FLAGS", O_FLAGS, APPEND, G_INCOMING, "flags of the appended message, e.g. '\\Seen \\Flagged'"},
     {"--json", NULL, NULL, O_JSON, ALL, G_OUTPUT, "print the result as JSON on stdout (schema in README.md); errors too"},
     {"--trace", NULL, NULL, O_TRACE, ALL, G_OUTPUT, "print the SMTP dialogue to stderr (secrets redacted)"},
     {"--no-color", NULL, NULL, O_NO_COLOR, ALL, G_OUTPUT, "no colour even on a terminal (also NO_COLOR=1)"},
@@ -134,6 +163,15 @@ static const struct {
     {CLI_DOCTOR, O_FROM, "with --to: test the envelope (MAIL, RCPT, then RSET; nothing is sent)"},
     {CLI_DOCTOR, O_TO, "the one recipient to test, with --from"},
     {CLI_DOCTOR, O_TRACE, "the SMTP dialogue of the main attempt on stderr"},
+    {CLI_FETCH, O_PROTOCOL, "imap or pop3, when --server is HOST[:PORT] (an imap://, imaps://, pop3:// or pop3s:// URL says it; default imap)"},
+    {CLI_WATCH, O_PROTOCOL, "imap (watch needs IDLE or NOOP: IMAP only)"},
+    /* CLI_FETCH's notes serve every incoming command (option_help()) */
+    {CLI_FETCH, O_SERVER, "a URL imaps://[USER@]HOST[:PORT][/MAILBOX], imap://, pop3s://, pop3:// (imaps, pop3s: implicit TLS; imap, pop3: STARTTLS/STLS required), or HOST[:PORT] (ports by protocol: 993/143, 995/110)"},
+    {CLI_FETCH, O_TLS, "auto (default: 993 and 995 implicit, other ports STARTTLS/STLS required), implicit, starttls, starttls-optional, none"},
+    {CLI_FETCH, O_GREETING_TIMEOUT, "wait for the server's greeting (default 10s)"},
+    {CLI_FETCH, O_TIMEOUT, "every other response; DUR is seconds or a number with a unit ms, s, m or h: 30, 1.5s, 500ms, 2m, 1h (1ms to 24h)"},
+    {CLI_FETCH, O_TRACE, "print the IMAP or POP3 dialogue to stderr (secrets redacted)"},
+    {CLI_FETCH, O_USER, "user name for LOGIN, USER or AUTHENTICATE (default: the URL's)"},
     {CLI_PROBE, O_GREETING_TIMEOUT, "bound of each attempt (default 10s)"},
     {CLI_PROBE, O_ACCOUNT, "take the host and the connection and TLS settings of this account"},
 };
@@ -192,6 +230,19 @@ static const char probe_trailer[] =
     "78 only insecure combinations work (plaintext, or a certificate that\n"
     "is not accepted: see the fix printed).\n";
 
+/* Whether command c takes option d: its bit in the table, or for the
+ * incoming commands also the connection, TLS, authentication and output
+ * options of doctor (not --helo: no EHLO there).  CLI_ANY takes all. */
+static bool takes(const struct opt_def *d, enum cli_command c)
+{
+  if(c == CLI_ANY || (d->cmds & (1u << c)))
+    return true;
+  if(!((1u << c) & INCOMING) || !(d->cmds & DOCTOR) || d->id == O_HELO)
+    return false;
+  return d->group == G_PROFILE || d->group == G_CONN || d->group == G_TLS ||
+         d->group == G_AUTH || d->group == G_OUTPUT || d->group == G_HIDDEN;
+}
+
 /* ---- help, generated from opts[] -------------------------------------- */
 
 #define HELP_COLUMN 28
@@ -227,6 +278,11 @@ static const char *option_help(const struct opt_def *d, enum cli_command cmd)
 {
   for(size_t i = 0; i < sizeof(opt_notes) / sizeof(opt_notes[0]); i++)
     if(opt_notes[i].cmd == cmd && opt_notes[i].id == d->id)
+      return opt_notes[i].help;
+  for(size_t i = 0; ((1u << cmd) & INCOMING) &&
+                    i < sizeof(opt_notes) / sizeof(opt_notes[0]);
+      i++)
+    if(opt_notes[i].cmd == CLI_FETCH && opt_notes[i].id == d->id)
       return opt_notes[i].help;
   return d->help;
 }
@@ -281,14 +337,15 @@ size_t cli_help(enum cli_command cmd, char *buf, size_t len)
   struct sbuf b = {buf, len, 0};
   if(len)
     buf[0] = '\0';
-  sb_str(&b, cmd == CLI_DOCTOR  ? doctor_intro
-             : cmd == CLI_PROBE ? probe_intro
-                                : send_intro);
+  sb_str(&b, ((1u << cmd) & INCOMING) ? cli_in_intro(cmd)
+             : cmd == CLI_DOCTOR        ? doctor_intro
+             : cmd == CLI_PROBE         ? probe_intro
+                                        : send_intro);
   for(int g = 0; g < G_HIDDEN; g++) {
     bool title = false;
     for(size_t i = 0; i < N_OPTS; i++) {
       const struct opt_def *d = &opts[i];
-      if(d->group != (enum opt_group)g || !(d->cmds & (1u << cmd)))
+      if(d->group != (enum opt_group)g || !takes(d, cmd))
         continue;
       if(!title) {
         sb_str(&b, "\n");
@@ -299,7 +356,8 @@ size_t cli_help(enum cli_command cmd, char *buf, size_t len)
       help_line(&b, d, cmd);
     }
   }
-  sb_str(&b, cmd == CLI_DOCTOR  ? doctor_trailer
+  sb_str(&b, ((1u << cmd) & INCOMING) ? cli_in_trailer(cmd)
+             : cmd == CLI_DOCTOR  ? doctor_trailer
              : cmd == CLI_PROBE ? probe_trailer
                                 : send_trailer);
   return b.used;
@@ -335,7 +393,10 @@ bool cli_option_get(size_t i, struct cli_option_info *out)
   out->alias = opts[i].alias;
   out->takes_value = opts[i].arg != NULL;
   out->hidden = opts[i].group == G_HIDDEN;
-  out->commands = opts[i].cmds;
+  out->commands = 0;
+  for(unsigned c = CLI_SEND; c < CLI_ANY; c++)
+    if(takes(&opts[i], (enum cli_command)c))
+      out->commands |= 1u << c;
   return true;
 }
 
@@ -390,7 +451,7 @@ const char *cli_suggest_option(enum cli_command cmd, const char *word,
   size_t best_d = 99, prefixes = 0;
   for(size_t k = 0; k < N_OPTS; k++) {
     const struct opt_def *d = &opts[k];
-    if(d->group == G_HIDDEN || !(d->cmds & (1u << cmd)))
+    if(d->group == G_HIDDEN || !takes(d, cmd))
       continue;
     size_t dist = edit_distance(word, len, d->name);
     if(dist < best_d) {
@@ -588,6 +649,7 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
       return fail(err, errlen,
                   "--protocol: '%s' is not smtp, pop3 or imap", v);
     a->protocol_set = true;
+    a->in.protocol = (int)a->protocol; /* fetch, watch */
     break;
   case O_TLS:
     if(mw_tls_mode_parse(v, &a->tls_mode) != MW_OK)
@@ -736,6 +798,14 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
     break;
   case O_SECRET_CMD_TIMEOUT:
     return set_duration(d->name, v, &a->secret_cmd_timeout_ms, err, errlen);
+  case O_IDLE_INTERVAL:
+    return set_duration(d->name, v, &a->in.idle_interval_ms, err, errlen);
+  case O_POLL_INTERVAL:
+    return set_duration(d->name, v, &a->in.poll_interval_ms, err, errlen);
+  case O_MAILBOX: case O_MAILDIR: case O_MBOX: case O_MDA:
+  case O_STATE_DIR: case O_ALL: case O_UNSEEN: case O_SINCE: case O_KEEP:
+  case O_DELETE: case O_LIMIT: case O_EXEC: case O_FLAGS: case O_NO_PROGRESS:
+    return cli_in_apply(d->name, v, &a->in, err, errlen);
   case O_DOMAIN:
   case O_DKIM_SELECTOR:
   case O_DNSBL: {
@@ -807,13 +877,18 @@ static int check_rules(struct send_args *a, char *err, size_t errlen)
 
 static const char *command_name(enum cli_command c)
 {
-  return c == CLI_DOCTOR ? "doctor" : c == CLI_PROBE ? "probe" : "send";
+  static const char *const names[] = {"send", "doctor", "probe", "fetch",
+                                      "watch", "folders", "append", "send"};
+  return names[c];
 }
 
 /* Why an option of the table is refused by command c. */
 static int not_for_command(const struct opt_def *d, enum cli_command c,
                            char *err, size_t errlen)
 {
+  if((1u << c) & INCOMING)
+    return fail(err, errlen, "option '%s' does not apply to %s", d->name,
+                command_name(c));
   if(c == CLI_PROBE)
     return fail(err, errlen, "option '%s' does not apply to probe (it "
                              "only connects, says EHLO and leaves)",
@@ -831,10 +906,12 @@ static int not_for_command(const struct opt_def *d, enum cli_command c,
 static int parse_words(int argc, char **argv, struct send_args *out,
                        enum cli_command command, char *err, size_t errlen)
 {
-  bool takes_target = command != CLI_SEND;
+  bool takes_target = command == CLI_DOCTOR || command == CLI_PROBE ||
+                      command == CLI_APPEND;
   const char *cmd = command_name(command);
   bool target_seen = false;
   memset(out, 0, sizeof(*out));
+  out->in.protocol = -1;
   err[0] = '\0';
   for(int i = 0; i < argc; i++) {
     const char *arg = argv[i];
@@ -842,7 +919,10 @@ static int parse_words(int argc, char **argv, struct send_args *out,
     size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
     const struct opt_def *d = find_option(arg, nlen);
     if(!d && takes_target && arg[0] != '-' && !target_seen) {
-      out->server = arg; /* the target (it overrides a profile's host) */
+      if(command == CLI_APPEND)
+        out->in.file = arg; /* the message file */
+      else
+        out->server = arg; /* the target (it overrides a profile's host) */
       target_seen = true;
       continue;
     }
@@ -860,7 +940,7 @@ static int parse_words(int argc, char **argv, struct send_args *out,
                                "--help)",
                   (int)nlen, arg, cmd);
     }
-    if(!(d->cmds & (1u << command)))
+    if(!takes(d, command))
       return not_for_command(d, command, err, errlen);
     if(d->id == O_PASSWORD)
       return apply(d, NULL, out, err, errlen);
@@ -902,9 +982,35 @@ int cli_check_words(int argc, char **argv, char *err, size_t errlen)
   struct send_args *scratch = calloc(1, sizeof(*scratch));
   if(!scratch)
     return fail(err, errlen, "out of memory");
-  int rc = parse_words(argc, argv, scratch, CLI_SEND, err, errlen);
+  int rc = parse_words(argc, argv, scratch, CLI_ANY, err, errlen);
   free(scratch);
   return rc;
+}
+
+int cli_parse_incoming(enum cli_command cmd, int argc, char **argv,
+                       struct send_args *out, char *err, size_t errlen)
+{
+  if(parse_words(argc, argv, out, cmd, err, errlen))
+    return -1;
+  if(out->help)
+    return 0;
+  if(out->tls_min && out->tls_max && out->tls_min > out->tls_max)
+    return fail(err, errlen, "--tls-min is above --tls-max");
+  /* The rules first: they take the user from a server URL. */
+  if(cli_in_check(cmd, out, err, errlen))
+    return -1;
+  return check_credentials(out, err, errlen);
+}
+
+bool cli_option_takes(enum cli_command cmd, const char *word,
+                      bool *has_value)
+{
+  const char *eq = strncmp(word, "--", 2) == 0 ? strchr(word, '=') : NULL;
+  const struct opt_def *d = find_option(word, eq ? (size_t)(eq - word)
+                                                 : strlen(word));
+  if(has_value)
+    *has_value = d && d->arg && !eq;
+  return d && takes(d, cmd);
 }
 
 int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,

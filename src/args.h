@@ -26,7 +26,39 @@ struct cli_list {
   size_t count;
 };
 
-enum cli_command { CLI_SEND, CLI_DOCTOR, CLI_PROBE };
+enum cli_command {
+  CLI_SEND, CLI_DOCTOR, CLI_PROBE,
+  /* Incoming mail (args_in.c has their rules and help texts). */
+  CLI_FETCH, CLI_WATCH, CLI_FOLDERS, CLI_APPEND,
+  CLI_ANY /* not a command: any option of any command (profile checks) */
+};
+
+/* Where fetched messages go: --maildir, --mbox or --mda. */
+enum cli_store_kind { CLI_STORE_NONE = 0, CLI_STORE_MAILDIR, CLI_STORE_MBOX,
+                      CLI_STORE_MDA };
+
+/* The options of fetch, watch, folders and append (besides the connection,
+ * TLS and authentication ones they share with send). */
+struct in_args {
+  int protocol;              /* -1: not given, else an mw_protocol */
+  const char *mailbox;       /* --mailbox (IMAP) */
+  enum cli_store_kind store; /* which of the three */
+  const char *store_target;  /* its directory, file or command */
+  int stores_given;          /* how many of the three (more is an error) */
+  const char *state_dir;     /* --state-dir */
+  const char *since;         /* --since, as given */
+  char since_imap[32];       /* --since as IMAP wants it: 1-Feb-2026 */
+  bool all, unseen;          /* --all, --unseen */
+  int delete_mode;           /* 0 default (keep), 1 --keep, 2 --delete */
+  unsigned long limit;       /* --limit N, 0: none */
+  const char *exec;          /* watch --exec CMD */
+  unsigned idle_interval_ms; /* watch --idle-interval (0: 28 min) */
+  unsigned poll_interval_ms; /* watch --poll-interval (0: 60 s) */
+  const char *flags;         /* append --flags */
+  const char *file;          /* append: the message file (positional) */
+  bool no_progress;          /* fetch --no-progress */
+  char url_user[256];        /* the user of a server URL (decoded) */
+};
 
 struct send_args {
   const char *config, *account; /* -C/--config, --account (main.c reads
@@ -76,6 +108,7 @@ struct send_args {
    * scheme or the port when not given */
   bool protocol_set;
   mw_protocol protocol;
+  struct in_args in; /* fetch, watch, folders, append */
 };
 
 /* The protocol a doctor run speaks: --protocol, else the URL's scheme,
@@ -112,6 +145,17 @@ int cli_parse_doctor(int argc, char **argv, struct send_args *out, char *err,
  * 0, or -1 with a message in err. */
 int cli_parse_probe(int argc, char **argv, const char *default_target,
                     struct send_args *out, char *err, size_t errlen);
+
+/* Parses the words of fetch, watch, folders or append (cmd): options,
+ * and for append the message FILE as the one positional word; then the
+ * rules between them (args_in.c).  Returns 0, or -1 with a message in
+ * err. */
+int cli_parse_incoming(enum cli_command cmd, int argc, char **argv,
+                       struct send_args *out, char *err, size_t errlen);
+/* Whether word (an option name, "--x=v" allowed) is an option cmd takes;
+ * *has_value tells whether it takes a value (when known at all). */
+bool cli_option_takes(enum cli_command cmd, const char *word,
+                      bool *has_value);
 
 /* "465,587,25": 1 to CLI_MAX_PORTS ports of 1-65535
  * (mw_probe_ports_parse()). */

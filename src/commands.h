@@ -19,4 +19,14 @@ int cli_apply_profile_split(const char *cmd, int argc, char **argv,
                             char ***out, int *outc, int *nprofile);
 void cli_free_words(char **words, int n);
 
+/* Incoming mail (cmd_fetch.c, cmd_watch.c, cmd_folders.c). */
+int cmd_fetch(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_folders(int argc, char **argv);
+int cmd_append(int argc, char **argv);
+/* cli_apply_profile() for them (incoming.c): the profile's words the
+ * command takes, and its store only when the command line names none. */
+int cli_apply_profile_in(const char *cmd, int argc, char **argv,
+                         char ***out, int *outc);
+
 #endif

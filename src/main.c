@@ -29,9 +29,15 @@ static const char main_help[] =
     "  explain    what an SMTP reply code means (mailwire explain 535)\n"
     "  config show [--account NAME] [-C FILE]   the effective profile\n"
     "\n"
-    "send, doctor and probe read account profiles (msmtprc syntax) from -C FILE,\n"
-    "$MAILWIRE_CONFIG or $XDG_CONFIG_HOME/mailwire/config; --account NAME\n"
-    "picks one.  Command-line options override the profile.\n"
+    "Incoming mail (IMAP, POP3):\n"
+    "  fetch      download new messages into a Maildir, an mbox or an MDA\n"
+    "  watch      wait for new messages (IMAP IDLE) and print, run or store\n"
+    "  folders    list the IMAP mailboxes with their counts\n"
+    "  append     store a message file into an IMAP mailbox (e.g. Sent)\n"
+    "\n"
+    "Every command but explain reads account profiles (msmtprc syntax) from\n"
+    "-C FILE, $MAILWIRE_CONFIG or $XDG_CONFIG_HOME/mailwire/config;\n"
+    "--account NAME picks one.  Command-line options override the profile.\n"
     "  help CMD   show the help of a command\n"
     "\n"
     "Options: --help, --version\n";
@@ -478,6 +484,41 @@ int cli_apply_profile_split(const char *cmd, int argc, char **argv,
   for(int i = 0; i < nrest; i++)
     cli_to = cli_to || strcmp(rest[i], "--to") == 0 ||
              strncmp(rest[i], "--to=", 5) == 0;
+  /* An incoming account (protocol imap or pop3) is not one to send with;
+   * its mailbox and store options are for fetch and watch only. */
+  bool incoming_cmd = strcmp(cmd, "fetch") == 0 ||
+                      strcmp(cmd, "watch") == 0 ||
+                      strcmp(cmd, "folders") == 0 ||
+                      strcmp(cmd, "append") == 0;
+  for(int i = 0; !incoming_cmd && i < nwords; i++) {
+    enum cli_command c = strcmp(cmd, "send") == 0 ? CLI_SEND : CLI_DOCTOR;
+    if(strcmp(cmd, "send") == 0 && strcmp(words[i], "--protocol") == 0) {
+      char msg[300];
+      snprintf(msg, sizeof(msg), "the account is one to read mail from "
+                                 "(protocol %s): use mailwire fetch, or "
+                                 "another account to send",
+               i + 1 < nwords ? words[i + 1] : "?");
+      profile_words_free(words, nwords);
+      free(rest);
+      return output_early_error(cmd, json, EXIT_CONFIG, msg);
+    }
+    bool has_value = false;
+    if(!cli_option_takes(CLI_ANY, words[i], &has_value))
+      continue; /* not an option (a value): never here */
+    if(strcmp(cmd, "probe") == 0 || cli_option_takes(c, words[i], NULL)) {
+      i += has_value; /* kept, and its value with it */
+      continue;
+    }
+    int span = has_value && i + 1 < nwords ? 2 : 1;
+    for(int j = 0; j < span; j++) {
+      memset(words[i + j], 0, strlen(words[i + j]));
+      free(words[i + j]);
+    }
+    memmove(&words[i], &words[i + span],
+            (size_t)(nwords - i - span) * sizeof(*words));
+    nwords -= span;
+    i--;
+  }
   /* Nor does a profile's message size limit apply to doctor (it sends
    * no message). */
   if(strcmp(cmd, "doctor") == 0) {
@@ -722,7 +763,8 @@ int main(int argc, char **argv)
       fputs(main_help, stdout);
     else if(argc > 3) {
       fprintf(stderr, "mailwire help: give one command (send, doctor, "
-                      "probe, explain, config)\n");
+                      "probe, explain, config, fetch, watch, folders, "
+                      "append)\n");
       return EXIT_USAGE;
     }
     else if(strcmp(argv[2], "send") == 0)
@@ -733,11 +775,19 @@ int main(int argc, char **argv)
       cli_print_help(stdout, CLI_PROBE);
     else if(strcmp(argv[2], "explain") == 0)
       return cmd_explain(1, words);
+    else if(strcmp(argv[2], "fetch") == 0)
+      cli_print_help(stdout, CLI_FETCH);
+    else if(strcmp(argv[2], "watch") == 0)
+      cli_print_help(stdout, CLI_WATCH);
+    else if(strcmp(argv[2], "folders") == 0)
+      cli_print_help(stdout, CLI_FOLDERS);
+    else if(strcmp(argv[2], "append") == 0)
+      cli_print_help(stdout, CLI_APPEND);
     else if(strcmp(argv[2], "config") == 0)
       return cmd_config(1, words);
     else {
       fprintf(stderr, "mailwire help: no command '%s' (send, doctor, probe, "
-                      "explain, config)\n",
+                      "explain, config, fetch, watch, folders, append)\n",
               argv[2]);
       return EXIT_USAGE;
     }
@@ -753,6 +803,14 @@ int main(int argc, char **argv)
     return cmd_explain(argc - 2, argv + 2);
   if(strcmp(cmd, "config") == 0)
     return cmd_config(argc - 2, argv + 2);
+  if(strcmp(cmd, "fetch") == 0)
+    return cmd_fetch(argc - 2, argv + 2);
+  if(strcmp(cmd, "watch") == 0)
+    return cmd_watch(argc - 2, argv + 2);
+  if(strcmp(cmd, "folders") == 0)
+    return cmd_folders(argc - 2, argv + 2);
+  if(strcmp(cmd, "append") == 0)
+    return cmd_append(argc - 2, argv + 2);
   fprintf(stderr, "mailwire: unknown command '%s'\n%s", cmd, main_help);
   return EXIT_USAGE;
 }

@@ -32,14 +32,17 @@ static const char *const known_keys[] = {
     "tls_mode", "proxy", "proxy_protocol", "dns_server", "connect_timeout",
     "greeting_timeout", "tls_min", "tls_max", "tls_ciphers", "tls_strict",
     "oauth2_token_cmd", "bind", "ipv", "allow_insecure_auth",
-    "secret_cmd_timeout", "max_message_size"};
+    "secret_cmd_timeout", "max_message_size",
+    /* mailwire, incoming mail (fetch, watch, folders, append); protocol
+     * is also msmtp's (smtp, lmtp: nothing to set) */
+    "protocol", "mailbox", "maildir", "mbox", "mda", "state_dir", "keep"};
 
 /* msmtp keys accepted and ignored (logging, local delivery). */
 static const char *const ignored_keys[] = {
     "logfile", "syslog", "aliases", "set_from_header",
     "set_date_header", "set_msgid_header", "undisclosed_recipients",
     "remove_bcc_headers", "dsn_notify", "dsn_return", "add_missing_from_header",
-    "add_missing_date_header", "maildomain", "auto_from", "protocol"};
+    "add_missing_date_header", "maildomain", "auto_from"};
 
 bool profile_key_is_ignored(const char *key)
 {
@@ -736,7 +739,9 @@ static int entry_words(const struct profile *p, const struct profile_entry *e,
                 {"oauth2_token_cmd", "--oauth2-token-cmd"},
                 {"secret_cmd_timeout", "--secret-cmd-timeout"},
                 {"max_message_size", "--max-message-size"},
-                {"password", "--password-value"}};
+                {"password", "--password-value"},
+                {"mailbox", "--mailbox"},
+                {"mda", "--mda"}};
   for(size_t i = 0; i < sizeof(direct) / sizeof(direct[0]); i++)
     if(strcmp(k, direct[i].key) == 0)
       return push_word(w, direct[i].opt) || push_word(w, v) ? -1 : 0;
@@ -847,6 +852,32 @@ static int entry_words(const struct profile *p, const struct profile_entry *e,
     if(strcmp(v, "off") == 0)
       return 0;
     return push_word(w, "--timeout") || push_word(w, v) ? -1 : 0;
+  }
+  /* Incoming mail.  An account with "protocol imap" or "pop3" is one to
+   * read mail from (fetch, watch); msmtp's smtp and lmtp set nothing. */
+  if(strcmp(k, "protocol") == 0) {
+    if(strcmp(v, "smtp") == 0 || strcmp(v, "lmtp") == 0)
+      return 0;
+    if(strcmp(v, "imap") && strcmp(v, "pop3")) {
+      snprintf(why, whylen, "'protocol' takes imap or pop3 (or msmtp's "
+                            "smtp)");
+      return -1;
+    }
+    return push_word(w, "--protocol") || push_word(w, v) ? -1 : 0;
+  }
+  if(strcmp(k, "maildir") == 0 || strcmp(k, "mbox") == 0 ||
+     strcmp(k, "state_dir") == 0) {
+    const char *opt = k[1] == 'a' ? "--maildir"
+                      : k[1] == 'b' ? "--mbox"
+                                    : "--state-dir";
+    return push_word(w, opt) || push_path(w, v) ? -1 : 0;
+  }
+  if(strcmp(k, "keep") == 0) {
+    if(!on_off(v, &b)) {
+      snprintf(why, whylen, "'keep' takes on or off");
+      return -1;
+    }
+    return push_word(w, b ? "--keep" : "--delete");
   }
   if(strcmp(k, "ipv") == 0) {
     if(strcmp(v, "4") && strcmp(v, "6")) {

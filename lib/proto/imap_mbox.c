@@ -184,7 +184,8 @@ static mw_status search_untagged(struct mw_imap *m,
     m->uids = n;
     m->capuids = cap;
   }
-  memcpy(m->uids + m->nuids, s->nums, s->n * sizeof(*s->nums));
+  if(s->n) /* an empty SEARCH: m->uids may still be NULL */
+    memcpy(m->uids + m->nuids, s->nums, s->n * sizeof(*s->nums));
   m->nuids += s->n;
   return MW_OK;
 }

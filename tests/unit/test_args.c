@@ -269,6 +269,99 @@ static bool help_names(const char *help, const char *word)
   return false;
 }
 
+static int parse_in(enum cli_command c, struct send_args *a, char *err,
+                    size_t errlen, int argc, const char **argv)
+{
+  return cli_parse_incoming(c, argc, (char **)argv, a, err, errlen);
+}
+
+#define IN_OK(cmd, ...)                                                      \
+  do {                                                                       \
+    const char *argv_[] = {__VA_ARGS__};                                     \
+    int argc_ = (int)(sizeof(argv_) / sizeof(argv_[0]));                     \
+    if(parse_in(cmd, &a, err, sizeof(err), argc_, argv_))                    \
+      fail_msg("refused: %s", err);                                          \
+  } while(0)
+
+#define IN_FAILS(cmd, needle, ...)                                           \
+  do {                                                                       \
+    const char *argv_[] = {__VA_ARGS__};                                     \
+    int argc_ = (int)(sizeof(argv_) / sizeof(argv_[0]));                     \
+    assert_int_equal(parse_in(cmd, &a, err, sizeof(err), argc_, argv_), -1); \
+    if(!strstr(err, needle))                                                 \
+      fail_msg("error '%s' does not mention '%s'", err, needle);             \
+  } while(0)
+
+static void incoming_commands(void **state)
+{
+  (void)state;
+  static struct send_args a;
+  char err[512];
+  IN_OK(CLI_FETCH, "--server", "imaps://al%40ice@imap.example:993/Sent",
+        "--password-env", "PW", "--maildir", "/tmp/md", "--since",
+        "2026-02-01", "--delete", "--limit", "5");
+  assert_int_equal(a.in.protocol, MW_PROTOCOL_IMAP);
+  assert_string_equal(a.user, "al@ice"); /* the URL's, decoded */
+  assert_string_equal(a.in.since_imap, "1-Feb-2026");
+  assert_int_equal(a.in.store, CLI_STORE_MAILDIR);
+  assert_int_equal(a.in.delete_mode, 2);
+  assert_int_equal(a.in.limit, 5);
+  IN_OK(CLI_FETCH, "--server", "pop.example", "--protocol", "pop3",
+        "--mbox", "/tmp/mb");
+  assert_int_equal(a.in.protocol, MW_PROTOCOL_POP3);
+  IN_OK(CLI_FETCH, "--server", "imap.example", "--mda", "procmail");
+  assert_int_equal(a.in.protocol, MW_PROTOCOL_IMAP); /* the default */
+  IN_FAILS(CLI_FETCH, "--maildir DIR", "--server", "imap.example");
+  IN_FAILS(CLI_FETCH, "exclude", "--server", "h", "--maildir", "a",
+           "--mbox", "b");
+  IN_FAILS(CLI_FETCH, "is for IMAP", "--server", "pop3s://h", "--maildir",
+           "a", "--unseen");
+  IN_FAILS(CLI_FETCH, "SMTP server", "--server", "smtps://h", "--maildir",
+           "a");
+  IN_FAILS(CLI_FETCH, "contradicts", "--server", "pop3s://h", "--protocol",
+           "imap", "--maildir", "a");
+  IN_FAILS(CLI_FETCH, "no password", "--server", "imaps://u:pw@h",
+           "--maildir", "a");
+  IN_FAILS(CLI_FETCH, "not a date", "--server", "h", "--maildir", "a",
+           "--since", "2026-02-30");
+  IN_FAILS(CLI_FETCH, "does not apply to fetch", "--server", "h",
+           "--maildir", "a", "--from", "x@example.org");
+  IN_FAILS(CLI_FETCH, "did you mean --maildir", "--server", "h",
+           "--maildri", "a");
+  IN_FAILS(CLI_WATCH, "needs a store", "--server", "h", "--delete");
+  IN_FAILS(CLI_WATCH, "IMAP server", "--server", "pop3s://h");
+  IN_OK(CLI_WATCH, "--server", "h", "--exec", "notify", "--idle-interval",
+        "5m", "--poll-interval", "30s");
+  assert_int_equal(a.in.idle_interval_ms, 300000);
+  IN_OK(CLI_APPEND, "--server", "imaps://h/Sent", "msg.eml");
+  assert_string_equal(a.in.file, "msg.eml");
+  IN_FAILS(CLI_APPEND, "--mailbox is required", "--server", "h", "m.eml");
+  IN_FAILS(CLI_APPEND, "message file", "--server", "h", "--mailbox", "S");
+  IN_FAILS(CLI_FOLDERS, "needs an IMAP", "--server", "pop3://h");
+  /* Each incoming command's help names every option it takes. */
+  static char help[32768];
+  const enum cli_command cmds[] = {CLI_FETCH, CLI_WATCH, CLI_FOLDERS,
+                                   CLI_APPEND};
+  for(size_t c = 0; c < 4; c++) {
+    assert_true(cli_help(cmds[c], help, sizeof(help)) < sizeof(help));
+    struct cli_option_info o;
+    for(size_t i = 0; cli_option_get(i, &o); i++) {
+      bool taken = cli_option_takes(cmds[c], o.name, NULL);
+      assert_int_equal(taken, (o.commands >> cmds[c]) & 1);
+      if(taken && !o.hidden && !help_names(help, o.name))
+        fail_msg("help of incoming command %zu lacks %s", c, o.name);
+      if(!taken && help_names(help, o.name))
+        fail_msg("help of incoming command %zu names %s", c, o.name);
+    }
+    for(const char *l = help; *l;) {
+      size_t len = strcspn(l, "\n");
+      if(len > 79)
+        fail_msg("help line too long: %.*s", (int)len, l);
+      l += len + (l[len] ? 1 : 0);
+    }
+  }
+}
+
 static void help_lists_exactly_what_parser_takes(void **state)
 {
   (void)state;
@@ -562,6 +655,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(minimal_and_full),
+      cmocka_unit_test(incoming_commands),
       cmocka_unit_test(password_never_on_command_line),
       cmocka_unit_test(required_and_exclusive),
       cmocka_unit_test(bad_values_are_named),

@@ -166,6 +166,30 @@ static void client_certificate_keys(void **state)
              NULL);
 }
 
+static void incoming_account_keys(void **state)
+{
+  (void)state;
+  setenv("HOME", "/home/tilde", 1);
+  check_text("account a\nprotocol imap\nhost h\nport 993\nmailbox Work\n"
+             "maildir ~/Mail/work\nstate_dir /var/st\nkeep off\n",
+             "--protocol imap --server h:993 --mailbox Work --maildir "
+             "/home/tilde/Mail/work --state-dir /var/st --delete",
+             NULL);
+  check_text("account a\nprotocol pop3\nhost h\nmbox ~/mbox\nkeep on\n"
+             "mda \"procmail -d u\"\n",
+             "--protocol pop3 --server h --mbox /home/tilde/mbox --keep "
+             "--mda procmail -d u",
+             NULL);
+  /* msmtp's protocol values set nothing */
+  check_text("account a\nprotocol smtp\nhost h\n", "--server h", NULL);
+  check_text("account a\nprotocol lmtp\nhost h\n", "--server h", NULL);
+  check_text("account a\nprotocol nntp\nhost h\n", NULL,
+             "f:2: 'protocol' takes imap or pop3");
+  check_text("account a\nhost h\nkeep maybe\n", NULL,
+             "f:3: 'keep' takes on or off");
+  check_text("account a\nhost h\nmaildri /x\n", NULL, "maildir");
+}
+
 static void errors_name_file_and_line(void **state)
 {
   (void)state;
@@ -407,6 +431,7 @@ int main(void)
       cmocka_unit_test(values_are_not_quoted),
       cmocka_unit_test(long_lines_and_quotes),
       cmocka_unit_test(client_certificate_keys),
+      cmocka_unit_test(incoming_account_keys),
       cmocka_unit_test(fanout_inheritance_is_linear),
       cmocka_unit_test(inheritance_loops_and_diamonds),
       cmocka_unit_test(secret_in_another_account_guards_the_file),

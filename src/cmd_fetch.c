@@ -1,0 +1,593 @@
+/*
+ * cmd_fetch.c - `mailwire fetch`: download the new messages of an IMAP
+ * mailbox or a POP3 account into a Maildir, an mbox or an MDA.
+ *
+ * The order per message is the whole point: store it (durable when
+ * mw_store_commit() returns), then record it in the fetch state (durable
+ * when mw_fetch_state_add() returns), then, with --delete, delete it on
+ * the server.  A kill at any moment leaves at worst a message stored but
+ * not recorded: the next run fetches it again and the store, which knows
+ * the message's key (imap:ACCOUNT:UIDVALIDITY:UID, pop3:ACCOUNT:UIDL),
+ * does not keep it twice.  Messages come pipelined, BATCH at a time
+ * (mw_imap_fetch, mw_pop3_retrieve_many), streamed into the store.
+ */
+#include "args.h"
+#include "commands.h"
+#include "exitcode.h"
+#include "flags.h"
+#include "incoming.h"
+#include "output.h"
+#include "secrets.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Messages per pipelined request: deletions and the progress follow each
+ * batch, and a batch in flight bounds the work a failure interrupts. */
+#define BATCH 200
+
+struct fetch {
+  const struct send_args *a;
+  mw_store *store;
+  mw_fetch_state *state;
+  const char *account;
+  uint32_t uidvalidity;
+  bool del;
+  /* the message in hand */
+  bool open, skip;
+  char key[1024];
+  /* POP3: the batch's messages */
+  const mw_pop3_message *const *batch;
+  /* totals */
+  size_t fetched, skipped, deleted, done;
+  uint64_t bytes;
+  /* a local failure (store, state): stops the transfer */
+  int local_code;
+  char local_err[1024];
+  mw_status local_status; /* for the JSON error: MW_E_IO unless said */
+  struct in_progress prog;
+};
+
+static mw_status local_fail(struct fetch *f, int code, const char *what,
+                            const mw_error *e)
+{
+  if(!f->local_code) {
+    f->local_code = code;
+    snprintf(f->local_err, sizeof(f->local_err), "%s: %s", what,
+             cli_text(mw_error_message(e)));
+  }
+  return MW_E_IO;
+}
+
+/* Starts the message with this key (skipped when the store has it). */
+static mw_status msg_begin(struct fetch *f, const char *key)
+{
+  snprintf(f->key, sizeof(f->key), "%s", key);
+  f->open = true;
+  f->skip = mw_store_contains(f->store, key);
+  if(f->skip)
+    return MW_OK;
+  mw_status st = mw_store_begin(f->store, key, NULL);
+  if(st)
+    return local_fail(f, in_store_exit(f->a, st), "store",
+                      mw_store_error(f->store));
+  return MW_OK;
+}
+
+static mw_status msg_data(struct fetch *f, const char *data, size_t len)
+{
+  f->bytes += len;
+  if(f->skip || !len)
+    return MW_OK;
+  mw_status st = mw_store_write(f->store, data, len);
+  if(st)
+    return local_fail(f, in_store_exit(f->a, st), "store",
+                      mw_store_error(f->store));
+  return MW_OK;
+}
+
+/* Ends the message: durable in the store, then recorded (id: the UID or
+ * UIDL; NULL: not recorded, a POP3 server without UIDL). */
+static mw_status msg_end(struct fetch *f, const char *id)
+{
+  bool already = f->skip;
+  f->open = false;
+  if(!f->skip) {
+    mw_status st = mw_store_commit(f->store, &already);
+    if(st)
+      return local_fail(f, in_store_exit(f->a, st), "store",
+                        mw_store_error(f->store));
+  }
+  if(id) {
+    mw_status st = mw_fetch_state_add(f->state, id);
+    if(st)
+      return local_fail(f, st == MW_E_NOMEM ? EXIT_SOFTWARE : EXIT_IOERR,
+                        "fetch state", mw_fetch_state_error(f->state));
+  }
+  if(already)
+    f->skipped++;
+  else
+    f->fetched++;
+  f->done++;
+  in_progress_step(&f->prog, f->done, f->bytes);
+  return MW_OK;
+}
+
+/* A transfer stopped in the middle of a message: none of it stays. */
+static void msg_drop(struct fetch *f)
+{
+  if(f->open && !f->skip)
+    mw_store_abort(f->store);
+  f->open = false;
+}
+
+/* ---- IMAP -------------------------------------------------------------- */
+
+struct imap_batch {
+  struct fetch *f;
+  const uint32_t *asked; /* the batch's UIDs, ascending */
+  size_t nasked;
+  uint32_t *stored; /* the UIDs stored and recorded in this batch */
+  size_t nstored;
+  bool foreign;     /* the message in hand was not asked for */
+};
+
+static int uid_cmp(const void *a, const void *b)
+{
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static mw_status imap_message(void *user, uint32_t uid, const char *data,
+                              size_t len, bool last)
+{
+  struct imap_batch *b = user;
+  struct fetch *f = b->f;
+  mw_status st = MW_OK;
+  if(!f->open && !b->foreign) {
+    /* A message the batch did not ask for (a server's whim) is read and
+     * dropped: neither stored nor recorded, nor deleted. */
+    if(!bsearch(&uid, b->asked, b->nasked, sizeof(uid), uid_cmp)) {
+      b->foreign = !last;
+      return MW_OK;
+    }
+  }
+  if(b->foreign) {
+    b->foreign = !last;
+    return MW_OK;
+  }
+  if(!f->open) {
+    char key[600];
+    snprintf(key, sizeof(key), "%s:%u:%u", f->account,
+             (unsigned)f->uidvalidity, (unsigned)uid);
+    st = msg_begin(f, key);
+  }
+  if(!st)
+    st = msg_data(f, data, len);
+  if(!st && last) {
+    char id[16];
+    snprintf(id, sizeof(id), "%u", (unsigned)uid);
+    st = msg_end(f, id);
+    if(!st && b->nstored < b->nasked) /* a UID sent twice: once here */
+      b->stored[b->nstored++] = uid;
+  }
+  return st;
+}
+
+/* \Deleted then UID EXPUNGE (or EXPUNGE) of uids[0..n): all recorded. */
+static mw_status imap_delete(mw_imap *m, struct fetch *f, const uint32_t *uids,
+                             size_t n)
+{
+  if(!n)
+    return MW_OK;
+  mw_status st = mw_imap_store_flags(m, uids, n, "\\Deleted", 1);
+  if(!st)
+    st = mw_imap_expunge(m, uids, n);
+  if(!st)
+    f->deleted += n;
+  return st;
+}
+
+/* Fetches, stores, records (and with --delete deletes) todo[0..ntodo),
+ * BATCH at a time; stored has room for BATCH UIDs. */
+static mw_status fetch_uids(struct fetch *f, mw_imap *m,
+                            const uint32_t *todo, size_t ntodo,
+                            uint32_t *stored)
+{
+  mw_status st = MW_OK;
+  for(size_t i = 0; i < ntodo && !st; i += BATCH) {
+    size_t n = ntodo - i < BATCH ? ntodo - i : BATCH;
+    struct imap_batch b = {f, todo + i, n, stored, 0, false};
+    st = mw_imap_fetch(m, todo + i, n, imap_message, &b);
+    if(st)
+      msg_drop(f);
+    /* What this batch stored and recorded is deleted even when the batch
+     * stopped early on a server error; not after a local failure (the
+     * transfer was cut in the middle of the server's reply). */
+    if(f->del && !f->local_code) {
+      mw_status dst = imap_delete(m, f, stored, b.nstored);
+      if(!st)
+        st = dst;
+    }
+  }
+  return st;
+}
+
+int fetch_imap_uids(const struct send_args *a, mw_imap *m, mw_store *store,
+                    mw_fetch_state *state, const char *account,
+                    uint32_t uidvalidity, const uint32_t *uids, size_t n,
+                    size_t *fetched, const mw_error **e, char *err,
+                    size_t errlen)
+{
+  struct fetch f = {.a = a, .store = store, .state = state,
+                    .account = account, .uidvalidity = uidvalidity,
+                    .del = a->in.delete_mode == 2};
+  uint32_t *stored = malloc(BATCH * sizeof(*stored));
+  if(!stored) {
+    snprintf(err, errlen, "out of memory");
+    return EXIT_SOFTWARE;
+  }
+  mw_status st = fetch_uids(&f, m, uids, n, stored);
+  free(stored);
+  *fetched = f.fetched + f.skipped;
+  if(f.local_code) {
+    snprintf(err, errlen, "%s", f.local_err);
+    return f.local_code;
+  }
+  if(st) {
+    *e = mw_imap_error(m);
+    return exitcode_for_error(*e);
+  }
+  return EXIT_OK;
+}
+
+static int fetch_imap(struct fetch *f, mw_imap *m, const char *mailbox,
+                      const mw_error **err)
+{
+  const struct send_args *a = f->a;
+  mw_imap_status ms;
+  mw_status st = mw_imap_select(m, mailbox, !f->del, &ms);
+  if(st)
+    goto session_error;
+  f->uidvalidity = ms.uidvalidity;
+  bool reset = false;
+  st = mw_fetch_state_set_uidvalidity(f->state, ms.uidvalidity, &reset);
+  if(st) {
+    local_fail(f, EXIT_IOERR, "fetch state", mw_fetch_state_error(f->state));
+    return f->local_code;
+  }
+  if(reset && !a->json)
+    fprintf(stderr, "mailwire fetch: the mailbox's UIDVALIDITY changed "
+                    "(now %u): its messages are fetched again; the store "
+                    "keeps one copy of each it still holds\n",
+            (unsigned)ms.uidvalidity);
+  char criteria[128];
+  snprintf(criteria, sizeof(criteria), "%s%s%s%s",
+           a->in.unseen ? "UNSEEN" : "", a->in.unseen && a->in.since ? " " : "",
+           a->in.since ? "SINCE " : "", a->in.since ? a->in.since_imap : "");
+  const uint32_t *found = NULL;
+  size_t nfound = 0;
+  st = mw_imap_search(m, criteria[0] ? criteria : "ALL", &found, &nfound);
+  if(st)
+    goto session_error;
+  /* The new ones (all with --all), and the recorded ones to delete. */
+  uint32_t *todo = malloc((nfound + 1) * sizeof(*todo));
+  uint32_t *old = malloc((nfound + 1) * sizeof(*old));
+  uint32_t *stored = malloc(BATCH * sizeof(*stored));
+  size_t ntodo = 0, nold = 0;
+  if(!todo || !old || !stored) {
+    free(todo);
+    free(old);
+    free(stored);
+    f->local_code = EXIT_SOFTWARE;
+    snprintf(f->local_err, sizeof(f->local_err), "out of memory");
+    return f->local_code;
+  }
+  for(size_t i = 0; i < nfound; i++) {
+    if(!a->in.all && mw_fetch_state_contains_uid(f->state, found[i]))
+      old[nold++] = found[i];
+    else if(!a->in.limit || ntodo < a->in.limit)
+      todo[ntodo++] = found[i];
+  }
+  in_progress_start(&f->prog, !a->in.no_progress && !a->json, ntodo);
+  st = fetch_uids(f, m, todo, ntodo, stored);
+  in_progress_end(&f->prog);
+  if(!st && f->del && !f->local_code)
+    st = imap_delete(m, f, old, nold);
+  free(todo);
+  free(old);
+  free(stored);
+  if(f->local_code)
+    return f->local_code;
+  if(st)
+    goto session_error;
+  mw_imap_logout(m);
+  return EXIT_OK;
+session_error:
+  *err = mw_imap_error(m);
+  return exitcode_for_error(*err);
+}
+
+/* ---- POP3 -------------------------------------------------------------- */
+
+static mw_status pop3_message(void *user, size_t index, const char *data,
+                              size_t len, bool last)
+{
+  struct fetch *f = user;
+  const mw_pop3_message *msg = f->batch[index];
+  mw_status st = MW_OK;
+  if(!f->open) {
+    char key[600];
+    if(msg->uid[0])
+      snprintf(key, sizeof(key), "%s:%s", f->account, msg->uid);
+    else /* no UIDL (only with --delete): a key of this run alone */
+      snprintf(key, sizeof(key), "%s:no-uidl:%ld.%ld.%u", f->account,
+               (long)getpid(), (long)time(NULL), msg->number);
+    st = msg_begin(f, key);
+  }
+  if(!st)
+    st = msg_data(f, data, len);
+  if(!st && last)
+    st = msg_end(f, msg->uid[0] ? msg->uid : NULL);
+  return st;
+}
+
+static int fetch_pop3(struct fetch *f, mw_pop3 *p, const mw_error **err)
+{
+  const struct send_args *a = f->a;
+  const mw_pop3_message *list = NULL;
+  size_t count = 0;
+  mw_status st = mw_pop3_list(p, &list, &count);
+  if(st)
+    goto session_error;
+  bool uidl = true;
+  for(size_t i = 0; i < count; i++)
+    uidl = uidl && list[i].uid[0];
+  if(!uidl && !f->del) {
+    snprintf(f->local_err, sizeof(f->local_err),
+             "the server gives no UIDL for its messages, so a second run "
+             "cannot tell which are new: fetch with --delete (each message "
+             "is deleted once stored)");
+    f->local_status = MW_E_REJECTED;
+    mw_pop3_quit(p);
+    return f->local_code = EXIT_UNAVAILABLE;
+  }
+  const mw_pop3_message **todo = malloc((count + 1) * sizeof(*todo));
+  unsigned *nums = malloc((count + 1) * sizeof(*nums));
+  const char **present = malloc((count + 1) * sizeof(*present));
+  if(!todo || !nums || !present) {
+    free(todo);
+    free(nums);
+    free(present);
+    snprintf(f->local_err, sizeof(f->local_err), "out of memory");
+    return f->local_code = EXIT_SOFTWARE;
+  }
+  /* UIDLs no longer on the server are forgotten: the state stays the
+   * size of the mailbox. */
+  size_t npresent = 0;
+  for(size_t i = 0; i < count; i++)
+    if(list[i].uid[0])
+      present[npresent++] = list[i].uid;
+  if(uidl && mw_fetch_state_prune(f->state, present, npresent, NULL)) {
+    free(todo);
+    free(nums);
+    free(present);
+    local_fail(f, EXIT_IOERR, "fetch state", mw_fetch_state_error(f->state));
+    return f->local_code;
+  }
+  free(present);
+  size_t ntodo = 0;
+  for(size_t i = 0; i < count && !st; i++) {
+    bool recorded = list[i].uid[0] &&
+                    mw_fetch_state_contains(f->state, list[i].uid);
+    if(recorded && !a->in.all) {
+      /* Stored and recorded by an earlier run. */
+      if(f->del) {
+        st = mw_pop3_delete(p, list[i].number);
+        f->deleted += !st;
+      }
+    }
+    else if(!a->in.limit || ntodo < a->in.limit)
+      todo[ntodo++] = &list[i];
+  }
+  in_progress_start(&f->prog, !a->in.no_progress && !a->json, ntodo);
+  for(size_t i = 0; i < ntodo && !st; i += BATCH) {
+    size_t n = ntodo - i < BATCH ? ntodo - i : BATCH;
+    for(size_t k = 0; k < n; k++)
+      nums[k] = todo[i + k]->number;
+    f->batch = todo + i;
+    size_t before = f->done;
+    st = mw_pop3_retrieve_many(p, nums, n, pop3_message, f);
+    if(st)
+      msg_drop(f);
+    /* DELE what this batch stored and recorded (they take effect at
+     * QUIT, only if it succeeds). */
+    size_t stored = f->done - before;
+    for(size_t k = 0; f->del && !f->local_code && k < stored; k++) {
+      mw_status dst = mw_pop3_delete(p, nums[k]);
+      if(dst) {
+        st = st ? st : dst;
+        break;
+      }
+      f->deleted++;
+    }
+  }
+  in_progress_end(&f->prog);
+  free(todo);
+  free(nums);
+  if(f->local_code)
+    return f->local_code;
+  if(st)
+    goto session_error;
+  st = mw_pop3_quit(p);
+  if(st) {
+    f->deleted = 0; /* not done: the server keeps them */
+    goto session_error;
+  }
+  return EXIT_OK;
+session_error:
+  *err = mw_pop3_error(p);
+  if(f->del)
+    f->deleted = 0; /* without a QUIT, POP3 deletes nothing */
+  return exitcode_for_error(*err);
+}
+
+/* ---- the command ------------------------------------------------------- */
+
+static void print_summary(const struct fetch *f, const char *mailbox,
+                          int code, const mw_error *e, const char *errmsg,
+                          double secs)
+{
+  const struct send_args *a = f->a;
+  bool pop3 = a->in.protocol == MW_PROTOCOL_POP3;
+  if(a->json) {
+    fprintf(stdout, "{\"status\":\"%s\",\"protocol\":\"%s\",\"server\":",
+            code ? "failed" : "ok", pop3 ? "pop3" : "imap");
+    output_json_string(stdout, a->server);
+    fputs(",\"mailbox\":", stdout);
+    output_json_string(stdout, pop3 ? NULL : mailbox);
+    fprintf(stdout, ",\"fetched\":%zu,\"skipped\":%zu,\"deleted\":%zu,"
+                    "\"bytes\":%llu,\"seconds\":%.3f,",
+            f->fetched, f->skipped, f->deleted,
+            (unsigned long long)f->bytes, secs);
+    if(!pop3 && f->uidvalidity)
+      fprintf(stdout, "\"uidvalidity\":%u,", (unsigned)f->uidvalidity);
+    fputs("\"state_file\":", stdout);
+    output_json_string(stdout,
+                       f->state ? mw_fetch_state_path(f->state) : NULL);
+    fprintf(stdout, ",\"exit_code\":%d,\"error\":", code);
+    if(e)
+      in_json_error(stdout, e);
+    else if(errmsg) {
+      mw_status ls = f->local_status ? f->local_status : MW_E_IO;
+      fputs("{\"status\":", stdout);
+      output_json_string(stdout, mw_status_name(ls));
+      fputs(",\"category\":", stdout);
+      output_json_string(stdout, ls == MW_E_IO ? "local" : "command");
+      fputs(",\"message\":", stdout);
+      output_json_string(stdout, errmsg);
+      fputs(",\"server_text\":null,\"response_code\":null,"
+            "\"temporary\":false}",
+            stdout);
+    }
+    else
+      fputs("null", stdout);
+    fputs("}\n", stdout);
+    fflush(stdout);
+    return;
+  }
+  if(errmsg)
+    fprintf(stderr, "mailwire fetch: %s\n", errmsg);
+  printf("%s: %zu fetched, %zu already stored, %zu deleted on the server, "
+         "%.1f KB in %.2f s\n",
+         code ? "stopped" : "done", f->fetched, f->skipped, f->deleted,
+         (double)f->bytes / 1024.0, secs);
+}
+
+static int cmd_fetch_words(int argc, char **argv);
+
+int cmd_fetch(int argc, char **argv)
+{
+  char **words = NULL;
+  int n = 0;
+  int rc = cli_apply_profile_in("fetch", argc, argv, &words, &n);
+  if(rc)
+    return rc;
+  rc = cmd_fetch_words(n, words);
+  cli_free_words(words, n);
+  return rc;
+}
+
+static int cmd_fetch_words(int argc, char **argv)
+{
+  struct send_args *a = calloc(1, sizeof(*a));
+  char err[1024];
+  if(!a)
+    return EXIT_SOFTWARE;
+  if(cli_parse_incoming(CLI_FETCH, argc, argv, a, err, sizeof(err))) {
+    free(a);
+    return output_early_error("fetch", cli_wants_json(argc, argv),
+                              EXIT_USAGE, err);
+  }
+  if(a->help) {
+    cli_print_help(stdout, CLI_FETCH);
+    free(a);
+    return EXIT_OK;
+  }
+  if(mw_global_init() != MW_OK) {
+    bool json = a->json;
+    free(a);
+    return output_early_error("fetch", json, EXIT_SOFTWARE,
+                              "library initialisation failed");
+  }
+  double t0 = in_now_ms();
+  char *password = NULL, *token = NULL;
+  char account[700], mbuf[512];
+  const char *mailbox = in_mailbox(a, mbuf, sizeof(mbuf));
+  struct fetch f = {.a = a, .account = account, .del = a->in.delete_mode == 2};
+  mw_imap *m = NULL;
+  mw_pop3 *p = NULL;
+  const mw_error *e = NULL;
+  mw_options *o = mw_options_new();
+  int code = o ? in_build_options(a, o, &password, &token, err, sizeof(err))
+               : EXIT_SOFTWARE;
+  if(code) {
+    output_early_error("fetch", a->json, code, o ? err : "out of memory");
+    goto done;
+  }
+  if(a->trace)
+    mw_options_set_trace(o, output_trace, stderr);
+  in_account(a, account, sizeof(account));
+  code = in_open_store(a, &f.store, err, sizeof(err));
+  if(!code)
+    code = in_open_state(a, account, mailbox, &f.state, err, sizeof(err));
+  if(code) {
+    output_early_error("fetch", a->json, code, err);
+    goto done;
+  }
+  bool pop3 = a->in.protocol == MW_PROTOCOL_POP3;
+  mw_status st;
+  if(pop3) {
+    p = mw_pop3_new(o);
+    st = p ? mw_pop3_connect(p) : MW_E_NOMEM;
+  }
+  else {
+    m = mw_imap_new(o);
+    st = m ? mw_imap_connect(m) : MW_E_NOMEM;
+  }
+  if(st == MW_E_NOMEM && !m && !p) {
+    code = output_early_error("fetch", a->json, EXIT_SOFTWARE,
+                              "out of memory");
+    goto done;
+  }
+  if(st) {
+    e = pop3 ? mw_pop3_error(p) : mw_imap_error(m);
+    code = exitcode_for_error(e);
+  }
+  else {
+    code = pop3 ? fetch_pop3(&f, p, &e) : fetch_imap(&f, m, mailbox, &e);
+  }
+  if(!code && f.state && mw_fetch_state_close(f.state)) {
+    /* Every id was durable already: only the compaction failed. */
+    fprintf(stderr, "mailwire fetch: warning: %s\n",
+            cli_text(mw_error_message(mw_fetch_state_error(f.state))));
+  }
+  if(e && !a->json)
+    in_print_error("fetch", e, m ? mw_imap_alert(m) : NULL);
+  print_summary(&f, mailbox, code, e, f.local_code ? f.local_err : NULL,
+                (in_now_ms() - t0) / 1000.0);
+done:
+  mw_imap_free(m);
+  mw_pop3_free(p);
+  mw_store_free(f.store);
+  mw_fetch_state_free(f.state);
+  mw_options_free(o);
+  secret_free(password);
+  secret_free(token);
+  free(a);
+  mw_global_cleanup();
+  return code;
+}
