@@ -48,6 +48,9 @@ struct mw__store_kind {
   /* Drop what begin/put made; never fails. */
   void (*abort)(struct mw_store *s);
   void (*close)(struct mw_store *s);
+  /* Batch mode: make every message committed since the last sync
+   * durable (NULL: the kind's commits are durable already). */
+  mw_status (*sync)(struct mw_store *s);
 };
 
 extern const struct mw__store_kind mw__store_maildir;
@@ -62,6 +65,7 @@ struct mw_store {
   bool duplicate;   /* this message's key is present: writes are dropped */
   bool failed;      /* a write failed: only abort or commit (fails) */
   bool pending_cr;  /* the last byte given was a CR */
+  bool batch;       /* mw_store_set_batch(): durability at mw_store_sync() */
   char key[MW__STORE_KEY_MAX + 1];
   mw__key_hash hash;
   char sender[256];
