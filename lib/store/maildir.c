@@ -188,6 +188,14 @@ static bool syncfs_trusted(int fd)
 #endif
 }
 
+void mw__store_maildir_use_syncfs(struct mw_store *s, bool on)
+{
+  if(s && s->kind == &mw__store_maildir && s->impl) {
+    struct maildir *md = s->impl;
+    md->use_syncfs = on && syncfs_trusted(md->new_fd);
+  }
+}
+
 static mw_status md_open(struct mw_store *s)
 {
   struct maildir *md = mw__calloc(1, sizeof(*md));

@@ -188,13 +188,18 @@ mw_status mw_store_open(mw_store_kind kind, const char *target,
     return mw__error_set(&s->err, MW_E_INVALID, "unknown store kind %d",
                          (int)kind);
   }
-  if(!target || !*target)
-    return mw__error_set(&s->err, MW_E_INVALID, "the %s store needs a %s",
-                         s->kind->name,
-                         kind == MW_STORE_MDA ? "command" : "path");
+  if(!target || !*target) {
+    mw_status st = mw__error_set(&s->err, MW_E_INVALID,
+                                 "the %s store needs a %s", s->kind->name,
+                                 kind == MW_STORE_MDA ? "command" : "path");
+    s->kind = NULL; /* nothing opened: nothing to use */
+    return st;
+  }
   s->target = mw__strdup(target);
-  if(!s->target)
+  if(!s->target) {
+    s->kind = NULL;
     return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+  }
   mw_status st = s->kind->open(s);
   if(st != MW_OK) {
     s->kind->close(s);

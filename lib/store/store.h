@@ -82,6 +82,10 @@ mw_status mw__store_syserr(struct mw_store *s, const char *verb,
                            const char *path);
 /* fsync of a directory (opened read-only); errno set on failure. */
 bool mw__fsync_dir(const char *path);
+/* Tests only: whether a Maildir store's batch sync may use syncfs(2)
+ * (false: an fsync of each file, the path used where syncfs is not
+ * trusted).  No effect on other kinds. */
+void mw__store_maildir_use_syncfs(struct mw_store *s, bool on);
 /* Writes all of data to f; false with errno on failure. */
 bool mw__write_all(FILE *f, const void *data, size_t len);
 
