@@ -49,7 +49,7 @@
 struct pending {
   char *name;
   mw__key_hash hash;
-  int fd;       /* open for the sync's fsync, or -1 */
+  FILE *f;      /* open for the sync's fsync, or NULL */
   bool renamed; /* in new/ now (during a sync) */
 };
 
@@ -59,8 +59,9 @@ struct maildir {
   char host[200];
   unsigned long seq;
   long pid;
-  int fd;       /* the message being written, or -1 */
-  int new_fd;   /* new/, open while the store is: fsync, syncfs */
+  FILE *f;      /* the message being written, or NULL */
+  DIR *new_dir; /* new/, open while the store is: fsync, syncfs */
+  int new_fd;   /* dirfd(new_dir) */
   bool use_syncfs;
   struct pending *pend;
   size_t npend, pcap, nopen;
@@ -201,7 +202,6 @@ static mw_status md_open(struct mw_store *s)
   struct maildir *md = mw__calloc(1, sizeof(*md));
   if(!md)
     return mw__error_set(&s->err, MW_E_NOMEM, NULL);
-  md->fd = -1;
   md->new_fd = -1;
   md->pid = (long)getpid();
   s->impl = md;
@@ -229,9 +229,10 @@ static mw_status md_open(struct mw_store *s)
   /* new/ stays open: every commit fsyncs it (or every sync, in batch
    * mode), and syncfs() reports the errors seen since this open. */
   path_of(s, path, sizeof(path), "new", NULL);
-  md->new_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if(md->new_fd < 0)
+  md->new_dir = opendir(path);
+  if(!md->new_dir)
     return mw__store_syserr(s, "cannot open directory", path);
+  md->new_fd = dirfd(md->new_dir);
   md->use_syncfs = syncfs_trusted(md->new_fd);
   st = scan(s, md, "new");
   if(st == MW_OK)
@@ -261,20 +262,20 @@ static mw_status md_begin(struct mw_store *s)
        !path_of(s, md->tmp_path, sizeof(md->tmp_path), "tmp", md->name))
       return mw__error_set(&s->err, MW_E_INVALID, "path too long: %s",
                            s->target);
-    md->fd = open(md->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                  0600);
-    if(md->fd >= 0)
+    /* "x": O_EXCL, "e": O_CLOEXEC (glibc) */
+    md->f = fopen(md->tmp_path, "wxe");
+    if(md->f)
       break;
     if(errno != EEXIST)
       return mw__store_syserr(s, "cannot create", md->tmp_path);
   }
-  if(md->fd < 0)
+  if(!md->f)
     return mw__store_syserr(s, "cannot create", md->tmp_path);
   /* Before any byte is written: the message is for its owner only. */
-  if(fchmod(md->fd, 0600) != 0) {
+  if(fchmod(fileno(md->f), 0600) != 0) {
     mw_status st = mw__store_syserr(s, "cannot chmod", md->tmp_path);
-    close(md->fd);
-    md->fd = -1;
+    fclose(md->f);
+    md->f = NULL;
     unlink(md->tmp_path);
     md->tmp_path[0] = '\0';
     return st;
@@ -282,26 +283,18 @@ static mw_status md_begin(struct mw_store *s)
   return MW_OK;
 }
 
+/* store.c hands over up to 16 KiB at a time: more than stdio's buffer,
+ * so a small message reaches the file in one write(2) at commit. */
 static mw_status md_put(struct mw_store *s, const char *data, size_t len)
 {
   struct maildir *md = s->impl;
-  while(len) {
-    ssize_t n = write(md->fd, data, len);
-    if(n < 0 && errno == EINTR)
-      continue;
-    if(n <= 0) {
-      if(n == 0)
-        errno = EIO;
-      return mw__store_syserr(s, "cannot write", md->tmp_path);
-    }
-    data += n;
-    len -= (size_t)n;
-  }
+  if(!mw__write_all(md->f, data, len))
+    return mw__store_syserr(s, "cannot write", md->tmp_path);
   return MW_OK;
 }
 
 /* Batch mode: the file stays in tmp/ until md_sync().  On failure the
- * file is still md->fd / md->tmp_path, for md_abort(). */
+ * file is still md->f / md->tmp_path, for md_abort(). */
 static mw_status md_commit_pending(struct mw_store *s, struct maildir *md)
 {
   if(md->npend == md->pcap) {
@@ -316,21 +309,25 @@ static mw_status md_commit_pending(struct mw_store *s, struct maildir *md)
   if(!name)
     return mw__error_set(&s->err, MW_E_NOMEM, NULL);
   bool keep_open = !md->use_syncfs && md->nopen < MAX_OPEN_PENDING;
+  if(fflush(md->f) != 0) {
+    mw__free(name);
+    return mw__store_syserr(s, "cannot write", md->tmp_path);
+  }
   if(keep_open) {
 #ifdef SYNC_FILE_RANGE_WRITE
     /* Start the writeback now: by the sync most of it is done, and one
      * journal commit covers many files. */
-    (void)sync_file_range(md->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    (void)sync_file_range(fileno(md->f), 0, 0, SYNC_FILE_RANGE_WRITE);
 #endif
   }
   else {
     /* syncfs needs no descriptor; past the cap, this file is made
      * durable now (its rename still waits for the sync). */
-    bool ok = md->use_syncfs || fsync(md->fd) == 0;
+    bool ok = md->use_syncfs || fsync(fileno(md->f)) == 0;
     const char *verb = ok ? "cannot close" : "cannot fsync";
-    int fd = md->fd;
-    md->fd = -1;
-    if(close(fd) != 0)
+    FILE *f = md->f;
+    md->f = NULL;
+    if(fclose(f) != 0)
       ok = false;
     if(!ok) {
       mw__free(name);
@@ -342,12 +339,12 @@ static mw_status md_commit_pending(struct mw_store *s, struct maildir *md)
     return mw__error_set(&s->err, MW_E_NOMEM, NULL);
   }
   md->pend[md->npend].name = name;
-  md->pend[md->npend].fd = keep_open ? md->fd : -1;
+  md->pend[md->npend].f = keep_open ? md->f : NULL;
   md->pend[md->npend].renamed = false;
   memcpy(md->pend[md->npend].hash, s->hash, sizeof(s->hash));
   md->npend++;
   md->nopen += keep_open;
-  md->fd = -1;
+  md->f = NULL;
   md->tmp_path[0] = '\0'; /* the batch's now */
   return MW_OK;
 }
@@ -362,11 +359,13 @@ static mw_status md_commit(struct mw_store *s)
      !path_of(s, new_dir, sizeof(new_dir), "new", NULL))
     return mw__error_set(&s->err, MW_E_INVALID, "path too long: %s",
                          s->target);
-  if(fsync(md->fd) != 0)
+  if(fflush(md->f) != 0)
+    return mw__store_syserr(s, "cannot write", md->tmp_path);
+  if(fsync(fileno(md->f)) != 0)
     return mw__store_syserr(s, "cannot fsync", md->tmp_path);
-  int fd = md->fd;
-  md->fd = -1;
-  if(close(fd) != 0)
+  FILE *f = md->f;
+  md->f = NULL;
+  if(fclose(f) != 0)
     return mw__store_syserr(s, "cannot close", md->tmp_path);
   if(rename(md->tmp_path, new_path) != 0)
     return mw__store_syserr(s, "cannot rename into new/", md->tmp_path);
@@ -388,8 +387,8 @@ static void drop_pending(struct mw_store *s, struct maildir *md, bool remove)
   char path[PATH_MAX];
   for(size_t i = 0; i < md->npend; i++) {
     struct pending *p = &md->pend[i];
-    if(p->fd >= 0)
-      close(p->fd);
+    if(p->f)
+      fclose(p->f);
     if(remove && path_of(s, path, sizeof(path), p->renamed ? "new" : "tmp",
                          p->name))
       unlink(path);
@@ -415,15 +414,15 @@ static mw_status md_sync(struct mw_store *s)
   }
   for(size_t i = 0; i < md->npend; i++) {
     struct pending *p = &md->pend[i];
-    if(p->fd < 0)
+    if(!p->f)
       continue;
-    if(st == MW_OK && fsync(p->fd) != 0 &&
+    if(st == MW_OK && fsync(fileno(p->f)) != 0 &&
        path_of(s, from, sizeof(from), "tmp", p->name))
       st = mw__store_syserr(s, "cannot fsync", from);
-    if(close(p->fd) != 0 && st == MW_OK &&
+    if(fclose(p->f) != 0 && st == MW_OK &&
        path_of(s, from, sizeof(from), "tmp", p->name))
       st = mw__store_syserr(s, "cannot close", from);
-    p->fd = -1;
+    p->f = NULL;
   }
   md->nopen = 0;
   /* 2. Into new/, 3. new/ on disk. */
@@ -457,9 +456,9 @@ static void md_abort(struct mw_store *s)
   struct maildir *md = s->impl;
   if(!md)
     return;
-  if(md->fd >= 0) {
-    close(md->fd);
-    md->fd = -1;
+  if(md->f) {
+    fclose(md->f);
+    md->f = NULL;
   }
   if(md->tmp_path[0]) {
     unlink(md->tmp_path);
@@ -475,8 +474,8 @@ static void md_close(struct mw_store *s)
   md_abort(s);
   drop_pending(s, md, true); /* never reported durable: never stored */
   mw__free(md->pend);
-  if(md->new_fd >= 0)
-    close(md->new_fd);
+  if(md->new_dir)
+    closedir(md->new_dir);
   mw__hash_set_free(&md->keys);
   mw__free(md);
   s->impl = NULL;
