@@ -2,14 +2,16 @@
  * args.c - option parsing for `mailwire send`, `doctor` and `probe`.
  *
  * DESCRIPTION
- *   One table (opts[] below) says, for every option, its name and other
- *   spelling, the name of its value, which commands take it, its group
- *   and its one-line help.  The parser, the help texts (cli_help), the
- *   "did you mean" hints and the `mailwire doctor ...` line printed after
+ *   One table (cli_opt_table[] below) says, for every option, its name
+ *   and other spelling, the name of its value, which commands take it,
+ *   its group and its one-line help.  The parser, the help texts
+ *   (cli_help), the "did you mean" hints and the `mailwire doctor ...` line printed after
  *   a failed send are all derived from it, so the help cannot forget an
  *   option the parser takes, nor list one it refuses (tests/unit/
  *   test_args.c checks both ways).  Adding an option is one line in
- *   opts[], an enum value, and its case in apply().
+ *   cli_opt_table[], an enum value (args_int.h), and its case in apply().
+ *   The help texts are generated in args_help.c; durations and sizes are
+ *   read in args_values.c.
  */
 #include "args.h"
 #include "args_in.h"
@@ -20,61 +22,10 @@
 #include <string.h>
 #include <strings.h>
 
-enum opt_id {
-  O_SERVER, O_TLS, O_FROM, O_TO, O_CC, O_BCC, O_SUBJECT, O_BODY,
-  O_BODY_FILE, O_MESSAGE, O_USER, O_PASSWORD, O_PASSWORD_ENV,
-  O_PASSWORD_FILE, O_PASSWORD_CMD, O_AUTH, O_OAUTH2_CMD, O_HELO, O_BIND,
-  O_IPV4, O_IPV6, O_CONNECT_TIMEOUT, O_GREETING_TIMEOUT, O_TIMEOUT,
-  O_CA_FILE, O_FINGERPRINT, O_SERVER_NAME, O_INSECURE, O_TLS_MIN, O_TLS_MAX,
-  O_ALLOW_INSECURE_AUTH, O_NO_PIPELINING, O_TRACE, O_JSON, O_HEADER, O_HELP,
-  O_NO_COLOR, O_DNS_SERVER, O_PROXY, O_TLS_STRICT, O_TLS_CIPHERS,
-  O_PROXY_PROTOCOL, O_PASSWORD_VALUE, O_DOMAIN, O_DKIM_SELECTOR, O_DNSBL,
-  O_TLS_CERT, O_TLS_KEY, O_PORTS, O_CONFIG, O_ACCOUNT, O_MAX_MESSAGE_SIZE,
-  O_SECRET_CMD_TIMEOUT, O_PROTOCOL,
-  /* incoming mail (fetch, watch, folders, append) */
-  O_MAILBOX, O_MAILDIR, O_MBOX, O_MDA, O_STATE_DIR, O_ALL, O_UNSEEN,
-  O_SINCE, O_KEEP, O_DELETE, O_LIMIT, O_EXEC, O_IDLE_INTERVAL,
-  O_POLL_INTERVAL, O_FLAGS, O_NO_PROGRESS
-};
-
-/* Which commands take an option (bits of 1 << enum cli_command). */
-#define SEND (1u << CLI_SEND)
-#define DOCTOR (1u << CLI_DOCTOR)
-#define PROBE (1u << CLI_PROBE)
-#define SD (SEND | DOCTOR)
-#define ALL (SEND | DOCTOR | PROBE)
-#define FETCH (1u << CLI_FETCH)
-#define WATCH (1u << CLI_WATCH)
-#define FOLDERS (1u << CLI_FOLDERS)
-#define APPEND (1u << CLI_APPEND)
-#define FW (FETCH | WATCH)
-/* The incoming commands also take the connection, TLS, authentication and
- * output options doctor takes (see takes()). */
-#define INCOMING (FETCH | WATCH | FOLDERS | APPEND)
-
-/* Help groups, printed in this order; G_HIDDEN is never printed. */
-enum opt_group {
-  G_PROFILE, G_CONN, G_PROBE, G_TLS, G_AUTH, G_MESSAGE, G_DOCTOR,
-  G_INCOMING, G_OUTPUT, G_HIDDEN
-};
-
-static const char *const group_titles[] = {
-    "Profile", "Connection", "Ports", "TLS", "Authentication",
-    "Envelope and message", "Deliverability (after the SMTP checks)",
-    "Mailbox and store", "Output"};
-
-struct opt_def {
-  const char *name;  /* "--server" */
-  const char *alias; /* another spelling ("-H"), or NULL */
-  const char *arg;   /* the value's name in the help; NULL: takes none */
-  enum opt_id id;
-  unsigned cmds;     /* SEND, DOCTOR, PROBE */
-  enum opt_group group;
-  const char *help;  /* one sentence; cli_help() wraps it */
-};
+#include "args_int.h"
 
 /* The options, in help order within each group.  One line each. */
-static const struct opt_def opts[] = {
+const struct opt_def cli_opt_table[] = {
     /* main.c reads these two before the rest (the profile comes first). */
     {"--config", "-C", "FILE", O_CONFIG, ALL, G_PROFILE, "read account profiles from FILE (msmtprc syntax; default $MAILWIRE_CONFIG, else $XDG_CONFIG_HOME/mailwire/config)"},
     {"--account", NULL, "NAME", O_ACCOUNT, ALL, G_PROFILE, "use this account of the profile file (default: its default account); options given here override it"},
@@ -150,90 +101,14 @@ static const struct opt_def opts[] = {
     {"--help", "-h", NULL, O_HELP, ALL, G_OUTPUT, "show this help"},
 };
 
-#define N_OPTS (sizeof(opts) / sizeof(opts[0]))
-
-/* Where a command says something else about an option than opts[]. */
-static const struct {
-  enum cli_command cmd;
-  enum opt_id id;
-  const char *help;
-} opt_notes[] = {
-    {CLI_DOCTOR, O_SERVER, "the server, if not given as the first word: HOST[:PORT], or a URL imaps://[USER@]HOST[:PORT][/MAILBOX], imap://, pop3s://, pop3://, smtps://, smtp://"},
-    {CLI_DOCTOR, O_TLS, "auto (default), implicit, starttls, starttls-optional or none"},
-    {CLI_DOCTOR, O_FROM, "with --to: test the envelope (MAIL, RCPT, then RSET; nothing is sent)"},
-    {CLI_DOCTOR, O_TO, "the one recipient to test, with --from"},
-    {CLI_DOCTOR, O_TRACE, "the SMTP dialogue of the main attempt on stderr"},
-    {CLI_FETCH, O_PROTOCOL, "imap or pop3, when --server is HOST[:PORT] (an imap://, imaps://, pop3:// or pop3s:// URL says it; default imap)"},
-    {CLI_WATCH, O_PROTOCOL, "imap (watch needs IDLE or NOOP: IMAP only)"},
-    /* CLI_FETCH's notes serve every incoming command (option_help()) */
-    {CLI_FETCH, O_SERVER, "a URL imaps://[USER@]HOST[:PORT][/MAILBOX], imap://, pop3s://, pop3:// (imaps, pop3s: implicit TLS; imap, pop3: STARTTLS/STLS required), or HOST[:PORT] (ports by protocol: 993/143, 995/110)"},
-    {CLI_FETCH, O_TLS, "auto (default: 993 and 995 implicit, other ports STARTTLS/STLS required), implicit, starttls, starttls-optional, none"},
-    {CLI_FETCH, O_GREETING_TIMEOUT, "wait for the server's greeting (default 10s)"},
-    {CLI_FETCH, O_TIMEOUT, "every other response; DUR is seconds or a number with a unit ms, s, m or h: 30, 1.5s, 500ms, 2m, 1h (1ms to 24h)"},
-    {CLI_FETCH, O_TRACE, "print the IMAP or POP3 dialogue to stderr (secrets redacted)"},
-    {CLI_FETCH, O_USER, "user name for LOGIN, USER or AUTHENTICATE (default: the URL's)"},
-    {CLI_PROBE, O_GREETING_TIMEOUT, "bound of each attempt (default 10s)"},
-    {CLI_PROBE, O_ACCOUNT, "take the host and the connection and TLS settings of this account"},
-};
-
-static const char send_intro[] =
-    "Usage: mailwire send --server HOST[:PORT] --from ADDR --to ADDR [options]\n"
-    "\n"
-    "Sends one message over SMTP, securely by default: TLS chosen by port\n"
-    "(465 implicit, anything else STARTTLS required), certificates verified,\n"
-    "no password over an unencrypted connection.\n";
-
-static const char send_trailer[] =
-    "\n"
-    "Exit status: 0 sent; 64 usage; 65 bad message; 66 input missing;\n"
-    "67 recipient refused; 68 host unknown; 69 refused by server; 70 internal;\n"
-    "74 local I/O; 75 temporary failure (retry later); 76 protocol error;\n"
-    "77 authentication failed; 78 TLS/certificate/security settings. See README.\n"
-    "A failed send ends with the `mailwire doctor ...` command that diagnoses it.\n";
-
-static const char doctor_intro[] =
-    "Usage: mailwire doctor HOST[:PORT] [options]\n"
-    "\n"
-    "Walks the troubleshooting checklist (DNS, TCP to every address, greeting,\n"
-    "TLS mode, certificate, EHLO, AUTH, envelope) and names the root cause\n"
-    "with its evidence and the fix.  No message is sent.\n"
-    "HOST may be an address or domain (alice@example.org): its MX is checked,\n"
-    "on port 25 unless a port is given.\n";
-
-static const char doctor_trailer[] =
-    "\n"
-    "Exit status: 0 healthy; 10 DNS; 11 connection refused or unreachable;\n"
-    "12 filtered (timeout, port 25 blocked); 13 greeting/service; 14 TLS mode\n"
-    "mismatch or STARTTLS missing; 15 TLS handshake/version; 16 certificate;\n"
-    "17 authentication; 18 envelope refused; 19 temporary (greylisted, rate\n"
-    "limited); 20 protocol error; 21 proxy; 64 usage.\n";
-
-static const char probe_intro[] =
-    "Usage: mailwire probe HOST|DOMAIN|ADDRESS [--ports LIST] [options]\n"
-    "\n"
-    "Finds the port and TLS mode that work: every port (default\n"
-    "465,587,25,2525) in every mode (implicit TLS, STARTTLS, plain) at once,\n"
-    "each attempt bounded by the greeting timeout, so the whole probe takes\n"
-    "about one greeting timeout.  Reports each combination (TLS version,\n"
-    "certificate verdict, AUTH offered after TLS), ranks the secure ones\n"
-    "(implicit TLS on 465, STARTTLS on 587, then the rest; plaintext is never\n"
-    "recommended) and prints the settings as send flags and a profile block.\n"
-    "For a domain or an address (alice@example.org) the SRV records of\n"
-    "RFC 6186 (_submissions._tcp, _submission._tcp) and the MX records are\n"
-    "looked up first and their hosts probed too.  No credentials are sent.\n";
-
-static const char probe_trailer[] =
-    "\n"
-    "Exit status: 0 a secure combination works (the first one printed);\n"
-    "64 usage; 68 the name does not exist; 69 nothing answered SMTP;\n"
-    "75 DNS failed for a reason that may pass;\n"
-    "78 only insecure combinations work (plaintext, or a certificate that\n"
-    "is not accepted: see the fix printed).\n";
+const size_t cli_opt_table_len =
+    sizeof(cli_opt_table) / sizeof(cli_opt_table[0]);
+#define N_OPTS cli_opt_table_len
 
 /* Whether command c takes option d: its bit in the table, or for the
  * incoming commands also the connection, TLS, authentication and output
  * options of doctor (not --helo: no EHLO there).  CLI_ANY takes all. */
-static bool takes(const struct opt_def *d, enum cli_command c)
+bool cli_takes(const struct opt_def *d, enum cli_command c)
 {
   if(c == CLI_ANY || (d->cmds & (1u << c)))
     return true;
@@ -243,171 +118,14 @@ static bool takes(const struct opt_def *d, enum cli_command c)
          d->group == G_AUTH || d->group == G_OUTPUT || d->group == G_HIDDEN;
 }
 
-/* ---- help, generated from opts[] -------------------------------------- */
-
-#define HELP_COLUMN 28
-#define HELP_WIDTH 79
-
-struct sbuf {
-  char *buf;
-  size_t len, used; /* used may pass len: the length needed */
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-  if(b->used < b->len) {
-    size_t room = b->len - b->used - 1;
-    memcpy(b->buf + b->used, s, n < room ? n : room);
-    b->buf[b->used + (n < room ? n : room)] = '\0';
-  }
-  b->used += n;
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-  sb_add(b, s, strlen(s));
-}
-
-static void sb_spaces(struct sbuf *b, size_t n)
-{
-  while(n--)
-    sb_add(b, " ", 1);
-}
-
-static const char *option_help(const struct opt_def *d, enum cli_command cmd)
-{
-  for(size_t i = 0; i < sizeof(opt_notes) / sizeof(opt_notes[0]); i++)
-    if(opt_notes[i].cmd == cmd && opt_notes[i].id == d->id)
-      return opt_notes[i].help;
-  for(size_t i = 0; ((1u << cmd) & INCOMING) &&
-                    i < sizeof(opt_notes) / sizeof(opt_notes[0]);
-      i++)
-    if(opt_notes[i].cmd == CLI_FETCH && opt_notes[i].id == d->id)
-      return opt_notes[i].help;
-  return d->help;
-}
-
-/* "  -H, --header 'Name: value'   text wrapped at HELP_WIDTH" */
-static void help_line(struct sbuf *b, const struct opt_def *d,
-                      enum cli_command cmd)
-{
-  size_t col = 2;
-  sb_str(b, "  ");
-  if(d->alias) {
-    sb_str(b, d->alias);
-    sb_str(b, ", ");
-    col += strlen(d->alias) + 2;
-  }
-  sb_str(b, d->name);
-  col += strlen(d->name);
-  if(d->arg) {
-    sb_str(b, " ");
-    sb_str(b, d->arg);
-    col += 1 + strlen(d->arg);
-  }
-  if(col + 2 > HELP_COLUMN) {
-    sb_str(b, "\n");
-    col = 0;
-  }
-  sb_spaces(b, HELP_COLUMN - col);
-  col = HELP_COLUMN;
-  const char *p = option_help(d, cmd);
-  while(*p) {
-    size_t w = strcspn(p, " ");
-    if(col > HELP_COLUMN && col + 1 + w > HELP_WIDTH) {
-      sb_str(b, "\n");
-      sb_spaces(b, HELP_COLUMN);
-      col = HELP_COLUMN;
-    }
-    else if(col > HELP_COLUMN) {
-      sb_str(b, " ");
-      col++;
-    }
-    sb_add(b, p, w);
-    col += w;
-    p += w;
-    while(*p == ' ')
-      p++;
-  }
-  sb_str(b, "\n");
-}
-
-size_t cli_help(enum cli_command cmd, char *buf, size_t len)
-{
-  struct sbuf b = {buf, len, 0};
-  if(len)
-    buf[0] = '\0';
-  sb_str(&b, ((1u << cmd) & INCOMING) ? cli_in_intro(cmd)
-             : cmd == CLI_DOCTOR        ? doctor_intro
-             : cmd == CLI_PROBE         ? probe_intro
-                                        : send_intro);
-  for(int g = 0; g < G_HIDDEN; g++) {
-    bool title = false;
-    for(size_t i = 0; i < N_OPTS; i++) {
-      const struct opt_def *d = &opts[i];
-      if(d->group != (enum opt_group)g || !takes(d, cmd))
-        continue;
-      if(!title) {
-        sb_str(&b, "\n");
-        sb_str(&b, group_titles[g]);
-        sb_str(&b, ":\n");
-        title = true;
-      }
-      help_line(&b, d, cmd);
-    }
-  }
-  sb_str(&b, ((1u << cmd) & INCOMING) ? cli_in_trailer(cmd)
-             : cmd == CLI_DOCTOR  ? doctor_trailer
-             : cmd == CLI_PROBE ? probe_trailer
-                                : send_trailer);
-  return b.used;
-}
-
-void cli_print_help(FILE *f, enum cli_command cmd)
-{
-  char *buf = malloc(32768);
-  if(!buf)
-    return;
-  size_t need = cli_help(cmd, buf, 32768);
-  if(need >= 32768) { /* never with today's table; be safe anyway */
-    char *big = realloc(buf, need + 1);
-    if(big) {
-      buf = big;
-      cli_help(cmd, buf, need + 1);
-    }
-  }
-  fputs(buf, f);
-  free(buf);
-}
-
-size_t cli_option_count(void)
-{
-  return N_OPTS;
-}
-
-bool cli_option_get(size_t i, struct cli_option_info *out)
-{
-  if(i >= N_OPTS)
-    return false;
-  out->name = opts[i].name;
-  out->alias = opts[i].alias;
-  out->takes_value = opts[i].arg != NULL;
-  out->hidden = opts[i].group == G_HIDDEN;
-  out->commands = 0;
-  for(unsigned c = CLI_SEND; c < CLI_ANY; c++)
-    if(takes(&opts[i], (enum cli_command)c))
-      out->commands |= 1u << c;
-  return true;
-}
-
 static const struct opt_def *find_option(const char *arg, size_t nlen)
 {
   for(size_t k = 0; k < N_OPTS; k++) {
-    const char *names[2] = {opts[k].name, opts[k].alias};
+    const char *names[2] = {cli_opt_table[k].name, cli_opt_table[k].alias};
     for(int j = 0; j < 2; j++)
       if(names[j] && strlen(names[j]) == nlen &&
          strncmp(names[j], arg, nlen) == 0)
-        return &opts[k];
+        return &cli_opt_table[k];
   }
   return NULL;
 }
@@ -450,8 +168,8 @@ const char *cli_suggest_option(enum cli_command cmd, const char *word,
   const char *best = NULL, *prefix_of = NULL;
   size_t best_d = 99, prefixes = 0;
   for(size_t k = 0; k < N_OPTS; k++) {
-    const struct opt_def *d = &opts[k];
-    if(d->group == G_HIDDEN || !takes(d, cmd))
+    const struct opt_def *d = &cli_opt_table[k];
+    if(d->group == G_HIDDEN || !cli_takes(d, cmd))
       continue;
     size_t dist = edit_distance(word, len, d->name);
     if(dist < best_d) {
@@ -484,104 +202,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
   vsnprintf(err, errlen, fmt, ap);
   va_end(ap);
   return -1;
-}
-
-/* ---- durations ---------------------------------------------------------- */
-
-#define DURATION_MAX_MS (24ULL * 3600 * 1000)
-
-const char *cli_duration_error(const char *text, unsigned *ms)
-{
-  if(!text || !*text)
-    return "is empty";
-  const char *p = text;
-  if(*p == '-')
-    return "is negative";
-  if(*p == '+' || *p == ' ' || *p == '\t')
-    return "is not a number";
-  /* Integer part, bounded well before it could overflow. */
-  unsigned long long whole = 0, frac = 0, frac_scale = 1;
-  size_t digits = 0;
-  while(*p >= '0' && *p <= '9') {
-    if(whole > DURATION_MAX_MS)
-      return "is above the maximum of 24h";
-    whole = whole * 10 + (unsigned long long)(*p - '0');
-    p++;
-    digits++;
-  }
-  if(*p == '.') {
-    p++;
-    size_t fdigits = 0;
-    while(*p >= '0' && *p <= '9') {
-      if(fdigits < 6) { /* microseconds of the unit are plenty */
-        frac = frac * 10 + (unsigned long long)(*p - '0');
-        frac_scale *= 10;
-      }
-      fdigits++;
-      p++;
-    }
-    if(!fdigits)
-      return "has no digits after the decimal point";
-    digits += fdigits;
-  }
-  if(!digits)
-    return "is not a number";
-  unsigned long long unit_ms;
-  if(!*p || strcmp(p, "s") == 0)
-    unit_ms = 1000;
-  else if(strcmp(p, "ms") == 0)
-    unit_ms = 1;
-  else if(strcmp(p, "m") == 0)
-    unit_ms = 60000;
-  else if(strcmp(p, "h") == 0)
-    unit_ms = 3600000;
-  else
-    return "has an unknown unit (use ms, s, m or h)";
-  if(whole > DURATION_MAX_MS / unit_ms + 1)
-    return "is above the maximum of 24h";
-  /* In microseconds: whole * unit plus the fraction of a unit, rounded to
-   * the nearest millisecond. */
-  unsigned long long us = whole * unit_ms * 1000 +
-                          frac * unit_ms * 1000 / frac_scale;
-  unsigned long long v = (us + 500) / 1000;
-  if(v > DURATION_MAX_MS)
-    return "is above the maximum of 24h";
-  if(v == 0)
-    return whole || frac ? "is below the minimum of 1ms" : "is zero";
-  *ms = (unsigned)v;
-  return NULL;
-}
-
-bool cli_parse_duration(const char *text, unsigned *ms)
-{
-  return cli_duration_error(text, ms) == NULL;
-}
-
-bool cli_parse_size(const char *text, unsigned long long *bytes)
-{
-  if(!text || *text < '0' || *text > '9')
-    return false;
-  unsigned long long v = 0;
-  const char *p = text;
-  while(*p >= '0' && *p <= '9') {
-    v = v * 10 + (unsigned long long)(*p - '0');
-    if(v > (1ULL << 40))
-      return false;
-    p++;
-  }
-  unsigned shift = 0;
-  if(*p == 'k' || *p == 'K')
-    shift = 10;
-  else if(*p == 'm' || *p == 'M')
-    shift = 20;
-  else if(*p == 'g' || *p == 'G')
-    shift = 30;
-  if(shift)
-    p++;
-  if(*p || v == 0 || v > (1ULL << 40) >> shift)
-    return false;
-  *bytes = v << shift;
-  return true;
 }
 
 static int add_list(struct cli_list *l, const char *value, const char *name,
@@ -940,7 +560,7 @@ static int parse_words(int argc, char **argv, struct send_args *out,
                                "--help)",
                   (int)nlen, arg, cmd);
     }
-    if(!takes(d, command))
+    if(!cli_takes(d, command))
       return not_for_command(d, command, err, errlen);
     if(d->id == O_PASSWORD)
       return apply(d, NULL, out, err, errlen);
@@ -1010,7 +630,7 @@ bool cli_option_takes(enum cli_command cmd, const char *word,
                                                  : strlen(word));
   if(has_value)
     *has_value = d && d->arg && !eq;
-  return d && takes(d, cmd);
+  return d && cli_takes(d, cmd);
 }
 
 int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
@@ -1027,23 +647,23 @@ int cli_parse_send(int argc, char **argv, struct send_args *out, char *err,
  * single quotes. */
 static void sb_shell_word(struct sbuf *b, const char *word)
 {
-  sb_str(b, " ");
+  cli_sb_str(b, " ");
   bool plain = *word != '\0';
   for(const char *p = word; *p && plain; p++)
     plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
             (*p >= '0' && *p <= '9') || strchr("@%+=:,./_-", *p);
   if(plain) {
-    sb_str(b, word);
+    cli_sb_str(b, word);
     return;
   }
-  sb_str(b, "'");
+  cli_sb_str(b, "'");
   for(const char *p = word; *p; p++) {
     if(*p == '\'')
-      sb_str(b, "'\\''");
+      cli_sb_str(b, "'\\''");
     else
-      sb_add(b, p, 1);
+      cli_sb_add(b, p, 1);
   }
-  sb_str(b, "'");
+  cli_sb_str(b, "'");
 }
 
 /* A proxy URL with its user:password replaced by USER:PASSWORD. */
@@ -1068,7 +688,7 @@ size_t cli_doctor_line(int argc, char **argv, const char *host,
   struct sbuf b = {buf, len, 0};
   if(len)
     buf[0] = '\0';
-  sb_str(&b, "mailwire doctor");
+  cli_sb_str(&b, "mailwire doctor");
   char target[400];
   if(strchr(host, ':') && host[0] != '[')
     snprintf(target, sizeof(target), "[%s]:%u", host, port);

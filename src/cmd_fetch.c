@@ -328,7 +328,8 @@ static int fetch_imap(struct fetch *f, mw_imap *m, const char *mailbox,
             (unsigned)ms.uidvalidity);
   char criteria[128];
   snprintf(criteria, sizeof(criteria), "%s%s%s%s",
-           a->in.unseen ? "UNSEEN" : "", a->in.unseen && a->in.since ? " " : "",
+           a->in.unseen ? "UNSEEN" : "",
+           a->in.unseen && a->in.since ? " " : "",
            a->in.since ? "SINCE " : "", a->in.since ? a->in.since_imap : "");
   const uint32_t *found = NULL;
   size_t nfound = 0;

@@ -108,7 +108,8 @@ static mw_status smtp_detect(struct mw_smtp *s)
 
 mw_status mw_smtp_connect(mw_smtp *s)
 {
-  if(s && s->state == SMTP_CLOSED && s->opt.tls_mode == MW_TLS_DETECT) {
+  if(s && (s->sm == MW__SMTP_IDLE || s->sm == MW__SMTP_CLOSED) &&
+     s->opt.tls_mode == MW_TLS_DETECT) {
     mw__error_clear(&s->err);
     mw_status st = smtp_detect(s);
     if(st)

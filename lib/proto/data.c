@@ -1,5 +1,7 @@
 /*
- * proto/data.c - streaming CRLF normalisation and dot-stuffing.
+ * proto/data.c - the message body's framing (proto/data.h): streaming CRLF
+ * normalisation, dot-stuffing for DATA, BDAT chunk framing, and the
+ * streaming scan of a message (mw_message_info).
  */
 #include "proto/data.h"
 
@@ -11,6 +13,21 @@ void mw__data_encoder_init(struct mw__data_encoder *e)
 {
   e->at_line_start = true;
   e->pending_cr = false;
+  e->no_stuffing = false;
+}
+
+void mw__data_encoder_init_bdat(struct mw__data_encoder *e)
+{
+  mw__data_encoder_init(e);
+  e->no_stuffing = true;
+}
+
+bool mw__bdat_frame(const char *data, size_t len, bool last,
+                    struct mw__sbuf *out)
+{
+  if(!mw__sbuf_printf(out, "BDAT %zu%s\r\n", len, last ? " LAST" : ""))
+    return false;
+  return !len || mw__sbuf_append(out, data, len);
 }
 
 bool mw__data_encode(struct mw__data_encoder *e, const char *in, size_t len,
@@ -31,7 +48,7 @@ bool mw__data_encode(struct mw__data_encoder *e, const char *in, size_t len,
     }
     /* Copy the longest run of ordinary bytes in one append. */
     size_t run = i;
-    if(e->at_line_start && in[i] == '.') {
+    if(e->at_line_start && in[i] == '.' && !e->no_stuffing) {
       if(!mw__sbuf_append(out, ".", 1))
         return false;
     }
@@ -68,7 +85,7 @@ bool mw__data_finish(struct mw__data_encoder *e, struct mw__sbuf *out)
   if(!e->at_line_start && !mw__sbuf_append(out, "\r\n", 2))
     return false;
   e->at_line_start = true;
-  return mw__sbuf_append(out, ".\r\n", 3);
+  return e->no_stuffing || mw__sbuf_append(out, ".\r\n", 3);
 }
 
 /* Streaming scan: the size as it will go on the wire (bare LF and bare CR

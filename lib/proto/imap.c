@@ -30,6 +30,7 @@
  *     which is streamed), and lines too.
  */
 #include "proto/imap.h"
+#include "proto/session.h"
 
 #include "core/util.h"
 #include "net/stack.h"
@@ -50,16 +51,12 @@ mw_imap *mw_imap_new(const mw_options *o)
   struct mw_imap *m = mw__calloc(1, sizeof(*m));
   if(!m)
     return NULL;
-  if(!mw__options_copy(&m->opt, o)) {
+  /* Each client speaks its own protocol, and uses its ports. */
+  if(!mw__session_setup(&m->opt, o, MW_PROTOCOL_IMAP, &m->trace,
+                        &m->scrub)) {
     mw__free(m);
     return NULL;
   }
-  /* Each client speaks its own protocol, and uses its ports. */
-  m->opt.protocol = MW_PROTOCOL_IMAP;
-  m->trace.fn = m->opt.trace_fn;
-  m->trace.user = m->opt.trace_user;
-  mw__trace_start(&m->trace);
-  mw__scrub_init(&m->scrub);
   mw__sbuf_init(&m->cont);
   m->err.status = MW_OK;
   mw__engine_init(&m->eng, "IMAP", MW__IMAP_MAX_LINE, 0, &m->err, &m->trace,
@@ -71,11 +68,6 @@ mw_imap *mw_imap_new(const mw_options *o)
   mw__imap_parser_init(&m->parser, &lim);
   m->timeout_ms = m->opt.command_timeout_ms ? m->opt.command_timeout_ms
                                             : MW__IMAP_COMMAND_MS;
-  if(!mw__scrub_add_secret(&m->scrub, m->opt.password) ||
-     !mw__scrub_add_secret(&m->scrub, m->opt.oauth2_token)) {
-    mw_imap_free(m);
-    return NULL;
-  }
   return m;
 }
 
@@ -147,27 +139,8 @@ static bool utf8_ok(const struct mw_imap *m) { return mw__imap_rev2(m); }
 
 static mw_status imap_tls(struct mw_imap *m, unsigned timeout_ms)
 {
-  struct mw__tls_policy policy = {
-      .ca_file = m->opt.ca_file,
-      .fingerprint = m->opt.fingerprint[0] ? m->opt.fingerprint : NULL,
-      .insecure = m->opt.insecure,
-      .min = m->opt.tls_min,
-      .max = m->opt.tls_max,
-      .server_name = m->opt.tls_server_name ? m->opt.tls_server_name
-                                            : m->opt.host,
-      .ciphers = m->opt.tls_ciphers,
-      .cert_file = m->opt.tls_cert_file,
-      .key_file = m->opt.tls_key_file};
-  mw_status st = mw__tls_start(&m->eng.stream, &policy, &m->trace,
-                               mw__now_ms() + timeout_ms, &m->tls,
-                               &m->tls_info);
-  if(st == MW_E_CERT && m->tls_info.names[0] &&
-     !strcmp(mw__tls_verify_class(m->tls_info.verify_result), "hostname")) {
-    size_t n = strlen(m->err.message);
-    snprintf(m->err.message + n, sizeof(m->err.message) - n,
-             "; the certificate is valid for: %s", m->tls_info.names);
-  }
-  return st;
+  return mw__session_start_tls(&m->eng, &m->opt, &m->trace, &m->err,
+                               timeout_ms, &m->tls, &m->tls_info);
 }
 
 static mw_status imap_capability(struct mw_imap *m)
@@ -208,14 +181,9 @@ static mw_status imap_starttls(struct mw_imap *m, mw_tls_mode mode)
   }
   if(st)
     return st;
-  size_t extra = mw__engine_buffered(&m->eng);
-  if(extra)
-    return mw__error_set(&m->err, MW_E_INJECTION,
-                         "the server sent %zu byte%s after its OK to "
-                         "STARTTLS, before the TLS handshake: they could be "
-                         "an attacker's injected responses, so the session "
-                         "was stopped",
-                         extra, extra == 1 ? "" : "s");
+  st = mw__session_no_injection(&m->eng, &m->err, "its OK to STARTTLS");
+  if(st)
+    return st;
   st = imap_tls(m, m->timeout_ms);
   if(st)
     return st;
@@ -593,25 +561,9 @@ mw_status mw_imap_connect(mw_imap *m)
     return mw__error_set(&m->err, MW_E_INVALID, "no server given");
   mw__trace_start(&m->trace);
   mw_tls_mode mode = mw__options_tls_mode(&m->opt);
-  unsigned port = mw__options_port(&m->opt);
-  mw__trace_emit(&m->trace, MW_TRACE_INFO,
-                 "IMAP server %s port %u, TLS mode %s%s", m->opt.host, port,
-                 mw_tls_mode_name(mode),
-                 m->opt.tls_mode == MW_TLS_AUTO ? " (auto, by port)" : "");
-  if(m->opt.insecure)
-    mw__trace_emit(&m->trace, MW_TRACE_TLS,
-                   "WARNING: {insecure}: certificates will NOT be verified");
-  struct mw__stack_opts so = {.host = m->opt.host,
-                              .port = port,
-                              .family = m->opt.family,
-                              .dns_server = m->opt.dns_server,
-                              .bind = m->opt.bind,
-                              .connect_timeout_ms = m->opt.connect_timeout_ms,
-                              .proxy_url = m->opt.proxy_url,
-                              .proxy_protocol = m->opt.proxy_protocol};
   struct mw__layer *top = NULL;
-  mw_status st = mw__stack_open(&so, &m->trace, NULL, NULL, m->peer,
-                                sizeof(m->peer), &m->err, &top);
+  mw_status st = mw__session_open(&m->opt, "IMAP", &m->trace, NULL, NULL,
+                                  m->peer, sizeof(m->peer), &m->err, &top);
   if(st) {
     m->state = IMAP_BROKEN;
     return st;

@@ -38,6 +38,7 @@
  *   -ERR was involved; temporary for IN-USE, LOGIN-DELAY and SYS/TEMP.
  */
 #include "proto/pop3.h"
+#include "proto/session.h"
 
 #include "core/util.h"
 #include "net/resolve.h"
@@ -68,17 +69,13 @@ mw_pop3 *mw_pop3_new(const mw_options *o)
   struct mw_pop3 *p = mw__calloc(1, sizeof(*p));
   if(!p)
     return NULL;
-  if(!mw__options_copy(&p->opt, o)) {
+  /* The client speaks POP3 whatever the options' protocol says: its
+   * ports (995 / 110) and what MW_TLS_AUTO means follow. */
+  if(!mw__session_setup(&p->opt, o, MW_PROTOCOL_POP3, &p->trace,
+                        &p->scrub)) {
     mw__free(p);
     return NULL;
   }
-  /* The client speaks POP3 whatever the options' protocol says: its
-   * ports (995 / 110) and what MW_TLS_AUTO means follow. */
-  p->opt.protocol = MW_PROTOCOL_POP3;
-  p->trace.fn = p->opt.trace_fn;
-  p->trace.user = p->opt.trace_user;
-  mw__trace_start(&p->trace);
-  mw__scrub_init(&p->scrub);
   mw__capa_init(&p->capa);
   mw__sbuf_init(&p->capa_text);
   mw__sbuf_init(&p->sasl_line);
@@ -86,8 +83,7 @@ mw_pop3 *mw_pop3_new(const mw_options *o)
                   &p->scrub);
   p->err.status = MW_OK;
   p->chunk = mw__malloc(MW__POP3_CHUNK);
-  if(!p->chunk || !mw__scrub_add_secret(&p->scrub, p->opt.password) ||
-     !mw__scrub_add_secret(&p->scrub, p->opt.oauth2_token)) {
+  if(!p->chunk) {
     mw_pop3_free(p);
     return NULL;
   }
@@ -266,26 +262,9 @@ mw_status mw__pop3_send(struct mw_pop3 *p, enum mw__pop3_cmd kind,
 
 static mw_status pop3_tls(struct mw_pop3 *p, unsigned ms, bool implicit)
 {
-  struct mw__tls_policy policy = {
-      .ca_file = p->opt.ca_file,
-      .fingerprint = p->opt.fingerprint[0] ? p->opt.fingerprint : NULL,
-      .insecure = p->opt.insecure,
-      .min = p->opt.tls_min,
-      .max = p->opt.tls_max,
-      .server_name = p->opt.tls_server_name ? p->opt.tls_server_name
-                                            : p->opt.host,
-      .ciphers = p->opt.tls_ciphers,
-      .cert_file = p->opt.tls_cert_file,
-      .key_file = p->opt.tls_key_file};
-  mw_status st = mw__tls_start(&p->eng.stream, &policy, &p->trace,
-                               mw__now_ms() + ms, &p->tls, &p->tls_info);
-  if(st == MW_E_CERT && p->tls_info.names[0] &&
-     !strcmp(mw__tls_verify_class(p->tls_info.verify_result), "hostname")) {
-    size_t n = strlen(p->err.message);
-    snprintf(p->err.message + n, sizeof(p->err.message) - n,
-             "; the certificate is valid for: %s", p->tls_info.names);
-  }
-  else if(st == MW_E_TLS && implicit &&
+  mw_status st = mw__session_start_tls(&p->eng, &p->opt, &p->trace, &p->err,
+                                       ms, &p->tls, &p->tls_info);
+  if(st == MW_E_TLS && implicit &&
           p->err.tls_failure == MW__TLS_FAIL_PLAINTEXT) {
     mw__error_set(&p->err, MW_E_TLS,
                   "the TLS handshake failed: the server answered in "
@@ -402,15 +381,11 @@ static mw_status pop3_on_stls(struct mw_pop3 *p, bool ok, const char *text,
                    "({tls=starttls-optional})");
     return mw__pop3_login(p);
   }
-  size_t extra = mw__engine_buffered(&p->eng);
-  if(extra)
-    return mw__error_set(&p->err, MW_E_INJECTION,
-                         "the server sent %zu byte%s after its +OK to STLS, "
-                         "before the TLS handshake: they could be an "
-                         "attacker's injected responses, so the session was "
-                         "stopped",
-                         extra, extra == 1 ? "" : "s");
-  mw_status st = pop3_tls(p, mw__pop3_cmd_ms(p), false);
+  mw_status st = mw__session_no_injection(&p->eng, &p->err,
+                                          "its +OK to STLS");
+  if(st)
+    return st;
+  st = pop3_tls(p, mw__pop3_cmd_ms(p), false);
   if(st)
     return st;
   /* Forget everything learnt in plaintext (RFC 2595 section 4). */
@@ -755,32 +730,11 @@ static mw_status pop3_connect_once(struct mw_pop3 *p)
     return st;
   if(!p->opt.host)
     return mw__error_set(&p->err, MW_E_INVALID, "no server given");
-  unsigned port = mw__options_port(&p->opt);
-  mw__trace_emit(&p->trace, MW_TRACE_INFO,
-                 "POP3 server %s port %u, TLS mode %s%s", p->opt.host, port,
-                 mw_tls_mode_name(mode),
-                 p->opt.tls_mode == MW_TLS_AUTO ? " (auto, by port)" : "");
-  if(p->opt.insecure)
-    mw__trace_emit(&p->trace, MW_TRACE_TLS,
-                   "WARNING: {insecure}: certificates will NOT be verified");
-  struct mw__stack_opts so = {.host = p->opt.host,
-                              .port = port,
-                              .family = p->opt.family,
-                              .dns_server = p->opt.dns_server,
-                              .bind = p->opt.bind,
-                              .connect_timeout_ms = p->opt.connect_timeout_ms,
-                              .proxy_url = p->opt.proxy_url,
-                              .proxy_protocol = p->opt.proxy_protocol};
   struct mw__layer *top = NULL;
-  st = mw__stack_open(&so, &p->trace, NULL, NULL, p->peer, sizeof(p->peer),
-                      &p->err, &top);
+  st = mw__session_open(&p->opt, "POP3", &p->trace, NULL, NULL, p->peer,
+                        sizeof(p->peer), &p->err, &top);
   if(st)
     return mw__pop3_broken(p, st);
-  if(top->below) {
-    char layers[300];
-    mw__layer_describe_stack(top, layers, sizeof(layers));
-    mw__trace_emit(&p->trace, MW_TRACE_NET, "connection layers: %s", layers);
-  }
   return pop3_setup(p, top, mode);
 }
 

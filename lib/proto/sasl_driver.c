@@ -1,6 +1,10 @@
 /*
  * proto/sasl_driver.c - the SASL exchange of every protocol: policy,
  * command line, rounds, cancellation and success, over a descriptor.
+ * Owns the I/O-free exchange (mw__sasl_exchange_start / _feed: a line in,
+ * the next line out, like net/proxy.c's handshake), which a protocol's
+ * state machine drives from its AUTH state, and mw__sasl_authenticate(),
+ * the same exchange as a blocking loop over I/O callbacks.
  *
  * DESCRIPTION
  *   Policy, in this order (each relied on by tests):
@@ -72,56 +76,87 @@ static const char *identity(const struct mw__sasl_request *req,
                                        : "(token)";
 }
 
-/* Queues the command: "AUTH MECH" or "AUTH MECH <initial response>". */
-static mw_status send_command(const struct mw__sasl_ctx *ctx,
-                              const char *mech, const char *ir)
+/* ---- the exchange, without I/O --------------------------------------- */
+
+struct mw__sasl_exchange {
+  struct mw__sasl_ctx ctx;        /* copied: its pointers outlive x */
+  struct mw__sasl_request req;    /* likewise */
+  struct mw__sasl *sasl;
+  const char *mech;               /* static name */
+  char *pending;   /* the initial response, for the first challenge */
+  bool is_oauth;
+  char oauth_status[24];
+  int rounds;
+  struct mw__sbuf out, shown;     /* the line to send, and its trace */
+};
+
+/* Makes out/shown the next line to send. */
+static mw_status set_line(struct mw__sasl_exchange *x, struct mw__sasl_line *l,
+                          bool command, bool reply_expected, int secret_from)
 {
-  struct mw__sbuf line, shown;
-  mw__sbuf_init(&line);
-  mw__sbuf_init(&shown);
-  mw__sbuf_printf(&line, "%s %s", ctx->proto->command, mech);
-  mw__sbuf_printf(&shown, "%s %s%s", ctx->proto->command, mech,
-                  ir ? " " MW__SCRUB_MARK : "");
-  if(ir) {
-    mw__sbuf_puts(&line, " ");
-    mw__sbuf_puts(&line, ir);
-  }
-  mw_status st = MW_OK;
-  if(line.failed || shown.failed ||
-     (ir && !mw__scrub_add_payload(ctx->scrub, ir, strlen(ir))))
-    st = mw__error_set(ctx->err, MW_E_NOMEM, NULL);
-  else
-    st = ctx->io->send(ctx->io->user, true, line.data, line.len, shown.data);
-  if(line.data)
-    mw__wipe(line.data, line.len);
-  mw__sbuf_free(&line);
-  mw__sbuf_free(&shown);
-  return st;
+  if(x->out.failed || x->shown.failed)
+    return mw__error_set(x->ctx.err, MW_E_NOMEM, NULL);
+  l->line = x->out.data ? x->out.data : "";
+  l->len = x->out.len;
+  l->shown = x->shown.data ? x->shown.data : "";
+  l->command = command;
+  l->reply_expected = reply_expected;
+  l->secret_from = secret_from;
+  return MW_OK;
 }
 
-/* Queues a response line (maybe empty), shown as <redacted>. */
-static mw_status send_response(const struct mw__sasl_ctx *ctx,
-                               const char *resp)
+static void clear_line(struct mw__sasl_exchange *x)
+{
+  if(x->out.data)
+    mw__wipe(x->out.data, x->out.len);
+  mw__sbuf_reset(&x->out);
+  mw__sbuf_reset(&x->shown);
+}
+
+/* The command: "AUTH MECH" or "AUTH MECH <initial response>". */
+static mw_status command_line(struct mw__sasl_exchange *x, const char *ir,
+                              struct mw__sasl_line *l)
+{
+  const struct mw__sasl_ctx *ctx = &x->ctx;
+  clear_line(x);
+  mw__sbuf_printf(&x->out, "%s %s", ctx->proto->command, x->mech);
+  mw__sbuf_printf(&x->shown, "%s %s%s", ctx->proto->command, x->mech,
+                  ir ? " " MW__SCRUB_MARK : "");
+  int secret_from = -1;
+  if(ir) {
+    mw__sbuf_puts(&x->out, " ");
+    secret_from = (int)x->out.len;
+    mw__sbuf_puts(&x->out, ir);
+    if(!mw__scrub_add_payload(ctx->scrub, ir, strlen(ir)))
+      return mw__error_set(ctx->err, MW_E_NOMEM, NULL);
+  }
+  return set_line(x, l, true, true, secret_from);
+}
+
+/* A response line (maybe empty), shown as <redacted>. */
+static mw_status response_line(struct mw__sasl_exchange *x, const char *resp,
+                               struct mw__sasl_line *l)
 {
   size_t n = strlen(resp);
-  if(!mw__scrub_add_payload(ctx->scrub, resp, n))
-    return mw__error_set(ctx->err, MW_E_NOMEM, NULL);
-  return ctx->io->send(ctx->io->user, false, resp, n, MW__SCRUB_MARK);
+  clear_line(x);
+  if(!mw__scrub_add_payload(x->ctx.scrub, resp, n))
+    return mw__error_set(x->ctx.err, MW_E_NOMEM, NULL);
+  mw__sbuf_append(&x->out, resp, n);
+  mw__sbuf_puts(&x->shown, MW__SCRUB_MARK);
+  return set_line(x, l, false, true, 0);
 }
 
-/* Cancels the exchange.  The error already recorded stays: a failure to
- * send the cancel line (the server may be gone) does not replace it. */
-static void cancel(const struct mw__sasl_ctx *ctx)
+/* The cancel line, with the failure st already recorded: the caller
+ * sends it (best effort, the error stays) and reads no reply. */
+static mw_status cancel_line(struct mw__sasl_exchange *x, mw_status st,
+                             struct mw__sasl_line *l)
 {
-  mw_status saved = ctx->err->status;
-  char msg[sizeof(ctx->err->message)];
-  memcpy(msg, ctx->err->message, sizeof(msg));
-  const char *c = ctx->proto->cancel;
-  mw_status st = ctx->io->send(ctx->io->user, false, c, strlen(c), c);
-  if(!st)
-    st = ctx->io->flush(ctx->io->user);
-  if(st && saved)
-    mw__error_set(ctx->err, saved, "%s", msg);
+  clear_line(x);
+  mw__sbuf_puts(&x->out, x->ctx.proto->cancel);
+  mw__sbuf_puts(&x->shown, x->ctx.proto->cancel);
+  if(set_line(x, l, false, false, -1))
+    memset(l, 0, sizeof(*l));
+  return st;
 }
 
 /* Whether line is a continuation; its challenge in *chal and *clen. */
@@ -153,7 +188,7 @@ static mw_status refused(const struct mw__sasl_ctx *ctx,
   struct mw__sasl_refusal why = {mech, identity(req, mech), oauth_status,
                                  line, len};
   mw_status st;
-  if(ctx->io->refused) {
+  if(ctx->io && ctx->io->refused) {
     st = ctx->io->refused(ctx->io->user, &why);
   }
   else {
@@ -200,125 +235,142 @@ static mw_status succeeded(const struct mw__sasl_ctx *ctx,
   return MW_OK;
 }
 
-/* Sends the command, then answers challenges until the server decides. */
-static mw_status exchange(const struct mw__sasl_ctx *ctx,
-                          const struct mw__sasl_request *req,
-                          struct mw__sasl *sasl, const char *mech)
+mw_status mw__sasl_exchange_feed(struct mw__sasl_exchange *x,
+                                 const char *line, size_t len,
+                                 struct mw__sasl_line *next, bool *done)
 {
+  const struct mw__sasl_ctx *ctx = &x->ctx;
   const struct mw__sasl_proto *p = ctx->proto;
-  char *pending = NULL; /* the initial response, for the first challenge */
-  char *resp = NULL;
+  memset(next, 0, sizeof(*next));
+  *done = false;
+  const char *chal = NULL;
+  size_t clen = 0;
   mw_status st = MW_OK;
-  if(mw__sasl_client_first(mech)) {
-    st = mw__sasl_step(sasl, NULL, &resp, ctx->err);
-    if(!st) {
-      const char *ir = resp[0] ? resp : p->empty_ir;
-      size_t line = strlen(p->command) + 1 + strlen(mech) + 1 + strlen(ir) +
-                    2;
-      if(p->initial_response && (!p->ir_max || line <= p->ir_max)) {
-        st = send_command(ctx, mech, ir);
-      }
-      else {
-        st = send_command(ctx, mech, NULL);
-        pending = resp;
-        resp = NULL;
-      }
-    }
-    mw__free_secret(resp);
-    resp = NULL;
-  }
-  else {
-    st = send_command(ctx, mech, NULL);
-  }
-  /* An OAuth server reports a refused token in a challenge (RFC 7628
-   * 3.2.2). */
-  bool is_oauth = strcmp(mech, "XOAUTH2") == 0 ||
-                  strcmp(mech, "OAUTHBEARER") == 0;
-  char oauth_status[24] = "";
-  int rounds = 0;
-  while(!st) {
-    const char *line = NULL, *chal = NULL;
-    size_t len = 0, clen = 0;
-    st = ctx->io->read(ctx->io->user, &line, &len);
-    if(st)
-      break;
-    if(!continuation(p, line, len, &chal, &clen)) {
-      const char *data = NULL;
-      size_t dlen = 0;
-      if(p->success(line, len, &data, &dlen))
-        st = succeeded(ctx, req, sasl, mech, data, dlen);
-      else
-        st = refused(ctx, req, mech, oauth_status, line, len);
-      break;
-    }
-    char *challenge = mw__strndup(chal, clen);
-    if(!challenge) {
-      st = mw__error_set(ctx->err, MW_E_NOMEM, NULL);
-      break;
-    }
-    if(is_oauth && !oauth_status[0])
-      (void)mw__sasl_oauth_status(challenge, oauth_status,
-                                  sizeof(oauth_status));
-    if(rounds >= MW__SASL_MAX_ROUNDS) {
-      st = mw__error_set(ctx->err, MW_E_PROTOCOL,
-                         "the server prolonged the %s exchange past %d "
-                         "rounds",
-                         mech, MW__SASL_MAX_ROUNDS);
-      cancel(ctx);
-    }
-    else if(pending && clen) {
-      st = mw__error_set(ctx->err, MW_E_PROTOCOL,
-                         "the server sent a %s challenge where the client's "
-                         "initial response belongs (RFC 4422 section 5.1): "
-                         "exchange cancelled",
-                         mech);
-      cancel(ctx);
-    }
-    else if(pending) {
-      st = send_response(ctx, pending);
-      mw__free_secret(pending);
-      pending = NULL;
-    }
-    else if(!mw__sasl_is_base64(challenge, clen) &&
-            !mw__sasl_expects_proof(sasl)) {
-      /* (Where the server's proof belongs, the mechanism reports a bad
-       * one as an unverified server.) */
-      st = mw__error_set(ctx->err, MW_E_AUTH,
-                         "the server's %s challenge is not valid base64 "
-                         "(RFC 4954 section 4): exchange cancelled",
-                         mech);
-      cancel(ctx);
+  if(!continuation(p, line, len, &chal, &clen)) {
+    const char *data = NULL;
+    size_t dlen = 0;
+    if(p->success(line, len, &data, &dlen)) {
+      st = succeeded(ctx, &x->req, x->sasl, x->mech, data, dlen);
+      *done = !st;
     }
     else {
-      bool was_verified = mw__sasl_server_verified(sasl);
-      st = mw__sasl_step(sasl, challenge, &resp, ctx->err);
-      if(!st && !was_verified && mw__sasl_server_verified(sasl))
-        mw__trace_emit(ctx->trace, MW_TRACE_INFO,
-                       "server signature verified (%s)", mech);
-      if(st)
-        cancel(ctx); /* RFC 4954: the server answers 501 */
-      else
-        st = send_response(ctx, resp);
-      mw__free_secret(resp);
-      resp = NULL;
+      st = refused(ctx, &x->req, x->mech, x->oauth_status, line, len);
     }
-    mw__free(challenge);
-    rounds++;
+    goto out;
   }
-  mw__free_secret(pending);
+  char *challenge = mw__strndup(chal, clen);
+  if(!challenge)
+    return mw__error_set(ctx->err, MW_E_NOMEM, NULL);
+  /* An OAuth server reports a refused token in a challenge (RFC 7628
+   * 3.2.2). */
+  if(x->is_oauth && !x->oauth_status[0])
+    (void)mw__sasl_oauth_status(challenge, x->oauth_status,
+                                sizeof(x->oauth_status));
+  char *resp = NULL;
+  if(x->rounds >= MW__SASL_MAX_ROUNDS) {
+    st = cancel_line(x, mw__error_set(ctx->err, MW_E_PROTOCOL,
+                                      "the server prolonged the %s exchange "
+                                      "past %d rounds",
+                                      x->mech, MW__SASL_MAX_ROUNDS),
+                     next);
+  }
+  else if(x->pending && clen) {
+    st = cancel_line(x, mw__error_set(ctx->err, MW_E_PROTOCOL,
+                                      "the server sent a %s challenge where "
+                                      "the client's initial response belongs "
+                                      "(RFC 4422 section 5.1): exchange "
+                                      "cancelled",
+                                      x->mech),
+                     next);
+  }
+  else if(x->pending) {
+    st = response_line(x, x->pending, next);
+    mw__free_secret(x->pending);
+    x->pending = NULL;
+  }
+  else if(!mw__sasl_is_base64(challenge, clen) &&
+          !mw__sasl_expects_proof(x->sasl)) {
+    /* (Where the server's proof belongs, the mechanism reports a bad
+     * one as an unverified server.) */
+    st = cancel_line(x, mw__error_set(ctx->err, MW_E_AUTH,
+                                      "the server's %s challenge is not "
+                                      "valid base64 (RFC 4954 section 4): "
+                                      "exchange cancelled",
+                                      x->mech),
+                     next);
+  }
+  else {
+    bool was_verified = mw__sasl_server_verified(x->sasl);
+    st = mw__sasl_step(x->sasl, challenge, &resp, ctx->err);
+    if(!st && !was_verified && mw__sasl_server_verified(x->sasl))
+      mw__trace_emit(ctx->trace, MW_TRACE_INFO,
+                     "server signature verified (%s)", x->mech);
+    if(st)
+      st = cancel_line(x, st, next); /* RFC 4954: the server answers 501 */
+    else
+      st = response_line(x, resp, next);
+    mw__free_secret(resp);
+  }
+  mw__free(challenge);
+  x->rounds++;
+out:
   if(st == MW_E_AUTH_SERVER_UNVERIFIED)
     mw__trace_emit(ctx->trace, MW_TRACE_INFO,
-                   "server signature NOT verified (%s): %s", mech,
+                   "server signature NOT verified (%s): %s", x->mech,
                    mw_error_message(ctx->err));
   return st;
 }
 
-mw_status mw__sasl_authenticate(const struct mw__sasl_ctx *ctx,
-                                const struct mw__sasl_request *req,
-                                const struct mw__sasl_server *srv,
-                                const char **mech_out)
+const char *mw__sasl_exchange_mech(const struct mw__sasl_exchange *x)
 {
-  *mech_out = NULL;
+  return x ? x->mech : NULL;
+}
+
+void mw__sasl_exchange_free(struct mw__sasl_exchange *x)
+{
+  if(!x)
+    return;
+  mw__sasl_free(x->sasl);
+  mw__free_secret(x->pending);
+  clear_line(x);
+  mw__sbuf_free(&x->out);
+  mw__sbuf_free(&x->shown);
+  mw__free(x);
+}
+
+/* The first line of the exchange with mech. */
+static mw_status first_line(struct mw__sasl_exchange *x,
+                            struct mw__sasl_line *l)
+{
+  const struct mw__sasl_proto *p = x->ctx.proto;
+  const char *mech = x->mech;
+  if(!mw__sasl_client_first(mech))
+    return command_line(x, NULL, l);
+  char *resp = NULL;
+  mw_status st = mw__sasl_step(x->sasl, NULL, &resp, x->ctx.err);
+  if(st)
+    return st;
+  const char *ir = resp[0] ? resp : p->empty_ir;
+  size_t len = strlen(p->command) + 1 + strlen(mech) + 1 + strlen(ir) + 2;
+  if(p->initial_response && (!p->ir_max || len <= p->ir_max)) {
+    st = command_line(x, ir, l);
+    mw__free_secret(resp);
+  }
+  else {
+    st = command_line(x, NULL, l);
+    x->pending = resp;
+  }
+  return st;
+}
+
+mw_status mw__sasl_exchange_start(const struct mw__sasl_ctx *ctx,
+                         const struct mw__sasl_request *req,
+                         const struct mw__sasl_server *srv,
+                         struct mw__sasl_exchange **out,
+                         struct mw__sasl_line *first)
+{
+  *out = NULL;
+  memset(first, 0, sizeof(*first));
   struct mw_error *err = ctx->err;
   bool have_password = req->user && req->password;
   bool have_token = req->token != NULL;
@@ -378,15 +430,74 @@ mw_status mw__sasl_authenticate(const struct mw__sasl_ctx *ctx,
                          have_cert && (have_token || have_password)
                              ? " and a client certificate"
                              : "");
-  struct mw__sasl *sasl = NULL;
+  struct mw__sasl_exchange *x = mw__calloc(1, sizeof(*x));
+  if(!x)
+    return mw__error_set(err, MW_E_NOMEM, NULL);
+  x->ctx = *ctx;
+  x->req = *req;
+  x->mech = mech;
+  x->is_oauth = strcmp(mech, "XOAUTH2") == 0 ||
+                strcmp(mech, "OAUTHBEARER") == 0;
+  mw__sbuf_init(&x->out);
+  mw__sbuf_init(&x->shown);
   mw_status st = mw__sasl_start_service(mech, ctx->proto->service, req->user,
                                         req->password, req->token, req->host,
-                                        &sasl, err);
-  if(st)
-    return st;
-  st = exchange(ctx, req, sasl, mech);
-  mw__sasl_free(sasl);
+                                        &x->sasl, err);
   if(!st)
-    *mech_out = mech;
+    st = first_line(x, first);
+  if(st) {
+    mw__sasl_exchange_free(x);
+    memset(first, 0, sizeof(*first));
+    return st;
+  }
+  *out = x;
+  return MW_OK;
+}
+
+/* ---- the blocking exchange over callbacks ----------------------------- */
+
+/* Sends the cancel line.  The error already recorded stays: a failure to
+ * send it (the server may be gone) does not replace it. */
+static void send_cancel(const struct mw__sasl_ctx *ctx,
+                        const struct mw__sasl_line *l)
+{
+  mw_status saved = ctx->err->status;
+  char msg[sizeof(ctx->err->message)];
+  memcpy(msg, ctx->err->message, sizeof(msg));
+  mw_status st = ctx->io->send(ctx->io->user, false, l->line, l->len,
+                               l->shown);
+  if(!st)
+    st = ctx->io->flush(ctx->io->user);
+  if(st && saved)
+    mw__error_set(ctx->err, saved, "%s", msg);
+}
+
+mw_status mw__sasl_authenticate(const struct mw__sasl_ctx *ctx,
+                                const struct mw__sasl_request *req,
+                                const struct mw__sasl_server *srv,
+                                const char **mech_out)
+{
+  *mech_out = NULL;
+  struct mw__sasl_exchange *x = NULL;
+  struct mw__sasl_line l;
+  mw_status st = mw__sasl_exchange_start(ctx, req, srv, &x, &l);
+  if(st || !x)
+    return st;
+  bool done = false;
+  while(!st && !done) {
+    st = ctx->io->send(ctx->io->user, l.command, l.line, l.len, l.shown);
+    const char *line = NULL;
+    size_t len = 0;
+    if(!st)
+      st = ctx->io->read(ctx->io->user, &line, &len);
+    if(!st) {
+      st = mw__sasl_exchange_feed(x, line, len, &l, &done);
+      if(st && l.line)
+        send_cancel(ctx, &l);
+    }
+  }
+  if(!st)
+    *mech_out = x->mech;
+  mw__sasl_exchange_free(x);
   return st;
 }

@@ -12,6 +12,12 @@
  * proto/sasl.c), the trace redaction of every payload and the secret
  * scrubbing list (core/scrub.h) fed with it.
  *
+ * Two ways to drive it: the I/O-free exchange (mw__sasl_exchange_start,
+ * then mw__sasl_exchange_feed with each server reply: it returns the next
+ * line to send, success or a failure; a state machine's AUTH state uses
+ * it, as SMTP's does), or mw__sasl_authenticate(), a blocking loop over
+ * the same exchange through I/O callbacks.
+ *
  * Does not own: the mechanisms themselves (proto/sasl.c), line framing,
  * replies and I/O (the protocol's callbacks), or what a protocol's refusal
  * codes mean (its refused callback; a neutral message otherwise).
@@ -139,6 +145,43 @@ mw_status mw__sasl_authenticate(const struct mw__sasl_ctx *ctx,
                                 const struct mw__sasl_request *req,
                                 const struct mw__sasl_server *srv,
                                 const char **mech);
+
+/* ---- the exchange without I/O ---------------------------------------- */
+
+struct mw__sasl_exchange;
+
+/* A line for the protocol to send (without CRLF), owned by the exchange
+ * and valid until the next call on it.  line NULL: nothing to send. */
+struct mw__sasl_line {
+  const char *line;
+  size_t len;
+  const char *shown;   /* what the trace shows instead (payload redacted) */
+  int secret_from;     /* the payload starts at this offset, -1: none
+                        * (the driver has put it on the scrubbing list) */
+  bool command;        /* the command ("AUTH MECH ...") */
+  bool reply_expected; /* false: the cancel line; send it (best effort,
+                        * the recorded error stays) and read nothing */
+};
+
+/* The policy of mw__sasl_authenticate() and the first line.  MW_OK with
+ * *x NULL: nothing to authenticate with.  MW_OK with *x: send *first and
+ * feed the server's reply to mw__sasl_exchange_feed.  Statuses as below.
+ * ctx->io is used only for its refused callback (it may be NULL). */
+mw_status mw__sasl_exchange_start(const struct mw__sasl_ctx *ctx,
+                         const struct mw__sasl_request *req,
+                         const struct mw__sasl_server *srv,
+                         struct mw__sasl_exchange **x,
+                         struct mw__sasl_line *first);
+/* Feeds one server reply as one line (scrubbed already).  MW_OK with
+ * *done: authenticated (mw__sasl_exchange_mech()).  MW_OK otherwise: send
+ * *next, then feed the next reply.  A failure may come with a cancel line
+ * in *next (reply_expected false). */
+mw_status mw__sasl_exchange_feed(struct mw__sasl_exchange *x,
+                                 const char *line, size_t len,
+                                 struct mw__sasl_line *next, bool *done);
+/* The mechanism's static name. */
+const char *mw__sasl_exchange_mech(const struct mw__sasl_exchange *x);
+void mw__sasl_exchange_free(struct mw__sasl_exchange *x);
 
 /* Whether text (len bytes) is strict base64 (RFC 4648 section 4: the
  * alphabet, a length that is a multiple of 4, '=' only as final padding);

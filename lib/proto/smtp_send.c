@@ -1,12 +1,16 @@
 /*
- * proto/smtp_send.c - the SMTP mail transaction on a ready session.
+ * proto/smtp_send.c - the SMTP mail transaction as states of the machine
+ * (proto/smtp_machine.c), on a ready session.
  *
- * Owns: MAIL, RCPT and DATA (pipelined in one write when the server offers
- * PIPELINING, RFC 2920, else one command per round trip), the per-recipient
- * results, streaming the message in constant memory (dot-stuffed, CRLF
- * line endings: proto/data.c), the final reply and what it means for
- * delivery, RSET, and doctor's envelope test (MAIL, RCPT, then RSET).
- * Session setup, AUTH and QUIT are proto/smtp.c's.
+ * Owns: MAIL, RCPT and DATA (pipelined in one batch when the server offers
+ * PIPELINING, RFC 2920: state PIPELINE, else one command per round trip:
+ * states MAIL, RCPT, DATA), the per-recipient results, the decision after
+ * the envelope (refused sender, every recipient refused, DATA refused:
+ * then RSET keeps the session usable), the final reply and what it means
+ * for delivery, RSET, doctor's envelope test (MAIL, RCPT, then RSET), and
+ * the blocking API over them (mw_smtp_send, mw_smtp_send_buffer,
+ * mw_smtp_reset, mw__smtp_check_envelope).  Streaming the message is
+ * proto/smtp_data.c's; session setup, AUTH and QUIT are smtp_setup.c's.
  *
  * DIAGNOSTICS
  *   Replies inside the transaction are read by class (RFC 5321 4.2): any
@@ -18,16 +22,11 @@
 #include "proto/smtp.h"
 
 #include "core/util.h"
-#include "proto/data.h"
-#include "proto/envelope.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* Bytes of message read per chunk while streaming DATA. */
-#define DATA_CHUNK 65536
-
-/* ---- the mail transaction ------------------------------------------------ */
+/* ---- replies ------------------------------------------------------------ */
 
 static void record_rcpt(struct mw_result *res, size_t i,
                         const struct mw__reply *r)
@@ -41,16 +40,6 @@ static void record_rcpt(struct mw_result *res, size_t i,
   memcpy(rr->enhanced, r->enhanced, sizeof(rr->enhanced));
   mw__free(rr->text);
   rr->text = mw__strdup(r->text ? r->text : "");
-}
-
-static mw_status smtp_rset_quietly(struct mw_smtp *s)
-{
-  struct mw__reply r;
-  mw__reply_init(&r);
-  mw_status st = mw__smtp_command(s, &r, mw__smtp_cmd_timeout(s, MW__SMTP_COMMAND_MS), -1,
-                              "%s", "RSET");
-  mw__reply_free(&r);
-  return st;
 }
 
 /* Checks a reply inside the mail transaction for what ends it whatever
@@ -72,6 +61,314 @@ static mw_status transaction_reply(struct mw_smtp *s,
                        to);
   return MW_OK;
 }
+
+static void copy_reply(struct mw__reply *dst, const struct mw__reply *src)
+{
+  mw__reply_free(dst);
+  mw__reply_init(dst);
+  dst->code = src->code;
+  memcpy(dst->enhanced, src->enhanced, sizeof(dst->enhanced));
+  mw__sbuf_puts(&dst->buf, src->text ? src->text : "");
+  dst->text = dst->buf.data;
+}
+
+void mw__smtp_txn_clear(struct mw_smtp *s)
+{
+  struct mw__smtp_txn *t = &s->txn;
+  mw__reply_free(&t->mail_reply);
+  mw__reply_free(&t->data_reply);
+  mw__error_clear(&t->saved);
+  mw__free(t->chunk);
+  mw__sbuf_free(&t->bdat_buf);
+  memset(t, 0, sizeof(*t));
+  mw__reply_init(&t->mail_reply);
+  mw__reply_init(&t->data_reply);
+  mw__sbuf_init(&t->bdat_buf);
+}
+
+/* A refusal that keeps the session: the error is kept across an RSET
+ * (state RSET), then the session is ready again. */
+static mw_status refused(struct mw_smtp *s, mw_status st)
+{
+  if(s->txn.res)
+    s->txn.res->delivery = MW_DELIVERY_REFUSED;
+  s->job_status = st;
+  s->txn.saved = s->err;
+  memset(&s->err, 0, sizeof(s->err));
+  return mw__smtp_go(s, MW__SMTP_RSET);
+}
+
+/* After the envelope's replies: the message, or why not. */
+static mw_status decide(struct mw_smtp *s)
+{
+  struct mw__smtp_txn *t = &s->txn;
+  struct mw_result *res = t->res;
+  const struct mw_envelope *e = t->env;
+  if(!t->mail_ok)
+    return refused(s, mw__smtp_reply_error(s, MW_E_REJECTED, &t->mail_reply,
+                                  "the server refused the sender <%s>",
+                                  e->from ? e->from : ""));
+  if(!t->accepted) {
+    /* Report the first refusal; every recipient's reply is in *out. */
+    mw__error_set(&s->err, MW_E_RECIPIENTS,
+                  "every recipient was refused; nothing was sent (first: "
+                  "<%s> %d%s%s %s)",
+                  res->rcpts[0].address, res->rcpts[0].code,
+                  res->rcpts[0].enhanced[0] ? " " : "",
+                  res->rcpts[0].enhanced,
+                  res->rcpts[0].text ? res->rcpts[0].text : "");
+    s->err.reply_code = res->rcpts[0].code;
+    memcpy(s->err.enhanced, res->rcpts[0].enhanced, sizeof(s->err.enhanced));
+    s->err.server_text = mw__strdup(res->rcpts[0].text);
+    s->err.temporary = true;
+    for(size_t i = 0; i < res->count; i++)
+      if(res->rcpts[i].code / 100 == 5)
+        s->err.temporary = false;
+    mw__error_set_recipient(&s->err, res->rcpts[0].address);
+    return refused(s, MW_E_RECIPIENTS);
+  }
+  if(!t->data_started && !t->bdat)
+    return refused(s, mw__smtp_reply_error(s, MW_E_REJECTED, &t->data_reply,
+                                           "the server refused DATA"));
+  return mw__smtp_go(s, t->bdat ? MW__SMTP_BDAT : MW__SMTP_BODY);
+}
+
+static mw_status on_mail(struct mw_smtp *s, struct mw__reply *r)
+{
+  struct mw__smtp_txn *t = &s->txn;
+  if(s->job == MW__SMTP_JOB_CHECK) {
+    copy_reply(t->check_mail, r);
+    if(r->code == 250)
+      return mw__smtp_go(s, MW__SMTP_RCPT);
+    if(r->code == 421) /* nobody left to RSET */
+      return mw__smtp_go(s, MW__SMTP_BROKEN);
+    return mw__smtp_go(s, MW__SMTP_RSET);
+  }
+  mw_status st = transaction_reply(s, r, "MAIL FROM", false);
+  if(st)
+    return mw__smtp_abort(s, st);
+  t->mail_ok = r->code / 100 == 2;
+  if(!t->mail_ok)
+    copy_reply(&t->mail_reply, r);
+  if(s->sm == MW__SMTP_PIPELINE)
+    return MW_OK; /* the batch's other replies follow */
+  if(!t->mail_ok)
+    return decide(s);
+  return mw__smtp_go(s, MW__SMTP_RCPT);
+}
+
+static mw_status on_rcpt(struct mw_smtp *s, const struct mw__engine_cmd *cmd,
+                         struct mw__reply *r)
+{
+  struct mw__smtp_txn *t = &s->txn;
+  if(s->job == MW__SMTP_JOB_CHECK) {
+    copy_reply(t->check_rcpt, r);
+    if(r->code == 421)
+      return mw__smtp_go(s, MW__SMTP_BROKEN);
+    return mw__smtp_go(s, MW__SMTP_RSET);
+  }
+  mw_status st = transaction_reply(s, r, "RCPT TO", false);
+  if(st)
+    return mw__smtp_abort(s, st);
+  size_t i = (size_t)cmd->arg;
+  record_rcpt(t->res, i, r);
+  t->accepted += t->res->rcpts[i].accepted;
+  if(s->sm == MW__SMTP_PIPELINE)
+    /* With BDAT no DATA follows: the last RCPT ends the batch. */
+    return t->bdat && i + 1 == t->env->count ? decide(s) : MW_OK;
+  if(t->next_rcpt < t->env->count)
+    return mw__smtp_go(s, MW__SMTP_RCPT);
+  if(!t->accepted || t->bdat)
+    return decide(s);
+  return mw__smtp_go(s, MW__SMTP_DATA);
+}
+
+static mw_status on_data(struct mw_smtp *s, struct mw__reply *r)
+{
+  struct mw__smtp_txn *t = &s->txn;
+  mw_status st = transaction_reply(s, r, "DATA", true);
+  if(st)
+    return mw__smtp_abort(s, st);
+  copy_reply(&t->data_reply, r);
+  if(r->code == 354 && (!t->accepted || !t->mail_ok))
+    /* A lax server opened DATA although the sender or every recipient
+     * was refused: end it empty (it must refuse that) so the session
+     * stays in step; nothing of the message is sent. */
+    return mw__smtp_go(s, MW__SMTP_DATA_EMPTY);
+  t->data_started = r->code == 354;
+  return decide(s);
+}
+
+static mw_status on_dot(struct mw_smtp *s, struct mw__reply *r)
+{
+  struct mw__smtp_txn *t = &s->txn;
+  struct mw_result *res = t->res;
+  if(s->sm == MW__SMTP_DATA_EMPTY) {
+    if(r->code / 100 == 2)
+      return mw__smtp_abort(s, mw__error_set(&s->err, MW_E_PROTOCOL,
+                           "the server accepted an empty message with no "
+                           "valid recipient"));
+    return decide(s);
+  }
+  res->final_code = r->code;
+  mw__free(res->final_text);
+  res->final_text = mw__strdup(r->text ? r->text : "");
+  if(r->code / 100 == 2) {
+    res->delivery = MW_DELIVERY_ACCEPTED;
+    mw__parse_queue_id(r->text, res->queue_id, sizeof(res->queue_id));
+    return mw__smtp_go(s, MW__SMTP_READY);
+  }
+  if(r->code / 100 == 3) {
+    /* Neither yes nor no: the server's state is unknown, and so is the
+     * message's fate. */
+    mw__smtp_reply_error(s, MW_E_DELIVERY_UNKNOWN, r,
+                "the server answered the end of the message with an "
+                "intermediate reply, where a final one is due: it may or "
+                "may not have accepted it");
+    res->delivery = MW_DELIVERY_UNKNOWN;
+    return mw__smtp_abort(s, MW_E_DELIVERY_UNKNOWN);
+  }
+  res->delivery = MW_DELIVERY_REFUSED;
+  if(r->code == 421)
+    return mw__smtp_abort(s, transaction_reply(s, r, "the end of the message",
+                                               false));
+  s->job_status = mw__smtp_reply_error(s, MW_E_REJECTED, r,
+                     "the server refused the message after the data");
+  return mw__smtp_go(s, MW__SMTP_READY);
+}
+
+/* The reply to a BDAT chunk that is not the last. */
+static mw_status on_bdat(struct mw_smtp *s, struct mw__reply *r)
+{
+  mw_status st = transaction_reply(s, r, "BDAT", false);
+  if(st)
+    return mw__smtp_abort(s, st);
+  if(r->code / 100 == 2)
+    return MW_OK; /* the next chunk */
+  return refused(s, mw__smtp_reply_error(s, MW_E_REJECTED, r,
+                                         "the server refused the message "
+                                         "data (BDAT)"));
+}
+
+static mw_status on_rset(struct mw_smtp *s, struct mw__reply *r)
+{
+  if(s->job == MW__SMTP_JOB_SEND) {
+    /* The refusal is the answer, whatever RSET got. */
+    mw__error_clear(&s->err);
+    s->err = s->txn.saved;
+    memset(&s->txn.saved, 0, sizeof(s->txn.saved));
+  }
+  else if(s->job == MW__SMTP_JOB_RESET && r->code != 250) {
+    s->job_status = mw__smtp_reply_error(s, MW_E_REJECTED, r,
+                                         "the server refused RSET");
+  }
+  return mw__smtp_go(s, MW__SMTP_READY);
+}
+
+mw_status mw__smtp_on_txn_reply(struct mw_smtp *s,
+                                const struct mw__engine_cmd *cmd,
+                                struct mw__reply *r)
+{
+  switch((enum mw__smtp_cmd)cmd->kind) {
+  case MW__SMTP_CMD_MAIL:
+    return on_mail(s, r);
+  case MW__SMTP_CMD_RCPT:
+    return on_rcpt(s, cmd, r);
+  case MW__SMTP_CMD_DATA:
+    return on_data(s, r);
+  case MW__SMTP_CMD_BDAT:
+    return cmd->arg ? on_dot(s, r) : on_bdat(s, r);
+  case MW__SMTP_CMD_DOT:
+    return on_dot(s, r);
+  case MW__SMTP_CMD_RSET:
+    return on_rset(s, r);
+  default:
+    return mw__smtp_abort(s, mw__error_set(&s->err, MW_E_STATE,
+                                           "no handler for command %d",
+                                           cmd->kind));
+  }
+}
+
+/* ---- entries ------------------------------------------------------------- */
+
+static mw_status queue_mail_from(struct mw_smtp *s, const mw_envelope *e,
+                                 const mw_message_info *info, bool use_8bit,
+                                 bool use_utf8)
+{
+  char params[128] = "";
+  size_t used = 0;
+  if(info->size && mw__capa_has(&s->capa, "SIZE"))
+    used += (size_t)snprintf(params + used, sizeof(params) - used,
+                             " SIZE=%llu", (unsigned long long)info->size);
+  if(use_8bit)
+    used += (size_t)snprintf(params + used, sizeof(params) - used,
+                             " BODY=8BITMIME");
+  if(use_utf8)
+    snprintf(params + used, sizeof(params) - used, " SMTPUTF8");
+  struct mw__sbuf cmd;
+  mw__sbuf_init(&cmd);
+  mw__sbuf_printf(&cmd, "MAIL FROM:<%s>%s", e->from ? e->from : "", params);
+  if(cmd.failed) {
+    mw__sbuf_free(&cmd);
+    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+  }
+  mw_status st = mw__smtp_send(s, MW__SMTP_CMD_MAIL, 0, -1, "%s", cmd.data);
+  mw__sbuf_free(&cmd);
+  return st;
+}
+
+static mw_status send_rcpt(struct mw_smtp *s)
+{
+  size_t i = s->txn.next_rcpt++;
+  return mw__smtp_send(s, MW__SMTP_CMD_RCPT, i, -1, "RCPT TO:<%s>",
+                       s->txn.env->rcpts[i]);
+}
+
+mw_status mw__smtp_enter_txn(struct mw_smtp *s, enum mw__smtp_state to)
+{
+  struct mw__smtp_txn *t = &s->txn;
+  mw_status st = MW_OK;
+  switch(to) {
+  case MW__SMTP_MAIL:
+    if(s->job == MW__SMTP_JOB_CHECK) {
+      bool utf8 = mw__address_is_utf8(t->from) || mw__address_is_utf8(t->to);
+      return mw__smtp_send(s, MW__SMTP_CMD_MAIL, 0, -1,
+                           utf8 && mw__capa_has(&s->capa, "SMTPUTF8")
+                               ? "MAIL FROM:<%s> SMTPUTF8"
+                               : "MAIL FROM:<%s>",
+                           t->from);
+    }
+    return queue_mail_from(s, t->env, t->info, t->use_8bit, t->use_utf8);
+  case MW__SMTP_RCPT:
+    if(s->job == MW__SMTP_JOB_CHECK)
+      return mw__smtp_send(s, MW__SMTP_CMD_RCPT, 0, -1, "RCPT TO:<%s>",
+                           t->to);
+    return send_rcpt(s);
+  case MW__SMTP_DATA:
+    return mw__smtp_send(s, MW__SMTP_CMD_DATA, 0, -1, "%s", "DATA");
+  case MW__SMTP_PIPELINE:
+    /* MAIL FROM, the RCPTs and DATA in one write (RFC 2920). */
+    st = queue_mail_from(s, t->env, t->info, t->use_8bit, t->use_utf8);
+    while(!st && t->next_rcpt < t->env->count)
+      st = send_rcpt(s);
+    if(!st && !t->bdat)
+      st = mw__smtp_send(s, MW__SMTP_CMD_DATA, 0, -1, "%s", "DATA");
+    return st;
+  case MW__SMTP_DATA_EMPTY:
+    return mw__smtp_send(s, MW__SMTP_CMD_DOT, 0, -1, "%s", ".");
+  case MW__SMTP_BODY:
+  case MW__SMTP_BDAT:
+  case MW__SMTP_DATA_END:
+    return mw__smtp_enter_body(s, to);
+  case MW__SMTP_RSET:
+    return mw__smtp_send(s, MW__SMTP_CMD_RSET, 0, -1, "%s", "RSET");
+  default:
+    return mw__error_set(&s->err, MW_E_STATE, "no entry for state %s",
+                         mw__smtp_state_name(to));
+  }
+}
+
+/* ---- the blocking API ---------------------------------------------------- */
 
 /* Checks what the message needs against what the server offers. */
 static mw_status check_message_fit(struct mw_smtp *s, const mw_envelope *e,
@@ -120,131 +417,6 @@ static mw_status check_message_fit(struct mw_smtp *s, const mw_envelope *e,
   return MW_OK;
 }
 
-static mw_status queue_mail_from(struct mw_smtp *s, const mw_envelope *e,
-                                 const mw_message_info *info, bool use_8bit,
-                                 bool use_utf8)
-{
-  char params[128] = "";
-  size_t used = 0;
-  if(info->size && mw__capa_has(&s->capa, "SIZE"))
-    used += (size_t)snprintf(params + used, sizeof(params) - used,
-                             " SIZE=%llu", (unsigned long long)info->size);
-  if(use_8bit)
-    used += (size_t)snprintf(params + used, sizeof(params) - used,
-                             " BODY=8BITMIME");
-  if(use_utf8)
-    snprintf(params + used, sizeof(params) - used, " SMTPUTF8");
-  struct mw__sbuf cmd;
-  mw__sbuf_init(&cmd);
-  mw__sbuf_printf(&cmd, "MAIL FROM:<%s>%s", e->from ? e->from : "", params);
-  if(cmd.failed) {
-    mw__sbuf_free(&cmd);
-    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
-  }
-  mw_status st = mw__smtp_queue(s, -1, "%s", cmd.data);
-  mw__sbuf_free(&cmd);
-  return st;
-}
-
-/* Streams the message body and the final dot; reads the final reply. */
-static mw_status smtp_data_body(struct mw_smtp *s, mw_read_fn read,
-                                void *read_user, struct mw_result *res)
-{
-  char *chunk = mw__malloc(DATA_CHUNK);
-  if(!chunk)
-    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
-  struct mw__data_encoder enc;
-  mw__data_encoder_init(&enc);
-  uint64_t body_bytes = 0;
-  mw_status st = MW_OK;
-  unsigned block_ms = mw__smtp_cmd_timeout(s, MW__SMTP_DATA_BLOCK_MS);
-  for(;;) {
-    size_t got = 0;
-    st = read(read_user, chunk, DATA_CHUNK, &got);
-    if(st) {
-      mw__error_set(&s->err, MW_E_IO,
-                    "reading the message failed; the connection was closed "
-                    "without ending the data, so nothing was delivered");
-      st = MW_E_IO;
-      break;
-    }
-    if(!got)
-      break;
-    body_bytes += got;
-    if(!mw__data_encode(&enc, chunk, got, &s->stream.wbuf)) {
-      st = mw__error_set(&s->err, MW_E_NOMEM, NULL);
-      break;
-    }
-    if(mw__stream_queued(&s->stream) >= DATA_CHUNK) {
-      st = mw__stream_flush(&s->stream, mw__smtp_deadline_in(block_ms));
-      if(st)
-        break;
-    }
-  }
-  mw__free(chunk);
-  if(!st)
-    st = mw__stream_flush(&s->stream, mw__smtp_deadline_in(block_ms));
-  if(st) {
-    /* Never send the dot after a failure: the server discards an
-     * unterminated message when the connection closes. */
-    res->delivery = MW_DELIVERY_NOT_SENT;
-    return mw__smtp_broken(s, st);
-  }
-  mw__trace_emit(&s->trace, MW_TRACE_OUT,
-                 "<message: %llu bytes, dot-stuffed, CRLF line endings>",
-                 (unsigned long long)body_bytes);
-  if(!mw__data_finish(&enc, &s->stream.wbuf))
-    return mw__smtp_broken(s, mw__error_set(&s->err, MW_E_NOMEM, NULL));
-  mw__trace_emit(&s->trace, MW_TRACE_OUT, ".");
-  unsigned end_ms = mw__smtp_cmd_timeout(s, MW__SMTP_DATA_END_MS);
-  st = mw__stream_flush(&s->stream, mw__smtp_deadline_in(end_ms));
-  struct mw__reply r;
-  mw__reply_init(&r);
-  if(!st)
-    st = mw__smtp_read_reply(s, &r, mw__smtp_deadline_in(end_ms));
-  if(st) {
-    char why[sizeof(s->err.message)];
-    snprintf(why, sizeof(why), "%s", s->err.message);
-    mw__error_set(&s->err, MW_E_DELIVERY_UNKNOWN,
-                  "the connection failed after the message was sent (%s): "
-                  "the server may or may not have accepted it",
-                  why);
-    res->delivery = MW_DELIVERY_UNKNOWN;
-    mw__reply_free(&r);
-    return mw__smtp_broken(s, MW_E_DELIVERY_UNKNOWN);
-  }
-  res->final_code = r.code;
-  res->final_text = mw__strdup(r.text ? r.text : "");
-  if(r.code / 100 == 2) {
-    res->delivery = MW_DELIVERY_ACCEPTED;
-    mw__parse_queue_id(r.text, res->queue_id, sizeof(res->queue_id));
-  }
-  else if(r.code / 100 == 3) {
-    /* Neither yes nor no: the server's state is unknown, and so is the
-     * message's fate. */
-    mw__smtp_reply_error(s, MW_E_DELIVERY_UNKNOWN, &r,
-                "the server answered the end of the message with an "
-                "intermediate reply, where a final one is due: it may or "
-                "may not have accepted it");
-    res->delivery = MW_DELIVERY_UNKNOWN;
-    mw__reply_free(&r);
-    return mw__smtp_broken(s, MW_E_DELIVERY_UNKNOWN);
-  }
-  else if(r.code == 421) {
-    res->delivery = MW_DELIVERY_REFUSED;
-    st = transaction_reply(s, &r, "the end of the message", false);
-    mw__reply_free(&r);
-    return mw__smtp_broken(s, st);
-  }
-  else {
-    res->delivery = MW_DELIVERY_REFUSED;
-    st = mw__smtp_reply_error(s, MW_E_REJECTED, &r,
-                     "the server refused the message after the data");
-  }
-  mw__reply_free(&r);
-  return st;
-}
-
 mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
                        const mw_message_info *info, mw_read_fn read,
                        void *read_user, mw_result **out)
@@ -254,7 +426,7 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
   if(!s || !e || !read || !out)
     return MW_E_INVALID;
   mw__error_clear(&s->err);
-  if(s->state != SMTP_READY)
+  if(s->sm != MW__SMTP_READY)
     return mw__error_set(&s->err, MW_E_STATE,
                          "the session is not connected");
   if(!e->count)
@@ -271,147 +443,23 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
     return mw__error_set(&s->err, MW_E_NOMEM, NULL);
   *out = res;
   int64_t t0 = mw__now_ms();
-  uint64_t out0 = s->stream.bytes_out;
-  bool pipelining = s->opt.pipelining && mw__capa_has(&s->capa, "PIPELINING");
-  unsigned ms = mw__smtp_cmd_timeout(s, MW__SMTP_COMMAND_MS);
-  unsigned data_ms = mw__smtp_cmd_timeout(s, MW__SMTP_DATA_INIT_MS);
-  struct mw__reply r;
-  mw__reply_init(&r);
-  size_t accepted = 0;
-  bool mail_ok = false, data_started = false;
-
-  /* MAIL FROM, then RCPT TO and DATA: all in one write with PIPELINING
-   * (RFC 2920), else one command per round trip, stopping early. */
-  st = queue_mail_from(s, e, info, use_8bit, use_utf8);
-  if(!st && !pipelining)
-    st = mw__stream_flush(&s->stream, mw__smtp_deadline_in(ms));
-  if(!st && !pipelining) {
-    st = mw__smtp_read_reply(s, &r, mw__smtp_deadline_in(ms));
-    if(!st)
-      st = transaction_reply(s, &r, "MAIL FROM", false);
-    if(!st && r.code / 100 == 2)
-      mail_ok = true;
-    else if(!st)
-      st = mw__smtp_reply_error(s, MW_E_REJECTED, &r,
-                       "the server refused the sender <%s>",
-                       e->from ? e->from : "");
-    for(size_t i = 0; !st && i < e->count; i++) {
-      st = mw__smtp_command(s, &r, ms, -1, "RCPT TO:<%s>", e->rcpts[i]);
-      if(!st)
-        st = transaction_reply(s, &r, "RCPT TO", false);
-      if(!st) {
-        record_rcpt(res, i, &r);
-        accepted += res->rcpts[i].accepted;
-      }
-    }
-    if(!st && accepted) {
-      st = mw__smtp_command(s, &r, data_ms, -1, "%s", "DATA");
-      if(!st)
-        st = transaction_reply(s, &r, "DATA", true);
-      data_started = !st && r.code == 354;
-    }
-  }
-  else if(!st) {
-    for(size_t i = 0; !st && i < e->count; i++)
-      st = mw__smtp_queue(s, -1, "RCPT TO:<%s>", e->rcpts[i]);
-    if(!st)
-      st = mw__smtp_queue(s, -1, "%s", "DATA");
-    if(!st)
-      st = mw__stream_flush(&s->stream, mw__smtp_deadline_in(ms));
-    if(!st)
-      st = mw__smtp_read_reply(s, &r, mw__smtp_deadline_in(ms));
-    if(!st)
-      st = transaction_reply(s, &r, "MAIL FROM", false);
-    if(!st)
-      mail_ok = r.code / 100 == 2;
-    struct mw__reply mail_reply;
-    mw__reply_init(&mail_reply);
-    if(!st && !mail_ok) {
-      mail_reply.code = r.code;
-      memcpy(mail_reply.enhanced, r.enhanced, sizeof(r.enhanced));
-      mw__sbuf_puts(&mail_reply.buf, r.text ? r.text : "");
-      mail_reply.text = mail_reply.buf.data;
-    }
-    for(size_t i = 0; !st && i < e->count; i++) {
-      st = mw__smtp_read_reply(s, &r, mw__smtp_deadline_in(ms));
-      if(!st)
-        st = transaction_reply(s, &r, "RCPT TO", false);
-      if(!st) {
-        record_rcpt(res, i, &r);
-        accepted += res->rcpts[i].accepted;
-      }
-    }
-    if(!st)
-      st = mw__smtp_read_reply(s, &r, mw__smtp_deadline_in(data_ms));
-    if(!st)
-      st = transaction_reply(s, &r, "DATA", true);
-    if(!st && r.code == 354 && (!accepted || !mail_ok)) {
-      /* A lax server opened DATA although the sender or every recipient
-       * was refused: end it empty (it must refuse that) so the session
-       * stays in step; nothing of the message is sent. */
-      st = mw__smtp_queue(s, -1, "%s", ".");
-      if(!st)
-        st = mw__stream_flush(&s->stream, mw__smtp_deadline_in(ms));
-      if(!st)
-        st = mw__smtp_read_reply(s, &r, mw__smtp_deadline_in(ms));
-      if(!st && r.code / 100 == 2)
-        st = mw__error_set(&s->err, MW_E_PROTOCOL,
-                           "the server accepted an empty message with no "
-                           "valid recipient");
-    }
-    else {
-      data_started = !st && r.code == 354;
-    }
-    if(!st && !mail_ok)
-      st = mw__smtp_reply_error(s, MW_E_REJECTED, &mail_reply,
-                       "the server refused the sender <%s>",
-                       e->from ? e->from : "");
-    mw__reply_free(&mail_reply);
-  }
-
-  if(!st && mail_ok && !accepted) {
-    /* Report the first refusal; every recipient's reply is in *out. */
-    mw__error_set(&s->err, MW_E_RECIPIENTS,
-                  "every recipient was refused; nothing was sent (first: "
-                  "<%s> %d%s%s %s)",
-                  res->rcpts[0].address, res->rcpts[0].code,
-                  res->rcpts[0].enhanced[0] ? " " : "",
-                  res->rcpts[0].enhanced,
-                  res->rcpts[0].text ? res->rcpts[0].text : "");
-    s->err.reply_code = res->rcpts[0].code;
-    memcpy(s->err.enhanced, res->rcpts[0].enhanced, sizeof(s->err.enhanced));
-    s->err.server_text = mw__strdup(res->rcpts[0].text);
-    s->err.temporary = true;
-    for(size_t i = 0; i < res->count; i++)
-      if(res->rcpts[i].code / 100 == 5)
-        s->err.temporary = false;
-    mw__error_set_recipient(&s->err, res->rcpts[0].address);
-    st = MW_E_RECIPIENTS;
-  }
-  else if(!st && mail_ok && !data_started) {
-    st = mw__smtp_reply_error(s, MW_E_REJECTED, &r, "the server refused DATA");
-  }
-  mw__reply_free(&r);
-
-  if(!st) {
-    st = smtp_data_body(s, read, read_user, res);
-  }
-  else if(st == MW_E_REJECTED || st == MW_E_RECIPIENTS) {
-    res->delivery = MW_DELIVERY_REFUSED;
-    /* Keep the session usable for the next message; the error stays. */
-    struct mw_error saved = s->err;
-    memset(&s->err, 0, sizeof(s->err));
-    mw_status rs = smtp_rset_quietly(s);
-    mw__error_clear(&s->err);
-    s->err = saved;
-    if(rs)
-      mw__smtp_broken(s, rs);
-  }
-  else if(st != MW_E_INVALID && st != MW_E_NOMEM) {
-    mw__smtp_broken(s, st);
-  }
+  uint64_t out0 = mw__engine_bytes_out(&s->eng);
+  mw__smtp_txn_clear(s);
+  struct mw__smtp_txn *t = &s->txn;
+  t->env = e;
+  t->res = res;
+  t->read = read;
+  t->read_user = read_user;
+  t->info = info;
+  t->use_8bit = use_8bit;
+  t->use_utf8 = use_utf8;
+  t->pipelining = s->opt.pipelining && mw__capa_has(&s->capa, "PIPELINING");
+  t->bdat = s->bdat_allowed && mw__capa_has(&s->capa, "CHUNKING");
+  st = mw__smtp_run(s, MW__SMTP_JOB_SEND,
+                    t->pipelining ? MW__SMTP_PIPELINE : MW__SMTP_MAIL);
+  mw__smtp_txn_clear(s);
   res->elapsed_ms = (double)(mw__now_ms() - t0);
-  res->bytes_sent = s->stream.bytes_out - out0;
+  res->bytes_sent = mw__engine_bytes_out(&s->eng) - out0;
   return st;
 }
 
@@ -441,49 +489,22 @@ mw_status mw_smtp_send_buffer(mw_smtp *s, const mw_envelope *e,
   return mw_smtp_send(s, e, &info, mem_read, &m, out);
 }
 
-static void copy_reply(struct mw__reply *dst, const struct mw__reply *src)
-{
-  mw__reply_free(dst);
-  mw__reply_init(dst);
-  dst->code = src->code;
-  memcpy(dst->enhanced, src->enhanced, sizeof(dst->enhanced));
-  mw__sbuf_puts(&dst->buf, src->text ? src->text : "");
-  dst->text = dst->buf.data;
-}
-
 mw_status mw__smtp_check_envelope(struct mw_smtp *s, const char *from,
                                   const char *to, struct mw__reply *mail,
                                   struct mw__reply *rcpt)
 {
   mw__error_clear(&s->err);
-  if(s->state != SMTP_READY)
+  if(s->sm != MW__SMTP_READY)
     return mw__error_set(&s->err, MW_E_STATE, "the session is not connected");
   if(mw__address_problem(from, true) || mw__address_problem(to, false))
     return mw__error_set(&s->err, MW_E_INVALID, "invalid envelope address");
-  struct mw__reply r;
-  mw__reply_init(&r);
-  unsigned ms = mw__smtp_cmd_timeout(s, MW__SMTP_COMMAND_MS);
-  bool utf8 = mw__address_is_utf8(from) || mw__address_is_utf8(to);
-  mw_status st = mw__smtp_command(s, &r, ms, -1,
-                              utf8 && mw__capa_has(&s->capa, "SMTPUTF8")
-                                  ? "MAIL FROM:<%s> SMTPUTF8"
-                                  : "MAIL FROM:<%s>",
-                              from);
-  if(!st)
-    copy_reply(mail, &r);
-  if(!st && r.code == 250) {
-    st = mw__smtp_command(s, &r, ms, -1, "RCPT TO:<%s>", to);
-    if(!st)
-      copy_reply(rcpt, &r);
-  }
-  /* A 421 closes the channel (RFC 5321 section 3.8): the replies were
-   * read and are the answer; there is nobody left to RSET. */
-  bool closing = !st && r.code == 421;
-  if(!st && !closing)
-    st = mw__smtp_command(s, &r, ms, -1, "%s", "RSET");
-  mw__reply_free(&r);
-  if(st || closing)
-    mw__smtp_broken(s, st);
+  mw__smtp_txn_clear(s);
+  s->txn.from = from;
+  s->txn.to = to;
+  s->txn.check_mail = mail;
+  s->txn.check_rcpt = rcpt;
+  mw_status st = mw__smtp_run(s, MW__SMTP_JOB_CHECK, MW__SMTP_MAIL);
+  mw__smtp_txn_clear(s);
   return st;
 }
 
@@ -492,17 +513,8 @@ mw_status mw_smtp_reset(mw_smtp *s)
   if(!s)
     return MW_E_INVALID;
   mw__error_clear(&s->err);
-  if(s->state != SMTP_READY)
+  if(s->sm != MW__SMTP_READY)
     return mw__error_set(&s->err, MW_E_STATE,
                          "the session is not connected");
-  struct mw__reply r;
-  mw__reply_init(&r);
-  mw_status st = mw__smtp_command(s, &r, mw__smtp_cmd_timeout(s, MW__SMTP_COMMAND_MS), -1,
-                              "%s", "RSET");
-  if(!st && r.code != 250)
-    st = mw__smtp_reply_error(s, MW_E_REJECTED, &r, "the server refused RSET");
-  mw__reply_free(&r);
-  if(st && st != MW_E_REJECTED)
-    mw__smtp_broken(s, st);
-  return st;
+  return mw__smtp_run(s, MW__SMTP_JOB_RESET, MW__SMTP_RSET);
 }

@@ -7,7 +7,9 @@
  * (version, cipher, peer subject/issuer/expiry/fingerprint).  This is the
  * only directory that includes OpenSSL's SSL headers.
  *
- * mw__tls_start() pushes TLS onto a stream that is already connected: for
+ * mw__tls_start() pushes TLS onto a stream that is already connected (a
+ * blocking loop over mw__tls_begin/mw__tls_handshake_step, which a state
+ * machine drives itself): for
  * implicit TLS right after connect, for STARTTLS after the 220.  TLS is a
  * layer of the stack (io/layer.h): OpenSSL reads and writes through a BIO
  * that calls the layer below (TCP, a proxy tunnel, or the memory layer in
@@ -60,6 +62,23 @@ mw_status mw__tls_start(struct mw__stream *st,
                         struct mw__trace *trace, int64_t deadline,
                         struct mw__tls **out, struct mw__tls_info *info);
 void mw__tls_free(struct mw__tls *t);
+
+/* The same handshake without waiting, for a state machine (proto/smtp):
+ * mw__tls_begin() sets TLS up over below (the stack's top, connected),
+ * then mw__tls_handshake_step() runs until *want is 0: the handshake is
+ * complete, info filled and the policy applied (statuses as
+ * mw__tls_start()).  The caller then puts mw__tls_layer(t) on its stack;
+ * on a failure it frees t (below is not closed). */
+mw_status mw__tls_begin(struct mw__layer *below,
+                        const struct mw__tls_policy *policy,
+                        struct mw__trace *trace, struct mw_error *err,
+                        struct mw__tls **out);
+mw_status mw__tls_handshake_step(struct mw__tls *t,
+                                 const struct mw__tls_policy *policy,
+                                 struct mw__trace *trace,
+                                 struct mw_error *err, short *want,
+                                 struct mw__tls_info *info);
+struct mw__layer *mw__tls_layer(struct mw__tls *t);
 /* Ends TLS politely before the socket is closed: sends close_notify and
  * consumes what the peer already sent (its 221's close_notify, session
  * tickets), without waiting; unread bytes would make close() send a

@@ -9,7 +9,9 @@
  *   mode.  Nothing is written to the connection before that decision, so a
  *   refused certificate never sees a command, let alone a password.  The
  *   I/O goes through the layer below (tls_layer.c: the BIO and the TLS
- *   layer's steps).
+ *   layer's steps).  The handshake is a step (mw__tls_begin, then
+ *   mw__tls_handshake_step until it no longer waits) that a state machine
+ *   drives from its own loop; mw__tls_start() is the blocking loop.
  *
  * DIAGNOSTICS
  *   Handshake failures carry OpenSSL's reason and, when the reason shows the
@@ -372,7 +374,7 @@ static const char *verify_hint(long vr)
 }
 
 /* Applies the verification policy after the handshake. */
-static mw_status check_peer(struct mw__stream *st, SSL *ssl,
+static mw_status check_peer(struct mw_error *err, SSL *ssl,
                             const struct mw__tls_policy *policy,
                             struct mw__trace *trace,
                             const struct mw__tls_info *info, X509 *cert)
@@ -384,11 +386,11 @@ static mw_status check_peer(struct mw__stream *st, SSL *ssl,
     return MW_OK;
   }
   if(!cert)
-    return mw__error_set(st->err, MW_E_CERT,
+    return mw__error_set(err, MW_E_CERT,
                          "the server presented no certificate");
   if(policy->fingerprint) {
     if(strcmp(policy->fingerprint, info->fingerprint) != 0)
-      return mw__error_set(st->err, MW_E_CERT,
+      return mw__error_set(err, MW_E_CERT,
                            "certificate fingerprint %s does not match the "
                            "pinned fingerprint %s",
                            info->fingerprint, policy->fingerprint);
@@ -399,7 +401,7 @@ static mw_status check_peer(struct mw__stream *st, SSL *ssl,
   long vr = SSL_get_verify_result(ssl);
   if(vr != X509_V_OK) {
     const char *hint = verify_hint(vr);
-    return mw__error_set(st->err, MW_E_CERT,
+    return mw__error_set(err, MW_E_CERT,
                          "certificate of '%s' not accepted: %s (subject %s, "
                          "issuer %s)%s%s",
                          policy->server_name, X509_verify_cert_error_string(vr),
@@ -583,16 +585,16 @@ static mw_status handshake_error(struct mw_error *err,
   return MW_E_TLS;
 }
 
-mw_status mw__tls_start(struct mw__stream *st,
+mw_status mw__tls_begin(struct mw__layer *below,
                         const struct mw__tls_policy *policy,
-                        struct mw__trace *trace, int64_t deadline,
-                        struct mw__tls **out, struct mw__tls_info *info)
+                        struct mw__trace *trace, struct mw_error *err,
+                        struct mw__tls **out)
 {
   *out = NULL;
   struct mw__tls *t = mw__calloc(1, sizeof(*t));
   if(!t)
-    return mw__error_set(st->err, MW_E_NOMEM, NULL);
-  mw_status s = setup(st->top, st->err, policy, t);
+    return mw__error_set(err, MW_E_NOMEM, NULL);
+  mw_status s = setup(below, err, policy, t);
   if(s) {
     mw__tls_free(t);
     return s;
@@ -601,12 +603,22 @@ mw_status mw__tls_start(struct mw__stream *st,
                  policy->server_name && !mw__is_ip_literal(policy->server_name)
                      ? policy->server_name
                      : "none");
-  s = mw__layer_connect(&t->layer, deadline, "during the TLS handshake");
-  if(s) {
-    s = handshake_error(st->err, NULL, t->has_client_cert);
-    mw__tls_free(t);
-    return s;
-  }
+  *out = t;
+  return MW_OK;
+}
+
+mw_status mw__tls_handshake_step(struct mw__tls *t,
+                                 const struct mw__tls_policy *policy,
+                                 struct mw__trace *trace,
+                                 struct mw_error *err, short *want,
+                                 struct mw__tls_info *info)
+{
+  *want = 0;
+  mw_status s = t->layer.ops->connect(&t->layer, want);
+  if(s)
+    return handshake_error(err, NULL, t->has_client_cert);
+  if(*want)
+    return MW_OK;
   X509 *cert = SSL_get1_peer_certificate(t->ssl);
   fill_info(t->ssl, cert, info);
   mw__trace_emit(trace, MW_TRACE_TLS, "TLS established: %s, %s",
@@ -617,8 +629,30 @@ mw_status mw__tls_start(struct mw__stream *st,
                    "sha256 %s",
                    info->subject, info->issuer, info->not_after,
                    info->fingerprint);
-  s = check_peer(st, t->ssl, policy, trace, info, cert);
+  s = check_peer(err, t->ssl, policy, trace, info, cert);
   X509_free(cert);
+  return s;
+}
+
+struct mw__layer *mw__tls_layer(struct mw__tls *t) { return &t->layer; }
+
+mw_status mw__tls_start(struct mw__stream *st,
+                        const struct mw__tls_policy *policy,
+                        struct mw__trace *trace, int64_t deadline,
+                        struct mw__tls **out, struct mw__tls_info *info)
+{
+  struct mw__tls *t = NULL;
+  mw_status s = mw__tls_begin(st->top, policy, trace, st->err, &t);
+  for(;;) {
+    if(s)
+      break;
+    short want = 0;
+    s = mw__tls_handshake_step(t, policy, trace, st->err, &want, info);
+    if(s || !want)
+      break;
+    s = mw__layer_wait(&t->layer, want, deadline, st->err,
+                       "during the TLS handshake");
+  }
   if(s) {
     mw__tls_free(t);
     return s;

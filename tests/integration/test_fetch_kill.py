@@ -27,9 +27,6 @@ USER = "bulk@example.test"
 COUNT = int(os.environ.get("MW_KILL_MESSAGES",
                            "300" if mwtest.TIME_SCALE <= 1 else "60"))
 MAX_KILLS = 30
-# perf11: at least this many kills before a run may complete (else the
-# whole loop starts afresh with shorter delays; see run_killed).
-MIN_KILLS = 3
 
 
 def setUpModule():
@@ -68,49 +65,77 @@ class KillTest(unittest.TestCase):
         names both); tmp/ may hold leftovers of a killed run."""
         return rigutil.maildir_problems(md, self.messages, True)
 
+    def count_new(self, md):
+        try:
+            return len(os.listdir(os.path.join(md, "new")))
+        except FileNotFoundError:
+            return 0
+
+    def wait_ms(self, p, ms):
+        """True when p still runs after ms milliseconds."""
+        try:
+            p.wait(timeout=ms / 1000.0)
+            return False
+        except subprocess.TimeoutExpired:
+            return True
+
+    def wait_stored(self, p, md, target):
+        """Polls new/ until it holds target files; False if p ended."""
+        while self.count_new(md) < target:
+            if p.poll() is not None:
+                return False
+            time.sleep(0.002)
+        return True
+
     def run_killed(self, url, *extra):
         self.messages = rigutil.make_messages(COUNT, tag="kill")
-        rigutil.fill_maildir(ENV, "bulk", self.messages)
         md = os.path.join(self.tmp, "md")
-        # Random delays up to a horizon.  perf11: a fetch may now finish
-        # before the first kill (a few hundred messages take a fraction of
-        # a second): then everything starts afresh (Maildir, state, the
-        # server's mailbox) with a horizon half as long, a bounded number
-        # of times, until a loop has killed at least MIN_KILLS runs.
-        horizon = mwtest.bound(1.0)
-        for fresh in range(8):
-            kills, completed, delays = self.kill_loop(url, md, horizon,
-                                                      *extra)
-            if kills >= MIN_KILLS:
-                break
-            horizon /= 2
-            shutil.rmtree(md, ignore_errors=True)
-            shutil.rmtree(os.path.join(self.tmp, "state"),
-                          ignore_errors=True)
+        # A run may finish before the first kill (a fast disk, this
+        # process descheduled): then the whole round starts again, with
+        # the mailbox filled anew and an empty Maildir and state.
+        for _ in range(5):
             rigutil.clear_mailbox(ENV, "bulk")
             rigutil.fill_maildir(ENV, "bulk", self.messages)
-        self.assertEqual(completed, 1)
-        self.finish(url, md, kills, delays, *extra)
+            shutil.rmtree(md, ignore_errors=True)
+            shutil.rmtree(os.path.join(self.tmp, "state"), ignore_errors=True)
+            kills = self.kill_loop(url, md, *extra)
+            if kills:
+                break
+        self.assertGreater(kills, 0, "no run was killed: the loop tested "
+                                     "nothing")
         return kills
 
-    def kill_loop(self, url, md, horizon, *extra):
-        """Runs fetch, killing it after a random delay, until one run
-        completes (the last attempt is never killed)."""
+    def kill_loop(self, url, md, *extra):
+        # Where to kill: mostly while messages are being stored (once new/
+        # has grown by a random number of files, plus a random few ms, so
+        # the kill lands anywhere in a message's store, record, delete);
+        # sometimes after a random delay from the start (connect, login,
+        # search, the first batch).  Every such kill leaves the run some
+        # progress, so the loop ends with a run that completes.
         kills = completed = 0
-        delays = []
+        points = []
         for attempt in range(MAX_KILLS + 1):
+            before = self.count_new(md)
             p = subprocess.Popen(self.args(url, *extra), env=self.env(),
                                  stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE)
-            if attempt < MAX_KILLS:
-                delay = self.rng.uniform(0.0, horizon)
-                try:
-                    p.wait(timeout=delay)
-                except subprocess.TimeoutExpired:
+            if attempt < MAX_KILLS and before < COUNT:
+                if self.rng.random() < 0.2:
+                    point = "%.0f ms" % (1000 * self.rng.uniform(
+                        0.0, mwtest.bound(0.3)))
+                    alive = self.wait_ms(p, float(point.split()[0]))
+                else:
+                    target = before + self.rng.randint(
+                        1, max(1, (COUNT - before) // 3))
+                    point = "%d stored" % target
+                    alive = self.wait_stored(p, md, target)
+                    if alive:
+                        alive = self.wait_ms(p, self.rng.uniform(0, 15))
+                if alive:
                     p.send_signal(signal.SIGKILL)
                     p.wait()
                     kills += 1
-                    delays.append(delay)
+                    points.append(point)
                     p.stdout.close()
                     p.stderr.close()
                     # What is in new/ must be whole at every moment.
@@ -122,9 +147,9 @@ class KillTest(unittest.TestCase):
             self.assertEqual(p.returncode, 0, err.decode())
             completed += 1
             break
-        return kills, completed, delays
-
-    def finish(self, url, md, kills, delays, *extra):
+        self.assertEqual(completed, 1)
+        if not kills:
+            return 0
         # Killed runs may leave work: run until one finds nothing new.
         for _ in range(3):
             p = subprocess.run(self.args(url, *extra), env=self.env(),
@@ -136,12 +161,9 @@ class KillTest(unittest.TestCase):
         self.assertIn(b'"fetched":0', p.stdout)
         self.assertEqual(self.partial_files_in_new(md), [])
         self.assertEqual(len(rigutil.read_maildir(md)), COUNT)
-        self.assertGreaterEqual(kills, MIN_KILLS,
-                                "too few runs were killed: the loop "
-                                "tested little")
-        sys.stderr.write("\n  %s: %d kills (delays %.3f-%.3f s) then a "
-                         "complete run\n" % (url.split(":")[0], kills,
-                                             min(delays), max(delays)))
+        sys.stderr.write("\n  %s %s: %d kills (at %s) then a complete "
+                         "run\n" % (url.split(":")[0], " ".join(extra),
+                                    kills, ", ".join(points)))
         return kills
 
     def test_imap(self):

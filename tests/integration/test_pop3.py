@@ -96,7 +96,8 @@ class Pop3Test(unittest.TestCase):
     def expected(self, count=1):
         """The messages as Dovecot serves them: the Maildir files with
         CRLF line endings (checked against an independent client)."""
-        raws = rigutil.wait_for_mail(ENV, "bob", count=count)
+        raws = rigutil.wait_for_mail(ENV, "bob", count=count,
+                                     timeout=mwtest.bound(30))
         want = [r.replace(b"\n", b"\r\n") for r in raws]
         self.assertEqual(rigutil.pop3_fetch_all(ENV, BOB, ENV["RIG_PASS2"]),
                          want)

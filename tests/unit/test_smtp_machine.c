@@ -1,0 +1,1446 @@
+/* Unit tests: the SMTP client's state machine (proto/smtp_machine.c and
+ * the smtp_*.c states) over the in-memory layer, with no socket.  Each
+ * test checks the path of states the machine took (its transitions, as an
+ * observer sees them) as well as the status and the bytes it wrote:
+ * every reply path of the greeting, EHLO and the HELO fallback, STARTTLS
+ * (refused, not offered, bytes injected after the 220, the handshake
+ * state), each AUTH mechanism's rounds (PLAIN, LOGIN, CRAM-MD5, XOAUTH2,
+ * and SCRAM-SHA-256 with the server's proof computed from what the client
+ * sent, the machine stepped by hand between the server's turns), a
+ * pipelined and an unpipelined transaction with mixed recipient results,
+ * the BDAT framing and a BDAT transaction, QUIT, the capabilities stop of
+ * the probe, and the server closing in every state.  A server with
+ * OpenSSL behind a layer (memory BIOs, no socket) takes whole STARTTLS
+ * and implicit-TLS sessions: the capability reset, a pinned certificate
+ * right and wrong, a message over TLS, closes after the handshake. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "mailwire.h"
+#include "core/util.h"
+#include "io/layer.h"
+#include "proto/data.h"
+#include "proto/smtp.h"
+
+#include <poll.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GREETING "220 mx.example.org ESMTP ready\r\n"
+#define EHLO_LINE "EHLO client.example.org\r\n"
+#define MESSAGE "Subject: t\r\n\r\nhello\r\n.dot line\r\n"
+#define PASSWORD "pencil-Secret-77"
+
+static int setup(void **state)
+{
+  (void)state;
+  return mw_global_init() == MW_OK ? 0 : -1;
+}
+
+/* ---- a session over a scripted server, its path recorded -------------- */
+
+/* A layer over another whose writes fail (a reset) once told to. */
+struct cutter {
+  struct mw__layer layer;
+  bool fail;
+};
+
+static mw_status cutter_read(struct mw__layer *l, void *buf, size_t len,
+                             size_t *got, short *want)
+{
+  return l->below->ops->read(l->below, buf, len, got, want);
+}
+
+static mw_status cutter_write(struct mw__layer *l, const void *buf,
+                              size_t len, size_t *put, short *want)
+{
+  struct cutter *c = l->impl;
+  *put = 0;
+  *want = 0;
+  if(c->fail) {
+    l->sys_errno = 32; /* EPIPE */
+    return mw__error_set(l->err, MW_E_CLOSED,
+                         "the connection to the server failed: reset");
+  }
+  return l->below->ops->write(l->below, buf, len, put, want);
+}
+
+static void cutter_close(struct mw__layer *l)
+{
+  mw__layer_close(l->below);
+}
+
+static const struct mw__layer_ops cutter_ops = {.name = "cutter",
+                                                .read = cutter_read,
+                                                .write = cutter_write,
+                                                .close = cutter_close};
+
+struct run {
+  mw_options *o;
+  mw_smtp *s;
+  struct mw__mem_layer *m;
+  struct cutter *cut_on_body; /* fails writes once in BODY */
+  char path[1024]; /* "GREETING EHLO AUTH READY" */
+};
+
+static void observe(void *user, enum mw__smtp_state from,
+                    enum mw__smtp_state to)
+{
+  (void)from;
+  struct run *r = user;
+  if(to == MW__SMTP_BODY && r->cut_on_body)
+    r->cut_on_body->fail = true;
+  size_t used = strlen(r->path);
+  snprintf(r->path + used, sizeof(r->path) - used, "%s%s", used ? " " : "",
+           mw__smtp_state_name(to));
+}
+
+static void run_init(struct run *r, mw_tls_mode mode)
+{
+  memset(r, 0, sizeof(*r));
+  r->o = mw_options_new();
+  assert_non_null(r->o);
+  assert_int_equal(mw_options_set_server(r->o, "mx.example.org", 587), MW_OK);
+  assert_int_equal(mw_options_set_tls_mode(r->o, mode), MW_OK);
+  assert_int_equal(mw_options_set_helo_name(r->o, "client.example.org"),
+                   MW_OK);
+}
+
+static void run_auth_init(struct run *r, const char *mechs)
+{
+  run_init(r, MW_TLS_NONE);
+  assert_int_equal(mw_options_set_credentials(r->o, "user", PASSWORD), MW_OK);
+  assert_int_equal(mw_options_set_allow_insecure_auth(r->o, true), MW_OK);
+  if(mechs)
+    assert_int_equal(mw_options_set_auth_mechanisms(r->o, mechs), MW_OK);
+}
+
+/* The session and its server from NULL-terminated segments. */
+static void run_script(struct run *r, const char *const *segs)
+{
+  r->s = mw_smtp_new(r->o);
+  assert_non_null(r->s);
+  r->s->observer = observe;
+  r->s->observer_user = r;
+  r->m = mw__mem_layer_new(&r->s->err);
+  assert_non_null(r->m);
+  for(size_t i = 0; segs && segs[i]; i++)
+    assert_true(mw__mem_layer_add_str(r->m, segs[i]));
+}
+
+static mw_status run_connect(struct run *r)
+{
+  return mw__smtp_connect_over(r->s, mw__mem_layer_get(r->m));
+}
+
+static const char *written(const struct run *r)
+{
+  return mw__mem_layer_written(r->m, NULL);
+}
+
+static void run_free(struct run *r)
+{
+  mw_smtp_free(r->s);
+  if(r->m)
+    assert_true(mw__mem_layer_closed(r->m));
+  mw__mem_layer_free(r->m);
+  mw_options_free(r->o);
+}
+
+static void path_is(const struct run *r, const char *want)
+{
+  if(strcmp(r->path, want) != 0)
+    fail_msg("path \"%s\", want \"%s\" (%s)", r->path, want,
+             mw_error_message(mw_smtp_error(r->s)));
+}
+
+static mw_envelope *envelope(const char *from, const char *const *to)
+{
+  mw_envelope *e = mw_envelope_new();
+  assert_non_null(e);
+  assert_int_equal(mw_envelope_set_from(e, from), MW_OK);
+  for(size_t i = 0; to[i]; i++)
+    assert_int_equal(mw_envelope_add_recipient(e, to[i]), MW_OK);
+  return e;
+}
+
+/* ---- the states themselves -------------------------------------------- */
+
+static void state_names(void **state)
+{
+  (void)state;
+  assert_string_equal(mw__smtp_state_name(MW__SMTP_IDLE), "IDLE");
+  assert_string_equal(mw__smtp_state_name(MW__SMTP_DATA_END), "DATA_END");
+  assert_string_equal(mw__smtp_state_name(MW__SMTP_BROKEN), "BROKEN");
+  assert_string_equal(mw__smtp_state_name(MW__SMTP_NSTATES), "?");
+  for(int i = 0; i < MW__SMTP_NSTATES; i++) {
+    assert_true(strlen(mw__smtp_state_name((enum mw__smtp_state)i)) > 0);
+    assert_true(strlen(mw__smtp_state_what((enum mw__smtp_state)i)) > 0);
+  }
+}
+
+/* ---- greeting ------------------------------------------------------------ */
+
+static void greeting_paths(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *segs[3];
+    mw_status st;
+    const char *path;
+  } cases[] = {
+      {{GREETING, "250 mx\r\n", NULL}, MW_OK, "GREETING EHLO AUTH READY"},
+      {{"220-a\r\n220 b\r\n", "250 mx\r\n", NULL},
+       MW_OK,
+       "GREETING EHLO AUTH READY"},
+      {{"554 5.7.1 go away\r\n", NULL}, MW_E_REJECTED, "GREETING BROKEN"},
+      {{"421 4.3.2 busy\r\n", NULL}, MW_E_REJECTED, "GREETING BROKEN"},
+      {{"250 not a greeting\r\n", NULL}, MW_E_PROTOCOL, "GREETING BROKEN"},
+      {{"* OK IMAP4rev1 ready\r\n", NULL}, MW_E_PROTOCOL, "GREETING BROKEN"},
+      {{"220 ok\r\n250 early\r\n", NULL}, MW_E_PROTOCOL, "GREETING BROKEN"},
+      {{"220 cut", NULL}, MW_E_CLOSED, "GREETING BROKEN"},
+      {{NULL}, MW_E_CLOSED, "GREETING BROKEN"},
+      {{"", GREETING, NULL}, MW_E_TIMEOUT, "GREETING BROKEN"},
+  };
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct run r;
+    run_init(&r, MW_TLS_NONE);
+    run_script(&r, cases[i].segs);
+    mw_status st = run_connect(&r);
+    if(st != cases[i].st)
+      fail_msg("case %zu: %s, want %s (%s)", i, mw_status_name(st),
+               mw_status_name(cases[i].st),
+               mw_error_message(mw_smtp_error(r.s)));
+    path_is(&r, cases[i].path);
+    if(st == MW_E_TIMEOUT)
+      assert_non_null(strstr(mw_error_message(mw_smtp_error(r.s)),
+                             "no greeting from the server"));
+    if(i == 5)
+      assert_non_null(strstr(mw_error_message(mw_smtp_error(r.s)),
+                             "speaks IMAP"));
+    if(st == MW_OK)
+      assert_int_equal(r.s->phase, MW__PHASE_READY);
+    else
+      assert_int_equal(r.s->phase, MW__PHASE_GREETING);
+    run_free(&r);
+  }
+}
+
+/* ---- EHLO and HELO ------------------------------------------------------- */
+
+static void ehlo_paths(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *segs[4];
+    mw_status st;
+    const char *path;
+    const char *wrote;
+  } cases[] = {
+      {{GREETING, "250-mx\r\n250 SIZE 10\r\n", NULL},
+       MW_OK,
+       "GREETING EHLO AUTH READY",
+       EHLO_LINE},
+      {{GREETING, "502 5.5.1 no EHLO\r\n", "250 mx\r\n", NULL},
+       MW_OK,
+       "GREETING EHLO HELO AUTH READY",
+       EHLO_LINE "HELO client.example.org\r\n"},
+      {{GREETING, "500 no\r\n", "550 no either\r\n", NULL},
+       MW_E_REJECTED,
+       "GREETING EHLO HELO BROKEN",
+       EHLO_LINE "HELO client.example.org\r\n"},
+      {{GREETING, "421 4.7.0 go away\r\n", NULL},
+       MW_E_REJECTED,
+       "GREETING EHLO BROKEN",
+       EHLO_LINE},
+      {{GREETING, "250 mx\r\n250 extra\r\n", NULL},
+       MW_E_PROTOCOL,
+       "GREETING EHLO BROKEN",
+       EHLO_LINE},
+      {{GREETING, "250 mx\r\n\x01\r\n", NULL},
+       MW_E_PROTOCOL,
+       "GREETING EHLO BROKEN",
+       EHLO_LINE},
+  };
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct run r;
+    run_init(&r, MW_TLS_NONE);
+    run_script(&r, cases[i].segs);
+    mw_status st = run_connect(&r);
+    if(st != cases[i].st)
+      fail_msg("case %zu: %s, want %s (%s)", i, mw_status_name(st),
+               mw_status_name(cases[i].st),
+               mw_error_message(mw_smtp_error(r.s)));
+    path_is(&r, cases[i].path);
+    assert_string_equal(written(&r), cases[i].wrote);
+    if(i == 0)
+      assert_int_equal(mw_smtp_size_limit(r.s), 10);
+    if(i == 1) {
+      assert_false(mw_smtp_has_capability(r.s, "PIPELINING"));
+      assert_true(r.s->capa.valid);
+      assert_false(r.s->esmtp);
+    }
+    if(i == 2)
+      assert_int_equal(mw_error_reply_code(mw_smtp_error(r.s)), 550);
+    run_free(&r);
+  }
+}
+
+/* ---- STARTTLS ------------------------------------------------------------ */
+
+static void starttls_paths(void **state)
+{
+  (void)state;
+  static const struct {
+    mw_tls_mode mode;
+    const char *segs[4];
+    mw_status st;
+    const char *path;
+  } cases[] = {
+      /* Not offered: required stops, optional goes on in clear. */
+      {MW_TLS_STARTTLS,
+       {GREETING, "250 mx\r\n", NULL},
+       MW_E_NO_STARTTLS,
+       "GREETING EHLO STARTTLS BROKEN"},
+      {MW_TLS_STARTTLS_OPTIONAL,
+       {GREETING, "250 mx\r\n", NULL},
+       MW_OK,
+       "GREETING EHLO STARTTLS AUTH READY"},
+      /* Refused. */
+      {MW_TLS_STARTTLS,
+       {GREETING, "250-mx\r\n250 STARTTLS\r\n", "454 4.7.0 no TLS\r\n",
+        NULL},
+       MW_E_NO_STARTTLS,
+       "GREETING EHLO STARTTLS BROKEN"},
+      {MW_TLS_STARTTLS_OPTIONAL,
+       {GREETING, "250-mx\r\n250 STARTTLS\r\n", "454 4.7.0 no TLS\r\n",
+        NULL},
+       MW_OK,
+       "GREETING EHLO STARTTLS AUTH READY"},
+      /* Accepted: the handshake state begins, and meets plaintext. */
+      {MW_TLS_STARTTLS,
+       {GREETING, "250-mx\r\n250 STARTTLS\r\n", "220 go ahead\r\n", NULL},
+       MW_E_CLOSED,
+       "GREETING EHLO STARTTLS TLS_STARTTLS BROKEN"},
+      /* Bytes pipelined after the 220: an injection, no handshake. */
+      {MW_TLS_STARTTLS,
+       {GREETING, "250-mx\r\n250 STARTTLS\r\n",
+        "220 go ahead\r\n250-injected\r\n", NULL},
+       MW_E_INJECTION,
+       "GREETING EHLO STARTTLS BROKEN"},
+  };
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct run r;
+    run_init(&r, cases[i].mode);
+    run_script(&r, cases[i].segs);
+    mw_status st = run_connect(&r);
+    if(st != cases[i].st)
+      fail_msg("case %zu: %s, want %s (%s)", i, mw_status_name(st),
+               mw_status_name(cases[i].st),
+               mw_error_message(mw_smtp_error(r.s)));
+    path_is(&r, cases[i].path);
+    assert_false(mw_smtp_is_encrypted(r.s));
+    if(st == MW_E_INJECTION) {
+      /* The count of injected bytes, and nothing sent after STARTTLS. */
+      assert_non_null(strstr(mw_error_message(mw_smtp_error(r.s)),
+                             "sent 14 bytes after its 220"));
+      assert_string_equal(written(&r), EHLO_LINE "STARTTLS\r\n");
+    }
+    if(i == 4) {
+      /* A ClientHello went out right after STARTTLS. */
+      size_t n = 0;
+      const char *w = mw__mem_layer_written(r.m, &n);
+      size_t head = strlen(EHLO_LINE "STARTTLS\r\n");
+      assert_true(n > head + 5);
+      assert_int_equal((unsigned char)w[head], 0x16);
+      assert_int_equal(r.s->phase, MW__PHASE_STARTTLS);
+    }
+    run_free(&r);
+  }
+  /* One injected byte is enough. */
+  struct run r;
+  run_init(&r, MW_TLS_STARTTLS);
+  const char *segs[] = {GREETING, "250-mx\r\n250 STARTTLS\r\n",
+                        "220 go ahead\r\nX", NULL};
+  run_script(&r, segs);
+  assert_int_equal(run_connect(&r), MW_E_INJECTION);
+  assert_non_null(strstr(mw_error_message(mw_smtp_error(r.s)),
+                         "sent 1 byte after"));
+  run_free(&r);
+}
+
+/* The probe's stop: once the capabilities are known, no AUTH. */
+static void stop_after_capabilities(void **state)
+{
+  (void)state;
+  struct run r;
+  run_auth_init(&r, "PLAIN");
+  const char *segs[] = {GREETING, "250-mx\r\n250 AUTH PLAIN\r\n", NULL};
+  run_script(&r, segs);
+  r.s->stop_after_capa = true;
+  assert_int_equal(run_connect(&r), MW_OK);
+  path_is(&r, "GREETING EHLO CAPABILITIES");
+  assert_string_equal(written(&r), EHLO_LINE);
+  assert_true(mw_smtp_has_capability(r.s, "AUTH"));
+  assert_int_equal(mw_smtp_quit(r.s), MW_OK); /* not READY: just closes */
+  run_free(&r);
+}
+
+/* ---- AUTH ------------------------------------------------------------------ */
+
+static void auth_rounds(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *mechs;
+    const char *segs[6];
+    mw_status st;
+    const char *path;
+    const char *wrote; /* after EHLO */
+  } cases[] = {
+      {"PLAIN",
+       {GREETING, "250-mx\r\n250 AUTH PLAIN\r\n", "235 2.7.0 ok\r\n", NULL},
+       MW_OK,
+       "GREETING EHLO AUTH READY",
+       "AUTH PLAIN AHVzZXIAcGVuY2lsLVNlY3JldC03Nw==\r\n"},
+      {"LOGIN",
+       {GREETING, "250-mx\r\n250 AUTH LOGIN\r\n", "334 VXNlcm5hbWU6\r\n",
+        "334 UGFzc3dvcmQ6\r\n", "235 2.7.0 ok\r\n", NULL},
+       MW_OK,
+       "GREETING EHLO AUTH READY",
+       "AUTH LOGIN\r\ndXNlcg==\r\ncGVuY2lsLVNlY3JldC03Nw==\r\n"},
+      {"CRAM-MD5",
+       {GREETING, "250-mx\r\n250 AUTH CRAM-MD5\r\n",
+        "334 PDEyMzQ1QGV4YW1wbGUub3JnPg==\r\n", "235 2.7.0 ok\r\n", NULL},
+       MW_OK,
+       "GREETING EHLO AUTH READY",
+       NULL},
+      /* Refused on the first round; the reply is attached. */
+      {"PLAIN",
+       {GREETING, "250-mx\r\n250 AUTH PLAIN\r\n", "535 5.7.8 no\r\n", NULL},
+       MW_E_AUTH,
+       "GREETING EHLO AUTH BROKEN",
+       "AUTH PLAIN AHVzZXIAcGVuY2lsLVNlY3JldC03Nw==\r\n"},
+      /* A challenge that is not base64: cancelled with "*". */
+      {"LOGIN",
+       {GREETING, "250-mx\r\n250 AUTH LOGIN\r\n", "334 not base64!\r\n",
+        NULL},
+       MW_E_AUTH,
+       "GREETING EHLO AUTH BROKEN",
+       "AUTH LOGIN\r\n*\r\n"},
+      /* Lines after an AUTH reply that nothing asked for. */
+      {"LOGIN",
+       {GREETING, "250-mx\r\n250 AUTH LOGIN\r\n",
+        "334 VXNlcm5hbWU6\r\n235 early\r\n", NULL},
+       MW_E_PROTOCOL,
+       "GREETING EHLO AUTH BROKEN",
+       "AUTH LOGIN\r\n"},
+      /* No common mechanism: nothing sent. */
+      {"PLAIN",
+       {GREETING, "250-mx\r\n250 AUTH GSSAPI\r\n", NULL},
+       MW_E_AUTH_UNAVAILABLE,
+       "GREETING EHLO AUTH BROKEN",
+       ""},
+  };
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct run r;
+    run_auth_init(&r, cases[i].mechs);
+    run_script(&r, cases[i].segs);
+    mw_status st = run_connect(&r);
+    if(st != cases[i].st)
+      fail_msg("case %zu: %s, want %s (%s)", i, mw_status_name(st),
+               mw_status_name(cases[i].st),
+               mw_error_message(mw_smtp_error(r.s)));
+    path_is(&r, cases[i].path);
+    const char *w = written(&r);
+    assert_memory_equal(w, EHLO_LINE, strlen(EHLO_LINE));
+    if(cases[i].wrote)
+      assert_string_equal(w + strlen(EHLO_LINE), cases[i].wrote);
+    if(st == MW_OK)
+      assert_string_equal(mw_smtp_auth_mechanism(r.s), cases[i].mechs);
+    if(st == MW_E_AUTH && i == 3)
+      assert_int_equal(mw_error_reply_code(mw_smtp_error(r.s)), 535);
+    /* The password is in no error text. */
+    assert_null(strstr(mw_error_message(mw_smtp_error(r.s)), PASSWORD));
+    run_free(&r);
+  }
+}
+
+/* ---- SCRAM-SHA-256 against a server that computes its proof --------- */
+
+static void b64(const void *in, size_t len, char *out)
+{
+  EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+}
+
+static size_t unb64(const char *in, size_t inlen, char *out)
+{
+  int n = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)in,
+                          (int)inlen);
+  size_t len = n > 0 ? (size_t)n : 0;
+  if(inlen >= 1 && in[inlen - 1] == '=')
+    len--;
+  if(inlen >= 2 && in[inlen - 2] == '=')
+    len--;
+  out[len] = '\0';
+  return len;
+}
+
+/* A live fake server as a layer: it answers each line the client wrote
+ * when the client reads, so it can compute what depends on the client's
+ * random nonce.  answer() appends the reply to a line to l->in. */
+struct live {
+  struct mw__layer layer;
+  struct mw__sbuf in, out; /* to the client, from the client */
+  size_t inpos, handled;
+  bool closed, good_proof;
+  char cfirst[512], sfirst[512];
+  int lines;
+};
+
+static void live_answer(struct live *l, const char *line, size_t len);
+
+static mw_status live_read(struct mw__layer *ly, void *buf, size_t len,
+                           size_t *got, short *want)
+{
+  struct live *l = ly->impl;
+  *got = 0;
+  *want = 0;
+  while(l->inpos == l->in.len) {
+    const char *nl = memchr(l->out.data + l->handled, '\n',
+                            l->out.len - l->handled);
+    if(!l->out.len || !nl) {
+      *want = POLLIN;
+      return MW_OK;
+    }
+    const char *line = l->out.data + l->handled;
+    size_t n = (size_t)(nl - line);
+    if(n && line[n - 1] == '\r')
+      n--;
+    l->handled = (size_t)(nl + 1 - l->out.data);
+    live_answer(l, line, n);
+  }
+  size_t n = l->in.len - l->inpos < len ? l->in.len - l->inpos : len;
+  memcpy(buf, l->in.data + l->inpos, n);
+  l->inpos += n;
+  *got = n;
+  return MW_OK;
+}
+
+static mw_status live_write(struct mw__layer *ly, const void *buf, size_t len,
+                            size_t *put, short *want)
+{
+  struct live *l = ly->impl;
+  *want = 0;
+  assert_true(mw__sbuf_append(&l->out, buf, len));
+  *put = len;
+  return MW_OK;
+}
+
+static void live_close(struct mw__layer *ly)
+{
+  struct live *l = ly->impl;
+  l->closed = true;
+}
+
+static const struct mw__layer_ops live_ops = {.name = "live",
+                                              .read = live_read,
+                                              .write = live_write,
+                                              .close = live_close};
+
+#define SALT "salt-of-the-earth"
+
+static void scram_proof(const char *cfirst_bare, const char *sfirst,
+                        const char *cfinal_noproof, bool good, char *v_b64)
+{
+  char auth[2048];
+  snprintf(auth, sizeof(auth), "%s,%s,%s", cfirst_bare, sfirst,
+           cfinal_noproof);
+  unsigned char salted[EVP_MAX_MD_SIZE], key[EVP_MAX_MD_SIZE],
+      sig[EVP_MAX_MD_SIZE];
+  const EVP_MD *md = EVP_sha256();
+  int hl = EVP_MD_get_size(md);
+  assert_int_equal(PKCS5_PBKDF2_HMAC(PASSWORD, (int)strlen(PASSWORD),
+                                     (const unsigned char *)SALT,
+                                     (int)strlen(SALT), 4096, md, hl, salted),
+                   1);
+  unsigned kl = 0, sl = 0;
+  assert_non_null(HMAC(md, salted, hl, (const unsigned char *)"Server Key",
+                       10, key, &kl));
+  assert_non_null(HMAC(md, key, (int)kl, (unsigned char *)auth, strlen(auth),
+                       sig, &sl));
+  if(!good)
+    sig[0] ^= 1;
+  char sig_b64[128], v[160];
+  b64(sig, sl, sig_b64);
+  snprintf(v, sizeof(v), "v=%s", sig_b64);
+  b64(v, strlen(v), v_b64);
+}
+
+/* The server's side: greeting, EHLO, then SCRAM-SHA-256 (RFC 7677). */
+static void live_answer(struct live *l, const char *line, size_t len)
+{
+  char chal[1024], reply[2048];
+  l->lines++;
+  if(len > 5 && memcmp(line, "EHLO ", 5) == 0) {
+    mw__sbuf_puts(&l->in, "250-mx\r\n250 AUTH SCRAM-SHA-256\r\n");
+    return;
+  }
+  static const char cmd[] = "AUTH SCRAM-SHA-256 ";
+  if(len > sizeof(cmd) - 1 && memcmp(line, cmd, sizeof(cmd) - 1) == 0) {
+    unb64(line + sizeof(cmd) - 1, len - (sizeof(cmd) - 1), l->cfirst);
+    const char *cnonce = strstr(l->cfirst, "r=");
+    assert_non_null(cnonce);
+    char salt_b64[64];
+    b64(SALT, strlen(SALT), salt_b64);
+    snprintf(l->sfirst, sizeof(l->sfirst), "r=%sSERVERNONCE,s=%s,i=4096",
+             cnonce + 2, salt_b64);
+    b64(l->sfirst, strlen(l->sfirst), chal);
+    snprintf(reply, sizeof(reply), "334 %s\r\n", chal);
+    mw__sbuf_puts(&l->in, reply);
+    return;
+  }
+  if(len == 0) { /* the empty answer to the proof */
+    mw__sbuf_puts(&l->in, "235 2.7.0 ok\r\n");
+    return;
+  }
+  if(len == 1 && line[0] == '*') {
+    mw__sbuf_puts(&l->in, "501 cancelled\r\n");
+    return;
+  }
+  /* The client-final: check it carries a proof, answer with ours. */
+  char cfinal[512];
+  unb64(line, len, cfinal);
+  char *p = strstr(cfinal, ",p=");
+  assert_non_null(p);
+  *p = '\0';
+  char v[256];
+  scram_proof(l->cfirst + 3, l->sfirst, cfinal, l->good_proof, v);
+  snprintf(reply, sizeof(reply), "334 %s\r\n", v);
+  mw__sbuf_puts(&l->in, reply);
+}
+
+static void scram_run(bool good_proof)
+{
+  struct run r;
+  run_auth_init(&r, "SCRAM-SHA-256");
+  run_script(&r, NULL);
+  struct live l;
+  memset(&l, 0, sizeof(l));
+  mw__sbuf_init(&l.in);
+  mw__sbuf_init(&l.out);
+  l.good_proof = good_proof;
+  mw__sbuf_puts(&l.in, GREETING);
+  mw__layer_init(&l.layer, &live_ops, NULL, &l, &r.s->err);
+  mw_status st = mw__smtp_connect_over(r.s, &l.layer);
+  assert_true(l.closed || st == MW_OK);
+  if(!good_proof) {
+    assert_int_equal(st, MW_E_AUTH_SERVER_UNVERIFIED);
+    path_is(&r, "GREETING EHLO AUTH BROKEN");
+    /* No further command after the failed proof. */
+    assert_null(strstr(l.out.data, "MAIL"));
+  }
+  else {
+    if(st)
+      fail_msg("%s: %s", mw_status_name(st),
+               mw_error_message(mw_smtp_error(r.s)));
+    path_is(&r, "GREETING EHLO AUTH READY");
+    assert_string_equal(mw_smtp_auth_mechanism(r.s), "SCRAM-SHA-256");
+    /* EHLO, AUTH with the client-first, the client-final, the empty
+     * answer to the server's proof. */
+    assert_int_equal(l.lines, 4);
+    assert_true(l.out.len >= 4 &&
+                memcmp(l.out.data + l.out.len - 4, "\r\n\r\n", 4) == 0);
+  }
+  mw_smtp_free(r.s);
+  r.s = NULL;
+  mw__sbuf_free(&l.in);
+  mw__sbuf_free(&l.out);
+  mw__mem_layer_free(r.m);
+  r.m = NULL;
+  mw_options_free(r.o);
+}
+
+static void auth_scram_mutual(void **state)
+{
+  (void)state;
+  scram_run(true);
+  scram_run(false);
+}
+
+/* ---- the transaction ------------------------------------------------------ */
+
+static const char *const PIPE_EHLO =
+    "250-mx.example.org\r\n250-PIPELINING\r\n250 8BITMIME\r\n";
+
+static void transaction_paths(void **state)
+{
+  (void)state;
+  const char *to[] = {"b@example.org", "c@example.org", "d@example.org",
+                      NULL};
+  /* Pipelined, mixed recipients. */
+  struct run r;
+  run_init(&r, MW_TLS_NONE);
+  const char *segs[] = {GREETING, PIPE_EHLO,
+                        "250 2.1.0 ok\r\n250 2.1.5 ok\r\n"
+                        "550 5.1.1 no such user\r\n451 4.3.0 later\r\n"
+                        "354 go on\r\n",
+                        "250 2.0.0 Ok: queued as 4ABC12\r\n",
+                        "221 2.0.0 bye\r\n", NULL};
+  run_script(&r, segs);
+  assert_int_equal(run_connect(&r), MW_OK);
+  mw_envelope *e = envelope("a@example.org", to);
+  mw_result *res = NULL;
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
+                                       &res),
+                   MW_OK);
+  assert_int_equal(mw_result_delivery(res), MW_DELIVERY_ACCEPTED);
+  assert_true(mw_result_recipient_accepted(res, 0));
+  assert_int_equal(mw_result_recipient_code(res, 1), 550);
+  assert_int_equal(mw_result_recipient_code(res, 2), 451);
+  assert_false(mw_result_recipient_accepted(res, 2));
+  assert_int_equal(mw_smtp_quit(r.s), MW_OK);
+  path_is(&r, "GREETING EHLO AUTH READY PIPELINE BODY DATA_END READY QUIT "
+              "CLOSED");
+  mw_result_free(res);
+  run_free(&r);
+
+  /* One command per round trip, a recipient refused. */
+  run_init(&r, MW_TLS_NONE);
+  const char *segs2[] = {GREETING, "250 mx\r\n", "250 ok\r\n", "250 ok\r\n",
+                         "550 no\r\n", "250 ok\r\n", "354 go\r\n",
+                         "250 queued\r\n", NULL};
+  run_script(&r, segs2);
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
+                                       &res),
+                   MW_OK);
+  path_is(&r, "GREETING EHLO AUTH READY MAIL RCPT RCPT RCPT DATA BODY "
+              "DATA_END READY");
+  assert_false(mw_result_recipient_accepted(res, 1));
+  mw_result_free(res);
+  run_free(&r);
+
+  /* Pipelined, every recipient refused, a lax server opens DATA: the
+   * empty data is ended, then RSET. */
+  run_init(&r, MW_TLS_NONE);
+  const char *segs3[] = {GREETING, PIPE_EHLO,
+                         "250 ok\r\n550 no\r\n550 no\r\n550 no\r\n354 go\r\n",
+                         "554 no valid recipients\r\n", "250 reset\r\n",
+                         NULL};
+  run_script(&r, segs3);
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
+                                       &res),
+                   MW_E_RECIPIENTS);
+  assert_int_equal(mw_result_delivery(res), MW_DELIVERY_REFUSED);
+  path_is(&r, "GREETING EHLO AUTH READY PIPELINE DATA_EMPTY RSET READY");
+  assert_null(strstr(written(&r), "hello"));
+  mw_result_free(res);
+  run_free(&r);
+
+  /* The final reply refuses: the session stays, no RSET. */
+  run_init(&r, MW_TLS_NONE);
+  const char *segs4[] = {GREETING, PIPE_EHLO,
+                         "250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n",
+                         "554 5.7.1 spam\r\n", NULL};
+  run_script(&r, segs4);
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
+                                       &res),
+                   MW_E_REJECTED);
+  assert_int_equal(mw_result_final_code(res), 554);
+  path_is(&r, "GREETING EHLO AUTH READY PIPELINE BODY DATA_END READY");
+  mw_result_free(res);
+  mw_envelope_free(e);
+  run_free(&r);
+}
+
+/* ---- BDAT ------------------------------------------------------------------ */
+
+static void bdat_framing(void **state)
+{
+  (void)state;
+  struct mw__sbuf out;
+  mw__sbuf_init(&out);
+  /* The encoder for BDAT: CRLF everywhere, no dot-stuffing, no final
+   * dot. */
+  struct mw__data_encoder enc;
+  mw__data_encoder_init_bdat(&enc);
+  const char msg[] = "a\n.b\r\r\nlast";
+  assert_true(mw__data_encode(&enc, msg, sizeof(msg) - 1, &out));
+  assert_true(mw__data_finish(&enc, &out));
+  assert_string_equal(out.data, "a\r\n.b\r\n\r\nlast\r\n");
+  /* The same bytes for DATA are stuffed and end with a dot. */
+  struct mw__sbuf data;
+  mw__sbuf_init(&data);
+  mw__data_encoder_init(&enc);
+  assert_true(mw__data_encode(&enc, msg, sizeof(msg) - 1, &data));
+  assert_true(mw__data_finish(&enc, &data));
+  assert_string_equal(data.data, "a\r\n..b\r\n\r\nlast\r\n.\r\n");
+  mw__sbuf_free(&data);
+  /* Chunks: the size on the command line, the octets as they are. */
+  struct mw__sbuf wire;
+  mw__sbuf_init(&wire);
+  assert_true(mw__bdat_frame(out.data, 4, false, &wire));
+  assert_true(mw__bdat_frame(out.data + 4, out.len - 4, true, &wire));
+  assert_true(mw__bdat_frame("", 0, true, &wire));
+  assert_string_equal(wire.data, "BDAT 4\r\na\r\n.BDAT 11 LAST\r\n"
+                                 "b\r\n\r\nlast\r\nBDAT 0 LAST\r\n");
+  mw__sbuf_free(&wire);
+  mw__sbuf_free(&out);
+}
+
+static void bdat_transaction(void **state)
+{
+  (void)state;
+  const char *to[] = {"b@example.org", NULL};
+  mw_envelope *e = envelope("a@example.org", to);
+  /* Pipelined: MAIL and RCPT in one batch, then one BDAT LAST chunk. */
+  struct run r;
+  run_init(&r, MW_TLS_NONE);
+  const char *segs[] = {GREETING,
+                        "250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+                        "250 ok\r\n250 ok\r\n", "250 2.0.0 queued as B1\r\n",
+                        NULL};
+  run_script(&r, segs);
+  r.s->bdat_allowed = true;
+  assert_int_equal(run_connect(&r), MW_OK);
+  mw_result *res = NULL;
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
+                                       &res),
+                   MW_OK);
+  assert_int_equal(mw_result_delivery(res), MW_DELIVERY_ACCEPTED);
+  assert_string_equal(mw_result_queue_id(res), "B1");
+  path_is(&r, "GREETING EHLO AUTH READY PIPELINE BDAT DATA_END READY");
+  assert_string_equal(written(&r),
+                      EHLO_LINE "MAIL FROM:<a@example.org>\r\n"
+                                "RCPT TO:<b@example.org>\r\n"
+                                "BDAT 32 LAST\r\n" MESSAGE);
+  mw_result_free(res);
+  run_free(&r);
+
+  /* A message of more than one chunk, one command per round trip; the
+   * server refuses the first chunk: a refusal, then RSET. */
+  size_t big = 3 * MW__SMTP_DATA_CHUNK / 2;
+  char *body = malloc(big);
+  assert_non_null(body);
+  for(size_t i = 0; i < big; i++)
+    body[i] = (i % 80 == 79) ? '\n' : 'x';
+  run_init(&r, MW_TLS_NONE);
+  const char *segs2[] = {GREETING, "250-mx\r\n250 CHUNKING\r\n", "250 ok\r\n",
+                         "250 ok\r\n", "250 chunk ok\r\n", "250 queued\r\n",
+                         NULL};
+  run_script(&r, segs2);
+  r.s->bdat_allowed = true;
+  assert_int_equal(run_connect(&r), MW_OK);
+  mw_status big_st = mw_smtp_send_buffer(r.s, e, body, big, &res);
+  if(big_st)
+    fail_msg("%s: %s (path %s)", mw_status_name(big_st),
+             mw_error_message(mw_smtp_error(r.s)), r.path);
+  path_is(&r, "GREETING EHLO AUTH READY MAIL RCPT BDAT DATA_END READY");
+  assert_non_null(strstr(written(&r), "\nBDAT "));
+  assert_non_null(strstr(written(&r), " LAST\r\n"));
+  mw_result_free(res);
+  run_free(&r);
+
+  run_init(&r, MW_TLS_NONE);
+  const char *segs3[] = {GREETING, "250-mx\r\n250 CHUNKING\r\n", "250 ok\r\n",
+                         "250 ok\r\n", "552 5.3.4 too big\r\n",
+                         "250 reset\r\n", NULL};
+  run_script(&r, segs3);
+  r.s->bdat_allowed = true;
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, body, big, &res),
+                   MW_E_REJECTED);
+  assert_int_equal(mw_result_delivery(res), MW_DELIVERY_REFUSED);
+  assert_int_equal(mw_error_reply_code(mw_smtp_error(r.s)), 552);
+  path_is(&r, "GREETING EHLO AUTH READY MAIL RCPT BDAT RSET READY");
+  assert_null(strstr(written(&r), "LAST"));
+  mw_result_free(res);
+  run_free(&r);
+  free(body);
+  mw_envelope_free(e);
+}
+
+/* ---- QUIT -------------------------------------------------------------- */
+
+static void quit_paths(void **state)
+{
+  (void)state;
+  struct run r;
+  run_init(&r, MW_TLS_NONE);
+  const char *segs[] = {GREETING, "250 mx\r\n", "221 bye\r\n", NULL};
+  run_script(&r, segs);
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_int_equal(mw_smtp_quit(r.s), MW_OK);
+  path_is(&r, "GREETING EHLO AUTH READY QUIT CLOSED");
+  assert_string_equal(written(&r), EHLO_LINE "QUIT\r\n");
+  /* A closed session may connect again; a second QUIT does nothing. */
+  assert_int_equal(mw_smtp_quit(r.s), MW_OK);
+  run_free(&r);
+
+  /* No answer to QUIT: nothing is lost. */
+  run_init(&r, MW_TLS_NONE);
+  const char *segs2[] = {GREETING, "250 mx\r\n", NULL};
+  run_script(&r, segs2);
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_int_equal(mw_smtp_quit(r.s), MW_OK);
+  path_is(&r, "GREETING EHLO AUTH READY QUIT CLOSED");
+  assert_int_equal(mw_smtp_error(r.s)->status, MW_OK);
+  run_free(&r);
+}
+
+/* ---- TLS: a server with OpenSSL behind a layer, no socket ------------- */
+
+static EVP_PKEY *tls_key;
+static X509 *tls_cert;
+static char tls_pin[65];
+
+static void tls_material(void)
+{
+  if(tls_cert)
+    return;
+  tls_key = EVP_EC_gen("P-256");
+  assert_non_null(tls_key);
+  tls_cert = X509_new();
+  assert_non_null(tls_cert);
+  X509_set_version(tls_cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(tls_cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(tls_cert), -60);
+  X509_gmtime_adj(X509_getm_notAfter(tls_cert), 86400);
+  X509_set_pubkey(tls_cert, tls_key);
+  X509_NAME *n = X509_get_subject_name(tls_cert);
+  X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+                             (const unsigned char *)"mx.example.org", -1, -1,
+                             0);
+  X509_set_issuer_name(tls_cert, n);
+  assert_true(X509_sign(tls_cert, tls_key, EVP_sha256()) > 0);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned mdlen = 0;
+  assert_int_equal(X509_digest(tls_cert, EVP_sha256(), md, &mdlen), 1);
+  for(unsigned i = 0; i < mdlen; i++)
+    snprintf(tls_pin + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The server: plaintext lines, then (after its 220 to STARTTLS, or from
+ * the start for implicit TLS) TLS through memory BIOs.  close_on closes
+ * the connection when a line starting so arrives over TLS. */
+struct tlsrv {
+  struct mw__layer layer;
+  struct mw__sbuf in, out;  /* raw bytes to and from the client */
+  size_t inpos, handled;
+  struct mw__sbuf clear;    /* decrypted client bytes */
+  size_t clear_handled;
+  SSL_CTX *ctx;
+  SSL *ssl;
+  BIO *rbio, *wbio;
+  bool tls, implicit, greeted, closed, eof;
+  const char *close_on;     /* a line prefix, or NULL */
+  int lines;
+};
+
+static void tlsrv_send(struct tlsrv *t, const char *text)
+{
+  if(!t->tls) {
+    mw__sbuf_puts(&t->in, text);
+    return;
+  }
+  assert_true(SSL_write(t->ssl, text, (int)strlen(text)) > 0);
+}
+
+/* Moves what the server's TLS wrote to the client's side. */
+static void tlsrv_drain(struct tlsrv *t)
+{
+  char buf[4096];
+  int n;
+  while(t->wbio && (n = BIO_read(t->wbio, buf, sizeof(buf))) > 0)
+    assert_true(mw__sbuf_append(&t->in, buf, (size_t)n));
+}
+
+static void tlsrv_line(struct tlsrv *t, const char *line, size_t len)
+{
+  t->lines++;
+  if(t->close_on && t->tls && len >= strlen(t->close_on) &&
+     memcmp(line, t->close_on, strlen(t->close_on)) == 0) {
+    t->eof = true;
+    return;
+  }
+  if(len >= 5 && memcmp(line, "EHLO ", 5) == 0)
+    tlsrv_send(t, t->tls ? "250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n"
+                         : "250-mx\r\n250-STARTTLS\r\n250 AUTH LOGIN\r\n");
+  else if(len == 8 && memcmp(line, "STARTTLS", 8) == 0) {
+    tlsrv_send(t, "220 2.0.0 go ahead\r\n");
+    t->tls = true;
+  }
+  else if(len > 11 && memcmp(line, "AUTH PLAIN ", 11) == 0)
+    tlsrv_send(t, "235 2.7.0 ok\r\n");
+  else if(len >= 4 && memcmp(line, "MAIL", 4) == 0)
+    tlsrv_send(t, "250 2.1.0 ok\r\n");
+  else if(len >= 4 && memcmp(line, "RCPT", 4) == 0)
+    tlsrv_send(t, "250 2.1.5 ok\r\n");
+  else if(len == 4 && memcmp(line, "DATA", 4) == 0)
+    tlsrv_send(t, "354 go on\r\n");
+  else if(len == 1 && line[0] == '.')
+    tlsrv_send(t, "250 2.0.0 Ok: queued as TLS1\r\n");
+  else if(len == 4 && memcmp(line, "QUIT", 4) == 0)
+    tlsrv_send(t, "221 2.0.0 bye\r\n");
+  /* message lines: nothing */
+}
+
+/* Takes whole lines out of buf from *handled on. */
+static void tlsrv_lines(struct tlsrv *t, struct mw__sbuf *buf,
+                        size_t *handled)
+{
+  while(!t->eof && *handled < buf->len) {
+    bool was_tls = t->tls;
+    const char *start = buf->data + *handled;
+    const char *nl = memchr(start, '\n', buf->len - *handled);
+    if(!nl)
+      return;
+    size_t n = (size_t)(nl - start);
+    *handled += n + 1;
+    if(n && start[n - 1] == '\r')
+      n--;
+    tlsrv_line(t, start, n);
+    if(!was_tls && t->tls)
+      return; /* what follows STARTTLS is TLS */
+  }
+}
+
+static void tlsrv_work(struct tlsrv *t)
+{
+  if(!t->tls) {
+    tlsrv_lines(t, &t->out, &t->handled);
+    if(!t->tls)
+      return;
+  }
+  /* Raw client bytes not yet given to TLS. */
+  if(t->handled < t->out.len) {
+    assert_true(BIO_write(t->rbio, t->out.data + t->handled,
+                          (int)(t->out.len - t->handled)) > 0);
+    t->handled = t->out.len;
+  }
+  if(!SSL_is_init_finished(t->ssl)) {
+    int rc = SSL_accept(t->ssl);
+    tlsrv_drain(t);
+    if(rc != 1)
+      return;
+    if(t->implicit && !t->greeted) {
+      t->greeted = true;
+      tlsrv_send(t, GREETING);
+    }
+  }
+  char buf[4096];
+  int n;
+  while((n = SSL_read(t->ssl, buf, sizeof(buf))) > 0)
+    assert_true(mw__sbuf_append(&t->clear, buf, (size_t)n));
+  tlsrv_lines(t, &t->clear, &t->clear_handled);
+  tlsrv_drain(t);
+}
+
+static mw_status tlsrv_read(struct mw__layer *ly, void *buf, size_t len,
+                            size_t *got, short *want)
+{
+  struct tlsrv *t = ly->impl;
+  *got = 0;
+  *want = 0;
+  if(t->inpos == t->in.len)
+    tlsrv_work(t);
+  if(t->inpos == t->in.len) {
+    if(t->eof) {
+      ly->eof = true;
+      return mw__error_set(ly->err, MW_E_CLOSED,
+                           "the server closed the connection");
+    }
+    *want = POLLIN;
+    return MW_OK;
+  }
+  size_t n = t->in.len - t->inpos < len ? t->in.len - t->inpos : len;
+  memcpy(buf, t->in.data + t->inpos, n);
+  t->inpos += n;
+  *got = n;
+  return MW_OK;
+}
+
+static mw_status tlsrv_write(struct mw__layer *ly, const void *buf,
+                             size_t len, size_t *put, short *want)
+{
+  struct tlsrv *t = ly->impl;
+  *want = 0;
+  *put = 0;
+  if(t->eof) {
+    ly->sys_errno = 32;
+    return mw__error_set(ly->err, MW_E_CLOSED,
+                         "the connection to the server failed: reset");
+  }
+  assert_true(mw__sbuf_append(&t->out, buf, len));
+  *put = len;
+  return MW_OK;
+}
+
+static void tlsrv_close(struct mw__layer *ly)
+{
+  struct tlsrv *t = ly->impl;
+  t->closed = true;
+}
+
+static const struct mw__layer_ops tlsrv_ops = {.name = "tls-server",
+                                               .read = tlsrv_read,
+                                               .write = tlsrv_write,
+                                               .close = tlsrv_close};
+
+static void tlsrv_init(struct tlsrv *t, bool implicit, struct mw_error *err)
+{
+  tls_material();
+  memset(t, 0, sizeof(*t));
+  mw__sbuf_init(&t->in);
+  mw__sbuf_init(&t->out);
+  mw__sbuf_init(&t->clear);
+  t->ctx = SSL_CTX_new(TLS_server_method());
+  assert_non_null(t->ctx);
+  assert_int_equal(SSL_CTX_use_certificate(t->ctx, tls_cert), 1);
+  assert_int_equal(SSL_CTX_use_PrivateKey(t->ctx, tls_key), 1);
+  t->ssl = SSL_new(t->ctx);
+  t->rbio = BIO_new(BIO_s_mem());
+  t->wbio = BIO_new(BIO_s_mem());
+  assert_true(t->ssl && t->rbio && t->wbio);
+  SSL_set_bio(t->ssl, t->rbio, t->wbio);
+  SSL_set_accept_state(t->ssl);
+  t->implicit = implicit;
+  t->tls = implicit;
+  if(!implicit)
+    mw__sbuf_puts(&t->in, GREETING);
+  mw__layer_init(&t->layer, &tlsrv_ops, NULL, t, err);
+}
+
+static void tlsrv_free(struct tlsrv *t)
+{
+  SSL_free(t->ssl); /* frees the BIOs */
+  SSL_CTX_free(t->ctx);
+  mw__sbuf_free(&t->in);
+  mw__sbuf_free(&t->out);
+  mw__sbuf_free(&t->clear);
+}
+
+static void tls_run(struct run *r, mw_tls_mode mode, struct tlsrv *t,
+                    const char *close_on)
+{
+  run_init(r, mode);
+  tls_material();
+  assert_int_equal(mw_options_set_tls_fingerprint(r->o, tls_pin), MW_OK);
+  assert_int_equal(mw_options_set_credentials(r->o, "user", PASSWORD),
+                   MW_OK);
+  run_script(r, NULL);
+  tlsrv_init(t, mode == MW_TLS_IMPLICIT, &r->s->err);
+  t->close_on = close_on;
+}
+
+static void tls_run_free(struct run *r, struct tlsrv *t)
+{
+  mw_smtp_free(r->s);
+  assert_true(t->closed);
+  tlsrv_free(t);
+  mw__mem_layer_free(r->m);
+  mw_options_free(r->o);
+}
+
+static void starttls_whole_session(void **state)
+{
+  (void)state;
+  struct run r;
+  struct tlsrv t;
+  tls_run(&r, MW_TLS_STARTTLS, &t, NULL);
+  mw_status st = mw__smtp_connect_over(r.s, &t.layer);
+  if(st)
+    fail_msg("%s: %s", mw_status_name(st),
+             mw_error_message(mw_smtp_error(r.s)));
+  path_is(&r, "GREETING EHLO STARTTLS TLS_STARTTLS EHLO_TLS AUTH READY");
+  assert_true(mw_smtp_is_encrypted(r.s));
+  assert_string_equal(mw_smtp_peer_fingerprint(r.s), tls_pin);
+  /* What was learnt in plaintext is forgotten: STARTTLS and AUTH LOGIN
+   * came before TLS, PIPELINING and AUTH PLAIN after. */
+  assert_false(mw_smtp_has_capability(r.s, "STARTTLS"));
+  assert_true(mw_smtp_has_capability(r.s, "PIPELINING"));
+  assert_string_equal(mw_smtp_auth_mechanism(r.s), "PLAIN");
+  assert_true(r.s->capa_plain.valid);
+  /* Plaintext on the wire: only EHLO and STARTTLS. */
+  assert_non_null(strstr(t.out.data, EHLO_LINE "STARTTLS\r\n"));
+  assert_null(strstr(t.out.data, "AUTH"));
+  const char *to[] = {"b@example.org", NULL};
+  mw_envelope *e = envelope("a@example.org", to);
+  mw_result *res = NULL;
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
+                                       &res),
+                   MW_OK);
+  assert_string_equal(mw_result_queue_id(res), "TLS1");
+  assert_int_equal(mw_smtp_quit(r.s), MW_OK);
+  path_is(&r, "GREETING EHLO STARTTLS TLS_STARTTLS EHLO_TLS AUTH READY "
+              "PIPELINE BODY DATA_END READY QUIT CLOSED");
+  /* The message went encrypted. */
+  assert_null(strstr(t.out.data, "hello"));
+  assert_non_null(strstr(t.clear.data, "\r\nhello\r\n..dot line\r\n.\r\n"));
+  mw_result_free(res);
+  mw_envelope_free(e);
+  tls_run_free(&r, &t);
+
+  /* A wrong pin: the handshake completes, the certificate is refused. */
+  tls_run(&r, MW_TLS_STARTTLS, &t, NULL);
+  assert_int_equal(mw_options_set_tls_fingerprint(
+                       r.o, "00112233445566778899aabbccddeeff00112233445566"
+                            "778899aabbccddeeff"),
+                   MW_OK);
+  mw_smtp_free(r.s);
+  r.s = mw_smtp_new(r.o);
+  r.s->observer = observe;
+  r.s->observer_user = &r;
+  t.layer.err = &r.s->err;
+  assert_int_equal(mw__smtp_connect_over(r.s, &t.layer), MW_E_CERT);
+  path_is(&r, "GREETING EHLO STARTTLS TLS_STARTTLS BROKEN");
+  assert_true(r.s->tls_info.handshake_done || r.s->tls_info.fingerprint[0]);
+  tls_run_free(&r, &t);
+}
+
+static void implicit_tls_session(void **state)
+{
+  (void)state;
+  struct run r;
+  struct tlsrv t;
+  tls_run(&r, MW_TLS_IMPLICIT, &t, NULL);
+  mw_status st = mw__smtp_connect_over(r.s, &t.layer);
+  if(st)
+    fail_msg("%s: %s", mw_status_name(st),
+             mw_error_message(mw_smtp_error(r.s)));
+  path_is(&r, "TLS_IMPLICIT GREETING EHLO AUTH READY");
+  assert_true(mw_smtp_is_encrypted(r.s));
+  assert_int_equal(r.s->phase, MW__PHASE_READY);
+  assert_true(r.s->phase_at[MW__PHASE_TLS_IMPLICIT] > 0);
+  assert_int_equal(mw_smtp_quit(r.s), MW_OK);
+  tls_run_free(&r, &t);
+}
+
+/* The server closes after TLS is up: in EHLO_TLS, and in AUTH. */
+static void close_over_tls(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *close_on;
+    const char *path;
+  } cases[] = {
+      {"EHLO", "GREETING EHLO STARTTLS TLS_STARTTLS EHLO_TLS BROKEN"},
+      {"AUTH", "GREETING EHLO STARTTLS TLS_STARTTLS EHLO_TLS AUTH BROKEN"},
+  };
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct run r;
+    struct tlsrv t;
+    tls_run(&r, MW_TLS_STARTTLS, &t, cases[i].close_on);
+    assert_int_equal(mw__smtp_connect_over(r.s, &t.layer), MW_E_CLOSED);
+    path_is(&r, cases[i].path);
+    assert_false(mw_smtp_is_encrypted(r.s));
+    tls_run_free(&r, &t);
+  }
+}
+
+/* ---- the server closes in every state ---------------------------------- */
+
+struct cut {
+  enum mw__smtp_state at; /* the state the close must meet */
+  mw_tls_mode mode;
+  bool auth, pipelining, bdat, quit;
+  const char *segs[6];    /* then the server closes */
+  mw_status st;           /* what the call that meets it returns */
+};
+
+static const struct cut CUTS[] = {
+    {MW__SMTP_TLS_IMPLICIT, MW_TLS_IMPLICIT, false, false, false, false,
+     {NULL}, MW_E_CLOSED},
+    {MW__SMTP_GREETING, MW_TLS_NONE, false, false, false, false, {NULL},
+     MW_E_CLOSED},
+    {MW__SMTP_EHLO, MW_TLS_NONE, false, false, false, false, {GREETING, NULL},
+     MW_E_CLOSED},
+    {MW__SMTP_HELO, MW_TLS_NONE, false, false, false, false,
+     {GREETING, "502 no\r\n", NULL}, MW_E_CLOSED},
+    {MW__SMTP_STARTTLS, MW_TLS_STARTTLS, false, false, false, false,
+     {GREETING, "250-mx\r\n250 STARTTLS\r\n", NULL}, MW_E_CLOSED},
+    {MW__SMTP_TLS_STARTTLS, MW_TLS_STARTTLS, false, false, false, false,
+     {GREETING, "250-mx\r\n250 STARTTLS\r\n", "220 go\r\n", NULL},
+     MW_E_CLOSED},
+    {MW__SMTP_AUTH, MW_TLS_NONE, true, false, false, false,
+     {GREETING, "250-mx\r\n250 AUTH LOGIN\r\n", NULL}, MW_E_CLOSED},
+    {MW__SMTP_MAIL, MW_TLS_NONE, false, false, false, false,
+     {GREETING, "250 mx\r\n", NULL}, MW_E_CLOSED},
+    {MW__SMTP_RCPT, MW_TLS_NONE, false, false, false, false,
+     {GREETING, "250 mx\r\n", "250 ok\r\n", NULL}, MW_E_CLOSED},
+    {MW__SMTP_DATA, MW_TLS_NONE, false, false, false, false,
+     {GREETING, "250 mx\r\n", "250 ok\r\n", "250 ok\r\n", "250 ok\r\n",
+      NULL},
+     MW_E_CLOSED},
+    {MW__SMTP_PIPELINE, MW_TLS_NONE, false, true, false, false,
+     {GREETING, "250-mx\r\n250 PIPELINING\r\n", "250 ok\r\n", NULL},
+     MW_E_CLOSED},
+    {MW__SMTP_DATA_EMPTY, MW_TLS_NONE, false, true, false, false,
+     {GREETING, "250-mx\r\n250 PIPELINING\r\n",
+      "250 ok\r\n550 no\r\n550 no\r\n354 go\r\n", NULL},
+     MW_E_CLOSED},
+    {MW__SMTP_BODY, MW_TLS_NONE, false, true, false, false,
+     {GREETING, "250-mx\r\n250 PIPELINING\r\n",
+      "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n", NULL},
+     MW_E_CLOSED},
+    {MW__SMTP_BDAT, MW_TLS_NONE, false, true, true, false,
+     {GREETING, "250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+      "250 ok\r\n250 ok\r\n250 ok\r\n", NULL},
+     MW_E_CLOSED},
+    {MW__SMTP_DATA_END, MW_TLS_NONE, false, true, false, false,
+     {GREETING, "250-mx\r\n250 PIPELINING\r\n",
+      "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n", NULL},
+     MW_E_DELIVERY_UNKNOWN},
+    {MW__SMTP_RSET, MW_TLS_NONE, false, false, false, false,
+     {GREETING, "250 mx\r\n", "550 sender refused\r\n", NULL},
+     MW_E_REJECTED},
+    {MW__SMTP_QUIT, MW_TLS_NONE, false, false, false, true,
+     {GREETING, "250 mx\r\n", NULL}, MW_OK},
+};
+
+/* The state the machine was in when it broke (or closed). */
+static const char *last_before_end(const struct run *r, char *buf,
+                                   size_t len)
+{
+  snprintf(buf, len, "%s", r->path);
+  char *end = strrchr(buf, ' ');
+  if(end)
+    *end = '\0';
+  char *prev = strrchr(buf, ' ');
+  return prev ? prev + 1 : buf;
+}
+
+static void close_in_every_state(void **state)
+{
+  (void)state;
+  bool seen[MW__SMTP_NSTATES] = {false};
+  for(int fails = 0; fails < 2; fails++) {
+    for(size_t i = 0; i < sizeof(CUTS) / sizeof(CUTS[0]); i++) {
+      const struct cut *c = &CUTS[i];
+      /* BODY needs writes that fail to meet the close while streaming. */
+      if(c->at == MW__SMTP_BODY && !fails)
+        continue;
+      if(c->at == MW__SMTP_DATA_END && fails)
+        continue;
+      struct run r;
+      if(c->auth)
+        run_auth_init(&r, "LOGIN");
+      else
+        run_init(&r, c->mode);
+      run_script(&r, c->segs);
+      r.s->bdat_allowed = c->bdat;
+      assert_int_equal(mw_options_set_pipelining(r.o, c->pipelining), MW_OK);
+      mw__mem_layer_close_here(r.m, fails != 0);
+      /* In BODY the client only writes: the close meets it as a reset. */
+      struct cutter cutter = {.fail = false};
+      mw_status st;
+      if(c->at == MW__SMTP_BODY) {
+        mw__layer_init(&cutter.layer, &cutter_ops, mw__mem_layer_get(r.m),
+                       &cutter, &r.s->err);
+        r.cut_on_body = &cutter;
+        st = mw__smtp_connect_over(r.s, &cutter.layer);
+      }
+      else {
+        st = run_connect(&r);
+      }
+      const char *to[] = {"b@example.org", "c@example.org", NULL};
+      mw_envelope *e = envelope("a@example.org", to);
+      mw_result *res = NULL;
+      /* BDAT: a message of two chunks, the close before the first's
+       * reply. */
+      size_t big = c->at == MW__SMTP_BDAT ? 2 * MW__SMTP_DATA_CHUNK : 0;
+      char *body = big ? malloc(big) : NULL;
+      if(body)
+        for(size_t k = 0; k < big; k++)
+          body[k] = (k % 64 == 63) ? '\n' : 'y';
+      if(!st && c->quit)
+        st = mw_smtp_quit(r.s);
+      else if(!st && body)
+        st = mw_smtp_send_buffer(r.s, e, body, big, &res);
+      else if(!st)
+        st = mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE), &res);
+      free(body);
+      char buf[1024];
+      const char *at = last_before_end(&r, buf, sizeof(buf));
+      if(strcmp(at, mw__smtp_state_name(c->at)) != 0 || st != c->st)
+        fail_msg("cut %zu (fails %d): broke in %s with %s, want %s with %s "
+                 "(path %s: %s)",
+                 i, fails, at, mw_status_name(st),
+                 mw__smtp_state_name(c->at), mw_status_name(c->st), r.path,
+                 mw_error_message(mw_smtp_error(r.s)));
+      seen[c->at] = true;
+      /* Over: no connection, no further mail. */
+      assert_true(r.s->sm == MW__SMTP_BROKEN || r.s->sm == MW__SMTP_CLOSED);
+      assert_false(mw__engine_is_open(&r.s->eng));
+      if(c->at == MW__SMTP_BODY)
+        assert_int_equal(mw_result_delivery(res), MW_DELIVERY_NOT_SENT);
+      if(c->at == MW__SMTP_DATA_END)
+        assert_int_equal(mw_result_delivery(res), MW_DELIVERY_UNKNOWN);
+      mw_result *again = NULL;
+      assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
+                                           &again),
+                       MW_E_STATE);
+      mw_result_free(again);
+      mw_result_free(res);
+      mw_envelope_free(e);
+      run_free(&r);
+    }
+  }
+  /* Every state that waits for the server was met by a close. */
+  for(int i = 0; i < MW__SMTP_NSTATES; i++) {
+    switch((enum mw__smtp_state)i) {
+    case MW__SMTP_IDLE:
+    case MW__SMTP_CAPABILITIES:
+    case MW__SMTP_READY:
+    case MW__SMTP_CLOSED:
+    case MW__SMTP_BROKEN:
+    case MW__SMTP_EHLO_TLS: /* with a TLS server: close_over_tls */
+      break;
+    default:
+      if(!seen[i])
+        fail_msg("no close tested in state %s",
+                 mw__smtp_state_name((enum mw__smtp_state)i));
+    }
+  }
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  X509_free(tls_cert);
+  EVP_PKEY_free(tls_key);
+  return 0;
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(state_names),
+      cmocka_unit_test(greeting_paths),
+      cmocka_unit_test(ehlo_paths),
+      cmocka_unit_test(starttls_paths),
+      cmocka_unit_test(stop_after_capabilities),
+      cmocka_unit_test(auth_rounds),
+      cmocka_unit_test(auth_scram_mutual),
+      cmocka_unit_test(transaction_paths),
+      cmocka_unit_test(bdat_framing),
+      cmocka_unit_test(bdat_transaction),
+      cmocka_unit_test(quit_paths),
+      cmocka_unit_test(close_in_every_state),
+      cmocka_unit_test(starttls_whole_session),
+      cmocka_unit_test(implicit_tls_session),
+      cmocka_unit_test(close_over_tls),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
