@@ -1079,10 +1079,13 @@ mw_status mw_store_set_mda_timeout(mw_store *s, unsigned ms);
  * server) only after that sync: the guarantee per message is the same as
  * without a batch, at a few disk flushes per batch instead of three per
  * message.  A crash before the sync leaves at most whole files in tmp/,
- * never one in new/.  An mbox or MDA commit stays durable at once (sync
- * is a no-op for them).  Turning the mode off syncs first.  MW_OK,
- * MW_E_STATE (a message is open, or the store did not open), and what
- * mw_store_sync() returns when turning off. */
+ * never one in new/.  Maildir only: an mbox or MDA has no batch mode
+ * (MW_E_INVALID; each of its commits is durable at once, and its
+ * exactly-once / at-least-once guarantees assume each message is
+ * recorded before the next is committed).  Turning the mode off syncs
+ * first.  MW_OK, MW_E_INVALID, MW_E_STATE (a message is open, or the
+ * store did not open), and what mw_store_sync() returns when turning
+ * off. */
 mw_status mw_store_set_batch(mw_store *s, bool on);
 /* Makes every message committed since the last sync durable (Maildir:
  * each file's data on disk, by syncfs(2) of the Maildir's filesystem when
@@ -1091,8 +1094,8 @@ mw_status mw_store_set_batch(mw_store *s, bool on);
  * new/ fsync'ed).  On failure none of the pending messages stays in the
  * store (their files are removed) and the caller fetches them again.
  * mw_store_free() drops pending messages the same way.  Returns MW_OK
- * (also with nothing pending), MW_E_STATE (a message is open), MW_E_IO,
- * MW_E_INVALID. */
+ * (also with nothing pending, and always for an mbox or MDA), MW_E_STATE
+ * (a message is open), MW_E_IO, MW_E_INVALID. */
 mw_status mw_store_sync(mw_store *s);
 
 /* ------------------------------------------------------------------------

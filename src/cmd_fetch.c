@@ -287,8 +287,8 @@ int fetch_imap_uids(const struct send_args *a, mw_imap *m, mw_store *store,
     snprintf(err, errlen, "out of memory");
     return EXIT_SOFTWARE;
   }
-  /* perf11: batch durability for this call; off again at the end (every
-   * batch was flushed: nothing is pending). */
+  /* perf11: batch durability for this call (a Maildir only); off again
+   * at the end (every batch was flushed: nothing is pending). */
   f.batch_mode = mw_store_set_batch(store, true) == MW_OK;
   mw_status st = fetch_uids(&f, m, uids, n, stored);
   if(f.batch_mode)
@@ -608,7 +608,9 @@ static int cmd_fetch_words(int argc, char **argv)
   code = in_open_store(a, &f.store, err, sizeof(err));
   if(!code)
     code = in_open_state(a, account, mailbox, &f.state, err, sizeof(err));
-  if(!code) /* perf11: durability per batch (flush_batch) */
+  /* perf11: durability per batch (flush_batch); a Maildir only (an mbox
+   * or MDA refuses: each message is recorded before the next) */
+  if(!code)
     f.batch_mode = mw_store_set_batch(f.store, true) == MW_OK;
   if(code) {
     output_early_error("fetch", a->json, code, err);

@@ -458,6 +458,10 @@ mw_status mw_store_set_batch(mw_store *s, bool on)
     return mw__error_set(&s->err, MW_E_STATE,
                          "a message is being stored: commit or abort it "
                          "first");
+  if(on && !s->kind->sync)
+    return mw__error_set(&s->err, MW_E_INVALID,
+                         "an %s store has no batch mode: each message is "
+                         "durable when committed", s->kind->name);
   mw_status st = MW_OK;
   if(!on && s->batch)
     st = mw_store_sync(s); /* nothing pending is left behind */
