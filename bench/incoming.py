@@ -15,8 +15,10 @@ them (untimed), then the tool runs alone, as an unprivileged user
 (nobody: getmail refuses to deliver as root, fetchmail warns), into an
 empty Maildir of its own, under GNU time for the peak RSS.  Afterwards
 the Maildir must hold exactly the N messages, each once (by Message-ID),
-or the row is INVALID.  Same durability for all: every message is
-fsync'ed before it counts as delivered (see bench/README.md).  Everything
+or the row is INVALID.  Same durability for all, at least: every
+message's data is on disk before it is linked into new/ (mailwire also
+fsyncs new/ and its state before it counts a batch; see
+bench/README.md).  Everything
 talks to 127.0.0.1 only.  It only reports; nothing here asserts a timing.
 """
 
@@ -116,7 +118,10 @@ def setup_tool(tool, proto, rig, home, maildir, mailwire):
         return Setup([mailwire, "fetch", "--server", url, "--maildir",
                       maildir, "--password-env", PW_ENV, "--tls-ca-file",
                       ca], env={PW_ENV: password, "XDG_STATE_HOME": state},
-                     note="fetch state in $XDG_STATE_HOME (empty)")
+                     note="fetch state in $XDG_STATE_HOME (empty); "
+                          "durability is not an option: files synced, "
+                          "renamed into new/, new/ fsync'ed, then the "
+                          "state fdatasync'ed, per batch of 200")
     if tool == "fetchmail":
         rc = os.path.join(home, "fetchmailrc")
         text = ("set no syslog\n"
@@ -320,9 +325,11 @@ def print_table(res):
     log("\n" + "=" * 78)
     log("INCOMING: one-way download of %d messages (~%d bytes each) into "
         "a Maildir," % (res["messages"], res["message_bytes_avg"]))
-    log("fsync per message; ratios are peer / mailwire (rate above 1: "
-        "the peer was faster;")
-    log("RSS above 1: the peer used more memory)")
+    log("each message's data on disk before it is linked into new/ "
+        "(bench/README.md);")
+    log("ratios are peer / mailwire (rate above 1: the peer was faster; "
+        "RSS above 1:")
+    log("the peer used more memory)")
     log("=" * 78)
     for proto, rows in res["protocols"].items():
         log("\n  %s (%s)" % (proto, "IMAP over TLS, port 993 style"

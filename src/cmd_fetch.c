@@ -10,6 +10,11 @@
  * the message's key (imap:ACCOUNT:UIDVALIDITY:UID, pop3:ACCOUNT:UIDL),
  * does not keep it twice.  Messages come pipelined, BATCH at a time
  * (mw_imap_fetch, mw_pop3_retrieve_many), streamed into the store.
+ * Durability is per batch (the store in batch mode, mw_store_set_batch):
+ * after each batch the store is synced (every message of it durable in
+ * the Maildir), then all its ids are recorded with one fdatasync
+ * (mw_fetch_state_add_many), then, with --delete, the server deletes
+ * them: the same order per message, a few disk flushes per batch.
  */
 #include "args.h"
 #include "commands.h"
@@ -44,6 +49,14 @@ struct fetch {
   /* totals */
   size_t fetched, skipped, deleted, done;
   uint64_t bytes;
+  /* perf11: batch durability.  Messages committed to the store but not
+   * yet synced and recorded: ids (NULL: not recorded) and whether each
+   * was in the store already; at most BATCH (flush_batch empties it). */
+  bool batch_mode;
+  const char *pend_id[BATCH];
+  char pend_uid[BATCH][72]; /* a UID or a UIDL (70 at most) */
+  bool pend_already[BATCH];
+  size_t npend;
   /* a local failure (store, state): stops the transfer */
   int local_code;
   char local_err[1024];
@@ -89,6 +102,35 @@ static mw_status msg_data(struct fetch *f, const char *data, size_t len)
   return MW_OK;
 }
 
+/* perf11: the batch's messages durable in the store (mw_store_sync),
+ * then recorded with one fdatasync; counted only then. */
+static mw_status flush_batch(struct fetch *f)
+{
+  if(!f->batch_mode)
+    return MW_OK;
+  size_t n = f->npend, nid = 0;
+  f->npend = 0;
+  mw_status st = mw_store_sync(f->store);
+  if(st)
+    return local_fail(f, in_store_exit(f->a, st), "store",
+                      mw_store_error(f->store));
+  const char *ids[BATCH];
+  for(size_t i = 0; i < n; i++)
+    if(f->pend_id[i])
+      ids[nid++] = f->pend_id[i];
+  st = mw_fetch_state_add_many(f->state, ids, nid);
+  if(st)
+    return local_fail(f, st == MW_E_NOMEM ? EXIT_SOFTWARE : EXIT_IOERR,
+                      "fetch state", mw_fetch_state_error(f->state));
+  for(size_t i = 0; i < n; i++) {
+    if(f->pend_already[i])
+      f->skipped++;
+    else
+      f->fetched++;
+  }
+  return MW_OK;
+}
+
 /* Ends the message: durable in the store, then recorded (id: the UID or
  * UIDL; NULL: not recorded, a POP3 server without UIDL). */
 static mw_status msg_end(struct fetch *f, const char *id)
@@ -100,6 +142,20 @@ static mw_status msg_end(struct fetch *f, const char *id)
     if(st)
       return local_fail(f, in_store_exit(f->a, st), "store",
                         mw_store_error(f->store));
+  }
+  if(f->batch_mode) { /* perf11: recorded by flush_batch() */
+    if(f->npend == BATCH && flush_batch(f))
+      return MW_E_IO;
+    if(id) {
+      snprintf(f->pend_uid[f->npend], sizeof(f->pend_uid[0]), "%s", id);
+      f->pend_id[f->npend] = f->pend_uid[f->npend];
+    }
+    else
+      f->pend_id[f->npend] = NULL;
+    f->pend_already[f->npend++] = already;
+    f->done++;
+    in_progress_step(&f->prog, f->done, f->bytes);
+    return MW_OK;
   }
   if(id) {
     mw_status st = mw_fetch_state_add(f->state, id);
@@ -204,6 +260,7 @@ static mw_status fetch_uids(struct fetch *f, mw_imap *m,
     st = mw_imap_fetch(m, todo + i, n, imap_message, &b);
     if(st)
       msg_drop(f);
+    flush_batch(f); /* perf11: durable and recorded before any delete */
     /* What this batch stored and recorded is deleted even when the batch
      * stopped early on a server error; not after a local failure (the
      * transfer was cut in the middle of the server's reply). */
@@ -230,7 +287,12 @@ int fetch_imap_uids(const struct send_args *a, mw_imap *m, mw_store *store,
     snprintf(err, errlen, "out of memory");
     return EXIT_SOFTWARE;
   }
+  /* perf11: batch durability for this call (a Maildir only); off again
+   * at the end (every batch was flushed: nothing is pending). */
+  f.batch_mode = mw_store_set_batch(store, true) == MW_OK;
   mw_status st = fetch_uids(&f, m, uids, n, stored);
+  if(f.batch_mode)
+    mw_store_set_batch(store, false);
   free(stored);
   *fetched = f.fetched + f.skipped;
   if(f.local_code) {
@@ -404,6 +466,7 @@ static int fetch_pop3(struct fetch *f, mw_pop3 *p, const mw_error **err)
     st = mw_pop3_retrieve_many(p, nums, n, pop3_message, f);
     if(st)
       msg_drop(f);
+    flush_batch(f); /* perf11: durable and recorded before any DELE */
     /* DELE what this batch stored and recorded (they take effect at
      * QUIT, only if it succeeds). */
     size_t stored = f->done - before;
@@ -545,6 +608,10 @@ static int cmd_fetch_words(int argc, char **argv)
   code = in_open_store(a, &f.store, err, sizeof(err));
   if(!code)
     code = in_open_state(a, account, mailbox, &f.state, err, sizeof(err));
+  /* perf11: durability per batch (flush_batch); a Maildir only (an mbox
+   * or MDA refuses: each message is recorded before the next) */
+  if(!code)
+    f.batch_mode = mw_store_set_batch(f.store, true) == MW_OK;
   if(code) {
     output_early_error("fetch", a->json, code, err);
     goto done;

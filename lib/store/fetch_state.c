@@ -13,7 +13,10 @@
  *     + ID                                  a UID or UIDL fetched since
  *                                           the last rewrite (journal)
  * mw_fetch_state_add() appends "+ ID\n" and fdatasync()s before it
- * returns.  A rewrite (UIDVALIDITY change, POP3 prune, close, or more than
+ * returns; mw_fetch_state_add_many() and _add_uids() append all their
+ * records with one write and one fdatasync (a crash may leave a prefix
+ * of them: each whole line is a valid record, a torn last one is cut).
+ * A rewrite (UIDVALIDITY change, POP3 prune, close, or more than
  * MW__FETCH_STATE_COMPACT journal records) writes FILE.tmp, fsyncs it,
  * renames it over FILE and fsyncs DIR, so a crash leaves the old or the
  * new file, never a mix.  At open, a last line without its newline (a
@@ -658,6 +661,130 @@ mw_status mw_fetch_state_add(mw_fetch_state *st, const char *id)
   if(!id_insert(st, c))
     return mw__error_set(&st->err, MW_E_NOMEM, NULL);
   return maybe_compact(st);
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Appends the records in b (complete "+ ID\n" lines) with one write and
+ * one fdatasync. */
+static mw_status append_many(struct mw_fetch_state *st, struct mw__sbuf *b,
+                             size_t lines)
+{
+  if(b->failed)
+    return mw__error_set(&st->err, MW_E_NOMEM, NULL);
+  if(!lines)
+    return MW_OK;
+  if(fwrite(b->data, 1, b->len, st->f) != b->len || fflush(st->f) != 0)
+    return syserr(st, "cannot write", st->path);
+  if(fdatasync(fileno(st->f)) != 0)
+    return syserr(st, "cannot fsync", st->path);
+  st->journal_lines += lines;
+  return MW_OK;
+}
+
+mw_status mw_fetch_state_add_uids(mw_fetch_state *st, const uint32_t *uids,
+                                  size_t n)
+{
+  mw_status rc = usable(st);
+  if(rc != MW_OK)
+    return rc;
+  if(!uids && n)
+    return mw__error_set(&st->err, MW_E_INVALID, "no UIDs given");
+  if(st->kind != MW_FETCH_STATE_IMAP)
+    return mw__error_set(&st->err, MW_E_INVALID,
+                         "UIDs belong to an IMAP fetch state");
+  for(size_t i = 0; i < n; i++)
+    if(!uids[i])
+      return mw__error_set(&st->err, MW_E_INVALID,
+                           "a UID is a non-zero number of an IMAP mailbox");
+  if(n && !st->have_uv)
+    return mw__error_set(&st->err, MW_E_STATE,
+                         "record the mailbox's UIDVALIDITY before its UIDs");
+  /* Ascending and once each: a copy, sorted. */
+  uint32_t *u = mw__malloc((n ? n : 1) * sizeof(*u));
+  if(!u)
+    return mw__error_set(&st->err, MW_E_NOMEM, NULL);
+  if(n) {
+    memcpy(u, uids, n * sizeof(*u));
+    qsort(u, n, sizeof(*u), u32_cmp);
+  }
+  struct mw__sbuf b;
+  mw__sbuf_init(&b);
+  size_t lines = 0;
+  for(size_t i = 0; i < n; i++)
+    if((i == 0 || u[i] != u[i - 1]) &&
+       !mw_fetch_state_contains_uid(st, u[i])) {
+      mw__sbuf_printf(&b, "+ %lu\n", (unsigned long)u[i]);
+      lines++;
+    }
+  rc = append_many(st, &b, lines); /* durable first, then believed */
+  mw__sbuf_free(&b);
+  for(size_t i = 0; rc == MW_OK && lines && i < n; i++)
+    if(!range_add(st, u[i], u[i]))
+      rc = mw__error_set(&st->err, MW_E_NOMEM, NULL);
+  mw__free(u);
+  return rc == MW_OK ? maybe_compact(st) : rc;
+}
+
+mw_status mw_fetch_state_add_many(mw_fetch_state *st,
+                                  const char *const *ids, size_t n)
+{
+  mw_status rc = usable(st);
+  if(rc != MW_OK)
+    return rc;
+  if(!ids && n)
+    return mw__error_set(&st->err, MW_E_INVALID, "no ids given");
+  if(st->kind == MW_FETCH_STATE_IMAP) {
+    uint32_t *u = mw__malloc((n ? n : 1) * sizeof(*u));
+    if(!u)
+      return mw__error_set(&st->err, MW_E_NOMEM, NULL);
+    for(size_t i = 0; i < n; i++)
+      if(!uid_text(ids[i], &u[i])) {
+        mw__free(u);
+        return mw__error_set(&st->err, MW_E_INVALID,
+                             "an IMAP UID is a number from 1 to 4294967295");
+      }
+    rc = mw_fetch_state_add_uids(st, u, n);
+    mw__free(u);
+    return rc;
+  }
+  for(size_t i = 0; i < n; i++)
+    if(!uidl_ok(ids[i]))
+      return mw__error_set(&st->err, MW_E_INVALID,
+                           "a UIDL is 1 to 70 printable characters");
+  /* The new ids, once each, in a set of their own first. */
+  struct mw_fetch_state fresh = {.kind = MW_FETCH_STATE_POP3};
+  struct mw__sbuf b;
+  mw__sbuf_init(&b);
+  size_t lines = 0;
+  for(size_t i = 0; rc == MW_OK && i < n; i++) {
+    if(id_has(st, ids[i]) || id_has(&fresh, ids[i]))
+      continue;
+    char *c = mw__strdup(ids[i]);
+    if(!c || !id_insert(&fresh, c)) /* id_insert frees c on failure */
+      rc = mw__error_set(&st->err, MW_E_NOMEM, NULL);
+    mw__sbuf_printf(&b, "+ %s\n", ids[i]);
+    lines++;
+  }
+  if(rc == MW_OK)
+    rc = append_many(st, &b, lines); /* durable first, then believed */
+  mw__sbuf_free(&b);
+  /* Their strings move into the state. */
+  for(size_t i = 0; i < fresh.icap; i++) {
+    if(!fresh.ids[i])
+      continue;
+    if(rc == MW_OK && !id_insert(st, fresh.ids[i]))
+      rc = mw__error_set(&st->err, MW_E_NOMEM, NULL);
+    else if(rc != MW_OK)
+      mw__free(fresh.ids[i]);
+    fresh.ids[i] = NULL;
+  }
+  ids_clear(&fresh);
+  return rc == MW_OK ? maybe_compact(st) : rc;
 }
 
 mw_status mw_fetch_state_prune(mw_fetch_state *st,

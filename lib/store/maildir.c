@@ -22,27 +22,49 @@
  * "recorded as fetched" harmless.  Messages that another program puts
  * into the Maildir while the store is open are not seen.
  */
+#define _GNU_SOURCE /* syncfs, sync_file_range */
 #include "store/store.h"
 
 #include "core/util.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #define TMP_MAX_AGE (36 * 3600)
+/* Batch mode without syncfs: at most this many pending files stay open
+ * for the sync's fsync; later ones are fsync'ed at commit. */
+#define MAX_OPEN_PENDING 128
+
+/* A committed file waiting in tmp/ for mw_store_sync(). */
+struct pending {
+  char *name;
+  mw__key_hash hash;
+  FILE *f;      /* open for the sync's fsync, or NULL */
+  bool renamed; /* in new/ now (during a sync) */
+};
 
 struct maildir {
   struct mw__hash_set keys;
+  struct mw__hash_set pending_keys; /* keys of the pending files */
   char host[200];
   unsigned long seq;
-  FILE *f;
+  long pid;
+  FILE *f;      /* the message being written, or NULL */
+  DIR *new_dir; /* new/, open while the store is: fsync, syncfs */
+  int new_fd;   /* dirfd(new_dir) */
+  bool use_syncfs;
+  struct pending *pend;
+  size_t npend, pcap, nopen;
   char name[NAME_MAX + 1];
   char tmp_path[PATH_MAX];
 };
@@ -131,11 +153,57 @@ static mw_status scan(struct mw_store *s, struct maildir *md, const char *sub)
   return st;
 }
 
+/* Whether syncfs(2) on this filesystem makes every file written to it
+ * durable and reports a failed writeback: a local filesystem that syncs
+ * its journal or log (not a network or FUSE one, whose syncfs may stop at
+ * the page cache), on Linux 5.8 or later (syncfs reports writeback errors
+ * since then; earlier it returned 0 regardless). */
+static bool syncfs_trusted(int fd)
+{
+#ifdef __linux__
+  struct statfs sf;
+  if(fstatfs(fd, &sf) != 0)
+    return false;
+  switch((unsigned long)sf.f_type) {
+  case 0xEF53UL:     /* ext2/3/4 */
+  case 0x58465342UL: /* XFS */
+  case 0x9123683EUL: /* Btrfs */
+  case 0xF2F52010UL: /* F2FS */
+  case 0x01021994UL: /* tmpfs: nothing to sync, nothing lost */
+    break;
+  default:
+    return false;
+  }
+  struct utsname u;
+  unsigned long major = 0, minor = 0;
+  if(uname(&u) != 0)
+    return false;
+  char *end;
+  major = strtoul(u.release, &end, 10);
+  if(*end == '.')
+    minor = strtoul(end + 1, NULL, 10);
+  return major > 5 || (major == 5 && minor >= 8);
+#else
+  (void)fd;
+  return false;
+#endif
+}
+
+void mw__store_maildir_use_syncfs(struct mw_store *s, bool on)
+{
+  if(s && s->kind == &mw__store_maildir && s->impl) {
+    struct maildir *md = s->impl;
+    md->use_syncfs = on && syncfs_trusted(md->new_fd);
+  }
+}
+
 static mw_status md_open(struct mw_store *s)
 {
   struct maildir *md = mw__calloc(1, sizeof(*md));
   if(!md)
     return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+  md->new_fd = -1;
+  md->pid = (long)getpid();
   s->impl = md;
   host_name(md);
   char path[PATH_MAX];
@@ -158,6 +226,14 @@ static mw_status md_open(struct mw_store *s)
     if(!mw__fsync_dir(path))
       return mw__store_syserr(s, "cannot fsync directory", path);
   }
+  /* new/ stays open: every commit fsyncs it (or every sync, in batch
+   * mode), and syncfs() reports the errors seen since this open. */
+  path_of(s, path, sizeof(path), "new", NULL);
+  md->new_dir = opendir(path);
+  if(!md->new_dir)
+    return mw__store_syserr(s, "cannot open directory", path);
+  md->new_fd = dirfd(md->new_dir);
+  md->use_syncfs = syncfs_trusted(md->new_fd);
   st = scan(s, md, "new");
   if(st == MW_OK)
     st = scan(s, md, "cur");
@@ -169,7 +245,8 @@ static mw_status md_open(struct mw_store *s)
 static bool md_contains(const struct mw_store *s, const char *hash)
 {
   const struct maildir *md = s->impl;
-  return mw__hash_set_has(&md->keys, hash);
+  return mw__hash_set_has(&md->keys, hash) ||
+         mw__hash_set_has(&md->pending_keys, hash);
 }
 
 static mw_status md_begin(struct mw_store *s)
@@ -179,7 +256,7 @@ static mw_status md_begin(struct mw_store *s)
     struct timeval tv;
     gettimeofday(&tv, NULL);
     int n = snprintf(md->name, sizeof(md->name), "%lld.M%ldP%ldQ%lu.%s,MW=%s",
-                     (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+                     (long long)tv.tv_sec, (long)tv.tv_usec, md->pid,
                      ++md->seq, md->host, s->hash);
     if(n < 0 || (size_t)n >= sizeof(md->name) ||
        !path_of(s, md->tmp_path, sizeof(md->tmp_path), "tmp", md->name))
@@ -200,11 +277,14 @@ static mw_status md_begin(struct mw_store *s)
     fclose(md->f);
     md->f = NULL;
     unlink(md->tmp_path);
+    md->tmp_path[0] = '\0';
     return st;
   }
   return MW_OK;
 }
 
+/* store.c hands over up to 16 KiB at a time: more than stdio's buffer,
+ * so a small message reaches the file in one write(2) at commit. */
 static mw_status md_put(struct mw_store *s, const char *data, size_t len)
 {
   struct maildir *md = s->impl;
@@ -213,9 +293,67 @@ static mw_status md_put(struct mw_store *s, const char *data, size_t len)
   return MW_OK;
 }
 
+/* Batch mode: the file stays in tmp/ until md_sync().  On failure the
+ * file is still md->f / md->tmp_path, for md_abort(). */
+static mw_status md_commit_pending(struct mw_store *s, struct maildir *md)
+{
+  if(md->npend == md->pcap) {
+    size_t ncap = md->pcap ? md->pcap * 2 : 64;
+    struct pending *n = mw__realloc(md->pend, ncap * sizeof(*n));
+    if(!n)
+      return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+    md->pend = n;
+    md->pcap = ncap;
+  }
+  char *name = mw__strdup(md->name);
+  if(!name)
+    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+  bool keep_open = !md->use_syncfs && md->nopen < MAX_OPEN_PENDING;
+  if(fflush(md->f) != 0) {
+    mw__free(name);
+    return mw__store_syserr(s, "cannot write", md->tmp_path);
+  }
+  if(keep_open) {
+#ifdef SYNC_FILE_RANGE_WRITE
+    /* Start the writeback now: by the sync most of it is done, and one
+     * journal commit covers many files. */
+    (void)sync_file_range(fileno(md->f), 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+  }
+  else {
+    /* syncfs needs no descriptor; past the cap, this file is made
+     * durable now (its rename still waits for the sync). */
+    bool ok = md->use_syncfs || fsync(fileno(md->f)) == 0;
+    const char *verb = ok ? "cannot close" : "cannot fsync";
+    FILE *f = md->f;
+    md->f = NULL;
+    if(fclose(f) != 0)
+      ok = false;
+    if(!ok) {
+      mw__free(name);
+      return mw__store_syserr(s, verb, md->tmp_path);
+    }
+  }
+  if(!mw__hash_set_add(&md->pending_keys, s->hash)) {
+    mw__free(name);
+    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+  }
+  md->pend[md->npend].name = name;
+  md->pend[md->npend].f = keep_open ? md->f : NULL;
+  md->pend[md->npend].renamed = false;
+  memcpy(md->pend[md->npend].hash, s->hash, sizeof(s->hash));
+  md->npend++;
+  md->nopen += keep_open;
+  md->f = NULL;
+  md->tmp_path[0] = '\0'; /* the batch's now */
+  return MW_OK;
+}
+
 static mw_status md_commit(struct mw_store *s)
 {
   struct maildir *md = s->impl;
+  if(s->batch)
+    return md_commit_pending(s, md);
   char new_path[PATH_MAX], new_dir[PATH_MAX];
   if(!path_of(s, new_path, sizeof(new_path), "new", md->name) ||
      !path_of(s, new_dir, sizeof(new_dir), "new", NULL))
@@ -232,13 +370,84 @@ static mw_status md_commit(struct mw_store *s)
   if(rename(md->tmp_path, new_path) != 0)
     return mw__store_syserr(s, "cannot rename into new/", md->tmp_path);
   md->tmp_path[0] = '\0';
-  if(!mw__fsync_dir(new_dir)) {
+  if(fsync(md->new_fd) != 0) {
     mw_status st = mw__store_syserr(s, "cannot fsync directory", new_dir);
     unlink(new_path); /* not durable: not delivered */
     return st;
   }
   if(!mw__hash_set_add(&md->keys, s->hash))
     return MW_OK; /* delivered; only the duplicate check is weaker */
+  return MW_OK;
+}
+
+/* Forgets the pending files; with remove, deletes them (from tmp/, or
+ * from new/ when a failed sync had renamed them already). */
+static void drop_pending(struct mw_store *s, struct maildir *md, bool remove)
+{
+  char path[PATH_MAX];
+  for(size_t i = 0; i < md->npend; i++) {
+    struct pending *p = &md->pend[i];
+    if(p->f)
+      fclose(p->f);
+    if(remove && path_of(s, path, sizeof(path), p->renamed ? "new" : "tmp",
+                         p->name))
+      unlink(path);
+    mw__free(p->name);
+  }
+  md->npend = 0;
+  md->nopen = 0;
+  mw__hash_set_free(&md->pending_keys);
+}
+
+static mw_status md_sync(struct mw_store *s)
+{
+  struct maildir *md = s->impl;
+  if(!md || !md->npend)
+    return MW_OK;
+  char from[PATH_MAX], to[PATH_MAX], new_dir[PATH_MAX];
+  path_of(s, new_dir, sizeof(new_dir), "new", NULL);
+  mw_status st = MW_OK;
+  /* 1. Every pending file's bytes on disk. */
+  if(md->use_syncfs) {
+    if(syncfs(md->new_fd) != 0)
+      st = mw__store_syserr(s, "cannot sync the filesystem of", s->target);
+  }
+  for(size_t i = 0; i < md->npend; i++) {
+    struct pending *p = &md->pend[i];
+    if(!p->f)
+      continue;
+    if(st == MW_OK && fsync(fileno(p->f)) != 0 &&
+       path_of(s, from, sizeof(from), "tmp", p->name))
+      st = mw__store_syserr(s, "cannot fsync", from);
+    if(fclose(p->f) != 0 && st == MW_OK &&
+       path_of(s, from, sizeof(from), "tmp", p->name))
+      st = mw__store_syserr(s, "cannot close", from);
+    p->f = NULL;
+  }
+  md->nopen = 0;
+  /* 2. Into new/, 3. new/ on disk. */
+  for(size_t i = 0; st == MW_OK && i < md->npend; i++) {
+    struct pending *p = &md->pend[i];
+    if(!path_of(s, from, sizeof(from), "tmp", p->name) ||
+       !path_of(s, to, sizeof(to), "new", p->name))
+      st = mw__error_set(&s->err, MW_E_INVALID, "path too long: %s",
+                         s->target);
+    else if(rename(from, to) != 0)
+      st = mw__store_syserr(s, "cannot rename into new/", from);
+    else
+      p->renamed = true;
+  }
+  if(st == MW_OK && fsync(md->new_fd) != 0)
+    st = mw__store_syserr(s, "cannot fsync directory", new_dir);
+  if(st != MW_OK) {
+    drop_pending(s, md, true); /* not durable: not delivered */
+    return st;
+  }
+  /* Durable: their keys join the Maildir's (a failure here only weakens
+   * the duplicate check, as in md_commit). */
+  for(size_t i = 0; i < md->npend; i++)
+    (void)mw__hash_set_add(&md->keys, md->pend[i].hash);
+  drop_pending(s, md, false);
   return MW_OK;
 }
 
@@ -263,6 +472,10 @@ static void md_close(struct mw_store *s)
   if(!md)
     return;
   md_abort(s);
+  drop_pending(s, md, true); /* never reported durable: never stored */
+  mw__free(md->pend);
+  if(md->new_dir)
+    closedir(md->new_dir);
   mw__hash_set_free(&md->keys);
   mw__free(md);
   s->impl = NULL;
@@ -270,4 +483,4 @@ static void md_close(struct mw_store *s)
 
 const struct mw__store_kind mw__store_maildir = {
     "Maildir", md_open, md_contains, md_begin, md_put,
-    md_commit, md_abort, md_close};
+    md_commit, md_abort, md_close, md_sync};

@@ -375,4 +375,4 @@ static void mb_close(struct mw_store *s)
 
 const struct mw__store_kind mw__store_mbox = {
     "mbox", mb_open, mb_contains, mb_begin, mb_put,
-    mb_commit, mb_abort, mb_close};
+    mb_commit, mb_abort, mb_close, NULL};

@@ -246,4 +246,4 @@ static void mda_close(struct mw_store *s)
 
 const struct mw__store_kind mw__store_mda = {
     "MDA", mda_open, mda_contains, mda_begin, mda_put,
-    mda_commit, mda_abort, mda_close};
+    mda_commit, mda_abort, mda_close, NULL};

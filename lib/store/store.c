@@ -188,13 +188,18 @@ mw_status mw_store_open(mw_store_kind kind, const char *target,
     return mw__error_set(&s->err, MW_E_INVALID, "unknown store kind %d",
                          (int)kind);
   }
-  if(!target || !*target)
-    return mw__error_set(&s->err, MW_E_INVALID, "the %s store needs a %s",
-                         s->kind->name,
-                         kind == MW_STORE_MDA ? "command" : "path");
+  if(!target || !*target) {
+    mw_status st = mw__error_set(&s->err, MW_E_INVALID,
+                                 "the %s store needs a %s", s->kind->name,
+                                 kind == MW_STORE_MDA ? "command" : "path");
+    s->kind = NULL; /* nothing opened: nothing to use */
+    return st;
+  }
   s->target = mw__strdup(target);
-  if(!s->target)
+  if(!s->target) {
+    s->kind = NULL;
     return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+  }
   mw_status st = s->kind->open(s);
   if(st != MW_OK) {
     s->kind->close(s);
@@ -310,6 +315,27 @@ static mw_status emit(struct mw_store *s, char c)
   return MW_OK;
 }
 
+/* Appends n bytes that need no conversion to s->out, flushing as it
+ * fills. */
+static mw_status emit_run(struct mw_store *s, const char *p, size_t n)
+{
+  while(n) {
+    if(s->out_len == sizeof(s->out)) {
+      mw_status st = flush_out(s);
+      if(st != MW_OK)
+        return st;
+    }
+    size_t k = sizeof(s->out) - s->out_len;
+    if(k > n)
+      k = n;
+    memcpy(s->out + s->out_len, p, k);
+    s->out_len += k;
+    p += k;
+    n -= k;
+  }
+  return MW_OK;
+}
+
 mw_status mw_store_write(mw_store *s, const void *data, size_t len)
 {
   if(!s)
@@ -318,27 +344,33 @@ mw_status mw_store_write(mw_store *s, const void *data, size_t len)
     return mw__error_set(&s->err, MW_E_STATE, "no message is being stored");
   if(s->failed)
     return s->err.status;
-  if(s->duplicate)
+  if(s->duplicate || !len)
     return MW_OK;
-  const char *p = data;
-  for(size_t i = 0; i < len; i++) {
-    char c = p[i];
-    mw_status st = MW_OK;
-    if(s->pending_cr) {
-      s->pending_cr = false;
-      if(c != '\n')
-        st = emit(s, '\r'); /* a lone CR stays */
-    }
-    if(st == MW_OK) {
-      if(c == '\r')
-        s->pending_cr = true;
-      else
-        st = emit(s, c);
-    }
-    if(st != MW_OK)
-      return st;
+  const char *p = data, *end = p + len;
+  mw_status st = MW_OK;
+  if(s->pending_cr) {
+    s->pending_cr = false;
+    if(*p != '\n')
+      st = emit(s, '\r'); /* a lone CR stays */
   }
-  return MW_OK;
+  /* Runs without CR are copied whole; a CR before LF is dropped, a CR at
+   * the end of the chunk waits for the next byte. */
+  while(st == MW_OK && p < end) {
+    const char *cr = memchr(p, '\r', (size_t)(end - p));
+    if(!cr) {
+      st = emit_run(s, p, (size_t)(end - p));
+      break;
+    }
+    st = emit_run(s, p, (size_t)(cr - p));
+    p = cr + 1;
+    if(st != MW_OK)
+      break;
+    if(p == end)
+      s->pending_cr = true;
+    else if(*p != '\n')
+      st = emit(s, '\r');
+  }
+  return st;
 }
 
 static void end_message(struct mw_store *s)
@@ -400,6 +432,42 @@ mw_status mw_store_abort(mw_store *s)
   end_message(s);
   mw__error_clear(&s->err);
   return MW_OK;
+}
+
+mw_status mw_store_sync(mw_store *s)
+{
+  if(!s)
+    return MW_E_INVALID;
+  if(!s->kind)
+    return mw__error_set(&s->err, MW_E_STATE, "the store did not open");
+  if(s->in_message)
+    return mw__error_set(&s->err, MW_E_STATE,
+                         "a message is being stored: commit or abort it "
+                         "first");
+  mw__error_clear(&s->err);
+  return s->kind->sync ? s->kind->sync(s) : MW_OK;
+}
+
+mw_status mw_store_set_batch(mw_store *s, bool on)
+{
+  if(!s)
+    return MW_E_INVALID;
+  if(!s->kind)
+    return mw__error_set(&s->err, MW_E_STATE, "the store did not open");
+  if(s->in_message)
+    return mw__error_set(&s->err, MW_E_STATE,
+                         "a message is being stored: commit or abort it "
+                         "first");
+  if(on && !s->kind->sync)
+    return mw__error_set(&s->err, MW_E_INVALID,
+                         "an %s store has no batch mode: each message is "
+                         "durable when committed", s->kind->name);
+  mw_status st = MW_OK;
+  if(!on && s->batch)
+    st = mw_store_sync(s); /* nothing pending is left behind */
+  if(st == MW_OK)
+    s->batch = on;
+  return st;
 }
 
 mw_status mw_store_set_mda_timeout(mw_store *s, unsigned ms)

@@ -48,6 +48,9 @@ struct mw__store_kind {
   /* Drop what begin/put made; never fails. */
   void (*abort)(struct mw_store *s);
   void (*close)(struct mw_store *s);
+  /* Batch mode: make every message committed since the last sync
+   * durable (NULL: the kind's commits are durable already). */
+  mw_status (*sync)(struct mw_store *s);
 };
 
 extern const struct mw__store_kind mw__store_maildir;
@@ -62,6 +65,7 @@ struct mw_store {
   bool duplicate;   /* this message's key is present: writes are dropped */
   bool failed;      /* a write failed: only abort or commit (fails) */
   bool pending_cr;  /* the last byte given was a CR */
+  bool batch;       /* mw_store_set_batch(): durability at mw_store_sync() */
   char key[MW__STORE_KEY_MAX + 1];
   mw__key_hash hash;
   char sender[256];
@@ -78,6 +82,10 @@ mw_status mw__store_syserr(struct mw_store *s, const char *verb,
                            const char *path);
 /* fsync of a directory (opened read-only); errno set on failure. */
 bool mw__fsync_dir(const char *path);
+/* Tests only: whether a Maildir store's batch sync may use syncfs(2)
+ * (false: an fsync of each file, the path used where syncfs is not
+ * trusted).  No effect on other kinds. */
+void mw__store_maildir_use_syncfs(struct mw_store *s, bool on);
 /* Writes all of data to f; false with errno on failure. */
 bool mw__write_all(FILE *f, const void *data, size_t len);
 

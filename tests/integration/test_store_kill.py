@@ -4,7 +4,9 @@ tests/integration/store_kill.c stores COUNT messages as `mailwire fetch`
 will (store, then record as fetched); this test kills it with SIGKILL at
 random moments in a bounded loop, reruns it each time, and at the end
 checks that every message is in the Maildir (or the mbox) exactly once,
-byte for byte, and that no partial file ever sits in new/.
+byte for byte, and that no partial file ever sits in new/.  The Maildir
+runs twice: one message at a time, and with the batch API
+(mw_store_set_batch, mw_store_sync, mw_fetch_state_add_many).
 """
 import os
 import random
@@ -92,6 +94,21 @@ class StoreKill(unittest.TestCase):
             self.assertEqual(os.listdir(os.path.join(md, "cur")), [])
             print("maildir: %d kills, %d messages, %d leftovers in tmp/"
                   % (kills, len(seen), len(os.listdir(os.path.join(md, "tmp")))))
+
+    def test_maildir_batch(self):
+        """The batch API (store sync, then the batch's ids recorded at
+        once): the same guarantees as one message at a time."""
+        with tempfile.TemporaryDirectory() as d:
+            md, state = os.path.join(d, "Maildir"), os.path.join(d, "state")
+            kills = self.run_killed("maildir-batch", md, state)
+            seen = self.check_new(md)
+            self.assertEqual(sorted(seen), list(range(COUNT)))
+            dups = [i for i, n in seen.items() if n != 1]
+            self.assertEqual(dups, [], "stored more than once")
+            self.assertEqual(os.listdir(os.path.join(md, "cur")), [])
+            print("maildir-batch: %d kills, %d messages, %d leftovers in "
+                  "tmp/" % (kills, len(seen),
+                            len(os.listdir(os.path.join(md, "tmp")))))
 
     def test_mbox(self):
         with tempfile.TemporaryDirectory() as d:

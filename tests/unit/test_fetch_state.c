@@ -326,6 +326,95 @@ static void bad_arguments(void **state)
   mw_fetch_state_free(st);
 }
 
+/* mw_fetch_state_add_many / _add_uids: one append for many ids. */
+static size_t count_lines(const char *text, const char *prefix)
+{
+  size_t n = 0, pl = strlen(prefix);
+  for(const char *p = text; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1
+                                                     : p + strlen(p))
+    n += strncmp(p, prefix, pl) == 0;
+  return n;
+}
+
+static void add_many_imap(void **state)
+{
+  char *dir = *state;
+  mw_fetch_state *st = open_imap(dir);
+  static const uint32_t uids[] = {5, 6, 7, 9};
+  assert_int_equal(mw_fetch_state_add_uids(st, uids, 4), MW_E_STATE);
+  assert_int_equal(mw_fetch_state_set_uidvalidity(st, 77, NULL), MW_OK);
+  assert_int_equal(mw_fetch_state_add_uid(st, 6), MW_OK);
+  /* 6 is recorded already, 9 given twice: three new records. */
+  static const uint32_t more[] = {5, 6, 7, 9, 9};
+  assert_int_equal(mw_fetch_state_add_uids(st, more, 5), MW_OK);
+  assert_int_equal(mw_fetch_state_count(st), 4);
+  assert_true(mw_fetch_state_contains_uid(st, 9));
+  char path[1024];
+  snprintf(path, sizeof(path), "%s", mw_fetch_state_path(st));
+  /* Written before close (durable), once each. */
+  assert_int_equal(count_lines(slurp(path), "+ "), 4);
+  /* Text ids; an invalid one refuses the lot, nothing written. */
+  const char *bad[] = {"11", "0"};
+  assert_int_equal(mw_fetch_state_add_many(st, bad, 2), MW_E_INVALID);
+  assert_false(mw_fetch_state_contains_uid(st, 11));
+  assert_int_equal(count_lines(slurp(path), "+ "), 4);
+  const char *ids[] = {"11", "12"};
+  assert_int_equal(mw_fetch_state_add_many(st, ids, 2), MW_OK);
+  assert_int_equal(mw_fetch_state_add_many(st, NULL, 0), MW_OK);
+  assert_int_equal(mw_fetch_state_add_uids(st, NULL, 1), MW_E_INVALID);
+  static const uint32_t zero[] = {3, 0};
+  assert_int_equal(mw_fetch_state_add_uids(st, zero, 2), MW_E_INVALID);
+  assert_false(mw_fetch_state_contains_uid(st, 3));
+  /* The journal as written, before the compaction of free. */
+  mw_fetch_state *st2;
+  char *text = strdup(slurp(path));
+  mw_fetch_state_free(st);
+  assert_int_equal(count_lines(text, "+ "), 6);
+  free(text);
+  assert_int_equal(mw_fetch_state_open(dir, "alice@imap.example:993",
+                                       "INBOX", MW_FETCH_STATE_IMAP, &st2),
+                   MW_OK);
+  assert_int_equal(mw_fetch_state_count(st2), 6);
+  assert_true(mw_fetch_state_contains(st2, "12"));
+  mw_fetch_state_free(st2);
+}
+
+static void add_many_pop3(void **state)
+{
+  char *dir = *state;
+  mw_fetch_state *st;
+  assert_int_equal(mw_fetch_state_open(dir, "bob@pop.example", NULL,
+                                       MW_FETCH_STATE_POP3, &st),
+                   MW_OK);
+  assert_int_equal(mw_fetch_state_add(st, "U1"), MW_OK);
+  const char *ids[] = {"U1", "U2", "U3", "U2"};
+  assert_int_equal(mw_fetch_state_add_many(st, ids, 4), MW_OK);
+  assert_int_equal(mw_fetch_state_count(st), 3);
+  assert_int_equal(count_lines(slurp(mw_fetch_state_path(st)), "+ "), 3);
+  const char *bad[] = {"U4", "has space"};
+  assert_int_equal(mw_fetch_state_add_many(st, bad, 2), MW_E_INVALID);
+  assert_false(mw_fetch_state_contains(st, "U4"));
+  static const uint32_t uids[] = {1};
+  assert_int_equal(mw_fetch_state_add_uids(st, uids, 1), MW_E_INVALID);
+  assert_int_equal(mw_fetch_state_add_many(NULL, ids, 1), MW_E_INVALID);
+  /* A record cut short by a crash at the end of a batch append: the
+   * whole ones count, the torn one is dropped. */
+  char path[1024];
+  snprintf(path, sizeof(path), "%s", mw_fetch_state_path(st));
+  mw_fetch_state_free(st);
+  FILE *f = fopen(path, "a");
+  assert_non_null(f);
+  fputs("+ U7\n+ U8\n+ U9", f);
+  fclose(f);
+  assert_int_equal(mw_fetch_state_open(dir, "bob@pop.example", NULL,
+                                       MW_FETCH_STATE_POP3, &st),
+                   MW_OK);
+  assert_true(mw_fetch_state_contains(st, "U8"));
+  assert_false(mw_fetch_state_contains(st, "U9"));
+  assert_int_equal(mw_fetch_state_count(st), 5);
+  mw_fetch_state_free(st);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -340,6 +429,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(locked_while_open, setup, teardown),
       cmocka_unit_test_setup_teardown(compacts_when_large, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_arguments, setup, teardown),
+      cmocka_unit_test_setup_teardown(add_many_imap, setup, teardown),
+      cmocka_unit_test_setup_teardown(add_many_pop3, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

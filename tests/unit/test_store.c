@@ -611,6 +611,191 @@ static void key_hash_stable(void **state)
   mw__hash_set_free(&hs);
 }
 
+/* ---- batch durability (mw_store_set_batch, mw_store_sync) ---- */
+
+static void batch_put(mw_store *s, const char *key, const char *body,
+                      bool want_dup)
+{
+  bool dup = !want_dup;
+  assert_int_equal(mw_store_begin(s, key, NULL), MW_OK);
+  assert_int_equal(mw_store_write(s, body, strlen(body)), MW_OK);
+  assert_int_equal(mw_store_commit(s, &dup), MW_OK);
+  assert_true(dup == want_dup);
+}
+
+static void maildir_batch_run(const char *dir, bool syncfs_ok)
+{
+  char md[300]; /* path_in()'s buffers are reused */
+  snprintf(md, sizeof(md), "%s", dir);
+  mw_store *s;
+  assert_int_equal(mw_store_open(MW_STORE_MAILDIR, md, &s), MW_OK);
+  mw__store_maildir_use_syncfs(s, syncfs_ok);
+  assert_int_equal(mw_store_set_batch(s, true), MW_OK);
+  /* More than the descriptors kept open without syncfs (128). */
+  for(int i = 0; i < 150; i++) {
+    char key[32], body[64];
+    snprintf(key, sizeof(key), "pop3:a:U%d", i);
+    snprintf(body, sizeof(body), "Subject: %d\r\n\r\nbody %d\r\n", i, i);
+    batch_put(s, key, body, false);
+  }
+  /* Pending: in tmp/, not in new/; known by key, a second copy of a key
+   * is already present. */
+  assert_int_equal(count_files(path_in(md, "tmp"), NULL, 0), 150);
+  assert_int_equal(count_files(path_in(md, "new"), NULL, 0), 0);
+  assert_true(mw_store_contains(s, "pop3:a:U7"));
+  batch_put(s, "pop3:a:U7", "again\r\n", true);
+  /* No sync with a message open. */
+  assert_int_equal(mw_store_begin(s, "pop3:a:X", NULL), MW_OK);
+  assert_int_equal(mw_store_sync(s), MW_E_STATE);
+  assert_int_equal(mw_store_set_batch(s, false), MW_E_STATE);
+  assert_int_equal(mw_store_abort(s), MW_OK);
+  assert_int_equal(mw_store_sync(s), MW_OK);
+  assert_int_equal(count_files(path_in(md, "tmp"), NULL, 0), 0);
+  assert_int_equal(count_files(path_in(md, "new"), NULL, 0), 150);
+  assert_true(mw_store_contains(s, "pop3:a:U149"));
+  /* Nothing pending: a sync is a no-op. */
+  assert_int_equal(mw_store_sync(s), MW_OK);
+  /* Turning batch mode off syncs what is pending. */
+  batch_put(s, "pop3:a:last", "last\r\n", false);
+  assert_int_equal(count_files(path_in(md, "new"), NULL, 0), 150);
+  assert_int_equal(mw_store_set_batch(s, false), MW_OK);
+  assert_int_equal(count_files(path_in(md, "new"), NULL, 0), 151);
+  /* And commits are durable one by one again. */
+  batch_put(s, "pop3:a:after", "after\r\n", false);
+  assert_int_equal(count_files(path_in(md, "new"), NULL, 0), 152);
+  mw_store_free(s);
+  /* The contents, and a new handle knows every key. */
+  assert_int_equal(mw_store_open(MW_STORE_MAILDIR, md, &s), MW_OK);
+  for(int i = 0; i < 150; i++) {
+    char key[32];
+    snprintf(key, sizeof(key), "pop3:a:U%d", i);
+    assert_true(mw_store_contains(s, key));
+  }
+  mw_store_free(s);
+  DIR *d = opendir(path_in(md, "new"));
+  assert_non_null(d);
+  struct dirent *de;
+  int seen = 0;
+  while((de = readdir(d)) != NULL) {
+    if(de->d_name[0] == '.')
+      continue;
+    char p[1024];
+    snprintf(p, sizeof(p), "%s/new/%s", md, de->d_name);
+    struct stat sb;
+    assert_int_equal(stat(p, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    char *body = slurp(p, NULL);
+    int i;
+    if(sscanf(body, "Subject: %d\n", &i) == 1) {
+      char want[64];
+      snprintf(want, sizeof(want), "Subject: %d\n\nbody %d\n", i, i);
+      assert_string_equal(body, want);
+      seen++;
+    }
+  }
+  closedir(d);
+  assert_int_equal(seen, 150);
+}
+
+static void maildir_batch_syncfs(void **state)
+{
+  maildir_batch_run(path_in(*state, "M"), true);
+}
+
+static void maildir_batch_fsync_each(void **state)
+{
+  maildir_batch_run(path_in(*state, "M"), false);
+}
+
+/* A sync that fails keeps none of the batch; free drops what is pending. */
+static void maildir_batch_failure_and_free(void **state)
+{
+  char md[300]; /* path_in()'s buffers are reused */
+  snprintf(md, sizeof(md), "%s/M", (const char *)*state);
+  for(int mode = 0; mode < 2; mode++) {
+    mw_store *s;
+    assert_int_equal(mw_store_open(MW_STORE_MAILDIR, md, &s), MW_OK);
+    mw__store_maildir_use_syncfs(s, mode == 0);
+    assert_int_equal(mw_store_set_batch(s, true), MW_OK);
+    batch_put(s, "k1", "one\r\n", false);
+    batch_put(s, "k2", "two\r\n", false);
+    batch_put(s, "k3", "three\r\n", false);
+    /* k2's file disappears behind the store's back: its rename fails
+     * after k1's succeeded. */
+    char name[1024];
+    DIR *d = opendir(path_in(md, "tmp"));
+    assert_non_null(d);
+    struct dirent *de;
+    mw__key_hash h2;
+    mw__store_key_hash("k2", h2);
+    bool found = false;
+    while((de = readdir(d)) != NULL)
+      if(strstr(de->d_name, h2)) {
+        snprintf(name, sizeof(name), "%s/tmp/%s", md, de->d_name);
+        found = true;
+      }
+    closedir(d);
+    assert_true(found);
+    assert_int_equal(unlink(name), 0);
+    assert_int_equal(mw_store_sync(s), MW_E_IO);
+    assert_non_null(strstr(mw_error_message(mw_store_error(s)),
+                           "cannot rename into new/"));
+    assert_int_equal(count_files(path_in(md, "tmp"), NULL, 0), 0);
+    assert_int_equal(count_files(path_in(md, "new"), NULL, 0), 0);
+    assert_false(mw_store_contains(s, "k1"));
+    assert_false(mw_store_contains(s, "k3"));
+    /* The store goes on: k1 again, synced. */
+    batch_put(s, "k1", "one\r\n", false);
+    assert_int_equal(mw_store_sync(s), MW_OK);
+    assert_int_equal(count_files(path_in(md, "new"), NULL, 0), 1);
+    /* Freed with messages pending: they never were stored. */
+    batch_put(s, "k4", "four\r\n", false);
+    mw_store_free(s);
+    assert_int_equal(count_files(path_in(md, "tmp"), NULL, 0), 0);
+    assert_int_equal(count_files(path_in(md, "new"), NULL, 0), 1);
+    assert_int_equal(mw_store_open(MW_STORE_MAILDIR, md, &s), MW_OK);
+    assert_true(mw_store_contains(s, "k1"));
+    assert_false(mw_store_contains(s, "k4"));
+    mw_store_free(s);
+    /* Empty the Maildir for the next mode. */
+    d = opendir(path_in(md, "new"));
+    while((de = readdir(d)) != NULL)
+      if(de->d_name[0] != '.') {
+        char p[1024];
+        snprintf(p, sizeof(p), "%s/new/%s", md, de->d_name);
+        unlink(p);
+      }
+    closedir(d);
+  }
+}
+
+/* mbox and MDA: no batch mode (each commit is durable at once and must
+ * be recorded before the next); sync is a no-op. */
+static void batch_other_kinds(void **state)
+{
+  const char *mb = path_in(*state, "mbox");
+  mw_store *s;
+  assert_int_equal(mw_store_open(MW_STORE_MBOX, mb, &s), MW_OK);
+  assert_int_equal(mw_store_set_batch(s, true), MW_E_INVALID);
+  assert_non_null(strstr(mw_error_message(mw_store_error(s)),
+                         "no batch mode"));
+  batch_put(s, "k1", "Subject: a\r\n\r\nx\r\n", false);
+  assert_int_equal(mw_store_sync(s), MW_OK);
+  assert_int_equal(mw_store_set_batch(s, false), MW_OK);
+  mw_store_free(s);
+  assert_int_equal(mw_store_open(MW_STORE_MDA, "cat >/dev/null", &s), MW_OK);
+  assert_int_equal(mw_store_set_batch(s, true), MW_E_INVALID);
+  assert_int_equal(mw_store_sync(s), MW_OK);
+  mw_store_free(s);
+  assert_int_equal(mw_store_sync(NULL), MW_E_INVALID);
+  assert_int_equal(mw_store_set_batch(NULL, true), MW_E_INVALID);
+  /* A store that did not open. */
+  assert_int_equal(mw_store_open(MW_STORE_MAILDIR, "", &s), MW_E_INVALID);
+  assert_int_equal(mw_store_sync(s), MW_E_STATE);
+  assert_int_equal(mw_store_set_batch(s, true), MW_E_STATE);
+  mw_store_free(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -638,6 +823,12 @@ int main(void)
       cmocka_unit_test_setup_teardown(mda_failure_exit_status, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(mda_timeout, setup, teardown),
+      cmocka_unit_test_setup_teardown(maildir_batch_syncfs, setup, teardown),
+      cmocka_unit_test_setup_teardown(maildir_batch_fsync_each, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(maildir_batch_failure_and_free, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(batch_other_kinds, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
