@@ -453,6 +453,9 @@ int cmd_sendmail(int argc, char **argv)
   words[nwords++] = prof.name;
   if(a->verbose)
     words[nwords++] = "--trace";
+  /* A temporary failure keeps the message in the outbox (exit 0, as
+   * sendmail's callers expect once the message is accepted). */
+  words[nwords++] = "--queue";
   /* send's report goes to stdout; sendmail is silent unless -v.  Errors
    * stay on stderr. */
   fflush(stdout);
