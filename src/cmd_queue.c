@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 struct cli_send_outcome cli_last_send;
+bool cli_queue_optional;
 
 static const char queue_help[] =
     "Usage: mailwire queue list [--json]\n"

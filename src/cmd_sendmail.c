@@ -456,6 +456,7 @@ int cmd_sendmail(int argc, char **argv)
   /* A temporary failure keeps the message in the outbox (exit 0, as
    * sendmail's callers expect once the message is accepted). */
   words[nwords++] = "--queue";
+  cli_queue_optional = true;
   /* send's report goes to stdout; sendmail is silent unless -v.  Errors
    * stay on stderr. */
   fflush(stdout);

@@ -54,6 +54,8 @@ struct cli_send_outcome {
   char reason[600];
 };
 extern struct cli_send_outcome cli_last_send;
+/* Set by sendmail mode: an outbox that cannot be made is no error. */
+extern bool cli_queue_optional;
 /* send --queue: the message copied into the outbox before sending. */
 struct queue_stash {
   bool active;

@@ -524,9 +524,13 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
     snprintf(err, sizeof(err), "out of memory");
     code = EXIT_SOFTWARE;
   }
-  if(!code && a->queue)
+  if(!code && a->queue) {
     code = queue_stash(qs, a->queue_dir, msg_file, comp, cmdc, cmdv, err,
                        sizeof(err));
+    /* sendmail mode without an outbox (no HOME...): sent as before. */
+    if(code && cli_queue_optional)
+      code = 0;
+  }
   if(code > 0) {
     fail_with(code, err);
     if(src.connected)
