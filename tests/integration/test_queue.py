@@ -233,9 +233,14 @@ class Queue(unittest.TestCase):
                 p.communicate(timeout=30)
                 if i % 4 == 0 and p.returncode == 0:
                     mids.append(mid)  # it said queued: it must not be lost
+            self.retarget(fake.port)  # the send --queue entries too
             p = self.queue("run", "--now")
             self.assertIn(p.returncode, (0, 75), p.stdout + p.stderr)
             queued = {e["id"]: e for e in self.entries()}
+            # after a whole run nothing is left "sending", nor "queued"
+            # (all were due): what is left is flagged unknown
+            self.assertEqual({e["state"] for e in queued.values()} -
+                             {"unknown"}, set(), queued)
             # which entry holds which Message-ID
             held = {}
             for eid in queued:
@@ -244,6 +249,13 @@ class Queue(unittest.TestCase):
                 for mid in mids:
                     if ("<%s@" % mid).encode() in body:
                         held[mid] = eid
+            delivered = [m for m in mids if deliveries(fake, m) == 1]
+            if os.environ.get("MW_QUEUE_VERBOSE"):
+                print("\nSIGKILL loop: %d messages, %d delivered once, %d "
+                      "entries left (%s)" % (
+                          len(mids), len(delivered), len(queued),
+                          ", ".join(sorted(e["state"]
+                                           for e in queued.values()))))
             for mid in mids:
                 n = deliveries(fake, mid)
                 self.assertLessEqual(n, 1, mid)
