@@ -30,12 +30,14 @@
 #include "args.h"
 #include "mailwire.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -479,8 +481,49 @@ static int replay(const char *dir, const struct outbox_entry *e)
   return code;
 }
 
+/* Leftovers of sends killed before their entry existed (they never
+ * said "queued"): tmp/ files and ID.msg without ID.env, a day old. */
+static void sweep(const char *dir)
+{
+  static const char *const subs[] = {"tmp", NULL};
+  long long now = (long long)time(NULL);
+  for(size_t s = 0; s < 2; s++) {
+    char path[PATH_MAX + 20];
+    snprintf(path, sizeof(path), "%s%s%s", dir, subs[s] ? "/" : "",
+             subs[s] ? subs[s] : "");
+    DIR *d = opendir(path);
+    if(!d)
+      continue;
+    struct dirent *de;
+    while((de = readdir(d))) {
+      size_t len = strlen(de->d_name);
+      if(de->d_name[0] == '.')
+        continue;
+      bool msg = len > 4 && strcmp(de->d_name + len - 4, ".msg") == 0;
+      if(!subs[s] && !msg)
+        continue;
+      char file[PATH_MAX + 300];
+      struct stat st;
+      snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+      if(stat(file, &st) || !S_ISREG(st.st_mode) ||
+         now - (long long)st.st_mtime < 24 * 3600)
+        continue;
+      if(!subs[s]) {
+        char env[PATH_MAX + 300];
+        snprintf(env, sizeof(env), "%s/%.*s.env", path, (int)(len - 4),
+                 de->d_name);
+        if(access(env, F_OK) == 0)
+          continue;
+      }
+      unlink(file);
+    }
+    closedir(d);
+  }
+}
+
 static int do_run(const char *dir, const struct qargs *q)
 {
+  sweep(dir);
   char **ids;
   size_t n;
   char err[1024];
