@@ -202,6 +202,34 @@ class Queue(unittest.TestCase):
         p = self.queue("run")
         self.assertIn(bad, p.stderr)
         self.assertLess(p.returncode, 128)
+        good = "mailwire-queue 1\nid 0bad\nstate queued\nnext 1\nend\n"
+        variants = [
+            b"",                                        # empty
+            good[:-4].encode(),                         # no end
+            good.replace("end\n", "end").encode(),      # cut line
+            good.replace("next 1", "next -1").encode(),
+            good.replace("next 1", "next 99999999999999999999").encode(),
+            good.replace("state queued", "state gone").encode(),
+            good.replace("id 0bad", "id ../x").encode(),
+            (good[:-4] + "arg %4\nend\n").encode(),     # bad escape
+            (good[:-4] + "arg %00\nend\n").encode(),    # NUL
+            (good[:-4] + "bogus 1\nend\n").encode(),
+            (good + "more\n").encode(),
+            good.replace("mailwire-queue 1", "mailwire-queue 2").encode(),
+            b"mailwire-queue 1\n" + b"x" * 70000 + b"\nend\n",
+        ]
+        for v in variants:
+            with open(bad, "wb") as f:
+                f.write(v)
+            for sub in (["list"], ["show", "0bad"], ["run", "--now"]):
+                p = self.queue(*sub)
+                self.assertIn(bad, p.stderr, (v[:60], sub))
+                self.assertIn("corrupt outbox entry", p.stderr)
+                self.assertEqual(p.returncode, 74, (v[:60], sub, p.stderr))
+        with open(bad, "wb") as f:
+            f.write(good.encode())
+        p = self.queue("show", "0bad")
+        self.assertNotIn("corrupt", p.stderr)  # the good form parses
 
     def test_sigkill_never_loses_or_doubles(self):
         mids = ["k%02d" % i for i in range(6)]
