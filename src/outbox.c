@@ -81,7 +81,9 @@ int outbox_dir(const char *given, char *out, size_t len, char *err,
 {
   char path[PATH_MAX];
   const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-  if(given && *given)
+  if(given && given[0] == '~' && given[1] == '/' && home && *home)
+    snprintf(path, sizeof(path), "%s%s", home, given + 1); /* as msmtp */
+  else if(given && *given)
     snprintf(path, sizeof(path), "%s", given);
   else if(xdg && *xdg == '/')
     snprintf(path, sizeof(path), "%s/mailwire/queue", xdg);

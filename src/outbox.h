@@ -22,7 +22,8 @@ struct outbox_entry {
   int nargs;
 };
 
-/* The spool directory: given (--queue-dir, queue_dir), else
+/* The spool directory: given (--queue-dir, queue_dir; a leading ~/ is
+ * $HOME's), else
  * $XDG_STATE_HOME/mailwire/queue, else ~/.local/state/mailwire/queue;
  * made absolute, created with its parents and tmp/ and failed/ (0700).
  * 0, or -1 with the reason in err. */
