@@ -582,7 +582,12 @@ static int do_run(const char *dir, const struct qargs *q)
     }
     errf(e.reason, sizeof(e.reason), "%s",
          o->reason[0] ? o->reason : "the send failed (see above)");
-    if(o->status == MW_E_DELIVERY_UNKNOWN) {
+    if(o->partly_sent || rc == EXIT_DATAERR) {
+      /* Sent to some (never again to them), or a message the server
+       * could never take: set aside with the reason. */
+      result = o->partly_sent ? "partly delivered, set aside" : "failed";
+    }
+    else if(o->status == MW_E_DELIVERY_UNKNOWN) {
       snprintf(e.state, sizeof(e.state), "unknown");
       result = "unknown, kept";
     }
@@ -596,7 +601,7 @@ static int do_run(const char *dir, const struct qargs *q)
     else {
       result = "failed";
     }
-    if(strcmp(result, "failed") == 0) {
+    if(strcmp(e.state, "sending") == 0) {
       if(fail_entry(dir, &e, err, sizeof(err))) {
         fprintf(stderr, "mailwire queue: %s\n", err);
         code = EXIT_IOERR;

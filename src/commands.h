@@ -51,6 +51,7 @@ struct cli_send_outcome {
   mw_status status; /* of the session error; MW_OK when none */
   bool session;     /* an SMTP session error (else local or success) */
   bool queueable;
+  bool partly_sent; /* final 2xx, but some recipients were refused */
   char reason[600];
 };
 extern struct cli_send_outcome cli_last_send;

@@ -568,9 +568,23 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
   if(e)
     snprintf(cli_last_send.reason, sizeof(cli_last_send.reason), "%s",
              mw_error_message(e));
-  else if(code)
-    snprintf(cli_last_send.reason, sizeof(cli_last_send.reason),
-             "the server refused some recipients");
+  else if(code && res) {
+    /* The message went, to some recipients: name the others. */
+    cli_last_send.partly_sent = true;
+    size_t used = (size_t)snprintf(cli_last_send.reason,
+                                   sizeof(cli_last_send.reason),
+                                   "accepted for some recipients only; "
+                                   "refused:");
+    for(size_t i = 0; i < mw_result_recipient_count(res); i++) {
+      if(mw_result_recipient_accepted(res, i) ||
+         used >= sizeof(cli_last_send.reason))
+        continue;
+      used += (size_t)snprintf(cli_last_send.reason + used,
+                               sizeof(cli_last_send.reason) - used,
+                               " %s (%d)", mw_result_recipient(res, i),
+                               mw_result_recipient_code(res, i));
+    }
+  }
   /* send --queue: kept in the outbox when it cannot go now. */
   char queued_id[OUTBOX_ID_MAX] = "";
   if(qs->active) {

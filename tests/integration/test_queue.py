@@ -152,6 +152,21 @@ class Queue(unittest.TestCase):
         self.assertIn("state failed", text)
         self.assertIn("550", text)
 
+    def test_partly_delivered_is_set_aside_not_resent(self):
+        self.send(closed_port(), "r1", "--to", "c@example.test")
+        with FakeSMTP(rcpt_replies={"c@example.test":
+                                    "450 4.2.0 greylisted"}) as fake:
+            self.retarget(fake.port)
+            p = self.queue("run", "--now")
+            self.assertEqual(p.returncode, 69, p.stdout + p.stderr)
+            self.assertIn("partly delivered", p.stdout)
+            self.assertIn("c@example.test (450)", p.stdout)
+            p = self.queue("run", "--now", "--resend-unknown")
+            self.assertEqual(deliveries(fake, "r1"), 1)
+        self.assertEqual(self.entries(), [])
+        self.assertEqual(len(os.listdir(os.path.join(self.dir, "failed"))),
+                         2)
+
     def test_delivery_unknown_kept_not_resent(self):
         with FakeSMTP(hangup_at="dot") as fake:
             p = self.send(fake.port, "u1")
