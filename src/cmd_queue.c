@@ -113,8 +113,25 @@ static bool dropped_word(const char *w)
   return false;
 }
 
+/* A URL with a password in it ("socks5://user:pw@host"). */
+static bool url_has_password(const char *url)
+{
+  const char *p = strstr(url, "://");
+  const char *at = p ? strrchr(p, '@') : NULL;
+  return at && memchr(p + 3, ':', (size_t)(at - (p + 3))) != NULL;
+}
+
+/* -1 out of memory; -2 a word holds a secret the outbox must not store. */
 static int stash_args(struct outbox_entry *e, int cmdc, char **cmdv)
 {
+  for(int i = 0; i < cmdc; i++) {
+    const char *w = cmdv[i];
+    if(strncmp(w, "--proxy=", 8) == 0 && url_has_password(w + 8))
+      return -2;
+    if(strcmp(w, "--proxy") == 0 && i + 1 < cmdc &&
+       url_has_password(cmdv[i + 1]))
+      return -2;
+  }
   e->args = calloc((size_t)cmdc + 1, sizeof(*e->args));
   if(!e->args)
     return -1;
@@ -182,7 +199,15 @@ int queue_stash(struct queue_stash *q, const char *given_dir, FILE *msg_file,
   char cwd[PATH_MAX];
   if(!bad && (!getcwd(cwd, sizeof(cwd)) || !(q->e.cwd = strdup(cwd))))
     bad = 1;
-  if(!bad && stash_args(&q->e, cmdc, cmdv))
+  int args_rc = bad ? 0 : stash_args(&q->e, cmdc, cmdv);
+  if(args_rc == -2) {
+    snprintf(err, errlen, "--queue: the --proxy URL holds a password, which "
+                          "the outbox would have to store; give the proxy "
+                          "in the profile (key proxy) instead");
+    queue_discard(q);
+    return EXIT_USAGE;
+  }
+  if(args_rc)
     bad = 1;
   if(bad) {
     snprintf(err, errlen, "cannot write the message to the outbox %s: %s",

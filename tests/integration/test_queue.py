@@ -152,6 +152,22 @@ class Queue(unittest.TestCase):
         self.assertIn("state failed", text)
         self.assertIn("550", text)
 
+    def test_no_secret_in_the_spool(self):
+        p = self.send(closed_port(), "x1", "--proxy",
+                      "socks5://u:s3cret@127.0.0.1:1")
+        self.assertEqual(p.returncode, 64, p.stderr)
+        self.assertIn("--proxy URL holds a password", p.stderr)
+        pw = os.path.join(self.tmp.name, "pw")
+        with open(pw, "w") as f:
+            f.write("s3cret\n")
+        p = self.send(closed_port(), "x2", "--user", "u", "--password-file",
+                      pw, "--allow-insecure-auth")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for root, _, files in os.walk(self.dir):
+            for name in files:
+                with open(os.path.join(root, name), "rb") as f:
+                    self.assertNotIn(b"s3cret", f.read(), name)
+
     def test_partly_delivered_is_set_aside_not_resent(self):
         self.send(closed_port(), "r1", "--to", "c@example.test")
         with FakeSMTP(rcpt_replies={"c@example.test":
