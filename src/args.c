@@ -80,6 +80,8 @@ const struct opt_def cli_opt_table[] = {
     {"--message", NULL, "FILE|-", O_MESSAGE, SEND, G_MESSAGE, "send a complete RFC 5322 message as is (- for standard input)"},
     {"--max-message-size", NULL, "SIZE", O_MAX_MESSAGE_SIZE, SEND, G_MESSAGE, "the most read from standard input, a pipe or a device, or --body-file (default 25M; K, M, G: powers of 1024; at most 1T)"},
     {"--no-pipelining", NULL, NULL, O_NO_PIPELINING, SEND, G_MESSAGE, "one command per round trip"},
+    {"--queue", NULL, NULL, O_QUEUE, SEND, G_MESSAGE, "when the message cannot be delivered now (4xx, network down, timeout), keep it in the outbox for `mailwire queue run` and exit 0 (see mailwire help queue)"},
+    {"--queue-dir", NULL, "DIR", O_QUEUE_DIR, SEND, G_MESSAGE, "the outbox (default $XDG_STATE_HOME/mailwire/queue, else ~/.local/state/mailwire/queue)"},
     {"--domain", NULL, "DOMAIN", O_DOMAIN, DOCTOR, G_DOCTOR, "the sender's domain (default: that of --from), for its SPF, DMARC, MTA-STS and TLS-RPT"},
     {"--dkim-selector", NULL, "NAME", O_DKIM_SELECTOR, DOCTOR, G_DOCTOR, "also check the DKIM key NAME._domainkey.DOMAIN"},
     {"--dnsbl", NULL, "ZONE[,ZONE...]", O_DNSBL, DOCTOR, G_DOCTOR, "look the server's IPv4 address up in these DNS blocklists (none by default: no query is sent)"},
@@ -421,6 +423,8 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
   case O_NO_PIPELINING: a->no_pipelining = true; break;
   case O_TRACE: a->trace = true; break;
   case O_JSON: a->json = true; break;
+  case O_QUEUE: a->queue = true; break;
+  case O_QUEUE_DIR: a->queue_dir = v; break;
   case O_HELP: a->help = true; break;
   case O_CONFIG: a->config = v; break;
   case O_ACCOUNT: a->account = v; break;

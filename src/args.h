@@ -71,6 +71,8 @@ struct send_args {
   const char *body;
   const char *body_file;
   const char *message_file; /* "-" for standard input */
+  bool queue;             /* --queue (issue 12): outbox on a temporary failure */
+  const char *queue_dir;  /* --queue-dir */
   /* Since 0.2 (issue 12): an HTML alternative, attachments (each with the
    * --attach-type given after it, or NULL) and inline parts. */
   const char *html_file;

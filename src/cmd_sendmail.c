@@ -22,7 +22,9 @@
  *   connection, TLS and authentication rules and the exit codes are
  *   send's (sysexits.h, as sendmail's): 64 usage, 65 bad message,
  *   67 recipient refused, 69 refused, 75 temporary failure (retry),
- *   77 authentication, 78 configuration.  Nothing is printed on success
+ *   77 authentication, 78 configuration.  A temporary failure keeps the
+ *   message in the outbox (send --queue; cmd_queue.c) and exits 0, as
+ *   sendmail does once a message is queued.  Nothing is printed on success
  *   unless -v asks for send's report and the SMTP dialogue.
  *
  *   Common sendmail options without a meaning here are accepted and
@@ -74,7 +76,13 @@ static const char sendmail_help[] =
     "-bm, -B TYPE, -odi and other -o options, -G, -U, -n, -m, -h N, -L TAG,\n"
     "-O OPT=VAL.  Other options are refused (exit 64).\n"
     "\n"
-    "Exit status (sysexits.h, as sendmail): 0 sent; 64 usage or no\n"
+    "A message that cannot go now (4xx, network down, timeout, connection\n"
+    "lost) is kept in the outbox (the account's queue_dir, else\n"
+    "$XDG_STATE_HOME/mailwire/queue) and the exit status is 0, as sendmail\n"
+    "does once a message is queued; `mailwire queue run` sends it later\n"
+    "(see mailwire help queue).  Without a usable outbox: 75.\n"
+    "\n"
+    "Exit status (sysexits.h, as sendmail): 0 sent or queued; 64 usage or no\n"
     "recipient; 65 bad message; 67 recipient refused; 68 host unknown;\n"
     "69 refused by server; 70 internal; 74 local I/O; 75 temporary failure\n"
     "(retry later); 76 protocol error; 77 authentication failed;\n"
@@ -453,6 +461,10 @@ int cmd_sendmail(int argc, char **argv)
   words[nwords++] = prof.name;
   if(a->verbose)
     words[nwords++] = "--trace";
+  /* A temporary failure keeps the message in the outbox (exit 0, as
+   * sendmail's callers expect once the message is accepted). */
+  words[nwords++] = "--queue";
+  cli_queue_optional = true;
   /* send's report goes to stdout; sendmail is silent unless -v.  Errors
    * stay on stderr. */
   fflush(stdout);

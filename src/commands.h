@@ -5,7 +5,12 @@
 #ifndef MW_CLI_COMMANDS_H
 #define MW_CLI_COMMANDS_H
 
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+
+#include "mailwire.h"
+#include "outbox.h"
 
 int cmd_explain(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
@@ -34,5 +39,36 @@ int cmd_append(int argc, char **argv);
  * command takes, and its store only when the command line names none. */
 int cli_apply_profile_in(const char *cmd, int argc, char **argv,
                          char ***out, int *outc);
+
+/* The outbox (cmd_queue.c, issue 12). */
+int cmd_queue(int argc, char **argv);
+void cli_print_queue_help(FILE *f);
+/* Whether a send that failed with e is kept in the outbox (4xx, network,
+ * timeout, connection lost, delivery unknown). */
+bool cli_error_is_queueable(const mw_error *e);
+/* What the last cmd_send() met (for queue run). */
+struct cli_send_outcome {
+  mw_status status; /* of the session error; MW_OK when none */
+  bool session;     /* an SMTP session error (else local or success) */
+  bool queueable;
+  bool partly_sent; /* final 2xx, but some recipients were refused */
+  char reason[600];
+};
+extern struct cli_send_outcome cli_last_send;
+/* Set by sendmail mode: an outbox that cannot be made is no error. */
+extern bool cli_queue_optional;
+/* send --queue: the message copied into the outbox before sending. */
+struct queue_stash {
+  bool active;
+  char dir[PATH_MAX];
+  char tmp[PATH_MAX + 100];
+  struct outbox_entry e;
+};
+int queue_stash(struct queue_stash *q, const char *given_dir, FILE *msg_file,
+                mw_compose *comp, int cmdc, char **cmdv, char *err,
+                size_t errlen);
+int queue_keep(struct queue_stash *q, bool unknown, const char *reason,
+               char *err, size_t errlen);
+void queue_discard(struct queue_stash *q);
 
 #endif

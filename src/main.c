@@ -30,6 +30,7 @@ static const char main_help[] =
     "  explain    what an SMTP reply code means (mailwire explain 535)\n"
     "  config show [--account NAME] [-C FILE]   the effective profile\n"
     "  sendmail   sendmail-compatible: the message on standard input\n"
+    "  queue      the outbox: list, run, show ID, drop ID (send --queue)\n"
     "\n"
     "Incoming mail (IMAP, POP3):\n"
     "  fetch      download new messages into a Maildir, an mbox or an MDA\n"
@@ -518,10 +519,23 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
   else if(!code) {
     code = cli_compose(a, &comp, &info, err, sizeof(err));
   }
+  struct queue_stash *qs = calloc(1, sizeof(*qs));
+  if(!qs && !code) {
+    snprintf(err, sizeof(err), "out of memory");
+    code = EXIT_SOFTWARE;
+  }
+  if(!code && a->queue) {
+    code = queue_stash(qs, a->queue_dir, msg_file, comp, cmdc, cmdv, err,
+                       sizeof(err));
+    /* sendmail mode without an outbox (no HOME...): sent as before. */
+    if(code && cli_queue_optional)
+      code = 0;
+  }
   if(code > 0) {
     fail_with(code, err);
     if(src.connected)
       mw_smtp_quit(s);
+    free(qs);
     goto done;
   }
 
@@ -547,6 +561,47 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
       code = exitcode_for_result(res);
     }
   }
+  memset(&cli_last_send, 0, sizeof(cli_last_send));
+  cli_last_send.status = e ? mw_error_status(e) : MW_OK;
+  cli_last_send.session = e != NULL;
+  cli_last_send.queueable = cli_error_is_queueable(e);
+  if(e)
+    snprintf(cli_last_send.reason, sizeof(cli_last_send.reason), "%s",
+             mw_error_message(e));
+  else if(code && res) {
+    /* The message went, to some recipients: name the others. */
+    cli_last_send.partly_sent = true;
+    size_t used = (size_t)snprintf(cli_last_send.reason,
+                                   sizeof(cli_last_send.reason),
+                                   "accepted for some recipients only; "
+                                   "refused:");
+    for(size_t i = 0; i < mw_result_recipient_count(res); i++) {
+      if(mw_result_recipient_accepted(res, i) ||
+         used >= sizeof(cli_last_send.reason))
+        continue;
+      used += (size_t)snprintf(cli_last_send.reason + used,
+                               sizeof(cli_last_send.reason) - used,
+                               " %s (%d)", mw_result_recipient(res, i),
+                               mw_result_recipient_code(res, i));
+    }
+  }
+  /* send --queue: kept in the outbox when it cannot go now. */
+  char queued_id[OUTBOX_ID_MAX] = "";
+  if(qs->active) {
+    if(code && cli_error_is_queueable(e)) {
+      snprintf(queued_id, sizeof(queued_id), "%s", qs->e.id);
+      if(queue_keep(qs, mw_error_status(e) == MW_E_DELIVERY_UNKNOWN,
+                    mw_error_message(e), err, sizeof(err))) {
+        fprintf(stderr, "mailwire send: cannot keep the message in the "
+                        "outbox: %s\n",
+                err);
+        queued_id[0] = '\0';
+      }
+    }
+    else
+      queue_discard(qs);
+  }
+  free(qs);
   /* Report the send error before QUIT clears the session's error. */
   char hostbuf[300];
   snprintf(hostbuf, sizeof(hostbuf), "%s", a->server);
@@ -592,10 +647,22 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
                             .exit_code = code,
                             .connect_ms = connect_ms};
   rep.total_ms = now_ms() - t0;
-  if(a->json)
+  if(queued_id[0] && a->json) {
+    printf("{\"status\":\"queued\",\"exit_code\":0,\"id\":");
+    output_json_string(stdout, queued_id);
+    printf(",\"reason\":");
+    output_json_string(stdout, mw_error_message(e));
+    printf("}\n");
+  }
+  else if(a->json)
     output_send_json(stdout, &rep);
   else
     output_send_human(stdout, stderr, &rep);
+  if(queued_id[0]) {
+    if(!a->json)
+      printf("queued as %s (mailwire queue run sends it)\n", queued_id);
+    code = EXIT_OK;
+  }
   mw_smtp_quit(s);
 
 done:
@@ -664,6 +731,8 @@ int main(int argc, char **argv)
       return cmd_config(1, words);
     else if(strcmp(argv[2], "sendmail") == 0)
       cli_print_sendmail_help(stdout);
+    else if(strcmp(argv[2], "queue") == 0)
+      cli_print_queue_help(stdout);
     else {
       fprintf(stderr, "mailwire help: no command '%s' (send, doctor, probe, "
                       "explain, config, fetch, watch, folders, append, "
@@ -693,6 +762,8 @@ int main(int argc, char **argv)
     return cmd_append(argc - 2, argv + 2);
   if(strcmp(cmd, "sendmail") == 0)
     return cmd_sendmail(argc - 2, argv + 2);
+  if(strcmp(cmd, "queue") == 0)
+    return cmd_queue(argc - 2, argv + 2);
   fprintf(stderr, "mailwire: unknown command '%s'\n%s", cmd, main_help);
   return EXIT_USAGE;
 }

@@ -36,7 +36,9 @@ static const char *const known_keys[] = {
     "secret_cmd_timeout", "max_message_size",
     /* mailwire, incoming mail (fetch, watch, folders, append); protocol
      * is also msmtp's (smtp, lmtp: nothing to set) */
-    "protocol", "mailbox", "maildir", "mbox", "mda", "state_dir", "keep"};
+    "protocol", "mailbox", "maildir", "mbox", "mda", "state_dir", "keep",
+    /* mailwire, the outbox (send --queue, queue) */
+    "queue_dir"};
 
 /* msmtp keys accepted and ignored (logging, local delivery). */
 static const char *const ignored_keys[] = {
@@ -742,7 +744,8 @@ static int entry_words(const struct profile *p, const struct profile_entry *e,
                 {"max_message_size", "--max-message-size"},
                 {"password", "--password-value"},
                 {"mailbox", "--mailbox"},
-                {"mda", "--mda"}};
+                {"mda", "--mda"},
+                {"queue_dir", "--queue-dir"}};
   for(size_t i = 0; i < sizeof(direct) / sizeof(direct[0]); i++)
     if(strcmp(k, direct[i].key) == 0)
       return push_word(w, direct[i].opt) || push_word(w, v) ? -1 : 0;
