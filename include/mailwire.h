@@ -651,6 +651,18 @@ const char *mw_compose_sender(const mw_compose *c);
  * Since:     0.2
  */
 mw_status mw_compose_write_fd(mw_compose *c, int fd);
+/*
+ * mw_compose_set_7bit - write the message 7-bit clean, for a server that
+ * does not offer 8BITMIME: every part whose content is 8-bit or binary
+ * (a ready-made message's included) gets the transfer encoding GMime
+ * finds best, quoted-printable for mostly-ASCII text, else base64, and is
+ * re-encoded as the message is written.  Header text is left as it is
+ * (8-bit bytes there need SMTPUTF8).  A message written already is
+ * written again by the next mw_compose_open().
+ * Returns:   MW_OK, MW_E_INVALID.
+ * Since:     0.2 (issue 12)
+ */
+mw_status mw_compose_set_7bit(mw_compose *c, bool on);
 mw_status mw_compose_open(mw_compose *c, uint64_t *size);
 mw_status mw_compose_read(void *user, char *buf, size_t len, size_t *got);
 

@@ -558,7 +558,8 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
     code = exitcode_for_error(e);
   }
   else {
-    if(msg_file)
+    cli_fit_7bit(s, msg_file, &comp, &info); /* no 8BITMIME: 7-bit */
+    if(!comp)
       st = mw_smtp_send(s, env, &info, file_read, msg_file, &res);
     else
       st = mw_smtp_send(s, env, &info, mw_compose_read, comp, &res);

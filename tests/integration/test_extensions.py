@@ -240,6 +240,49 @@ class AgainstTheFakeServer(unittest.TestCase):
         self.assertIn("DSN", doc["error"]["message"])
         self.assertEqual(mail_lines(f), [])
 
+    EIGHT_BIT = ("From: alice@example.org\nTo: bob@example.org\n"
+                 "Subject: eight\nMIME-Version: 1.0\n"
+                 "Content-Type: text/plain; charset=utf-8\n"
+                 "Content-Transfer-Encoding: 8bit\n\n"
+                 "Gr\u00fc\u00dfe aus K\u00f6ln, and then a long line of "
+                 "plain ASCII text, so that the part is mostly ASCII\n")
+
+    def eight_bit_file(self):
+        d = tempfile.mkdtemp(prefix="mw-ext-")
+        self.addCleanup(shutil.rmtree, d, True)
+        path = os.path.join(d, "eight.eml")
+        with open(path, "wb") as f:
+            f.write(self.EIGHT_BIT.encode("utf-8"))
+        return path
+
+    def test_8bit_message_re_encoded_for_a_server_without_8bitmime(self):
+        path = self.eight_bit_file()
+        with fake(capabilities=("PIPELINING", "SIZE 10240000")) as f:
+            code, out, err, _ = mwtest.run(
+                ["send", "--server", "127.0.0.1:%d" % f.port,
+                 "--tls-ca-file", CA, "--from", "alice@example.org", "--to",
+                 "bob@example.org", "--message", path])
+        self.assertEqual(code, 0, err)
+        self.assertIn("re-encoded", err)
+        (data,) = f.sessions[0].data
+        self.assertTrue(all(b < 0x80 for b in data), data)
+        self.assertIn(b"Content-Transfer-Encoding: quoted-printable", data)
+        self.assertIn(b"Gr=C3=BC=C3=9Fe aus K=C3=B6ln", data)
+        self.assertNotIn("BODY=", mail_lines(f)[0])
+
+    def test_8bit_message_as_is_with_8bitmime(self):
+        path = self.eight_bit_file()
+        with fake(capabilities=self.CAPS) as f:
+            code, out, err, _ = mwtest.run(
+                ["send", "--server", "127.0.0.1:%d" % f.port,
+                 "--tls-ca-file", CA, "--from", "alice@example.org", "--to",
+                 "bob@example.org", "--message", path])
+        self.assertEqual(code, 0, err)
+        self.assertNotIn("re-encoded", err)
+        (data,) = f.sessions[0].data
+        self.assertIn("Gr\u00fc\u00dfe".encode("utf-8"), data)
+        self.assertIn(" BODY=8BITMIME", mail_lines(f)[0])
+
     def test_bad_dsn_values_are_usage_errors(self):
         for extra in (["--dsn-notify", "never,success"],
                       ["--dsn-ret", "body"],
