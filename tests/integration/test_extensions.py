@@ -283,6 +283,26 @@ class AgainstTheFakeServer(unittest.TestCase):
         self.assertIn("Gr\u00fc\u00dfe".encode("utf-8"), data)
         self.assertIn(" BODY=8BITMIME", mail_lines(f)[0])
 
+    def test_msmtp_profile_dsn_keys(self):
+        d = tempfile.mkdtemp(prefix="mw-ext-")
+        self.addCleanup(shutil.rmtree, d, True)
+        rc = os.path.join(d, "config")
+        with fake(capabilities=self.CAPS + ("DSN",)) as f:
+            with open(rc, "w") as out:
+                out.write("account default\nhost 127.0.0.1\nport %d\n"
+                          "from alice@example.org\ntls_trust_file %s\n"
+                          "dsn_notify never\ndsn_return headers\n"
+                          % (f.port, CA))
+            os.chmod(rc, 0o600)
+            code, out, err, _ = mwtest.run(["send", "-C", rc, "--to",
+                                            "bob@example.org", "--body",
+                                            "x\n"])
+        self.assertEqual(code, 0, err)
+        self.assertIn(" RET=HDRS", mail_lines(f)[0])
+        rcpt = [l for l in f.sessions[0].lines if l.startswith("RCPT")]
+        self.assertEqual(rcpt, ["RCPT TO:<bob@example.org> NOTIFY=NEVER "
+                                "ORCPT=rfc822;bob@example.org"])
+
     def test_bad_dsn_values_are_usage_errors(self):
         for extra in (["--dsn-notify", "never,success"],
                       ["--dsn-ret", "body"],
