@@ -530,15 +530,21 @@ void mw_result_free(mw_result *r); /* NULL is a no-op */
 /* Sends one message on a connected session: MAIL FROM (with SIZE=,
  * BODY=8BITMIME and SMTPUTF8 when needed and offered), RCPT TO for each
  * recipient, DATA with dot-stuffing and every line ending made CRLF.
- * Uses PIPELINING when offered.  Recipients refused while others were
+ * Uses PIPELINING when offered.  Since 0.2 (issue 12): BDAT chunks
+ * instead of DATA when the server offers CHUNKING (unless
+ * mw_options_set_chunking(o, false)), BODY=BINARYMIME for info->binary,
+ * the envelope's DSN and REQUIRETLS requests, and MW_E_EXTENSION, before
+ * MAIL FROM with nothing sent, when the server lacks what they or the
+ * message need (SMTPUTF8 included).  Recipients refused while others were
  * accepted are reported in *out and the message goes to the accepted ones;
  * when all are refused no data is sent (MW_E_RECIPIENTS).
  * *out is set whenever the message got as far as MAIL FROM (also on
  * failure) and must be freed with mw_result_free(); otherwise NULL.
  * Returns MW_OK (delivered to at least one recipient), MW_E_RECIPIENTS,
- * MW_E_REJECTED, MW_E_DELIVERY_UNKNOWN, MW_E_MESSAGE, MW_E_TIMEOUT,
- * MW_E_CLOSED, MW_E_PROTOCOL, MW_E_TLS, MW_E_IO, MW_E_STATE, MW_E_NOMEM.
- * After MW_E_RECIPIENTS or MW_E_REJECTED the session stays usable (RSET is
+ * MW_E_REJECTED, MW_E_DELIVERY_UNKNOWN, MW_E_MESSAGE, MW_E_EXTENSION,
+ * MW_E_TIMEOUT, MW_E_CLOSED, MW_E_PROTOCOL, MW_E_TLS, MW_E_IO, MW_E_STATE,
+ * MW_E_NOMEM.  After MW_E_RECIPIENTS or MW_E_REJECTED the session stays
+ * usable (RSET is
  * sent).  Since 0.1 */
 mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
                        const mw_message_info *info, mw_read_fn read,

@@ -163,6 +163,18 @@ class AgainstPostfix(unittest.TestCase):
             self.assertEqual(got.replace(b"\r\n", b"\n"),
                              body.replace("\r\n", "\n").encode(), verb)
 
+    def test_binary_message_refused_without_binarymime(self):
+        # Postfix offers CHUNKING but not BINARYMIME: a NUL byte cannot go
+        # (DATA would break it, BDAT needs BODY=BINARYMIME): exit 80.
+        path = os.path.join(self.dir, "nul.eml")
+        with open(path, "wb") as f:
+            f.write(b"From: %s\r\nTo: %s\r\nSubject: nul\r\n\r\n"
+                    b"a\x00b\r\n" % (ALICE.encode(), BOB.encode()))
+        code, out, err, _ = rig_send("--message", path)
+        self.assertEqual(code, 80, err)
+        self.assertIn("BINARYMIME", err)
+        self.assertFalse(any(l.startswith("MAIL") for l in outgoing(err)))
+
     def test_utf8_address_goes_with_smtputf8_and_no_orcpt(self):
         # Postfix has smtputf8_enable: the UTF-8 sender needs SMTPUTF8; the
         # ASCII recipient still gets its rfc822 ORCPT.
