@@ -309,6 +309,24 @@ mw_status mw_options_set_allow_insecure_auth(mw_options *o, bool allow);
 mw_status mw_options_set_pipelining(mw_options *o, bool enable);
 mw_status mw_options_set_trace(mw_options *o, mw_trace_fn fn, void *user);
 
+/*
+ * mw_options_set_progress - follow a message's data as it is written
+ * (as MailKit's ITransferProgress).  During mw_smtp_send() (and the
+ * sends built on it) fn(user, sent, total) is called after each block of
+ * the message's data (about 64 KiB) is written to the connection, and
+ * once more when the whole data is handed over, with sent == total.
+ * sent counts the bytes of the data as they go on the wire (CRLF line
+ * endings, dot-stuffing or BDAT framing); total is the expected number
+ * (mw_message_info.size) and never less than sent, 0 while unknown.
+ * fn must not call back into the session; NULL turns it off (default).
+ * Returns:   MW_OK, MW_E_INVALID (o NULL).
+ * Threads:   called on the thread running the send.
+ * Since:     0.2
+ */
+typedef void (*mw_progress_fn)(void *user, uint64_t sent, uint64_t total);
+mw_status mw_options_set_progress(mw_options *o, mw_progress_fn fn,
+                                  void *user);
+
 /* The SASL mechanisms this library can use, strongest first, as one
  * space-separated static string. */
 const char *mw_auth_supported_mechanisms(void);
