@@ -3,8 +3,8 @@ server (fakesmtp.py, no SIZE limit): a 64 MiB binary attachment arrives
 byte-identical (its SHA-256 compared after the delivered data is
 unstuffed and parsed back), without the process growing with it (peak
 RSS under 32 MiB, measured with GNU time when present), and the progress
-bar: drawn on a terminal (stderr on a pty: bytes, percentage, rate, time left) and cleared
-at the end; nothing when stderr is not a terminal, with --json, or for a
+bar: drawn on a terminal (stderr on a pty: bytes, percentage, rate, time
+left) and cleared at the end; nothing when stderr is not a terminal, with --json, or for a
 small message.  No timed assertion (the bench measures time and the
 1 GiB case, bench/attach_bench.py)."""
 
