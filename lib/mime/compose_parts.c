@@ -23,7 +23,7 @@
  * DIAGNOSTICS
  *   MW_E_IO (a file that cannot be read), MW_E_MESSAGE (a name or type
  *   that cannot go into a header, an inline part without HTML),
- *   MW_E_INVALID, MW_E_NOMEM; the detail in mw_compose_error().
+ *   MW_E_INVALID, MW_E_NOMEM; the detail in mw__mime_error().
  */
 #define _GNU_SOURCE /* O_TMPFILE, mkostemp */
 #include "core/util.h"
@@ -81,7 +81,7 @@ static mw_status copy_text(mw_compose *c, const char *what, const char *utf8,
   return MW_OK;
 }
 
-mw_status mw_compose_set_html(mw_compose *c, const char *utf8, size_t len)
+mw_status mw__mime_set_html(mw_compose *c, const char *utf8, size_t len)
 {
   if(!c)
     return MW_E_INVALID;
@@ -214,13 +214,13 @@ static mw_status add_file(mw_compose *c, const char *path, const char *name,
   return MW_OK;
 }
 
-mw_status mw_compose_add_attachment(mw_compose *c, const char *path,
+mw_status mw__mime_add_attachment(mw_compose *c, const char *path,
                                     const char *name, const char *type)
 {
   return add_file(c, path, name, type, NULL);
 }
 
-mw_status mw_compose_add_inline(mw_compose *c, const char *path,
+mw_status mw__mime_add_inline(mw_compose *c, const char *path,
                                 const char *content_id, const char *type)
 {
   if(!c || !path)
@@ -378,7 +378,7 @@ static mw_status write_message(mw_compose *c, GMimeStream *out)
   return st;
 }
 
-mw_status mw_compose_write_fd(mw_compose *c, int fd)
+mw_status mw__mime_write_fd(mw_compose *c, int fd)
 {
   if(!c || fd < 0)
     return MW_E_INVALID;
@@ -449,7 +449,7 @@ static FILE *temp_file(void)
   return f;
 }
 
-mw_status mw_compose_open(mw_compose *c, uint64_t *size)
+mw_status mw__mime_open(mw_compose *c, uint64_t *size)
 {
   if(!c)
     return MW_E_INVALID;
@@ -458,7 +458,7 @@ mw_status mw_compose_open(mw_compose *c, uint64_t *size)
     if(!f)
       return mw__compose_fail(c, "cannot create a temporary file: %s",
                               strerror(errno));
-    mw_status st = mw_compose_write_fd(c, fileno(f));
+    mw_status st = mw__mime_write_fd(c, fileno(f));
     if(st) {
       fclose(f);
       return st;
@@ -474,7 +474,7 @@ mw_status mw_compose_open(mw_compose *c, uint64_t *size)
   return MW_OK;
 }
 
-mw_status mw_compose_read(void *user, char *buf, size_t len, size_t *got)
+mw_status mw__mime_read(void *user, char *buf, size_t len, size_t *got)
 {
   mw_compose *c = user;
   *got = 0;
