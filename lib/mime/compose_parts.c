@@ -443,7 +443,7 @@ static FILE *temp_file(void)
   FILE *f = fdopen(fd, "w+b");
   if(!f) {
     int saved = errno;
-    close(fd);
+    g_close(fd, NULL);
     errno = saved;
   }
   return f;
