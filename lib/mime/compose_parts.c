@@ -29,6 +29,8 @@
 #include "core/util.h"
 #include "mime/compose_int.h"
 
+#include <glib/gstdio.h> /* g_close */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
