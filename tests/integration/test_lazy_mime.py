@@ -42,6 +42,7 @@ def loaded(stderr):
 
 
 @unittest.skipIf(mwtest.WRAPPER, "LD_DEBUG would describe the wrapper")
+@unittest.skipIf(BUILTIN, "the composer is built in (MW_MIME_BUILTIN)")
 class LazyComposer(unittest.TestCase):
     def run_debug(self, args):
         code, out, err, _ = mwtest.run(args, env={"LD_DEBUG": "files"})
@@ -77,7 +78,6 @@ class LazyComposer(unittest.TestCase):
                 self.assertFalse([l for l in libs if l.rsplit("/", 1)[-1]
                                   .startswith(COMPOSER_LIBS)], (args, libs))
 
-    @unittest.skipIf(BUILTIN, "the composer is built in (MW_MIME_BUILTIN)")
     def test_composed_send_loads_the_module(self):
         with fakesmtp.FakeSMTP() as f:
             code, _, err, libs = self.run_debug(
