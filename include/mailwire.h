@@ -516,7 +516,11 @@ mw_status mw_smtp_quit(mw_smtp *s);
  * ready-made message (see mw_compose_set_message_fd).
  * ---------------------------------------------------------------------- */
 typedef struct mw_compose mw_compose;
-mw_compose *mw_compose_new(void); /* NULL on OOM */
+/* NULL on OOM.  Since 0.2 the composer is a module loaded by the first
+ * call (libmailwire-mime.so.VERSION, next to libmailwire; see README):
+ * when it cannot be loaded, the handle returned makes every call fail
+ * with MW_E_INTERNAL and mw_compose_error() says why. */
+mw_compose *mw_compose_new(void);
 void mw_compose_free(mw_compose *c);
 /* Header values with CR, LF or NUL are refused with MW_E_MESSAGE.  From,
  * To and Cc take exactly one mailbox per call ("Name <addr>" or a bare
