@@ -499,9 +499,10 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
   code = cli_build_options(a, o, &password, &token, err, sizeof(err));
   if(!code)
     code = build_envelope(a, env, err, sizeof(err));
-  /* A bar on a terminal while a large message goes (send_progress.h). */
+  /* A bar on a terminal while a large message goes (send_progress.h);
+   * not over --trace's lines. */
   struct cli_progress bar;
-  cli_progress_attach(&bar, o, a->json);
+  cli_progress_attach(&bar, o, a->json || a->trace);
   if(!code) {
     s = mw_smtp_new(o);
     if(!s) {

@@ -21,11 +21,11 @@ static double mono_ms(void)
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-void cli_progress_attach(struct cli_progress *p, mw_options *o, bool json)
+void cli_progress_attach(struct cli_progress *p, mw_options *o, bool quiet)
 {
   memset(p, 0, sizeof(*p));
   p->out = stderr;
-  p->enabled = !json && isatty(STDERR_FILENO);
+  p->enabled = !quiet && isatty(STDERR_FILENO);
   if(p->enabled)
     mw_options_set_progress(o, cli_progress_report, p);
 }
