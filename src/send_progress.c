@@ -83,8 +83,9 @@ void cli_progress_report(void *user, uint64_t sent, uint64_t total)
   double secs = (now - p->start_ms) / 1e3;
   double rate = secs > 0.05 ? (double)sent / secs : 0;
   if(rate > 0) {
-    human_bytes(rate, rate_s, sizeof(rate_s));
-    strncat(rate_s, "/s", sizeof(rate_s) - strlen(rate_s) - 1);
+    char per[24];
+    human_bytes(rate, per, sizeof(per));
+    snprintf(rate_s, sizeof(rate_s), "%s/s", per);
   }
   else
     snprintf(rate_s, sizeof(rate_s), "-");
