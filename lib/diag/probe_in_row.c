@@ -183,8 +183,8 @@ struct seen {
 static void put(char *buf, size_t len, const char *s)
 {
   size_t n = strlen(buf);
-  if(n + 1 < len)
-    snprintf(buf + n, len - n, "%s%s", n ? ", " : "", s);
+  if(n + 1 < len && snprintf(buf + n, len - n, "%s%s", n ? ", " : "", s) < 0)
+    buf[n] = '\0';
 }
 
 static void trim_copy(char *dst, size_t len, const char *src)
