@@ -96,11 +96,12 @@ static const char probe_intro[] =
     "STARTTLS/STLS) with its capabilities (IMAP4rev1/rev2, IDLE,\n"
     "LOGINDISABLED, AUTH=; POP3 USER, UIDL, PIPELINING, SASL), implicit TLS\n"
     "ranked first (RFC 8314), and per protocol the settings as fetch flags\n"
-    "(--server imaps://HOST:PORT) and a profile block (protocol imap).\n";
+    "(a URL imaps://HOST:PORT) and a profile block (protocol imap).\n";
 
 static const char probe_trailer[] =
     "\n"
-    "Exit status: 0 a secure combination works (the first one printed);\n"
+    "Exit status: 0 a secure combination works (the first one printed;\n"
+    "with --incoming, one for IMAP or POP3);\n"
     "64 usage; 68 the name does not exist; 69 nothing answered SMTP;\n"
     "75 DNS failed for a reason that may pass;\n"
     "78 only insecure combinations work (plaintext, or a certificate that\n"
