@@ -891,7 +891,8 @@ double mw_probe_total_ms(const mw_probe *p);
  * STLS when offered (the capabilities again after TLS), each bounded by
  * the greeting timeout.  No credentials are ever sent.  The rows are the
  * same as mw_probe_run()'s, with mw_probe_row_protocol() "imap" or
- * "pop3", the outcome "preauth" (an IMAP PREAUTH greeting where TLS was
+ * "pop3", mw_probe_row_auth() the SASL mechanisms offered (IMAP AUTH=,
+ * POP3 SASL), the outcome "preauth" (an IMAP PREAUTH greeting where TLS was
  * to start: STARTTLS is impossible), and ranks per protocol. */
 #define MW_PROBE_IMAP 1u
 #define MW_PROBE_POP3 2u

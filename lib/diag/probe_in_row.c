@@ -260,8 +260,9 @@ static void pop3_facts(const struct mw_pop3 *p, struct seen *s)
 }
 
 /* The session's options for this host, port and mode: never a
- * credential; the certificate verified and reported, not enforced (the
- * verdict is read from the handshake's facts with the caller's policy). */
+ * credential.  The sessions verify the certificate and report the
+ * verdict without enforcing it (tls_report_only); the row's verdict is
+ * read from the handshake's facts with the caller's policy. */
 static void dialogue_options(const struct probe_ctx *ctx,
                              const struct probe_host *h, unsigned port,
                              mw_tls_mode mode, struct mw_options *o)
@@ -270,8 +271,6 @@ static void dialogue_options(const struct probe_ctx *ctx,
   o->host = (char *)h->name;
   o->port = port;
   o->tls_mode = mode;
-  o->insecure = true;
-  o->fingerprint[0] = '\0';
   o->connect_timeout_ms = ctx->timeout_ms;
   o->greeting_timeout_ms = ctx->timeout_ms;
   o->command_timeout_ms = ctx->timeout_ms;
@@ -299,6 +298,8 @@ static void dialogue(struct probe_ctx *ctx, const struct probe_in_cand *c,
                  mw_tls_mode_name(mode));
   if(c->protocol == MW_PROTOCOL_IMAP) {
     mw_imap *m = mw_imap_new(&o);
+    if(m)
+      m->tls_report_only = true;
     if(!m) {
       struct mw_error oom = {.status = MW_E_NOMEM};
       s.st = MW_E_NOMEM;
@@ -316,6 +317,8 @@ static void dialogue(struct probe_ctx *ctx, const struct probe_in_cand *c,
     return;
   }
   mw_pop3 *p = mw_pop3_new(&o);
+  if(p)
+    p->tls_report_only = true;
   if(!p) {
     struct mw_error oom = {.status = MW_E_NOMEM};
     s.st = MW_E_NOMEM;
