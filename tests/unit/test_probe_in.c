@@ -224,6 +224,38 @@ static void rank_per_protocol(void **state)
   mw_probe_free(p);
 }
 
+static void run_refuses_bad_arguments(void **state)
+{
+  (void)state;
+  mw_options *o = mw_options_new();
+  assert_non_null(o);
+  mw_probe *p = (mw_probe *)1;
+  /* nothing is looked up or connected to for these */
+  assert_int_equal(mw_probe_run_incoming(o, "example.test", 0, NULL, NULL,
+                                         &p),
+                   MW_E_INVALID);
+  assert_null(p);
+  assert_int_equal(mw_probe_run_incoming(o, "bad name", MW_PROBE_IMAP, NULL,
+                                         NULL, &p),
+                   MW_E_INVALID);
+  assert_int_equal(mw_probe_run_incoming(o, "alice@", MW_PROBE_IMAP, NULL,
+                                         NULL, &p),
+                   MW_E_INVALID);
+  assert_int_equal(mw_probe_run_incoming(o, "example.test", MW_PROBE_IMAP,
+                                         "0", NULL, &p),
+                   MW_E_INVALID);
+  assert_int_equal(mw_probe_run_incoming(o, "example.test", MW_PROBE_POP3,
+                                         NULL, "110,x", &p),
+                   MW_E_INVALID);
+  assert_int_equal(mw_probe_run_incoming(NULL, "example.test",
+                                         MW_PROBE_POP3, NULL, NULL, &p),
+                   MW_E_INVALID);
+  assert_int_equal(mw_probe_run_incoming(o, "example.test", MW_PROBE_POP3,
+                                         NULL, NULL, NULL),
+                   MW_E_INVALID);
+  mw_options_free(o);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -233,6 +265,7 @@ int main(void)
       cmocka_unit_test(plan_address_literal_only),
       cmocka_unit_test(plan_srv_dot_target_is_no_host),
       cmocka_unit_test(rank_per_protocol),
+      cmocka_unit_test(run_refuses_bad_arguments),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
