@@ -233,7 +233,8 @@ static bool ports_of(const char *list, const char *def, unsigned *out,
 
 static mw_status run_candidates(struct probe_ctx *ctx,
                                 const struct probe_in_cand *cands,
-                                size_t ncand, int64_t deadline)
+                                size_t ncand, int64_t deadline,
+                                const char *via)
 {
   struct mw_probe *p = ctx->probe;
   /* the distinct (host, port) pairs with addresses */
@@ -266,7 +267,7 @@ static mw_status run_candidates(struct probe_ctx *ctx,
     size_t row = p->row_count;
     p->row_count += 3;
     if(ctx->use_proxy) {
-      mw__probe_in_candidate(ctx, &cands[i], row, NULL, NULL, "");
+      mw__probe_in_candidate(ctx, &cands[i], row, NULL, NULL, via);
       continue;
     }
     if(!h->addrs.count) {
@@ -321,6 +322,19 @@ mw_status mw_probe_run_incoming(const mw_options *o, const char *target,
   ctx.timeout_ms = o->greeting_timeout_ms ? o->greeting_timeout_ms
                                           : MW__DEFAULT_GREETING_TIMEOUT_MS;
   ctx.use_proxy = o->proxy_url != NULL;
+  char via[300] = "";
+  if(ctx.use_proxy) {
+    char why[160];
+    if(mw__proxy_parse_url(o->proxy_url, &ctx.proxy, why, sizeof(why))) {
+      mw__free(p);
+      mw__free(cands);
+      mw__free(dns);
+      return MW_E_INVALID;
+    }
+    snprintf(via, sizeof(via), "via proxy %s:%u", ctx.proxy.host,
+             ctx.proxy.port);
+    mw__proxy_release(&ctx.proxy);
+  }
   ctx.policy = (struct mw__tls_policy){
       .ca_file = o->ca_file,
       .fingerprint = o->fingerprint[0] ? o->fingerprint : NULL,
@@ -383,7 +397,7 @@ mw_status mw_probe_run_incoming(const mw_options *o, const char *target,
 
   p->rows = mw__calloc(ncand ? 3 * ncand : 1, sizeof(*p->rows));
   mw_status st = p->rows ? run_candidates(&ctx, cands, ncand,
-                                          mw__now_ms() + ctx.timeout_ms)
+                                          mw__now_ms() + ctx.timeout_ms, via)
                          : MW_E_NOMEM;
   mw__free(cands);
   mw__free(dns);

@@ -173,6 +173,41 @@ class Rig(unittest.TestCase):
             shutil.rmtree(d, ignore_errors=True)
 
 
+    def test_through_a_proxy(self):
+        """Each dialogue goes through the proxy as a session would; the
+        proxy's password is never printed."""
+        import proxyrig
+        e = self.env
+        imaps, pop3 = int(e["RIG_IMAPS_PORT"]), int(e["RIG_POP3_PORT"])
+        try:
+            dante = proxyrig.Dante()
+            tiny = proxyrig.TinyProxy([imaps, pop3], "proxyuser", "proxy-pw")
+        except Exception as ex:  # not installed here
+            raise unittest.SkipTest("no proxies: %s" % ex)
+        with dante, tiny:
+            for url in ("socks5://127.0.0.1:%d" % dante.port,
+                        "http://proxyuser:proxy-pw@127.0.0.1:%d" % tiny.port):
+                with self.subTest(url):
+                    code, doc, err, _ = probe(
+                        "127.0.0.1", "--incoming", "--ports",
+                        "%d,%d" % (imaps, pop3), "--proxy", url,
+                        "--tls-server-name", e["RIG_SERVER_NAME"],
+                        ca=e["RIG_CA_FILE"], timeout=int(mwtest.bound(3)))
+                    self.assertEqual(code, 0, doc)
+                    r = rows(doc)
+                    self.assertEqual(r[("imap", imaps, "implicit")]["outcome"],
+                                     "works", doc)
+                    self.assertTrue(r[("imap", imaps, "implicit")]["address"]
+                                    .startswith("via proxy 127.0.0.1:"))
+                    self.assertEqual(r[("pop3", pop3, "starttls")]["outcome"],
+                                     "works", doc)
+                    self.assertEqual(doc["recommended"]["pop3"]["mode"],
+                                     "starttls")
+                    self.assertIn("--proxy", doc["recommended"]["imap"]
+                                  ["fetch_flags"])
+                    self.assertNotIn("proxy-pw", str(doc) + err)
+
+
 IMAP, POP3 = fakeimap.FakeIMAP, fakepop3.FakePOP3
 
 # (name, server, settings, protocol, {mode: outcome}, detail has)
