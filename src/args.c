@@ -886,9 +886,13 @@ int cli_parse_probe(int argc, char **argv, const char *default_target,
   if(!out->server)
     return fail(err, errlen, "give the host, domain or address to probe: "
                              "mailwire probe HOST");
+  /* a URL (imaps://host:993) is read by cmd_probe.c */
+  bool url = strstr(out->server, "://") &&
+             !strpbrk(out->server, " \t\r\n\\") &&
+             strlen(out->server) <= 300;
   const char *at = strrchr(out->server, '@');
-  if(!*out->server || strpbrk(out->server, " \t\r\n/\\") ||
-     (at && !at[1]) || strlen(out->server) > 255)
+  if(!url && (!*out->server || strpbrk(out->server, " \t\r\n/\\") ||
+              (at && !at[1]) || strlen(out->server) > 255))
     return fail(err, errlen, "'%s' is not a host name, address or e-mail "
                              "address%s",
                 out->server, at && !at[1] ? " (no domain after '@')" : "");

@@ -96,7 +96,9 @@ static const char probe_intro[] =
     "STARTTLS/STLS) with its capabilities (IMAP4rev1/rev2, IDLE,\n"
     "LOGINDISABLED, AUTH=; POP3 USER, UIDL, PIPELINING, SASL), implicit TLS\n"
     "ranked first (RFC 8314), and per protocol the settings as fetch flags\n"
-    "(a URL imaps://HOST:PORT) and a profile block (protocol imap).\n";
+    "(a URL imaps://HOST:PORT) and a profile block (protocol imap).  The\n"
+    "target may be such a URL (imaps://, imap://, pop3s://, pop3://, smtps://,\n"
+    "smtp://): its scheme picks the protocol, its port is probed first.\n";
 
 static const char probe_trailer[] =
     "\n"

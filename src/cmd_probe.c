@@ -623,6 +623,42 @@ static int cmd_probe_words(int argc, char **argv, const char *profile_server)
     free(a);
     return EXIT_SOFTWARE;
   }
+  /* A URL names the protocol (and the TLS mode by its scheme, which the
+   * probe tries anyway) and the host: imaps://[user@]host[:port][/box]. */
+  char url_target[300] = "";
+  if(strstr(a->server, "://")) {
+    mw_options *u = mw_options_new();
+    bool ok = u && mw_options_set_server_url(u, a->server) == MW_OK;
+    mw_protocol up = ok ? mw_options_protocol(u) : MW_PROTOCOL_SMTP;
+    mw_options_free(u);
+    const char *h = strstr(a->server, "://") + 3;
+    const char *at = strchr(h, '@');
+    const char *slash = strchr(h, '/');
+    if(at && (!slash || at < slash))
+      h = at + 1;
+    size_t n = slash ? (size_t)(slash - h) : strlen(h);
+    if(ok && (a->protocol_set && a->protocol != up)) {
+      free(a);
+      mw_global_cleanup();
+      return output_early_error("probe", cli_wants_json(argc, argv),
+                                EXIT_USAGE,
+                                "--protocol contradicts the URL's scheme");
+    }
+    if(!ok || !n || n >= sizeof(url_target)) {
+      free(a);
+      mw_global_cleanup();
+      return output_early_error("probe", cli_wants_json(argc, argv),
+                                EXIT_USAGE,
+                                "the URL is not SCHEME://HOST[:PORT] with "
+                                "SCHEME imap, imaps, pop3, pop3s, smtp, smtps "
+                                "or submission");
+    }
+    memcpy(url_target, h, n);
+    url_target[n] = '\0';
+    a->server = url_target;
+    a->protocol = up;
+    a->protocol_set = true;
+  }
   /* --incoming, --protocol imap|pop3: the incoming servers instead. */
   unsigned protocols = 0;
   if(a->incoming || (a->protocol_set && a->protocol != MW_PROTOCOL_SMTP)) {

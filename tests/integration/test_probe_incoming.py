@@ -329,6 +329,16 @@ class Scenarios(unittest.TestCase):
         self.assertNotIn("protocol", doc["results"][0])
         self.assertIsInstance(doc["recommended"], (dict, type(None)))
 
+    def test_url_target_names_protocol_and_port(self):
+        with POP3(cert=CERT, key=KEY, implicit_tls=True) as f:
+            code, doc, _, _ = probe("pop3s://bob@127.0.0.1:%d" % f.port,
+                                    "--ports", str(closed_port()))
+        self.assertEqual(doc["protocols"], ["pop3"], doc)
+        self.assertEqual(doc["results"][0]["port"], f.port)
+        self.assertEqual(doc["results"][0]["outcome"], "works")
+        self.assertEqual(doc["recommended"]["pop3"]["port"], f.port)
+        self.assertEqual(code, 0)
+
     def test_usage_errors(self):
         code, doc, _, _ = mwtest.run_json(
             ["probe", "127.0.0.1", "--incoming", "--protocol", "smtp"])
@@ -336,6 +346,10 @@ class Scenarios(unittest.TestCase):
         code, doc, _, _ = mwtest.run_json(
             ["probe", "127.0.0.1", "--protocol", "nntp"])
         self.assertEqual(code, 64, doc)
+        for url, extra in (("ftp://127.0.0.1", ()), ("imaps://", ()),
+                           ("imaps://127.0.0.1:1", ("--protocol", "pop3"))):
+            code, doc, _, _ = mwtest.run_json(["probe", url] + list(extra))
+            self.assertEqual(code, 64, (url, doc))
 
 
 class Discovery(unittest.TestCase):
