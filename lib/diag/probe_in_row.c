@@ -12,7 +12,10 @@
  *   never comes).  Otherwise the plaintext dialogue (greeting,
  *   CAPABILITY or CAPA; no STARTTLS) fills the plain row, and when it
  *   offered STARTTLS or STLS a third connection upgrades (injection check,
- *   capabilities asked again after TLS) for the starttls row.  Each
+ *   capabilities asked again after TLS) for the starttls row.  A port
+ *   that said nothing at all to the implicit attempt (not even a
+ *   plaintext greeting: these servers speak first) is not tried again in
+ *   plaintext.  Each
  *   dialogue is the client's own set-up without credentials, bounded by
  *   the greeting timeout; certificates are verified and the verdict
  *   reported (the session itself does not enforce it, so a self-signed
@@ -591,6 +594,20 @@ void mw__probe_in_candidate(struct probe_ctx *ctx,
                             "greeting that never comes)";
     mw__probe_row_set(k.plain, o, "%s", d);
     mw__probe_row_set(k.starttls, o, "%s", d);
+    k.plain->ms = k.starttls->ms = k.implicit->ms;
+    return;
+  }
+  if(k.implicit->silent) {
+    /* Nothing came at all, not even a plaintext greeting in answer to the
+     * ClientHello: an IMAP or POP3 server speaks first, as soon as it
+     * accepts, so a plaintext attempt would wait just as long. */
+    const char *d = "connected, but not a byte came, in TLS or in "
+                    "plaintext (an IMAP or POP3 server greets first, as "
+                    "soon as it accepts): the server is hung or waits for "
+                    "something else (a PROXY header?)";
+    mw__probe_row_set(k.plain, "silent", "%s", d);
+    mw__probe_row_set(k.starttls, "silent", "%s", d);
+    k.plain->silent = k.starttls->silent = true;
     k.plain->ms = k.starttls->ms = k.implicit->ms;
     return;
   }
