@@ -36,7 +36,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PROBE_IN_MAX_CANDS 96
+#define PROBE_IN_MAX_CANDS 160 /* 16 SRV + 4 hosts x 2 protocols x 16 ports */
 
 /* One (host, port) reached at once. */
 struct reach {
