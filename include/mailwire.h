@@ -985,7 +985,9 @@ const char *mw_probe_row_protocol(const mw_probe *p, size_t i);
  * TLS), space-separated ("IMAP4REV1 IDLE AUTH=PLAIN", "TOP UIDL USER
  * SASL STLS"), or "". */
 const char *mw_probe_row_capabilities(const mw_probe *p, size_t i);
-/* The best row of one protocol ("smtp", "imap", "pop3"), or false. */
+/* The best row of one protocol ("smtp", "imap", "pop3"), or false.  An
+ * incoming probe ranks each protocol on its own, so it may have two rows
+ * of rank 1; mw_probe_best() gives the first of them. */
 bool mw_probe_best_of(const mw_probe *p, const char *protocol,
                       size_t *index);
 

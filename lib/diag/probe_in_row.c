@@ -416,7 +416,7 @@ static void failure(struct cand_rows *k, struct probe_ctx *ctx,
     mw__probe_row_set(r, "no_starttls", "%s", e->message);
     return;
   case MW_E_INJECTION:
-    mw__probe_row_set(r, "protocol", "%s (possible injection)", e->message);
+    mw__probe_row_set(r, "protocol", "%s", e->message);
     return;
   case MW_E_INSECURE:
     if(s->preauth || k->preauth) {
