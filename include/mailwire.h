@@ -980,6 +980,39 @@ bool mw_probe_best(const mw_probe *p, size_t *index);
 /* Wall-clock time of the whole probe, DNS included. */
 double mw_probe_total_ms(const mw_probe *p);
 
+/* Incoming servers (since 0.2): which IMAP and POP3 ports and TLS modes
+ * work.  protocols: MW_PROBE_IMAP, MW_PROBE_POP3 or both.  For a name,
+ * the SRV records of RFC 6186 (_imaps._tcp, _imap._tcp, _pop3s._tcp,
+ * _pop3._tcp; a target "." says the service is not offered) give hosts
+ * probed on their SRV port; then the given host (or the mailbox's domain)
+ * and the usual names (imap.DOMAIN, pop.DOMAIN, mail.DOMAIN; those
+ * without an address get no rows) on the protocol's ports: imap_ports
+ * ("993,143" when NULL or "") and pop3_ports ("995,110").  Every port is
+ * reached at once; then each reachable one is spoken to in each mode:
+ * implicit TLS, plaintext (greeting, CAPABILITY or CAPA), and STARTTLS or
+ * STLS when offered (the capabilities again after TLS), each bounded by
+ * the greeting timeout.  No credentials are ever sent.  The rows are the
+ * same as mw_probe_run()'s, with mw_probe_row_protocol() "imap" or
+ * "pop3", mw_probe_row_auth() the SASL mechanisms offered (IMAP AUTH=,
+ * POP3 SASL), the outcome "preauth" (an IMAP PREAUTH greeting where TLS was
+ * to start: STARTTLS is impossible), and ranks per protocol. */
+#define MW_PROBE_IMAP 1u
+#define MW_PROBE_POP3 2u
+mw_status mw_probe_run_incoming(const mw_options *o, const char *target,
+                                unsigned protocols, const char *imap_ports,
+                                const char *pop3_ports, mw_probe **out);
+/* "smtp", "imap" or "pop3". */
+const char *mw_probe_row_protocol(const mw_probe *p, size_t i);
+/* Incoming rows: the capabilities heard last (after TLS when the row has
+ * TLS), space-separated ("IMAP4REV1 IDLE AUTH=PLAIN", "TOP UIDL USER
+ * SASL STLS"), or "". */
+const char *mw_probe_row_capabilities(const mw_probe *p, size_t i);
+/* The best row of one protocol ("smtp", "imap", "pop3"), or false.  An
+ * incoming probe ranks each protocol on its own, so it may have two rows
+ * of rank 1; mw_probe_best() gives the first of them. */
+bool mw_probe_best_of(const mw_probe *p, const char *protocol,
+                      size_t *index);
+
 /* ------------------------------------------------------------------------
  * Incoming mail: POP3 and IMAP clients.  Since 0.2
  *

@@ -30,7 +30,7 @@ const struct opt_def cli_opt_table[] = {
     {"--config", "-C", "FILE", O_CONFIG, ALL, G_PROFILE, "read account profiles from FILE (msmtprc syntax; default $MAILWIRE_CONFIG, else $XDG_CONFIG_HOME/mailwire/config)"},
     {"--account", NULL, "NAME", O_ACCOUNT, ALL, G_PROFILE, "use this account of the profile file (default: its default account); options given here override it"},
     {"--server", NULL, "HOST[:PORT]", O_SERVER, SD, G_CONN, "server (port default 587, or 465 with --tls implicit); [v6addr]:port for IPv6"},
-    {"--protocol", NULL, "NAME", O_PROTOCOL, DOCTOR | FW, G_CONN, "smtp, pop3 or imap (default: the URL's scheme, else by port: 110 and 995 POP3, 143 and 993 IMAP, any other SMTP)"},
+    {"--protocol", NULL, "NAME", O_PROTOCOL, DOCTOR | FW | PROBE, G_CONN, "smtp, pop3 or imap (default: the URL's scheme, else by port: 110 and 995 POP3, 143 and 993 IMAP, any other SMTP)"},
     {"--tls", NULL, "MODE", O_TLS, SD, G_CONN, "auto (default: 465 implicit, other ports STARTTLS required), implicit, starttls, starttls-optional, none, or detect (probe the ports first: see mailwire probe)"},
     {"--bind", NULL, "ADDR", O_BIND, ALL, G_CONN, "local address to connect from"},
     {"-4", NULL, NULL, O_IPV4, ALL, G_CONN, "IPv4 only"},
@@ -43,6 +43,7 @@ const struct opt_def cli_opt_table[] = {
     {"--timeout", NULL, "DUR", O_TIMEOUT, ALL, G_CONN, "every other reply (default: the RFC 5321 values); DUR is a number of seconds or a number with a unit ms, s, m or h: 30, 1.5s, 500ms, 2m, 1h (1ms to 24h)"},
     {"--helo", NULL, "NAME", O_HELO, ALL, G_CONN, "name for EHLO (default: host name or [address])"},
     {"--ports", NULL, "LIST", O_PORTS, PROBE, G_PROBE, "ports to try, e.g. 465,587 (default 465,587,25,2525)"},
+    {"--incoming", NULL, NULL, O_INCOMING, PROBE, G_PROBE, "probe the incoming servers, IMAP and POP3, instead of SMTP (RFC 6186 SRV records, then the usual names imap., pop., mail.; ports 993,143 and 995,110)"},
     {"--tls-ca-file", NULL, "FILE", O_CA_FILE, ALL, G_TLS, "trust only the CAs in FILE"},
     {"--tls-fingerprint", NULL, "SHA256", O_FINGERPRINT, ALL, G_TLS, "accept exactly this certificate (pin)"},
     {"--tls-server-name", NULL, "NAME", O_SERVER_NAME, ALL, G_TLS, "name to verify and send as SNI"},
@@ -402,6 +403,7 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
                   v, CLI_MAX_PORTS);
     a->ports = v;
     break;
+  case O_INCOMING: a->incoming = true; break;
   case O_INSECURE: a->insecure = true; break;
   case O_TLS_STRICT: a->tls_strict = true; break;
   case O_PROXY_PROTOCOL:
@@ -916,9 +918,13 @@ int cli_parse_probe(int argc, char **argv, const char *default_target,
   if(!out->server)
     return fail(err, errlen, "give the host, domain or address to probe: "
                              "mailwire probe HOST");
+  /* a URL (imaps://host:993) is read by cmd_probe.c */
+  bool url = strstr(out->server, "://") &&
+             !strpbrk(out->server, " \t\r\n\\") &&
+             strlen(out->server) <= 300;
   const char *at = strrchr(out->server, '@');
-  if(!*out->server || strpbrk(out->server, " \t\r\n/\\") ||
-     (at && !at[1]) || strlen(out->server) > 255)
+  if(!url && (!*out->server || strpbrk(out->server, " \t\r\n/\\") ||
+              (at && !at[1]) || strlen(out->server) > 255))
     return fail(err, errlen, "'%s' is not a host name, address or e-mail "
                              "address%s",
                 out->server, at && !at[1] ? " (no domain after '@')" : "");

@@ -98,6 +98,7 @@ struct send_args {
   const char *tls_server_name;
   const char *tls_cert, *tls_key; /* client certificate (SASL EXTERNAL) */
   const char *ports;              /* probe: "465,587" */
+  bool incoming;                  /* probe --incoming: IMAP and POP3 */
   bool insecure;
   bool tls_strict;
   const char *tls_ciphers;

@@ -37,6 +37,8 @@ static const struct {
     {CLI_FETCH, O_TRACE, "print the IMAP or POP3 dialogue to stderr (secrets redacted)"},
     {CLI_FETCH, O_USER, "user name for LOGIN, USER or AUTHENTICATE (default: the URL's)"},
     {CLI_PROBE, O_GREETING_TIMEOUT, "bound of each attempt (default 10s)"},
+    {CLI_PROBE, O_PROTOCOL, "smtp (default), imap or pop3: which servers to probe (--incoming: imap and pop3)"},
+    {CLI_PROBE, O_PORTS, "ports to try, e.g. 465,587 (default 465,587,25,2525; IMAP 993,143; POP3 995,110)"},
     {CLI_PROBE, O_ACCOUNT, "take the host and the connection and TLS settings of this account"},
 };
 
@@ -86,11 +88,24 @@ static const char probe_intro[] =
     "recommended) and prints the settings as send flags and a profile block.\n"
     "For a domain or an address (alice@example.org) the SRV records of\n"
     "RFC 6186 (_submissions._tcp, _submission._tcp) and the MX records are\n"
-    "looked up first and their hosts probed too.  No credentials are sent.\n";
+    "looked up first and their hosts probed too.  No credentials are sent.\n"
+    "\n"
+    "With --incoming (or --protocol imap, --protocol pop3) the IMAP and POP3\n"
+    "servers are probed instead: the SRV records _imaps._tcp, _imap._tcp,\n"
+    "_pop3s._tcp and _pop3._tcp (a target \".\" means not offered), then the\n"
+    "host or domain and the usual names imap., pop. and mail. on 993,143\n"
+    "(IMAP) and 995,110 (POP3); each port in each mode (implicit TLS, plain,\n"
+    "STARTTLS/STLS) with its capabilities (IMAP4rev1/rev2, IDLE,\n"
+    "LOGINDISABLED, AUTH=; POP3 USER, UIDL, PIPELINING, SASL), implicit TLS\n"
+    "ranked first (RFC 8314), and per protocol the settings as fetch flags\n"
+    "(a URL imaps://HOST:PORT) and a profile block (protocol imap).  The\n"
+    "target may be such a URL (imaps://, imap://, pop3s://, pop3://, smtps://,\n"
+    "smtp://): its scheme picks the protocol, its port is probed first.\n";
 
 static const char probe_trailer[] =
     "\n"
-    "Exit status: 0 a secure combination works (the first one printed);\n"
+    "Exit status: 0 a secure combination works (the first one printed;\n"
+    "with --incoming, one for IMAP or POP3);\n"
     "64 usage; 68 the name does not exist; 69 nothing answered SMTP;\n"
     "75 DNS failed for a reason that may pass;\n"
     "78 only insecure combinations work (plaintext, or a certificate that\n"

@@ -27,7 +27,9 @@ enum opt_id {
   /* composition (send) */
   O_HTML, O_ATTACH, O_ATTACH_TYPE, O_INLINE,
   /* SMTP extensions (issue 12) */
-  O_NO_CHUNKING, O_DSN_NOTIFY, O_DSN_RET, O_ENVID, O_REQUIRETLS
+  O_NO_CHUNKING, O_DSN_NOTIFY, O_DSN_RET, O_ENVID, O_REQUIRETLS,
+  /* probe of incoming servers */
+  O_INCOMING
 };
 
 /* Which commands take an option (bits of 1 << enum cli_command). */

@@ -31,6 +31,7 @@ static const struct {
     {"--tls-min", true},       {"--tls-max", true},
     {"--tls-ciphers", true},   {"--tls-cert", true},
     {"--tls-key", true},       {"--helo", true},
+    {"--protocol", true}, /* an incoming account probes its protocol */
 };
 
 /* Keeps the probe options of the profile's words [0, nprofile) and the
@@ -354,6 +355,232 @@ static void print_json(FILE *f, const mw_probe *p, const char *target,
   fprintf(f, ",\"exit_code\":%d}\n", code);
 }
 
+/* ---- incoming servers (--incoming, --protocol imap|pop3) ------------- */
+
+static const char *const in_protos[] = {"imap", "pop3"};
+
+static bool in_asked(unsigned protocols, size_t k)
+{
+  return protocols & (k == 0 ? MW_PROBE_IMAP : MW_PROBE_POP3);
+}
+
+/* fetch's flags: the URL says the protocol and the TLS mode. */
+static void in_flags(const mw_probe *p, size_t i, const struct send_args *a,
+                     char *buf, size_t len)
+{
+  char hp[300], proxy[300] = "";
+  host_port(mw_probe_row_host(p, i), mw_probe_row_port(p, i), hp,
+            sizeof(hp));
+  bool implicit = !strcmp(mw_probe_row_mode(p, i), "implicit");
+  size_t used = 0;
+  int n = snprintf(buf, len, "--server %s%s://%s",
+                   mw_probe_row_protocol(p, i), implicit ? "s" : "", hp);
+  used = n > 0 ? (size_t)n : 0;
+  struct carried c[8];
+  size_t nc = carried_settings(a, proxy, sizeof(proxy), c);
+  for(size_t k = 0; k < nc; k++)
+    if(strcmp(c[k].flag, "--proxy-protocol") != 0)
+      append(buf, len, &used, " %s %s", c[k].flag, c[k].value);
+}
+
+/* The profile keys an incoming account needs (src/profile.c). */
+static void in_block(const mw_probe *p, size_t i, const struct send_args *a,
+                     char *buf, size_t len)
+{
+  bool implicit = !strcmp(mw_probe_row_mode(p, i), "implicit");
+  int n0 = snprintf(buf, len,
+                    "account %s-%s\nprotocol %s\nhost %s\nport %u\ntls on\n"
+                    "tls_starttls %s\n",
+                    mw_probe_row_host(p, i), mw_probe_row_protocol(p, i),
+                    mw_probe_row_protocol(p, i), mw_probe_row_host(p, i),
+                    mw_probe_row_port(p, i), implicit ? "off" : "on");
+  size_t used = n0 > 0 ? (size_t)n0 : 0;
+  char proxy[300] = "";
+  struct carried c[8];
+  size_t n = carried_settings(a, proxy, sizeof(proxy), c);
+  for(size_t k = 0; k < n; k++)
+    if(c[k].key && strcmp(c[k].flag, "--proxy-protocol") != 0)
+      append(buf, len, &used, "%s %s\n", c[k].key, c[k].value);
+}
+
+static int in_exit_code(const mw_probe *p, unsigned protocols)
+{
+  bool any_best = false;
+  for(size_t k = 0; k < 2; k++) {
+    size_t best;
+    if(in_asked(protocols, k) && mw_probe_best_of(p, in_protos[k], &best)) {
+      if(cert_ok(mw_probe_row_cert(p, best)))
+        return EXIT_OK;
+      any_best = true;
+    }
+  }
+  if(any_best)
+    return EXIT_CONFIG;
+  bool any_plain = false, all_dns = mw_probe_count(p) > 0;
+  for(size_t i = 0; i < mw_probe_count(p); i++) {
+    const char *o = mw_probe_row_outcome(p, i);
+    any_plain = any_plain || !strcmp(o, "works");
+    all_dns = all_dns && !strcmp(o, "dns");
+  }
+  if(any_plain)
+    return EXIT_CONFIG;
+  if(mw_probe_count(p) == 0 && mw_probe_dns_temporary(p))
+    return EXIT_TEMPFAIL;
+  if(all_dns && mw_probe_dns_temporary(p))
+    return EXIT_TEMPFAIL;
+  if(all_dns || mw_probe_count(p) == 0)
+    return EXIT_NOHOST;
+  return EXIT_UNAVAILABLE;
+}
+
+static void print_human_in(FILE *f, const mw_probe *p, const char *target,
+                           const struct send_args *a, unsigned protocols,
+                           bool colour)
+{
+  const char *bold = colour ? "\033[1m" : "", *reset = colour ? "\033[0m" : "";
+  const char *green = colour ? "\033[32m" : "", *red = colour ? "\033[31m" : "";
+  fprintf(f, "%smailwire probe %s%s (incoming): %zu combinations in %.2f s\n",
+          bold, target, reset, mw_probe_count(p),
+          mw_probe_total_ms(p) / 1000.0);
+  for(size_t i = 0; i < mw_probe_host_count(p); i++)
+    fprintf(f, "  host %s (%s)\n", mw_probe_host_name(p, i),
+            mw_probe_host_source(p, i));
+  if(mw_probe_dns_note(p)[0])
+    fprintf(f, "  dns: %s\n", cli_text(mw_probe_dns_note(p)));
+  for(size_t k = 0; k < 2; k++) {
+    if(!in_asked(protocols, k))
+      continue;
+    fprintf(f, "\n%s%s%s\n", bold, k == 0 ? "IMAP" : "POP3", reset);
+    size_t shown = 0;
+    for(size_t i = 0; i < mw_probe_count(p); i++) {
+      if(strcmp(mw_probe_row_protocol(p, i), in_protos[k]))
+        continue;
+      shown++;
+      char hp[300], rank[8] = "-";
+      host_port(mw_probe_row_host(p, i), mw_probe_row_port(p, i), hp,
+                sizeof(hp));
+      if(mw_probe_row_rank(p, i))
+        snprintf(rank, sizeof(rank), "%u", mw_probe_row_rank(p, i));
+      const char *o = mw_probe_row_outcome(p, i);
+      bool works = !strcmp(o, "works");
+      fprintf(f, "  %-3s %-24s %-9s %s%-14s%s", rank, hp,
+              mw_probe_row_mode(p, i), works ? green : red, o, reset);
+      if(works && mw_probe_row_tls_version(p, i)[0])
+        fprintf(f, " certificate %s, %s\n", mw_probe_row_cert(p, i),
+                cli_text(mw_probe_row_detail(p, i)));
+      else
+        fprintf(f, " %s\n", cli_text(mw_probe_row_detail(p, i)));
+    }
+    if(!shown)
+      fprintf(f, "  (no host to probe)\n");
+    size_t best;
+    if(!mw_probe_best_of(p, in_protos[k], &best)) {
+      fprintf(f, "%sno secure %s combination works.%s\n", bold,
+              k == 0 ? "IMAP" : "POP3", reset);
+      continue;
+    }
+    char flags[1500], block[1500];
+    in_flags(p, best, a, flags, sizeof(flags));
+    in_block(p, best, a, block, sizeof(block));
+    const char *cert = mw_probe_row_cert(p, best);
+    fprintf(f, "%srecommended:%s %s on port %u of %s (%s, certificate %s)\n",
+            bold, reset,
+            !strcmp(mw_probe_row_mode(p, best), "implicit")
+                ? "implicit TLS"
+                : (k == 0 ? "STARTTLS" : "STLS"),
+            mw_probe_row_port(p, best), mw_probe_row_host(p, best),
+            mw_probe_row_tls_version(p, best), cert);
+    if(!cert_ok(cert))
+      fprintf(f, "%sfirst:%s %s\n", bold, reset, cert_fix(cert));
+    fprintf(f, "%sfetch flags:%s %s\n", bold, reset, flags);
+    fprintf(f, "%sprofile:%s\n", bold, reset);
+    for(const char *l = block; *l;) {
+      size_t n = strcspn(l, "\n");
+      fprintf(f, "  %.*s\n", (int)n, l);
+      l += n + (l[n] ? 1 : 0);
+    }
+  }
+}
+
+static void print_json_in(FILE *f, const mw_probe *p, const char *target,
+                          const struct send_args *a, unsigned protocols,
+                          int code)
+{
+  fputs("{\"target\":", f);
+  output_json_string(f, target);
+  fputs(",\"protocols\":[", f);
+  bool first = true;
+  for(size_t k = 0; k < 2; k++)
+    if(in_asked(protocols, k)) {
+      fprintf(f, "%s\"%s\"", first ? "" : ",", in_protos[k]);
+      first = false;
+    }
+  fprintf(f, "],\"total_ms\":%.1f,\"hosts\":[", mw_probe_total_ms(p));
+  for(size_t i = 0; i < mw_probe_host_count(p); i++) {
+    fputs(i ? ",{\"name\":" : "{\"name\":", f);
+    output_json_string(f, mw_probe_host_name(p, i));
+    fputs(",\"source\":", f);
+    output_json_string(f, mw_probe_host_source(p, i));
+    fputs("}", f);
+  }
+  fputs("],\"dns_note\":", f);
+  output_json_string(f, cli_text(mw_probe_dns_note(p)));
+  fputs(",\"results\":[", f);
+  for(size_t i = 0; i < mw_probe_count(p); i++) {
+    fputs(i ? ",{\"protocol\":" : "{\"protocol\":", f);
+    output_json_string(f, mw_probe_row_protocol(p, i));
+    fputs(",\"host\":", f);
+    output_json_string(f, mw_probe_row_host(p, i));
+    fprintf(f, ",\"port\":%u,\"mode\":", mw_probe_row_port(p, i));
+    output_json_string(f, mw_probe_row_mode(p, i));
+    fputs(",\"outcome\":", f);
+    output_json_string(f, mw_probe_row_outcome(p, i));
+    fputs(",\"detail\":", f);
+    output_json_string(f, cli_text(mw_probe_row_detail(p, i)));
+    fputs(",\"address\":", f);
+    output_json_string(f, mw_probe_row_address(p, i));
+    fputs(",\"tls_version\":", f);
+    output_json_string(f, mw_probe_row_tls_version(p, i));
+    fputs(",\"cert\":", f);
+    output_json_string(f, mw_probe_row_cert(p, i));
+    fputs(",\"auth\":", f);
+    output_json_string(f, mw_probe_row_auth(p, i));
+    fputs(",\"capabilities\":", f);
+    output_json_string(f, cli_text(mw_probe_row_capabilities(p, i)));
+    fprintf(f, ",\"ms\":%.1f,\"rank\":%u}", mw_probe_row_ms(p, i),
+            mw_probe_row_rank(p, i));
+  }
+  fputs("],\"recommended\":{", f);
+  first = true;
+  for(size_t k = 0; k < 2; k++) {
+    if(!in_asked(protocols, k))
+      continue;
+    fprintf(f, "%s\"%s\":", first ? "" : ",", in_protos[k]);
+    first = false;
+    size_t best;
+    if(!mw_probe_best_of(p, in_protos[k], &best)) {
+      fputs("null", f);
+      continue;
+    }
+    char flags[1500], block[1500];
+    in_flags(p, best, a, flags, sizeof(flags));
+    in_block(p, best, a, block, sizeof(block));
+    const char *cert = mw_probe_row_cert(p, best);
+    fputs("{\"host\":", f);
+    output_json_string(f, mw_probe_row_host(p, best));
+    fprintf(f, ",\"port\":%u,\"mode\":", mw_probe_row_port(p, best));
+    output_json_string(f, mw_probe_row_mode(p, best));
+    fputs(",\"fetch_flags\":", f);
+    output_json_string(f, flags);
+    fputs(",\"profile\":", f);
+    output_json_string(f, block);
+    fputs(",\"fix_first\":", f);
+    output_json_string(f, cert_ok(cert) ? NULL : cert_fix(cert));
+    fputs("}", f);
+  }
+  fprintf(f, "},\"exit_code\":%d}\n", code);
+}
+
 static int cmd_probe_words(int argc, char **argv, const char *profile_server);
 
 int cmd_probe(int argc, char **argv)
@@ -396,9 +623,60 @@ static int cmd_probe_words(int argc, char **argv, const char *profile_server)
     free(a);
     return EXIT_SOFTWARE;
   }
+  /* A URL names the protocol (and the TLS mode by its scheme, which the
+   * probe tries anyway) and the host: imaps://[user@]host[:port][/box]. */
+  char url_target[300] = "";
+  if(strstr(a->server, "://")) {
+    mw_options *u = mw_options_new();
+    bool ok = u && mw_options_set_server_url(u, a->server) == MW_OK;
+    mw_protocol up = ok ? mw_options_protocol(u) : MW_PROTOCOL_SMTP;
+    mw_options_free(u);
+    const char *h = strstr(a->server, "://") + 3;
+    const char *at = strchr(h, '@');
+    const char *slash = strchr(h, '/');
+    if(at && (!slash || at < slash))
+      h = at + 1;
+    size_t n = slash ? (size_t)(slash - h) : strlen(h);
+    if(ok && (a->protocol_set && a->protocol != up)) {
+      free(a);
+      mw_global_cleanup();
+      return output_early_error("probe", cli_wants_json(argc, argv),
+                                EXIT_USAGE,
+                                "--protocol contradicts the URL's scheme");
+    }
+    if(!ok || !n || n >= sizeof(url_target)) {
+      free(a);
+      mw_global_cleanup();
+      return output_early_error("probe", cli_wants_json(argc, argv),
+                                EXIT_USAGE,
+                                "the URL is not SCHEME://HOST[:PORT] with "
+                                "SCHEME imap, imaps, pop3, pop3s, smtp, smtps "
+                                "or submission");
+    }
+    memcpy(url_target, h, n);
+    url_target[n] = '\0';
+    a->server = url_target;
+    a->protocol = up;
+    a->protocol_set = true;
+  }
+  /* --incoming, --protocol imap|pop3: the incoming servers instead. */
+  unsigned protocols = 0;
+  if(a->incoming || (a->protocol_set && a->protocol != MW_PROTOCOL_SMTP)) {
+    if(a->protocol_set && a->protocol == MW_PROTOCOL_SMTP) {
+      free(a);
+      mw_global_cleanup();
+      return output_early_error("probe", cli_wants_json(argc, argv),
+                                EXIT_USAGE,
+                                "--incoming probes IMAP and POP3: it "
+                                "contradicts --protocol smtp");
+    }
+    protocols = !a->protocol_set ? MW_PROBE_IMAP | MW_PROBE_POP3
+                : a->protocol == MW_PROTOCOL_IMAP ? MW_PROBE_IMAP
+                                                  : MW_PROBE_POP3;
+  }
   /* The target may carry a port (a profile's host:port): probe the host
    * on that port besides the list. */
-  char target[300], ports[200];
+  char target[300], ports[200], pop3_ports[200] = "";
   snprintf(target, sizeof(target), "%s", a->server);
   snprintf(ports, sizeof(ports), "%s", a->ports ? a->ports : "");
   char *colon = strrchr(target, ':');
@@ -409,7 +687,11 @@ static int cmd_probe_words(int argc, char **argv, const char *profile_server)
       *colon = '\0';
       /* HOST:PORT probes that port first, then the list. */
       snprintf(ports, sizeof(ports), "%u,%s", port,
-               a->ports ? a->ports : "465,587,25,2525");
+               a->ports ? a->ports
+               : protocols ? "993,143"
+                           : "465,587,25,2525");
+      snprintf(pop3_ports, sizeof(pop3_ports), "%u,%s", port,
+               a->ports ? a->ports : "995,110");
     }
   }
   a->server = NULL; /* not a session's server */
@@ -424,7 +706,14 @@ static int cmd_probe_words(int argc, char **argv, const char *profile_server)
   if(a->trace)
     mw_options_set_trace(o, output_trace, stderr);
   mw_probe *p = NULL;
-  mw_status st = mw_probe_run(o, target, ports[0] ? ports : NULL, &p);
+  mw_status st =
+      protocols ? mw_probe_run_incoming(o, target, protocols,
+                                        ports[0] ? ports : NULL,
+                                        pop3_ports[0] ? pop3_ports
+                                        : ports[0]    ? ports
+                                                      : NULL,
+                                        &p)
+                : mw_probe_run(o, target, ports[0] ? ports : NULL, &p);
   if(st) {
     fprintf(stderr, "mailwire probe: %s\n",
             st == MW_E_INVALID ? "invalid target or port list"
@@ -432,12 +721,21 @@ static int cmd_probe_words(int argc, char **argv, const char *profile_server)
     code = st == MW_E_INVALID ? EXIT_USAGE : EXIT_SOFTWARE;
     goto done;
   }
-  code = probe_exit_code(p);
-  if(a->json)
-    print_json(stdout, p, target, a, code);
-  else
-    print_human(stdout, p, target, a,
-                !a->no_color && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
+  bool colour = !a->no_color && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+  if(protocols) {
+    code = in_exit_code(p, protocols);
+    if(a->json)
+      print_json_in(stdout, p, target, a, protocols, code);
+    else
+      print_human_in(stdout, p, target, a, protocols, colour);
+  }
+  else {
+    code = probe_exit_code(p);
+    if(a->json)
+      print_json(stdout, p, target, a, code);
+    else
+      print_human(stdout, p, target, a, colour);
+  }
   mw_probe_free(p);
 done:
   mw_options_free(o);

@@ -371,3 +371,27 @@ bool mw_probe_best(const mw_probe *p, size_t *index)
 }
 
 double mw_probe_total_ms(const mw_probe *p) { return p ? p->total_ms : 0; }
+
+const char *mw_probe_row_protocol(const mw_probe *p, size_t i)
+{
+  const char *proto = row_at(p, i)->protocol;
+  return proto ? proto : (p && i < p->row_count ? "smtp" : "");
+}
+
+const char *mw_probe_row_capabilities(const mw_probe *p, size_t i)
+{
+  return row_at(p, i)->caps;
+}
+
+bool mw_probe_best_of(const mw_probe *p, const char *protocol, size_t *index)
+{
+  for(size_t i = 0; p && protocol && i < p->row_count; i++) {
+    if(p->rows[i].rank == 1 &&
+       !strcmp(mw_probe_row_protocol(p, i), protocol)) {
+      if(index)
+        *index = i;
+      return true;
+    }
+  }
+  return false;
+}

@@ -18,6 +18,12 @@
  *                     mean for the rows
  *   probe_loop.c      the poll() loop that drives every connection
  *   probe_rank.c      after the run: relabelled mismatches and the ranking
+ *   probe_in.c        the incoming run (mw_probe_run_incoming): IMAP and
+ *                     POP3 hosts from RFC 6186 SRV records and the usual
+ *                     names, every port reached at once, then each
+ *                     reachable port's dialogues
+ *   probe_in_row.c    one IMAP or POP3 dialogue as a row, the plan of
+ *                     candidates, the incoming ranking
  */
 #ifndef MW_DIAG_PROBE_INT_H
 #define MW_DIAG_PROBE_INT_H
@@ -39,6 +45,9 @@
 #include <stdint.h>
 
 #define PROBE_MAX_HOSTS 6
+/* The host slots of a result: the incoming probe (SRV targets of four
+ * services and the usual names) may use more than SMTP's 6. */
+#define PROBE_HOST_SLOTS 16
 #define PROBE_MAX_PORTS 16
 /* Room for a whole mw_error message. */
 #define PROBE_MSG_LEN sizeof(((struct mw_error *)0)->message)
@@ -56,6 +65,9 @@ struct probe_row {
   double ms;
   unsigned rank;
   bool silent; /* connected, nothing received before the deadline */
+  const char *protocol; /* "imap", "pop3"; NULL: SMTP */
+  char caps[512];       /* incoming: the capabilities, space-separated */
+  bool no_login;        /* incoming: no way to log in offered */
 };
 
 struct probe_host {
@@ -70,7 +82,7 @@ struct probe_host {
 };
 
 struct mw_probe {
-  struct probe_host hosts[PROBE_MAX_HOSTS];
+  struct probe_host hosts[PROBE_HOST_SLOTS];
   size_t host_count;
   struct probe_row *rows;
   size_t row_count;
@@ -184,6 +196,59 @@ void mw__probe_discover(struct probe_ctx *ctx, const char *target,
 /* A host's addresses could not be had: its rows will say why. */
 void mw__probe_host_dns_failed(struct mw_probe *p, struct probe_host *h,
                                const struct mw_error *err);
+
+/* -- probe_in.c, probe_in_row.c: incoming servers ------------------------ */
+
+/* What DNS said for the four RFC 6186 services, in the order of
+ * mw__probe_in_services (imaps, imap, pop3s, pop3). */
+#define PROBE_IN_SRV 4
+#define PROBE_IN_SRV_MAX 4
+struct probe_in_dns {
+  bool asked[PROBE_IN_SRV];
+  struct mw__srv srv[PROBE_IN_SRV][PROBE_IN_SRV_MAX];
+  size_t count[PROBE_IN_SRV];
+  bool declined[PROBE_IN_SRV]; /* target "." (RFC 6186 section 3.4) */
+};
+struct probe_in_service {
+  const char *prefix; /* "_imaps._tcp." */
+  const char *label;  /* "srv _imaps._tcp" */
+  mw_protocol protocol;
+};
+extern const struct probe_in_service mw__probe_in_services[PROBE_IN_SRV];
+
+/* One (host, port, protocol) to probe in its three modes. */
+struct probe_in_cand {
+  size_t host; /* index into the result's hosts */
+  unsigned port;
+  mw_protocol protocol;
+  bool guessed; /* a usual name (imap.DOMAIN ...), not given nor in DNS */
+};
+
+/* The candidates for target (an address, a name or a mailbox), in order:
+ * the SRV targets (by service, then priority and weight) on their SRV
+ * port, then the given host or the mailbox's domain, then the usual names
+ * (imap.DOMAIN for IMAP, pop.DOMAIN for POP3, mail.DOMAIN for both) on
+ * the protocol's ports (ports[protocol], as given or the defaults).  A
+ * protocol whose every SRV record says "." gets no guessed names.  Adds
+ * the hosts to p; at most max candidates.  Pure: no DNS. */
+size_t mw__probe_in_plan(struct mw_probe *p, const char *target,
+                         unsigned protocols,
+                         const unsigned *imap_ports, size_t n_imap,
+                         const unsigned *pop3_ports, size_t n_pop3,
+                         const struct probe_in_dns *dns,
+                         struct probe_in_cand *out, size_t max);
+/* Probes one candidate in each mode (implicit; then plaintext, and
+ * STARTTLS / STLS when offered), filling its three rows from row on.
+ * reach_outcome/reach_detail: the connection already failed (no dialogue
+ * then), NULL when the port was reached. */
+void mw__probe_in_candidate(struct probe_ctx *ctx,
+                            const struct probe_in_cand *c, size_t row,
+                            const char *reach_outcome,
+                            const char *reach_detail, const char *peer);
+/* Ranks the secure incoming rows that work, per protocol (each
+ * protocol's best is rank 1): a certificate accepted first, implicit TLS
+ * before STARTTLS (RFC 8314), a server that lets no one log in last. */
+void mw__probe_in_rank(struct mw_probe *p);
 
 /* -- probe_rank.c --------------------------------------------------------- */
 

@@ -417,6 +417,12 @@ static int srv_order(const void *a, const void *b)
   return (x->weight < y->weight) - (x->weight > y->weight);
 }
 
+void mw__srv_sort(struct mw__srv *srv, size_t count)
+{
+  if(srv && count > 1)
+    qsort(srv, count, sizeof(*srv), srv_order);
+}
+
 mw_status mw__resolve_srv(const char *name, const char *dns_server,
                           int64_t deadline, struct mw__srv *out, size_t max,
                           size_t *count, bool *declined,
@@ -440,22 +446,34 @@ mw_status mw__resolve_srv(const char *name, const char *dns_server,
   if(rc != ARES_SUCCESS)
     return mw__error_set(err, MW_E_DNS, "malformed SRV answer for '%s': %s",
                          name, ares_strerror(rc));
-  size_t total = 0;
-  for(struct ares_srv_reply *r = srv; r; r = r->next) {
+  /* All the records, sorted, then the best max of them (not the first
+   * max in the answer's order). */
+  size_t total = 0, usable = 0;
+  for(struct ares_srv_reply *r = srv; r; r = r->next)
     total++;
+  struct mw__srv *all = mw__calloc(total ? total : 1, sizeof(*all));
+  if(!all) {
+    ares_free_data(srv);
+    return mw__error_set(err, MW_E_NOMEM, NULL);
+  }
+  for(struct ares_srv_reply *r = srv; r; r = r->next) {
     bool dot = !r->host || !r->host[0] || strcmp(r->host, ".") == 0;
-    if(dot || *count == max)
+    if(dot)
       continue;
-    struct mw__srv *o = &out[(*count)++];
+    struct mw__srv *o = &all[usable++];
     o->priority = r->priority;
     o->weight = r->weight;
     o->port = r->port;
     snprintf(o->target, sizeof(o->target), "%s", r->host);
   }
-  if(total == 1 && *count == 0 && declined)
+  if(total == 1 && usable == 0 && declined)
     *declined = true;
   ares_free_data(srv);
-  qsort(out, *count, sizeof(*out), srv_order);
+  mw__srv_sort(all, usable);
+  *count = usable < max ? usable : max;
+  if(*count)
+    memcpy(out, all, *count * sizeof(*out));
+  mw__free(all);
   return MW_OK;
 }
 

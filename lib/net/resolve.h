@@ -56,6 +56,11 @@ struct mw__srv {
  * 6186 section 3.4): *count 0 and *declined true (may be NULL).  MW_OK
  * with *count >= 0 (0 also for NXDOMAIN or no SRV), MW_E_DNS, MW_E_TIMEOUT,
  * MW_E_NOMEM.  At most max records are kept. */
+/* Sorts SRV records as mw__resolve_srv() returns them: priority
+ * ascending, then weight descending (RFC 2782's order of preference,
+ * without its random pick among equal priorities: a diagnosis must be
+ * repeatable). */
+void mw__srv_sort(struct mw__srv *srv, size_t count);
 mw_status mw__resolve_srv(const char *name, const char *dns_server,
                           int64_t deadline, struct mw__srv *out, size_t max,
                           size_t *count, bool *declined,

@@ -139,8 +139,9 @@ static bool utf8_ok(const struct mw_imap *m) { return mw__imap_rev2(m); }
 
 static mw_status imap_tls(struct mw_imap *m, unsigned timeout_ms)
 {
-  return mw__session_start_tls(&m->eng, &m->opt, &m->trace, &m->err,
-                               timeout_ms, &m->tls, &m->tls_info);
+  return mw__session_start_tls_report(&m->eng, &m->opt, m->tls_report_only,
+                                      &m->trace, &m->err, timeout_ms, &m->tls,
+                                      &m->tls_info);
 }
 
 static mw_status imap_capability(struct mw_imap *m)

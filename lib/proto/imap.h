@@ -150,6 +150,9 @@ struct mw_imap {
   mw_status sink_status;
   /* The command's own callback and state (imap_mbox.c, imap_msg.c). */
   void *cmd_ctx;
+  /* The probe's: complete TLS handshakes whatever the certificate (its
+   * verdict is reported, mw__tls_verdict). */
+  bool tls_report_only;
 };
 
 /* ---- imap.c: shared by the command files ------------------------------ */

@@ -262,8 +262,9 @@ mw_status mw__pop3_send(struct mw_pop3 *p, enum mw__pop3_cmd kind,
 
 static mw_status pop3_tls(struct mw_pop3 *p, unsigned ms, bool implicit)
 {
-  mw_status st = mw__session_start_tls(&p->eng, &p->opt, &p->trace, &p->err,
-                                       ms, &p->tls, &p->tls_info);
+  mw_status st = mw__session_start_tls_report(
+      &p->eng, &p->opt, p->tls_report_only, &p->trace, &p->err, ms, &p->tls,
+      &p->tls_info);
   if(st == MW_E_TLS && implicit &&
           p->err.tls_failure == MW__TLS_FAIL_PLAINTEXT) {
     mw__error_set(&p->err, MW_E_TLS,

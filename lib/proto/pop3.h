@@ -127,6 +127,8 @@ struct mw_pop3 {
   size_t chunk_len;
 
   struct mw__sbuf sasl_line; /* the SASL driver's last response */
+  bool tls_report_only; /* the probe's: complete TLS handshakes whatever
+                         * the certificate (its verdict is reported) */
 };
 
 /* Runs the session set-up (implicit TLS when the options say so,

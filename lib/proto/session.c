@@ -87,8 +87,22 @@ mw_status mw__session_start_tls(struct mw__engine *e,
                                 unsigned timeout_ms, struct mw__tls **tls,
                                 struct mw__tls_info *info)
 {
+  return mw__session_start_tls_report(e, o, false, trace, err, timeout_ms,
+                                      tls, info);
+}
+
+mw_status mw__session_start_tls_report(struct mw__engine *e,
+                                       const struct mw_options *o,
+                                       bool report_only,
+                                       struct mw__trace *trace,
+                                       struct mw_error *err,
+                                       unsigned timeout_ms,
+                                       struct mw__tls **tls,
+                                       struct mw__tls_info *info)
+{
   struct mw__tls_policy policy;
   mw__session_tls_policy(o, &policy);
+  policy.report_only = report_only;
   mw_status st = mw__tls_start(&e->stream, &policy, trace,
                                mw__now_ms() + timeout_ms, tls, info);
   mw__session_cert_names_hint(st, info, err);

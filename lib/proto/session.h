@@ -59,6 +59,18 @@ mw_status mw__session_start_tls(struct mw__engine *e,
                                 unsigned timeout_ms, struct mw__tls **tls,
                                 struct mw__tls_info *info);
 
+/* As mw__session_start_tls(), with the certificate's verdict reported in
+ * the trace and left to the caller (mw__tls_verdict on *info) instead of
+ * enforced when report_only is true: the probe's. */
+mw_status mw__session_start_tls_report(struct mw__engine *e,
+                                       const struct mw_options *o,
+                                       bool report_only,
+                                       struct mw__trace *trace,
+                                       struct mw_error *err,
+                                       unsigned timeout_ms,
+                                       struct mw__tls **tls,
+                                       struct mw__tls_info *info);
+
 /* After a handshake step that failed with st: a certificate refused for
  * its host name gets the names it is valid for added to err's message. */
 void mw__session_cert_names_hint(mw_status st, const struct mw__tls_info *info,
