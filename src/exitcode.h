@@ -27,7 +27,12 @@ enum {
    * server did not prove its identity in a mutual SASL mechanism (SCRAM,
    * DIGEST-MD5).  Not a wrong password (77) nor a setting to change (78):
    * the server itself is suspect, and scripts must be able to tell. */
-  EXIT_SERVER_UNVERIFIED = 79
+  EXIT_SERVER_UNVERIFIED = 79,
+  /* A bulk send (send --messages, repeated --message) where some message
+   * was not delivered (refused, deferred, or delivery unknown): each
+   * message's own result line says which.  Distinct from 75 and 69, which
+   * describe one message. */
+  EXIT_BULK_INCOMPLETE = 80
 };
 
 /* Doctor's exit status for a diagnosis (70 for NULL): 0 healthy, 10 DNS,
