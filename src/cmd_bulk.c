@@ -296,6 +296,12 @@ static mw_status file_read(void *user, char *buf, size_t len, size_t *got)
   return ferror(f) ? MW_E_IO : MW_OK;
 }
 
+/* GMime registers its object types on first use without a lock (two
+ * threads parsing their first message at once crash in GObject's type
+ * system), so the composer's calls that reach GMime take turns.
+ * mw_compose_read() is plain stdio on the rendered copy and runs freely. */
+static pthread_mutex_t compose_lock = PTHREAD_MUTEX_INITIALIZER;
+
 struct prepared {
   FILE *f;          /* the file sent as it is, or NULL */
   mw_compose *c;    /* the rewritten copy (header recipients), or NULL */
@@ -307,7 +313,9 @@ static void prepared_free(struct prepared *p)
 {
   if(p->f)
     fclose(p->f);
+  pthread_mutex_lock(&compose_lock);
   mw_compose_free(p->c);
+  pthread_mutex_unlock(&compose_lock);
   mw_envelope_free(p->env);
   memset(p, 0, sizeof(*p));
 }
@@ -317,7 +325,10 @@ static int prepared_rewind(struct prepared *p)
 {
   if(p->f)
     return fseeko(p->f, 0, SEEK_SET) == 0 ? 0 : -1;
-  return mw_compose_open(p->c, NULL) == MW_OK ? 0 : -1;
+  pthread_mutex_lock(&compose_lock);
+  mw_status st = mw_compose_open(p->c, NULL);
+  pthread_mutex_unlock(&compose_lock);
+  return st == MW_OK ? 0 : -1;
 }
 
 static int bare(const char *text, char *out, size_t len, const char *what,
@@ -336,9 +347,9 @@ static int bare(const char *text, char *out, size_t len, const char *what,
 }
 
 /* Opens the message and builds its envelope.  0, or -1 with why (the
- * message fails: nothing of it was sent). */
-static int prepare(const struct send_args *a, struct bulk_item *it,
-                   struct prepared *p, char *why, size_t whylen)
+ * message fails: nothing of it was sent).  compose_lock held. */
+static int prepare_locked(const struct send_args *a, struct bulk_item *it,
+                          struct prepared *p, char *why, size_t whylen)
 {
   memset(p, 0, sizeof(*p));
   if(it->fd >= 0) {
@@ -454,12 +465,25 @@ static int prepare(const struct send_args *a, struct bulk_item *it,
              (unsigned long long)p->info.long_line);
     return -1;
   }
-  if(st || prepared_rewind(p)) {
+  if(!st && p->f && fseeko(p->f, 0, SEEK_SET) != 0)
+    st = MW_E_IO;
+  if(!st && p->c)
+    st = mw_compose_open(p->c, NULL);
+  if(st) {
     snprintf(why, whylen, "cannot read the message%s%s",
              p->c ? ": " : "", p->c ? mw_compose_error(p->c) : "");
     return -1;
   }
   return 0;
+}
+
+static int prepare(const struct send_args *a, struct bulk_item *it,
+                   struct prepared *p, char *why, size_t whylen)
+{
+  pthread_mutex_lock(&compose_lock);
+  int rc = prepare_locked(a, it, p, why, whylen);
+  pthread_mutex_unlock(&compose_lock);
+  return rc;
 }
 
 /* ---- a worker --------------------------------------------------------- */
