@@ -487,6 +487,10 @@ class FakeSMTP:
                 if fault == "body":
                     if not io.buf and not io._fill():
                         return
+                    # Abortive close: the rest of the data stays unread.
+                    import struct
+                    io.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
                     sess.closed_by_server = True
                     return
                 if self.hangup_at == "body":

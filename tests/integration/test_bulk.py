@@ -130,6 +130,36 @@ class Bulk(unittest.TestCase):
         self.assertEqual(tries, {1: 1, 2: 1, 3: 2, 4: 2, 5: 1, 6: 1})
         self.assertEqual(summary["connections"], 3)
 
+    def test_connection_lost_in_the_middle_of_the_data_resends(self):
+        """The server hangs up (a reset: it leaves the data unread) once
+        the first bytes of the 2nd message's data arrive, while the client
+        is still writing it (48 MB, more than the socket buffers hold): no
+        final dot was sent, so that message goes again, and arrives once
+        whole."""
+        d = os.path.join(self.dir, "big")
+        os.makedirs(d)
+        line = b"x" * 98 + b"\n"
+        for i in (1, 2, 3):
+            with open(os.path.join(d, "m%d.eml" % i), "wb") as f:
+                f.write(message(i, "big"))
+                if i == 2:
+                    f.write(line * (48 * 1024 * 1024 // len(line)))
+        with fakesmtp.FakeSMTP(starttls=False,
+                               capabilities=("PIPELINING", "8BITMIME"),
+                               message_faults={2: "body"}) as f:
+            code, out, err, _ = self.send(f.port, "--messages", d)
+            sessions = list(f.sessions)
+        self.assertEqual(code, 0, err + out)
+        self.assertEqual(sorted(message_ids(sessions)),
+                         ["big-%d@example.org" % i for i in (1, 2, 3)])
+        per, summary = results(out)
+        self.assertEqual({r["n"]: r["tries"] for r in per},
+                         {1: 1, 2: 2, 3: 1})
+        self.assertEqual(summary["connections"], 2)
+        big = [x for s in sessions for x in s.data if len(x) > 1000000]
+        self.assertEqual(len(big), 1)
+        self.assertGreater(len(big[0]), 48 * 1024 * 1024)
+
     def test_connection_lost_after_the_dot_is_unknown_and_not_resent(self):
         """Never twice without being told: the 2nd message's data with its
         final dot reached the server, which hung up before its reply.  It
