@@ -240,7 +240,7 @@ static void worker_exit(struct bulk_run *run, struct bulk_item *held,
                         const char *why)
 {
   pthread_mutex_lock(&run->lock);
-  if(held && (held->path[0] || held->fd >= 0))
+  if(held && held->seq)
     bulk_item_move(&run->returned[run->nreturned++], held);
   run->alive--;
   if(run->alive == 0) {
@@ -353,14 +353,15 @@ static int prepare_locked(const struct send_args *a, struct bulk_item *it,
 {
   memset(p, 0, sizeof(*p));
   if(it->fd >= 0) {
-    p->f = fdopen(it->fd, "rb");
-    if(p->f)
-      it->fd = -1; /* p->f owns it now */
+    /* A copy: the item keeps its own, should it go to another worker. */
+    int fd = dup(it->fd);
+    if(fd >= 0 && (lseek(fd, 0, SEEK_SET) != 0 || !(p->f = fdopen(fd, "rb"))))
+      close(fd);
   }
   else
     p->f = fopen(it->path, "rb");
   if(!p->f) {
-    snprintf(why, whylen, "cannot read '%.400s': %s", it->path,
+    snprintf(why, whylen, "cannot read '%.400s': %s", it->name,
              strerror(errno));
     return -1;
   }

@@ -134,7 +134,8 @@ class FakeSMTP:
                  sasl_server=None,
                  helo_reply=None, ehlo_delay=0, oauth_error=None,
                  echo_auth=None, auth_prompts=None,
-                 close_every=None, message_faults=None):
+                 close_every=None, message_faults=None,
+                 max_sessions=None):
         self.cert, self.key = cert, key
         self.greeting = greeting
         self.silent = silent
@@ -207,6 +208,10 @@ class FakeSMTP:
         # than what the client writes at once), "dot" (after the whole
         # message: no final reply, delivery unknown to the client).
         self.message_faults = dict(message_faults or {})
+        # At most this many connections at once: one more is greeted with
+        # a 421 and closed (a provider's connection limit).
+        self.max_sessions = max_sessions
+        self._active = 0
         self.mail_count = 0
         self._count_lock = threading.Lock()
         # final_reply may hold "{n}": the transaction's number.
@@ -280,11 +285,22 @@ class FakeSMTP:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         io = _LineIO(conn, sess)
         io.linger_on_tls_failure = bool(self.verify_client)
+        with self._count_lock:
+            self._active += 1
+            over = self.max_sessions is not None and \
+                self._active > self.max_sessions
         try:
-            self._handle(io, sess)
+            if over:
+                io.send_line("421 4.7.0 fake.test Error: too many "
+                             "connections")
+                sess.closed_by_server = True
+            else:
+                self._handle(io, sess)
         except (OSError, ssl.SSLError, ConnectionError):
             pass
         finally:
+            with self._count_lock:
+                self._active -= 1
             for s in (io.sock, conn):
                 try:
                     s.close()

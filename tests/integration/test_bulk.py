@@ -215,6 +215,35 @@ class Bulk(unittest.TestCase):
         # 40 messages, at most 7 a connection: at least 6 connections
         self.assertGreaterEqual(summary["connections"], 6)
 
+    def test_a_connection_refused_gives_its_message_back(self):
+        """--connections 2 to a server that takes one connection at a time
+        (a 421 greeting for the second): the second worker tries 5 times,
+        gives the message it holds back and stops; the first (kept busy by
+        --rate 2/s for 8 s) sends every message of the mbox, each once."""
+        n = 16
+        mb = os.path.join(self.dir, "back.mbox")
+        with open(mb, "wb") as f:
+            for i in range(1, n + 1):
+                f.write(b"From alice@example.org Mon Jan  1 00:00:00 2026\n"
+                        + message(i, "back") + b"\n")
+        with fakesmtp.FakeSMTP(starttls=False, max_sessions=1) as f:
+            code, out, err, _ = self.send(f.port, "--messages", mb,
+                                          "--connections", "2", "--rate",
+                                          "2/s")
+            sessions = list(f.sessions)
+        self.assertEqual(code, 0, err + out)
+        self.assertEqual(sorted(message_ids(sessions)),
+                         sorted("back-%d@example.org" % i
+                                for i in range(1, n + 1)))
+        per, summary = results(out)
+        self.assertEqual(sorted(r["n"] for r in per),
+                         list(range(1, n + 1)))
+        self.assertTrue(all(r["result"] == "delivered" for r in per))
+        self.assertEqual(summary["connections"], 1)
+        refused = [s for s in sessions if not s.lines]
+        self.assertEqual(len(refused), 5)
+        self.assertEqual(len({r["connection"] for r in per}), 1)
+
     def test_rate_spaces_the_messages(self):
         """--rate 5/s: 6 messages cannot start within less than a second
         (a lower bound only: a slow machine makes it longer, never
