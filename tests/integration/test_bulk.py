@@ -11,6 +11,7 @@ The rig test (test_bulk_rig.py) proves the 1,000 arrive through Postfix."""
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -100,6 +101,32 @@ class Bulk(unittest.TestCase):
         self.assertEqual(summary["connections"], 10)
         # each line carries the server's queue id
         self.assertTrue(all(r["queue_id"].startswith("Q") for r in per))
+
+    @unittest.skipIf(mwtest.WRAPPER, "peak memory is the wrapper's")
+    def test_memory_does_not_grow_with_the_mbox(self):
+        """A 64 MB mbox of 1,000 messages is streamed, never loaded: the
+        sender's peak resident memory stays far below the mbox's size."""
+        mb = os.path.join(self.dir, "big.mbox")
+        filler = (b"y" * 76 + b"\n") * 840  # 64 KiB a message
+        with open(mb, "wb") as f:
+            for i in range(1, 1001):
+                f.write(b"From alice@example.org Mon Jan  1 00:00:00 2026\n"
+                        + message(i, "mem") + filler + b"\n")
+        self.assertGreater(os.path.getsize(mb), 64 * 1000 * 1000)
+        probe = ("import resource, subprocess, sys\n"
+                 "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+                 "print(p.returncode, resource.getrusage("
+                 "resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+        with fakesmtp.FakeSMTP(starttls=False) as f:
+            p = subprocess.run(
+                [sys.executable, "-c", probe, mwtest.MAILWIRE, "send",
+                 "--server", "127.0.0.1:%d" % f.port, "--tls", "none",
+                 "--messages", mb], capture_output=True, timeout=600)
+            sessions = list(f.sessions)
+        code, kib = (int(x) for x in p.stdout.split())
+        self.assertEqual(code, 0, p.stderr)
+        self.assertEqual(len(message_ids(sessions)), 1000)
+        self.assertLess(kib, 32 * 1024)  # the mbox is over 64 MB
 
     def test_rset_between_messages(self):
         d = self.write_dir(3)
