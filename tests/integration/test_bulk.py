@@ -106,6 +106,10 @@ class Bulk(unittest.TestCase):
     def test_memory_does_not_grow_with_the_mbox(self):
         """A 64 MB mbox of 1,000 messages is streamed, never loaded: the
         sender's peak resident memory stays far below the mbox's size."""
+        with open(mwtest.MAILWIRE, "rb") as b:
+            if b"__asan_init" in b.read():
+                self.skipTest("AddressSanitizer's quarantine and shadow "
+                              "memory make the peak its own")
         mb = os.path.join(self.dir, "big.mbox")
         filler = (b"y" * 76 + b"\n") * 840  # 64 KiB a message
         with open(mb, "wb") as f:
