@@ -195,13 +195,13 @@ class Bulk(unittest.TestCase):
         """Never twice without being told: the 2nd message's data with its
         final dot reached the server, which hung up before its reply.  It
         may have been delivered: result "unknown", not sent again, exit
-        80; the others go on over a new connection."""
+        81; the others go on over a new connection."""
         d = self.write_dir(4, tag="unk")
         with fakesmtp.FakeSMTP(starttls=False,
                                message_faults={2: "dot"}) as f:
             code, out, err, _ = self.send(f.port, "--messages", d)
             sessions = list(f.sessions)
-        self.assertEqual(code, 80, err + out)
+        self.assertEqual(code, 81, err + out)
         ids = message_ids(sessions)
         self.assertEqual(sorted(ids),
                          sorted("unk-%d@example.org" % i for i in range(1, 5)))
@@ -222,7 +222,7 @@ class Bulk(unittest.TestCase):
             code, out, err, _ = mwtest.run(
                 ["send", "--server", "127.0.0.1:%d" % f.port, "--tls",
                  "none", "--messages", d])
-        self.assertEqual(code, 80, err)
+        self.assertEqual(code, 81, err)
         lines = out.splitlines()
         self.assertTrue(lines[0].startswith("[1/2] "), out)
         self.assertIn(": unknown: ", lines[0])
@@ -288,7 +288,7 @@ class Bulk(unittest.TestCase):
 
     def test_refusals_are_per_message(self):
         """A 550 for one message's only recipient fails that message (exit
-        80), the session goes on (one connection)."""
+        81), the session goes on (one connection)."""
         d = os.path.join(self.dir, "r")
         os.makedirs(d)
         for i, to in enumerate(["bob@example.org", "nobody@example.org",
@@ -299,7 +299,7 @@ class Bulk(unittest.TestCase):
                 "nobody@example.org": "550 5.1.1 no such user"}) as f:
             code, out, err, _ = self.send(f.port, "--messages", d)
             sessions = list(f.sessions)
-        self.assertEqual(code, 80, err)
+        self.assertEqual(code, 81, err)
         per, summary = results(out)
         self.assertEqual([r["result"] for r in sorted(per, key=lambda r:
                                                       r["n"])],
