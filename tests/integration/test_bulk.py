@@ -97,6 +97,8 @@ class Bulk(unittest.TestCase):
         self.assertEqual(len(per), 1000)
         self.assertEqual(sorted(r["n"] for r in per), list(range(1, 1001)))
         self.assertTrue(all(r["result"] == "delivered" for r in per))
+        # the 421s came to RSET, before a message: each was sent once
+        self.assertTrue(all(r["tries"] == 1 for r in per))
         self.assertEqual(summary["delivered"], 1000)
         self.assertEqual(summary["connections"], 10)
         # each line carries the server's queue id
