@@ -79,6 +79,9 @@ const struct opt_def cli_opt_table[] = {
     {"--inline", NULL, "FILE", O_INLINE, SEND, G_MESSAGE, "an image for the HTML, which shows it as <img src=\"cid:NAME\"> where NAME is the file's name (repeatable)"},
     {"--header", "-H", "'Name: value'", O_HEADER, SEND, G_MESSAGE, "extra header (repeatable)"},
     {"--message", NULL, "FILE|-", O_MESSAGE, SEND, G_MESSAGE, "send a complete RFC 5322 message as is (- for standard input)"},
+    {"--messages", NULL, "DIR|MBOX|JSONL", O_MESSAGES, SEND, G_MESSAGE, "bulk: send every message of a directory (its *.eml files, by name), an mbox, or a JSON lines file ({\"from\":..,\"to\":[..],\"file\":..} a line); repeatable, and with repeated --message; one result line per message (see BULK below)"},
+    {"--connections", NULL, "N", O_CONNECTIONS, SEND, G_MESSAGE, "bulk: send over N connections at once (1-32, default 1), each message over exactly one"},
+    {"--rate", NULL, "N/s", O_RATE, SEND, G_MESSAGE, "bulk: start at most N messages a second over all connections (also N/m, N/h), for providers that throttle"},
     {"--max-message-size", NULL, "SIZE", O_MAX_MESSAGE_SIZE, SEND, G_MESSAGE, "the most read from standard input, a pipe or a device, or --body-file (default 25M; K, M, G: powers of 1024; at most 1T)"},
     {"--no-pipelining", NULL, NULL, O_NO_PIPELINING, SEND, G_MESSAGE, "one command per round trip"},
     {"--no-chunking", NULL, NULL, O_NO_CHUNKING, SEND, G_MESSAGE, "send with DATA even when the server offers CHUNKING (default: BDAT chunks, RFC 3030)"},
@@ -306,7 +309,27 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
   case O_SUBJECT: a->subject = v; break;
   case O_BODY: a->body = v; break;
   case O_BODY_FILE: a->body_file = v; break;
-  case O_MESSAGE: a->message_file = v; break;
+  case O_MESSAGE:
+    if(!a->message_file)
+      a->message_file = v;
+    return add_list(&a->message_files, v, d->name, err, errlen);
+  case O_MESSAGES:
+    return add_list(&a->message_sources, v, d->name, err, errlen);
+  case O_CONNECTIONS: {
+    char *end = NULL;
+    unsigned long n = strtoul(v, &end, 10);
+    if(!*v || *end || *v == '-' || n < 1 || n > CLI_MAX_CONNECTIONS)
+      return fail(err, errlen, "--connections: '%s' is not a number from 1 "
+                               "to %d", v, CLI_MAX_CONNECTIONS);
+    a->connections = (unsigned)n;
+    break;
+  }
+  case O_RATE:
+    if(!cli_parse_rate(v, &a->rate))
+      return fail(err, errlen, "--rate: '%s' is not a rate: N/s, N/m or N/h "
+                               "(N a positive number, at most 1000/s), e.g. "
+                               "10/s", v);
+    break;
   case O_HTML: a->html_file = v; break;
   case O_ATTACH: return add_list(&a->attach, v, d->name, err, errlen);
   case O_INLINE: return add_list(&a->inline_files, v, d->name, err, errlen);
@@ -510,6 +533,38 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
 static int check_credentials(const struct send_args *a, char *err,
                              size_t errlen);
 
+/* A bulk run (two --message or more, --messages, --connections, --rate):
+ * complete messages only; the envelope may come from each message's
+ * headers (or a JSON line), so --from and --to are optional. */
+static int check_bulk_rules(struct send_args *a, char *err, size_t errlen)
+{
+  if(!a->message_files.count && !a->message_sources.count)
+    return fail(err, errlen, "--connections and --rate are for sending "
+                             "many messages: give --messages DIR|MBOX|JSONL "
+                             "or --message FILE more than once");
+  for(size_t i = 0; i < a->message_files.count; i++)
+    if(strcmp(a->message_files.items[i], "-") == 0)
+      return fail(err, errlen, "--message -: standard input is one message; "
+                               "with several, name files (or an mbox with "
+                               "--messages)");
+  if(a->body || a->body_file || a->subject || a->headers.count ||
+     a->html_file || a->attach.count || a->inline_files.count)
+    return fail(err, errlen, "sending many messages (--messages, repeated "
+                             "--message) sends complete messages as they "
+                             "are: --body, --body-file, --subject, --header, "
+                             "--html, --attach and --inline do not apply");
+  if(a->queue)
+    return fail(err, errlen, "--queue keeps one message in the outbox: it "
+                             "does not apply to sending many (each message "
+                             "gets a result line; resend those not "
+                             "delivered)");
+  if(check_credentials(a, err, errlen))
+    return -1;
+  if(a->tls_min && a->tls_max && a->tls_min > a->tls_max)
+    return fail(err, errlen, "--tls-min is above --tls-max");
+  return 0;
+}
+
 static int check_rules(struct send_args *a, char *err, size_t errlen)
 {
   if(a->help)
@@ -525,6 +580,10 @@ static int check_rules(struct send_args *a, char *err, size_t errlen)
                 "--server: '%s' is not HOST, HOST:PORT or [IPv6]:PORT (port "
                 "1-65535)",
                 a->server);
+  a->bulk = a->message_files.count > 1 || a->message_sources.count ||
+            a->connections || a->rate > 0;
+  if(a->bulk)
+    return check_bulk_rules(a, err, errlen);
   if(!a->from)
     return fail(err, errlen, "--from is required");
   if(!a->to.count && !a->cc.count && !a->bcc.count)

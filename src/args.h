@@ -124,6 +124,14 @@ struct send_args {
   bool protocol_set;
   mw_protocol protocol;
   struct in_args in; /* fetch, watch, folders, append */
+  /* Bulk sending (issue 12; cmd_bulk.c): every --message in order (two or
+   * more make a bulk run), --messages sources (a directory of .eml files,
+   * an mbox, JSON lines), --connections (0: not given, 1) and --rate in
+   * messages per second (0: none).  bulk is set by cli_parse_send. */
+  struct cli_list message_files, message_sources;
+  unsigned connections;
+  double rate;
+  bool bulk;
 };
 
 /* The protocol a doctor run speaks: --protocol, else the URL's scheme,
@@ -136,6 +144,14 @@ mw_protocol cli_protocol_of(const struct send_args *a);
 #define CLI_DEFAULT_MAX_MESSAGE_SIZE (25ULL * 1024 * 1024)
 /* How long --password-cmd and --oauth2-token-cmd may run. */
 #define CLI_DEFAULT_SECRET_CMD_TIMEOUT_MS 30000u
+
+/* Bulk sending: the most --connections. */
+#define CLI_MAX_CONNECTIONS 32
+
+/* "10/s", "600/m", "3600/h", "0.5/s" (a plain number is per second): a
+ * positive rate, at most 1000 messages a second, in *per_second.  Returns
+ * false when invalid. */
+bool cli_parse_rate(const char *text, double *per_second);
 
 /* "1048576", "512K", "25M", "1G" (K, M, G: powers of 1024; case does not
  * matter).  Returns false when invalid or out of range (1 byte to 1 TiB). */

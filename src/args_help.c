@@ -44,6 +44,8 @@ static const struct {
 
 static const char send_intro[] =
     "Usage: mailwire send --server HOST[:PORT] --from ADDR --to ADDR [options]\n"
+    "       mailwire send --server HOST[:PORT] --messages DIR|MBOX|JSONL\n"
+    "                     [--message FILE]... [--connections N] [--rate N/s]\n"
     "\n"
     "Sends one message over SMTP, securely by default: TLS chosen by port\n"
     "(465 implicit, anything else STARTTLS required), certificates verified,\n"
@@ -57,7 +59,24 @@ static const char send_trailer[] =
     "77 authentication failed; 78 TLS/certificate/security settings;\n"
     "80 the server lacks an extension the message needs (REQUIRETLS, DSN,\n"
     "SMTPUTF8, BINARYMIME). See README.\n"
-    "A failed send ends with the `mailwire doctor ...` command that diagnoses it.\n";
+    "A failed send ends with the `mailwire doctor ...` command that diagnoses it.\n"
+    "\n"
+    "BULK: with --messages, or --message given more than once, every message\n"
+    "goes as it is over one connection (or --connections N), RSET between\n"
+    "messages.  The envelope: the JSON line's from/to, else --from/--to (a\n"
+    "profile's from too), else the message's From and To, Cc, Bcc (Bcc then\n"
+    "removed from"
+    " the copy sent, Date and Message-ID added when absent, as\n"
+    "sendmail -t).\n"
+    "A 421 or a connection lost before the end of a message: reconnect and\n"
+    "send that message again.  Lost after the final dot: result \"unknown\",\n"
+    "never sent again (the server may have it).  One line per message on\n"
+    "stdout (a JSON object per line with --json): N/TOTAL, the message, the\n"
+    "result (delivered, unknown, deferred, failed, partly delivered) and\n"
+    "the server's queue id or reason.  Exit status: 0 all delivered; 81 some\n"
+    "were not (see their lines), or, when not one connection could be made,\n"
+    "the code of that failure (75, 77, 78...); 65 a source cannot be read as\n"
+    "messages (a bad JSON line: nothing is sent); 66 a file is missing.\n";
 
 static const char doctor_intro[] =
     "Usage: mailwire doctor HOST[:PORT] [options]\n"

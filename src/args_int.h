@@ -29,7 +29,9 @@ enum opt_id {
   /* SMTP extensions (issue 12) */
   O_NO_CHUNKING, O_DSN_NOTIFY, O_DSN_RET, O_ENVID, O_REQUIRETLS,
   /* probe of incoming servers */
-  O_INCOMING
+  O_INCOMING,
+  /* bulk sending (send, cmd_bulk.c) */
+  O_MESSAGES, O_CONNECTIONS, O_RATE
 };
 
 /* Which commands take an option (bits of 1 << enum cli_command). */

@@ -4,6 +4,9 @@
  */
 #include "args.h"
 
+#include <ctype.h>
+#include <stdlib.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -105,3 +108,32 @@ bool cli_parse_size(const char *text, unsigned long long *bytes)
   return true;
 }
 
+
+bool cli_parse_rate(const char *text, double *per_second)
+{
+  if(!text || !isdigit((unsigned char)*text))
+    return false;
+  char *end = NULL;
+  double n = strtod(text, &end);
+  if(end == text || !(n > 0) || n > 1e9)
+    return false;
+  double per = 1.0;
+  if(*end == '/') {
+    if(strcmp(end + 1, "s") == 0)
+      per = 1.0;
+    else if(strcmp(end + 1, "m") == 0)
+      per = 60.0;
+    else if(strcmp(end + 1, "h") == 0)
+      per = 3600.0;
+    else
+      return false;
+  }
+  else if(*end) {
+    return false;
+  }
+  double r = n / per;
+  if(r > 1000.0 || r < 1.0 / 86400.0)
+    return false;
+  *per_second = r;
+  return true;
+}

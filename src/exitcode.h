@@ -31,7 +31,12 @@ enum {
   /* The server lacks an SMTP extension the message or the request needs
    * (REQUIRETLS or verified TLS for it, DSN, SMTPUTF8, BINARYMIME):
    * nothing was sent, and another server or other options may do. */
-  EXIT_EXTENSION = 80
+  EXIT_EXTENSION = 80,
+  /* A bulk send (send --messages, repeated --message) where some message
+   * was not delivered (refused, deferred, or delivery unknown): each
+   * message's own result line says which.  Distinct from 75 and 69, which
+   * describe one message. */
+  EXIT_BULK_INCOMPLETE = 81
 };
 
 /* Doctor's exit status for a diagnosis (70 for NULL): 0 healthy, 10 DNS,

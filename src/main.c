@@ -13,6 +13,7 @@
 #include "settings.h"
 #include "send_compose.h"
 #include "send_progress.h"
+#include "cmd_bulk.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -485,6 +486,11 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
     cli_print_help(stdout, CLI_SEND);
     free(a);
     return EXIT_OK;
+  }
+  if(a->bulk) { /* many messages: cmd_bulk.c */
+    int rc = cli_send_bulk(a);
+    free(a);
+    return rc;
   }
   if(mw_global_init() != MW_OK) {
     free(a);

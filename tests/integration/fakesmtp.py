@@ -133,7 +133,9 @@ class FakeSMTP:
                  hangup_at=None, hangup_how="close",
                  sasl_server=None,
                  helo_reply=None, ehlo_delay=0, oauth_error=None,
-                 echo_auth=None, auth_prompts=None):
+                 echo_auth=None, auth_prompts=None,
+                 close_every=None, message_faults=None,
+                 max_sessions=None):
         self.cert, self.key = cert, key
         self.greeting = greeting
         self.silent = silent
@@ -194,6 +196,25 @@ class FakeSMTP:
         # (invalid base64, endless challenges...), each answered by the
         # client before auth_reply.
         self.auth_prompts = auth_prompts
+        # Bulk sending: after close_every messages on one connection, the
+        # next command but QUIT (RSET or MAIL) gets a 421 and the server
+        # hangs up, as providers that cap messages per connection do.
+        self.close_every = close_every
+        # {N: phase}: the Nth transaction the server sees (its Nth MAIL
+        # command, over all connections, from 1) meets a fault once, the
+        # server hanging up without a word: "mail" (on MAIL), "data" (on
+        # DATA: nothing of the message sent yet), "body" (once its first
+        # bytes arrive: before the dot only when the message is larger
+        # than what the client writes at once), "dot" (after the whole
+        # message: no final reply, delivery unknown to the client).
+        self.message_faults = dict(message_faults or {})
+        # At most this many connections at once: one more is greeted with
+        # a 421 and closed (a provider's connection limit).
+        self.max_sessions = max_sessions
+        self._active = 0
+        self.mail_count = 0
+        self._count_lock = threading.Lock()
+        # final_reply may hold "{n}": the transaction's number.
         self.sessions = []
         self._sock = None
         self._thread = None
@@ -264,11 +285,22 @@ class FakeSMTP:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         io = _LineIO(conn, sess)
         io.linger_on_tls_failure = bool(self.verify_client)
+        with self._count_lock:
+            self._active += 1
+            over = self.max_sessions is not None and \
+                self._active > self.max_sessions
         try:
-            self._handle(io, sess)
+            if over:
+                io.send_line("421 4.7.0 fake.test Error: too many "
+                             "connections")
+                sess.closed_by_server = True
+            else:
+                self._handle(io, sess)
         except (OSError, ssl.SSLError, ConnectionError):
             pass
         finally:
+            with self._count_lock:
+                self._active -= 1
             for s in (io.sock, conn):
                 try:
                     s.close()
@@ -280,6 +312,7 @@ class FakeSMTP:
         io.sock.settimeout(30)
         accepted = 0
         in_mail = False
+        fault, number = None, 0
         if self.implicit_tls:
             io.wrap(self._context())
             sess.tls = True
@@ -318,6 +351,13 @@ class FakeSMTP:
                      "MAIL": "mail", "RCPT": "rcpt", "DATA": "data",
                      "QUIT": "quit"}.get(verb)
             if phase and self._hangup(io, sess, phase):
+                return
+            if self.close_every and verb not in ("QUIT", "EHLO", "HELO",
+                                                 "STARTTLS", "AUTH") and \
+                    len(sess.data) >= self.close_every:
+                io.send_line("421 4.7.0 fake.test Error: too many messages "
+                             "on this connection")
+                sess.closed_by_server = True
                 return
             if verb == "EHLO" and self.ehlo_reply:
                 io.send_line(self.ehlo_reply)
@@ -412,6 +452,13 @@ class FakeSMTP:
                     continue
                 io.send_line(self.auth_reply)
             elif verb == "MAIL":
+                with self._count_lock:
+                    self.mail_count += 1
+                    number = self.mail_count
+                    fault = self.message_faults.pop(number, None)
+                if fault == "mail":
+                    sess.closed_by_server = True
+                    return
                 if self.drop_after_mail:
                     sess.closed_by_server = True
                     return
@@ -429,6 +476,9 @@ class FakeSMTP:
                 if _closing(reply, sess):
                     return
             elif verb == "DATA":
+                if fault == "data":
+                    sess.closed_by_server = True
+                    return
                 if not accepted and not self.data_despite_no_rcpt:
                     io.send_line("554 5.5.1 Error: no valid recipients")
                     continue
@@ -450,6 +500,15 @@ class FakeSMTP:
                                        struct.pack("ii", 1, 0))
                     sess.closed_by_server = True
                     return
+                if fault == "body":
+                    if not io.buf and not io._fill():
+                        return
+                    # Abortive close: the rest of the data stays unread.
+                    import struct
+                    io.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+                    sess.closed_by_server = True
+                    return
                 if self.hangup_at == "body":
                     if not io.buf and not io._fill():
                         return
@@ -461,12 +520,12 @@ class FakeSMTP:
                 sess.data.append(raw)
                 if self._hangup(io, sess, "dot"):
                     return
-                if self.drop_after_dot:
+                if self.drop_after_dot or fault == "dot":
                     sess.closed_by_server = True
                     return
                 accepted = 0
                 in_mail = False
-                io.send_line(self.final_reply)
+                io.send_line(self.final_reply.replace("{n}", str(number)))
                 if _closing(self.final_reply, sess) or \
                         self._hangup(io, sess, "final"):
                     return
