@@ -9,6 +9,7 @@ PACKAGES=(
   # build
   gcc make cmake pkg-config
   libssl-dev libgsasl-dev libc-ares-dev libgmime-3.0-dev libcmocka-dev
+  libedit-dev
   # sanitizers, fuzzing (clang's libFuzzer runtime), memcheck
   clang libclang-rt-14-dev valgrind
   # test rig and tests

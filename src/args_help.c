@@ -14,7 +14,7 @@
 static const char *const group_titles[] = {
     "Profile", "Connection", "Ports", "TLS", "Authentication",
     "Envelope and message", "Deliverability (after the SMTP checks)",
-    "Mailbox and store", "Output"};
+    "Mailbox and store", "Shell", "Output"};
 
 /* Where a command says something else about an option than cli_opt_table[]. */
 static const struct {
@@ -39,6 +39,32 @@ static const struct {
     {CLI_PROBE, O_GREETING_TIMEOUT, "bound of each attempt (default 10s)"},
     {CLI_PROBE, O_ACCOUNT, "take the host and the connection and TLS settings of this account"},
 };
+
+static const char shell_intro[] =
+    "Usage: mailwire shell URL|HOST[:PORT] [options]\n"
+    "\n"
+    "An interactive session with an SMTP, POP3 or IMAP server, instead of\n"
+    "telnet or openssl s_client.  The protocol comes from the URL's scheme\n"
+    "(smtp, submission, smtps, imap, imaps, pop3, pop3s), else --protocol,\n"
+    "else the port (110 and 995 POP3, 143 and 993 IMAP, any other SMTP).\n"
+    "Lines are sent as typed, with CRLF.  The shell adds IMAP tags, sends\n"
+    "a literal's size ({N}) and waits for the go-ahead, does the TLS\n"
+    "handshake after STARTTLS/STLS (and asks the capabilities again), and\n"
+    "asks for a password without echo after LOGIN USER (IMAP) or PASS\n"
+    "(POP3) typed without one.  Dot commands:\n"
+    "  .auth MECH [USER]   plain, login, cram-md5, scram-sha-256, xoauth2\n"
+    "  .data [FILE]        SMTP: DATA, then the message (FILE, or lines up\n"
+    "                      to a lone \".\"), dot-stuffed\n"
+    "  .tls  .trace on|off  .explain  .doctor  .expect CODE  .help  .quit\n";
+
+static const char shell_trailer[] =
+    "\n"
+    "Secrets never reach the screen, the history or the trace: passwords\n"
+    "are asked without echo; a password typed on a LOGIN, PASS or AUTH\n"
+    "line is shown masked and that line is kept out of the history.\n"
+    "Exit status: 0 the session ended; 1 an .expect check failed (the\n"
+    "message names the line); 64 usage; otherwise as mailwire fetch for a\n"
+    "connection, TLS or authentication failure.\n";
 
 static const char send_intro[] =
     "Usage: mailwire send --server HOST[:PORT] --from ADDR --to ADDR [options]\n"
@@ -184,6 +210,7 @@ size_t cli_help(enum cli_command cmd, char *buf, size_t len)
   if(len)
     buf[0] = '\0';
   cli_sb_str(&b, ((1u << cmd) & INCOMING) ? cli_in_intro(cmd)
+             : cmd == CLI_SHELL         ? shell_intro
              : cmd == CLI_DOCTOR        ? doctor_intro
              : cmd == CLI_PROBE         ? probe_intro
                                         : send_intro);
@@ -203,6 +230,7 @@ size_t cli_help(enum cli_command cmd, char *buf, size_t len)
     }
   }
   cli_sb_str(&b, ((1u << cmd) & INCOMING) ? cli_in_trailer(cmd)
+             : cmd == CLI_SHELL   ? shell_trailer
              : cmd == CLI_DOCTOR  ? doctor_trailer
              : cmd == CLI_PROBE ? probe_trailer
                                 : send_trailer);

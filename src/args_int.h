@@ -25,7 +25,9 @@ enum opt_id {
   O_SINCE, O_KEEP, O_DELETE, O_LIMIT, O_EXEC, O_IDLE_INTERVAL,
   O_POLL_INTERVAL, O_FLAGS, O_NO_PROGRESS,
   /* composition (send) */
-  O_HTML, O_ATTACH, O_ATTACH_TYPE, O_INLINE
+  O_HTML, O_ATTACH, O_ATTACH_TYPE, O_INLINE,
+  /* mailwire shell */
+  O_SCRIPT, O_HISTORY, O_NO_HISTORY
 };
 
 /* Which commands take an option (bits of 1 << enum cli_command). */
@@ -42,11 +44,14 @@ enum opt_id {
 /* The incoming commands also take the connection, TLS, authentication and
  * output options doctor takes (see takes()). */
 #define INCOMING (FETCH | WATCH | FOLDERS | APPEND)
+/* mailwire shell: also the connection, TLS, authentication and output
+ * options of doctor, --helo included (see cli_takes()). */
+#define SHELL (1u << CLI_SHELL)
 
 /* Help groups, printed in this order; G_HIDDEN is never printed. */
 enum opt_group {
   G_PROFILE, G_CONN, G_PROBE, G_TLS, G_AUTH, G_MESSAGE, G_DOCTOR,
-  G_INCOMING, G_OUTPUT, G_HIDDEN
+  G_INCOMING, G_SHELL, G_OUTPUT, G_HIDDEN
 };
 
 
