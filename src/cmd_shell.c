@@ -752,7 +752,7 @@ static bool run_command(struct shell *sh, const char *typed)
   }
   /* What the terminal showed as typed is not shown again. */
   bool show = !shio_interactive() || sent != line || asked;
-  bool ok = sh_send(sh, sent, sent_secret, sent_shown, show || shown);
+  bool ok = sh_send(sh, sent, sent_secret, sent_shown, show);
   if(sent != line) {
     secret_free(sent);
     free(sent_shown);
@@ -778,6 +778,8 @@ static bool run_command(struct shell *sh, const char *typed)
              (sh->proto == MW_PROTOCOL_SMTP && !strcmp(sh->status, "334"));
   if(!sh->cont)
     sh->cont_secret = false;
+  if(w == SH_DONE && sh->quitting)
+    return false; /* the server closes now: no prompt again */
   if(w != SH_DONE || cont)
     return mw_conn_is_open(sh->c);
   if(!strcmp(verb, "STARTTLS") || !strcmp(verb, "STLS"))
@@ -817,8 +819,7 @@ static bool run_line(struct shell *sh, const char *typed)
     return sh_dot(sh, dot);
   }
   if(*p == '.' && !sh->cont) {
-    if(strncmp(p, ".auth", 5))
-      shio_history_add(typed);
+    shio_history_add(typed); /* no dot command carries a secret */
     return sh_dot(sh, p);
   }
   return run_command(sh, typed);

@@ -374,8 +374,13 @@ static bool dot_expect(struct shell *sh, const char *args)
       shio_printf(SHIO_NOTE, "expected %s: ok", code);
     return true;
   }
-  const char *last = sh->reply ? strrchr(sh->reply, '\n') : NULL;
-  last = last ? last + 1 : sh->reply ? sh->reply : "";
+  /* The line that carries the status: POP3's first, else the last. */
+  char shown[256] = "";
+  const char *r = sh->reply ? sh->reply : "";
+  const char *last = strrchr(r, '\n');
+  last = sh->proto == MW_PROTOCOL_POP3 || !last ? r : last + 1;
+  snprintf(shown, sizeof(shown), "%.*s", (int)strcspn(last, "\n"), last);
+  last = shown;
   if(shio_interactive()) {
     shio_printf(SHIO_ERROR, "expected %s, got %s", code,
                 sh->status[0] ? sh->status : "no reply");

@@ -126,10 +126,11 @@ char *shio_secret(const char *prompt)
   quiet = old;
   quiet.c_lflag &= (tcflag_t)~(ECHO | ECHONL);
   quiet.c_lflag |= ICANON;
-  fputs(prompt, stdout);
-  fflush(stdout);
+  /* Echo off before the prompt shows: nothing typed after it is echoed. */
   if(tcsetattr(fd, TCSAFLUSH, &quiet))
     return NULL;
+  fputs(prompt, stdout);
+  fflush(stdout);
   char buf[1024];
   size_t n = 0;
   bool eof = false;
