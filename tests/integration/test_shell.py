@@ -26,6 +26,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+import fakesmtp  # noqa: E402
 import mwtest  # noqa: E402
 import rigutil  # noqa: E402
 
@@ -321,6 +322,40 @@ class Script(unittest.TestCase):
     def assert_no(self, secret, *texts):
         for t in texts:
             self.assertNotIn(secret, t)
+
+
+class Injection(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="mw-shell-certs-")
+        cls.ca, cls.cert, cls.key = fakesmtp.make_test_certs(cls.dir)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def test_bytes_after_the_220_to_starttls_end_the_session(self):
+        """Attack: response injection: a reply appended to the 220 to a
+        STARTTLS typed in the shell, in the same packet.  Safe: the
+        library's injection check (mw_conn_starttls) refuses before the
+        handshake, nothing more is sent, exit 76.  Why: bytes read before
+        the handshake would be taken for the server's post-TLS replies."""
+        with fakesmtp.FakeSMTP(cert=self.cert, key=self.key, auth="PLAIN",
+                               inject_after_starttls=b"250 AUTH PLAIN\r\n"
+                               ) as f:
+            p = subprocess.run(
+                mwtest.command(mwtest.MAILWIRE, "shell",
+                               "127.0.0.1:%d" % f.port, "--tls-ca-file",
+                               self.ca),
+                input=b"EHLO client.test\nSTARTTLS\n.auth plain u\n"
+                      b"MAIL FROM:<a@b.test>\n",
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                capture_output=True, timeout=60)
+        out = p.stdout.decode() + p.stderr.decode()
+        self.assertEqual(p.returncode, 76, out)
+        self.assertIn("after its 220 reply to STARTTLS", out)
+        lines = f.sessions[0].lines
+        self.assertEqual([l.split()[0] for l in lines], ["EHLO", "STARTTLS"])
 
 
 if __name__ == "__main__":
