@@ -908,7 +908,14 @@ int cli_parse_shell(int argc, char **argv, struct send_args *out, char *err,
     return fail(err, errlen, "--tls-min is above --tls-max");
   out->protocol = cli_protocol_of(out);
   out->protocol_set = true;
-  return check_credentials(out, err, errlen);
+  /* --user alone is fine here: the shell asks for the password. */
+  const char *user = out->user;
+  if(user && !out->password_env && !out->password_file &&
+     !out->password_cmd && !out->password_value)
+    out->user = NULL;
+  int rc = check_credentials(out, err, errlen);
+  out->user = user;
+  return rc;
 }
 
 bool cli_ports_valid(const char *list)

@@ -37,6 +37,12 @@ static const struct {
     {CLI_FETCH, O_TRACE, "print the IMAP or POP3 dialogue to stderr (secrets redacted)"},
     {CLI_FETCH, O_USER, "user name for LOGIN, USER or AUTHENTICATE (default: the URL's)"},
     {CLI_PROBE, O_GREETING_TIMEOUT, "bound of each attempt (default 10s)"},
+    {CLI_SHELL, O_SERVER, "the server, if not given as the first word: a URL smtp://, submission://, smtps://, imap://, imaps://, pop3://, pop3s:// [USER@]HOST[:PORT], or HOST[:PORT]"},
+    {CLI_SHELL, O_TLS, "auto (default: implicit on 465, 993, 995; elsewhere plaintext until you type STARTTLS or STLS), implicit, starttls (upgraded right after the greeting; refused means the end), starttls-optional, none"},
+    {CLI_SHELL, O_TIMEOUT, "how long to wait for each reply (default 30s); DUR is seconds or a number with a unit ms, s, m or h"},
+    {CLI_SHELL, O_TRACE, "start with the library's trace on stderr (.trace on|off; secrets redacted)"},
+    {CLI_SHELL, O_USER, "user name for .auth (else asked for)"},
+    {CLI_SHELL, O_HELO, "name for the EHLO the shell sends itself after STARTTLS when none was typed (default localhost)"},
     {CLI_PROBE, O_ACCOUNT, "take the host and the connection and TLS settings of this account"},
 };
 

@@ -336,6 +336,14 @@ static bool drain(struct shell *sh)
   return false;
 }
 
+/* The editor's watch: the server sent something while the prompt shows. */
+static bool server_ready(void *user)
+{
+  struct shell *sh = user;
+  drain(sh);
+  return mw_conn_is_open(sh->c);
+}
+
 /* ---- sending ------------------------------------------------------------- */
 
 const char *sh_next_tag(struct shell *sh)
@@ -950,7 +958,11 @@ static int shell_session(struct shell *sh)
   for(;;) {
     if(!drain(sh) || !mw_conn_is_open(sh->c))
       break;
-    char *line = shio_read(sh->in, sh_prompt(sh));
+    bool gone = false;
+    char *line = shio_interactive()
+                     ? shio_read_watch(sh_prompt(sh), mw_conn_fd(sh->c),
+                                       server_ready, sh, &gone)
+                     : shio_read(sh->in, sh_prompt(sh));
     if(!line)
       break;
     sh->lineno++;

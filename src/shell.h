@@ -39,6 +39,12 @@ void shio_printf(enum shio_kind k, const char *fmt, ...)
  * from in (the script or standard input), without its line ending.
  * malloc'd (free it), or NULL at the end of the input. */
 char *shio_read(FILE *in, const char *prompt);
+/* The line editor's next line (interactive only), while watching fd: when
+ * it is readable, the prompt line is cleared, ready(user) shows what came
+ * and the prompt is drawn again with what was typed so far.  NULL at the
+ * end of the input, or when ready() returned false (*gone then set). */
+char *shio_read_watch(const char *prompt, int fd, bool (*ready)(void *),
+                      void *user, bool *gone);
 /* A secret typed without echo (interactive, or standard input when it is
  * a terminal), malloc'd (free with secret_free), or NULL when there is no
  * terminal to ask on or at the end of the input. */

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,55 @@ char *shio_read(FILE *in, const char *prompt)
   while(n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
     line[--n] = '\0';
   return line;
+}
+
+/* ---- the editor in callback mode: typing and server lines at once ----- */
+
+static char *watch_line;
+static bool watch_done;
+
+static void watch_handler(char *line)
+{
+  watch_line = line; /* malloc'd by libedit; NULL at the end of input */
+  watch_done = true;
+}
+
+char *shio_read_watch(const char *prompt, int fd, bool (*ready)(void *),
+                      void *user, bool *gone)
+{
+  *gone = false;
+  fflush(stdout);
+  watch_line = NULL;
+  watch_done = false;
+  rl_callback_handler_install(prompt, watch_handler);
+  while(!watch_done) {
+    struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
+                          {.fd = fd, .events = POLLIN}};
+    int n = poll(p, fd >= 0 ? 2 : 1, -1);
+    if(n < 0 && errno == EINTR)
+      continue;
+    if(n < 0)
+      break;
+    if(p[0].revents) {
+      rl_callback_read_char();
+      continue;
+    }
+    if(fd >= 0 && p[1].revents) {
+      fputs("\r\033[K", stdout); /* the prompt's line, typed text kept */
+      fflush(stdout);
+      if(!ready(user)) {
+        *gone = true;
+        break;
+      }
+      rl_forced_update_display();
+    }
+  }
+  rl_callback_handler_remove();
+  if(*gone) {
+    free(watch_line);
+    return NULL;
+  }
+  return watch_line;
 }
 
 char *shio_secret(const char *prompt)

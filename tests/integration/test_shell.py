@@ -188,6 +188,32 @@ class Imap(ShellCase):
         self.assertIn(b"SELECT\\040INBOX", history)
         self.assert_secret_absent(password, s.screen, history)
 
+    def test_untagged_lines_show_while_the_prompt_waits(self):
+        """Safe: during IDLE the prompt waits for the user, and a message
+        appended by another client shows at once as "* N EXISTS" without
+        anything typed; DONE (no tag: it answers the continuation) ends
+        IDLE with the tagged OK."""
+        rigutil.clear_mailbox(ENV, "bob")
+        s = self.start("imaps://127.0.0.1:%d" % port("IMAPS"), "--user",
+                       ENV["RIG_USER2"])
+        s.expect("imap> ")
+        s.send(".auth plain")
+        s.expect("Password: ")
+        s.send(ENV["RIG_PASS2"])
+        self.assertIn("A0001 OK", s.expect("imap> "))
+        s.send("SELECT INBOX")
+        s.expect("imap> ")
+        s.send("IDLE")
+        self.assertIn("+ idling", s.expect("+> "))
+        rigutil.imap_append(ENV, ENV["RIG_USER2"], ENV["RIG_PASS2"],
+                            [b"Subject: during idle\r\n\r\nx\r\n"])
+        s.expect("* 1 EXISTS")  # nothing was typed
+        s.send("DONE")
+        self.assertIn("A0003 OK", s.expect("imap> "))
+        s.send(".quit")
+        s.expect("A0004 OK")
+        self.assertEqual(s.wait(), 0)
+
 
 class Pop3(ShellCase):
     def test_stls_and_retr(self):
