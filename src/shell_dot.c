@@ -330,7 +330,7 @@ static void dot_doctor(struct shell *sh)
     return;
   }
   for(size_t i = 0; i < mw_report_check_count(r); i++)
-    shio_printf(SHIO_NOTE, "%-6s %-12s %s",
+    shio_printf(SHIO_NOTE, "%-7s %-12s %s",
                 mw_check_status_name(mw_report_check_status(r, i)),
                 mw_report_check_layer(r, i),
                 cli_text(mw_report_check_evidence(r, i)));

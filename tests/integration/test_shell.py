@@ -345,6 +345,53 @@ class Script(unittest.TestCase):
         self.assertIn("AUTH SCRAM-SHA-256 <redacted>", out)
         self.assert_no(password, out, err)
 
+    def test_every_auth_helper(self):
+        """Safe: .auth plain, login, cram-md5, scram-sha-256 and xoauth2
+        each run their challenge rounds through the library's SASL driver
+        (SMTP after STARTTLS, IMAP AUTHENTICATE with a tag, POP3 AUTH),
+        with every payload redacted; nothing secret in the output."""
+        password = ENV["RIG_PASS1"]
+        mkjwt = os.path.join(os.path.dirname(__file__), "..", "rig",
+                             "mkjwt.py")
+        token_cmd = "%s %s --env %s --sub %s" % (
+            sys.executable, mkjwt, os.environ["MW_RIG_ENV"], ENV["RIG_USER1"])
+        servers = {
+            "smtp": ("smtp://127.0.0.1:%d" % port("SUBMISSION"),
+                     "EHLO c.test\nSTARTTLS\n", "235"),
+            "imap": ("imaps://127.0.0.1:%d" % port("IMAPS"), "", "OK"),
+            "pop3": ("pop3://127.0.0.1:%d" % port("POP3"), "STLS\n",
+                     "+OK"),
+        }
+        for proto, (url, pre, ok) in servers.items():
+            for mech in ("plain", "login", "cram-md5", "scram-sha-256",
+                         "xoauth2"):
+                with self.subTest(proto=proto, mech=mech):
+                    secret = (["--oauth2-token-cmd", token_cmd]
+                              if mech == "xoauth2" else
+                              ["--password-env", "MW_SHELL_PW"])
+                    code, out, err = self.run_shell(
+                        [url, "--user", ENV["RIG_USER1"]] + secret,
+                        stdin=(pre + ".auth %s\n.expect %s\n" % (mech, ok))
+                        .encode(), env={"MW_SHELL_PW": password})
+                    self.assertEqual(code, 0, out + err)
+                    self.assertIn("authenticated as %s with %s"
+                                  % (ENV["RIG_USER1"], mech.upper()), out)
+                    self.assertNotIn(password, out + err)
+                    self.assertNotIn("auth=Bearer", out + err)
+
+    def test_explain_and_doctor_with_the_session_settings(self):
+        """Safe: .explain reads the last reply (530: STARTTLS first) as
+        mailwire explain does; .doctor runs the doctor with the session's
+        settings (the rig's CA: the certificate check passes)."""
+        code, out, err = self.run_shell(
+            ["127.0.0.1:%d" % port("SUBMISSION")],
+            stdin=b"EHLO c.test\nMAIL FROM:<a@example.test>\n.expect 530\n"
+                  b".explain\n.doctor\nQUIT\n")
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("-- reply 530 5.7.0", out)
+        self.assertIn("-- meaning:", out)
+        self.assertRegex(out, r"-- ok +certificate +trusted")
+
     def assert_no(self, secret, *texts):
         for t in texts:
             self.assertNotIn(secret, t)
