@@ -158,7 +158,10 @@ void sh_conn_failed(struct shell *sh)
     return;
   }
   shio_printf(SHIO_ERROR, "%s", cli_text(mw_error_message(e)));
-  sh->code = exitcode_for_error(e);
+  /* A refusal that left the connection as it was (a line with a CR in
+   * it, STARTTLS twice) is not the session's end. */
+  if(!mw_conn_is_open(sh->c))
+    sh->code = exitcode_for_error(e);
 }
 
 /* Reads one line; false when the connection is gone (reported) or on a
@@ -768,13 +771,17 @@ static bool run_command(struct shell *sh, const char *typed)
   secret_free(line);
   free(shown);
   if(!ok)
-    return false;
+    return mw_conn_is_open(sh->c);
   if(!cont) {
     if(sh->proto == MW_PROTOCOL_SMTP &&
        (!strcmp(verb, "EHLO") || !strcmp(verb, "HELO")) && *args)
       snprintf(sh->ehlo, sizeof(sh->ehlo), "%s", args);
     sh->quitting = !strcmp(verb, "QUIT") || !strcmp(verb, "LOGOUT");
-    sh->cont_secret = !strcmp(verb, "AUTH") || !strcmp(verb, "AUTHENTICATE");
+    /* What answers a continuation of these is a secret (a SASL response,
+     * a password sent as an IMAP literal). */
+    sh->cont_secret = !strcmp(verb, "AUTH") ||
+                      !strcmp(verb, "AUTHENTICATE") ||
+                      (sh->proto == MW_PROTOCOL_IMAP && !strcmp(verb, "LOGIN"));
   }
   enum sh_wait w =
       sh_wait_reply(sh, sh->proto == MW_PROTOCOL_POP3 && !cont &&

@@ -16,6 +16,7 @@
 #include <editline/readline.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -28,12 +29,37 @@
 static bool io_interactive, io_color;
 static char *io_history; /* the file, or NULL */
 
+/* Ctrl-C: at the prompt it clears the line (as shells do); anywhere else
+ * it ends the program, with the terminal's echo restored first when a
+ * password was being asked for. */
+static volatile sig_atomic_t io_at_prompt, io_interrupted, io_secret_active;
+static struct termios io_saved_tty;
+
+static void on_sigint(int sig)
+{
+  if(io_at_prompt) {
+    io_interrupted = 1;
+    return;
+  }
+  if(io_secret_active)
+    tcsetattr(STDIN_FILENO, TCSANOW, &io_saved_tty);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
 void shio_init(bool interactive, bool color)
 {
   io_interactive = interactive;
   io_color = color;
   if(interactive) {
     rl_readline_name = "mailwire";
+    /* Our handler, not libedit's: see on_sigint(). */
+    rl_catch_signals = 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: poll() returns */
     /* No file-name completion: a protocol line is not a path. */
     rl_bind_key('\t', rl_insert);
   }
@@ -135,12 +161,21 @@ char *shio_read_watch(const char *prompt, int fd, bool (*ready)(void *),
   watch_line = NULL;
   watch_done = false;
   rl_callback_handler_install(prompt, watch_handler);
+  io_at_prompt = 1;
   while(!watch_done) {
     struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
                           {.fd = fd, .events = POLLIN}};
     int n = poll(p, fd >= 0 ? 2 : 1, -1);
-    if(n < 0 && errno == EINTR)
+    if(n < 0 && errno == EINTR) {
+      if(io_interrupted) { /* a fresh, empty line */
+        io_interrupted = 0;
+        rl_callback_handler_remove();
+        fputs("^C\n", stdout);
+        fflush(stdout);
+        rl_callback_handler_install(prompt, watch_handler);
+      }
       continue;
+    }
     if(n < 0)
       break;
     if(p[0].revents) {
@@ -157,6 +192,7 @@ char *shio_read_watch(const char *prompt, int fd, bool (*ready)(void *),
       rl_forced_update_display();
     }
   }
+  io_at_prompt = 0;
   rl_callback_handler_remove();
   if(*gone) {
     free(watch_line);
@@ -177,8 +213,12 @@ char *shio_secret(const char *prompt)
   quiet.c_lflag &= (tcflag_t)~(ECHO | ECHONL);
   quiet.c_lflag |= ICANON;
   /* Echo off before the prompt shows: nothing typed after it is echoed. */
-  if(tcsetattr(fd, TCSAFLUSH, &quiet))
+  io_saved_tty = old;
+  io_secret_active = 1;
+  if(tcsetattr(fd, TCSAFLUSH, &quiet)) {
+    io_secret_active = 0;
     return NULL;
+  }
   fputs(prompt, stdout);
   fflush(stdout);
   char buf[1024];
@@ -199,6 +239,7 @@ char *shio_secret(const char *prompt)
       buf[n++] = c;
   }
   tcsetattr(fd, TCSAFLUSH, &old);
+  io_secret_active = 0;
   fputs("\n", stdout);
   fflush(stdout);
   buf[n] = '\0';

@@ -66,9 +66,16 @@ class PtySession:
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ,
                     struct.pack("HHHH", rows, cols, 0, 0))
+        def controlling_tty():
+            # A session of its own whose controlling terminal is the pty,
+            # as under a terminal emulator (Ctrl-C becomes SIGINT).
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
         self.proc = subprocess.Popen(command(MAILWIRE, *args), env=full_env,
                                      stdin=slave, stdout=slave, stderr=slave,
-                                     start_new_session=True, close_fds=True)
+                                     preexec_fn=controlling_tty,
+                                     close_fds=True)
         os.close(slave)
         self.screen = b""
         self.pos = 0

@@ -138,6 +138,29 @@ class Smtp(ShellCase):
         self.assert_secret_absent(password, s.screen,
                                   self.history("smtp", sub_port))
 
+    def test_ctrl_c_drops_the_line_being_typed(self):
+        """Safe: Ctrl-C at the prompt drops what was typed (nothing is
+        sent, nothing enters the history) and the session goes on."""
+        plain_port = port("PLAIN")
+        s = self.start("127.0.0.1:%d" % plain_port)
+        s.expect("smtp> ")
+        time.sleep(0.1)
+        os.write(s.master, b"VRFY half-typed")
+        s.expect("half-typed")
+        os.write(s.master, b"\x03")
+        s.expect("^C")
+        s.expect("smtp> ")
+        s.send("NOOP")
+        noop = s.expect("smtp> ")
+        self.assertIn("250 ", noop)
+        self.assertNotIn("252", noop)  # VRFY's answer
+        s.send("QUIT")
+        s.expect("221 ")
+        self.assertEqual(s.wait(), 0)
+        history = self.history("smtp", plain_port)
+        self.assertIn(b"NOOP", history)
+        self.assertNotIn(b"half-typed", history)
+
 
 class Imap(ShellCase):
     def test_login_select_append_and_fetch_a_literal(self):
