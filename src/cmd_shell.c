@@ -347,7 +347,7 @@ static bool server_ready(void *user)
   return mw_conn_is_open(sh->c);
 }
 
-/* ---- sending ------------------------------------------------------------- */
+/* ---- sending ------------------------------------------------------------ */
 
 const char *sh_next_tag(struct shell *sh)
 {
@@ -611,7 +611,7 @@ static char *get_password(struct shell *sh, const char *prompt)
   return p;
 }
 
-/* ---- one typed command ----------------------------------------------------- */
+/* ---- one typed command -------------------------------------------------- */
 
 static void after_tls(struct shell *sh)
 {
@@ -672,10 +672,10 @@ static bool run_command(struct shell *sh, const char *typed)
     return false;
   int secret = secret_offset(sh, verb, typed);
   char *asked = NULL; /* a password asked for, appended to the line */
-  if(!cont && secret < 0 && ((sh->proto == MW_PROTOCOL_IMAP &&
-                              !strcmp(verb, "LOGIN") && word_at(typed, 1) > 0) ||
-                             (sh->proto == MW_PROTOCOL_POP3 &&
-                              !strcmp(verb, "PASS")))) {
+  bool ask = (sh->proto == MW_PROTOCOL_IMAP && !strcmp(verb, "LOGIN") &&
+              word_at(typed, 1) > 0) ||
+             (sh->proto == MW_PROTOCOL_POP3 && !strcmp(verb, "PASS"));
+  if(!cont && secret < 0 && ask) {
     if(!mw_conn_is_encrypted(sh->c) && !sh->a->allow_insecure_auth) {
       shio_printf(SHIO_ERROR, "not sent: the connection is not encrypted "
                               "(type %s first, or start the shell with "
@@ -779,9 +779,9 @@ static bool run_command(struct shell *sh, const char *typed)
     sh->quitting = !strcmp(verb, "QUIT") || !strcmp(verb, "LOGOUT");
     /* What answers a continuation of these is a secret (a SASL response,
      * a password sent as an IMAP literal). */
-    sh->cont_secret = !strcmp(verb, "AUTH") ||
-                      !strcmp(verb, "AUTHENTICATE") ||
-                      (sh->proto == MW_PROTOCOL_IMAP && !strcmp(verb, "LOGIN"));
+    sh->cont_secret =
+        !strcmp(verb, "AUTH") || !strcmp(verb, "AUTHENTICATE") ||
+        (sh->proto == MW_PROTOCOL_IMAP && !strcmp(verb, "LOGIN"));
   }
   enum sh_wait w =
       sh_wait_reply(sh, sh->proto == MW_PROTOCOL_POP3 && !cont &&
@@ -840,7 +840,7 @@ static bool run_line(struct shell *sh, const char *typed)
   return run_command(sh, typed);
 }
 
-/* ---- the session ------------------------------------------------------------- */
+/* ---- the session -------------------------------------------------------- */
 
 /* The history file of this server: --history, else one per protocol and
  * server under $XDG_STATE_HOME/mailwire/shell (~/.local/state). */

@@ -61,7 +61,7 @@ int shio_history_open(const char *path, char *err, size_t errlen);
 void shio_history_add(const char *line);
 void shio_history_close(void);
 
-/* ---- the session (cmd_shell.c, shell_dot.c) ------------------------------ */
+/* ---- the session (cmd_shell.c, shell_dot.c) ----------------------------- */
 
 #include "args.h"
 #include "mailwire.h"

@@ -45,7 +45,7 @@ static const char dot_help[] =
     "LOGIN USER (IMAP) and PASS (POP3) without a password ask for it "
     "without echo.";
 
-/* ---- .auth ---------------------------------------------------------------- */
+/* ---- .auth -------------------------------------------------------------- */
 
 static void auth_show(void *user, bool from_server, const char *line,
                       size_t len)
@@ -65,10 +65,12 @@ static bool dot_auth(struct shell *sh, const char *args)
                             "scram-sha-256 or xoauth2");
     return true;
   }
-  bool oauth = !strcasecmp(mech, "xoauth2") || !strcasecmp(mech, "oauthbearer");
+  bool oauth =
+      !strcasecmp(mech, "xoauth2") || !strcasecmp(mech, "oauthbearer");
   const char *who = user[0] ? user : sh->a->user;
   char *typed_user = NULL;
-  if(!who) {
+  bool external = !strcasecmp(mech, "external");
+  if(!who && !external) {
     if(!shio_interactive()) {
       shio_printf(SHIO_ERROR, "no user name: .auth %s USER, or --user", mech);
       return true;
@@ -87,7 +89,9 @@ static bool dot_auth(struct shell *sh, const char *args)
     return true;
   }
   char *secret = NULL;
-  if(oauth)
+  if(external)
+    secret = strdup(""); /* the client certificate is the credential */
+  else if(oauth)
     secret = sh->token ? strdup(sh->token) : shio_secret("Access token: ");
   else
     secret = sh->password ? strdup(sh->password) : shio_secret("Password: ");
@@ -105,9 +109,9 @@ static bool dot_auth(struct shell *sh, const char *args)
     tag = sh_next_tag(sh);
   sh_reply_reset(sh);
   const char *used = NULL;
-  mw_status st = mw_conn_authenticate(sh->c, mech, who, oauth ? NULL : secret,
-                                      oauth ? secret : NULL, tag, auth_show,
-                                      sh, &used);
+  mw_status st = mw_conn_authenticate(
+      sh->c, mech, who, oauth || external ? NULL : secret,
+      oauth ? secret : NULL, tag, auth_show, sh, &used);
   secret_free(secret);
   /* The status of the last reply, for .expect. */
   const char *last = sh->reply ? strrchr(sh->reply, '\n') : NULL;
@@ -125,7 +129,8 @@ static bool dot_auth(struct shell *sh, const char *args)
     sh->status[n] = '\0';
   }
   if(!st)
-    shio_printf(SHIO_NOTE, "authenticated as %s with %s", who, used);
+    shio_printf(SHIO_NOTE, "authenticated as %s with %s",
+                who ? who : "the certificate's identity", used);
   else if(!mw_conn_is_open(sh->c))
     sh_conn_failed(sh);
   else
@@ -135,7 +140,7 @@ static bool dot_auth(struct shell *sh, const char *args)
   return mw_conn_is_open(sh->c);
 }
 
-/* ---- .data ---------------------------------------------------------------- */
+/* ---- .data -------------------------------------------------------------- */
 
 struct stuffer {
   struct shell *sh;
@@ -306,7 +311,8 @@ static void dot_explain(struct shell *sh)
     return;
   }
   if(x.code)
-    shio_printf(SHIO_NOTE, "reply %d%s%s (%s)", x.code, x.enhanced[0] ? " " : "",
+    shio_printf(SHIO_NOTE, "reply %d%s%s (%s)", x.code,
+                x.enhanced[0] ? " " : "",
                 x.enhanced, x.temporary ? "temporary" : "permanent");
   else if(x.response_code[0])
     shio_printf(SHIO_NOTE, "%s [%s] (%s)", x.protocol, x.response_code,
@@ -387,7 +393,8 @@ static bool dot_expect(struct shell *sh, const char *args)
     return true;
   }
   fflush(stdout);
-  fprintf(stderr, "mailwire shell: %s line %u: expected %s, got %s%s%.200s%s\n",
+  fprintf(stderr,
+          "mailwire shell: %s line %u: expected %s, got %s%s%.200s%s\n",
           sh->in_name, sh->lineno, code,
           sh->status[0] ? sh->status : "no complete reply",
           last[0] ? " (\"" : "", last, last[0] ? "\")" : "");

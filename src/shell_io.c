@@ -257,7 +257,7 @@ void shio_mask_typed(const char *prompt, const char *masked)
   fflush(stdout);
 }
 
-/* ---- history ------------------------------------------------------------- */
+/* ---- history ------------------------------------------------------------ */
 
 /* mkdir -p with mode 0700 for the directories of path. */
 static int make_parents(const char *path, char *err, size_t errlen)

@@ -311,7 +311,7 @@ size_t mw_conn_pending(const mw_conn *c)
 
 int mw_conn_fd(const mw_conn *c) { return c ? mw__engine_fd(&c->eng) : -1; }
 
-/* ---- TLS ------------------------------------------------------------------ */
+/* ---- TLS ---------------------------------------------------------------- */
 
 mw_status mw_conn_starttls(mw_conn *c)
 {
@@ -356,7 +356,7 @@ const char *mw_conn_peer_address(const mw_conn *c)
   return c ? c->peer : "";
 }
 
-/* ---- SASL ------------------------------------------------------------------ */
+/* ---- SASL --------------------------------------------------------------- */
 
 static mw_status conn_sasl_send(void *user, bool command, const char *line,
                                 size_t len, const char *shown)
