@@ -876,6 +876,35 @@ int cli_parse_doctor(int argc, char **argv, struct send_args *out, char *err,
   return check_credentials(out, err, errlen);
 }
 
+/* The user of a server URL (imaps://alice%40example.org@host), decoded
+ * into buf: .auth's and LOGIN's default when --user is not given. */
+static const char *shell_url_user(const char *server, char *buf, size_t len)
+{
+  const char *sep = strstr(server, "://");
+  if(!sep)
+    return NULL;
+  const char *auth = sep + 3;
+  size_t alen = strcspn(auth, "/?#");
+  const char *at = NULL;
+  for(const char *q = auth; q < auth + alen; q++)
+    if(*q == '@')
+      at = q;
+  if(!at || at == auth)
+    return NULL;
+  size_t o = 0;
+  for(const char *q = auth; q < at && o + 1 < len; q++) {
+    unsigned v;
+    if(*q == '%' && q + 2 < at && sscanf(q + 1, "%2x", &v) == 1) {
+      buf[o++] = (char)v;
+      q += 2;
+    }
+    else
+      buf[o++] = *q;
+  }
+  buf[o] = '\0';
+  return buf;
+}
+
 int cli_parse_shell(int argc, char **argv, struct send_args *out, char *err,
                     size_t errlen)
 {
@@ -908,6 +937,9 @@ int cli_parse_shell(int argc, char **argv, struct send_args *out, char *err,
     return fail(err, errlen, "--tls-min is above --tls-max");
   out->protocol = cli_protocol_of(out);
   out->protocol_set = true;
+  if(!out->user)
+    out->user = shell_url_user(out->server, out->in.url_user,
+                               sizeof(out->in.url_user));
   /* --user alone is fine here: the shell asks for the password. */
   const char *user = out->user;
   if(user && !out->password_env && !out->password_file &&

@@ -308,8 +308,11 @@ enum sh_wait sh_wait_reply(struct shell *sh, bool pop3_multi)
       word_upper(l + tl + 1, n - tl - 1, sh->status, sizeof(sh->status));
       return SH_DONE;
     }
-    if(!tl) /* the greeting: one line */
+    if(!tl) { /* the greeting: one line, "* OK ..." */
+      if(n > 2 && l[0] == '*' && l[1] == ' ')
+        word_upper(l + 2, n - 2, sh->status, sizeof(sh->status));
       return SH_DONE;
+    }
   }
   if(!timeout)
     return SH_GONE;

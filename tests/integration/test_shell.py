@@ -402,6 +402,29 @@ class Script(unittest.TestCase):
                     self.assertNotIn(password, out + err)
                     self.assertNotIn("auth=Bearer", out + err)
 
+    def test_user_of_the_url_and_the_greeting_checked(self):
+        """The URL's user (percent-decoded) is .auth's default; .expect
+        right after connecting checks the greeting (IMAP: OK)."""
+        url = "imaps://%s@127.0.0.1:%d" % (ENV["RIG_USER2"].replace("@",
+                                                                    "%40"),
+                                           port("IMAPS"))
+        # No password source: .auth cannot ask on a pipe, and says so
+        # (it did not ask for a user name: the URL gave it).
+        code, out, err = self.run_shell([url], stdin=b".auth plain\n")
+        self.assertIn("no password", out)
+        self.assertNotIn("no user name", out)
+        with tempfile.NamedTemporaryFile("w", delete=False) as f:
+            f.write(ENV["RIG_PASS2"] + "\n")
+        try:
+            code, out, err = self.run_shell(
+                [url, "--password-file", f.name],
+                stdin=b".expect OK\n.auth plain\n.expect OK\nLOGOUT\n")
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("authenticated as %s with PLAIN" % ENV["RIG_USER2"],
+                      out)
+
     def test_explain_and_doctor_with_the_session_settings(self):
         """Safe: .explain reads the last reply (530: STARTTLS first) as
         mailwire explain does; .doctor runs the doctor with the session's

@@ -669,6 +669,7 @@ static void shell_words(void **state)
   assert_int_equal(a.protocol, MW_PROTOCOL_IMAP);
   assert_string_equal(a.shell_script, "s.mwsh");
   assert_string_equal(a.shell_history, "/tmp/h");
+  assert_string_equal(a.user, "alice"); /* the URL's, asked a password */
   char *pop[] = {"mail.example.org:995", "--no-history"};
   assert_int_equal(cli_parse_shell(2, pop, &a, err, sizeof(err)), 0);
   assert_int_equal(a.protocol, MW_PROTOCOL_POP3);
