@@ -70,7 +70,7 @@ typedef enum mw_status {
   MW_E_IO = 20,            /* local I/O error (reading a file, a pipe) */
   MW_E_STATE = 21,         /* call not valid in the session's state */
   MW_E_INTERNAL = 22,      /* a bug or an unexpected library failure */
-  MW_E_AUTH_SERVER_UNVERIFIED = 23 /* SASL mutual authentication (SCRAM,
+  MW_E_AUTH_SERVER_UNVERIFIED = 23, /* SASL mutual authentication (SCRAM,
                               DIGEST-MD5): the server announced success
                               without proving that it knows the password
                               (no final message, none of its signature
@@ -78,6 +78,11 @@ typedef enum mw_status {
                               The session is ended before any mail
                               command; do not trust this server.
                               Since 0.1 */
+  MW_E_EXTENSION = 24      /* the server does not offer an SMTP extension
+                              the message or the request needs: REQUIRETLS
+                              (or TLS it can require), DSN, SMTPUTF8,
+                              BINARYMIME.  Nothing was sent; the session
+                              stays usable.  Since 0.2 (issue 12) */
 } mw_status;
 
 /* Error categories: what layer failed.  Since 0.1 */
@@ -307,6 +312,9 @@ mw_status mw_options_set_auth_mechanisms(mw_options *o, const char *list);
 mw_status mw_options_set_allow_insecure_auth(mw_options *o, bool allow);
 /* Use PIPELINING when the server offers it (default true). */
 mw_status mw_options_set_pipelining(mw_options *o, bool enable);
+/* Send the message in BDAT chunks (RFC 3030) when the server offers
+ * CHUNKING (default true); false: always DATA.  Since 0.2 (issue 12) */
+mw_status mw_options_set_chunking(mw_options *o, bool enable);
 mw_status mw_options_set_trace(mw_options *o, mw_trace_fn fn, void *user);
 
 /* The SASL mechanisms this library can use, strongest first, as one
@@ -406,6 +414,54 @@ mw_mailbox_verdict mw_mailbox_check(const char *text, char *addr,
                                     size_t addr_len, const char **why);
 size_t mw_envelope_recipient_count(const mw_envelope *e);
 
+/*
+ * Delivery status notifications (DSN, RFC 3461) and REQUIRETLS (RFC 8689).
+ * Since 0.2 (issue 12)
+ *
+ * mw_envelope_set_dsn - ask for DSNs for the whole message.
+ *   notify: 0 (the server's default), MW_DSN_NOTIFY_NEVER alone, or an OR
+ *   of SUCCESS, FAILURE and DELAY: sent as NOTIFY= on every RCPT that has
+ *   none of its own.  ret: RET=FULL or RET=HDRS on MAIL FROM (DEFAULT: no
+ *   RET).  envid: ENVID= (xtext-encoded; printable ASCII, at most 100
+ *   characters encoded; NULL: none).  Any of them makes the message need
+ *   the server's DSN extension (else MW_E_EXTENSION, nothing sent).  With
+ *   DSN in use every recipient also gets ORCPT=rfc822;ADDRESS (its own
+ *   ASCII address, xtext-encoded) unless it has one of its own, so the
+ *   report names the address as it was given.
+ * mw_envelope_set_recipient_dsn - NOTIFY (0: the envelope's) and ORCPT
+ *   ("rfc822;bob@example.org" or a bare address, taken as rfc822; NULL:
+ *   the default above) of recipient i (in the order added).
+ * mw_envelope_set_requiretls - RFC 8689: MAIL FROM carries REQUIRETLS, so
+ *   that every hop must relay the message over verified TLS or return it.
+ *   mw_smtp_send() refuses (MW_E_EXTENSION, nothing sent) unless the
+ *   session is over TLS with a verified (or pinned) certificate and the
+ *   server offers REQUIRETLS.
+ * mw_dsn_notify_parse - "never", or a comma-separated list of "success",
+ *   "failure" and "delay" (any case).  mw_dsn_ret_parse - "full", "hdrs"
+ *   (or "headers").
+ * Returns:   MW_OK, MW_E_INVALID (bad value, index out of range, NEVER
+ *            with another flag, ENVID or ORCPT not printable ASCII or too
+ *            long; nothing changed), MW_E_NOMEM.
+ */
+enum {
+  MW_DSN_NOTIFY_NEVER = 1,
+  MW_DSN_NOTIFY_SUCCESS = 2,
+  MW_DSN_NOTIFY_FAILURE = 4,
+  MW_DSN_NOTIFY_DELAY = 8
+};
+typedef enum mw_dsn_ret {
+  MW_DSN_RET_DEFAULT = 0, /* no RET: the server chooses */
+  MW_DSN_RET_FULL,        /* the whole message in a failure report */
+  MW_DSN_RET_HDRS         /* only its headers */
+} mw_dsn_ret;
+mw_status mw_envelope_set_dsn(mw_envelope *e, unsigned notify, mw_dsn_ret ret,
+                              const char *envid);
+mw_status mw_envelope_set_recipient_dsn(mw_envelope *e, size_t i,
+                                        unsigned notify, const char *orcpt);
+mw_status mw_envelope_set_requiretls(mw_envelope *e, bool on);
+mw_status mw_dsn_notify_parse(const char *text, unsigned *out);
+mw_status mw_dsn_ret_parse(const char *text, mw_dsn_ret *out);
+
 /* A reader for the message: copy up to len bytes into buf, set *got (0 at
  * end) and return MW_OK, or return MW_E_IO. */
 typedef mw_status (*mw_read_fn)(void *user, char *buf, size_t len,
@@ -420,6 +476,12 @@ typedef struct mw_message_info {
                           Over 998 is refused (RFC 5321 4.5.3.1.6). */
   uint64_t long_line;  /* the 1-based number of the first line over 998
                           bytes, where the scan stopped; 0 if none */
+  bool binary;         /* the message must go byte for byte: BODY=
+                          BINARYMIME in BDAT chunks (RFC 3030), its line
+                          endings left as they are.  The scan sets it when
+                          a NUL byte appears; a caller whose parts are
+                          Content-Transfer-Encoding: binary sets it.
+                          Since 0.2 (issue 12) */
 } mw_message_info;
 
 /* Scans a buffer to fill a mw_message_info (size as sent on the wire).
@@ -468,15 +530,21 @@ void mw_result_free(mw_result *r); /* NULL is a no-op */
 /* Sends one message on a connected session: MAIL FROM (with SIZE=,
  * BODY=8BITMIME and SMTPUTF8 when needed and offered), RCPT TO for each
  * recipient, DATA with dot-stuffing and every line ending made CRLF.
- * Uses PIPELINING when offered.  Recipients refused while others were
+ * Uses PIPELINING when offered.  Since 0.2 (issue 12): BDAT chunks
+ * instead of DATA when the server offers CHUNKING (unless
+ * mw_options_set_chunking(o, false)), BODY=BINARYMIME for info->binary,
+ * the envelope's DSN and REQUIRETLS requests, and MW_E_EXTENSION, before
+ * MAIL FROM with nothing sent, when the server lacks what they or the
+ * message need (SMTPUTF8 included).  Recipients refused while others were
  * accepted are reported in *out and the message goes to the accepted ones;
  * when all are refused no data is sent (MW_E_RECIPIENTS).
  * *out is set whenever the message got as far as MAIL FROM (also on
  * failure) and must be freed with mw_result_free(); otherwise NULL.
  * Returns MW_OK (delivered to at least one recipient), MW_E_RECIPIENTS,
- * MW_E_REJECTED, MW_E_DELIVERY_UNKNOWN, MW_E_MESSAGE, MW_E_TIMEOUT,
- * MW_E_CLOSED, MW_E_PROTOCOL, MW_E_TLS, MW_E_IO, MW_E_STATE, MW_E_NOMEM.
- * After MW_E_RECIPIENTS or MW_E_REJECTED the session stays usable (RSET is
+ * MW_E_REJECTED, MW_E_DELIVERY_UNKNOWN, MW_E_MESSAGE, MW_E_EXTENSION,
+ * MW_E_TIMEOUT, MW_E_CLOSED, MW_E_PROTOCOL, MW_E_TLS, MW_E_IO, MW_E_STATE,
+ * MW_E_NOMEM.  After MW_E_RECIPIENTS or MW_E_REJECTED the session stays
+ * usable (RSET is
  * sent).  Since 0.1 */
 mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
                        const mw_message_info *info, mw_read_fn read,
@@ -589,6 +657,18 @@ const char *mw_compose_sender(const mw_compose *c);
  * Since:     0.2
  */
 mw_status mw_compose_write_fd(mw_compose *c, int fd);
+/*
+ * mw_compose_set_7bit - write the message 7-bit clean, for a server that
+ * does not offer 8BITMIME: every part whose content is 8-bit or binary
+ * (a ready-made message's included) gets the transfer encoding GMime
+ * finds best, quoted-printable for mostly-ASCII text, else base64, and is
+ * re-encoded as the message is written.  Header text is left as it is
+ * (8-bit bytes there need SMTPUTF8).  A message written already is
+ * written again by the next mw_compose_open().
+ * Returns:   MW_OK, MW_E_INVALID.
+ * Since:     0.2 (issue 12)
+ */
+mw_status mw_compose_set_7bit(mw_compose *c, bool on);
 mw_status mw_compose_open(mw_compose *c, uint64_t *size);
 mw_status mw_compose_read(void *user, char *buf, size_t len, size_t *got);
 

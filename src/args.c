@@ -80,6 +80,11 @@ const struct opt_def cli_opt_table[] = {
     {"--message", NULL, "FILE|-", O_MESSAGE, SEND, G_MESSAGE, "send a complete RFC 5322 message as is (- for standard input)"},
     {"--max-message-size", NULL, "SIZE", O_MAX_MESSAGE_SIZE, SEND, G_MESSAGE, "the most read from standard input, a pipe or a device, or --body-file (default 25M; K, M, G: powers of 1024; at most 1T)"},
     {"--no-pipelining", NULL, NULL, O_NO_PIPELINING, SEND, G_MESSAGE, "one command per round trip"},
+    {"--no-chunking", NULL, NULL, O_NO_CHUNKING, SEND, G_MESSAGE, "send with DATA even when the server offers CHUNKING (default: BDAT chunks, RFC 3030)"},
+    {"--dsn-notify", NULL, "LIST", O_DSN_NOTIFY, SEND, G_MESSAGE, "ask for delivery status notifications (RFC 3461): never, or success,failure,delay; needs the server's DSN (else exit 80, nothing sent)"},
+    {"--dsn-ret", NULL, "full|hdrs", O_DSN_RET, SEND, G_MESSAGE, "what a failure report returns: the full message or its headers (DSN)"},
+    {"--envid", NULL, "ID", O_ENVID, SEND, G_MESSAGE, "an envelope id the reports quote (DSN; printable ASCII, at most 100 characters encoded)"},
+    {"--requiretls", NULL, NULL, O_REQUIRETLS, SEND, G_MESSAGE, "REQUIRETLS (RFC 8689): every hop must relay the message over verified TLS, else return it; refused (exit 80) without verified TLS or when the server does not offer it"},
     {"--queue", NULL, NULL, O_QUEUE, SEND, G_MESSAGE, "when the message cannot be delivered now (4xx, network down, timeout), keep it in the outbox for `mailwire queue run` and exit 0 (see mailwire help queue)"},
     {"--queue-dir", NULL, "DIR", O_QUEUE_DIR, SEND, G_MESSAGE, "the outbox (default $XDG_STATE_HOME/mailwire/queue, else ~/.local/state/mailwire/queue)"},
     {"--domain", NULL, "DOMAIN", O_DOMAIN, DOCTOR, G_DOCTOR, "the sender's domain (default: that of --from), for its SPF, DMARC, MTA-STS and TLS-RPT"},
@@ -429,6 +434,33 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
   case O_TLS_MAX: return set_version(d->name, v, &a->tls_max, err, errlen);
   case O_ALLOW_INSECURE_AUTH: a->allow_insecure_auth = true; break;
   case O_NO_PIPELINING: a->no_pipelining = true; break;
+  case O_NO_CHUNKING: a->no_chunking = true; break;
+  case O_REQUIRETLS: a->requiretls = true; break;
+  case O_DSN_NOTIFY:
+    if(mw_dsn_notify_parse(v, &a->dsn_notify))
+      return fail(err, errlen,
+                  "%s: '%s' is not never, nor a list of success, failure "
+                  "and delay (e.g. failure,delay)",
+                  d->name, v);
+    break;
+  case O_DSN_RET:
+    if(mw_dsn_ret_parse(v, &a->dsn_ret))
+      return fail(err, errlen, "%s: '%s' is not full or hdrs", d->name, v);
+    break;
+  case O_ENVID: {
+    mw_envelope *probe = mw_envelope_new();
+    mw_status st =
+        probe ? mw_envelope_set_dsn(probe, 0, MW_DSN_RET_DEFAULT, v)
+              : MW_E_NOMEM;
+    mw_envelope_free(probe);
+    if(st)
+      return fail(err, errlen,
+                  "%s: '%s' is not printable ASCII of at most 100 "
+                  "characters (encoded)",
+                  d->name, v);
+    a->envid = v;
+    break;
+  }
   case O_TRACE: a->trace = true; break;
   case O_JSON: a->json = true; break;
   case O_QUEUE: a->queue = true; break;

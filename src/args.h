@@ -105,6 +105,13 @@ struct send_args {
   mw_tls_version tls_min, tls_max;
   bool allow_insecure_auth;
   bool no_pipelining;
+  /* SMTP extensions (issue 12): DATA instead of BDAT; DSN (RFC 3461:
+   * 0 / MW_DSN_RET_DEFAULT / NULL: not asked); REQUIRETLS (RFC 8689). */
+  bool no_chunking;
+  unsigned dsn_notify;
+  mw_dsn_ret dsn_ret;
+  const char *envid;
+  bool requiretls;
   bool trace;
   bool json;
   bool help;

@@ -84,7 +84,9 @@ static const char send_trailer[] =
     "Exit status: 0 sent; 64 usage; 65 bad message; 66 input missing;\n"
     "67 recipient refused; 68 host unknown; 69 refused by server; 70 internal;\n"
     "74 local I/O; 75 temporary failure (retry later); 76 protocol error;\n"
-    "77 authentication failed; 78 TLS/certificate/security settings. See README.\n"
+    "77 authentication failed; 78 TLS/certificate/security settings;\n"
+    "80 the server lacks an extension the message needs (REQUIRETLS, DSN,\n"
+    "SMTPUTF8, BINARYMIME). See README.\n"
     "A failed send ends with the `mailwire doctor ...` command that diagnoses it.\n";
 
 static const char doctor_intro[] =

@@ -26,6 +26,8 @@ enum opt_id {
   O_POLL_INTERVAL, O_FLAGS, O_NO_PROGRESS,
   /* composition (send) */
   O_HTML, O_ATTACH, O_ATTACH_TYPE, O_INLINE,
+  /* SMTP extensions (issue 12) */
+  O_NO_CHUNKING, O_DSN_NOTIFY, O_DSN_RET, O_ENVID, O_REQUIRETLS,
   /* mailwire shell */
   O_SCRIPT, O_HISTORY, O_NO_HISTORY
 };

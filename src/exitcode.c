@@ -39,6 +39,8 @@ int exitcode_for_error(const mw_error *e)
     return EXIT_NOPERM;
   case MW_E_AUTH_SERVER_UNVERIFIED:
     return EXIT_SERVER_UNVERIFIED;
+  case MW_E_EXTENSION:
+    return EXIT_EXTENSION;
   case MW_E_TLS:
   case MW_E_CERT:
   case MW_E_NO_STARTTLS:

@@ -27,7 +27,11 @@ enum {
    * server did not prove its identity in a mutual SASL mechanism (SCRAM,
    * DIGEST-MD5).  Not a wrong password (77) nor a setting to change (78):
    * the server itself is suspect, and scripts must be able to tell. */
-  EXIT_SERVER_UNVERIFIED = 79
+  EXIT_SERVER_UNVERIFIED = 79,
+  /* The server lacks an SMTP extension the message or the request needs
+   * (REQUIRETLS or verified TLS for it, DSN, SMTPUTF8, BINARYMIME):
+   * nothing was sent, and another server or other options may do. */
+  EXIT_EXTENSION = 80
 };
 
 /* Doctor's exit status for a diagnosis (70 for NULL): 0 healthy, 10 DNS,

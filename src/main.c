@@ -281,6 +281,15 @@ static int build_envelope(const struct send_args *a, mw_envelope *e,
       }
     }
   }
+  /* DSN (every recipient gets --dsn-notify and its own ORCPT) and
+   * REQUIRETLS: the library refuses, exit 80, when the server cannot. */
+  if((a->dsn_notify || a->dsn_ret || a->envid) &&
+     mw_envelope_set_dsn(e, a->dsn_notify, a->dsn_ret, a->envid)) {
+    snprintf(err, errlen, "--dsn-notify, --dsn-ret or --envid: invalid");
+    return EXIT_USAGE;
+  }
+  if(a->requiretls)
+    mw_envelope_set_requiretls(e, true);
   return EXIT_OK;
 }
 
@@ -553,7 +562,8 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
     code = exitcode_for_error(e);
   }
   else {
-    if(msg_file)
+    cli_fit_7bit(s, msg_file, &comp, &info); /* no 8BITMIME: 7-bit */
+    if(!comp)
       st = mw_smtp_send(s, env, &info, file_read, msg_file, &res);
     else
       st = mw_smtp_send(s, env, &info, mw_compose_read, comp, &res);

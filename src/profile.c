@@ -28,7 +28,7 @@ static const char *const known_keys[] = {
     "tls_fingerprint", "tls_certcheck", "tls_min_proto", "auth", "user",
     "password", "passwordeval", "from", "proxy_host", "proxy_port",
     "source_ip", "timeout", "domain", "tls_host_override", "tls_cert_file",
-    "tls_key_file",
+    "tls_key_file", "dsn_notify", "dsn_return",
     /* mailwire */
     "tls_mode", "proxy", "proxy_protocol", "dns_server", "connect_timeout",
     "greeting_timeout", "tls_min", "tls_max", "tls_ciphers", "tls_strict",
@@ -44,7 +44,7 @@ static const char *const known_keys[] = {
 static const char *const ignored_keys[] = {
     "logfile", "syslog", "aliases", "set_from_header",
     "set_date_header", "set_msgid_header", "undisclosed_recipients",
-    "remove_bcc_headers", "dsn_notify", "dsn_return", "add_missing_from_header",
+    "remove_bcc_headers", "add_missing_from_header",
     "add_missing_date_header", "maildomain", "auto_from"};
 
 bool profile_key_is_ignored(const char *key)
@@ -768,6 +768,27 @@ static int entry_words(const struct profile *p, const struct profile_entry *e,
       return -1;
     }
     return push_word(w, "--server") || push_word(w, buf) ? -1 : 0;
+  }
+  if(strcmp(k, "dsn_notify") == 0 || strcmp(k, "dsn_return") == 0) {
+    /* msmtp's DSN keys: "off" asks for nothing (the default). */
+    bool notify = k[4] == 'n';
+    unsigned flags = 0;
+    mw_dsn_ret ret = MW_DSN_RET_DEFAULT;
+    if(strcmp(v, "off") == 0)
+      return 0;
+    if(notify ? mw_dsn_notify_parse(v, &flags) != MW_OK
+              : mw_dsn_ret_parse(v, &ret) != MW_OK) {
+      snprintf(why, whylen, "'%s' takes %s", k,
+               notify ? "off, never, or a list of success, failure and delay"
+                      : "off, headers or full");
+      return -1;
+    }
+    return push_word(w, notify ? "--dsn-notify" : "--dsn-ret") ||
+                   push_word(w, notify ? v
+                                : ret == MW_DSN_RET_FULL ? "full"
+                                                         : "hdrs")
+               ? -1
+               : 0;
   }
   if(strcmp(k, "port") == 0) {
     if(!profile_get(p, "host"))

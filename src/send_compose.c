@@ -199,3 +199,39 @@ int cli_compose(const struct send_args *a, mw_compose **out,
   *out = c;
   return EXIT_OK;
 }
+
+void cli_fit_7bit(mw_smtp *s, FILE *msg_file, mw_compose **comp,
+                  mw_message_info *info)
+{
+  /* A composed message is 7-bit already (GMime chose each part's
+   * encoding); a --message file is parsed by GMime where it is (the
+   * descriptor's offset is the message's start after the rewind). */
+  if(*comp || !msg_file || !info->has_8bit || info->needs_smtputf8 ||
+     info->binary || mw_smtp_has_capability(s, "8BITMIME"))
+    return;
+  mw_message_info before = *info;
+  mw_compose *c = fflush(msg_file) == 0 ? mw_compose_new() : NULL;
+  mw_status st = c ? mw_compose_set_message_fd(c, fileno(msg_file))
+                   : MW_E_NOMEM;
+  if(!st)
+    st = mw_compose_set_7bit(c, true);
+  if(!st)
+    st = mw_compose_open(c, NULL);
+  if(!st)
+    st = mw_message_info_scan_reader(info, mw_compose_read, c);
+  if(!st)
+    st = mw_compose_open(c, NULL); /* rewind for sending */
+  if(st) {
+    const char *detail = c ? cli_text(mw_compose_error(c)) : "";
+    fprintf(stderr, "mailwire: warning: the server does not offer "
+                    "8BITMIME and the message could not be re-encoded: "
+                    "%s\n",
+            detail[0] ? detail : mw_status_message(st));
+    *info = before; /* the library refuses it: never sent raw */
+    mw_compose_free(c);
+    return;
+  }
+  *comp = c;
+  fprintf(stderr, "mailwire: note: the server does not offer 8BITMIME: "
+                  "8-bit parts re-encoded (quoted-printable or base64)\n");
+}

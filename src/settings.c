@@ -51,7 +51,8 @@ int cli_build_options(const struct send_args *a, mw_options *o,
      (a->helo && mw_options_set_helo_name(o, a->helo)) ||
      (a->auth && mw_options_set_auth_mechanisms(o, a->auth)) ||
      mw_options_set_allow_insecure_auth(o, a->allow_insecure_auth) ||
-     mw_options_set_pipelining(o, !a->no_pipelining)) {
+     mw_options_set_pipelining(o, !a->no_pipelining) ||
+     mw_options_set_chunking(o, !a->no_chunking)) {
     snprintf(err, errlen, "invalid connection settings (check --server, "
                           "--bind, --helo, --domain, --dnsbl and the --tls "
                           "options)");

@@ -41,7 +41,9 @@
   XX(E_STATE, USAGE, false, "call not valid in the session's state")         \
   XX(E_INTERNAL, LOCAL, false, "internal error")                             \
   XX(E_AUTH_SERVER_UNVERIFIED, AUTH, false,                                  \
-     "the server did not prove its identity (SASL mutual authentication)")
+     "the server did not prove its identity (SASL mutual authentication)") \
+  XX(E_EXTENSION, MESSAGE, false,                                            \
+     "the server does not offer an extension the message needs")
 
 struct status_row {
   const char *name;

@@ -24,6 +24,7 @@ mw_options *mw_options_new(void)
   o->connect_timeout_ms = MW__DEFAULT_CONNECT_TIMEOUT_MS;
   o->greeting_timeout_ms = MW__DEFAULT_GREETING_TIMEOUT_MS;
   o->pipelining = true;
+  o->chunking = true;
   return o;
 }
 
@@ -581,6 +582,14 @@ mw_status mw_options_set_pipelining(mw_options *o, bool enable)
   if(!o)
     return MW_E_INVALID;
   o->pipelining = enable;
+  return MW_OK;
+}
+
+mw_status mw_options_set_chunking(mw_options *o, bool enable)
+{
+  if(!o)
+    return MW_E_INVALID;
+  o->chunking = enable;
   return MW_OK;
 }
 

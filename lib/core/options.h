@@ -44,6 +44,7 @@ struct mw_options {
   char *auth_mechs;   /* upper-case, space-separated; NULL: all */
   bool allow_insecure_auth;
   bool pipelining;
+  bool chunking;      /* BDAT when the server offers CHUNKING */
   char *sender_domain; /* doctor's deliverability checks; NULL: none */
   char *dkim_selector;
   char *dnsbl_zones; /* "zone1,zone2" */

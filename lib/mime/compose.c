@@ -392,7 +392,7 @@ static mw_status build_parsed(mw_compose *c, GMimeMessage **out)
   return MW_OK;
 }
 
-mw_status mw__compose_build(mw_compose *c, GMimeMessage **out)
+static mw_status build_message(mw_compose *c, GMimeMessage **out)
 {
   *out = NULL;
   if(c->parsed)
@@ -426,6 +426,16 @@ mw_status mw__compose_build(mw_compose *c, GMimeMessage **out)
   g_object_unref(body);
   *out = msg;
   return MW_OK;
+}
+
+mw_status mw__compose_build(mw_compose *c, GMimeMessage **out)
+{
+  mw_status st = build_message(c, out);
+  if(!st && c->seven_bit && (st = mw__compose_encode_7bit(c, *out))) {
+    g_object_unref(*out);
+    *out = NULL;
+  }
+  return st;
 }
 
 mw_status mw_compose_render(mw_compose *c, char **out, size_t *len)

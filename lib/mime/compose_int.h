@@ -47,6 +47,7 @@ struct mw_compose {
   char *sender;    /* its first From address, or NULL */
   /* The rendered message behind mw_compose_read(). */
   FILE *rendered;
+  bool seven_bit; /* mw_compose_set_7bit(): compose_7bit.c */
   char error[256];
 };
 
@@ -61,6 +62,9 @@ mw_status mw__compose_check_header_block(mw_compose *c, const char *msg,
 /* Builds the GMime message from c (composed or parsed).  *out: a new
  * reference. */
 mw_status mw__compose_build(mw_compose *c, GMimeMessage **out);
+/* Gives every 8-bit or binary leaf part of msg a 7-bit transfer encoding
+ * (compose_7bit.c); mw__compose_build() calls it when c->seven_bit. */
+mw_status mw__compose_encode_7bit(mw_compose *c, GMimeMessage *msg);
 /* The MIME body of a composed message: text/plain alone, or the
  * multipart tree for HTML, inline parts and attachments.  NULL with *st
  * and c->error set (MW_E_IO: a file cannot be opened; MW_E_MESSAGE). */

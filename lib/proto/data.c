@@ -14,12 +14,19 @@ void mw__data_encoder_init(struct mw__data_encoder *e)
   e->at_line_start = true;
   e->pending_cr = false;
   e->no_stuffing = false;
+  e->raw = false;
 }
 
 void mw__data_encoder_init_bdat(struct mw__data_encoder *e)
 {
   mw__data_encoder_init(e);
   e->no_stuffing = true;
+}
+
+void mw__data_encoder_init_raw(struct mw__data_encoder *e)
+{
+  mw__data_encoder_init_bdat(e);
+  e->raw = true;
 }
 
 bool mw__bdat_frame(const char *data, size_t len, bool last,
@@ -33,6 +40,8 @@ bool mw__bdat_frame(const char *data, size_t len, bool last,
 bool mw__data_encode(struct mw__data_encoder *e, const char *in, size_t len,
                      struct mw__sbuf *out)
 {
+  if(e->raw)
+    return mw__sbuf_append(out, in, len);
   size_t i = 0;
   while(i < len) {
     if(e->pending_cr) {
@@ -76,6 +85,8 @@ bool mw__data_encode(struct mw__data_encoder *e, const char *in, size_t len,
 
 bool mw__data_finish(struct mw__data_encoder *e, struct mw__sbuf *out)
 {
+  if(e->raw)
+    return true;
   if(e->pending_cr) {
     if(!mw__sbuf_append(out, "\r\n", 2))
       return false;
@@ -139,6 +150,8 @@ static bool scan_bytes(mw_message_info *info, struct info_scan *sc,
       scan_end_line(info, sc);
       continue;
     }
+    if(c == 0)
+      info->binary = true; /* only BINARYMIME carries it unchanged */
     if(c >= 0x80) {
       info->has_8bit = true;
       if(sc->in_headers)

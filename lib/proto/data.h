@@ -18,12 +18,16 @@ struct mw__data_encoder {
   bool at_line_start;
   bool pending_cr;
   bool no_stuffing; /* BDAT: line endings normalised, dots left alone */
+  bool raw;         /* BDAT with BINARYMIME: every byte as it is */
 };
 
 /* For DATA: dot-stuffing on. */
 void mw__data_encoder_init(struct mw__data_encoder *e);
 /* For BDAT: CRLF normalisation only (the chunk sizes frame the data). */
 void mw__data_encoder_init_bdat(struct mw__data_encoder *e);
+/* For BDAT with BODY=BINARYMIME (RFC 3030 section 3): the bytes exactly
+ * as given, line endings included, and nothing added at the end. */
+void mw__data_encoder_init_raw(struct mw__data_encoder *e);
 /* Appends the wire form of in[0..len) to out.  false on OOM. */
 bool mw__data_encode(struct mw__data_encoder *e, const char *in, size_t len,
                      struct mw__sbuf *out);

@@ -337,6 +337,7 @@ void mw_envelope_free(mw_envelope *e)
   for(size_t i = 0; i < e->count; i++)
     mw__free(e->rcpts[i]);
   mw__free(e->rcpts);
+  mw__envelope_ext_free(e);
   mw__free(e);
 }
 

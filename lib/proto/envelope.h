@@ -11,11 +11,29 @@
 
 #include "mailwire.h"
 
+/* A recipient's own DSN request (RFC 3461): NOTIFY (0: the envelope's)
+ * and ORCPT as given ("rfc822;addr", not yet xtext-encoded), or NULL. */
+struct mw__rcpt_dsn {
+  unsigned notify;
+  char *orcpt;
+};
+
 struct mw_envelope {
   char *from;
   char **rcpts;
   size_t count, cap;
+  /* Extensions (proto/smtp_ext.c): DSN for the whole message, each
+   * recipient's (ndsn entries, NULL until one is set) and REQUIRETLS. */
+  unsigned dsn_notify;
+  mw_dsn_ret dsn_ret;
+  char *envid;
+  struct mw__rcpt_dsn *rcpt_dsn;
+  size_t ndsn;
+  bool requiretls;
 };
+
+/* Frees what the extensions' setters allocated (smtp_ext.c). */
+void mw__envelope_ext_free(struct mw_envelope *e);
 
 struct mw__rcpt_result {
   char *address;

@@ -47,6 +47,7 @@ mw_smtp *mw_smtp_new(const mw_options *o)
   mw__engine_init(&s->eng, "SMTP", MW__SMTP_MAX_LINE, 4, &s->err, &s->trace,
                   &s->scrub);
   s->err.status = MW_OK;
+  s->bdat_allowed = s->opt.chunking;
   return s;
 }
 

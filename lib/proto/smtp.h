@@ -130,6 +130,8 @@ struct mw__smtp_txn {
   void *read_user;
   const struct mw_message_info *info;
   bool use_8bit, use_utf8, pipelining, bdat;
+  bool binary, dsn, requiretls; /* BODY=BINARYMIME, DSN, REQUIRETLS
+                                 * (smtp_ext.c) */
   bool mail_ok, data_started, body_eof;
   bool flushing;               /* a block of the body is being written */
   size_t accepted, next_rcpt;
@@ -167,7 +169,8 @@ struct mw_smtp {
   char starttls_refused[256];
   size_t injected;
   bool bdat_allowed;           /* send with BDAT (RFC 3030) when the server
-                                * offers CHUNKING; off by default: DATA */
+                                * offers CHUNKING: the options' chunking
+                                * (on by default), else DATA */
   struct mw__reply r;          /* the reply being read */
   uint64_t replies;            /* replies handled so far */
   struct mw__tls *tls;         /* established TLS, or NULL */
@@ -313,6 +316,21 @@ mw_status mw__smtp_on_txn_reply(struct mw_smtp *s,
                                 const struct mw__engine_cmd *cmd,
                                 struct mw__reply *r);
 void mw__smtp_txn_clear(struct mw_smtp *s);
+
+/* smtp_ext.c: the service extensions of a transaction.  The plan, before
+ * MAIL FROM: BDAT or DATA, BINARYMIME, DSN and REQUIRETLS into *t, or
+ * MW_E_EXTENSION when the server lacks what e or info need (nothing sent).
+ * Then the parameters appended to MAIL FROM and to recipient i's RCPT TO
+ * (each with its leading space); false on OOM. */
+struct mw__smtp_plan {
+  bool bdat, binary, dsn, requiretls;
+};
+mw_status mw__smtp_ext_plan(struct mw_smtp *s, const struct mw_envelope *e,
+                            const mw_message_info *info,
+                            struct mw__smtp_plan *t);
+bool mw__smtp_mail_params(const struct mw_smtp *s, struct mw__sbuf *b);
+bool mw__smtp_rcpt_params(const struct mw_smtp *s, size_t i,
+                          struct mw__sbuf *b);
 
 /* smtp_data.c: streaming the message: the entries of BODY, BDAT and
  * DATA_END, and one step of BODY or BDAT. */

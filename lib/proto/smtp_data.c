@@ -50,7 +50,9 @@ mw_status mw__smtp_enter_body(struct mw_smtp *s, enum mw__smtp_state to)
     t->chunk = mw__malloc(MW__SMTP_DATA_CHUNK);
   if(!t->chunk)
     return mw__error_set(&s->err, MW_E_NOMEM, NULL);
-  if(to == MW__SMTP_BDAT)
+  if(to == MW__SMTP_BDAT && t->binary)
+    mw__data_encoder_init_raw(&t->enc); /* BODY=BINARYMIME */
+  else if(to == MW__SMTP_BDAT)
     mw__data_encoder_init_bdat(&t->enc);
   else
     mw__data_encoder_init(&t->enc);
@@ -102,8 +104,9 @@ static mw_status queue_bdat(struct mw_smtp *s, bool last)
     return mw__error_set(&s->err, MW_E_NOMEM, NULL);
   mw__trace_emit(&s->trace, MW_TRACE_OUT, "BDAT %zu%s", t->bdat_buf.len,
                  last ? " LAST" : "");
-  mw__trace_emit(&s->trace, MW_TRACE_OUT, "<%zu bytes, CRLF line endings>",
-                 t->bdat_buf.len);
+  mw__trace_emit(&s->trace, MW_TRACE_OUT, "<%zu bytes, %s>",
+                 t->bdat_buf.len,
+                 t->binary ? "binary, as given" : "CRLF line endings");
   mw__sbuf_reset(&t->bdat_buf);
   const struct mw__engine_cmd bdat = {.kind = MW__SMTP_CMD_BDAT,
                                       .arg = last ? 1u : 0u};

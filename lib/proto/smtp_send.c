@@ -291,24 +291,14 @@ mw_status mw__smtp_on_txn_reply(struct mw_smtp *s,
 
 /* ---- entries ------------------------------------------------------------- */
 
-static mw_status queue_mail_from(struct mw_smtp *s, const mw_envelope *e,
-                                 const mw_message_info *info, bool use_8bit,
-                                 bool use_utf8)
+/* MAIL FROM with its parameters (SIZE, BODY, SMTPUTF8, DSN's RET and
+ * ENVID, REQUIRETLS: smtp_ext.c). */
+static mw_status queue_mail_from(struct mw_smtp *s, const mw_envelope *e)
 {
-  char params[128] = "";
-  size_t used = 0;
-  if(info->size && mw__capa_has(&s->capa, "SIZE"))
-    used += (size_t)snprintf(params + used, sizeof(params) - used,
-                             " SIZE=%llu", (unsigned long long)info->size);
-  if(use_8bit)
-    used += (size_t)snprintf(params + used, sizeof(params) - used,
-                             " BODY=8BITMIME");
-  if(use_utf8)
-    snprintf(params + used, sizeof(params) - used, " SMTPUTF8");
   struct mw__sbuf cmd;
   mw__sbuf_init(&cmd);
-  mw__sbuf_printf(&cmd, "MAIL FROM:<%s>%s", e->from ? e->from : "", params);
-  if(cmd.failed) {
+  mw__sbuf_printf(&cmd, "MAIL FROM:<%s>", e->from ? e->from : "");
+  if(!mw__smtp_mail_params(s, &cmd) || cmd.failed) {
     mw__sbuf_free(&cmd);
     return mw__error_set(&s->err, MW_E_NOMEM, NULL);
   }
@@ -317,11 +307,21 @@ static mw_status queue_mail_from(struct mw_smtp *s, const mw_envelope *e,
   return st;
 }
 
+/* RCPT TO with DSN's NOTIFY and ORCPT when asked (smtp_ext.c). */
 static mw_status send_rcpt(struct mw_smtp *s)
 {
   size_t i = s->txn.next_rcpt++;
-  return mw__smtp_send(s, MW__SMTP_CMD_RCPT, i, -1, "RCPT TO:<%s>",
-                       s->txn.env->rcpts[i]);
+  struct mw__sbuf params;
+  mw__sbuf_init(&params);
+  if(!mw__smtp_rcpt_params(s, i, &params) || params.failed) {
+    mw__sbuf_free(&params);
+    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+  }
+  mw_status st = mw__smtp_send(s, MW__SMTP_CMD_RCPT, i, -1, "RCPT TO:<%s>%s",
+                               s->txn.env->rcpts[i],
+                               params.data ? params.data : "");
+  mw__sbuf_free(&params);
+  return st;
 }
 
 mw_status mw__smtp_enter_txn(struct mw_smtp *s, enum mw__smtp_state to)
@@ -338,7 +338,7 @@ mw_status mw__smtp_enter_txn(struct mw_smtp *s, enum mw__smtp_state to)
                                : "MAIL FROM:<%s>",
                            t->from);
     }
-    return queue_mail_from(s, t->env, t->info, t->use_8bit, t->use_utf8);
+    return queue_mail_from(s, t->env);
   case MW__SMTP_RCPT:
     if(s->job == MW__SMTP_JOB_CHECK)
       return mw__smtp_send(s, MW__SMTP_CMD_RCPT, 0, -1, "RCPT TO:<%s>",
@@ -348,7 +348,7 @@ mw_status mw__smtp_enter_txn(struct mw_smtp *s, enum mw__smtp_state to)
     return mw__smtp_send(s, MW__SMTP_CMD_DATA, 0, -1, "%s", "DATA");
   case MW__SMTP_PIPELINE:
     /* MAIL FROM, the RCPTs and DATA in one write (RFC 2920). */
-    st = queue_mail_from(s, t->env, t->info, t->use_8bit, t->use_utf8);
+    st = queue_mail_from(s, t->env);
     while(!st && t->next_rcpt < t->env->count)
       st = send_rcpt(s);
     if(!st && !t->bdat)
@@ -389,16 +389,18 @@ static mw_status check_message_fit(struct mw_smtp *s, const mw_envelope *e,
   for(size_t i = 0; i < e->count; i++)
     utf8 = utf8 || mw__address_is_utf8(e->rcpts[i]);
   if(utf8 && !mw__capa_has(&s->capa, "SMTPUTF8"))
-    return mw__error_set(&s->err, MW_E_MESSAGE,
+    return mw__error_set(&s->err, MW_E_EXTENSION,
                          "the message or an address needs SMTPUTF8 "
                          "(non-ASCII), which the server does not offer; "
                          "nothing was sent");
-  if(info->has_8bit && !utf8 && !mw__capa_has(&s->capa, "8BITMIME"))
+  /* Binary data goes as BINARYMIME or not at all (smtp_ext.c). */
+  if(info->has_8bit && !utf8 && !info->binary &&
+     !mw__capa_has(&s->capa, "8BITMIME"))
     return mw__error_set(&s->err, MW_E_MESSAGE,
                          "the message has 8-bit data but the server does "
                          "not offer 8BITMIME; encode the body as "
                          "quoted-printable or base64; nothing was sent");
-  if(info->longest_line > MW__SMTP_MAX_TEXT_LINE)
+  if(info->longest_line > MW__SMTP_MAX_TEXT_LINE && !info->binary)
     return mw__error_set(&s->err, MW_E_MESSAGE,
                          "the message has a line of %zu bytes; SMTP allows "
                          "at most %d (RFC 5321 section 4.5.3.1.6) and "
@@ -436,6 +438,9 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
     info = &none;
   bool use_8bit = false, use_utf8 = false;
   mw_status st = check_message_fit(s, e, info, &use_8bit, &use_utf8);
+  struct mw__smtp_plan plan = {0};
+  if(!st)
+    st = mw__smtp_ext_plan(s, e, info, &plan);
   if(st)
     return st;
   struct mw_result *res = mw__result_new(e);
@@ -454,7 +459,10 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
   t->use_8bit = use_8bit;
   t->use_utf8 = use_utf8;
   t->pipelining = s->opt.pipelining && mw__capa_has(&s->capa, "PIPELINING");
-  t->bdat = s->bdat_allowed && mw__capa_has(&s->capa, "CHUNKING");
+  t->bdat = plan.bdat;
+  t->binary = plan.binary;
+  t->dsn = plan.dsn;
+  t->requiretls = plan.requiretls;
   st = mw__smtp_run(s, MW__SMTP_JOB_SEND,
                     t->pipelining ? MW__SMTP_PIPELINE : MW__SMTP_MAIL);
   mw__smtp_txn_clear(s);

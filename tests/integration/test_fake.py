@@ -416,7 +416,8 @@ class Data(unittest.TestCase):
                 ["send", "--server", "127.0.0.1:%d" % f.port, "--tls-ca-file",
                  CA, "--from", "alice@example.org", "--to",
                  "j\u00f6rg@example.org", "--body", "x"])
-        self.assertEqual(code, 65)
+        self.assertEqual(code, 80)  # MW_E_EXTENSION since issue 12
+        self.assertEqual(doc["error"]["status"], "MW_E_EXTENSION")
         self.assertIn("SMTPUTF8", doc["error"]["message"])
         self.assertFalse(any(l.startswith("MAIL") for l in f.sessions[0].lines))
 

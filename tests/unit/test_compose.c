@@ -292,6 +292,76 @@ static int setup(void **state)
   return mkdtemp(dir) ? 0 : -1;
 }
 
+/* Issue 12: a ready-made 8-bit message for a server without 8BITMIME is
+ * re-encoded by GMime: 8bit text and a binary part get quoted-printable
+ * or base64, a base64 part is left alone, and every part decodes back to
+ * its bytes; the result scans as 7-bit. */
+static void ready_made_re_encoded_7bit(void **state)
+{
+  (void)state;
+  static const char msg[] =
+      "From: a@example.org\nTo: b@example.org\nSubject: eight\n"
+      "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=XX\n\n"
+      "--XX\nContent-Type: text/plain; charset=utf-8\n"
+      "Content-Transfer-Encoding: 8bit\n\n"
+      "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln, and then a long line of plain "
+      "ASCII text, so that the part is mostly ASCII\n"
+      "--XX\nContent-Type: application/octet-stream\n"
+      "Content-Transfer-Encoding: binary\n\n"
+      "\xff\xfe\x01\x02 bin\n"
+      "--XX\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n"
+      "aGVsbG8=\n--XX--\n";
+  FILE *in = tmpfile();
+  assert_non_null(in);
+  fwrite(msg, 1, sizeof(msg) - 1, in);
+  fflush(in);
+  rewind(in);
+  mw_compose *c = mw_compose_new();
+  assert_int_equal(mw_compose_set_message_fd(c, fileno(in)), MW_OK);
+  mw_message_info info;
+  /* Written once as it is (8-bit), then again once told. */
+  assert_int_equal(mw_compose_open(c, NULL), MW_OK);
+  assert_int_equal(mw_message_info_scan_reader(&info, mw_compose_read, c),
+                   MW_OK);
+  assert_true(info.has_8bit);
+  assert_int_equal(mw_compose_set_7bit(c, true), MW_OK);
+  assert_int_equal(mw_compose_open(c, NULL), MW_OK);
+  assert_int_equal(mw_message_info_scan_reader(&info, mw_compose_read, c),
+                   MW_OK);
+  assert_false(info.has_8bit);
+  assert_false(info.binary);
+  assert_int_equal(mw_compose_open(c, NULL), MW_OK);
+  static char buf[8192];
+  size_t got = 0, total = 0;
+  while(mw_compose_read(c, buf + total, sizeof(buf) - 1 - total, &got) ==
+            MW_OK && got)
+    total += got;
+  buf[total] = '\0';
+  assert_non_null(strstr(buf, "Content-Transfer-Encoding: quoted-printable"));
+  assert_null(strstr(buf, "Content-Transfer-Encoding: 8bit"));
+  assert_null(strstr(buf, "Content-Transfer-Encoding: binary"));
+  assert_non_null(strstr(buf, "aGVsbG8="));
+  GMimeMessage *m = parse_back(buf, total);
+  GMimeMultipart *mp = GMIME_MULTIPART(g_mime_message_get_mime_part(m));
+  assert_int_equal(g_mime_multipart_get_count(mp), 3);
+  static const char *const want[] = {
+      "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln, and then a long line of plain "
+      "ASCII text, so that the part is mostly ASCII",
+      "\xff\xfe\x01\x02 bin", "hello"};
+  for(int i = 0; i < 3; i++) {
+    GByteArray *b = decoded(g_mime_multipart_get_part(mp, i));
+    size_t n = b->len;
+    while(n && (b->data[n - 1] == '\n' || b->data[n - 1] == '\r'))
+      n--;
+    if(n != strlen(want[i]) || memcmp(b->data, want[i], n) != 0)
+      fail_msg("part %d decodes to %.*s", i, (int)b->len, b->data);
+    g_byte_array_free(b, TRUE);
+  }
+  g_object_unref(m);
+  mw_compose_free(c);
+  fclose(in);
+}
+
 static int teardown(void **state)
 {
   (void)state;
@@ -309,6 +379,7 @@ int main(void)
       cmocka_unit_test(ready_made_message),
       cmocka_unit_test(ready_made_edge_cases),
       cmocka_unit_test(large_attachment_memory_is_bounded),
+      cmocka_unit_test(ready_made_re_encoded_7bit),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1029,6 +1029,7 @@ struct tlsrv {
   BIO *rbio, *wbio;
   bool tls, implicit, greeted, closed, eof;
   const char *close_on;     /* a line prefix, or NULL */
+  const char *ehlo_tls;     /* the EHLO reply over TLS, NULL: the default */
   int lines;
 };
 
@@ -1059,8 +1060,9 @@ static void tlsrv_line(struct tlsrv *t, const char *line, size_t len)
     return;
   }
   if(len >= 5 && memcmp(line, "EHLO ", 5) == 0)
-    tlsrv_send(t, t->tls ? "250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n"
-                         : "250-mx\r\n250-STARTTLS\r\n250 AUTH LOGIN\r\n");
+    tlsrv_send(t, t->tls && t->ehlo_tls ? t->ehlo_tls
+                  : t->tls ? "250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n"
+                           : "250-mx\r\n250-STARTTLS\r\n250 AUTH LOGIN\r\n");
   else if(len == 8 && memcmp(line, "STARTTLS", 8) == 0) {
     tlsrv_send(t, "220 2.0.0 go ahead\r\n");
     t->tls = true;
@@ -1075,6 +1077,8 @@ static void tlsrv_line(struct tlsrv *t, const char *line, size_t len)
     tlsrv_send(t, "354 go on\r\n");
   else if(len == 1 && line[0] == '.')
     tlsrv_send(t, "250 2.0.0 Ok: queued as TLS1\r\n");
+  else if(len > 5 && memcmp(line, "BDAT ", 5) == 0)
+    tlsrv_send(t, "250 2.0.0 Ok: queued as TLS2\r\n");
   else if(len == 4 && memcmp(line, "QUIT", 4) == 0)
     tlsrv_send(t, "221 2.0.0 bye\r\n");
   /* message lines: nothing */
@@ -1530,6 +1534,301 @@ static void close_in_every_state(void **state)
   }
 }
 
+/* ---- service extensions (issue 12): DSN, SMTPUTF8, BODY, SIZE, BDAT,
+ * BINARYMIME, REQUIRETLS ------------------------------------------------ */
+
+#define EXT_EHLO                                                             \
+  "250-mx.example.org\r\n250-PIPELINING\r\n250-SIZE 100000\r\n"              \
+  "250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
+
+static void ext_parsers(void **state)
+{
+  (void)state;
+  unsigned n = 0;
+  assert_int_equal(mw_dsn_notify_parse("never", &n), MW_OK);
+  assert_int_equal(n, MW_DSN_NOTIFY_NEVER);
+  assert_int_equal(mw_dsn_notify_parse("Failure,DELAY,success", &n), MW_OK);
+  assert_int_equal(n, MW_DSN_NOTIFY_FAILURE | MW_DSN_NOTIFY_DELAY |
+                          MW_DSN_NOTIFY_SUCCESS);
+  static const char *const bad[] = {"",          "never,success", "fail",
+                                    "success,",  "delay,delay",   ",failure",
+                                    "successes", NULL};
+  for(size_t i = 0; bad[i]; i++) {
+    n = 77;
+    if(mw_dsn_notify_parse(bad[i], &n) != MW_E_INVALID || n != 77)
+      fail_msg("notify '%s' accepted", bad[i]);
+  }
+  mw_dsn_ret ret = MW_DSN_RET_DEFAULT;
+  assert_int_equal(mw_dsn_ret_parse("HDRS", &ret), MW_OK);
+  assert_int_equal(ret, MW_DSN_RET_HDRS);
+  assert_int_equal(mw_dsn_ret_parse("full", &ret), MW_OK);
+  assert_int_equal(ret, MW_DSN_RET_FULL);
+  assert_int_equal(mw_dsn_ret_parse("body", &ret), MW_E_INVALID);
+
+  const char *to[] = {"b@example.org", NULL};
+  mw_envelope *e = envelope("a@example.org", to);
+  /* ENVID: printable ASCII, at most 100 characters once xtext-encoded
+   * (each '+' is three). */
+  char id[101];
+  memset(id, 'x', 100);
+  id[100] = '\0';
+  assert_int_equal(mw_envelope_set_dsn(e, 0, MW_DSN_RET_DEFAULT, id), MW_OK);
+  id[0] = '+';
+  assert_int_equal(mw_envelope_set_dsn(e, 0, MW_DSN_RET_DEFAULT, id),
+                   MW_E_INVALID);
+  assert_int_equal(mw_envelope_set_dsn(e, 0, MW_DSN_RET_DEFAULT, "caf\xc3\xa9"),
+                   MW_E_INVALID);
+  assert_int_equal(mw_envelope_set_dsn(e, 0, MW_DSN_RET_DEFAULT, "a\r\nb"),
+                   MW_E_INVALID);
+  assert_int_equal(mw_envelope_set_dsn(e, MW_DSN_NOTIFY_NEVER |
+                                              MW_DSN_NOTIFY_DELAY,
+                                       MW_DSN_RET_DEFAULT, NULL),
+                   MW_E_INVALID);
+  assert_int_equal(mw_envelope_set_dsn(e, 0, (mw_dsn_ret)9, NULL),
+                   MW_E_INVALID);
+  /* ORCPT: an index the envelope has, an atom before ';'. */
+  assert_int_equal(mw_envelope_set_recipient_dsn(e, 1, 0, NULL), MW_E_INVALID);
+  assert_int_equal(mw_envelope_set_recipient_dsn(e, 0, 0, "rfc 822;b@x"),
+                   MW_E_INVALID);
+  assert_int_equal(mw_envelope_set_recipient_dsn(e, 0, 0, "rfc822;"),
+                   MW_E_INVALID);
+  assert_int_equal(mw_envelope_set_recipient_dsn(e, 0, 0, "b@x\ny"),
+                   MW_E_INVALID);
+  assert_int_equal(mw_envelope_set_recipient_dsn(e, 0, 0, "rfc822;b@x"),
+                   MW_OK);
+  mw_envelope_free(e);
+}
+
+/* Every parameter on the wire, with their xtext encoding (RFC 3461
+ * section 4): MAIL FROM's SIZE, BODY, SMTPUTF8, RET and ENVID; each
+ * RCPT's NOTIFY (its own or the envelope's) and ORCPT (its own, or its
+ * address; none for a UTF-8 address); then BDAT, the default when
+ * CHUNKING is offered. */
+static void ext_parameters(void **state)
+{
+  (void)state;
+  const char *to[] = {"b@example.org", "j\xc3\xb6rg@example.org",
+                      "c+tag@example.org", NULL};
+  mw_envelope *e = envelope("a@example.org", to);
+  assert_int_equal(mw_envelope_set_dsn(e,
+                                       MW_DSN_NOTIFY_FAILURE |
+                                           MW_DSN_NOTIFY_DELAY,
+                                       MW_DSN_RET_HDRS, "id+1=x y"),
+                   MW_OK);
+  assert_int_equal(mw_envelope_set_recipient_dsn(e, 0, MW_DSN_NOTIFY_SUCCESS,
+                                                 "rfc822;B+x@Example.org"),
+                   MW_OK);
+  const char msg[] = "Subject: t\r\n\r\nh\xc3\xa9llo\r\n";
+  mw_message_info info;
+  mw_message_info_scan(&info, msg, strlen(msg));
+  assert_true(info.has_8bit);
+  assert_false(info.binary);
+  struct run r;
+  run_init(&r, MW_TLS_NONE);
+  const char *segs[] = {GREETING, EXT_EHLO,
+                        "250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n",
+                        "250 2.0.0 Ok: queued as X1\r\n", NULL};
+  run_script(&r, segs);
+  assert_int_equal(run_connect(&r), MW_OK);
+  mw_result *res = NULL;
+  mw_status st = mw_smtp_send_buffer(r.s, e, msg, strlen(msg), &res);
+  if(st)
+    fail_msg("%s: %s", mw_status_name(st),
+             mw_error_message(mw_smtp_error(r.s)));
+  path_is(&r, "GREETING EHLO AUTH READY PIPELINE BDAT DATA_END READY");
+  char want[1024];
+  snprintf(want, sizeof(want),
+           EHLO_LINE
+           "MAIL FROM:<a@example.org> SIZE=%llu BODY=8BITMIME SMTPUTF8 "
+           "RET=HDRS ENVID=id+2B1+3Dx+20y\r\n"
+           "RCPT TO:<b@example.org> NOTIFY=SUCCESS "
+           "ORCPT=rfc822;B+2Bx@Example.org\r\n"
+           "RCPT TO:<j\xc3\xb6rg@example.org> NOTIFY=FAILURE,DELAY\r\n"
+           "RCPT TO:<c+tag@example.org> NOTIFY=FAILURE,DELAY "
+           "ORCPT=rfc822;c+2Btag@example.org\r\n"
+           "BDAT %zu LAST\r\n%s",
+           (unsigned long long)info.size, strlen(msg), msg);
+  assert_string_equal(written(&r), want);
+  assert_string_equal(mw_result_queue_id(res), "X1");
+  mw_result_free(res);
+  run_free(&r);
+  mw_envelope_free(e);
+
+  /* No DSN asked: no RET, ENVID, NOTIFY nor ORCPT, even when offered;
+   * chunking turned off: DATA although CHUNKING is offered. */
+  const char *to1[] = {"b@example.org", NULL};
+  e = envelope("a@example.org", to1);
+  run_init(&r, MW_TLS_NONE);
+  assert_int_equal(mw_options_set_chunking(r.o, false), MW_OK);
+  const char *segs2[] = {GREETING, EXT_EHLO, "250 ok\r\n250 ok\r\n354 go\r\n",
+                         "250 queued\r\n", NULL};
+  run_script(&r, segs2);
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
+                                       &res),
+                   MW_OK);
+  path_is(&r, "GREETING EHLO AUTH READY PIPELINE BODY DATA_END READY");
+  mw_message_info_scan(&info, MESSAGE, strlen(MESSAGE));
+  snprintf(want, sizeof(want),
+           EHLO_LINE "MAIL FROM:<a@example.org> SIZE=%llu\r\n"
+                     "RCPT TO:<b@example.org>\r\nDATA\r\n",
+           (unsigned long long)info.size);
+  assert_int_equal(strncmp(written(&r), want, strlen(want)), 0);
+  assert_null(strstr(written(&r), "BDAT"));
+  mw_result_free(res);
+  run_free(&r);
+  mw_envelope_free(e);
+}
+
+/* BINARYMIME: a NUL byte makes the message binary; it goes in BDAT
+ * chunks byte for byte (bare LF and CR kept), BODY=BINARYMIME. */
+static void ext_binarymime(void **state)
+{
+  (void)state;
+  static const char msg[] = "Subject: b\r\n\r\n\x00\x01\n\r\xff\r\n.\r\n";
+  const size_t len = sizeof(msg) - 1;
+  mw_message_info info;
+  mw_message_info_scan(&info, msg, len);
+  assert_true(info.binary);
+  const char *to[] = {"b@example.org", NULL};
+  mw_envelope *e = envelope("a@example.org", to);
+  struct run r;
+  run_init(&r, MW_TLS_NONE);
+  const char *segs[] = {GREETING,
+                        "250-mx\r\n250-BINARYMIME\r\n250 CHUNKING\r\n",
+                        "250 ok\r\n", "250 ok\r\n", "250 queued as BIN\r\n",
+                        NULL};
+  run_script(&r, segs);
+  assert_int_equal(run_connect(&r), MW_OK);
+  mw_result *res = NULL;
+  mw_status st = mw_smtp_send_buffer(r.s, e, msg, len, &res);
+  if(st)
+    fail_msg("%s: %s", mw_status_name(st),
+             mw_error_message(mw_smtp_error(r.s)));
+  path_is(&r, "GREETING EHLO AUTH READY MAIL RCPT BDAT DATA_END READY");
+  size_t wlen = 0;
+  const char *w = mw__mem_layer_written(r.m, &wlen);
+  char head[256];
+  int hl = snprintf(head, sizeof(head),
+                    EHLO_LINE "MAIL FROM:<a@example.org> BODY=BINARYMIME\r\n"
+                              "RCPT TO:<b@example.org>\r\nBDAT %zu LAST\r\n",
+                    len);
+  assert_int_equal(wlen, (size_t)hl + len);
+  assert_memory_equal(w, head, (size_t)hl);
+  assert_memory_equal(w + hl, msg, len);
+  mw_result_free(res);
+  run_free(&r);
+  mw_envelope_free(e);
+}
+
+/* What the server lacks is refused before MAIL FROM, with MW_E_EXTENSION
+ * (MW_E_MESSAGE for a SIZE over the limit): nothing is sent and the
+ * session stays ready. */
+static void ext_refusals(void **state)
+{
+  (void)state;
+  static const char bin[] = "Subject: b\r\n\r\n\x00z\r\n";
+  static const struct {
+    const char *ehlo;
+    int what; /* 0 DSN, 1 UTF-8 address, 2 binary, 3 REQUIRETLS, 4 size */
+    mw_status st;
+    const char *says;
+  } cases[] = {
+      {"250-mx\r\n250-PIPELINING\r\n250 8BITMIME\r\n", 0, MW_E_EXTENSION,
+       "DSN"},
+      {"250-mx\r\n250 DSN\r\n", 1, MW_E_EXTENSION, "SMTPUTF8"},
+      {"250-mx\r\n250 CHUNKING\r\n", 2, MW_E_EXTENSION, "BINARYMIME"},
+      {"250-mx\r\n250 BINARYMIME\r\n", 2, MW_E_EXTENSION, "CHUNKING"},
+      {"250-mx\r\n250 REQUIRETLS\r\n", 3, MW_E_EXTENSION, "not encrypted"},
+      {"250-mx\r\n250 SIZE 20\r\n", 4, MW_E_MESSAGE, "SIZE limit of 20"},
+  };
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const char *to[] = {cases[i].what == 1 ? "j\xc3\xb6rg@example.org"
+                                           : "b@example.org",
+                        NULL};
+    mw_envelope *e = envelope("a@example.org", to);
+    if(cases[i].what == 0)
+      assert_int_equal(mw_envelope_set_dsn(e, MW_DSN_NOTIFY_NEVER,
+                                           MW_DSN_RET_DEFAULT, NULL),
+                       MW_OK);
+    if(cases[i].what == 3)
+      assert_int_equal(mw_envelope_set_requiretls(e, true), MW_OK);
+    struct run r;
+    run_init(&r, MW_TLS_NONE);
+    const char *segs[] = {GREETING, cases[i].ehlo, NULL};
+    run_script(&r, segs);
+    assert_int_equal(run_connect(&r), MW_OK);
+    mw_result *res = NULL;
+    mw_status st =
+        cases[i].what == 2
+            ? mw_smtp_send_buffer(r.s, e, bin, sizeof(bin) - 1, &res)
+            : mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE), &res);
+    const char *msg = mw_error_message(mw_smtp_error(r.s));
+    if(st != cases[i].st || !strstr(msg, cases[i].says))
+      fail_msg("case %zu: %s (%s), want %s saying %s", i, mw_status_name(st),
+               msg, mw_status_name(cases[i].st), cases[i].says);
+    assert_null(res);
+    assert_false(mw_error_is_temporary(mw_smtp_error(r.s)));
+    assert_int_equal(mw_error_category(mw_smtp_error(r.s)), MW_CAT_MESSAGE);
+    path_is(&r, "GREETING EHLO AUTH READY");
+    assert_string_equal(written(&r), EHLO_LINE);
+    assert_int_equal(r.s->sm, MW__SMTP_READY);
+    run_free(&r);
+    mw_envelope_free(e);
+  }
+}
+
+/* REQUIRETLS (RFC 8689) over TLS: sent when the certificate was verified
+ * (here pinned) and the server offers it; refused when it does not, and
+ * when the certificate was not verified (insecure). */
+static void ext_requiretls(void **state)
+{
+  (void)state;
+  const char *to[] = {"b@example.org", NULL};
+  mw_envelope *e = envelope("a@example.org", to);
+  assert_int_equal(mw_envelope_set_requiretls(e, true), MW_OK);
+  for(int c = 0; c < 3; c++) {
+    struct run r;
+    struct tlsrv t;
+    tls_run(&r, MW_TLS_IMPLICIT, &t, NULL);
+    if(c != 1)
+      t.ehlo_tls = "250-mx\r\n250-PIPELINING\r\n250-REQUIRETLS\r\n"
+                   "250 AUTH PLAIN\r\n";
+    if(c == 2) {
+      /* No pin, no CA: only insecure lets the handshake through. */
+      assert_int_equal(mw_options_set_tls_fingerprint(r.o, NULL), MW_OK);
+      assert_int_equal(mw_options_set_tls_insecure(r.o, true), MW_OK);
+      mw_smtp_free(r.s);
+      r.s = mw_smtp_new(r.o);
+      r.s->observer = observe;
+      r.s->observer_user = &r;
+      t.layer.err = &r.s->err;
+    }
+    mw_status st = mw__smtp_connect_over(r.s, &t.layer);
+    if(st)
+      fail_msg("case %d: %s: %s", c, mw_status_name(st),
+               mw_error_message(mw_smtp_error(r.s)));
+    mw_result *res = NULL;
+    st = mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE), &res);
+    const char *msg = mw_error_message(mw_smtp_error(r.s));
+    if(c == 0) {
+      if(st)
+        fail_msg("%s: %s", mw_status_name(st), msg);
+      assert_non_null(strstr(t.clear.data,
+                             "MAIL FROM:<a@example.org> REQUIRETLS\r\n"));
+    }
+    else {
+      assert_int_equal(st, MW_E_EXTENSION);
+      assert_non_null(strstr(msg, c == 1 ? "does not offer" : "verified"));
+      assert_null(strstr(t.clear.data ? t.clear.data : "", "MAIL FROM"));
+    }
+    mw_result_free(res);
+    assert_int_equal(mw_smtp_quit(r.s), MW_OK);
+    tls_run_free(&r, &t);
+  }
+  mw_envelope_free(e);
+}
+
 static int teardown(void **state)
 {
   (void)state;
@@ -1558,6 +1857,11 @@ int main(void)
       cmocka_unit_test(close_over_tls),
       cmocka_unit_test(probe_facts),
       cmocka_unit_test(tls_report_only),
+      cmocka_unit_test(ext_parsers),
+      cmocka_unit_test(ext_parameters),
+      cmocka_unit_test(ext_binarymime),
+      cmocka_unit_test(ext_refusals),
+      cmocka_unit_test(ext_requiretls),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
