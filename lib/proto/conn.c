@@ -26,7 +26,7 @@
  *   that times out leaves the connection usable; any other failure of a
  *   read, a write or a handshake closes it.
  */
-#include "mailwire.h"
+#include "proto/conn.h"
 
 #include "core/util.h"
 #include "proto/engine.h"
@@ -121,29 +121,28 @@ static unsigned conn_cmd_ms(const struct mw_conn *c)
                                    : CONN_COMMAND_MS;
 }
 
-mw_status mw_conn_open(mw_conn *c)
+static mw_status conn_begin(struct mw_conn *c, mw_tls_mode *mode)
 {
-  if(!c)
-    return MW_E_INVALID;
   mw__error_clear(&c->err);
   if(mw__engine_is_open(&c->eng) || c->broken)
     return mw__error_set(&c->err, MW_E_STATE,
                          "the connection is already open or has failed");
-  mw_tls_mode mode = mw__options_tls_mode(&c->opt);
-  if(mode == MW_TLS_DETECT)
+  *mode = mw__options_tls_mode(&c->opt);
+  if(*mode == MW_TLS_DETECT)
     return mw__error_set(&c->err, MW_E_INVALID,
                          "{tls=detect} is for probing; give a TLS mode "
                          "({tls=implicit}, {tls=starttls} or {tls=none})");
   mw__trace_start(&c->trace);
-  struct mw__layer *top = NULL;
-  mw_status st = mw__session_open(&c->opt, mw_protocol_name(c->opt.protocol),
-                                  &c->trace, NULL, NULL, c->peer,
-                                  sizeof(c->peer), &c->err, &top);
-  if(st)
-    return conn_broken(c, st);
+  return MW_OK;
+}
+
+/* The connection on a connected stack (ownership taken). */
+static mw_status conn_setup(struct mw_conn *c, struct mw__layer *top,
+                            mw_tls_mode mode)
+{
   mw__engine_attach(&c->eng, top);
   if(mode == MW_TLS_IMPLICIT) {
-    st = mw__session_start_tls(&c->eng, &c->opt, &c->trace, &c->err,
+    mw_status st = mw__session_start_tls(&c->eng, &c->opt, &c->trace, &c->err,
                                c->opt.greeting_timeout_ms
                                    ? c->opt.greeting_timeout_ms
                                    : CONN_COMMAND_MS,
@@ -153,6 +152,37 @@ mw_status mw_conn_open(mw_conn *c)
   }
   return MW_OK;
 }
+
+mw_status mw_conn_open(mw_conn *c)
+{
+  if(!c)
+    return MW_E_INVALID;
+  mw_tls_mode mode;
+  mw_status st = conn_begin(c, &mode);
+  if(st)
+    return st;
+  struct mw__layer *top = NULL;
+  st = mw__session_open(&c->opt, mw_protocol_name(c->opt.protocol),
+                        &c->trace, NULL, NULL, c->peer, sizeof(c->peer),
+                        &c->err, &top);
+  if(st)
+    return conn_broken(c, st);
+  return conn_setup(c, top, mode);
+}
+
+mw_status mw__conn_open_over(mw_conn *c, struct mw__layer *top)
+{
+  if(!c || !top)
+    return MW_E_INVALID;
+  mw_tls_mode mode;
+  mw_status st = conn_begin(c, &mode);
+  if(st)
+    return st;
+  snprintf(c->peer, sizeof(c->peer), "%s", "memory");
+  return conn_setup(c, top, mode);
+}
+
+struct mw_error *mw__conn_err(mw_conn *c) { return &c->err; }
 
 bool mw_conn_is_open(const mw_conn *c)
 {
