@@ -28,6 +28,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 import fakesmtp  # noqa: E402
 import mwtest  # noqa: E402
+import proxyrig  # noqa: E402
 import rigutil  # noqa: E402
 
 ENV = None
@@ -438,6 +439,39 @@ class Script(unittest.TestCase):
         self.assertIn("-- meaning:", out)
         self.assertRegex(out, r"-- ok +certificate +trusted")
 
+    def test_profile_and_proxy(self):
+        """The connection options of send: an account profile (server,
+        STARTTLS, CA, user and passwordeval) and a SOCKS5 proxy (Dante on
+        loopback, the trace naming the tunnel); --tls starttls in the
+        profile upgrades right after the greeting."""
+        d = tempfile.mkdtemp(prefix="mw-shell-profile-")
+        try:
+            conf = os.path.join(d, "config")
+            with open(conf, "w") as f:
+                f.write("account rig\nhost 127.0.0.1\nport %d\ntls on\n"
+                        "tls_starttls on\ntls_trust_file %s\nuser %s\n"
+                        "passwordeval \"cat %s/pw\"\n"
+                        % (port("SUBMISSION"), ENV["RIG_CA_FILE"],
+                           ENV["RIG_USER1"], d))
+            with open(os.path.join(d, "pw"), "w") as f:
+                f.write(ENV["RIG_PASS1"] + "\n")
+            script = b".expect 250\n.auth plain\n.expect 235\nQUIT\n"
+            with proxyrig.Dante() as dante:
+                for proxy in ([], ["--proxy",
+                                   "socks5h://127.0.0.1:%d" % dante.port]):
+                    with self.subTest(proxy=proxy):
+                        code, out, err = self.run_shell(
+                            ["-C", conf, "--account", "rig", "--trace"] +
+                            proxy, stdin=script)
+                        self.assertEqual(code, 0, out + err)
+                        self.assertIn("> STARTTLS", out)
+                        self.assertIn("235 2.7.0", out)
+                        if proxy:
+                            self.assertIn("proxy tunnel to 127.0.0.1", err)
+                        self.assertNotIn(ENV["RIG_PASS1"], out + err)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
     def assert_no(self, secret, *texts):
         for t in texts:
             self.assertNotIn(secret, t)
@@ -475,6 +509,27 @@ class Injection(unittest.TestCase):
         self.assertIn("after its 220 reply to STARTTLS", out)
         lines = f.sessions[0].lines
         self.assertEqual([l.split()[0] for l in lines], ["EHLO", "STARTTLS"])
+
+    def test_starttls_required_and_refused_ends_the_session(self):
+        """Attack: STARTTLS stripped or refused (a downgrade).  Safe: with
+        --tls starttls the shell stops after the refusal, before any line
+        typed is sent (exit 78).  Why: required TLS must not be silently
+        given up; the user's first command could carry credentials."""
+        with fakesmtp.FakeSMTP(cert=self.cert, key=self.key, starttls=False,
+                               auth="PLAIN") as f:
+            p = subprocess.run(
+                mwtest.command(mwtest.MAILWIRE, "shell",
+                               "127.0.0.1:%d" % f.port, "--tls", "starttls",
+                               "--tls-ca-file", self.ca),
+                input=b"AUTH PLAIN AHUAcA==\nMAIL FROM:<a@b.test>\n",
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                capture_output=True, timeout=60)
+        out = p.stdout.decode() + p.stderr.decode()
+        self.assertEqual(p.returncode, 78, out)
+        self.assertIn("refused STARTTLS", out)
+        lines = f.sessions[0].lines
+        self.assertFalse(any(l.startswith(("AUTH", "MAIL")) for l in lines),
+                         lines)
 
 
 if __name__ == "__main__":
