@@ -1391,8 +1391,9 @@ mw_status mw_conn_read_line(mw_conn *c, unsigned timeout_ms,
                             const char **line, size_t *len);
 /* Reads the next size bytes (an IMAP literal announced by {size}) within
  * timeout_ms, handing them to fn in chunks as they come.  A timeout here
- * closes the connection (the rest could not be told from lines).
- * fn's failure status is returned.  Otherwise as mw_conn_read_line(). */
+ * closes the connection (the rest could not be told from lines), and so
+ * does a failure of fn, whose status is returned.  Otherwise as
+ * mw_conn_read_line(). */
 mw_status mw_conn_read_literal(mw_conn *c, uint64_t size, unsigned timeout_ms,
                                mw_write_fn fn, void *user);
 /* Bytes received and not yet read as lines. */

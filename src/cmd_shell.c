@@ -687,6 +687,7 @@ static bool run_command(struct shell *sh, const char *typed)
       free(line);
       return true;
     }
+    shio_history_add(typed); /* the password is not on it */
     asked = get_password(sh, "Password: ");
     if(!asked) {
       free(line);
@@ -840,7 +841,7 @@ static bool run_line(struct shell *sh, const char *typed)
     shio_history_add(typed); /* no dot command carries a secret */
     return sh_dot(sh, p);
   }
-  return run_command(sh, typed);
+  return run_command(sh, sh->cont ? typed : p);
 }
 
 /* ---- the session -------------------------------------------------------- */
