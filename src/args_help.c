@@ -69,8 +69,9 @@ static const char shell_trailer[] =
     "are asked without echo; a password typed on a LOGIN, PASS or AUTH\n"
     "line is shown masked and that line is kept out of the history.\n"
     "Exit status: 0 the session ended; 1 an .expect check failed (the\n"
-    "message names the line); 64 usage; otherwise as mailwire fetch for a\n"
-    "connection, TLS or authentication failure.\n";
+    "message names the line); 64 usage; 66 a file that cannot be read;\n"
+    "otherwise as mailwire send for a connection, TLS or authentication\n"
+    "failure (in a script, .auth refused ends it: 77).\n";
 
 static const char send_intro[] =
     "Usage: mailwire send --server HOST[:PORT] --from ADDR --to ADDR [options]\n"

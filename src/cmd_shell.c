@@ -49,6 +49,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,24 @@ void sh_conn_failed(struct shell *sh)
    * it, STARTTLS twice) is not the session's end. */
   if(!mw_conn_is_open(sh->c))
     sh->code = exitcode_for_error(e);
+}
+
+bool sh_step_failed(struct shell *sh, int code, const char *fmt, ...)
+{
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  shio_printf(SHIO_ERROR, "%s", msg);
+  if(shio_interactive())
+    return true;
+  fflush(stdout);
+  fprintf(stderr, "mailwire shell: %s line %u: %s\n", sh->in_name,
+          sh->lineno, msg);
+  sh->code = code;
+  sh->stop = true;
+  return false;
 }
 
 /* Reads one line; false when the connection is gone (reported) or on a
@@ -410,11 +429,12 @@ char *sh_read_block(struct shell *sh, size_t *len)
 }
 
 /* Reads FILE whole (at most 64 MiB), LF turned into CRLF. */
-static char *read_file_crlf(const char *path, size_t *len)
+static char *read_file_crlf(struct shell *sh, const char *path, size_t *len)
 {
   FILE *f = fopen(path, "rb");
   if(!f) {
-    shio_printf(SHIO_ERROR, "cannot read '%s': %s", path, strerror(errno));
+    sh_step_failed(sh, EXIT_NOINPUT, "cannot read '%s': %s", path,
+                   strerror(errno));
     return NULL;
   }
   size_t cap = 8192, n = 0;
@@ -438,7 +458,8 @@ static char *read_file_crlf(const char *path, size_t *len)
   }
   fclose(f);
   if(!buf)
-    shio_printf(SHIO_ERROR, "'%s' is too large (64 MiB at most)", path);
+    sh_step_failed(sh, EXIT_DATAERR, "'%s' is too large (64 MiB at most)",
+                   path);
   *len = n;
   return buf;
 }
@@ -462,19 +483,22 @@ static enum sh_wait imap_send_literals(struct shell *sh, const char *cmd)
     const char *after = NULL;
     if(mark == m && mark) {
       data = sh_read_block(sh, &dlen);
+      if(!data)
+        sh_step_failed(sh, EXIT_USAGE, "the input ended before the lone "
+                                       "\".\" of the literal");
       after = mark + 2;
     }
     else if(mark) {
       const char *close = strchr(mark, '}');
       if(!close) {
-        shio_printf(SHIO_ERROR, "'{@FILE}' has no closing brace: nothing "
-                                "more was sent");
+        sh_step_failed(sh, EXIT_USAGE, "'{@FILE}' has no closing brace: "
+                                       "nothing more was sent");
         free(line);
         return first ? SH_DONE : SH_GONE;
       }
       char path[4096];
       snprintf(path, sizeof(path), "%.*s", (int)(close - mark - 2), mark + 2);
-      data = read_file_crlf(path, &dlen);
+      data = read_file_crlf(sh, path, &dlen);
       after = close + 1;
     }
     if(mark && !data) {
@@ -606,12 +630,7 @@ static char *get_password(struct shell *sh, const char *prompt)
 {
   if(sh->password)
     return strdup(sh->password);
-  char *p = shio_secret(prompt);
-  if(!p)
-    shio_printf(SHIO_ERROR, "no password: give --password-env, "
-                            "--password-file or --password-cmd, or run the "
-                            "shell on a terminal to be asked");
-  return p;
+  return shio_secret(prompt);
 }
 
 /* ---- one typed command -------------------------------------------------- */
@@ -680,18 +699,22 @@ static bool run_command(struct shell *sh, const char *typed)
              (sh->proto == MW_PROTOCOL_POP3 && !strcmp(verb, "PASS"));
   if(!cont && secret < 0 && ask) {
     if(!mw_conn_is_encrypted(sh->c) && !sh->a->allow_insecure_auth) {
-      shio_printf(SHIO_ERROR, "not sent: the connection is not encrypted "
-                              "(type %s first, or start the shell with "
-                              "--allow-insecure-auth)",
-                  sh->proto == MW_PROTOCOL_POP3 ? "STLS" : "STARTTLS");
       free(line);
-      return true;
+      return sh_step_failed(sh, EXIT_CONFIG,
+                            "not sent: the connection is not encrypted "
+                            "(type %s first, or start the shell with "
+                            "--allow-insecure-auth)",
+                            sh->proto == MW_PROTOCOL_POP3 ? "STLS"
+                                                          : "STARTTLS");
     }
     shio_history_add(typed); /* the password is not on it */
     asked = get_password(sh, "Password: ");
     if(!asked) {
       free(line);
-      return true;
+      return sh_step_failed(sh, EXIT_USAGE,
+                            "no password: give --password-env, "
+                            "--password-file or --password-cmd, or run the "
+                            "shell on a terminal to be asked");
     }
     char *q = sh->proto == MW_PROTOCOL_IMAP ? imap_quote(asked)
                                             : strdup(asked);
@@ -716,13 +739,14 @@ static bool run_command(struct shell *sh, const char *typed)
   }
   else if(secret >= 0) {
     if(!mw_conn_is_encrypted(sh->c) && !sh->a->allow_insecure_auth) {
-      shio_printf(SHIO_ERROR, "not sent: the connection is not encrypted "
-                              "(type %s first, or start the shell with "
-                              "--allow-insecure-auth)",
-                  sh->proto == MW_PROTOCOL_POP3 ? "STLS" : "STARTTLS");
       shio_mask_typed(sh_prompt(sh), "(not sent)");
       secret_free(line);
-      return true;
+      return sh_step_failed(sh, EXIT_CONFIG,
+                            "not sent: the connection is not encrypted "
+                            "(type %s first, or start the shell with "
+                            "--allow-insecure-auth)",
+                            sh->proto == MW_PROTOCOL_POP3 ? "STLS"
+                                                          : "STARTTLS");
     }
     shown = masked(typed, secret);
     shio_mask_typed(sh_prompt(sh), shown ? shown : "********");
@@ -979,7 +1003,7 @@ static int shell_session(struct shell *sh)
     sh->lineno++;
     bool go_on = run_line(sh, line);
     secret_free(line);
-    if(!go_on || !mw_conn_is_open(sh->c))
+    if(!go_on || sh->stop || !mw_conn_is_open(sh->c))
       break;
   }
   if(sh->code == EXIT_OK && !mw_conn_is_open(sh->c) && !sh->quitting &&

@@ -91,6 +91,7 @@ struct shell {
   size_t reply_len;
   char *password, *token; /* from --password-* / --oauth2-token-cmd */
   int code;             /* the exit code when the session must end */
+  bool stop;            /* a script's step failed: end the session */
 };
 
 /* The prompt in use (for masking a typed line). */
@@ -113,6 +114,13 @@ void sh_conn_failed(struct shell *sh);
 /* Lines typed (or read from the script) up to a lone ".", for .data and
  * literals: malloc'd with CRLF line ends, or NULL at the end of input. */
 char *sh_read_block(struct shell *sh, size_t *len);
+
+/* A step that failed without ending the connection (no password, a
+ * file that cannot be read, credentials refused): shown; in a script it
+ * also ends the session with code, stderr naming the line.  Returns
+ * whether the session goes on. */
+bool sh_step_failed(struct shell *sh, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Dot commands (shell_dot.c): false when the session must end. */
 bool sh_dot(struct shell *sh, const char *line);

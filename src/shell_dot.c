@@ -60,33 +60,32 @@ static void auth_show(void *user, bool from_server, const char *line,
 static bool dot_auth(struct shell *sh, const char *args)
 {
   char mech[40] = "", user[256] = "";
-  if(sscanf(args, "%39s %255s", mech, user) < 1) {
-    shio_printf(SHIO_ERROR, ".auth MECH [USER]: plain, login, cram-md5, "
-                            "scram-sha-256 or xoauth2");
-    return true;
-  }
+  if(sscanf(args, "%39s %255s", mech, user) < 1)
+    return sh_step_failed(sh, EXIT_USAGE,
+                          ".auth MECH [USER]: plain, login, cram-md5, "
+                          "scram-sha-256 or xoauth2");
   bool oauth =
       !strcasecmp(mech, "xoauth2") || !strcasecmp(mech, "oauthbearer");
   const char *who = user[0] ? user : sh->a->user;
   char *typed_user = NULL;
   bool external = !strcasecmp(mech, "external");
   if(!who && !external) {
-    if(!shio_interactive()) {
-      shio_printf(SHIO_ERROR, "no user name: .auth %s USER, or --user", mech);
-      return true;
-    }
+    if(!shio_interactive())
+      return sh_step_failed(sh, EXIT_USAGE,
+                            "no user name: .auth %s USER, or --user", mech);
     typed_user = shio_read(NULL, "Username: ");
     if(!typed_user)
       return true;
     who = typed_user;
   }
   if(!mw_conn_is_encrypted(sh->c) && !sh->a->allow_insecure_auth) {
-    shio_printf(SHIO_ERROR, "not sent: the connection is not encrypted "
-                            "(type %s first, or start the shell with "
-                            "--allow-insecure-auth)",
-                sh->proto == MW_PROTOCOL_POP3 ? "STLS" : "STARTTLS");
     free(typed_user);
-    return true;
+    return sh_step_failed(sh, EXIT_CONFIG,
+                          "not sent: the connection is not encrypted (type "
+                          "%s first, or start the shell with "
+                          "--allow-insecure-auth)",
+                          sh->proto == MW_PROTOCOL_POP3 ? "STLS"
+                                                        : "STARTTLS");
   }
   char *secret = NULL;
   if(external)
@@ -96,13 +95,13 @@ static bool dot_auth(struct shell *sh, const char *args)
   else
     secret = sh->password ? strdup(sh->password) : shio_secret("Password: ");
   if(!secret) {
-    shio_printf(SHIO_ERROR, "no %s: give %s, or run the shell on a terminal "
-                            "to be asked",
-                oauth ? "token" : "password",
-                oauth ? "--oauth2-token-cmd"
-                      : "--password-env, --password-file or --password-cmd");
     free(typed_user);
-    return true;
+    return sh_step_failed(
+        sh, EXIT_USAGE, "no %s: give %s, or run the shell on a terminal to "
+                        "be asked",
+        oauth ? "token" : "password",
+        oauth ? "--oauth2-token-cmd"
+              : "--password-env, --password-file or --password-cmd");
   }
   const char *tag = NULL;
   if(sh->proto == MW_PROTOCOL_IMAP)
@@ -128,16 +127,18 @@ static bool dot_auth(struct shell *sh, const char *args)
     }
     sh->status[n] = '\0';
   }
+  bool go_on = true;
   if(!st)
     shio_printf(SHIO_NOTE, "authenticated as %s with %s",
                 who ? who : "the certificate's identity", used);
   else if(!mw_conn_is_open(sh->c))
     sh_conn_failed(sh);
   else
-    shio_printf(SHIO_ERROR, "%s",
-                cli_text(mw_error_message(mw_conn_error(sh->c))));
+    go_on = sh_step_failed(
+        sh, exitcode_for_error(mw_conn_error(sh->c)), ".auth %s: %s", mech,
+        cli_text(mw_error_message(mw_conn_error(sh->c))));
   free(typed_user);
-  return mw_conn_is_open(sh->c);
+  return go_on && mw_conn_is_open(sh->c);
 }
 
 /* ---- .data -------------------------------------------------------------- */
@@ -193,30 +194,26 @@ static void stuff(struct stuffer *s, const char *data, size_t len)
 
 static bool dot_data(struct shell *sh, const char *args)
 {
-  if(sh->proto != MW_PROTOCOL_SMTP) {
-    shio_printf(SHIO_ERROR, ".data is for SMTP (IMAP: APPEND with {} or "
-                            "{@FILE})");
-    return true;
-  }
+  if(sh->proto != MW_PROTOCOL_SMTP)
+    return sh_step_failed(sh, EXIT_USAGE, ".data is for SMTP (IMAP: APPEND "
+                                          "with {} or {@FILE})");
   FILE *f = NULL;
   char *block = NULL;
   size_t blen = 0;
   if(*args) {
     f = fopen(args, "rb");
-    if(!f) {
-      shio_printf(SHIO_ERROR, "cannot read '%s': %s", args, strerror(errno));
-      return true;
-    }
+    if(!f)
+      return sh_step_failed(sh, EXIT_NOINPUT, "cannot read '%s': %s", args,
+                            strerror(errno));
   }
   else {
     if(shio_interactive())
       shio_printf(SHIO_NOTE, "type the message; a line with a lone \".\" "
                              "ends it");
     block = sh_read_block(sh, &blen);
-    if(!block) {
-      shio_printf(SHIO_ERROR, "the input ended before the lone \".\"");
-      return true;
-    }
+    if(!block)
+      return sh_step_failed(sh, EXIT_USAGE,
+                            "the input ended before the lone \".\"");
   }
   bool go_on = true;
   if(!sh_send(sh, "DATA", -1, NULL, true)) {
@@ -445,11 +442,9 @@ bool sh_dot(struct shell *sh, const char *line)
     return false;
   }
   else {
-    shio_printf(SHIO_ERROR, "no command '%s' (.help lists them)", name);
-    if(!shio_interactive()) {
-      sh->code = EXIT_USAGE;
-      return false;
-    }
+    return sh_step_failed(sh, EXIT_USAGE, "no command '%s' (.help lists "
+                                          "them)",
+                          name);
   }
   return true;
 }

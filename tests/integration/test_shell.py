@@ -414,6 +414,8 @@ class Script(unittest.TestCase):
         code, out, err = self.run_shell([url], stdin=b".auth plain\n")
         self.assertIn("no password", out)
         self.assertNotIn("no user name", out)
+        self.assertEqual(code, 64, out + err)
+        self.assertIn("standard input line 1: no password", err)
         with tempfile.NamedTemporaryFile("w", delete=False) as f:
             f.write(ENV["RIG_PASS2"] + "\n")
         try:
@@ -425,6 +427,20 @@ class Script(unittest.TestCase):
         self.assertEqual(code, 0, out + err)
         self.assertIn("authenticated as %s with PLAIN" % ENV["RIG_USER2"],
                       out)
+
+    def test_refused_auth_ends_a_script_naming_the_step(self):
+        """A wrong password: the server's refusal is shown, and the script
+        ends there with exit 77 (authentication), stderr naming the line;
+        the wrong password is nowhere in the output."""
+        code, out, err = self.run_shell(
+            ["imaps://127.0.0.1:%d" % port("IMAPS"), "--user",
+             ENV["RIG_USER2"], "--password-env", "MW_SHELL_PW"],
+            stdin=b"# log in\n.auth plain\nSELECT INBOX\n",
+            env={"MW_SHELL_PW": "Wrong-Pw-9981"})
+        self.assertEqual(code, 77, out + err)
+        self.assertIn("standard input line 2: .auth plain:", err)
+        self.assertNotIn("SELECT", out)
+        self.assertNotIn("Wrong-Pw-9981", out + err)
 
     def test_explain_and_doctor_with_the_session_settings(self):
         """Safe: .explain reads the last reply (530: STARTTLS first) as
