@@ -16,6 +16,9 @@
 #   BENCH_INCOMING_MESSAGES   messages of the incoming download (default 5000)
 #   BENCH_INCOMING_PROTOCOLS  imaps,pop3s (default both)
 #   BENCH_INCOMING_OUT JSON of the incoming run (default bench/results/incoming.json)
+#   BENCH_ATTACH_MIB   attachment sizes in MiB for the attach run (default 64,1024)
+#   BENCH_ATTACH_OUT   JSON of the attach run (default bench/results/attach.json)
+#   (BENCH_ONLY also takes attach; it runs by default)
 # Extra arguments are passed on to bench.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,6 +72,12 @@ if [[ $only == *,probe,* || $only == *,throughput,* || $only == *,memory,* ]]; t
     --mailwire "$BUILD_ABS/mailwire" --bulk "$BUILD_ABS/mw_bulk" \
     --multi-send "$BUILD_ABS/tests/integration/multi_send" \
     --work "$WORK_DIR" --out "${BENCH_OUT:-bench/results/latest.json}" "$@"
+fi
+# 4b. A large attachment's peak memory against smtp-sink
+# (bench/attach_bench.py; BENCH_ATTACH_MIB, default 64,1024).
+if [[ -z ${BENCH_ONLY:-} || $only == *,attach,* ]]; then
+  python3 bench/attach_bench.py --mailwire "$BUILD_ABS/mailwire" \
+    --work "$WORK_DIR" --out "${BENCH_ATTACH_OUT:-bench/results/attach.json}"
 fi
 # 5. Incoming: a one-way download of 5,000 messages (bench/incoming.py).
 if [[ $only == *,incoming,* ]]; then

@@ -317,6 +317,24 @@ mw_status mw_options_set_pipelining(mw_options *o, bool enable);
 mw_status mw_options_set_chunking(mw_options *o, bool enable);
 mw_status mw_options_set_trace(mw_options *o, mw_trace_fn fn, void *user);
 
+/*
+ * mw_options_set_progress - follow a message's data as it is written
+ * (as MailKit's ITransferProgress).  During mw_smtp_send() (and the
+ * sends built on it) fn(user, sent, total) is called after each block of
+ * the message's data (about 64 KiB) is written to the connection, and
+ * once more when the whole data is handed over, with sent == total.
+ * sent counts the bytes of the data as they go on the wire (CRLF line
+ * endings, dot-stuffing or BDAT framing); total is the expected number
+ * (mw_message_info.size) and never less than sent, 0 while unknown.
+ * fn must not call back into the session; NULL turns it off (default).
+ * Returns:   MW_OK, MW_E_INVALID (o NULL).
+ * Threads:   called on the thread running the send.
+ * Since:     0.2
+ */
+typedef void (*mw_progress_fn)(void *user, uint64_t sent, uint64_t total);
+mw_status mw_options_set_progress(mw_options *o, mw_progress_fn fn,
+                                  void *user);
+
 /* The SASL mechanisms this library can use, strongest first, as one
  * space-separated static string. */
 const char *mw_auth_supported_mechanisms(void);
@@ -566,7 +584,11 @@ mw_status mw_smtp_quit(mw_smtp *s);
  * ready-made message (see mw_compose_set_message_fd).
  * ---------------------------------------------------------------------- */
 typedef struct mw_compose mw_compose;
-mw_compose *mw_compose_new(void); /* NULL on OOM */
+/* NULL on OOM.  Since 0.2 the composer is a module loaded by the first
+ * call (libmailwire-mime.so.VERSION, next to libmailwire; see README):
+ * when it cannot be loaded, the handle returned makes every call fail
+ * with MW_E_INTERNAL and mw_compose_error() says why. */
+mw_compose *mw_compose_new(void);
 void mw_compose_free(mw_compose *c);
 /* Header values with CR, LF or NUL are refused with MW_E_MESSAGE.  From,
  * To and Cc take exactly one mailbox per call ("Name <addr>" or a bare

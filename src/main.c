@@ -12,6 +12,7 @@
 #include "profile.h"
 #include "settings.h"
 #include "send_compose.h"
+#include "send_progress.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -511,6 +512,10 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
   code = cli_build_options(a, o, &password, &token, err, sizeof(err));
   if(!code)
     code = build_envelope(a, env, err, sizeof(err));
+  /* A bar on a terminal while a large message goes (send_progress.h);
+   * not over --trace's lines. */
+  struct cli_progress bar;
+  cli_progress_attach(&bar, o, a->json || a->trace);
   if(!code) {
     s = mw_smtp_new(o);
     if(!s) {
@@ -567,6 +572,7 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
       st = mw_smtp_send(s, env, &info, file_read, msg_file, &res);
     else
       st = mw_smtp_send(s, env, &info, mw_compose_read, comp, &res);
+    cli_progress_clear(&bar);
     if(st) {
       e = mw_smtp_error(s);
       code = exitcode_for_error(e);

@@ -601,3 +601,13 @@ mw_status mw_options_set_trace(mw_options *o, mw_trace_fn fn, void *user)
   o->trace_user = user;
   return MW_OK;
 }
+
+mw_status mw_options_set_progress(mw_options *o, mw_progress_fn fn,
+                                  void *user)
+{
+  if(!o)
+    return MW_E_INVALID;
+  o->progress_fn = fn;
+  o->progress_user = user;
+  return MW_OK;
+}

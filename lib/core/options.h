@@ -50,6 +50,8 @@ struct mw_options {
   char *dnsbl_zones; /* "zone1,zone2" */
   mw_trace_fn trace_fn;
   void *trace_user;
+  mw_progress_fn progress_fn; /* mw_options_set_progress */
+  void *progress_user;
 };
 
 /* Stores a copy of value (NULL clears) in *slot after refusing control

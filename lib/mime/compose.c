@@ -18,7 +18,7 @@
 
 static bool gmime_ready;
 
-mw_compose *mw_compose_new(void)
+mw_compose *mw__mime_new(void)
 {
   if(!gmime_ready) {
     g_mime_init();
@@ -34,7 +34,7 @@ static void free_list(char **list, size_t n)
   mw__free(list);
 }
 
-void mw_compose_free(mw_compose *c)
+void mw__mime_free(mw_compose *c)
 {
   if(!c)
     return;
@@ -56,7 +56,7 @@ void mw_compose_free(mw_compose *c)
   mw__free(c);
 }
 
-const char *mw_compose_error(const mw_compose *c)
+const char *mw__mime_error(const mw_compose *c)
 {
   return c ? c->error : "";
 }
@@ -117,7 +117,7 @@ static mw_status check_mailbox(mw_compose *c, const char *what,
   return MW_E_INVALID;
 }
 
-mw_status mw_compose_set_from(mw_compose *c, const char *mailbox)
+mw_status mw__mime_set_from(mw_compose *c, const char *mailbox)
 {
   if(!c)
     return MW_E_INVALID;
@@ -127,7 +127,7 @@ mw_status mw_compose_set_from(mw_compose *c, const char *mailbox)
   return mw__replace_string(&c->from, mailbox) ? MW_OK : MW_E_NOMEM;
 }
 
-mw_status mw_compose_add_to(mw_compose *c, const char *mailbox)
+mw_status mw__mime_add_to(mw_compose *c, const char *mailbox)
 {
   if(!c)
     return MW_E_INVALID;
@@ -135,7 +135,7 @@ mw_status mw_compose_add_to(mw_compose *c, const char *mailbox)
   return st ? st : push(&c->to, &c->nto, mailbox);
 }
 
-mw_status mw_compose_add_cc(mw_compose *c, const char *mailbox)
+mw_status mw__mime_add_cc(mw_compose *c, const char *mailbox)
 {
   if(!c)
     return MW_E_INVALID;
@@ -143,7 +143,7 @@ mw_status mw_compose_add_cc(mw_compose *c, const char *mailbox)
   return st ? st : push(&c->cc, &c->ncc, mailbox);
 }
 
-mw_status mw_compose_set_subject(mw_compose *c, const char *utf8)
+mw_status mw__mime_set_subject(mw_compose *c, const char *utf8)
 {
   if(!c)
     return MW_E_INVALID;
@@ -153,7 +153,7 @@ mw_status mw_compose_set_subject(mw_compose *c, const char *utf8)
   return mw__replace_string(&c->subject, utf8) ? MW_OK : MW_E_NOMEM;
 }
 
-mw_status mw_compose_set_body(mw_compose *c, const char *utf8, size_t len)
+mw_status mw__mime_set_body(mw_compose *c, const char *utf8, size_t len)
 {
   if(!c || (!utf8 && len))
     return MW_E_INVALID;
@@ -184,7 +184,7 @@ mw_status mw_compose_set_body(mw_compose *c, const char *utf8, size_t len)
   return MW_OK;
 }
 
-mw_status mw_compose_add_header(mw_compose *c, const char *name,
+mw_status mw__mime_add_header(mw_compose *c, const char *name,
                                 const char *value)
 {
   if(!c)
@@ -438,7 +438,7 @@ mw_status mw__compose_build(mw_compose *c, GMimeMessage **out)
   return st;
 }
 
-mw_status mw_compose_render(mw_compose *c, char **out, size_t *len)
+mw_status mw__mime_render(mw_compose *c, char **out, size_t *len)
 {
   if(!c || !out || !len)
     return MW_E_INVALID;

@@ -68,7 +68,7 @@ mw_status mw__compose_encode_7bit(mw_compose *c, GMimeMessage *msg)
   return MW_OK;
 }
 
-mw_status mw_compose_set_7bit(mw_compose *c, bool on)
+mw_status mw__mime_set_7bit(mw_compose *c, bool on)
 {
   if(!c)
     return MW_E_INVALID;

@@ -8,6 +8,7 @@
 #define MW_MIME_COMPOSE_INT_H
 
 #include "mailwire.h"
+#include "mime/mime_module.h"
 
 #include <gmime/gmime.h>
 #include <stdio.h>

@@ -112,7 +112,7 @@ static mw_status check_header_nul(mw_compose *c, int fd, off_t start)
   }
 }
 
-mw_status mw_compose_set_message_fd(mw_compose *c, int fd)
+mw_status mw__mime_set_message_fd(mw_compose *c, int fd)
 {
   if(!c || fd < 0)
     return MW_E_INVALID;
@@ -176,17 +176,17 @@ mw_status mw_compose_set_message_fd(mw_compose *c, int fd)
   return st;
 }
 
-size_t mw_compose_recipient_count(const mw_compose *c)
+size_t mw__mime_recipient_count(const mw_compose *c)
 {
   return c ? c->nrcpts : 0;
 }
 
-const char *mw_compose_recipient(const mw_compose *c, size_t i)
+const char *mw__mime_recipient(const mw_compose *c, size_t i)
 {
   return c && i < c->nrcpts ? c->rcpts[i] : NULL;
 }
 
-const char *mw_compose_sender(const mw_compose *c)
+const char *mw__mime_sender(const mw_compose *c)
 {
   return c ? c->sender : NULL;
 }

@@ -23,14 +23,18 @@
  * DIAGNOSTICS
  *   MW_E_IO (a file that cannot be read), MW_E_MESSAGE (a name or type
  *   that cannot go into a header, an inline part without HTML),
- *   MW_E_INVALID, MW_E_NOMEM; the detail in mw_compose_error().
+ *   MW_E_INVALID, MW_E_NOMEM; the detail in mw__mime_error().
  */
+#define _GNU_SOURCE /* O_TMPFILE, mkostemp */
 #include "core/util.h"
 #include "mime/compose_int.h"
+
+#include <glib/gstdio.h> /* g_close */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -79,7 +83,7 @@ static mw_status copy_text(mw_compose *c, const char *what, const char *utf8,
   return MW_OK;
 }
 
-mw_status mw_compose_set_html(mw_compose *c, const char *utf8, size_t len)
+mw_status mw__mime_set_html(mw_compose *c, const char *utf8, size_t len)
 {
   if(!c)
     return MW_E_INVALID;
@@ -212,13 +216,13 @@ static mw_status add_file(mw_compose *c, const char *path, const char *name,
   return MW_OK;
 }
 
-mw_status mw_compose_add_attachment(mw_compose *c, const char *path,
+mw_status mw__mime_add_attachment(mw_compose *c, const char *path,
                                     const char *name, const char *type)
 {
   return add_file(c, path, name, type, NULL);
 }
 
-mw_status mw_compose_add_inline(mw_compose *c, const char *path,
+mw_status mw__mime_add_inline(mw_compose *c, const char *path,
                                 const char *content_id, const char *type)
 {
   if(!c || !path)
@@ -376,7 +380,7 @@ static mw_status write_message(mw_compose *c, GMimeStream *out)
   return st;
 }
 
-mw_status mw_compose_write_fd(mw_compose *c, int fd)
+mw_status mw__mime_write_fd(mw_compose *c, int fd)
 {
   if(!c || fd < 0)
     return MW_E_INVALID;
@@ -400,16 +404,63 @@ mw_status mw_compose_write_fd(mw_compose *c, int fd)
   return st;
 }
 
-mw_status mw_compose_open(mw_compose *c, uint64_t *size)
+/* Why a temporary file between GMime and the socket (and not a GMime
+ * stream writing into the SMTP session): GMime writes push-style, the
+ * whole message in one g_mime_object_write_to_stream() call, while the
+ * SMTP machine pulls the data a chunk at a time from a mw_read_fn inside
+ * its own non-blocking loop; and mw_smtp_send() needs the message's size,
+ * 8-bit content and longest line (MAIL FROM's SIZE= and BODY=, the 998
+ * limit) before the first byte goes.  The rendered message in a file
+ * gives both with memory bounded by GMime's and stdio's buffers: the
+ * attachments are read through GMimeStreamFs and the encoding filters a
+ * few KiB at a time, written out, scanned, then read back in
+ * MW__SMTP_DATA_CHUNK pieces (and can be read again, by a retry or the
+ * outbox).  It costs disk space for the encoded size (about 4/3 of the
+ * attachments) and one pass through the page cache.
+ *
+ * The file: in $TMPDIR (else /tmp), mode 0600, unlinked from the start
+ * (O_TMPFILE where the file system has it, else mkstemp and unlink), so
+ * nothing is left behind whatever way the process ends. */
+static FILE *temp_file(void)
+{
+  const char *dir = getenv("TMPDIR");
+  if(!dir || !*dir)
+    dir = "/tmp";
+  int fd = -1;
+#ifdef O_TMPFILE
+  fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+#endif
+  if(fd < 0) {
+    char path[4096];
+    int n = snprintf(path, sizeof(path), "%s/mailwire-XXXXXX", dir);
+    if(n < 0 || (size_t)n >= sizeof(path)) {
+      errno = ENAMETOOLONG;
+      return NULL;
+    }
+    fd = mkostemp(path, O_CLOEXEC);
+    if(fd < 0)
+      return NULL;
+    unlink(path);
+  }
+  FILE *f = fdopen(fd, "w+b");
+  if(!f) {
+    int saved = errno;
+    g_close(fd, NULL);
+    errno = saved;
+  }
+  return f;
+}
+
+mw_status mw__mime_open(mw_compose *c, uint64_t *size)
 {
   if(!c)
     return MW_E_INVALID;
   if(!c->rendered) {
-    FILE *f = tmpfile();
+    FILE *f = temp_file();
     if(!f)
       return mw__compose_fail(c, "cannot create a temporary file: %s",
                               strerror(errno));
-    mw_status st = mw_compose_write_fd(c, fileno(f));
+    mw_status st = mw__mime_write_fd(c, fileno(f));
     if(st) {
       fclose(f);
       return st;
@@ -425,7 +476,7 @@ mw_status mw_compose_open(mw_compose *c, uint64_t *size)
   return MW_OK;
 }
 
-mw_status mw_compose_read(void *user, char *buf, size_t len, size_t *got)
+mw_status mw__mime_read(void *user, char *buf, size_t len, size_t *got)
 {
   mw_compose *c = user;
   *got = 0;

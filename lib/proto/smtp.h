@@ -142,6 +142,7 @@ struct mw__smtp_txn {
   struct mw__data_encoder enc;
   struct mw__sbuf bdat_buf;    /* BDAT: the chunk being filled */
   uint64_t body_bytes;
+  uint64_t progress_base;      /* bytes out when the data began */
   /* The envelope test's. */
   const char *from, *to;
   struct mw__reply *check_mail, *check_rcpt;

@@ -17,6 +17,10 @@
  *
  *   BDAT waits for each chunk's reply before sending the next; a chunk
  *   refused mid-way is a refusal of the message (smtp_send.c).
+ *
+ *   Progress (mw_options_set_progress): reported after each block is
+ *   written and once when the whole data is queued, as the bytes written
+ *   since the data began, so at most one call per MW__SMTP_DATA_CHUNK.
  */
 #include "proto/smtp.h"
 
@@ -24,6 +28,22 @@
 
 #include <stdio.h>
 #include <string.h>
+
+/* Calls the caller's progress function: the data's bytes handed to the
+ * connection so far (done: all of it, so total is what was sent). */
+static void report_progress(struct mw_smtp *s, bool done)
+{
+  if(!s->opt.progress_fn)
+    return;
+  struct mw__smtp_txn *t = &s->txn;
+  uint64_t sent = mw__engine_bytes_out(&s->eng) - t->progress_base;
+  if(done)
+    sent += mw__engine_queued(&s->eng);
+  uint64_t total = t->info ? t->info->size : 0;
+  if(done || (total && total < sent))
+    total = sent;
+  s->opt.progress_fn(s->opt.progress_user, sent, total);
+}
 
 mw_status mw__smtp_enter_body(struct mw_smtp *s, enum mw__smtp_state to)
 {
@@ -42,6 +62,7 @@ mw_status mw__smtp_enter_body(struct mw_smtp *s, enum mw__smtp_state to)
       if(st)
         return st;
     }
+    report_progress(s, true);
     mw__engine_deadline_in(e, mw__smtp_reply_timeout(s, MW__SMTP_CMD_DOT),
                            "waiting for the server");
     return MW_OK;
@@ -59,6 +80,7 @@ mw_status mw__smtp_enter_body(struct mw_smtp *s, enum mw__smtp_state to)
   mw__sbuf_reset(&t->bdat_buf);
   t->body_bytes = 0;
   t->body_eof = false;
+  t->progress_base = mw__engine_bytes_out(e) + mw__engine_queued(e);
   mw__engine_deadline_in(e, mw__smtp_cmd_timeout(s, MW__SMTP_DATA_BLOCK_MS),
                          "sending to the server");
   return MW_OK;
@@ -78,6 +100,7 @@ static mw_status flush_block(struct mw_smtp *s, short *want)
   mw__engine_deadline_in(&s->eng,
                          mw__smtp_cmd_timeout(s, MW__SMTP_DATA_BLOCK_MS),
                          "sending to the server");
+  report_progress(s, false);
   return MW_OK;
 }
 

@@ -955,6 +955,89 @@ static void bdat_transaction(void **state)
   mw_envelope_free(e);
 }
 
+/* ---- progress (mw_options_set_progress) -------------------------------- */
+
+struct progress_log {
+  size_t calls;
+  uint64_t last_sent, last_total, first_total;
+  bool backwards, over;
+};
+
+static void progress_record(void *user, uint64_t sent, uint64_t total)
+{
+  struct progress_log *p = user;
+  if(!p->calls)
+    p->first_total = total;
+  if(p->calls && (sent < p->last_sent))
+    p->backwards = true;
+  if(sent > total)
+    p->over = true;
+  p->calls++;
+  p->last_sent = sent;
+  p->last_total = total;
+}
+
+static void progress_reports(void **state)
+{
+  (void)state;
+  const char *to[] = {"b@example.org", NULL};
+  mw_envelope *e = envelope("a@example.org", to);
+  /* 3.5 chunks of 80-byte lines, one starting with a dot. */
+  size_t big = 7 * MW__SMTP_DATA_CHUNK / 2;
+  char *body = malloc(big);
+  assert_non_null(body);
+  for(size_t i = 0; i < big; i++)
+    body[i] = (i % 80 == 79) ? '\n' : 'x';
+  body[80] = '.';
+  for(int bdat = 0; bdat < 2; bdat++) {
+    struct progress_log log = {0};
+    struct run r;
+    run_init(&r, MW_TLS_NONE);
+    assert_int_equal(mw_options_set_progress(r.o, progress_record, &log),
+                     MW_OK);
+    const char *data_segs[] = {GREETING, PIPE_EHLO,
+                               "250 ok\r\n250 ok\r\n354 go\r\n",
+                               "250 2.0.0 queued as P1\r\n", NULL};
+    const char *bdat_segs[] = {GREETING,
+                               "250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+                               "250 ok\r\n250 ok\r\n", "250 chunk\r\n",
+                               "250 chunk\r\n", "250 chunk\r\n",
+                               "250 2.0.0 queued as P1\r\n", NULL};
+    run_script(&r, bdat ? bdat_segs : data_segs);
+    r.s->bdat_allowed = bdat;
+    assert_int_equal(run_connect(&r), MW_OK);
+    mw_message_info info;
+    mw_message_info_scan(&info, body, big);
+    mw_result *res = NULL;
+    mw_status st = mw_smtp_send_buffer(r.s, e, body, big, &res);
+    if(st)
+      fail_msg("%s: %s (path %s)", mw_status_name(st),
+               mw_error_message(mw_smtp_error(r.s)), r.path);
+    /* A call per block and one at the end, never going back, never past
+     * the total; the first total is the scan's estimate. */
+    assert_true(log.calls >= 4);
+    assert_true(log.calls <= 2 + big / MW__SMTP_DATA_CHUNK + 2);
+    assert_false(log.backwards);
+    assert_false(log.over);
+    assert_int_equal(log.first_total, info.size);
+    /* The end: sent == total == the data's bytes on the wire. */
+    const char *w = written(&r);
+    const char *start = bdat ? strstr(w, "BDAT ") : strstr(w, "DATA\r\n");
+    assert_non_null(start);
+    if(!bdat)
+      start += strlen("DATA\r\n");
+    assert_int_equal(log.last_sent, log.last_total);
+    assert_int_equal(log.last_sent, strlen(w) - (size_t)(start - w));
+    mw_result_free(res);
+    run_free(&r);
+  }
+  /* Cleared, and refused without options. */
+  assert_int_equal(mw_options_set_progress(NULL, progress_record, NULL),
+                   MW_E_INVALID);
+  free(body);
+  mw_envelope_free(e);
+}
+
 /* ---- QUIT -------------------------------------------------------------- */
 
 static void quit_paths(void **state)
@@ -1850,6 +1933,7 @@ int main(void)
       cmocka_unit_test(transaction_paths),
       cmocka_unit_test(bdat_framing),
       cmocka_unit_test(bdat_transaction),
+      cmocka_unit_test(progress_reports),
       cmocka_unit_test(quit_paths),
       cmocka_unit_test(close_in_every_state),
       cmocka_unit_test(starttls_whole_session),
