@@ -1386,6 +1386,129 @@ mw_status mw_fetch_state_prune(mw_fetch_state *st,
 /* How many ids are recorded (IMAP: UIDs, counting each in a range). */
 uint64_t mw_fetch_state_count(const mw_fetch_state *st);
 
+/* ------------------------------------------------------------------------
+ * Line sessions (issue 15).  Since 0.2
+ *
+ * A raw connection to an SMTP, POP3 or IMAP server for a program that
+ * speaks the protocol itself (`mailwire shell`): opened exactly as the
+ * clients open theirs (the options' server, protocol, TLS mode, TLS
+ * policy and certificates, bind address, proxy, PROXY header and
+ * timeouts), lines sent as given with CRLF, lines and literals read with
+ * deadlines, STARTTLS in place and one SASL exchange over the clients'
+ * SASL driver.  The library does not interpret replies: the caller
+ * decides when a reply is over.  What it never skips: the injection check
+ * before a STARTTLS handshake, certificate verification as the options
+ * say, credentials over plaintext through mw_conn_authenticate() only
+ * when the options allow, and secrets out of the trace (the options'
+ * password and token, the secret part of a line sent, SASL payloads: in
+ * the client's lines and in an echo of them by the server).
+ *
+ * Errors: every function returns an mw_status and leaves the detail in
+ * mw_conn_error() (borrowed until the next call on the handle).  A read
+ * that times out (MW_E_TIMEOUT) leaves the connection usable; any other
+ * failure of a read, a write or a handshake closes it
+ * (mw_conn_is_open() then says false).  One handle is used by one thread
+ * at a time.
+ * ---------------------------------------------------------------------- */
+typedef struct mw_conn mw_conn;
+
+/* Copies o (protocol, server, TLS, proxy, timeouts, credentials, trace).
+ * NULL on OOM or when o is NULL.  Free with mw_conn_free(). */
+mw_conn *mw_conn_new(const mw_options *o);
+/* Closes (a TLS close_notify, no protocol goodbye) and frees.  NULL is a
+ * no-op. */
+void mw_conn_free(mw_conn *c);
+/* Never NULL for a handle; MW_OK after a success. */
+const mw_error *mw_conn_error(const mw_conn *c);
+/* Connects (and with MW_TLS_IMPLICIT, or MW_TLS_AUTO on the protocol's
+ * implicit port, handshakes and verifies TLS).  Reads nothing: the
+ * greeting is the caller's to read.  MW_E_INVALID (no server, tls=detect),
+ * MW_E_STATE (already open or failed), MW_E_DNS, MW_E_CONNECT,
+ * MW_E_PROXY, MW_E_TIMEOUT, MW_E_TLS, MW_E_CERT, MW_E_NOMEM. */
+mw_status mw_conn_open(mw_conn *c);
+bool mw_conn_is_open(const mw_conn *c);
+mw_protocol mw_conn_protocol(const mw_conn *c);
+/* Sends line (without CRLF; CR or LF inside is MW_E_INVALID) and CRLF,
+ * waiting until written (the command timeout).  secret_from >= 0: from
+ * that offset the line is a secret, traced as <redacted> and cut out of
+ * every server line from now on; -1: none.  MW_E_STATE (closed),
+ * MW_E_INVALID, MW_E_TIMEOUT, MW_E_CLOSED, MW_E_TLS, MW_E_NOMEM. */
+mw_status mw_conn_send_line(mw_conn *c, const char *line, int secret_from);
+/* Sends len raw bytes (a literal, message data), not traced.  Statuses as
+ * mw_conn_send_line(). */
+mw_status mw_conn_send_data(mw_conn *c, const void *data, size_t len);
+/* Reads one line within timeout_ms (0: only one already there).  *line
+ * (without its line ending, the session's secrets cut out) is borrowed
+ * until the next call on c.  MW_E_TIMEOUT (nothing whole came; the
+ * connection stays usable), MW_E_CLOSED, MW_E_PROTOCOL (a line over
+ * 64 KiB), MW_E_TLS, MW_E_STATE, MW_E_NOMEM. */
+mw_status mw_conn_read_line(mw_conn *c, unsigned timeout_ms,
+                            const char **line, size_t *len);
+/* Reads the next size bytes (an IMAP literal announced by {size}) within
+ * timeout_ms, handing them to fn in chunks as they come.  A timeout here
+ * closes the connection (the rest could not be told from lines), and so
+ * does a failure of fn, whose status is returned.  Otherwise as
+ * mw_conn_read_line(). */
+mw_status mw_conn_read_literal(mw_conn *c, uint64_t size, unsigned timeout_ms,
+                               mw_write_fn fn, void *user);
+/* Bytes received and not yet read as lines. */
+size_t mw_conn_pending(const mw_conn *c);
+/* The socket, to wait on with poll() (-1 when closed).  Data may also be
+ * waiting in the library already: check mw_conn_pending() or read with a
+ * timeout of 0. */
+int mw_conn_fd(const mw_conn *c);
+/* After the server's go-ahead to STARTTLS (SMTP 220, IMAP OK) or STLS
+ * (POP3 +OK): refuses bytes that came after it (MW_E_INJECTION: they were
+ * sent before the handshake and could be an attacker's), then handshakes
+ * and verifies as the options say.  What was learnt before (capabilities)
+ * is the caller's to ask again.  MW_E_STATE (closed or already TLS),
+ * MW_E_INJECTION, MW_E_TLS, MW_E_CERT, MW_E_TIMEOUT, MW_E_CLOSED,
+ * MW_E_NOMEM; any failure closes the connection. */
+mw_status mw_conn_starttls(mw_conn *c);
+bool mw_conn_is_encrypted(const mw_conn *c);
+/* Facts of the TLS session, "" when not encrypted; borrowed until
+ * mw_conn_free(): version, cipher, the certificate's subject, issuer,
+ * expiry ("2027-01-31T12:00:00Z"), SHA-256 fingerprint (hex), names
+ * (subjectAltName, ", "-joined) and chain ("subject <- issuer; ..."). */
+const char *mw_conn_tls_version(const mw_conn *c);
+const char *mw_conn_tls_cipher(const mw_conn *c);
+const char *mw_conn_peer_subject(const mw_conn *c);
+const char *mw_conn_peer_issuer(const mw_conn *c);
+const char *mw_conn_peer_not_after(const mw_conn *c);
+const char *mw_conn_peer_fingerprint(const mw_conn *c);
+const char *mw_conn_peer_names(const mw_conn *c);
+const char *mw_conn_peer_chain(const mw_conn *c);
+/* "ip:port" of the server (through a proxy: the proxy's), "" before. */
+const char *mw_conn_peer_address(const mw_conn *c);
+/* Adds a secret the caller sends or holds (a typed password) to the
+ * list cut out of every server line and trace.  MW_OK, MW_E_NOMEM. */
+mw_status mw_conn_add_secret(mw_conn *c, const char *secret);
+
+/* A line of an exchange, for display: from_server, or a line sent as the
+ * trace shows it (payloads as <redacted>).  line is borrowed for the
+ * call. */
+typedef void (*mw_conn_line_fn)(void *user, bool from_server,
+                                const char *line, size_t len);
+/* Runs one SASL exchange with mechanism ("PLAIN", "LOGIN", "CRAM-MD5",
+ * "SCRAM-SHA-256", "XOAUTH2", ...; case does not matter) over the
+ * clients' driver and the protocol's framing (SMTP AUTH, POP3 AUTH, IMAP
+ * AUTHENTICATE with tag before the command).  user, password and token
+ * are borrowed for the call (and the secrets cut out of the session's
+ * lines from now on); show (may be NULL) sees every line sent and
+ * received.  *mech (may be NULL) gets the mechanism's static name.
+ * MW_E_INSECURE (not encrypted and the options do not allow insecure
+ * auth), MW_E_INVALID (credentials the mechanism cannot use),
+ * MW_E_AUTH_UNAVAILABLE (a mechanism the library does not have),
+ * MW_E_AUTH (refused: the message quotes the server), MW_E_PROTOCOL,
+ * MW_E_AUTH_SERVER_UNVERIFIED (SCRAM: the server did not prove it knows
+ * the password; the connection is closed), and the statuses of
+ * mw_conn_send_line() and mw_conn_read_line(). */
+mw_status mw_conn_authenticate(mw_conn *c, const char *mechanism,
+                               const char *user, const char *password,
+                               const char *token, const char *tag,
+                               mw_conn_line_fn show, void *show_user,
+                               const char **mech);
+
 /* Frees memory the library returned to the caller. */
 void mw_free(void *p);
 

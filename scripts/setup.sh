@@ -10,6 +10,7 @@ PACKAGES=(
   gcc make cmake pkg-config
   libssl-dev libgsasl-dev libc-ares-dev libgmime-3.0-dev libcmocka-dev
   libjansson-dev
+  libedit-dev
   # sanitizers, fuzzing (clang's libFuzzer runtime), memcheck
   clang libclang-rt-14-dev valgrind
   # test rig and tests

@@ -110,6 +110,9 @@ const struct opt_def cli_opt_table[] = {
     {"--idle-interval", NULL, "DUR", O_IDLE_INTERVAL, WATCH, G_INCOMING, "re-issue IDLE after DUR (default 28m, under RFC 2177's 29 minutes)"},
     {"--poll-interval", NULL, "DUR", O_POLL_INTERVAL, WATCH, G_INCOMING, "when the server has no IDLE (or for POP3): poll every DUR (default 60s)"},
     {"--flags", NULL, "FLAGS", O_FLAGS, APPEND, G_INCOMING, "flags of the appended message, e.g. '\\Seen \\Flagged'"},
+    {"--script", NULL, "FILE", O_SCRIPT, SHELL, G_SHELL, "read the commands from FILE instead of the terminal (- for standard input); lines '.expect CODE' check the last reply"},
+    {"--history", NULL, "FILE", O_HISTORY, SHELL, G_SHELL, "the line editor's history file (default: one per server under $XDG_STATE_HOME/mailwire/shell, mode 0600)"},
+    {"--no-history", NULL, NULL, O_NO_HISTORY, SHELL, G_SHELL, "keep no history file"},
     {"--json", NULL, NULL, O_JSON, ALL, G_OUTPUT, "print the result as JSON on stdout (schema in README.md); errors too"},
     {"--trace", NULL, NULL, O_TRACE, ALL, G_OUTPUT, "print the SMTP dialogue to stderr (secrets redacted)"},
     {"--no-color", NULL, NULL, O_NO_COLOR, ALL, G_OUTPUT, "no colour even on a terminal (also NO_COLOR=1)"},
@@ -127,6 +130,11 @@ bool cli_takes(const struct opt_def *d, enum cli_command c)
 {
   if(c == CLI_ANY || (d->cmds & (1u << c)))
     return true;
+  if(c == CLI_SHELL)
+    return (d->cmds & DOCTOR) && d->id != O_JSON &&
+           (d->group == G_PROFILE || d->group == G_CONN ||
+            d->group == G_TLS || d->group == G_AUTH ||
+            d->group == G_OUTPUT || d->group == G_HIDDEN);
   if(!((1u << c) & INCOMING) || !(d->cmds & DOCTOR) || d->id == O_HELO)
     return false;
   return d->group == G_PROFILE || d->group == G_CONN || d->group == G_TLS ||
@@ -503,6 +511,9 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
   case O_STATE_DIR: case O_ALL: case O_UNSEEN: case O_SINCE: case O_KEEP:
   case O_DELETE: case O_LIMIT: case O_EXEC: case O_FLAGS: case O_NO_PROGRESS:
     return cli_in_apply(d->name, v, &a->in, err, errlen);
+  case O_SCRIPT: a->shell_script = v; break;
+  case O_HISTORY: a->shell_history = v; break;
+  case O_NO_HISTORY: a->shell_no_history = true; break;
   case O_DOMAIN:
   case O_DKIM_SELECTOR:
   case O_DNSBL: {
@@ -618,8 +629,9 @@ static int check_rules(struct send_args *a, char *err, size_t errlen)
 
 static const char *command_name(enum cli_command c)
 {
-  static const char *const names[] = {"send", "doctor", "probe", "fetch",
-                                      "watch", "folders", "append", "send"};
+  static const char *const names[] = {"send",    "doctor", "probe",
+                                      "fetch",   "watch",  "folders",
+                                      "append",  "shell",  "send"};
   return names[c];
 }
 
@@ -627,7 +639,7 @@ static const char *command_name(enum cli_command c)
 static int not_for_command(const struct opt_def *d, enum cli_command c,
                            char *err, size_t errlen)
 {
-  if((1u << c) & INCOMING)
+  if((1u << c) & (INCOMING | SHELL))
     return fail(err, errlen, "option '%s' does not apply to %s", d->name,
                 command_name(c));
   if(c == CLI_PROBE)
@@ -648,7 +660,7 @@ static int parse_words(int argc, char **argv, struct send_args *out,
                        enum cli_command command, char *err, size_t errlen)
 {
   bool takes_target = command == CLI_DOCTOR || command == CLI_PROBE ||
-                      command == CLI_APPEND;
+                      command == CLI_APPEND || command == CLI_SHELL;
   const char *cmd = command_name(command);
   bool target_seen = false;
   memset(out, 0, sizeof(*out));
@@ -957,6 +969,79 @@ int cli_parse_doctor(int argc, char **argv, struct send_args *out, char *err,
   return check_credentials(out, err, errlen);
 }
 
+/* The user of a server URL (imaps://alice%40example.org@host), decoded
+ * into buf: .auth's and LOGIN's default when --user is not given. */
+static const char *shell_url_user(const char *server, char *buf, size_t len)
+{
+  const char *sep = strstr(server, "://");
+  if(!sep)
+    return NULL;
+  const char *auth = sep + 3;
+  size_t alen = strcspn(auth, "/?#");
+  const char *at = NULL;
+  for(const char *q = auth; q < auth + alen; q++)
+    if(*q == '@')
+      at = q;
+  if(!at || at == auth)
+    return NULL;
+  size_t o = 0;
+  for(const char *q = auth; q < at && o + 1 < len; q++) {
+    unsigned v;
+    if(*q == '%' && q + 2 < at && sscanf(q + 1, "%2x", &v) == 1) {
+      buf[o++] = (char)v;
+      q += 2;
+    }
+    else
+      buf[o++] = *q;
+  }
+  buf[o] = '\0';
+  return buf;
+}
+
+int cli_parse_shell(int argc, char **argv, struct send_args *out, char *err,
+                    size_t errlen)
+{
+  if(parse_words(argc, argv, out, CLI_SHELL, err, errlen))
+    return -1;
+  if(out->help)
+    return 0;
+  if(!out->server)
+    return fail(err, errlen, "give the server: mailwire shell "
+                             "URL|HOST[:PORT] (e.g. imaps://mail.example.org"
+                             " or mail.example.org:587)");
+  if(out->tls_mode == MW_TLS_DETECT)
+    return fail(err, errlen, "--tls detect is for send: give the shell a "
+                             "TLS mode (implicit, starttls, none)");
+  mw_options *probe = mw_options_new();
+  bool url = strstr(out->server, "://") != NULL;
+  mw_status st = !probe ? MW_E_NOMEM
+                 : url  ? mw_options_set_server_url(probe, out->server)
+                        : mw_options_set_server_string(probe, out->server);
+  mw_options_free(probe);
+  if(st)
+    return fail(err, errlen,
+                url ? "'%s' is not a server URL: smtp://, submission://, "
+                      "smtps://, imap://, imaps://, pop3://, pop3s:// "
+                      "[USER@]HOST[:PORT]"
+                    : "'%s' is not HOST, HOST:PORT or [IPv6]:PORT (port "
+                      "1-65535)",
+                out->server);
+  if(out->tls_min && out->tls_max && out->tls_min > out->tls_max)
+    return fail(err, errlen, "--tls-min is above --tls-max");
+  out->protocol = cli_protocol_of(out);
+  out->protocol_set = true;
+  if(!out->user)
+    out->user = shell_url_user(out->server, out->in.url_user,
+                               sizeof(out->in.url_user));
+  /* --user alone is fine here: the shell asks for the password. */
+  const char *user = out->user;
+  if(user && !out->password_env && !out->password_file &&
+     !out->password_cmd && !out->password_value)
+    out->user = NULL;
+  int rc = check_credentials(out, err, errlen);
+  out->user = user;
+  return rc;
+}
 
 bool cli_ports_valid(const char *list)
 {

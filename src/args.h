@@ -30,6 +30,7 @@ enum cli_command {
   CLI_SEND, CLI_DOCTOR, CLI_PROBE,
   /* Incoming mail (args_in.c has their rules and help texts). */
   CLI_FETCH, CLI_WATCH, CLI_FOLDERS, CLI_APPEND,
+  CLI_SHELL, /* mailwire shell (issue 15) */
   CLI_ANY /* not a command: any option of any command (profile checks) */
 };
 
@@ -132,6 +133,10 @@ struct send_args {
   unsigned connections;
   double rate;
   bool bulk;
+  /* mailwire shell (issue 15) */
+  const char *shell_script;  /* --script FILE */
+  const char *shell_history; /* --history FILE */
+  bool shell_no_history;     /* --no-history */
 };
 
 /* The protocol a doctor run speaks: --protocol, else the URL's scheme,
@@ -183,6 +188,13 @@ int cli_parse_probe(int argc, char **argv, const char *default_target,
  * err. */
 int cli_parse_incoming(enum cli_command cmd, int argc, char **argv,
                        struct send_args *out, char *err, size_t errlen);
+/* Parses `mailwire shell` words: the server (URL or HOST[:PORT]) as the
+ * first positional word, the connection, TLS and authentication options,
+ * --protocol, --helo, --trace, --no-color, --script, --history and
+ * --no-history; the protocol is decided as doctor decides it (--protocol,
+ * the URL's scheme, the port).  Returns 0, or -1 with a message in err. */
+int cli_parse_shell(int argc, char **argv, struct send_args *out, char *err,
+                    size_t errlen);
 /* Whether word (an option name, "--x=v" allowed) is an option cmd takes;
  * *has_value tells whether it takes a value (when known at all). */
 bool cli_option_takes(enum cli_command cmd, const char *word,

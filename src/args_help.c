@@ -14,7 +14,7 @@
 static const char *const group_titles[] = {
     "Profile", "Connection", "Ports", "TLS", "Authentication",
     "Envelope and message", "Deliverability (after the SMTP checks)",
-    "Mailbox and store", "Output"};
+    "Mailbox and store", "Shell", "Output"};
 
 /* Where a command says something else about an option than cli_opt_table[]. */
 static const struct {
@@ -39,8 +39,41 @@ static const struct {
     {CLI_PROBE, O_GREETING_TIMEOUT, "bound of each attempt (default 10s)"},
     {CLI_PROBE, O_PROTOCOL, "smtp (default), imap or pop3: which servers to probe (--incoming: imap and pop3)"},
     {CLI_PROBE, O_PORTS, "ports to try, e.g. 465,587 (default 465,587,25,2525; IMAP 993,143; POP3 995,110)"},
+    {CLI_SHELL, O_SERVER, "the server, if not given as the first word: a URL smtp://, submission://, smtps://, imap://, imaps://, pop3://, pop3s:// [USER@]HOST[:PORT], or HOST[:PORT]"},
+    {CLI_SHELL, O_TLS, "auto (default: implicit on 465, 993, 995; elsewhere plaintext until you type STARTTLS or STLS), implicit, starttls (upgraded right after the greeting; refused means the end), starttls-optional, none"},
+    {CLI_SHELL, O_TIMEOUT, "how long to wait for each reply (default 30s); DUR is seconds or a number with a unit ms, s, m or h"},
+    {CLI_SHELL, O_TRACE, "start with the library's trace on stderr (.trace on|off; secrets redacted)"},
+    {CLI_SHELL, O_USER, "user name for .auth (else asked for)"},
+    {CLI_SHELL, O_HELO, "name for the EHLO the shell sends itself after STARTTLS when none was typed (default localhost)"},
     {CLI_PROBE, O_ACCOUNT, "take the host and the connection and TLS settings of this account"},
 };
+
+static const char shell_intro[] =
+    "Usage: mailwire shell URL|HOST[:PORT] [options]\n"
+    "\n"
+    "An interactive session with an SMTP, POP3 or IMAP server, instead of\n"
+    "telnet or openssl s_client.  The protocol comes from the URL's scheme\n"
+    "(smtp, submission, smtps, imap, imaps, pop3, pop3s), else --protocol,\n"
+    "else the port (110 and 995 POP3, 143 and 993 IMAP, any other SMTP).\n"
+    "Lines are sent as typed, with CRLF.  The shell adds IMAP tags, sends\n"
+    "a literal's size ({N}) and waits for the go-ahead, does the TLS\n"
+    "handshake after STARTTLS/STLS (and asks the capabilities again), and\n"
+    "asks for a password without echo after LOGIN USER (IMAP) or PASS\n"
+    "(POP3) typed without one.  Dot commands:\n"
+    "  .auth MECH [USER]   plain, login, cram-md5, scram-sha-256, xoauth2\n"
+    "  .data [FILE]        SMTP: DATA, then the message (FILE, or lines up\n"
+    "                      to a lone \".\"), dot-stuffed\n"
+    "  .tls  .trace on|off  .explain  .doctor  .expect CODE  .help  .quit\n";
+
+static const char shell_trailer[] =
+    "\n"
+    "Secrets never reach the screen, the history or the trace: passwords\n"
+    "are asked without echo; a password typed on a LOGIN, PASS or AUTH\n"
+    "line is shown masked and that line is kept out of the history.\n"
+    "Exit status: 0 the session ended; 1 an .expect check failed (the\n"
+    "message names the line); 64 usage; 66 a file that cannot be read;\n"
+    "otherwise as mailwire send for a connection, TLS or authentication\n"
+    "failure (in a script, .auth refused ends it: 77).\n";
 
 static const char send_intro[] =
     "Usage: mailwire send --server HOST[:PORT] --from ADDR --to ADDR [options]\n"
@@ -220,6 +253,7 @@ size_t cli_help(enum cli_command cmd, char *buf, size_t len)
   if(len)
     buf[0] = '\0';
   cli_sb_str(&b, ((1u << cmd) & INCOMING) ? cli_in_intro(cmd)
+             : cmd == CLI_SHELL         ? shell_intro
              : cmd == CLI_DOCTOR        ? doctor_intro
              : cmd == CLI_PROBE         ? probe_intro
                                         : send_intro);
@@ -239,6 +273,7 @@ size_t cli_help(enum cli_command cmd, char *buf, size_t len)
     }
   }
   cli_sb_str(&b, ((1u << cmd) & INCOMING) ? cli_in_trailer(cmd)
+             : cmd == CLI_SHELL   ? shell_trailer
              : cmd == CLI_DOCTOR  ? doctor_trailer
              : cmd == CLI_PROBE ? probe_trailer
                                 : send_trailer);

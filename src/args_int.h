@@ -31,7 +31,9 @@ enum opt_id {
   /* probe of incoming servers */
   O_INCOMING,
   /* bulk sending (send, cmd_bulk.c) */
-  O_MESSAGES, O_CONNECTIONS, O_RATE
+  O_MESSAGES, O_CONNECTIONS, O_RATE,
+  /* mailwire shell */
+  O_SCRIPT, O_HISTORY, O_NO_HISTORY
 };
 
 /* Which commands take an option (bits of 1 << enum cli_command). */
@@ -48,11 +50,14 @@ enum opt_id {
 /* The incoming commands also take the connection, TLS, authentication and
  * output options doctor takes (see takes()). */
 #define INCOMING (FETCH | WATCH | FOLDERS | APPEND)
+/* mailwire shell: also the connection, TLS, authentication and output
+ * options of doctor, --helo included (see cli_takes()). */
+#define SHELL (1u << CLI_SHELL)
 
 /* Help groups, printed in this order; G_HIDDEN is never printed. */
 enum opt_group {
   G_PROFILE, G_CONN, G_PROBE, G_TLS, G_AUTH, G_MESSAGE, G_DOCTOR,
-  G_INCOMING, G_OUTPUT, G_HIDDEN
+  G_INCOMING, G_SHELL, G_OUTPUT, G_HIDDEN
 };
 
 

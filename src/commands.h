@@ -40,6 +40,9 @@ int cmd_append(int argc, char **argv);
 int cli_apply_profile_in(const char *cmd, int argc, char **argv,
                          char ***out, int *outc);
 
+/* mailwire shell (cmd_shell.c, issue 15). */
+int cmd_shell(int argc, char **argv);
+
 /* The outbox (cmd_queue.c, issue 12). */
 int cmd_queue(int argc, char **argv);
 void cli_print_queue_help(FILE *f);

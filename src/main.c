@@ -33,6 +33,8 @@ static const char main_help[] =
     "  config show [--account NAME] [-C FILE]   the effective profile\n"
     "  sendmail   sendmail-compatible: the message on standard input\n"
     "  queue      the outbox: list, run, show ID, drop ID (send --queue)\n"
+    "  shell      talk to an SMTP, POP3 or IMAP server by hand (TLS, AUTH,\n"
+    "             IMAP tags and literals done for you; scripts with .expect)\n"
     "\n"
     "Incoming mail (IMAP, POP3):\n"
     "  fetch      download new messages into a Maildir, an mbox or an MDA\n"
@@ -377,7 +379,9 @@ int cli_apply_profile_split(const char *cmd, int argc, char **argv,
                       strcmp(cmd, "folders") == 0 ||
                       strcmp(cmd, "append") == 0;
   for(int i = 0; !incoming_cmd && i < nwords; i++) {
-    enum cli_command c = strcmp(cmd, "send") == 0 ? CLI_SEND : CLI_DOCTOR;
+    enum cli_command c = strcmp(cmd, "send") == 0    ? CLI_SEND
+                         : strcmp(cmd, "shell") == 0 ? CLI_SHELL
+                                                     : CLI_DOCTOR;
     if(strcmp(cmd, "send") == 0 && strcmp(words[i], "--protocol") == 0) {
       char msg[300];
       snprintf(msg, sizeof(msg), "the account is one to read mail from "
@@ -755,6 +759,8 @@ int main(int argc, char **argv)
       cli_print_sendmail_help(stdout);
     else if(strcmp(argv[2], "queue") == 0)
       cli_print_queue_help(stdout);
+    else if(strcmp(argv[2], "shell") == 0)
+      cli_print_help(stdout, CLI_SHELL);
     else {
       fprintf(stderr, "mailwire help: no command '%s' (send, doctor, probe, "
                       "explain, config, fetch, watch, folders, append, "
@@ -786,6 +792,8 @@ int main(int argc, char **argv)
     return cmd_sendmail(argc - 2, argv + 2);
   if(strcmp(cmd, "queue") == 0)
     return cmd_queue(argc - 2, argv + 2);
+  if(strcmp(cmd, "shell") == 0)
+    return cmd_shell(argc - 2, argv + 2);
   fprintf(stderr, "mailwire: unknown command '%s'\n%s", cmd, main_help);
   return EXIT_USAGE;
 }

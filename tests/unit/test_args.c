@@ -246,6 +246,8 @@ static int option_taken(enum cli_command cmd, const char *opt,
     cli_parse_send(n, words, &a, err, sizeof(err));
   else if(cmd == CLI_DOCTOR)
     cli_parse_doctor(n, words, &a, err, sizeof(err));
+  else if(cmd == CLI_SHELL)
+    cli_parse_shell(n, words, &a, err, sizeof(err));
   else
     cli_parse_probe(n, words, NULL, &a, err, sizeof(err));
   if(strstr(err, "unknown option") || strstr(err, "does not apply") ||
@@ -366,8 +368,9 @@ static void help_lists_exactly_what_parser_takes(void **state)
 {
   (void)state;
   static char help[32768];
-  const enum cli_command cmds[] = {CLI_SEND, CLI_DOCTOR, CLI_PROBE};
-  for(size_t c = 0; c < 3; c++) {
+  const enum cli_command cmds[] = {CLI_SEND, CLI_DOCTOR, CLI_PROBE,
+                                   CLI_SHELL};
+  for(size_t c = 0; c < 4; c++) {
     size_t need = cli_help(cmds[c], help, sizeof(help));
     assert_true(need < sizeof(help));
     /* Every option the parser takes for the command is in its help. */
@@ -651,6 +654,47 @@ static void input_bound_options(void **state)
   assert_non_null(strstr(err, "--secret-cmd-timeout"));
 }
 
+/* mailwire shell (issue 15): the server as the first word, the protocol
+ * decided as doctor decides it, the shell's own options, and no option
+ * that makes no sense in a session. */
+static void shell_words(void **state)
+{
+  (void)state;
+  struct send_args a;
+  char err[512];
+  char *ok[] = {"imaps://alice@mail.example.org", "--tls-ca-file", "ca.pem",
+                "--script", "s.mwsh", "--history", "/tmp/h", "--trace",
+                "--helo", "me.example"};
+  assert_int_equal(cli_parse_shell(10, ok, &a, err, sizeof(err)), 0);
+  assert_int_equal(a.protocol, MW_PROTOCOL_IMAP);
+  assert_string_equal(a.shell_script, "s.mwsh");
+  assert_string_equal(a.shell_history, "/tmp/h");
+  assert_string_equal(a.user, "alice"); /* the URL's, asked a password */
+  char *pop[] = {"mail.example.org:995", "--no-history"};
+  assert_int_equal(cli_parse_shell(2, pop, &a, err, sizeof(err)), 0);
+  assert_int_equal(a.protocol, MW_PROTOCOL_POP3);
+  assert_true(a.shell_no_history);
+  char *smtp[] = {"mail.example.org:587"};
+  assert_int_equal(cli_parse_shell(1, smtp, &a, err, sizeof(err)), 0);
+  assert_int_equal(a.protocol, MW_PROTOCOL_SMTP);
+  char *none[] = {"--trace"};
+  assert_int_equal(cli_parse_shell(1, none, &a, err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "give the server"));
+  char *detect[] = {"h", "--tls", "detect"};
+  assert_int_equal(cli_parse_shell(3, detect, &a, err, sizeof(err)), -1);
+  char *json[] = {"h", "--json"};
+  assert_int_equal(cli_parse_shell(2, json, &a, err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "does not apply to shell"));
+  char *to[] = {"h", "--to", "b@example.org"};
+  assert_int_equal(cli_parse_shell(3, to, &a, err, sizeof(err)), -1);
+  char *pw[] = {"h", "--password", "x"};
+  assert_int_equal(cli_parse_shell(3, pw, &a, err, sizeof(err)), -1);
+  char *script_elsewhere[] = {"--server", "h", "--from", "a@x", "--to",
+                              "b@x", "--script", "f"};
+  assert_int_equal(cli_parse_send(8, script_elsewhere, &a, err, sizeof(err)),
+                   -1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -671,6 +715,7 @@ int main(void)
       cmocka_unit_test(json_is_seen_only_as_an_option),
       cmocka_unit_test(doctor_line_carries_settings_not_secrets),
       cmocka_unit_test(doctor_protocol_by_flag_url_and_port),
+      cmocka_unit_test(shell_words),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
