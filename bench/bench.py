@@ -553,6 +553,30 @@ def bench_throughput(rig, tools, work, n, rounds=3):
     argv, shown = curl_reuse(curl_url_plain, [])
     plain.append(("curl (reused conn)", "1 connection", "mw-conn", argv,
                   "once", None, None, (shown, reuse_note)))
+    # The CLI's bulk mode (issue 12): a directory of n copies, one
+    # connection and then four, BDAT when the server offers CHUNKING
+    # (Postfix does), against smtp-source with 1 and 4 sessions.
+    bulk_dir = os.path.join(work, "bulk-dir")
+    os.makedirs(bulk_dir, exist_ok=True)
+    with open(msg, "rb") as f:
+        body = f.read()
+    for i in range(n):
+        with open(os.path.join(bulk_dir, "%05d.eml" % i), "wb") as f:
+            f.write(body)
+    cli_bulk = [mw, "send", "--server", "127.0.0.1:%d" % P, "--tls", "none",
+                "--helo", HELO, "--from", u1, "--to", u2,
+                "--messages", bulk_dir]
+    plain.append(("mailwire send --messages", "1 connection", "mw-conn",
+                  cli_bulk, "once", None, None,
+                  "the CLI's bulk mode, %d files, BDAT" % n))
+    plain.append(("mailwire send --messages -c4", "4 connections",
+                  "mw-conn4", cli_bulk + ["--connections", "4"], "once",
+                  None, None, "the CLI's bulk mode, 4 connections, BDAT"))
+    plain.append(("smtp-source -s4", "4 connections", "mw-conn4",
+                  [SMTP_SOURCE, "-d", "-s", "4", "-m", str(n), "-F",
+                   msg + ".lf", "-M", HELO, "-f", u1, "-t", u2,
+                   "127.0.0.1:%d" % P],
+                  "once", None, None, "postfix's load generator, 4 sessions"))
     plain.append(("mailwire send", "process/msg", "mw-proc",
                   [mw, "send", "--server", "127.0.0.1:%d" % P, "--tls",
                    "none", "--helo", HELO, "--from", u1, "--to", u2,
