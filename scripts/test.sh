@@ -29,7 +29,14 @@ bash scripts/build.sh
 [[ ${MW_QUICK:-0} == 1 ]] && exit 0
 
 echo "== 2/4 AddressSanitizer + UndefinedBehaviorSanitizer"
-BUILD_DIR=build-asan BUILD_TYPE=Debug \
+# The composer is linked in here (MW_MIME_BUILTIN): with it loaded by
+# dlopen() (libmailwire-mime, GLib), LeakSanitizer's own tracer crashed at
+# exit ("Tracer caught signal 11") in some runs (a send with --body whose
+# AUTH failed, depending on the password's length), while valgrind finds
+# nothing in the same run: a sanitizer limitation, not a memory error.
+# The loaded module is covered by stage 1 and by valgrind in stage 3;
+# test_lazy_mime skips its module checks in a builtin build.
+BUILD_DIR=build-asan BUILD_TYPE=Debug MW_EXTRA_CMAKE_ARGS=-DMW_MIME_BUILTIN=ON \
   MW_EXTRA_C_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
   bash scripts/build.sh
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
