@@ -37,6 +37,13 @@ extern "C" {
 #define MW_VERSION_MINOR 1
 #define MW_VERSION_PATCH 0
 #define MW_VERSION_STRING "0.1.0"
+/* The version as one number, 0xMMmmpp (0.1.0 is 0x000100), for
+ * compile-time checks: #if MW_VERSION_NUM >= MW_VERSION_AT(0, 2, 0).
+ * Since 0.1 */
+#define MW_VERSION_AT(major, minor, patch)                                  \
+  (((major) << 16) | ((minor) << 8) | (patch))
+#define MW_VERSION_NUM                                                      \
+  MW_VERSION_AT(MW_VERSION_MAJOR, MW_VERSION_MINOR, MW_VERSION_PATCH)
 
 /* Returns the library's version string (static storage).  Since 0.1 */
 const char *mw_version(void);
