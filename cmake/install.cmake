@@ -8,6 +8,7 @@
 #   lib/cmake/mailwire/                               find_package(mailwire):
 #       mailwire::mailwire (shared), mailwire::static
 #   bin/mailwire                                      the CLI
+#   share/man, share/bash-completion, share/zsh       cmake/docs.cmake
 #
 # The header's version macros must say what project() says: checked here,
 # at configure time, so the two cannot drift.

@@ -23,6 +23,8 @@ PACKAGES=(
   # every private dependency's development files (GMime's names gpgme);
   # man pages rendered and checked (man -l, groff)
   libgpgme-dev man-db groff-base
+  # issue 14: the zsh completion is checked with zsh -n
+  zsh
 )
 
 missing=()

@@ -126,7 +126,12 @@ class Layout(unittest.TestCase):
                     "lib/cmake/mailwire/mailwire-config.cmake",
                     "lib/cmake/mailwire/mailwire-config-version.cmake",
                     "lib/cmake/mailwire/mailwire-targets.cmake",
-                    "lib/cmake/mailwire/mailwire-static-targets.cmake"):
+                    "lib/cmake/mailwire/mailwire-static-targets.cmake",
+                    "share/man/man1/mailwire.1",
+                    "share/man/man5/mailwire-config.5",
+                    "share/man/man3/libmailwire.3",
+                    "share/bash-completion/completions/mailwire",
+                    "share/zsh/site-functions/_mailwire"):
             self.assertTrue(os.path.isfile(os.path.join(PREFIX, rel)), rel)
         code, out, _ = run([os.path.join(PREFIX, "bin", "mailwire"),
                             "--version"])
@@ -138,6 +143,15 @@ class Layout(unittest.TestCase):
                         os.path.join(PREFIX, "lib/pkgconfig/mailwire.pc")])[1]
         for dep in ("openssl", "libgsasl", "libcares", "gmime-3.0"):
             self.assertIn(dep, requires)
+
+    def test_man_finds_the_installed_pages(self):
+        env = {"MANPATH": os.path.join(PREFIX, "share", "man"),
+               "MANWIDTH": "80"}
+        for page in (["1", "mailwire"], ["5", "mailwire-config"],
+                     ["3", "libmailwire"]):
+            code, out, err = run(["man", "--warnings"] + page, env=env)
+            self.assertEqual(err, "")
+            self.assertIn(page[1].upper() + "(" + page[0] + ")", out)
 
     def test_version_macros(self):
         src = os.path.join(WORK, "version.c")
