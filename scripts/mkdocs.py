@@ -55,6 +55,7 @@ import sys
 
 def run_help(binary, *args):
     p = subprocess.run([binary] + list(args), capture_output=True,
+                       stdin=subprocess.DEVNULL,
                        timeout=30, env={"PATH": "/usr/bin:/bin",
                                         "LC_ALL": "C", "NO_COLOR": "1"})
     return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
