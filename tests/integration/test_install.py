@@ -167,7 +167,7 @@ class Layout(unittest.TestCase):
                     'int main(void) { puts(mw_version());\n'
                     '  return strcmp(mw_version(), MW_VERSION_STRING) != 0; }\n')
         exe = os.path.join(WORK, "version")
-        run(["cc", "-std=c17", "-Werror", "-o", exe, src] +
+        run(["cc", "-std=c17", "-Werror"] + CFLAGS + ["-o", exe, src] +
             pkg_config("--cflags", "--libs"))
         self.assertEqual(run([exe], env=lib_env())[1].strip(), "0.1.0")
 
