@@ -300,6 +300,51 @@ mw_status mw_tls_version_parse(const char *text, mw_tls_version *out);
  * the server host (SNI is not sent for an IP address). */
 mw_status mw_options_set_tls_server_name(mw_options *o, const char *name);
 
+/* Revocation (MailKit's CheckCertificateRevocation; off by default): the
+ * server certificate is checked against the CRLs in path (PEM, one or
+ * more, each signed by the CA that issued the certificates it lists).
+ * With a CRL file set, a certificate it lists is refused (MW_E_CERT;
+ * doctor's cause "cert_revoked"), and so is one whose issuer has no CRL
+ * in the file.  Only the server's own certificate is checked (not the
+ * intermediates).  NULL turns checking off.  The file is read when the
+ * session connects; an unreadable one is MW_E_INVALID then.  Since 0.2 */
+mw_status mw_options_set_tls_crl_file(mw_options *o, const char *path);
+
+/* What a certificate validation callback sees (MailKit's
+ * ServerCertificateValidationCallback).  Everything is borrowed for the
+ * duration of the call. */
+typedef struct mw_tls_peer {
+  const char *host;         /* the name verified: the server name or host */
+  bool verified;            /* the library's own verdict: true when it
+                               would accept (trusted chain, dates, name,
+                               revocation with a CRL file, the pin) */
+  const char *verdict;      /* "verified", "pinned", "pin_mismatch",
+                               "expired", "not_yet_valid", "hostname",
+                               "self_signed", "revoked", "untrusted" */
+  const char *error;        /* OpenSSL's verify error ("ok" when none) */
+  const char *subject;      /* of the server's certificate */
+  const char *issuer;
+  const char *fingerprint;  /* SHA-256 of its DER, lowercase hex */
+  size_t chain_len;         /* certificates the server sent, its own first */
+  const unsigned char *const *chain_der; /* each one's DER encoding */
+  const size_t *chain_der_len;
+} mw_tls_peer;
+
+/* Returns true to accept the certificate, false to refuse it. */
+typedef bool (*mw_tls_verify_fn)(void *user, const mw_tls_peer *peer);
+
+/* Let the caller decide on the server certificate: after each handshake
+ * fn is called with the chain and the library's verdict, and its answer
+ * replaces the verdict: true accepts even a certificate the library
+ * would refuse, false refuses even one it would accept (MW_E_CERT, doctor
+ * cause "cert_refused_by_callback").  The trace records the decision.
+ * Not called with mw_options_set_tls_insecure(o, true) (everything is
+ * accepted then), nor by mw_probe_run(), which reports the library's own
+ * verdict.  fn NULL removes it.  Since 0.2 */
+mw_status mw_options_set_tls_verify_callback(mw_options *o,
+                                             mw_tls_verify_fn fn,
+                                             void *user);
+
 /* SMTP. */
 mw_status mw_options_set_helo_name(mw_options *o, const char *name);
 /* user and password: copied; the password is wiped on free. */
@@ -659,6 +704,8 @@ typedef enum mw_setting {
   MW_SETTING_BCC,             /* bcc              mw_envelope_add_recipient */
   MW_SETTING_SUBJECT,         /* subject          mw_compose_set_subject */
   MW_SETTING_MESSAGE,         /* message          (a complete message) */
+  MW_SETTING_TLS_CRL_FILE,    /* tls-crl-file     ..._set_tls_crl_file
+                                 (since 0.2, issue 14) */
   MW_SETTING_COUNT            /* not a setting: the number of them */
 } mw_setting;
 

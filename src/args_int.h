@@ -25,7 +25,9 @@ enum opt_id {
   O_SINCE, O_KEEP, O_DELETE, O_LIMIT, O_EXEC, O_IDLE_INTERVAL,
   O_POLL_INTERVAL, O_FLAGS, O_NO_PROGRESS,
   /* composition (send) */
-  O_HTML, O_ATTACH, O_ATTACH_TYPE, O_INLINE
+  O_HTML, O_ATTACH, O_ATTACH_TYPE, O_INLINE,
+  /* revocation (issue 14) */
+  O_TLS_CRL_FILE
 };
 
 /* Which commands take an option (bits of 1 << enum cli_command). */

@@ -38,6 +38,7 @@ int cli_build_options(const struct send_args *a, mw_options *o,
       mw_options_set_greeting_timeout(o, a->greeting_timeout_ms)) ||
      (a->timeout_ms && mw_options_set_command_timeout(o, a->timeout_ms)) ||
      (a->tls_ca_file && mw_options_set_tls_ca_file(o, a->tls_ca_file)) ||
+     (a->tls_crl_file && mw_options_set_tls_crl_file(o, a->tls_crl_file)) ||
      (a->tls_fingerprint &&
       mw_options_set_tls_fingerprint(o, a->tls_fingerprint)) ||
      (a->tls_server_name &&
@@ -58,6 +59,7 @@ int cli_build_options(const struct send_args *a, mw_options *o,
     return EXIT_USAGE;
   }
   const char *files[][2] = {{"--tls-ca-file", a->tls_ca_file},
+                             {"--tls-crl-file", a->tls_crl_file},
                              {"--tls-cert", a->tls_cert},
                              {"--tls-key", a->tls_key}};
   for(size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

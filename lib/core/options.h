@@ -49,6 +49,9 @@ struct mw_options {
   char *dnsbl_zones; /* "zone1,zone2" */
   mw_trace_fn trace_fn;
   void *trace_user;
+  char *tls_crl_file;            /* CRLs (PEM) to check the peer against */
+  mw_tls_verify_fn tls_verify_fn; /* the caller's decision, or NULL */
+  void *tls_verify_user;
 };
 
 /* Stores a copy of value (NULL clears) in *slot after refusing control

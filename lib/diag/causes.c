@@ -106,6 +106,16 @@ static const mw_cause causes[] = {
    "the server certificate is not valid yet",
    "check this machine's clock (timedatectl); otherwise the certificate "
    "was issued with a start date in the future", MW_CAUSE_CERTIFICATE},
+  {"cert_revoked",
+   "the server certificate has been revoked by its CA (it is listed in "
+   "the CRL given)",
+   "the server's administrator must install a new certificate; until then "
+   "do not send credentials to it", MW_CAUSE_CERTIFICATE},
+  {"cert_refused_by_callback",
+   "the application's certificate validation callback refused the server "
+   "certificate",
+   "see why the application refuses it (its verdict is in the evidence); "
+   "the library's own verdict is given beside it", MW_CAUSE_CERTIFICATE},
 
   /* Service */
   {"greeting_rejected",

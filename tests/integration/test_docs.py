@@ -134,6 +134,9 @@ class Pages(unittest.TestCase):
         page = render("mailwire-config.5", width=200)[1]
         for key in keys:
             self.assertRegex(page, r"\b%s\b" % key, key)
+        self.assertNotIn("UNDOCUMENTED KEY", page,
+                         "a profile key lacks a description: "
+                         "scripts/mkdocs.py KEY_OPTION or KEY_NOTE")
         # A key that sets an option carries that option's help text.
         _, send = help_of("help", "send")
         self.assertIn("trust only the CAs in FILE", send)

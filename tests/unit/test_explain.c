@@ -41,6 +41,8 @@ static const struct {
   {"cert_hostname_mismatch", 16},
   {"cert_expired", 16},
   {"cert_not_yet_valid", 16},
+  {"cert_revoked", 16},
+  {"cert_refused_by_callback", 16},
   {"greeting_rejected", 13},
   {"service_unavailable", 13},
   {"protocol_error", 20},

@@ -1,0 +1,190 @@
+"""Revocation and the certificate validation callback (issue 14), against
+the rig's Postfix on the submission port (STARTTLS).
+
+CRLs are made here with the rig's own CA (openssl ca, in a temporary
+directory): one revoking the rig's server certificate, one revoking
+nothing, and one from the other CA (no CRL for the real issuer).  The
+revoked certificate is refused by send (exit 78, the reason named) and
+diagnosed by doctor with its own cause, cert_revoked; the empty CRL lets
+the same send through.  The callback (verify_cb.c, through the library)
+accepts a certificate the trust store refuses and refuses one it accepts,
+seeing the chain and the library's verdict each time."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import mwtest
+import rigutil
+
+ENV = None
+VERIFY_CB = os.environ.get("MW_VERIFY_CB", "")
+ALICE, BOB = "alice@example.test", "bob@example.test"
+WORK = None
+CRL = {}
+
+
+def setUpModule():
+    global ENV, WORK
+    path = os.environ.get("MW_RIG_ENV")
+    if not path or not os.path.exists(path):
+        raise unittest.SkipTest("no rig: MW_RIG_ENV is not set (run through "
+                                "ctest, which starts the rig)")
+    ENV = rigutil.load_env(path)
+    WORK = tempfile.mkdtemp(prefix="mw-crl-")
+    certs = os.path.dirname(ENV["RIG_CA_FILE"])
+    CRL["empty"] = make_crl("empty", ENV["RIG_CA_FILE"],
+                            os.path.join(certs, "ca.key"), None)
+    CRL["revoked"] = make_crl("revoked", ENV["RIG_CA_FILE"],
+                              os.path.join(certs, "ca.key"),
+                              ENV["RIG_SERVER_CERT"])
+    CRL["other"] = make_crl("other", ENV["RIG_OTHER_CA_FILE"],
+                            os.path.join(certs, "other-ca.key"), None)
+
+
+def tearDownModule():
+    if WORK:
+        shutil.rmtree(WORK, ignore_errors=True)
+
+
+def make_crl(name, ca_cert, ca_key, revoke):
+    """A CRL (PEM) signed by ca_key, listing revoke (a certificate file)
+    when given."""
+    d = os.path.join(WORK, name)
+    os.makedirs(d)
+    open(os.path.join(d, "index.txt"), "w").close()
+    with open(os.path.join(d, "crlnumber"), "w") as f:
+        f.write("01\n")
+    conf = os.path.join(d, "ca.cnf")
+    with open(conf, "w") as f:
+        f.write("[ca]\ndefault_ca = rig\n[rig]\n"
+                "database = %s/index.txt\ncrlnumber = %s/crlnumber\n"
+                "certificate = %s\nprivate_key = %s\ndefault_md = sha256\n"
+                "default_crl_days = 7\n" % (d, d, ca_cert, ca_key))
+    if revoke:
+        subprocess.run(["openssl", "ca", "-config", conf, "-revoke", revoke,
+                        "-crl_reason", "keyCompromise"], check=True,
+                       capture_output=True)
+    out = os.path.join(d, "crl.pem")
+    subprocess.run(["openssl", "ca", "-config", conf, "-gencrl", "-out", out],
+                   check=True, capture_output=True)
+    return out
+
+
+def sub():
+    return "127.0.0.1:%s" % ENV["RIG_SUBMISSION_PORT"]
+
+
+def send(*extra):
+    return mwtest.run_json(
+        ["send", "--server", sub(), "--tls", "starttls",
+         "--tls-ca-file", ENV["RIG_CA_FILE"], "--from", ALICE, "--to", BOB,
+         "--user", ALICE, "--password-env", "PW", "--subject", "crl",
+         "--body", "revocation"] + list(extra),
+        env={"PW": ENV["RIG_PASS1"]})
+
+
+def verify_cb(*args):
+    p = subprocess.run(mwtest.command(VERIFY_CB, *args), capture_output=True,
+                       timeout=60)
+    out = p.stdout.decode()
+    return p.returncode, out, p.stderr.decode()
+
+
+class Revocation(unittest.TestCase):
+    def setUp(self):
+        rigutil.clear_mailbox(ENV, "bob")
+
+    def test_revoked_certificate_is_refused_and_named(self):
+        code, doc, err, _ = send("--tls-crl-file", CRL["revoked"])
+        self.assertEqual(code, 78, "%s\n%s" % (doc, err))
+        self.assertEqual(doc["error"]["status"], "MW_E_CERT")
+        self.assertIn("certificate revoked", doc["error"]["message"])
+        self.assertIn("--tls-crl-file", doc["error"]["message"])
+
+    def test_doctor_names_cert_revoked(self):
+        code, doc, err, _ = mwtest.run_json(
+            ["doctor", sub(), "--tls", "starttls", "--tls-ca-file",
+             ENV["RIG_CA_FILE"], "--tls-crl-file", CRL["revoked"]])
+        self.assertEqual(doc["diagnosis"]["id"], "cert_revoked",
+                         "%s\n%s" % (doc, err))
+        self.assertEqual(code, 16)
+        # Without the CRL the same server is healthy.
+        code, doc, err, _ = mwtest.run_json(
+            ["doctor", sub(), "--tls", "starttls", "--tls-ca-file",
+             ENV["RIG_CA_FILE"]])
+        self.assertEqual(doc["diagnosis"]["id"], "healthy", err)
+
+    def test_certificate_not_in_the_crl_is_accepted(self):
+        code, doc, err, _ = send("--tls-crl-file", CRL["empty"])
+        self.assertEqual(code, 0, "%s\n%s" % (doc, err))
+        self.assertEqual(len(rigutil.wait_for_mail(ENV, "bob")), 1)
+
+    def test_no_crl_from_the_issuer_is_refused(self):
+        code, doc, err, _ = send("--tls-crl-file", CRL["other"])
+        self.assertEqual(code, 78, "%s\n%s" % (doc, err))
+        self.assertIn("holds no CRL from the certificate's issuer",
+                      doc["error"]["message"])
+
+    def test_unreadable_crl_file_is_a_usage_error(self):
+        code, out, err, _ = mwtest.run(
+            ["send", "--server", sub(), "--from", ALICE, "--to", BOB,
+             "--body", "x", "--tls-crl-file", "/nonexistent/crl.pem"])
+        self.assertEqual(code, 66, err)
+        self.assertIn("--tls-crl-file", err)
+        not_pem = os.path.join(WORK, "not.pem")
+        with open(not_pem, "w") as f:
+            f.write("not a CRL\n")
+        code, out, err = verify_cb("connect", sub(), ENV["RIG_CA_FILE"],
+                                   "none", not_pem)
+        self.assertEqual(code, 0, err)
+        self.assertIn("connect MW_E_INVALID", out)
+        self.assertIn("cannot load a CRL", out)
+
+    def test_profile_key_tls_crl_file(self):
+        profile = os.path.join(WORK, "profile")
+        with open(profile, "w") as f:
+            f.write("account rig\nhost 127.0.0.1\nport %s\ntls_mode starttls\n"
+                    "tls_trust_file %s\ntls_crl_file %s\nfrom %s\n"
+                    % (ENV["RIG_SUBMISSION_PORT"], ENV["RIG_CA_FILE"],
+                       CRL["revoked"], ALICE))
+        code, doc, err, _ = mwtest.run_json(
+            ["send", "-C", profile, "--to", BOB, "--body", "x"])
+        self.assertEqual(code, 78, "%s\n%s" % (doc, err))
+        self.assertIn("certificate revoked", doc["error"]["message"])
+
+
+class Callback(unittest.TestCase):
+    def test_accepts_what_the_store_refuses(self):
+        # No CA: the system store does not know the rig's CA.
+        code, out, err = verify_cb("connect", sub(), "-", "none")
+        self.assertIn("connect MW_E_CERT", out, err)
+        code, out, err = verify_cb("connect", sub(), "-", "accept")
+        self.assertEqual(code, 0, err)
+        self.assertRegex(out, r"callback verified 0 verdict untrusted chain "
+                              r"[12] der0 \d{3,} first 0x30 host 127.0.0.1")
+        self.assertIn("connect MW_OK", out)
+
+    def test_refuses_what_the_store_accepts(self):
+        code, out, err = verify_cb("connect", sub(), ENV["RIG_CA_FILE"],
+                                   "refuse")
+        self.assertEqual(code, 0, err)
+        self.assertIn("callback verified 1 verdict verified", out)
+        self.assertIn("connect MW_E_CERT", out)
+        self.assertIn("refused by the application's verify callback", out)
+        code, out, err = verify_cb("doctor", sub(), ENV["RIG_CA_FILE"],
+                                   "refuse")
+        self.assertIn("cause cert_refused_by_callback", out, err)
+
+    def test_sees_the_revocation_verdict(self):
+        code, out, err = verify_cb("connect", sub(), ENV["RIG_CA_FILE"],
+                                   "accept", CRL["revoked"])
+        self.assertIn("callback verified 0 verdict revoked", out, err)
+        self.assertIn("connect MW_OK", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
