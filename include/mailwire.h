@@ -360,6 +360,15 @@ mw_status mw_options_set_allow_insecure_auth(mw_options *o, bool allow);
 /* Use PIPELINING when the server offers it (default true). */
 mw_status mw_options_set_pipelining(mw_options *o, bool enable);
 mw_status mw_options_set_trace(mw_options *o, mw_trace_fn fn, void *user);
+/* The trace written to a file descriptor (MailKit's ProtocolLogger): one
+ * line per event, "[   12.3 ms] -> EHLO host" (marks "==" network, "**"
+ * TLS, "<-" from the server, "->" to it, "::" other), with the same
+ * redaction as the callback's events and setting tokens rendered in API
+ * terms (mw_render_settings() with fn NULL).  The library never closes
+ * fd; write errors are ignored.  It replaces mw_options_set_trace() (and
+ * that replaces it); -1 turns tracing off.  MW_E_INVALID for fd < -1.
+ * Since 0.2 */
+mw_status mw_options_set_trace_fd(mw_options *o, int fd);
 
 /* The SASL mechanisms this library can use, strongest first, as one
  * space-separated static string. */

@@ -104,6 +104,7 @@ const struct opt_def cli_opt_table[] = {
     {"--flags", NULL, "FLAGS", O_FLAGS, APPEND, G_INCOMING, "flags of the appended message, e.g. '\\Seen \\Flagged'"},
     {"--json", NULL, NULL, O_JSON, ALL, G_OUTPUT, "print the result as JSON on stdout (schema in README.md); errors too"},
     {"--trace", NULL, NULL, O_TRACE, ALL, G_OUTPUT, "print the SMTP dialogue to stderr (secrets redacted)"},
+    {"--trace-file", NULL, "FILE", O_TRACE_FILE, ALL, G_OUTPUT, "append that dialogue to FILE instead (created mode 0600; secrets redacted as with --trace)"},
     {"--no-color", NULL, NULL, O_NO_COLOR, ALL, G_OUTPUT, "no colour even on a terminal (also NO_COLOR=1)"},
     {"--help", "-h", NULL, O_HELP, ALL, G_OUTPUT, "show this help"},
 };
@@ -424,6 +425,7 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
   case O_ALLOW_INSECURE_AUTH: a->allow_insecure_auth = true; break;
   case O_NO_PIPELINING: a->no_pipelining = true; break;
   case O_TRACE: a->trace = true; break;
+  case O_TRACE_FILE: a->trace_file = v; break;
   case O_JSON: a->json = true; break;
   case O_QUEUE: a->queue = true; break;
   case O_QUEUE_DIR: a->queue_dir = v; break;

@@ -26,8 +26,8 @@ enum opt_id {
   O_POLL_INTERVAL, O_FLAGS, O_NO_PROGRESS,
   /* composition (send) */
   O_HTML, O_ATTACH, O_ATTACH_TYPE, O_INLINE,
-  /* revocation (issue 14) */
-  O_TLS_CRL_FILE
+  /* revocation and the trace file (issue 14) */
+  O_TLS_CRL_FILE, O_TRACE_FILE
 };
 
 /* Which commands take an option (bits of 1 << enum cli_command). */

@@ -493,7 +493,7 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
     code = fail_with(EXIT_SOFTWARE, "out of memory");
     goto done;
   }
-  if(a->trace)
+  if(a->trace && !a->trace_file)
     mw_options_set_trace(o, output_trace, stderr);
   code = cli_build_options(a, o, &password, &token, err, sizeof(err));
   if(!code)

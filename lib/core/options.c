@@ -8,6 +8,8 @@
  */
 #include "core/options.h"
 
+#include "core/trace.h"
+
 #include "core/util.h"
 
 #include <stdio.h>
@@ -601,6 +603,15 @@ mw_status mw_options_set_pipelining(mw_options *o, bool enable)
   if(!o)
     return MW_E_INVALID;
   o->pipelining = enable;
+  return MW_OK;
+}
+
+mw_status mw_options_set_trace_fd(mw_options *o, int fd)
+{
+  if(!o || fd < -1)
+    return MW_E_INVALID;
+  o->trace_fn = fd >= 0 ? mw__trace_fd_writer : NULL;
+  o->trace_user = fd >= 0 ? (void *)(intptr_t)fd : NULL;
   return MW_OK;
 }
 

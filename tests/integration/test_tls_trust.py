@@ -8,11 +8,17 @@ revoked certificate is refused by send (exit 78, the reason named) and
 diagnosed by doctor with its own cause, cert_revoked; the empty CRL lets
 the same send through.  The callback (verify_cb.c, through the library)
 accepts a certificate the trust store refuses and refuses one it accepts,
-seeing the chain and the library's verdict each time."""
+seeing the chain and the library's verdict each time.
 
-import json
+The trace file (issue 14): --trace-file FILE holds what --trace prints,
+redacted the same way, and nothing of it goes to stderr; the library's
+mw_options_set_trace_fd() writes the same lines to a descriptor."""
+
+import base64
 import os
+import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import unittest
@@ -184,6 +190,72 @@ class Callback(unittest.TestCase):
                                    "accept", CRL["revoked"])
         self.assertIn("callback verified 0 verdict revoked", out, err)
         self.assertIn("connect MW_OK", out)
+
+
+def dialogue(lines):
+    """Trace lines without their timestamps."""
+    return [re.sub(r"^\[ *[0-9.]+ ms\] ", "", l) for l in lines if l]
+
+
+class TraceFile(unittest.TestCase):
+    def setUp(self):
+        rigutil.clear_mailbox(ENV, "bob")
+        self.path = os.path.join(WORK, "trace-%s.log" % self.id())
+
+    def test_trace_file_holds_the_redacted_dialogue(self):
+        code, doc, err, _ = send("--trace-file", self.path)
+        self.assertEqual(code, 0, err)
+        self.assertNotIn("-> EHLO", err)  # nothing on stderr
+        self.assertEqual(stat.S_IMODE(os.stat(self.path).st_mode), 0o600)
+        with open(self.path) as f:
+            lines = f.read().split("\n")
+        self.assertRegex(lines[0], r"^\[ *[0-9.]+ ms\] :: SMTP server ")
+        self.assertIn("-> EHLO", "\n".join(lines))
+        self.assertIn("<- 250", "\n".join(lines))
+        secret = ENV["RIG_PASS1"]
+        blob = "\n".join(lines)
+        self.assertNotIn(secret, blob)
+        for form in (b"\0" + ALICE.encode() + b"\0" + secret.encode(),
+                     secret.encode()):
+            self.assertNotIn(base64.b64encode(form).decode(), blob)
+        self.assertIn("<redacted>", blob)
+        # The same lines --trace prints (times aside), appended on reuse.
+        code, doc, err, _ = send("--trace")
+        self.assertEqual(code, 0, err)
+        shown = [l for l in err.split("\n") if re.match(r"^\[ *[0-9.]+ ms\]", l)]
+        self.assertEqual([l.split(" ")[0] for l in dialogue(shown)],
+                         [l.split(" ")[0] for l in dialogue(lines)])
+        code, doc, err, _ = send("--trace-file", self.path, "--trace")
+        with open(self.path) as f:
+            self.assertEqual(len(dialogue(f.read().split("\n"))),
+                             2 * len(dialogue(lines)))
+        self.assertNotIn("-> EHLO", err)
+
+    def test_doctor_and_an_unwritable_file(self):
+        code, doc, err, _ = mwtest.run_json(
+            ["doctor", sub(), "--tls", "starttls", "--tls-ca-file",
+             ENV["RIG_CA_FILE"], "--trace-file", self.path])
+        self.assertEqual(doc["diagnosis"]["id"], "healthy", err)
+        with open(self.path) as f:
+            self.assertIn("-> EHLO", f.read())
+        code, out, err, _ = mwtest.run(
+            ["send", "--server", sub(), "--from", ALICE, "--to", BOB,
+             "--body", "x", "--trace-file", "/nonexistent/dir/trace"])
+        self.assertEqual(code, 74, err)
+        self.assertIn("--trace-file: cannot open", err)
+
+    def test_library_trace_fd(self):
+        p = subprocess.run(mwtest.command(VERIFY_CB, "connect", sub(), "-",
+                                          "accept"),
+                           capture_output=True, timeout=60,
+                           env=dict(os.environ, VERIFY_CB_TRACE=self.path))
+        self.assertIn(b"connect MW_OK", p.stdout, p.stderr)
+        with open(self.path) as f:
+            text = f.read()
+        self.assertRegex(text, r"(?m)^\[ *[0-9.]+ ms\] -> EHLO ")
+        self.assertRegex(text, r"(?m)^\[ *[0-9.]+ ms\] \*\* certificate "
+                               r"accepted by the application's verify "
+                               r"callback \(the library's verdict: untrusted")
 
 
 if __name__ == "__main__":

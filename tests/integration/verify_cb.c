@@ -12,11 +12,16 @@
  *   connect STATUS   (connect: and "message ..." on failure)
  *   cause ID         (doctor)
  * Exit 0 when it got that far, 70 on a setup failure.
+ * With VERIFY_CB_TRACE=FILE in the environment the trace is appended to
+ * FILE through mw_options_set_trace_fd().
  */
 #include "mailwire.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static bool decide(void *user, const mw_tls_peer *peer)
 {
@@ -49,6 +54,13 @@ int main(int argc, char **argv)
     mw_options_free(o);
     return 70;
   }
+  const char *trace = getenv("VERIFY_CB_TRACE");
+  int fd = trace ? open(trace, O_WRONLY | O_APPEND | O_CREAT, 0600) : -1;
+  if(trace && (fd < 0 || mw_options_set_trace_fd(o, fd) ||
+               mw_options_set_trace_fd(o, -2) != MW_E_INVALID)) {
+    mw_options_free(o);
+    return 70;
+  }
   int rc = 0;
   if(strcmp(argv[1], "doctor") == 0) {
     mw_report *r = NULL;
@@ -72,5 +84,7 @@ int main(int argc, char **argv)
   }
   mw_options_free(o);
   mw_global_cleanup();
+  if(fd >= 0)
+    close(fd);
   return rc;
 }
