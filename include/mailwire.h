@@ -304,8 +304,8 @@ mw_status mw_options_set_tls_server_name(mw_options *o, const char *name);
  * server certificate is checked against the CRLs in path (PEM, one or
  * more, each signed by the CA that issued the certificates it lists).
  * With a CRL file set, a certificate it lists is refused (MW_E_CERT;
- * doctor's cause "cert_revoked"), and so is one whose issuer has no CRL
- * in the file.  Only the server's own certificate is checked (not the
+ * doctor's cause "cert_revoked"), and so is one whose issuer has no
+ * current CRL in the file (cause "cert_crl_unusable").  Only the server's own certificate is checked (not the
  * intermediates).  NULL turns checking off.  The file is read when the
  * session connects; an unreadable one is MW_E_INVALID then.  Since 0.2 */
 mw_status mw_options_set_tls_crl_file(mw_options *o, const char *path);
@@ -320,7 +320,8 @@ typedef struct mw_tls_peer {
                                revocation with a CRL file, the pin) */
   const char *verdict;      /* "verified", "pinned", "pin_mismatch",
                                "expired", "not_yet_valid", "hostname",
-                               "self_signed", "revoked", "untrusted" */
+                               "self_signed", "revoked", "crl" (no
+                               usable CRL for it), "untrusted" */
   const char *error;        /* OpenSSL's verify error ("ok" when none) */
   const char *subject;      /* of the server's certificate */
   const char *issuer;

@@ -270,6 +270,7 @@ void mw__doctor_cert_failure(struct mw_report *r,
                    : strcmp(cls, "hostname") == 0      ? "cert_hostname_mismatch"
                    : strcmp(cls, "self_signed") == 0   ? "cert_self_signed"
                    : strcmp(cls, "revoked") == 0       ? "cert_revoked"
+                   : strcmp(cls, "crl") == 0           ? "cert_crl_unusable"
                                                        : "cert_untrusted";
   if(o->fingerprint[0] && strcmp(o->fingerprint, t->fingerprint) != 0)
     id = "cert_untrusted";

@@ -106,8 +106,9 @@ bool mw__tls_verdict_ok(const char *verdict);
 bool mw__tls_normalise_fingerprint(const char *in, char out[65]);
 
 /* Classifies an OpenSSL verify result for diagnosis: "expired",
- * "not_yet_valid", "hostname", "self_signed", "revoked", "untrusted" or
- * "ok". */
+ * "not_yet_valid", "hostname", "self_signed", "revoked", "crl" (the CRL
+ * file cannot decide: no CRL from the issuer, out of date, bad
+ * signature), "untrusted" or "ok". */
 const char *mw__tls_verify_class(long verify_result);
 
 /* Whether OpenSSL accepts list as TLS 1.2 ciphers or TLS 1.3 suites. */

@@ -243,6 +243,12 @@ const char *mw__tls_verify_class(long vr)
     return "self_signed";
   case X509_V_ERR_CERT_REVOKED:
     return "revoked";
+  case X509_V_ERR_UNABLE_TO_GET_CRL:
+  case X509_V_ERR_CRL_HAS_EXPIRED:
+  case X509_V_ERR_CRL_NOT_YET_VALID:
+  case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+  case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    return "crl";
   default:
     return "untrusted";
   }

@@ -134,6 +134,12 @@ class Revocation(unittest.TestCase):
         self.assertEqual(code, 78, "%s\n%s" % (doc, err))
         self.assertIn("holds no CRL from the certificate's issuer",
                       doc["error"]["message"])
+        code, doc, err, _ = mwtest.run_json(
+            ["doctor", sub(), "--tls", "starttls", "--tls-ca-file",
+             ENV["RIG_CA_FILE"], "--tls-crl-file", CRL["other"]])
+        self.assertEqual(doc["diagnosis"]["id"], "cert_crl_unusable",
+                         "%s\n%s" % (doc, err))
+        self.assertIn("--tls-crl-file", doc["diagnosis"]["fix"])
 
     def test_unreadable_crl_file_is_a_usage_error(self):
         code, out, err, _ = mwtest.run(

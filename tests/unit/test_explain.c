@@ -43,6 +43,7 @@ static const struct {
   {"cert_not_yet_valid", 16},
   {"cert_revoked", 16},
   {"cert_refused_by_callback", 16},
+  {"cert_crl_unusable", 16},
   {"greeting_rejected", 13},
   {"service_unavailable", 13},
   {"protocol_error", 20},
