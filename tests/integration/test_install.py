@@ -201,6 +201,35 @@ class Symbols(unittest.TestCase):
                          "declared in mailwire.h but not exported")
 
 
+class FreeFunctions(unittest.TestCase):
+    def test_every_free_function_accepts_null(self):
+        """Each void mw_*free(T *) of the header, called with NULL, in a
+        program built against the installed library (under valgrind
+        unless sanitized): a no-op, never a crash."""
+        with open(os.path.join(PREFIX, "include", "mailwire.h")) as f:
+            text = re.sub(r"/\*.*?\*/", " ", f.read(), flags=re.S)
+        frees = re.findall(r"\bvoid\s+(mw_\w*free)\s*\(\s*(?:const\s+)?"
+                           r"(\w+)\s*\*\s*\w*\s*\)\s*;", text)
+        names = [n for n, _ in frees]
+        for expected in ("mw_options_free", "mw_smtp_free", "mw_pop3_free",
+                         "mw_imap_free", "mw_report_free", "mw_free"):
+            self.assertIn(expected, names)
+        src = os.path.join(WORK, "free_null.c")
+        with open(src, "w") as f:
+            f.write("#include <mailwire.h>\n#include <stdio.h>\n"
+                    "int main(void) {\n")
+            for name, typ in frees:
+                f.write("  %s((%s *)NULL);\n" % (name, typ))
+            f.write('  puts("%d"); return 0; }\n' % len(frees))
+        exe = os.path.join(WORK, "free_null")
+        run(["cc", "-std=c17", "-Wall", "-Werror"] + CFLAGS +
+            ["-o", exe, src] + pkg_config("--cflags", "--libs"))
+        wrapper = [] if SANITIZED else VALGRIND
+        code, out, err = run(wrapper + [exe], env=lib_env(), check=False)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out.strip(), str(len(frees)))
+
+
 class Builds(unittest.TestCase):
     def test_shared_builds_need_the_shared_library(self):
         for way in ("pc-shared", "cmake-shared"):
