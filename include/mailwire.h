@@ -309,6 +309,15 @@ mw_status mw_options_set_tls_server_name(mw_options *o, const char *name);
  * intermediates).  NULL turns checking off.  The file is read when the
  * session connects; an unreadable one is MW_E_INVALID then.  Since 0.2 */
 mw_status mw_options_set_tls_crl_file(mw_options *o, const char *path);
+/* Revocation by OCSP stapling (off by default): the handshake asks for
+ * the server's stapled OCSP response (RFC 6066 status_request), which
+ * must then be signed by the certificate's issuer or its delegated
+ * responder (checked against the trust store), about this certificate
+ * and current; "revoked" refuses the certificate (MW_E_CERT, cause
+ * "cert_revoked"), an invalid response too (cause "cert_crl_unusable").
+ * A server that staples nothing is accepted: the trace says so.
+ * Since 0.2 */
+mw_status mw_options_set_tls_ocsp(mw_options *o, bool on);
 
 /* What a certificate validation callback sees (MailKit's
  * ServerCertificateValidationCallback).  Everything is borrowed for the
@@ -716,6 +725,7 @@ typedef enum mw_setting {
   MW_SETTING_MESSAGE,         /* message          (a complete message) */
   MW_SETTING_TLS_CRL_FILE,    /* tls-crl-file     ..._set_tls_crl_file
                                  (since 0.2, issue 14) */
+  MW_SETTING_TLS_OCSP,        /* tls-ocsp         ..._set_tls_ocsp */
   MW_SETTING_COUNT            /* not a setting: the number of them */
 } mw_setting;
 

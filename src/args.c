@@ -45,6 +45,7 @@ const struct opt_def cli_opt_table[] = {
     {"--ports", NULL, "LIST", O_PORTS, PROBE, G_PROBE, "ports to try, e.g. 465,587 (default 465,587,25,2525)"},
     {"--tls-ca-file", NULL, "FILE", O_CA_FILE, ALL, G_TLS, "trust only the CAs in FILE"},
     {"--tls-crl-file", NULL, "FILE", O_TLS_CRL_FILE, SD, G_TLS, "refuse a server certificate revoked by a CRL in FILE (PEM; checking is off without it)"},
+    {"--tls-ocsp", NULL, NULL, O_TLS_OCSP, SD, G_TLS, "ask for the server's stapled OCSP response and refuse a revoked certificate (a server stapling none is accepted)"},
     {"--tls-fingerprint", NULL, "SHA256", O_FINGERPRINT, ALL, G_TLS, "accept exactly this certificate (pin)"},
     {"--tls-server-name", NULL, "NAME", O_SERVER_NAME, ALL, G_TLS, "name to verify and send as SNI"},
     {"--tls-min", NULL, "VER", O_TLS_MIN, ALL, G_TLS, "lowest TLS version: 1.2 (default) or 1.3"},
@@ -376,6 +377,7 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
     return set_duration(d->name, v, &a->timeout_ms, err, errlen);
   case O_CA_FILE: a->tls_ca_file = v; break;
   case O_TLS_CRL_FILE: a->tls_crl_file = v; break;
+  case O_TLS_OCSP: a->tls_ocsp = true; break;
   case O_FINGERPRINT: {
     mw_options *probe = mw_options_new();
     mw_status st = probe ? mw_options_set_tls_fingerprint(probe, v)

@@ -27,7 +27,7 @@ enum opt_id {
   /* composition (send) */
   O_HTML, O_ATTACH, O_ATTACH_TYPE, O_INLINE,
   /* revocation and the trace file (issue 14) */
-  O_TLS_CRL_FILE, O_TRACE_FILE
+  O_TLS_CRL_FILE, O_TRACE_FILE, O_TLS_OCSP
 };
 
 /* Which commands take an option (bits of 1 << enum cli_command). */

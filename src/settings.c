@@ -74,6 +74,7 @@ int cli_build_options(const struct send_args *a, mw_options *o,
      (a->timeout_ms && mw_options_set_command_timeout(o, a->timeout_ms)) ||
      (a->tls_ca_file && mw_options_set_tls_ca_file(o, a->tls_ca_file)) ||
      (a->tls_crl_file && mw_options_set_tls_crl_file(o, a->tls_crl_file)) ||
+     mw_options_set_tls_ocsp(o, a->tls_ocsp) ||
      (a->tls_fingerprint &&
       mw_options_set_tls_fingerprint(o, a->tls_fingerprint)) ||
      (a->tls_server_name &&

@@ -470,6 +470,14 @@ mw_status mw_options_set_tls_crl_file(mw_options *o, const char *path)
   return mw__options_set_string(&o->tls_crl_file, path);
 }
 
+mw_status mw_options_set_tls_ocsp(mw_options *o, bool on)
+{
+  if(!o)
+    return MW_E_INVALID;
+  o->tls_ocsp = on;
+  return MW_OK;
+}
+
 mw_status mw_options_set_tls_verify_callback(mw_options *o,
                                              mw_tls_verify_fn fn, void *user)
 {

@@ -50,6 +50,7 @@ struct mw_options {
   mw_trace_fn trace_fn;
   void *trace_user;
   char *tls_crl_file;            /* CRLs (PEM) to check the peer against */
+  bool tls_ocsp;                 /* request and verify a stapled OCSP */
   mw_tls_verify_fn tls_verify_fn; /* the caller's decision, or NULL */
   void *tls_verify_user;
 };

@@ -81,6 +81,7 @@ static const struct setting_row settings[MW_SETTING_COUNT] = {
   [MW_SETTING_MESSAGE] = {"message", "mw_smtp_send", NULL},
   [MW_SETTING_TLS_CRL_FILE] = {"tls-crl-file", "mw_options_set_tls_crl_file",
                                NULL},
+  [MW_SETTING_TLS_OCSP] = {"tls-ocsp", "mw_options_set_tls_ocsp", "true"},
 };
 
 const char *mw_setting_id(mw_setting s)

@@ -35,6 +35,7 @@ struct mw__tls_policy {
    * reports mw__tls_verdict() instead of enforcing it (the probe). */
   bool report_only;
   const char *crl_file;        /* CRLs (PEM): check the leaf; or NULL */
+  bool ocsp;                   /* request and verify a stapled response */
   mw_tls_verify_fn verify_fn;  /* the caller decides (not with insecure) */
   void *verify_user;
 };

@@ -248,6 +248,8 @@ const char *mw__tls_verify_class(long vr)
   case X509_V_ERR_CRL_NOT_YET_VALID:
   case X509_V_ERR_CRL_SIGNATURE_FAILURE:
   case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+  case X509_V_ERR_OCSP_VERIFY_FAILED:
+  case X509_V_ERR_OCSP_CERT_UNKNOWN:
     return "crl";
   default:
     return "untrusted";
@@ -376,13 +378,17 @@ static const char *verify_hint(long vr)
     return "connect using a name the certificate lists, or set the expected "
            "name with {tls-server-name}";
   case X509_V_ERR_CERT_REVOKED:
-    return "its CA has revoked the server's certificate (listed in "
-           "{tls-crl-file}): the server's administrator must replace it";
+    return "its CA has revoked the server's certificate: the server's "
+           "administrator must replace it";
   case X509_V_ERR_UNABLE_TO_GET_CRL:
     return "{tls-crl-file} holds no CRL from the certificate's issuer";
   case X509_V_ERR_CRL_HAS_EXPIRED:
   case X509_V_ERR_CRL_NOT_YET_VALID:
     return "the CRL in {tls-crl-file} is out of date: fetch a current one";
+  case X509_V_ERR_OCSP_VERIFY_FAILED:
+  case X509_V_ERR_OCSP_CERT_UNKNOWN:
+    return "the server's stapled OCSP response is not valid (see the "
+           "trace); without {tls-ocsp} it is not checked";
   default:
     return "";
   }
@@ -631,6 +637,8 @@ static mw_status setup(struct mw__layer *below, struct mw_error *err,
     return mw__error_set(err, MW_E_NOMEM, "cannot create a TLS session");
   SSL_set_bio(t->ssl, bio, bio); /* the SSL owns the BIO from here */
   mw__layer_init(&t->layer, &mw__tls_layer_ops, below, t, err);
+  if(policy->ocsp)
+    SSL_set_tlsext_status_type(t->ssl, TLSEXT_STATUSTYPE_ocsp);
   const char *name = policy->server_name;
   if(name && mw__is_ip_literal(name)) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name);
@@ -721,6 +729,12 @@ mw_status mw__tls_handshake_step(struct mw__tls *t,
   if(*want)
     return MW_OK;
   X509 *cert = SSL_get1_peer_certificate(t->ssl);
+  /* A stapled OCSP verdict joins the chain's (the first failure stays). */
+  if(policy->ocsp && cert) {
+    long ocsp = mw__tls_ocsp_check(t->ssl, cert, trace);
+    if(ocsp != X509_V_OK && SSL_get_verify_result(t->ssl) == X509_V_OK)
+      SSL_set_verify_result(t->ssl, ocsp);
+  }
   fill_info(t->ssl, cert, info);
   mw__trace_emit(trace, MW_TRACE_TLS, "TLS established: %s, %s",
                  info->version, info->cipher);

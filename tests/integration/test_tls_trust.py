@@ -10,6 +10,11 @@ the same send through.  The callback (verify_cb.c, through the library)
 accepts a certificate the trust store refuses and refuses one it accepts,
 seeing the chain and the library's verdict each time.
 
+OCSP stapling: `openssl s_server` serves the rig's certificate with a
+response made by `openssl ocsp` with the rig's CA (good, revoked, or
+signed by the other CA), on implicit TLS with a 220 greeting fed on its
+standard input.
+
 The trace file (issue 14): --trace-file FILE holds what --trace prints,
 redacted the same way, and nothing of it goes to stderr; the library's
 mw_options_set_trace_fd() writes the same lines to a descriptor."""
@@ -109,7 +114,8 @@ class Revocation(unittest.TestCase):
         self.assertEqual(code, 78, "%s\n%s" % (doc, err))
         self.assertEqual(doc["error"]["status"], "MW_E_CERT")
         self.assertIn("certificate revoked", doc["error"]["message"])
-        self.assertIn("--tls-crl-file", doc["error"]["message"])
+        self.assertIn("its CA has revoked the server's certificate",
+                      doc["error"]["message"])
 
     def test_doctor_names_cert_revoked(self):
         code, doc, err, _ = mwtest.run_json(
@@ -262,6 +268,127 @@ class TraceFile(unittest.TestCase):
         self.assertRegex(text, r"(?m)^\[ *[0-9.]+ ms\] \*\* certificate "
                                r"accepted by the application's verify "
                                r"callback \(the library's verdict: untrusted")
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StaplingServer:
+    """openssl s_server with the rig's certificate, stapling status_file
+    (or nothing), for n connections."""
+
+    def __init__(self, status_file, n=1):
+        certs = os.path.dirname(ENV["RIG_CA_FILE"])
+        self.port = free_port()
+        args = ["openssl", "s_server", "-accept", "127.0.0.1:%d" % self.port,
+                "-cert", ENV["RIG_SERVER_CERT"],
+                "-key", os.path.join(certs, "server.key"),
+                "-cert_chain", ENV["RIG_CA_FILE"], "-naccept", str(n),
+                "-quiet"]
+        if status_file:
+            args += ["-status_file", status_file]
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        self.proc.stdin.write(b"220 ocsp test\r\n")
+        self.proc.stdin.flush()
+        # Wait until it listens (without connecting: that would use up
+        # one of its n connections).
+        import time
+        for _ in range(200):
+            ss = subprocess.run(["ss", "-Hltn", "sport = :%d" % self.port],
+                                capture_output=True)
+            if ss.stdout.strip():
+                break
+            time.sleep(0.05)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def make_ocsp(name, revoke, signer="ca"):
+    """A DER OCSP response about the rig's server certificate: good, or
+    revoked, signed by signer ("ca" or "other-ca")."""
+    certs = os.path.dirname(ENV["RIG_CA_FILE"])
+    d = os.path.join(WORK, "ocsp-" + name)
+    os.makedirs(d)
+    open(os.path.join(d, "index.txt"), "w").close()
+    conf = os.path.join(d, "ca.cnf")
+    with open(conf, "w") as f:
+        f.write("[ca]\ndefault_ca = rig\n[rig]\ndatabase = %s/index.txt\n"
+                "certificate = %s\nprivate_key = %s\ndefault_md = sha256\n"
+                % (d, ENV["RIG_CA_FILE"], os.path.join(certs, "ca.key")))
+    subprocess.run(["openssl", "ca", "-config", conf,
+                    "-revoke" if revoke else "-valid",
+                    ENV["RIG_SERVER_CERT"]], check=True, capture_output=True)
+    out = os.path.join(d, "resp.der")
+    subprocess.run(["openssl", "ocsp", "-index", os.path.join(d, "index.txt"),
+                    "-rsigner", os.path.join(certs, signer + ".crt"),
+                    "-rkey", os.path.join(certs, signer + ".key"),
+                    "-CA", ENV["RIG_CA_FILE"], "-issuer", ENV["RIG_CA_FILE"],
+                    "-cert", ENV["RIG_SERVER_CERT"], "-respout", out,
+                    "-ndays", "1"], check=True, capture_output=True)
+    return out
+
+
+class Ocsp(unittest.TestCase):
+    def send(self, port, *extra):
+        return mwtest.run(
+            ["send", "--server", "127.0.0.1:%d" % port, "--tls", "implicit",
+             "--tls-ca-file", ENV["RIG_CA_FILE"], "--from", ALICE, "--to",
+             BOB, "--body", "x", "--trace", "--timeout", "1s",
+             "--greeting-timeout", "%ds" % mwtest.bound(5)] + list(extra))
+
+    def test_good_staple_is_accepted(self):
+        with StaplingServer(make_ocsp("good", False)) as srv:
+            code, out, err, _ = self.send(srv.port, "--tls-ocsp")
+        self.assertIn("OCSP: the stapled response says good", err)
+        self.assertIn("certificate verified", err)
+        self.assertIn("<- 220 ocsp test", err)
+        self.assertNotEqual(code, 78, err)
+
+    def test_revoked_staple_is_refused_with_its_cause(self):
+        resp = make_ocsp("revoked", True)
+        with StaplingServer(resp) as srv:
+            code, out, err, _ = self.send(srv.port, "--tls-ocsp")
+        self.assertEqual(code, 78, err)
+        self.assertIn("OCSP: the stapled response says REVOKED (reason", err)
+        self.assertIn("certificate revoked", err)
+        self.assertNotIn("<- 220", err)
+        with StaplingServer(resp, n=5) as srv:
+            code, doc, err, _ = mwtest.run_json(
+                ["doctor", "127.0.0.1:%d" % srv.port, "--tls", "implicit",
+                 "--tls-ca-file", ENV["RIG_CA_FILE"], "--tls-ocsp",
+                 "--greeting-timeout", "%ds" % mwtest.bound(5)])
+        self.assertEqual(doc["diagnosis"]["id"], "cert_revoked", err)
+        # Off by default: the same staple is not looked at.
+        with StaplingServer(resp) as srv:
+            code, out, err, _ = self.send(srv.port)
+        self.assertNotIn("OCSP", err)
+        self.assertIn("certificate verified", err)
+
+    def test_forged_staple_is_refused(self):
+        with StaplingServer(make_ocsp("forged", True, "other-ca")) as srv:
+            code, out, err, _ = self.send(srv.port, "--tls-ocsp")
+        self.assertEqual(code, 78, err)
+        self.assertIn("OCSP: the stapled response is refused: its signature "
+                      "does not verify", err)
+        self.assertIn("--tls-ocsp", err)
+
+    def test_no_staple_is_accepted_and_said(self):
+        with StaplingServer(None) as srv:
+            code, out, err, _ = self.send(srv.port, "--tls-ocsp")
+        self.assertIn("OCSP: the server stapled no response", err)
+        self.assertIn("certificate verified", err)
+        self.assertNotEqual(code, 78, err)
 
 
 if __name__ == "__main__":
