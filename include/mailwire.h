@@ -37,6 +37,13 @@ extern "C" {
 #define MW_VERSION_MINOR 1
 #define MW_VERSION_PATCH 0
 #define MW_VERSION_STRING "0.1.0"
+/* The version as one number, 0xMMmmpp (0.1.0 is 0x000100), for
+ * compile-time checks: #if MW_VERSION_NUM >= MW_VERSION_AT(0, 2, 0).
+ * Since 0.1 */
+#define MW_VERSION_AT(major, minor, patch)                                  \
+  (((major) << 16) | ((minor) << 8) | (patch))
+#define MW_VERSION_NUM                                                      \
+  MW_VERSION_AT(MW_VERSION_MAJOR, MW_VERSION_MINOR, MW_VERSION_PATCH)
 
 /* Returns the library's version string (static storage).  Since 0.1 */
 const char *mw_version(void);
@@ -298,6 +305,61 @@ mw_status mw_tls_version_parse(const char *text, mw_tls_version *out);
  * the server host (SNI is not sent for an IP address). */
 mw_status mw_options_set_tls_server_name(mw_options *o, const char *name);
 
+/* Revocation (MailKit's CheckCertificateRevocation; off by default): the
+ * server certificate is checked against the CRLs in path (PEM, one or
+ * more, each signed by the CA that issued the certificates it lists).
+ * With a CRL file set, a certificate it lists is refused (MW_E_CERT;
+ * doctor's cause "cert_revoked"), and so is one whose issuer has no
+ * current CRL in the file (cause "cert_crl_unusable").  Only the server's own certificate is checked (not the
+ * intermediates).  NULL turns checking off.  The file is read when the
+ * session connects; an unreadable one is MW_E_INVALID then.  Since 0.2 */
+mw_status mw_options_set_tls_crl_file(mw_options *o, const char *path);
+/* Revocation by OCSP stapling (off by default): the handshake asks for
+ * the server's stapled OCSP response (RFC 6066 status_request), which
+ * must then be signed by the certificate's issuer or its delegated
+ * responder (checked against the trust store), about this certificate
+ * and current; "revoked" refuses the certificate (MW_E_CERT, cause
+ * "cert_revoked"), an invalid response too (cause "cert_crl_unusable").
+ * A server that staples nothing is accepted: the trace says so.
+ * Since 0.2 */
+mw_status mw_options_set_tls_ocsp(mw_options *o, bool on);
+
+/* What a certificate validation callback sees (MailKit's
+ * ServerCertificateValidationCallback).  Everything is borrowed for the
+ * duration of the call. */
+typedef struct mw_tls_peer {
+  const char *host;         /* the name verified: the server name or host */
+  bool verified;            /* the library's own verdict: true when it
+                               would accept (trusted chain, dates, name,
+                               revocation with a CRL file, the pin) */
+  const char *verdict;      /* "verified", "pinned", "pin_mismatch",
+                               "expired", "not_yet_valid", "hostname",
+                               "self_signed", "revoked", "crl" (no
+                               usable CRL for it), "untrusted" */
+  const char *error;        /* OpenSSL's verify error ("ok" when none) */
+  const char *subject;      /* of the server's certificate */
+  const char *issuer;
+  const char *fingerprint;  /* SHA-256 of its DER, lowercase hex */
+  size_t chain_len;         /* certificates the server sent, its own first */
+  const unsigned char *const *chain_der; /* each one's DER encoding */
+  const size_t *chain_der_len;
+} mw_tls_peer;
+
+/* Returns true to accept the certificate, false to refuse it. */
+typedef bool (*mw_tls_verify_fn)(void *user, const mw_tls_peer *peer);
+
+/* Let the caller decide on the server certificate: after each handshake
+ * fn is called with the chain and the library's verdict, and its answer
+ * replaces the verdict: true accepts even a certificate the library
+ * would refuse, false refuses even one it would accept (MW_E_CERT, doctor
+ * cause "cert_refused_by_callback").  The trace records the decision.
+ * Not called with mw_options_set_tls_insecure(o, true) (everything is
+ * accepted then), nor by mw_probe_run(), which reports the library's own
+ * verdict.  fn NULL removes it.  Since 0.2 */
+mw_status mw_options_set_tls_verify_callback(mw_options *o,
+                                             mw_tls_verify_fn fn,
+                                             void *user);
+
 /* SMTP. */
 mw_status mw_options_set_helo_name(mw_options *o, const char *name);
 /* user and password: copied; the password is wiped on free. */
@@ -316,6 +378,15 @@ mw_status mw_options_set_pipelining(mw_options *o, bool enable);
  * CHUNKING (default true); false: always DATA.  Since 0.2 (issue 12) */
 mw_status mw_options_set_chunking(mw_options *o, bool enable);
 mw_status mw_options_set_trace(mw_options *o, mw_trace_fn fn, void *user);
+/* The trace written to a file descriptor (MailKit's ProtocolLogger): one
+ * line per event, "[   12.3 ms] -> EHLO host" (marks "==" network, "**"
+ * TLS, "<-" from the server, "->" to it, "::" other), with the same
+ * redaction as the callback's events and setting tokens rendered in API
+ * terms (mw_render_settings() with fn NULL).  The library never closes
+ * fd; write errors are ignored.  It replaces mw_options_set_trace() (and
+ * that replaces it); -1 turns tracing off.  MW_E_INVALID for fd < -1.
+ * Since 0.2 */
+mw_status mw_options_set_trace_fd(mw_options *o, int fd);
 
 /*
  * mw_options_set_progress - follow a message's data as it is written
@@ -754,6 +825,9 @@ typedef enum mw_setting {
   MW_SETTING_BCC,             /* bcc              mw_envelope_add_recipient */
   MW_SETTING_SUBJECT,         /* subject          mw_compose_set_subject */
   MW_SETTING_MESSAGE,         /* message          (a complete message) */
+  MW_SETTING_TLS_CRL_FILE,    /* tls-crl-file     ..._set_tls_crl_file
+                                 (since 0.2, issue 14) */
+  MW_SETTING_TLS_OCSP,        /* tls-ocsp         ..._set_tls_ocsp */
   MW_SETTING_COUNT            /* not a setting: the number of them */
 } mw_setting;
 

@@ -21,6 +21,12 @@ PACKAGES=(
   # incoming-mail peers for bench/ (fetchmail, getmail6, mbsync); fetchmail
   # ships a system daemon, kept from starting like the others below
   fetchmail getmail6 isync
+  # issue 14: static linking through `pkg-config --static mailwire` needs
+  # every private dependency's development files (GMime's names gpgme);
+  # man pages rendered and checked (man -l, groff)
+  libgpgme-dev man-db groff-base
+  # issue 14: the zsh completion is checked with zsh -n
+  zsh
 )
 
 missing=()

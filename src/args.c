@@ -45,6 +45,8 @@ const struct opt_def cli_opt_table[] = {
     {"--ports", NULL, "LIST", O_PORTS, PROBE, G_PROBE, "ports to try, e.g. 465,587 (default 465,587,25,2525)"},
     {"--incoming", NULL, NULL, O_INCOMING, PROBE, G_PROBE, "probe the incoming servers, IMAP and POP3, instead of SMTP (RFC 6186 SRV records, then the usual names imap., pop., mail.; ports 993,143 and 995,110)"},
     {"--tls-ca-file", NULL, "FILE", O_CA_FILE, ALL, G_TLS, "trust only the CAs in FILE"},
+    {"--tls-crl-file", NULL, "FILE", O_TLS_CRL_FILE, SD, G_TLS, "refuse a server certificate revoked by a CRL in FILE (PEM; checking is off without it)"},
+    {"--tls-ocsp", NULL, NULL, O_TLS_OCSP, SD, G_TLS, "ask for the server's stapled OCSP response and refuse a revoked certificate (a server stapling none is accepted)"},
     {"--tls-fingerprint", NULL, "SHA256", O_FINGERPRINT, ALL, G_TLS, "accept exactly this certificate (pin)"},
     {"--tls-server-name", NULL, "NAME", O_SERVER_NAME, ALL, G_TLS, "name to verify and send as SNI"},
     {"--tls-min", NULL, "VER", O_TLS_MIN, ALL, G_TLS, "lowest TLS version: 1.2 (default) or 1.3"},
@@ -115,6 +117,7 @@ const struct opt_def cli_opt_table[] = {
     {"--no-history", NULL, NULL, O_NO_HISTORY, SHELL, G_SHELL, "keep no history file"},
     {"--json", NULL, NULL, O_JSON, ALL, G_OUTPUT, "print the result as JSON on stdout (schema in README.md); errors too"},
     {"--trace", NULL, NULL, O_TRACE, ALL, G_OUTPUT, "print the SMTP dialogue to stderr (secrets redacted)"},
+    {"--trace-file", NULL, "FILE", O_TRACE_FILE, ALL, G_OUTPUT, "append that dialogue to FILE instead (created mode 0600; secrets redacted as with --trace)"},
     {"--no-color", NULL, NULL, O_NO_COLOR, ALL, G_OUTPUT, "no colour even on a terminal (also NO_COLOR=1)"},
     {"--help", "-h", NULL, O_HELP, ALL, G_OUTPUT, "show this help"},
 };
@@ -410,6 +413,8 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
   case O_TIMEOUT:
     return set_duration(d->name, v, &a->timeout_ms, err, errlen);
   case O_CA_FILE: a->tls_ca_file = v; break;
+  case O_TLS_CRL_FILE: a->tls_crl_file = v; break;
+  case O_TLS_OCSP: a->tls_ocsp = true; break;
   case O_FINGERPRINT: {
     mw_options *probe = mw_options_new();
     mw_status st = probe ? mw_options_set_tls_fingerprint(probe, v)
@@ -487,6 +492,7 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
     break;
   }
   case O_TRACE: a->trace = true; break;
+  case O_TRACE_FILE: a->trace_file = v; break;
   case O_JSON: a->json = true; break;
   case O_QUEUE: a->queue = true; break;
   case O_QUEUE_DIR: a->queue_dir = v; break;

@@ -95,6 +95,9 @@ struct send_args {
   mw_family family;
   unsigned connect_timeout_ms, greeting_timeout_ms, timeout_ms; /* 0: default */
   const char *tls_ca_file;
+  const char *tls_crl_file; /* --tls-crl-file (issue 14) */
+  bool tls_ocsp;            /* --tls-ocsp (issue 14) */
+  const char *trace_file;   /* --trace-file (issue 14): the trace there */
   const char *tls_fingerprint;
   const char *tls_server_name;
   const char *tls_cert, *tls_key; /* client certificate (SASL EXTERNAL) */

@@ -33,7 +33,9 @@ enum opt_id {
   /* bulk sending (send, cmd_bulk.c) */
   O_MESSAGES, O_CONNECTIONS, O_RATE,
   /* mailwire shell */
-  O_SCRIPT, O_HISTORY, O_NO_HISTORY
+  O_SCRIPT, O_HISTORY, O_NO_HISTORY,
+  /* revocation and the trace file (issue 14) */
+  O_TLS_CRL_FILE, O_TRACE_FILE, O_TLS_OCSP
 };
 
 /* Which commands take an option (bits of 1 << enum cli_command). */

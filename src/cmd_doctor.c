@@ -126,7 +126,7 @@ static int cmd_doctor_words(int argc, char **argv)
     output_early_error("doctor", a->json, code, o ? err : "out of memory");
     goto done;
   }
-  if(a->trace)
+  if(a->trace && !a->trace_file)
     mw_options_set_trace(o, output_trace, stderr);
   mw_report *r = NULL;
   mw_status st = mw_doctor_run(o, a->from, a->to.count ? a->to.items[0]

@@ -602,7 +602,7 @@ static int cmd_fetch_words(int argc, char **argv)
     output_early_error("fetch", a->json, code, o ? err : "out of memory");
     goto done;
   }
-  if(a->trace)
+  if(a->trace && !a->trace_file)
     mw_options_set_trace(o, output_trace, stderr);
   in_account(a, account, sizeof(account));
   code = in_open_store(a, &f.store, err, sizeof(err));

@@ -41,7 +41,7 @@ static int imap_session(const char *cmd, enum cli_command c, int argc,
                 : EXIT_SOFTWARE;
   if(code)
     return output_early_error(cmd, a->json, code, *o ? err : "out of memory");
-  if(a->trace)
+  if(a->trace && !a->trace_file)
     mw_options_set_trace(*o, output_trace, stderr);
   *out = mw_imap_new(*o);
   if(!*out)

@@ -703,7 +703,7 @@ static int cmd_probe_words(int argc, char **argv, const char *profile_server)
     output_early_error("probe", a->json, code, o ? err : "out of memory");
     goto done;
   }
-  if(a->trace)
+  if(a->trace && !a->trace_file)
     mw_options_set_trace(o, output_trace, stderr);
   mw_probe *p = NULL;
   mw_status st =

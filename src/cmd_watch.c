@@ -331,7 +331,7 @@ static int cmd_watch_words(int argc, char **argv)
     output_early_error("watch", a->json, code, o ? err : "out of memory");
     goto done;
   }
-  if(a->trace)
+  if(a->trace && !a->trace_file)
     mw_options_set_trace(o, output_trace, stderr);
   in_account(a, w.account, sizeof(w.account));
   code = in_open_store(a, &w.store, err, sizeof(err));

@@ -50,6 +50,8 @@ static const char *const flags[] = {
   [MW_SETTING_BCC] = "--bcc",
   [MW_SETTING_SUBJECT] = "--subject",
   [MW_SETTING_MESSAGE] = "--message",
+  [MW_SETTING_TLS_CRL_FILE] = "--tls-crl-file",
+  [MW_SETTING_TLS_OCSP] = "--tls-ocsp",
 };
 _Static_assert(sizeof(flags) / sizeof(flags[0]) == MW_SETTING_COUNT,
                "every library setting has a flag in src/flags.c");

@@ -33,8 +33,7 @@ static const char main_help[] =
     "  config show [--account NAME] [-C FILE]   the effective profile\n"
     "  sendmail   sendmail-compatible: the message on standard input\n"
     "  queue      the outbox: list, run, show ID, drop ID (send --queue)\n"
-    "  shell      talk to an SMTP, POP3 or IMAP server by hand (TLS, AUTH,\n"
-    "             IMAP tags and literals done for you; scripts with .expect)\n"
+    "  shell      talk to an SMTP, POP3 or IMAP server by hand, or script it\n"
     "\n"
     "Incoming mail (IMAP, POP3):\n"
     "  fetch      download new messages into a Maildir, an mbox or an MDA\n"
@@ -513,7 +512,7 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
     code = fail_with(EXIT_SOFTWARE, "out of memory");
     goto done;
   }
-  if(a->trace)
+  if(a->trace && !a->trace_file)
     mw_options_set_trace(o, output_trace, stderr);
   code = cli_build_options(a, o, &password, &token, err, sizeof(err));
   if(!code)

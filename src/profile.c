@@ -38,7 +38,9 @@ static const char *const known_keys[] = {
      * is also msmtp's (smtp, lmtp: nothing to set) */
     "protocol", "mailbox", "maildir", "mbox", "mda", "state_dir", "keep",
     /* mailwire, the outbox (send --queue, queue) */
-    "queue_dir"};
+    "queue_dir",
+    /* msmtp's, revocation (issue 14) */
+    "tls_crl_file"};
 
 /* msmtp keys accepted and ignored (logging, local delivery). */
 static const char *const ignored_keys[] = {
@@ -817,6 +819,12 @@ static int entry_words(const struct profile *p, const struct profile_entry *e,
                  ? -1
                  : 0;
     return 0;
+  }
+  /* msmtp's CRL file: revocation checking (an empty value: off) */
+  if(strcmp(k, "tls_crl_file") == 0) {
+    if(!*v)
+      return 0;
+    return push_word(w, "--tls-crl-file") || push_path(w, v) ? -1 : 0;
   }
   if(strcmp(k, "tls_trust_file") == 0) {
     if(strcmp(v, "system") == 0 || !*v)

@@ -4,12 +4,47 @@
 #include "settings.h"
 
 #include "exitcode.h"
+#include "output.h"
 #include "secrets.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* --trace-file: opened once, closed at exit. */
+static FILE *trace_out;
+
+static void trace_out_close(void)
+{
+  if(trace_out)
+    fclose(trace_out);
+  trace_out = NULL;
+}
+
+/* Opens path for the trace: appended, created 0600 (a trace names the
+ * server, the user and the mailboxes), never through a symbolic link.
+ * NULL with the reason in err. */
+static FILE *trace_file_open(const char *path, char *err, size_t errlen)
+{
+  if(trace_out)
+    return trace_out;
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                0600);
+  FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+  if(!f) {
+    snprintf(err, errlen, "--trace-file: cannot open '%s': %s", path,
+             strerror(errno));
+    if(fd >= 0)
+      close(fd);
+    return NULL;
+  }
+  trace_out = f;
+  atexit(trace_out_close);
+  return f;
+}
 
 int cli_build_options(const struct send_args *a, mw_options *o,
                          char **password, char **token, char *err,
@@ -38,6 +73,8 @@ int cli_build_options(const struct send_args *a, mw_options *o,
       mw_options_set_greeting_timeout(o, a->greeting_timeout_ms)) ||
      (a->timeout_ms && mw_options_set_command_timeout(o, a->timeout_ms)) ||
      (a->tls_ca_file && mw_options_set_tls_ca_file(o, a->tls_ca_file)) ||
+     (a->tls_crl_file && mw_options_set_tls_crl_file(o, a->tls_crl_file)) ||
+     mw_options_set_tls_ocsp(o, a->tls_ocsp) ||
      (a->tls_fingerprint &&
       mw_options_set_tls_fingerprint(o, a->tls_fingerprint)) ||
      (a->tls_server_name &&
@@ -58,7 +95,14 @@ int cli_build_options(const struct send_args *a, mw_options *o,
                           "options)");
     return EXIT_USAGE;
   }
+  if(a->trace_file) {
+    FILE *f = trace_file_open(a->trace_file, err, errlen);
+    if(!f)
+      return EXIT_IOERR;
+    mw_options_set_trace(o, output_trace, f);
+  }
   const char *files[][2] = {{"--tls-ca-file", a->tls_ca_file},
+                             {"--tls-crl-file", a->tls_crl_file},
                              {"--tls-cert", a->tls_cert},
                              {"--tls-key", a->tls_key}};
   for(size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

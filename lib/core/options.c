@@ -8,6 +8,8 @@
  */
 #include "core/options.h"
 
+#include "core/trace.h"
+
 #include "core/util.h"
 
 #include <stdio.h>
@@ -48,6 +50,7 @@ void mw__options_release(struct mw_options *o)
   mw__free(o->sender_domain);
   mw__free(o->dkim_selector);
   mw__free(o->dnsbl_zones);
+  mw__free(o->tls_crl_file);
   memset(o, 0, sizeof(*o));
 }
 
@@ -71,6 +74,7 @@ bool mw__options_copy(struct mw_options *dst, const struct mw_options *src)
   dst->helo = dst->user = dst->password = dst->oauth2_token = NULL;
   dst->auth_mechs = NULL;
   dst->sender_domain = dst->dkim_selector = dst->dnsbl_zones = NULL;
+  dst->tls_crl_file = NULL;
   if(!mw__replace_string(&dst->host, src->host) ||
      !mw__replace_string(&dst->bind, src->bind) ||
      !mw__replace_string(&dst->dns_server, src->dns_server) ||
@@ -88,7 +92,8 @@ bool mw__options_copy(struct mw_options *dst, const struct mw_options *src)
      !mw__replace_string(&dst->sender_domain, src->sender_domain) ||
      !mw__replace_string(&dst->dkim_selector, src->dkim_selector) ||
      !mw__replace_string(&dst->dnsbl_zones, src->dnsbl_zones) ||
-     !mw__replace_string(&dst->mailbox, src->mailbox)) {
+     !mw__replace_string(&dst->mailbox, src->mailbox) ||
+     !mw__replace_string(&dst->tls_crl_file, src->tls_crl_file)) {
     mw__options_release(dst);
     return false;
   }
@@ -459,6 +464,31 @@ mw_status mw_options_set_tls_ca_file(mw_options *o, const char *path)
   return mw__options_set_string(&o->ca_file, path);
 }
 
+mw_status mw_options_set_tls_crl_file(mw_options *o, const char *path)
+{
+  if(!o || (path && !*path))
+    return MW_E_INVALID;
+  return mw__options_set_string(&o->tls_crl_file, path);
+}
+
+mw_status mw_options_set_tls_ocsp(mw_options *o, bool on)
+{
+  if(!o)
+    return MW_E_INVALID;
+  o->tls_ocsp = on;
+  return MW_OK;
+}
+
+mw_status mw_options_set_tls_verify_callback(mw_options *o,
+                                             mw_tls_verify_fn fn, void *user)
+{
+  if(!o)
+    return MW_E_INVALID;
+  o->tls_verify_fn = fn;
+  o->tls_verify_user = fn ? user : NULL;
+  return MW_OK;
+}
+
 mw_status mw_options_set_tls_insecure(mw_options *o, bool insecure)
 {
   if(!o)
@@ -590,6 +620,15 @@ mw_status mw_options_set_chunking(mw_options *o, bool enable)
   if(!o)
     return MW_E_INVALID;
   o->chunking = enable;
+  return MW_OK;
+}
+
+mw_status mw_options_set_trace_fd(mw_options *o, int fd)
+{
+  if(!o || fd < -1)
+    return MW_E_INVALID;
+  o->trace_fn = fd >= 0 ? mw__trace_fd_writer : NULL;
+  o->trace_user = fd >= 0 ? (void *)(intptr_t)fd : NULL;
   return MW_OK;
 }
 

@@ -52,6 +52,10 @@ struct mw_options {
   void *trace_user;
   mw_progress_fn progress_fn; /* mw_options_set_progress */
   void *progress_user;
+  char *tls_crl_file;            /* CRLs (PEM) to check the peer against */
+  bool tls_ocsp;                 /* request and verify a stapled OCSP */
+  mw_tls_verify_fn tls_verify_fn; /* the caller's decision, or NULL */
+  void *tls_verify_user;
 };
 
 /* Stores a copy of value (NULL clears) in *slot after refusing control

@@ -79,6 +79,9 @@ static const struct setting_row settings[MW_SETTING_COUNT] = {
   [MW_SETTING_BCC] = {"bcc", "mw_envelope_add_recipient", NULL},
   [MW_SETTING_SUBJECT] = {"subject", "mw_compose_set_subject", NULL},
   [MW_SETTING_MESSAGE] = {"message", "mw_smtp_send", NULL},
+  [MW_SETTING_TLS_CRL_FILE] = {"tls-crl-file", "mw_options_set_tls_crl_file",
+                               NULL},
+  [MW_SETTING_TLS_OCSP] = {"tls-ocsp", "mw_options_set_tls_ocsp", "true"},
 };
 
 const char *mw_setting_id(mw_setting s)

@@ -5,9 +5,11 @@
 
 #include "core/util.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 void mw__trace_start(struct mw__trace *t) { t->origin_ms = mw__now_ms(); }
 
@@ -50,4 +52,28 @@ void mw__trace_emit(struct mw__trace *t, mw_trace_kind kind, const char *fmt,
     return;
   size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
   mw__trace_emit_n(t, kind, line, len);
+}
+
+void mw__trace_fd_writer(void *user, mw_trace_kind kind, double elapsed_ms,
+                         const char *text)
+{
+  static const char *const marks[] = {"==", "**", "<-", "->", "::"};
+  int fd = (int)(intptr_t)user;
+  char rendered[2048], line[2200];
+  mw_render_settings(text, NULL, NULL, rendered, sizeof(rendered));
+  int n = snprintf(line, sizeof(line), "[%9.1f ms] %s %s\n", elapsed_ms,
+                   (unsigned)kind < 5 ? marks[kind] : "  ", rendered);
+  if(n < 0)
+    return;
+  size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+  if((size_t)n >= sizeof(line))
+    line[len - 1] = '\n';
+  for(size_t done = 0; done < len;) {
+    ssize_t w = write(fd, line + done, len - done);
+    if(w < 0 && errno == EINTR)
+      continue;
+    if(w <= 0)
+      return; /* the trace never fails the session */
+    done += (size_t)w;
+  }
 }

@@ -22,6 +22,11 @@ struct mw__trace {
 };
 
 void mw__trace_start(struct mw__trace *t);
+/* The mw_trace_fn of mw_options_set_trace_fd(): user is the descriptor
+ * ((void *)(intptr_t)fd); one line per event, tokens rendered in API
+ * terms; write errors ignored. */
+void mw__trace_fd_writer(void *user, mw_trace_kind kind, double elapsed_ms,
+                         const char *text);
 void mw__trace_emit(struct mw__trace *t, mw_trace_kind kind, const char *fmt,
                     ...) __attribute__((format(printf, 3, 4)));
 /* Emits len bytes of text as one event (not NUL-terminated input). */

@@ -106,6 +106,22 @@ static const mw_cause causes[] = {
    "the server certificate is not valid yet",
    "check this machine's clock (timedatectl); otherwise the certificate "
    "was issued with a start date in the future", MW_CAUSE_CERTIFICATE},
+  {"cert_revoked",
+   "the server certificate has been revoked by its CA (it is listed in "
+   "the CRL given)",
+   "the server's administrator must install a new certificate; until then "
+   "do not send credentials to it", MW_CAUSE_CERTIFICATE},
+  {"cert_crl_unusable",
+   "revocation cannot be checked: the CRL file has no current CRL from "
+   "the certificate's issuer",
+   "give a current CRL from the server's CA with {tls-crl-file=FILE} (its "
+   "CA publishes it), or leave {tls-crl-file} out to skip revocation "
+   "checking", MW_CAUSE_CERTIFICATE},
+  {"cert_refused_by_callback",
+   "the application's certificate validation callback refused the server "
+   "certificate",
+   "see why the application refuses it (its verdict is in the evidence); "
+   "the library's own verdict is given beside it", MW_CAUSE_CERTIFICATE},
 
   /* Service */
   {"greeting_rejected",

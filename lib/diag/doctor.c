@@ -269,9 +269,13 @@ void mw__doctor_cert_failure(struct mw_report *r,
                    : strcmp(cls, "not_yet_valid") == 0 ? "cert_not_yet_valid"
                    : strcmp(cls, "hostname") == 0      ? "cert_hostname_mismatch"
                    : strcmp(cls, "self_signed") == 0   ? "cert_self_signed"
+                   : strcmp(cls, "revoked") == 0       ? "cert_revoked"
+                   : strcmp(cls, "crl") == 0           ? "cert_crl_unusable"
                                                        : "cert_untrusted";
   if(o->fingerprint[0] && strcmp(o->fingerprint, t->fingerprint) != 0)
     id = "cert_untrusted";
+  if(t->callback_verdict < 0)
+    id = "cert_refused_by_callback";
   bool name = !strcmp(id, "cert_hostname_mismatch");
   const char *names = t->names[0] ? t->names : "none (no subjectAltName)";
   mw__doctor_check(r, "certificate", MW_CHECK_FAIL, 0,

@@ -189,6 +189,8 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
       .ciphers = o->tls_ciphers,
       .cert_file = o->tls_cert_file,
       .key_file = o->tls_key_file,
+      .crl_file = o->tls_crl_file,
+      .ocsp = o->tls_ocsp,
       .report_only = true};
 
   /* Every attempt starts now, with one deadline each. */

@@ -79,6 +79,10 @@ void mw__session_tls_policy(const struct mw_options *o,
   policy->ciphers = o->tls_ciphers;
   policy->cert_file = o->tls_cert_file;
   policy->key_file = o->tls_key_file;
+  policy->crl_file = o->tls_crl_file;
+  policy->ocsp = o->tls_ocsp;
+  policy->verify_fn = o->tls_verify_fn;
+  policy->verify_user = o->tls_verify_user;
 }
 
 mw_status mw__session_start_tls(struct mw__engine *e,

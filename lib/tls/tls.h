@@ -34,6 +34,10 @@ struct mw__tls_policy {
   /* Complete the handshake whatever the certificate, for a caller that
    * reports mw__tls_verdict() instead of enforcing it (the probe). */
   bool report_only;
+  const char *crl_file;        /* CRLs (PEM): check the leaf; or NULL */
+  bool ocsp;                   /* request and verify a stapled response */
+  mw_tls_verify_fn verify_fn;  /* the caller decides (not with insecure) */
+  void *verify_user;
 };
 
 struct mw__tls_info {
@@ -50,6 +54,8 @@ struct mw__tls_info {
   char fingerprint[65];
   bool plaintext_peer; /* failed because the peer spoke plaintext, not TLS */
   char names[512];     /* subjectAltName DNS names and IPs, ", "-joined */
+  /* A verify callback decided: 1 accepted, -1 refused, 0 not called. */
+  int callback_verdict;
 };
 
 struct mw__tls;
@@ -101,7 +107,9 @@ bool mw__tls_verdict_ok(const char *verdict);
 bool mw__tls_normalise_fingerprint(const char *in, char out[65]);
 
 /* Classifies an OpenSSL verify result for diagnosis: "expired",
- * "not_yet_valid", "hostname", "self_signed", "untrusted" or "ok". */
+ * "not_yet_valid", "hostname", "self_signed", "revoked", "crl" (the CRL
+ * file cannot decide: no CRL from the issuer, out of date, bad
+ * signature), "untrusted" or "ok". */
 const char *mw__tls_verify_class(long verify_result);
 
 /* Whether OpenSSL accepts list as TLS 1.2 ciphers or TLS 1.3 suites. */

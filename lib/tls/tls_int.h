@@ -26,6 +26,12 @@ mw_status mw__tls_result(const struct mw__tls *t, int rc, short *want,
 /* A BIO over below (not owned: the stack closes it), or NULL. */
 BIO *mw__tls_layer_bio_new(struct mw__layer *below);
 
+/* The stapled OCSP response of a completed handshake, verified (ocsp.c):
+ * X509_V_OK (good, or none stapled), X509_V_ERR_CERT_REVOKED,
+ * X509_V_ERR_OCSP_VERIFY_FAILED or X509_V_ERR_OCSP_CERT_UNKNOWN; the
+ * trace says which and why. */
+long mw__tls_ocsp_check(SSL *ssl, X509 *cert, struct mw__trace *trace);
+
 /* The TLS layer's operations (impl: the struct mw__tls). */
 extern const struct mw__layer_ops mw__tls_layer_ops;
 

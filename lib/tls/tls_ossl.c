@@ -241,6 +241,16 @@ const char *mw__tls_verify_class(long vr)
     return "hostname";
   case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
     return "self_signed";
+  case X509_V_ERR_CERT_REVOKED:
+    return "revoked";
+  case X509_V_ERR_UNABLE_TO_GET_CRL:
+  case X509_V_ERR_CRL_HAS_EXPIRED:
+  case X509_V_ERR_CRL_NOT_YET_VALID:
+  case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+  case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+  case X509_V_ERR_OCSP_VERIFY_FAILED:
+  case X509_V_ERR_OCSP_CERT_UNKNOWN:
+    return "crl";
   default:
     return "untrusted";
   }
@@ -367,16 +377,86 @@ static const char *verify_hint(long vr)
   case X509_V_ERR_IP_ADDRESS_MISMATCH:
     return "connect using a name the certificate lists, or set the expected "
            "name with {tls-server-name}";
+  case X509_V_ERR_CERT_REVOKED:
+    return "its CA has revoked the server's certificate: the server's "
+           "administrator must replace it";
+  case X509_V_ERR_UNABLE_TO_GET_CRL:
+    return "{tls-crl-file} holds no CRL from the certificate's issuer";
+  case X509_V_ERR_CRL_HAS_EXPIRED:
+  case X509_V_ERR_CRL_NOT_YET_VALID:
+    return "the CRL in {tls-crl-file} is out of date: fetch a current one";
+  case X509_V_ERR_OCSP_VERIFY_FAILED:
+  case X509_V_ERR_OCSP_CERT_UNKNOWN:
+    return "the server's stapled OCSP response is not valid (see the "
+           "trace); without {tls-ocsp} it is not checked";
   default:
     return "";
   }
+}
+
+#define MAX_CALLBACK_CHAIN 16
+
+/* The caller's verify callback decides (policy->verify_fn): it sees the
+ * chain (DER, the server's certificate first) and the library's verdict,
+ * and its answer stands. */
+static mw_status ask_callback(struct mw_error *err, SSL *ssl,
+                              const struct mw__tls_policy *policy,
+                              struct mw__trace *trace,
+                              struct mw__tls_info *info)
+{
+  const char *verdict = mw__tls_verdict(policy, info);
+  bool ok = mw__tls_verdict_ok(verdict);
+  STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+  int n = chain ? sk_X509_num(chain) : 0;
+  unsigned char *der[MAX_CALLBACK_CHAIN];
+  size_t len[MAX_CALLBACK_CHAIN], count = 0;
+  mw_status st = MW_OK;
+  for(int i = 0; i < n && count < MAX_CALLBACK_CHAIN; i++) {
+    unsigned char *p = NULL;
+    int l = i2d_X509(sk_X509_value(chain, i), &p);
+    if(l <= 0) {
+      st = mw__error_set(err, MW_E_NOMEM, "cannot encode the certificate "
+                                          "chain for the verify callback");
+      break;
+    }
+    der[count] = p;
+    len[count++] = (size_t)l;
+  }
+  if(!st) {
+    const mw_tls_peer peer = {
+        .host = policy->server_name ? policy->server_name : "",
+        .verified = ok,
+        .verdict = verdict,
+        .error = info->verify_error,
+        .subject = info->subject,
+        .issuer = info->issuer,
+        .fingerprint = info->fingerprint,
+        .chain_len = count,
+        .chain_der = (const unsigned char *const *)der,
+        .chain_der_len = len};
+    bool accept = policy->verify_fn(policy->verify_user, &peer);
+    info->callback_verdict = accept ? 1 : -1;
+    if(accept)
+      mw__trace_emit(trace, MW_TRACE_TLS,
+                     "certificate accepted by the application's verify "
+                     "callback (the library's verdict: %s%s%s)",
+                     verdict, ok ? "" : ", ", ok ? "" : info->verify_error);
+    else
+      st = mw__error_set(err, MW_E_CERT,
+                         "certificate of '%s' refused by the application's "
+                         "verify callback (the library's verdict: %s)",
+                         peer.host, verdict);
+  }
+  for(size_t i = 0; i < count; i++)
+    OPENSSL_free(der[i]);
+  return st;
 }
 
 /* Applies the verification policy after the handshake. */
 static mw_status check_peer(struct mw_error *err, SSL *ssl,
                             const struct mw__tls_policy *policy,
                             struct mw__trace *trace,
-                            const struct mw__tls_info *info, X509 *cert)
+                            struct mw__tls_info *info, X509 *cert)
 {
   if(policy->insecure) {
     mw__trace_emit(trace, MW_TRACE_TLS,
@@ -387,6 +467,8 @@ static mw_status check_peer(struct mw_error *err, SSL *ssl,
   if(!cert)
     return mw__error_set(err, MW_E_CERT,
                          "the server presented no certificate");
+  if(policy->verify_fn)
+    return ask_callback(err, ssl, policy, trace, info);
   if(policy->fingerprint) {
     if(strcmp(policy->fingerprint, info->fingerprint) != 0)
       return mw__error_set(err, MW_E_CERT,
@@ -489,6 +571,27 @@ static mw_status load_client_cert(SSL_CTX *ctx,
   return MW_OK;
 }
 
+/* Revocation: the CRLs of path join the trust store, and the server's
+ * certificate is checked against them (X509_V_FLAG_CRL_CHECK: the leaf;
+ * its issuer must have a CRL in the file). */
+static mw_status load_crls(SSL_CTX *ctx, const char *path,
+                           struct mw_error *err)
+{
+  X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+  X509_LOOKUP *lookup =
+      store ? X509_STORE_add_lookup(store, X509_LOOKUP_file()) : NULL;
+  if(!lookup || X509_load_crl_file(lookup, path, X509_FILETYPE_PEM) < 1) {
+    char why[256];
+    drain_errors(why, sizeof(why));
+    return mw__error_set(err, MW_E_INVALID,
+                         "cannot load a CRL from '%s' (PEM expected): %s",
+                         path, why[0] ? why : "no CRL in the file");
+  }
+  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_CRL_CHECK);
+  return MW_OK;
+}
+
 static mw_status setup(struct mw__layer *below, struct mw_error *err,
                        const struct mw__tls_policy *policy, struct mw__tls *t)
 {
@@ -516,6 +619,11 @@ static mw_status setup(struct mw__layer *below, struct mw_error *err,
     return mw__error_set(err, MW_E_TLS,
                          "cannot load the system trust store");
   }
+  if(policy->crl_file) {
+    mw_status s = load_crls(t->ctx, policy->crl_file, err);
+    if(s)
+      return s;
+  }
   if(policy->cert_file) {
     mw_status s = load_client_cert(t->ctx, policy, err);
     if(s)
@@ -529,6 +637,8 @@ static mw_status setup(struct mw__layer *below, struct mw_error *err,
     return mw__error_set(err, MW_E_NOMEM, "cannot create a TLS session");
   SSL_set_bio(t->ssl, bio, bio); /* the SSL owns the BIO from here */
   mw__layer_init(&t->layer, &mw__tls_layer_ops, below, t, err);
+  if(policy->ocsp)
+    SSL_set_tlsext_status_type(t->ssl, TLSEXT_STATUSTYPE_ocsp);
   const char *name = policy->server_name;
   if(name && mw__is_ip_literal(name)) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name);
@@ -619,6 +729,12 @@ mw_status mw__tls_handshake_step(struct mw__tls *t,
   if(*want)
     return MW_OK;
   X509 *cert = SSL_get1_peer_certificate(t->ssl);
+  /* A stapled OCSP verdict joins the chain's (the first failure stays). */
+  if(policy->ocsp && cert) {
+    long ocsp = mw__tls_ocsp_check(t->ssl, cert, trace);
+    if(ocsp != X509_V_OK && SSL_get_verify_result(t->ssl) == X509_V_OK)
+      SSL_set_verify_result(t->ssl, ocsp);
+  }
   fill_info(t->ssl, cert, info);
   mw__trace_emit(trace, MW_TRACE_TLS, "TLS established: %s, %s",
                  info->version, info->cipher);
