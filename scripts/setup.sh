@@ -27,6 +27,9 @@ PACKAGES=(
   libgpgme-dev man-db groff-base
   # issue 14: the zsh completion is checked with zsh -n
   zsh
+  # issue 14: the API reference (cmake --build build --target apidoc) and
+  # its test docs.api
+  doxygen
 )
 
 missing=()

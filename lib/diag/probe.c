@@ -244,7 +244,7 @@ mw_status mw__probe_run(const mw_options *o, const char *target,
   for(size_t i = 0; i < nconn; i++)
     if(conns[i].phase != PC_DONE)
       mw__probe_conn_start(&conns[i]);
-  mw_status st = mw__probe_loop(conns, nconn);
+  mw_status st = mw__probe_loop(conns, nconn, attempts_start);
   for(size_t i = 0; i < nconn; i++)
     mw__probe_conn_free(&conns[i]);
   mw__free(conns);

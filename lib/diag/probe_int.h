@@ -184,7 +184,10 @@ void mw__probe_on_connect_failure(struct probe_conn *c, mw_status st);
 
 /* Drives the n connections until each is done or past its deadline.
  * MW_OK, MW_E_NOMEM, or MW_E_INTERNAL (poll() failed). */
-mw_status mw__probe_loop(struct probe_conn *conns, size_t n);
+/* Runs conns until each is done; started is when their deadlines were set
+ * (the time spent starting them counts as the loop's own, see
+ * probe_loop.c). */
+mw_status mw__probe_loop(struct probe_conn *conns, size_t n, int64_t started);
 
 /* -- probe_discover.c ----------------------------------------------------- */
 
