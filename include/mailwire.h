@@ -21,6 +21,28 @@
  * (OPENSSL_cleanse) when freed, never written to the trace, and never sent
  * over an unencrypted connection unless mw_options_set_allow_insecure_auth()
  * says so.
+ *
+ * Conventions (the API reference, `cmake --build build --target apidoc`,
+ * is generated from these comments; each function says where it departs
+ * from them):
+ *   Since       every function carries the version that added it: 0.1,
+ *               or 0.2 for what CHANGES.md lists as new.
+ *   Absent      a value that is not there reads "" (strings: an empty
+ *               string, never NULL) or 0 (numbers), written "when
+ *               absent"; a function that returns NULL instead says
+ *               "NULL when ...".
+ *   Ownership   a handle from *_new(), *_open() or *_run() is the
+ *               caller's, freed with the matching *_free(); every
+ *               *_free() accepts NULL (a no-op).  Strings and arrays a
+ *               function returns are borrowed from the handle until the
+ *               next call on it or its free, unless it says "static"
+ *               (valid for ever) or "free with mw_free()".  Arguments
+ *               are copied unless a function says it keeps them.
+ *   Errors      a function returning mw_status lists the statuses it
+ *               returns; the detail is in the handle's mw_error
+ *               (mw_smtp_error() and the like).  Setters leave the
+ *               object unchanged on MW_E_INVALID.  An accessor's index
+ *               out of range reads as the absent value.
  */
 #ifndef MAILWIRE_H
 #define MAILWIRE_H
@@ -121,7 +143,8 @@ typedef enum mw_category {
 
 const char *mw_status_name(mw_status st);    /**< static storage @since 0.1 */
 const char *mw_status_message(mw_status st); /**< static storage @since 0.1 */
-const char *mw_category_name(mw_category c); /**< "dns", "tls", ... static @since 0.1 */
+const char *mw_category_name(mw_category c); /**< "dns", "tls", ... static
+                                                  @since 0.1 */
 
 /* ------------------------------------------------------------------------
  * mw_error: the one error type.  Borrowed from its session; valid until
@@ -130,7 +153,8 @@ const char *mw_category_name(mw_category c); /**< "dns", "tls", ... static @sinc
 typedef struct mw_error mw_error;
 
 
-/** The status of the failure, MW_OK when the last call succeeded.  A NULL e reads as MW_OK.
+/** The status of the failure, MW_OK when the last call succeeded.  A NULL e
+ * reads as MW_OK.
  * @since 0.1
  */
 mw_status mw_error_status(const mw_error *e);
@@ -149,7 +173,7 @@ const char *mw_error_message(const mw_error *e);
  * @since 0.1
  */
 int mw_error_reply_code(const mw_error *e);
-/** The enhanced status code ("5.7.8") or "" when none.
+/** The enhanced status code ("5.7.8") or "" when absent.
  * @since 0.1
  */
 const char *mw_error_enhanced_code(const mw_error *e);
@@ -159,7 +183,7 @@ const char *mw_error_enhanced_code(const mw_error *e);
  * @since 0.1
  */
 const char *mw_error_server_text(const mw_error *e);
-/** The recipient the error is about, or "" when none.
+/** The recipient the error is about, or "" when absent.
  * @since 0.1
  */
 const char *mw_error_recipient(const mw_error *e);
@@ -227,7 +251,8 @@ typedef enum mw_protocol {
   MW_PROTOCOL_POP3,
   MW_PROTOCOL_IMAP
 } mw_protocol;
-const char *mw_protocol_name(mw_protocol p); /**< "smtp", "pop3", "imap" @since 0.2 */
+const char *mw_protocol_name(mw_protocol p); /**< "smtp", "pop3", "imap"
+                                                  @since 0.2 */
 
 /** One-time library set-up (OpenSSL, GNU SASL, c-ares).  Returns MW_OK or
  * MW_E_INTERNAL.
@@ -235,7 +260,8 @@ const char *mw_protocol_name(mw_protocol p); /**< "smtp", "pop3", "imap" @since 
  */
 mw_status mw_global_init(void);
 
-/** Releases what mw_global_init() set up; call it once, after every handle is freed.  A no-op when mw_global_init() did not run.
+/** Releases what mw_global_init() set up; call it once, after every handle is
+ * freed.  A no-op when mw_global_init() did not run.
  * @since 0.1
  */
 void mw_global_cleanup(void);
@@ -266,7 +292,8 @@ mw_status mw_options_set_server(mw_options *o, const char *host,
  */
 mw_status mw_options_set_server_string(mw_options *o, const char *hostport);
 
-/** The TLS mode (default MW_TLS_AUTO).  MW_E_INVALID for a value outside the enum.
+/** The TLS mode (default MW_TLS_AUTO).  MW_E_INVALID for a value outside the
+ * enum.
  * @since 0.1
  */
 mw_status mw_options_set_tls_mode(mw_options *o, mw_tls_mode mode);
@@ -374,7 +401,8 @@ mw_status mw_options_set_tls_fingerprint(mw_options *o, const char *hex);
  */
 mw_status mw_options_set_tls_insecure(mw_options *o, bool insecure);
 
-/** The lowest and highest TLS versions to negotiate; MW_TLS_VERSION_DEFAULT leaves that end to the library's default.
+/** The lowest and highest TLS versions to negotiate; MW_TLS_VERSION_DEFAULT
+ * leaves that end to the library's default.
  * @since 0.1
  */
 mw_status mw_options_set_tls_versions(mw_options *o, mw_tls_version min,
@@ -414,7 +442,8 @@ mw_status mw_options_set_tls_server_name(mw_options *o, const char *name);
  * more, each signed by the CA that issued the certificates it lists).
  * With a CRL file set, a certificate it lists is refused (MW_E_CERT;
  * doctor's cause "cert_revoked"), and so is one whose issuer has no
- * current CRL in the file (cause "cert_crl_unusable").  Only the server's own certificate is checked (not the
+ * current CRL in the file (cause "cert_crl_unusable").  Only the server's
+ * own certificate is checked (not the
  * intermediates).  NULL turns checking off.  The file is read when the
  * session connects; an unreadable one is MW_E_INVALID then.
  * @since 0.2
@@ -501,7 +530,9 @@ mw_status mw_options_set_pipelining(mw_options *o, bool enable);
  */
 mw_status mw_options_set_chunking(mw_options *o, bool enable);
 
-/** The trace callback: fn(user, kind, elapsed_ms, text) for each protocol event (see mw_trace_fn); fn NULL turns tracing off.  It replaces mw_options_set_trace_fd() (and that replaces it).
+/** The trace callback: fn(user, kind, elapsed_ms, text) for each protocol
+ * event (see mw_trace_fn); fn NULL turns tracing off.  It replaces
+ * mw_options_set_trace_fd() (and that replaces it).
  * @since 0.1
  */
 mw_status mw_options_set_trace(mw_options *o, mw_trace_fn fn, void *user);
@@ -585,7 +616,7 @@ bool mw_smtp_has_capability(const mw_smtp *s, const char *keyword);
  * @since 0.1
  */
 const char *mw_smtp_capability_param(const mw_smtp *s, const char *keyword);
-/** SIZE limit advertised by the server; 0 when none.
+/** SIZE limit advertised by the server; 0 when absent.
  * @since 0.1
  */
 uint64_t mw_smtp_size_limit(const mw_smtp *s);
@@ -735,13 +766,13 @@ typedef mw_status (*mw_read_fn)(void *user, char *buf, size_t len,
 
 /** What the message is, so MAIL FROM carries the right parameters. */
 typedef struct mw_message_info {
-  uint64_t size;      /**< approximate size in bytes, 0 if unknown (SIZE=) */
+  uint64_t size;      /**< approximate size in bytes, 0 when unknown (SIZE=) */
   bool has_8bit;      /**< a byte >= 0x80 appears: BODY=8BITMIME */
   bool needs_smtputf8;/**< UTF-8 in headers or addresses: SMTPUTF8 */
-  size_t longest_line; /**< bytes, without the line ending; 0 if unknown.
+  size_t longest_line; /**< bytes, without the line ending; 0 when unknown.
                           Over 998 is refused (RFC 5321 4.5.3.1.6). */
   uint64_t long_line;  /**< the 1-based number of the first line over 998
-                          bytes, where the scan stopped; 0 if none */
+                          bytes, where the scan stopped; 0 when absent */
   bool binary;         /**< the message must go byte for byte: BODY=
                           BINARYMIME in BDAT chunks (RFC 3030), its line
                           endings left as they are.  The scan sets it when
@@ -801,7 +832,7 @@ const char *mw_result_recipient_text(const mw_result *r, size_t i);
 /** @} */
 /** @{ */
 /** The final reply to the data (code and text), and the queue id parsed
- * from it ("queued as ABC123" and common variants) or "" when none.
+ * from it ("queued as ABC123" and common variants) or "" when absent.
  * @since 0.1
  */
 int mw_result_final_code(const mw_result *r);
@@ -879,7 +910,8 @@ typedef struct mw_compose mw_compose;
  */
 mw_compose *mw_compose_new(void);
 
-/** Frees c and what it holds (its temporary file, files opened for attachments).  NULL is a no-op.
+/** Frees c and what it holds (its temporary file, files opened for
+ * attachments).  NULL is a no-op.
  * @since 0.1
  */
 void mw_compose_free(mw_compose *c);
@@ -1005,12 +1037,15 @@ mw_status mw_compose_write_fd(mw_compose *c, int fd);
  */
 mw_status mw_compose_set_7bit(mw_compose *c, bool on);
 
-/** Writes the message once to an unlinked temporary file and rewinds it (see mw_compose_write_fd() above); *size (may be NULL) gets its length.  Returns MW_OK, MW_E_MESSAGE, MW_E_IO, MW_E_INVALID, MW_E_NOMEM.
+/** Writes the message once to an unlinked temporary file and rewinds it (see
+ * mw_compose_write_fd() above); *size (may be NULL) gets its length.  Returns
+ * MW_OK, MW_E_MESSAGE, MW_E_IO, MW_E_INVALID, MW_E_NOMEM.
  * @since 0.2
  */
 mw_status mw_compose_open(mw_compose *c, uint64_t *size);
 
-/** A mw_read_fn (user = the mw_compose) reading the file mw_compose_open() wrote.  MW_OK or MW_E_IO.
+/** A mw_read_fn (user = the mw_compose) reading the file mw_compose_open()
+ * wrote.  MW_OK or MW_E_IO.
  * @since 0.2
  */
 mw_status mw_compose_read(void *user, char *buf, size_t len, size_t *got);
@@ -1158,7 +1193,7 @@ const mw_cause *mw_cause_list(size_t *count);
  * owned by the caller's mw_explanation (valid while it lives). */
 typedef struct mw_explanation {
   int code;              /**< 0 when only an enhanced code was given */
-  char enhanced[16];     /**< "" when none */
+  char enhanced[16];     /**< "" when absent */
   const char *cause_id;  /**< the catalogue id it maps to */
   const char *meaning;   /**< what the server says, in plain words */
   const char *advice;    /**< what to do (with setting tokens: see
@@ -1166,7 +1201,7 @@ typedef struct mw_explanation {
   const char *provider;  /**< "Gmail", "Microsoft 365", ... or NULL */
   bool temporary;        /**< 4xx / x.x.x with class 4: retry later */
   /** Since 0.2: "SMTP", "IMAP" or "POP3", and the response code of a POP3
-   * or IMAP response ("AUTHENTICATIONFAILED", "IN-USE"), "" when none. */
+   * or IMAP response ("AUTHENTICATIONFAILED", "IN-USE"), "" when absent. */
   const char *protocol;
   char response_code[32]; /**< the POP3 or IMAP response code, "" */
 } mw_explanation;
@@ -1234,7 +1269,9 @@ size_t mw_report_check_count(const mw_report *r);
 const char *mw_report_check_layer(const mw_report *r, size_t i);
 
 /** @{ */
-/** Check i: its outcome, its duration in milliseconds, and its evidence (a sentence with setting tokens, borrowed until mw_report_free()).  An index out of range reads as MW_CHECK_SKIPPED, 0 and "".
+/** Check i: its outcome, its duration in milliseconds, and its evidence (a
+ * sentence with setting tokens, borrowed until mw_report_free()).  An index
+ * out of range reads as MW_CHECK_SKIPPED, 0 and "".
  * @since 0.1
  */
 mw_check_status mw_report_check_status(const mw_report *r, size_t i);
@@ -1242,7 +1279,8 @@ double mw_report_check_ms(const mw_report *r, size_t i);
 const char *mw_report_check_evidence(const mw_report *r, size_t i);
 /** @} */
 
-/** The name of a check status: "ok", "warn", "fail", "skipped" (static storage).
+/** The name of a check status: "ok", "warn", "fail", "skipped" (static
+ * storage).
  * mw_check_status_name(): "ok", "warn"...
  * @since 0.1
  */
@@ -1450,7 +1488,7 @@ bool mw_probe_best_of(const mw_probe *p, const char *protocol,
  * "SYS/PERM", "IN-USE", ...) mw_error_response_code().
  * ---------------------------------------------------------------------- */
 
-/** The response code in brackets of the server's refusal, "" when none.
+/** The response code in brackets of the server's refusal, "" when absent.
  * @since 0.2
  */
 const char *mw_error_response_code(const mw_error *e);
@@ -1463,9 +1501,11 @@ typedef mw_status (*mw_write_fn)(void *user, const char *data, size_t len);
 typedef struct mw_pop3 mw_pop3;
 
 mw_pop3 *mw_pop3_new(const mw_options *o); /**< NULL on OOM @since 0.2 */
-void mw_pop3_free(mw_pop3 *p);             /**< closes without QUIT @since 0.2 */
+void mw_pop3_free(mw_pop3 *p);             /**< closes without QUIT @since
+                                                0.2 */
 
-/** The last failure (never NULL; MW_OK after a success).  Borrowed until the next call on p.
+/** The last failure (never NULL; MW_OK after a success).  Borrowed until the
+ * next call on p.
  * @since 0.2
  */
 const mw_error *mw_pop3_error(const mw_pop3 *p);
@@ -1486,7 +1526,9 @@ const mw_error *mw_pop3_error(const mw_pop3 *p);
 mw_status mw_pop3_connect(mw_pop3 *p);
 
 /** @{ */
-/** The capabilities heard last (CAPA, again after STLS), whether the connection is encrypted, and the greeting text (borrowed until mw_pop3_free()).
+/** The capabilities heard last (CAPA, again after STLS), whether the
+ * connection is encrypted, and the greeting text (borrowed until
+ * mw_pop3_free()).
  * @since 0.2
  */
 bool mw_pop3_has_capability(const mw_pop3 *p, const char *keyword);
@@ -1538,7 +1580,8 @@ mw_status mw_pop3_retrieve_many(mw_pop3 *p, const unsigned *numbers,
 mw_status mw_pop3_top(mw_pop3 *p, unsigned number, unsigned lines,
                       mw_write_fn write, void *user);
 
-/** DELE: marks message number for deletion when the session ends with mw_pop3_quit().
+/** DELE: marks message number for deletion when the session ends with
+ * mw_pop3_quit().
  * mw_pop3_delete(): DELE
  * @since 0.2
  */
@@ -1577,9 +1620,11 @@ mw_status mw_pop3_quit(mw_pop3 *p);
 typedef struct mw_imap mw_imap;
 
 mw_imap *mw_imap_new(const mw_options *o); /**< NULL on OOM @since 0.2 */
-void mw_imap_free(mw_imap *m);             /**< closes without LOGOUT @since 0.2 */
+void mw_imap_free(mw_imap *m);             /**< closes without LOGOUT @since
+                                                0.2 */
 
-/** The last failure (never NULL; MW_OK after a success).  Borrowed until the next call on m.
+/** The last failure (never NULL; MW_OK after a success).  Borrowed until the
+ * next call on m.
  * @since 0.2
  */
 const mw_error *mw_imap_error(const mw_imap *m);
@@ -1592,7 +1637,9 @@ const mw_error *mw_imap_error(const mw_imap *m);
 mw_status mw_imap_connect(mw_imap *m);
 
 /** @{ */
-/** The capabilities heard last (again after STARTTLS and login), whether the connection is encrypted, and the greeting text (borrowed until mw_imap_free()).
+/** The capabilities heard last (again after STARTTLS and login), whether the
+ * connection is encrypted, and the greeting text (borrowed until
+ * mw_imap_free()).
  * @since 0.2
  */
 bool mw_imap_has_capability(const mw_imap *m, const char *capability);
@@ -1606,7 +1653,7 @@ const char *mw_imap_greeting(const mw_imap *m);
  */
 const char *mw_imap_auth_mechanism(const mw_imap *m);
 /** The text of the last [ALERT] the server sent (shown to the user, RFC
- * 3501 7.1), "" when none.
+ * 3501 7.1), "" when absent.
  * @since 0.2
  */
 const char *mw_imap_alert(const mw_imap *m);
@@ -1669,7 +1716,7 @@ typedef struct mw_imap_summary {
   uint32_t uid;        /**< its UID */
   uint64_t size;       /**< RFC822.SIZE */
   const char *flags;   /**< "\\Seen \\Flagged" */
-  const char *date;    /**< the envelope's Date, "" when none */
+  const char *date;    /**< the envelope's Date, "" when absent */
   const char *from;    /**< "Name <addr>" of the first From, "" */
   const char *subject; /**< decoded as sent (RFC 2047 left as is), "" */
 } mw_imap_summary;
@@ -1894,7 +1941,8 @@ void mw_fetch_state_free(mw_fetch_state *st);
  */
 mw_status mw_fetch_state_close(mw_fetch_state *st);
 
-/** The last failure (never NULL; MW_OK after a success).  Borrowed until the next call on st.
+/** The last failure (never NULL; MW_OK after a success).  Borrowed until the
+ * next call on st.
  * @since 0.2
  */
 const mw_error *mw_fetch_state_error(const mw_fetch_state *st);
