@@ -6,8 +6,8 @@ e-mail addresses ("alice@example.org"), placeholders ("<redacted>",
 "Name <addr>") and HTML in examples.  Doxygen would read "@example" as a
 command and "<redacted>" as an HTML tag, so inside /** */ comments this
 escapes every '@' that does not start one of the commands the header uses,
-and every '<' and '>' (but the "/**<" marker).  Nothing else changes: line
-numbers stay those of the header.
+every '<' and '>' (but the "/**<" marker) and '#', outside quoted
+strings.  Nothing else changes: line numbers stay those of the header.
 """
 import re
 import sys
@@ -15,13 +15,27 @@ import sys
 COMMANDS = ("since", "deprecated", "file", "{", "}")
 
 
+def escape_outside_quotes(text):
+    text = re.sub(r"@(?!(?:%s)(?![A-Za-z]))" %
+                  "|".join(re.escape(c) for c in COMMANDS), r"\\@", text)
+    text = text.replace("<", "\\<").replace(">", "\\>")
+    return text.replace("#", "\\#")  # "#if" is not a link request
+
+
 def escape(comment):
     head = "/**<" if comment.startswith("/**<") else "/**"
     body = comment[len(head):-2]
-    body = re.sub(r"@(?!(?:%s)(?![A-Za-z]))" %
-                  "|".join(re.escape(c) for c in COMMANDS), r"\\@", body)
-    body = body.replace("<", "\\<").replace(">", "\\>")
-    return head + body + "*/"
+    # Doxygen takes text in double quotes as it is (an escape there would
+    # show), so only the text between quoted strings is escaped; a quote
+    # does not run past the end of its line.
+    out = []
+    for line in body.split("\n"):
+        parts = re.split(r'(?<!\\)"', line)  # \" is not a quote
+        if len(parts) % 2 == 0:  # an unbalanced quote: not a string
+            parts = [line]
+        out.append('"'.join(p if i % 2 else escape_outside_quotes(p)
+                            for i, p in enumerate(parts)))
+    return head + "\n".join(out) + "*/"
 
 
 def main():

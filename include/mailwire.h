@@ -1,4 +1,4 @@
-/*
+/** @file
  * mailwire.h - the public API of libmailwire.
  *
  * This header is the specification: every function says what it returns,
@@ -55,25 +55,32 @@
 extern "C" {
 #endif
 
-/* Marks a function kept under an old name (see "Deprecated names" at the
- * end of this header).  Since 0.2 */
+/** Marks a function kept under an old name (see "Deprecated names" at the
+ * end of this header): the compiler warns where it is used.  @since 0.2 */
 #if defined(__GNUC__) || defined(__clang__)
 #define MW_DEPRECATED(msg) __attribute__((deprecated(msg)))
 #else
-#define MW_DEPRECATED(msg)
+#define MW_DEPRECATED(msg) /**< without the attribute: nothing */
 #endif
 
+/** @{ */
+/** The version this header belongs to: major, minor, patch and the
+ * string of the three ("0.1.0"); mw_version() gives the library's.
+ * @since 0.1 */
 #define MW_VERSION_MAJOR 0
 #define MW_VERSION_MINOR 1
 #define MW_VERSION_PATCH 0
 #define MW_VERSION_STRING "0.1.0"
-/* The version as one number, 0xMMmmpp (0.1.0 is 0x000100), for
+/** @} */
+/** @{ */
+/** The version as one number, 0xMMmmpp (0.1.0 is 0x000100), for
  * compile-time checks: #if MW_VERSION_NUM >= MW_VERSION_AT(0, 2, 0).
- * Since 0.1 */
+ * @since 0.1 */
 #define MW_VERSION_AT(major, minor, patch)                                  \
   (((major) << 16) | ((minor) << 8) | (patch))
 #define MW_VERSION_NUM                                                      \
   MW_VERSION_AT(MW_VERSION_MAJOR, MW_VERSION_MINOR, MW_VERSION_PATCH)
+/** @} */
 
 /** Returns the library's version string (static storage).
  * @since 0.1
@@ -85,6 +92,7 @@ const char *mw_version(void);
  * mw_status_name() gives the stable identifier ("MW_E_AUTH"),
  * mw_status_message() a one-line human text.
  * ---------------------------------------------------------------------- */
+/** What a call returned: MW_OK or the kind of failure.  @since 0.1 */
 typedef enum mw_status {
   MW_OK = 0,
   MW_E_NOMEM = 1,          /**< out of memory */
@@ -150,6 +158,8 @@ const char *mw_category_name(mw_category c); /**< "dns", "tls", ... static
  * mw_error: the one error type.  Borrowed from its session; valid until
  * the next call on that session.
  * ---------------------------------------------------------------------- */
+/** The last failure of a handle (opaque; read with mw_error_*()).
+ * @since 0.1 */
 typedef struct mw_error mw_error;
 
 
@@ -199,6 +209,7 @@ bool mw_error_is_temporary(const mw_error *e);
  * the client's lines and in the server's (an echo of them, raw, base64
  * or decoded, is cut out).
  * ---------------------------------------------------------------------- */
+/** What a trace event is about.  @since 0.1 */
 typedef enum mw_trace_kind {
   MW_TRACE_NET = 0,   /**< resolving, connecting, closing */
   MW_TRACE_TLS,       /**< handshake, version, cipher, certificate */
@@ -217,6 +228,7 @@ typedef void (*mw_trace_fn)(void *user, mw_trace_kind kind,
 /* ------------------------------------------------------------------------
  * Options.
  * ---------------------------------------------------------------------- */
+/** When TLS starts (mw_options_set_tls_mode()).  @since 0.1 */
 typedef enum mw_tls_mode {
   MW_TLS_AUTO = 0,          /**< the protocol's implicit port (465, 995,
                                993) -> implicit, else STARTTLS required */
@@ -229,18 +241,24 @@ typedef enum mw_tls_mode {
                                the only one probed.  Since 0.1 */
 } mw_tls_mode;
 
+/** A TLS protocol version (mw_options_set_tls_versions()).
+ * @since 0.1 */
 typedef enum mw_tls_version {
   MW_TLS_VERSION_DEFAULT = 0,
   MW_TLS_VERSION_1_2,
   MW_TLS_VERSION_1_3
 } mw_tls_version;
 
+/** The address family to connect over (mw_options_set_family()).
+ * @since 0.1 */
 typedef enum mw_family {
   MW_FAMILY_ANY = 0,
   MW_FAMILY_IPV4,
   MW_FAMILY_IPV6
 } mw_family;
 
+/** How to connect (opaque): mw_options_new(), mw_options_set_*(),
+ * mw_options_free().  @since 0.1 */
 typedef struct mw_options mw_options;
 
 /** The protocol a server is spoken to in: it sets the default ports (SMTP
@@ -273,7 +291,6 @@ void mw_global_cleanup(void);
 mw_options *mw_options_new(void);
 
 /** Frees o; the password and token it holds are wiped.  NULL is a no-op.
- * mw_options_free(): NULL is a no-op
  * @since 0.1
  */
 void mw_options_free(mw_options *o);
@@ -547,6 +564,8 @@ mw_status mw_options_set_trace(mw_options *o, mw_trace_fn fn, void *user);
  */
 mw_status mw_options_set_trace_fd(mw_options *o, int fd);
 
+/** The progress callback of mw_options_set_progress() (see there).
+ * @since 0.2 */
 typedef void (*mw_progress_fn)(void *user, uint64_t sent, uint64_t total);
 
 /**
@@ -575,6 +594,8 @@ const char *mw_auth_supported_mechanisms(void);
 /* ------------------------------------------------------------------------
  * SMTP session.
  * ---------------------------------------------------------------------- */
+/** One SMTP session (opaque): mw_smtp_new() ... mw_smtp_free().
+ * @since 0.1 */
 typedef struct mw_smtp mw_smtp;
 
 /** Creates a session; the options are copied (later changes to o do not
@@ -713,6 +734,7 @@ enum {
   MW_DSN_NOTIFY_FAILURE = 4,
   MW_DSN_NOTIFY_DELAY = 8
 };
+/** RET= of a DSN request (mw_envelope_set_dsn()).  @since 0.2 */
 typedef enum mw_dsn_ret {
   MW_DSN_RET_DEFAULT = 0, /**< no RET: the server chooses */
   MW_DSN_RET_FULL,        /**< the whole message in a failure report */
@@ -801,6 +823,7 @@ mw_status mw_message_info_scan_reader(mw_message_info *info, mw_read_fn read,
 
 /** Per-message outcome. */
 typedef struct mw_result mw_result;
+/** What became of one message (mw_result_delivery()).  @since 0.1 */
 typedef enum mw_delivery {
   MW_DELIVERY_ACCEPTED = 0,  /**< the server took responsibility (250) */
   MW_DELIVERY_REFUSED,       /**< the server refused it: nothing sent */
@@ -850,7 +873,6 @@ double mw_result_elapsed_ms(const mw_result *r);
 uint64_t mw_result_bytes_sent(const mw_result *r);
 
 /** Frees r.  NULL is a no-op.
- * mw_result_free(): NULL is a no-op
  * @since 0.1
  */
 void mw_result_free(mw_result *r);
@@ -901,6 +923,8 @@ mw_status mw_smtp_quit(mw_smtp *s);
  * HTML alternative, attachments and inline parts, or starts from a
  * ready-made message (see mw_compose_set_message_fd).
  * ---------------------------------------------------------------------- */
+/** A message being composed (opaque): mw_compose_new() ...
+ * mw_compose_free().  @since 0.1 */
 typedef struct mw_compose mw_compose;
 /** NULL on OOM.  Since 0.2 the composer is a module loaded by the first
  * call (libmailwire-mime.so.VERSION, next to libmailwire; see README):
@@ -1072,6 +1096,8 @@ mw_status mw_compose_read(void *user, char *buf, size_t len, size_t *got);
  * grows when a setting is added (a renderer must accept ids it does not
  * know, e.g. by returning -1 for the default).
  * ---------------------------------------------------------------------- */
+/** A setting named by a token in library texts (see above).
+ * @since 0.2 */
 typedef enum mw_setting {
   MW_SETTING_SERVER = 0,      /**< server           mw_options_set_server */
   MW_SETTING_TLS,             /**< tls              mw_options_set_tls_mode */
@@ -1220,6 +1246,7 @@ mw_status mw_explain(const char *reply_text, mw_explanation *out);
  * greeting, TLS mode, certificate, EHLO, AUTH, envelope) and name one
  * cause from the catalogue with its evidence and fix.  Since 0.1
  * ---------------------------------------------------------------------- */
+/** The outcome of one doctor check.  @since 0.1 */
 typedef enum mw_check_status {
   MW_CHECK_OK = 0,
   MW_CHECK_WARN,
@@ -1227,6 +1254,8 @@ typedef enum mw_check_status {
   MW_CHECK_SKIPPED
 } mw_check_status;
 
+/** Doctor's report (opaque): mw_doctor_run() ... mw_report_free().
+ * @since 0.1 */
 typedef struct mw_report mw_report;
 
 /** Runs the checks against the server of o, with its TLS mode, timeouts,
@@ -1281,7 +1310,6 @@ const char *mw_report_check_evidence(const mw_report *r, size_t i);
 
 /** The name of a check status: "ok", "warn", "fail", "skipped" (static
  * storage).
- * mw_check_status_name(): "ok", "warn"...
  * @since 0.1
  */
 const char *mw_check_status_name(mw_check_status st);
@@ -1325,6 +1353,8 @@ mw_protocol mw_report_protocol(const mw_report *r);
  * greeting timeout: the whole probe costs about one greeting timeout, not
  * the sum of them.  No credentials are sent; EHLO and QUIT only.
  * ---------------------------------------------------------------------- */
+/** A probe's findings (opaque): mw_probe_run() ... mw_probe_free().
+ * @since 0.1 */
 typedef struct mw_probe mw_probe;
 
 /** Probes target with o's timeouts, TLS policy (CA file, pin, insecure,
@@ -1430,8 +1460,8 @@ bool mw_probe_best(const mw_probe *p, size_t *index);
  */
 double mw_probe_total_ms(const mw_probe *p);
 
-#define MW_PROBE_IMAP 1u
-#define MW_PROBE_POP3 2u
+#define MW_PROBE_IMAP 1u /**< mw_probe_run_incoming(): IMAP */
+#define MW_PROBE_POP3 2u /**< mw_probe_run_incoming(): POP3 */
 
 /** Incoming servers (since 0.2): which IMAP and POP3 ports and TLS modes
  * work.  protocols: MW_PROBE_IMAP, MW_PROBE_POP3 or both.  For a name,
@@ -1582,13 +1612,11 @@ mw_status mw_pop3_top(mw_pop3 *p, unsigned number, unsigned lines,
 
 /** DELE: marks message number for deletion when the session ends with
  * mw_pop3_quit().
- * mw_pop3_delete(): DELE
  * @since 0.2
  */
 mw_status mw_pop3_delete(mw_pop3 *p, unsigned number);
 
 /** RSET: unmarks every message marked for deletion.
- * mw_pop3_reset(): RSET
  * @since 0.2
  */
 mw_status mw_pop3_reset(mw_pop3 *p);
@@ -1681,6 +1709,7 @@ mw_status mw_imap_select(mw_imap *m, const char *mailbox, bool read_only,
  */
 mw_status mw_imap_status_of(mw_imap *m, const char *mailbox,
                             mw_imap_status *st);
+/** The callback of mw_imap_list(): one mailbox.  @since 0.2 */
 typedef mw_status (*mw_imap_list_fn)(void *user, const char *name,
                                      char delimiter, const char *flags);
 
@@ -1720,6 +1749,7 @@ typedef struct mw_imap_summary {
   const char *from;    /**< "Name <addr>" of the first From, "" */
   const char *subject; /**< decoded as sent (RFC 2047 left as is), "" */
 } mw_imap_summary;
+/** The callback of mw_imap_fetch_summary(): one message.  @since 0.2 */
 typedef mw_status (*mw_imap_summary_fn)(void *user,
                                         const mw_imap_summary *s);
 /** UID FETCH (UID FLAGS RFC822.SIZE ENVELOPE) of uids.
@@ -1788,8 +1818,11 @@ mw_status mw_imap_logout(mw_imap *m);
  * (naming the file or the command and the system error) in the handle's
  * mw_error.  One handle is used by one thread at a time.
  * ---------------------------------------------------------------------- */
+/** A local store (opaque): mw_store_open() ... mw_store_free().
+ * @since 0.2 */
 typedef struct mw_store mw_store;
 
+/** What a store writes to.  @since 0.2 */
 typedef enum mw_store_kind {
   MW_STORE_MAILDIR = 1, /**< target: a Maildir directory (created if missing) */
   MW_STORE_MBOX = 2,    /**< target: an mbox file (created if missing) */
@@ -1912,8 +1945,11 @@ mw_status mw_store_sync(mw_store *s);
  * ignored; any other damage is an error naming the file and the line.
  * The file is locked (fcntl) while open.
  * ---------------------------------------------------------------------- */
+/** The fetch state of one account and mailbox (opaque):
+ * mw_fetch_state_open() ... mw_fetch_state_free().  @since 0.2 */
 typedef struct mw_fetch_state mw_fetch_state;
 
+/** Which ids a fetch state records.  @since 0.2 */
 typedef enum mw_fetch_state_kind {
   MW_FETCH_STATE_IMAP = 1, /**< ids are UIDs: decimal 1..4294967295 */
   MW_FETCH_STATE_POP3 = 2  /**< ids are UIDLs: 1..70 bytes 0x21..0x7E */
@@ -2033,6 +2069,8 @@ uint64_t mw_fetch_state_count(const mw_fetch_state *st);
  * (mw_conn_is_open() then says false).  One handle is used by one thread
  * at a time.
  * ---------------------------------------------------------------------- */
+/** A line session (opaque): mw_conn_new() ... mw_conn_free().
+ * @since 0.2 */
 typedef struct mw_conn mw_conn;
 
 /** Copies o (protocol, server, TLS, proxy, timeouts, credentials, trace).
