@@ -4,7 +4,8 @@
 Runs Doxygen with the API reference's configuration (output in WORKDIR)
 and fails on any warning (an undocumented function, a broken command),
 then checks in its XML output that every function HEADER declares is
-documented and carries @since.  Exits 77 (skipped) when DOXYGEN is empty:
+documented and carries @since, that each one returning mw_status names
+its statuses, and each one returning a pointer says whose it is.  Exits 77 (skipped) when DOXYGEN is empty:
 scripts/setup.sh installs doxygen, so CI runs it.
 """
 import glob
@@ -49,6 +50,7 @@ def main(argv):
               (proc.returncode, len(warnings.splitlines())))
         return 1
     documented, since = set(), set()
+    no_errors, no_ownership = [], []
     for xml in glob.glob(os.path.join(work, "xml", "*.xml")):
         for m in ET.parse(xml).iter("memberdef"):
             if m.get("kind") != "function":
@@ -61,6 +63,16 @@ def main(argv):
             for s in m.iter("simplesect"):
                 if s.get("kind") == "since":
                     since.add(name)
+            rtype = "".join(m.find("type").itertext())
+            # Error behaviour: a function returning mw_status names the
+            # statuses it returns; ownership: one returning a pointer says
+            # whose it is and for how long.
+            if "mw_status" in rtype and not re.search(r"MW_(OK|E_)", desc):
+                no_errors.append(name)
+            if "*" in rtype and not re.search(
+                    r"[Bb]orrowed|static|[Ff]ree|owned|[Oo]wnership|until|"
+                    r"NULL", desc):
+                no_ownership.append(name)
     declared = header_functions(header)
     missing = sorted(declared - documented)
     no_since = sorted(declared - since)
@@ -69,6 +81,10 @@ def main(argv):
     if len(declared) < 100 or missing or no_since:
         print("FAIL: undocumented: %s; without @since: %s" %
               (missing, no_since))
+        return 1
+    if no_errors or no_ownership:
+        print("FAIL: no statuses named: %s; no ownership said: %s" %
+              (sorted(no_errors), sorted(no_ownership)))
         return 1
     print("OK: %s" % os.path.join(work, "html", "index.html"))
     return 0

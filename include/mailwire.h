@@ -176,6 +176,7 @@ mw_category mw_error_category(const mw_error *e);
 /** A human sentence saying what failed and why.  Never contains secrets.
  * Settings it names are tokens ("use {tls=implicit}"): show it through
  * mw_render_settings() (since 0.2).
+ * Ownership: borrowed with the mw_error, until the next call on its handle.
  * @since 0.1
  */
 const char *mw_error_message(const mw_error *e);
@@ -184,16 +185,19 @@ const char *mw_error_message(const mw_error *e);
  */
 int mw_error_reply_code(const mw_error *e);
 /** The enhanced status code ("5.7.8") or "" when absent.
+ * Ownership: borrowed with the mw_error, until the next call on its handle.
  * @since 0.1
  */
 const char *mw_error_enhanced_code(const mw_error *e);
 /** The server's reply text (lines joined by '\n', code stripped) or "".
  * Anything the session's password, token or SASL payloads would have put
  * in it (a server echoing them, raw or decoded) reads "<redacted>".
+ * Ownership: borrowed with the mw_error, until the next call on its handle.
  * @since 0.1
  */
 const char *mw_error_server_text(const mw_error *e);
 /** The recipient the error is about, or "" when absent.
+ * Ownership: borrowed with the mw_error, until the next call on its handle.
  * @since 0.1
  */
 const char *mw_error_recipient(const mw_error *e);
@@ -269,8 +273,10 @@ typedef enum mw_protocol {
   MW_PROTOCOL_POP3,
   MW_PROTOCOL_IMAP
 } mw_protocol;
-const char *mw_protocol_name(mw_protocol p); /**< "smtp", "pop3", "imap"
-                                                  @since 0.2 */
+/** The name of p: "smtp", "pop3", "imap" (static storage).
+ * @since 0.2
+ */
+const char *mw_protocol_name(mw_protocol p);
 
 /** One-time library set-up (OpenSSL, GNU SASL, c-ares).  Returns MW_OK or
  * MW_E_INTERNAL.
@@ -300,11 +306,15 @@ void mw_options_free(mw_options *o);
 
 /** port 0 means the protocol's default: for SMTP 465 with MW_TLS_IMPLICIT,
  * 587 otherwise; POP3 995 / 110; IMAP 993 / 143.
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_server(mw_options *o, const char *host,
                                 unsigned port);
 /** Parses "host", "host:port", "[v6addr]" or "[v6addr]:port".
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_server_string(mw_options *o, const char *hostport);
@@ -316,12 +326,16 @@ mw_status mw_options_set_server_string(mw_options *o, const char *hostport);
 mw_status mw_options_set_tls_mode(mw_options *o, mw_tls_mode mode);
 /** @{ */
 /** Since 0.2: the protocol (MW_PROTOCOL_SMTP by default).
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.2
  */
 mw_status mw_options_set_protocol(mw_options *o, mw_protocol p);
 mw_protocol mw_options_protocol(const mw_options *o);
 /** @} */
 /** Since 0.2: the IMAP mailbox to open (UTF-8; "INBOX" by default).
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.2
  */
 mw_status mw_options_set_mailbox(mw_options *o, const char *mailbox);
@@ -338,6 +352,7 @@ mw_status mw_options_set_mailbox(mw_options *o, const char *mailbox);
 mw_status mw_options_set_server_url(mw_options *o, const char *url);
 /** Parses "auto", "implicit", "starttls", "starttls-optional", "none",
  * "detect".
+ * Errors: MW_OK; MW_E_INVALID for any other text.
  * @since 0.1
  */
 mw_status mw_tls_mode_parse(const char *text, mw_tls_mode *out);
@@ -348,10 +363,14 @@ mw_status mw_tls_mode_parse(const char *text, mw_tls_mode *out);
 const char *mw_tls_mode_name(mw_tls_mode mode);
 
 /** The address family to connect over (default MW_FAMILY_ANY: both).
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_family(mw_options *o, mw_family family);
 /** A numeric local address to bind before connecting, or NULL.
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_bind(mw_options *o, const char *address);
@@ -366,11 +385,15 @@ mw_status mw_options_set_bind(mw_options *o, const char *address);
 mw_status mw_options_set_proxy(mw_options *o, const char *url);
 /** Send a HAProxy PROXY protocol header (version 1 or 2; 0: none) first on
  * the connection, for servers behind a load balancer.
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_proxy_protocol(mw_options *o, int version);
 /** Send DNS queries to this server only ("127.0.0.1:5353", "[::1]:53"),
  * for split-horizon set-ups and tests; NULL for the system resolver.
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_dns_server(mw_options *o, const char *server);
@@ -395,6 +418,8 @@ mw_status mw_options_set_dnsbl_zones(mw_options *o, const char *zones);
  *   classic sign of a TLS-mode mismatch).
  * command: every other reply; 0 = the RFC 5321 4.5.3.2 default per
  *   command (5 min; DATA 2 min; final dot 10 min; blocks 3 min).
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_connect_timeout(mw_options *o, unsigned ms);
@@ -404,22 +429,30 @@ mw_status mw_options_set_command_timeout(mw_options *o, unsigned ms);
 
 /** TLS policy.  Verification is on by default against the system trust
  * store, with host-name check and SNI.
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_tls_ca_file(mw_options *o, const char *path);
 /** Pin the server certificate: hex SHA-256 of its DER encoding, colons
  * allowed.  A matching certificate is accepted even if not trusted by a
  * CA; any other certificate is refused.
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_tls_fingerprint(mw_options *o, const char *hex);
 /** Accept any certificate.  Dangerous: the trace says so loudly.
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_tls_insecure(mw_options *o, bool insecure);
 
 /** The lowest and highest TLS versions to negotiate; MW_TLS_VERSION_DEFAULT
  * leaves that end to the library's default.
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_tls_versions(mw_options *o, mw_tls_version min,
@@ -427,6 +460,8 @@ mw_status mw_options_set_tls_versions(mw_options *o, mw_tls_version min,
 /** With a minimum version set: when the server cannot do it, fail
  * (strict) instead of retrying once with the default minimum, TLS 1.2,
  * which the trace reports as a downgrade.  Default false.
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_tls_strict(mw_options *o, bool strict);
@@ -445,11 +480,14 @@ mw_status mw_options_set_tls_ciphers(mw_options *o, const char *list);
 mw_status mw_options_set_tls_client_cert(mw_options *o, const char *cert_file,
                                          const char *key_file);
 /** Parses "1.2" or "1.3".
+ * Errors: MW_OK; MW_E_INVALID for any other text.
  * @since 0.1
  */
 mw_status mw_tls_version_parse(const char *text, mw_tls_version *out);
 /** The name sent as SNI and checked against the certificate; defaults to
  * the server host (SNI is not sent for an IP address).
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_tls_server_name(mw_options *o, const char *name);
@@ -516,15 +554,21 @@ mw_status mw_options_set_tls_verify_callback(mw_options *o,
                                              void *user);
 
 /** SMTP.
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_helo_name(mw_options *o, const char *name);
 /** user and password: copied; the password is wiped on free.
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_credentials(mw_options *o, const char *user,
                                      const char *password);
 /** An OAuth 2.0 bearer token for XOAUTH2 / OAUTHBEARER.
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_oauth2_token(mw_options *o, const char *token);
@@ -534,15 +578,21 @@ mw_status mw_options_set_oauth2_token(mw_options *o, const char *token);
  */
 mw_status mw_options_set_auth_mechanisms(mw_options *o, const char *list);
 /** Allow credentials over an unencrypted connection.  Default false.
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_allow_insecure_auth(mw_options *o, bool allow);
 /** Use PIPELINING when the server offers it (default true).
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_pipelining(mw_options *o, bool enable);
 /** Send the message in BDAT chunks (RFC 3030) when the server offers
  * CHUNKING (default true); false: always DATA.
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.2
  */
 mw_status mw_options_set_chunking(mw_options *o, bool enable);
@@ -550,6 +600,8 @@ mw_status mw_options_set_chunking(mw_options *o, bool enable);
 /** The trace callback: fn(user, kind, elapsed_ms, text) for each protocol
  * event (see mw_trace_fn); fn NULL turns tracing off.  It replaces
  * mw_options_set_trace_fd() (and that replaces it).
+ * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
+ * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.1
  */
 mw_status mw_options_set_trace(mw_options *o, mw_trace_fn fn, void *user);
@@ -662,6 +714,7 @@ const char *mw_smtp_peer_fingerprint(const mw_smtp *s);
 const char *mw_smtp_auth_mechanism(const mw_smtp *s);
 /** @{ */
 /** The greeting text and the address actually connected to ("ip:port").
+ * Ownership: borrowed until mw_smtp_free(); "" when absent.
  * @since 0.1
  */
 const char *mw_smtp_greeting(const mw_smtp *s);
@@ -856,6 +909,7 @@ const char *mw_result_recipient_text(const mw_result *r, size_t i);
 /** @{ */
 /** The final reply to the data (code and text), and the queue id parsed
  * from it ("queued as ABC123" and common variants) or "" when absent.
+ * Ownership: strings borrowed until mw_result_free().
  * @since 0.1
  */
 int mw_result_final_code(const mw_result *r);
@@ -902,6 +956,8 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
                        const mw_message_info *info, mw_read_fn read,
                        void *read_user, mw_result **out);
 /** The same for a message held in memory (info is computed).
+ * Errors and the ownership of *out: as mw_smtp_send() (MW_OK,
+ * MW_E_RECIPIENTS, MW_E_REJECTED, ...; *out freed with mw_result_free()).
  * @since 0.1
  */
 mw_status mw_smtp_send_buffer(mw_smtp *s, const mw_envelope *e,
@@ -913,6 +969,8 @@ mw_status mw_smtp_send_buffer(mw_smtp *s, const mw_envelope *e,
  */
 mw_status mw_smtp_reset(mw_smtp *s);
 /** QUIT and close.  The session is closed whatever the result.
+ * Errors: MW_OK (also when the session was not connected); otherwise the
+ * statuses of mw_smtp_reset().
  * @since 0.1
  */
 mw_status mw_smtp_quit(mw_smtp *s);
@@ -955,6 +1013,9 @@ mw_status mw_compose_set_subject(mw_compose *c, const char *utf8);
 
 /** @{ */
 /** The text/plain body: len bytes of UTF-8 (copied).
+ * Errors: MW_OK; MW_E_MESSAGE (a header name or value with CR, LF or NUL);
+ * MW_E_INVALID; MW_E_NOMEM; MW_E_INTERNAL (the composer module could not be
+ * loaded); the detail in mw_compose_error().  Ownership: copied.
  * @since 0.1
  */
 mw_status mw_compose_set_body(mw_compose *c, const char *utf8, size_t len);
@@ -962,6 +1023,9 @@ mw_status mw_compose_add_header(mw_compose *c, const char *name,
                                 const char *value);
 /** @} */
 /** Renders the message.  *out is allocated; free with mw_free().
+ * Errors: MW_OK; MW_E_MESSAGE, MW_E_INVALID (the message cannot be written
+ * as set: mw_compose_error() says why); MW_E_IO; MW_E_NOMEM; MW_E_INTERNAL
+ * (the composer module could not be loaded).
  * @since 0.1
  */
 mw_status mw_compose_render(mw_compose *c, char **out, size_t *len);
@@ -1318,6 +1382,8 @@ const char *mw_check_status_name(mw_check_status st);
 /** The diagnosis: a catalogue cause, a summary and a fix specific to this
  * run (they may name the host, port or mode found).  Evidence, summary and
  * fix name settings as tokens: see mw_render_settings().
+ * Ownership: the cause is static, the strings borrowed until
+ * mw_report_free(); "" when absent.
  * @since 0.1
  */
 const mw_cause *mw_report_cause(const mw_report *r);
@@ -1331,6 +1397,7 @@ const char *mw_report_fix(const mw_report *r);
 const char *mw_report_detected_mode(const mw_report *r);
 /** @{ */
 /** Host and port checked, the TLS mode used.
+ * Ownership: strings borrowed until mw_report_free(); "" when absent.
  * @since 0.1
  */
 const char *mw_report_host(const mw_report *r);
@@ -1386,6 +1453,7 @@ mw_status mw_probe_ports_parse(const char *list, unsigned *out, size_t max,
 /** @{ */
 /** Where the hosts came from: "given", "srv _submissions._tcp",
  * "srv _submission._tcp", "mx 10", ... one line per host probed.
+ * Ownership: strings borrowed until mw_probe_free().
  * @since 0.1
  */
 size_t mw_probe_host_count(const mw_probe *p);
@@ -1393,6 +1461,7 @@ const char *mw_probe_host_name(const mw_probe *p, size_t i);
 const char *mw_probe_host_source(const mw_probe *p, size_t i);
 /** @} */
 /** DNS problems while discovering (NXDOMAIN, no address), or "".
+ * Ownership: borrowed until mw_probe_free().
  * @since 0.1
  */
 const char *mw_probe_dns_note(const mw_probe *p);
@@ -1405,6 +1474,8 @@ bool mw_probe_dns_temporary(const mw_probe *p);
 
 /** @{ */
 /** One row per host, port and mode ("implicit", "starttls", "plain").
+ * Ownership: strings borrowed until mw_probe_free(); "" for an index out of
+ * range.
  * @since 0.1 (mw_probe_row_count(): 0.2)
  */
 size_t mw_probe_row_count(const mw_probe *p);
@@ -1421,6 +1492,7 @@ const char *mw_probe_row_mode(const mw_probe *p, size_t i);
  * HTTP: the detail names it; since 0.2).
  * mw_probe_row_detail(): a sentence, with setting tokens
  * mw_probe_row_address(): "ip:port"
+ * Ownership: strings borrowed until mw_probe_free().
  * @since 0.1
  */
 const char *mw_probe_row_outcome(const mw_probe *p, size_t i);
@@ -1428,16 +1500,19 @@ const char *mw_probe_row_detail(const mw_probe *p, size_t i);
 const char *mw_probe_row_address(const mw_probe *p, size_t i);
 /** @} */
 /** TLS facts when the handshake completed, else "".
+ * Ownership: borrowed until mw_probe_free().
  * @since 0.1
  */
 const char *mw_probe_row_tls_version(const mw_probe *p, size_t i);
 /** "verified", "pinned", "insecure", "expired", "hostname", "self_signed",
  * "untrusted", "not_yet_valid", "pin_mismatch", or "" without TLS.
+ * Ownership: borrowed until mw_probe_free().
  * @since 0.1
  */
 const char *mw_probe_row_cert(const mw_probe *p, size_t i);
 /** AUTH mechanisms offered on the last EHLO of the row (after TLS when the
  * row has TLS), space-separated, or "".
+ * Ownership: borrowed until mw_probe_free().
  * @since 0.1
  */
 const char *mw_probe_row_auth(const mw_probe *p, size_t i);
@@ -1479,18 +1554,23 @@ double mw_probe_total_ms(const mw_probe *p);
  * "pop3", mw_probe_row_auth() the SASL mechanisms offered (IMAP AUTH=,
  * POP3 SASL), the outcome "preauth" (an IMAP PREAUTH greeting where TLS was
  * to start: STARTTLS is impossible), and ranks per protocol.
+ * Errors and ownership as mw_probe_run(): *out is set on MW_OK, even when
+ * nothing works (free with mw_probe_free()); MW_E_INVALID for a bad target,
+ * port list or protocols; MW_E_NOMEM.
  * @since 0.2
  */
 mw_status mw_probe_run_incoming(const mw_options *o, const char *target,
                                 unsigned protocols, const char *imap_ports,
                                 const char *pop3_ports, mw_probe **out);
 /** "smtp", "imap" or "pop3".
+ * Ownership: static.
  * @since 0.2
  */
 const char *mw_probe_row_protocol(const mw_probe *p, size_t i);
 /** Incoming rows: the capabilities heard last (after TLS when the row has
  * TLS), space-separated ("IMAP4REV1 IDLE AUTH=PLAIN", "TOP UIDL USER
  * SASL STLS"), or "".
+ * Ownership: borrowed until mw_probe_free().
  * @since 0.2
  */
 const char *mw_probe_row_capabilities(const mw_probe *p, size_t i);
@@ -1519,6 +1599,7 @@ bool mw_probe_best_of(const mw_probe *p, const char *protocol,
  * ---------------------------------------------------------------------- */
 
 /** The response code in brackets of the server's refusal, "" when absent.
+ * Ownership: borrowed with the mw_error, until the next call on its handle.
  * @since 0.2
  */
 const char *mw_error_response_code(const mw_error *e);
@@ -1579,16 +1660,25 @@ typedef struct mw_pop3_message {
 
 
 /** STAT: the number of messages and their total size in octets.
+ * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
+ * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);
+ * MW_E_STATE; MW_E_INVALID: detailed after mw_pop3_noop().
  * @since 0.2
  */
 mw_status mw_pop3_stat(mw_pop3 *p, size_t *count, uint64_t *octets);
 /** LIST and UIDL (pipelined when offered), merged by number.  *list
  * belongs to the session until the next mw_pop3_list() or free.
+ * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
+ * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);
+ * MW_E_STATE; MW_E_INVALID: detailed after mw_pop3_noop().
  * @since 0.2
  */
 mw_status mw_pop3_list(mw_pop3 *p, const mw_pop3_message **list,
                        size_t *count);
 /** RETR: the whole message, streamed to write.
+ * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
+ * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);
+ * MW_E_STATE; MW_E_INVALID: detailed after mw_pop3_noop().
  * @since 0.2
  */
 mw_status mw_pop3_retrieve(mw_pop3 *p, unsigned number, mw_write_fn write,
@@ -1600,11 +1690,17 @@ typedef mw_status (*mw_message_fn)(void *user, size_t index,
                                    const char *data, size_t len, bool last);
 /** RETR of numbers[0..count), several in flight when the server offers
  * PIPELINING (RFC 2449), in order.
+ * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
+ * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);
+ * MW_E_STATE; MW_E_INVALID: detailed after mw_pop3_noop().
  * @since 0.2
  */
 mw_status mw_pop3_retrieve_many(mw_pop3 *p, const unsigned *numbers,
                                 size_t count, mw_message_fn fn, void *user);
 /** TOP: the header and the first lines of the body.
+ * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
+ * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);
+ * MW_E_STATE; MW_E_INVALID: detailed after mw_pop3_noop().
  * @since 0.2
  */
 mw_status mw_pop3_top(mw_pop3 *p, unsigned number, unsigned lines,
@@ -1612,16 +1708,25 @@ mw_status mw_pop3_top(mw_pop3 *p, unsigned number, unsigned lines,
 
 /** DELE: marks message number for deletion when the session ends with
  * mw_pop3_quit().
+ * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
+ * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);
+ * MW_E_STATE; MW_E_INVALID: detailed after mw_pop3_noop().
  * @since 0.2
  */
 mw_status mw_pop3_delete(mw_pop3 *p, unsigned number);
 
 /** RSET: unmarks every message marked for deletion.
+ * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
+ * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);
+ * MW_E_STATE; MW_E_INVALID: detailed after mw_pop3_noop().
  * @since 0.2
  */
 mw_status mw_pop3_reset(mw_pop3 *p);
 
 /** NOOP: keeps the session alive.
+ * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
+ * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);
+ * MW_E_STATE; MW_E_INVALID: detailed after mw_pop3_noop().
  * @since 0.2
  */
 mw_status mw_pop3_noop(mw_pop3 *p);
@@ -1660,6 +1765,11 @@ const mw_error *mw_imap_error(const mw_imap *m);
  * ends the session), CAPABILITY, STARTTLS, then LOGIN or AUTHENTICATE
  * (SASL-IR when offered) when the options hold credentials, and
  * CAPABILITY again when the server did not send it.
+ * Errors: MW_OK, MW_E_DNS, MW_E_CONNECT, MW_E_TIMEOUT, MW_E_CLOSED,
+ * MW_E_TLS, MW_E_CERT, MW_E_NO_STARTTLS, MW_E_INJECTION, MW_E_INSECURE,
+ * MW_E_AUTH_UNAVAILABLE, MW_E_AUTH, MW_E_AUTH_SERVER_UNVERIFIED,
+ * MW_E_REJECTED, MW_E_PROTOCOL, MW_E_INVALID, MW_E_STATE, MW_E_NOMEM (as
+ * mw_pop3_connect()).
  * @since 0.2
  */
 mw_status mw_imap_connect(mw_imap *m);
@@ -1682,6 +1792,7 @@ const char *mw_imap_greeting(const mw_imap *m);
 const char *mw_imap_auth_mechanism(const mw_imap *m);
 /** The text of the last [ALERT] the server sent (shown to the user, RFC
  * 3501 7.1), "" when absent.
+ * Ownership: borrowed until the next call on m.
  * @since 0.2
  */
 const char *mw_imap_alert(const mw_imap *m);
@@ -1699,12 +1810,24 @@ typedef struct mw_imap_status {
 
 /** SELECT (read_only: EXAMINE) a mailbox (UTF-8 name; encoded as the
  * server needs); st may be NULL.
+ * Errors: MW_OK; MW_E_REJECTED (the server's NO or BAD:
+ * mw_error_server_text(), mw_error_response_code()); a callback's own
+ * status when it stopped the command; MW_E_PROTOCOL, MW_E_CLOSED,
+ * MW_E_TIMEOUT, MW_E_TLS; MW_E_STATE (not connected, or no mailbox selected
+ * where one is needed); MW_E_INVALID (a bad argument); MW_E_IO (a reader's
+ * failure); MW_E_NOMEM.
  * @since 0.2
  */
 mw_status mw_imap_select(mw_imap *m, const char *mailbox, bool read_only,
                          mw_imap_status *st);
 
 /** STATUS of mailbox without selecting it: st receives its counts.
+ * Errors: MW_OK; MW_E_REJECTED (the server's NO or BAD:
+ * mw_error_server_text(), mw_error_response_code()); a callback's own
+ * status when it stopped the command; MW_E_PROTOCOL, MW_E_CLOSED,
+ * MW_E_TIMEOUT, MW_E_TLS; MW_E_STATE (not connected, or no mailbox selected
+ * where one is needed); MW_E_INVALID (a bad argument); MW_E_IO (a reader's
+ * failure); MW_E_NOMEM.
  * @since 0.2
  */
 mw_status mw_imap_status_of(mw_imap *m, const char *mailbox,
@@ -1715,6 +1838,12 @@ typedef mw_status (*mw_imap_list_fn)(void *user, const char *name,
 
 /** LIST: fn is called for each mailbox (UTF-8 name, hierarchy delimiter or
  * 0, flags like "\\HasNoChildren \\Sent").
+ * Errors: MW_OK; MW_E_REJECTED (the server's NO or BAD:
+ * mw_error_server_text(), mw_error_response_code()); a callback's own
+ * status when it stopped the command; MW_E_PROTOCOL, MW_E_CLOSED,
+ * MW_E_TIMEOUT, MW_E_TLS; MW_E_STATE (not connected, or no mailbox selected
+ * where one is needed); MW_E_INVALID (a bad argument); MW_E_IO (a reader's
+ * failure); MW_E_NOMEM.
  * @since 0.2
  */
 mw_status mw_imap_list(mw_imap *m, const char *reference,
@@ -1722,6 +1851,12 @@ mw_status mw_imap_list(mw_imap *m, const char *reference,
 /** UID SEARCH in the selected mailbox; criteria are IMAP search keys
  * ("ALL", "UNSEEN", "SINCE 1-Feb-2026", "UID 100:*").  *uids belongs to
  * the session until the next search or free; ascending.
+ * Errors: MW_OK; MW_E_REJECTED (the server's NO or BAD:
+ * mw_error_server_text(), mw_error_response_code()); a callback's own
+ * status when it stopped the command; MW_E_PROTOCOL, MW_E_CLOSED,
+ * MW_E_TIMEOUT, MW_E_TLS; MW_E_STATE (not connected, or no mailbox selected
+ * where one is needed); MW_E_INVALID (a bad argument); MW_E_IO (a reader's
+ * failure); MW_E_NOMEM.
  * @since 0.2
  */
 mw_status mw_imap_search(mw_imap *m, const char *criteria,
@@ -1734,6 +1869,12 @@ typedef mw_status (*mw_imap_message_fn)(void *user, uint32_t uid,
 /** UID FETCH BODY.PEEK[] of uids, pipelined, literals streamed (constant
  * memory); messages come in the server's order.  A UID that no longer
  * exists is skipped.
+ * Errors: MW_OK; MW_E_REJECTED (the server's NO or BAD:
+ * mw_error_server_text(), mw_error_response_code()); a callback's own
+ * status when it stopped the command; MW_E_PROTOCOL, MW_E_CLOSED,
+ * MW_E_TIMEOUT, MW_E_TLS; MW_E_STATE (not connected, or no mailbox selected
+ * where one is needed); MW_E_INVALID (a bad argument); MW_E_IO (a reader's
+ * failure); MW_E_NOMEM.
  * @since 0.2
  */
 mw_status mw_imap_fetch(mw_imap *m, const uint32_t *uids, size_t count,
@@ -1753,6 +1894,12 @@ typedef struct mw_imap_summary {
 typedef mw_status (*mw_imap_summary_fn)(void *user,
                                         const mw_imap_summary *s);
 /** UID FETCH (UID FLAGS RFC822.SIZE ENVELOPE) of uids.
+ * Errors: MW_OK; MW_E_REJECTED (the server's NO or BAD:
+ * mw_error_server_text(), mw_error_response_code()); a callback's own
+ * status when it stopped the command; MW_E_PROTOCOL, MW_E_CLOSED,
+ * MW_E_TIMEOUT, MW_E_TLS; MW_E_STATE (not connected, or no mailbox selected
+ * where one is needed); MW_E_INVALID (a bad argument); MW_E_IO (a reader's
+ * failure); MW_E_NOMEM.
  * @since 0.2
  */
 mw_status mw_imap_fetch_summary(mw_imap *m, const uint32_t *uids,
@@ -1760,6 +1907,12 @@ mw_status mw_imap_fetch_summary(mw_imap *m, const uint32_t *uids,
                                 void *user);
 /** UID STORE: how > 0 adds the flags ("\\Seen \\Deleted"), < 0 removes
  * them, 0 replaces them.
+ * Errors: MW_OK; MW_E_REJECTED (the server's NO or BAD:
+ * mw_error_server_text(), mw_error_response_code()); a callback's own
+ * status when it stopped the command; MW_E_PROTOCOL, MW_E_CLOSED,
+ * MW_E_TIMEOUT, MW_E_TLS; MW_E_STATE (not connected, or no mailbox selected
+ * where one is needed); MW_E_INVALID (a bad argument); MW_E_IO (a reader's
+ * failure); MW_E_NOMEM.
  * @since 0.2
  */
 mw_status mw_imap_store_flags(mw_imap *m, const uint32_t *uids,
@@ -1767,6 +1920,12 @@ mw_status mw_imap_store_flags(mw_imap *m, const uint32_t *uids,
 /** Removes the messages marked \\Deleted among uids: UID EXPUNGE when the
  * server offers UIDPLUS (RFC 4315) or IMAP4rev2, else EXPUNGE (which
  * also removes any other message marked \\Deleted).
+ * Errors: MW_OK; MW_E_REJECTED (the server's NO or BAD:
+ * mw_error_server_text(), mw_error_response_code()); a callback's own
+ * status when it stopped the command; MW_E_PROTOCOL, MW_E_CLOSED,
+ * MW_E_TIMEOUT, MW_E_TLS; MW_E_STATE (not connected, or no mailbox selected
+ * where one is needed); MW_E_INVALID (a bad argument); MW_E_IO (a reader's
+ * failure); MW_E_NOMEM.
  * @since 0.2
  */
 mw_status mw_imap_expunge(mw_imap *m, const uint32_t *uids, size_t count);
@@ -1774,6 +1933,12 @@ mw_status mw_imap_expunge(mw_imap *m, const uint32_t *uids, size_t count);
  * LITERAL+ / LITERAL- when offered, else a synchronising literal.  *uid
  * (may be NULL) gets the APPENDUID (RFC 4315) when the server says, else
  * 0.
+ * Errors: MW_OK; MW_E_REJECTED (the server's NO or BAD:
+ * mw_error_server_text(), mw_error_response_code()); a callback's own
+ * status when it stopped the command; MW_E_PROTOCOL, MW_E_CLOSED,
+ * MW_E_TIMEOUT, MW_E_TLS; MW_E_STATE (not connected, or no mailbox selected
+ * where one is needed); MW_E_INVALID (a bad argument); MW_E_IO (a reader's
+ * failure); MW_E_NOMEM.
  * @since 0.2
  */
 mw_status mw_imap_append(mw_imap *m, const char *mailbox, const char *flags,
@@ -1786,11 +1951,23 @@ mw_status mw_imap_append(mw_imap *m, const char *mailbox, const char *flags,
  */
 mw_status mw_imap_idle(mw_imap *m, unsigned timeout_ms, bool *changed);
 /** NOOP: *changed when the server reported a change (polling).
+ * Errors: MW_OK; MW_E_REJECTED (the server's NO or BAD:
+ * mw_error_server_text(), mw_error_response_code()); a callback's own
+ * status when it stopped the command; MW_E_PROTOCOL, MW_E_CLOSED,
+ * MW_E_TIMEOUT, MW_E_TLS; MW_E_STATE (not connected, or no mailbox selected
+ * where one is needed); MW_E_INVALID (a bad argument); MW_E_IO (a reader's
+ * failure); MW_E_NOMEM.
  * @since 0.2
  */
 mw_status mw_imap_noop(mw_imap *m, bool *changed);
 
 /** LOGOUT and close.  The connection is closed whatever the result.
+ * Errors: MW_OK; MW_E_REJECTED (the server's NO or BAD:
+ * mw_error_server_text(), mw_error_response_code()); a callback's own
+ * status when it stopped the command; MW_E_PROTOCOL, MW_E_CLOSED,
+ * MW_E_TIMEOUT, MW_E_TLS; MW_E_STATE (not connected, or no mailbox selected
+ * where one is needed); MW_E_INVALID (a bad argument); MW_E_IO (a reader's
+ * failure); MW_E_NOMEM.
  * @since 0.2
  */
 mw_status mw_imap_logout(mw_imap *m);
@@ -2113,6 +2290,8 @@ mw_protocol mw_conn_protocol(const mw_conn *c);
 mw_status mw_conn_send_line(mw_conn *c, const char *line, int secret_from);
 /** Sends len raw bytes (a literal, message data), not traced.  Statuses as
  * mw_conn_send_line().
+ * (MW_OK, MW_E_STATE, MW_E_INVALID, MW_E_TIMEOUT, MW_E_CLOSED, MW_E_TLS,
+ * MW_E_NOMEM.)
  * @since 0.2
  */
 mw_status mw_conn_send_data(mw_conn *c, const void *data, size_t len);
@@ -2130,6 +2309,8 @@ mw_status mw_conn_read_line(mw_conn *c, unsigned timeout_ms,
  * closes the connection (the rest could not be told from lines), and so
  * does a failure of fn, whose status is returned.  Otherwise as
  * mw_conn_read_line().
+ * (MW_OK, MW_E_TIMEOUT, MW_E_CLOSED, MW_E_PROTOCOL, MW_E_TLS, MW_E_STATE,
+ * MW_E_NOMEM, or fn's status.)
  * @since 0.2
  */
 mw_status mw_conn_read_literal(mw_conn *c, uint64_t size, unsigned timeout_ms,
@@ -2176,6 +2357,7 @@ const char *mw_conn_peer_names(const mw_conn *c);
 const char *mw_conn_peer_chain(const mw_conn *c);
 /** @} */
 /** "ip:port" of the server (through a proxy: the proxy's), "" before.
+ * Ownership: borrowed until mw_conn_free().
  * @since 0.2
  */
 const char *mw_conn_peer_address(const mw_conn *c);
@@ -2225,6 +2407,7 @@ void mw_free(void *p);
 /** The 0.1 name of mw_result_recipient_enhanced_code(), the name the
  * other enhanced-code accessors have.
  * @deprecated since 0.2: use mw_result_recipient_enhanced_code().
+ * Ownership: as mw_result_recipient_enhanced_code().
  * @since 0.1
  */
 MW_DEPRECATED("use mw_result_recipient_enhanced_code()")
