@@ -16,6 +16,7 @@ if(MW_DOXYGEN)
     COMMAND ${MW_DOXYGEN} ${PROJECT_BINARY_DIR}/doc/Doxyfile
     DEPENDS ${PROJECT_SOURCE_DIR}/include/mailwire.h
             ${PROJECT_SOURCE_DIR}/doc/doxyfilter.py
+            ${PROJECT_SOURCE_DIR}/doc/mainpage.dox
     COMMENT "API reference: ${MW_APIDOC_DIR}/html/index.html" VERBATIM)
 else()
   add_custom_target(apidoc

@@ -189,7 +189,8 @@ int mw_error_reply_code(const mw_error *e);
  * @since 0.1
  */
 const char *mw_error_enhanced_code(const mw_error *e);
-/** The server's reply text (lines joined by '\n', code stripped) or "".
+/** The server's reply text (lines joined by '\n', code stripped),
+ * "" when absent.
  * Anything the session's password, token or SASL payloads would have put
  * in it (a server echoing them, raw or decoded) reads "<redacted>".
  * Ownership: borrowed with the mw_error, until the next call on its handle.
@@ -684,7 +685,8 @@ mw_status mw_smtp_connect(mw_smtp *s);
  * @since 0.1
  */
 bool mw_smtp_has_capability(const mw_smtp *s, const char *keyword);
-/** The parameter text of a capability ("PLAIN LOGIN" for AUTH), or NULL.
+/** The parameter text of a capability ("PLAIN LOGIN" for AUTH), NULL
+ * when absent (not offered).
  * Borrowed until the next EHLO.
  * @since 0.1
  */
@@ -708,7 +710,7 @@ const char *mw_smtp_peer_issuer(const mw_smtp *s);
 const char *mw_smtp_peer_not_after(const mw_smtp *s);
 const char *mw_smtp_peer_fingerprint(const mw_smtp *s);
 /** @} */
-/** The SASL mechanism used, or NULL when not authenticated.
+/** The SASL mechanism used, NULL when absent (not authenticated).
  * @since 0.1
  */
 const char *mw_smtp_auth_mechanism(const mw_smtp *s);
@@ -1270,7 +1272,7 @@ typedef struct mw_cause {
                           replaces 0.1's exit_code: see CHANGES.md) */
 } mw_cause;
 
-/** The cause with this id, or NULL.
+/** The cause with this id, NULL when absent (no such id).
  * @since 0.1
  */
 const mw_cause *mw_cause_find(const char *id);
@@ -1293,7 +1295,7 @@ typedef struct mw_explanation {
   /** Since 0.2: "SMTP", "IMAP" or "POP3", and the response code of a POP3
    * or IMAP response ("AUTHENTICATIONFAILED", "IN-USE"), "" when absent. */
   const char *protocol;
-  char response_code[32]; /**< the POP3 or IMAP response code, "" */
+  char response_code[32]; /**< the POP3 or IMAP response code, "" when absent */
 } mw_explanation;
 
 /** Explains "535", "5.7.8", "535 5.7.8", or a whole reply line such as
@@ -1391,7 +1393,7 @@ const char *mw_report_summary(const mw_report *r);
 const char *mw_report_fix(const mw_report *r);
 /** @} */
 /** The TLS mode the port was found to speak ("implicit", "starttls",
- * "plain"), or NULL when nothing answered.
+ * "plain"), NULL when absent (nothing answered).
  * @since 0.1
  */
 const char *mw_report_detected_mode(const mw_report *r);
@@ -1460,7 +1462,7 @@ size_t mw_probe_host_count(const mw_probe *p);
 const char *mw_probe_host_name(const mw_probe *p, size_t i);
 const char *mw_probe_host_source(const mw_probe *p, size_t i);
 /** @} */
-/** DNS problems while discovering (NXDOMAIN, no address), or "".
+/** DNS problems while discovering (NXDOMAIN, no address), "" when absent.
  * Ownership: borrowed until mw_probe_free().
  * @since 0.1
  */
@@ -1499,19 +1501,19 @@ const char *mw_probe_row_outcome(const mw_probe *p, size_t i);
 const char *mw_probe_row_detail(const mw_probe *p, size_t i);
 const char *mw_probe_row_address(const mw_probe *p, size_t i);
 /** @} */
-/** TLS facts when the handshake completed, else "".
+/** TLS facts when the handshake completed, "" when absent.
  * Ownership: borrowed until mw_probe_free().
  * @since 0.1
  */
 const char *mw_probe_row_tls_version(const mw_probe *p, size_t i);
 /** "verified", "pinned", "insecure", "expired", "hostname", "self_signed",
- * "untrusted", "not_yet_valid", "pin_mismatch", or "" without TLS.
+ * "untrusted", "not_yet_valid", "pin_mismatch"; "" when absent (no TLS).
  * Ownership: borrowed until mw_probe_free().
  * @since 0.1
  */
 const char *mw_probe_row_cert(const mw_probe *p, size_t i);
 /** AUTH mechanisms offered on the last EHLO of the row (after TLS when the
- * row has TLS), space-separated, or "".
+ * row has TLS), space-separated, "" when absent.
  * Ownership: borrowed until mw_probe_free().
  * @since 0.1
  */
@@ -1569,7 +1571,7 @@ mw_status mw_probe_run_incoming(const mw_options *o, const char *target,
 const char *mw_probe_row_protocol(const mw_probe *p, size_t i);
 /** Incoming rows: the capabilities heard last (after TLS when the row has
  * TLS), space-separated ("IMAP4REV1 IDLE AUTH=PLAIN", "TOP UIDL USER
- * SASL STLS"), or "".
+ * SASL STLS"), "" when absent.
  * Ownership: borrowed until mw_probe_free().
  * @since 0.2
  */
@@ -1646,7 +1648,8 @@ bool mw_pop3_has_capability(const mw_pop3 *p, const char *keyword);
 bool mw_pop3_is_encrypted(const mw_pop3 *p);
 const char *mw_pop3_greeting(const mw_pop3 *p);
 /** @} */
-/** "PLAIN", "SCRAM-SHA-256", ..., "USER" for USER/PASS, NULL before.
+/** "PLAIN", "SCRAM-SHA-256", ..., "USER" for USER/PASS; NULL when absent
+ * (not logged in).
  * @since 0.2
  */
 const char *mw_pop3_auth_mechanism(const mw_pop3 *p);
@@ -1655,7 +1658,7 @@ const char *mw_pop3_auth_mechanism(const mw_pop3 *p);
 typedef struct mw_pop3_message {
   unsigned number; /**< 1-based, valid for this session */
   uint64_t size;   /**< octets, as LIST says */
-  char uid[71];    /**< UIDL (1-70 printable bytes), "" without UIDL */
+  char uid[71];    /**< UIDL (1-70 printable bytes), "" when absent */
 } mw_pop3_message;
 
 
@@ -1887,8 +1890,9 @@ typedef struct mw_imap_summary {
   uint64_t size;       /**< RFC822.SIZE */
   const char *flags;   /**< "\\Seen \\Flagged" */
   const char *date;    /**< the envelope's Date, "" when absent */
-  const char *from;    /**< "Name <addr>" of the first From, "" */
-  const char *subject; /**< decoded as sent (RFC 2047 left as is), "" */
+  const char *from;    /**< "Name <addr>" of the first From, "" when absent */
+  const char *subject; /**< decoded as sent (RFC 2047 left as is), ""
+                            when absent */
 } mw_imap_summary;
 /** The callback of mw_imap_fetch_summary(): one message.  @since 0.2 */
 typedef mw_status (*mw_imap_summary_fn)(void *user,
@@ -2341,7 +2345,7 @@ mw_status mw_conn_starttls(mw_conn *c);
  */
 bool mw_conn_is_encrypted(const mw_conn *c);
 /** @{ */
-/** Facts of the TLS session, "" when not encrypted; borrowed until
+/** Facts of the TLS session, "" when absent (not encrypted); borrowed until
  * mw_conn_free(): version, cipher, the certificate's subject, issuer,
  * expiry ("2027-01-31T12:00:00Z"), SHA-256 fingerprint (hex), names
  * (subjectAltName, ", "-joined) and chain ("subject <- issuer; ...").
@@ -2356,7 +2360,8 @@ const char *mw_conn_peer_fingerprint(const mw_conn *c);
 const char *mw_conn_peer_names(const mw_conn *c);
 const char *mw_conn_peer_chain(const mw_conn *c);
 /** @} */
-/** "ip:port" of the server (through a proxy: the proxy's), "" before.
+/** "ip:port" of the server (through a proxy: the proxy's), "" when
+ * absent (before mw_conn_open()).
  * Ownership: borrowed until mw_conn_free().
  * @since 0.2
  */
