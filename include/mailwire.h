@@ -989,7 +989,7 @@ typedef struct mw_compose mw_compose;
 /** NULL on OOM.  Since 0.2 the composer is a module loaded by the first
  * call (libmailwire-mime.so.VERSION, next to libmailwire; see README):
  * when it cannot be loaded, the handle returned makes every call fail
- * with MW_E_INTERNAL and mw_compose_error() says why.
+ * with MW_E_INTERNAL and mw_compose_error_message() says why.
  * @since 0.1
  */
 mw_compose *mw_compose_new(void);
@@ -1003,8 +1003,9 @@ void mw_compose_free(mw_compose *c);
 /** Header values with CR, LF or NUL are refused with MW_E_MESSAGE.  From,
  * To and Cc take exactly one mailbox per call ("Name <addr>" or a bare
  * address, see mw_mailbox_check()): a list, a group or two addresses in
- * one call is refused with MW_E_INVALID (detail: mw_compose_error()), so
- * that the header names exactly the mailboxes the envelope carries.
+ * one call is refused with MW_E_INVALID (detail:
+ * mw_compose_error_message()), so that the header names exactly the
+ * mailboxes the envelope carries.
  * @since 0.1
  */
 mw_status mw_compose_set_from(mw_compose *c, const char *mailbox);
@@ -1017,7 +1018,7 @@ mw_status mw_compose_set_subject(mw_compose *c, const char *utf8);
 /** The text/plain body: len bytes of UTF-8 (copied).
  * Errors: MW_OK; MW_E_MESSAGE (a header name or value with CR, LF or NUL);
  * MW_E_INVALID; MW_E_NOMEM; MW_E_INTERNAL (the composer module could not be
- * loaded); the detail in mw_compose_error().  Ownership: copied.
+ * loaded); the detail in mw_compose_error_message().  Ownership: copied.
  * @since 0.1
  */
 mw_status mw_compose_set_body(mw_compose *c, const char *utf8, size_t len);
@@ -1026,8 +1027,8 @@ mw_status mw_compose_add_header(mw_compose *c, const char *name,
 /** @} */
 /** Renders the message.  *out is allocated; free with mw_free().
  * Errors: MW_OK; MW_E_MESSAGE, MW_E_INVALID (the message cannot be written
- * as set: mw_compose_error() says why); MW_E_IO; MW_E_NOMEM; MW_E_INTERNAL
- * (the composer module could not be loaded).
+ * as set: mw_compose_error_message() says why); MW_E_IO; MW_E_NOMEM;
+ * MW_E_INTERNAL (the composer module could not be loaded).
  * @since 0.1
  */
 mw_status mw_compose_render(mw_compose *c, char **out, size_t *len);
@@ -1035,7 +1036,7 @@ mw_status mw_compose_render(mw_compose *c, char **out, size_t *len);
  * (static or owned by c; valid until the next call on c).
  * @since 0.1
  */
-const char *mw_compose_error(const mw_compose *c);
+const char *mw_compose_error_message(const mw_compose *c);
 
 /** @{ */
 /** Richer messages.  Since 0.2
@@ -1062,7 +1063,7 @@ const char *mw_compose_error(const mw_compose *c);
  *   --inline logo.png is <img src="cid:logo.png">).  Needs the HTML part
  *   when the message is written (else MW_E_MESSAGE).
  * Returns:   MW_OK, MW_E_INVALID, MW_E_MESSAGE, MW_E_IO, MW_E_NOMEM
- *            (detail: mw_compose_error()).
+ *            (detail: mw_compose_error_message()).
  * Ownership: strings copied.  Threads: one thread per mw_compose.
  * @since 0.2
  */
@@ -2424,6 +2425,14 @@ const char *mw_result_recipient_enhanced(const mw_result *r, size_t i);
  */
 MW_DEPRECATED("use mw_probe_row_count()")
 size_t mw_probe_count(const mw_probe *p);
+/** The 0.1 name of mw_compose_error_message(): every other *_error()
+ * returns a handle's mw_error, this one a string.
+ * Ownership: as mw_compose_error_message().
+ * @deprecated since 0.2: use mw_compose_error_message().
+ * @since 0.1
+ */
+MW_DEPRECATED("use mw_compose_error_message()")
+const char *mw_compose_error(const mw_compose *c);
 
 #ifdef __cplusplus
 }
