@@ -326,7 +326,7 @@ mw_status mw_options_set_server_string(mw_options *o, const char *hostport);
  */
 mw_status mw_options_set_tls_mode(mw_options *o, mw_tls_mode mode);
 /** @{ */
-/** Since 0.2: the protocol (MW_PROTOCOL_SMTP by default).
+/** The protocol (MW_PROTOCOL_SMTP by default), and the protocol set.
  * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
  * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.2
@@ -334,13 +334,13 @@ mw_status mw_options_set_tls_mode(mw_options *o, mw_tls_mode mode);
 mw_status mw_options_set_protocol(mw_options *o, mw_protocol p);
 mw_protocol mw_options_protocol(const mw_options *o);
 /** @} */
-/** Since 0.2: the IMAP mailbox to open (UTF-8; "INBOX" by default).
+/** The IMAP mailbox to open (UTF-8; "INBOX" by default).
  * Errors: MW_OK; MW_E_INVALID (o NULL or a value out of range: nothing
  * changed); MW_E_NOMEM.  Ownership: strings are copied.
  * @since 0.2
  */
 mw_status mw_options_set_mailbox(mw_options *o, const char *mailbox);
-/** Since 0.2: a server as a URL, "SCHEME://[user@]host[:port][/mailbox]"
+/** A server as a URL, "SCHEME://[user@]host[:port][/mailbox]"
  * with SCHEME one of smtp, submission, smtps, pop3, pop3s, imap, imaps
  * (RFC 5092, 2384).  Sets the protocol, the host, the port when given, the
  * user when given and the mailbox (IMAP) when given, all percent-decoded.
@@ -1666,7 +1666,7 @@ typedef struct mw_pop3_message {
 /** STAT: the number of messages and their total size in octets.
  * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
  * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);
- * MW_E_STATE; MW_E_INVALID: detailed after mw_pop3_noop().
+ * MW_E_STATE; MW_E_INVALID: detailed at mw_pop3_noop().
  * @since 0.2
  */
 mw_status mw_pop3_stat(mw_pop3 *p, size_t *count, uint64_t *octets);
@@ -1674,7 +1674,7 @@ mw_status mw_pop3_stat(mw_pop3 *p, size_t *count, uint64_t *octets);
  * belongs to the session until the next mw_pop3_list() or free.
  * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
  * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);
- * MW_E_STATE; MW_E_INVALID: detailed after mw_pop3_noop().
+ * MW_E_STATE; MW_E_INVALID: detailed at mw_pop3_noop().
  * @since 0.2
  */
 mw_status mw_pop3_list(mw_pop3 *p, const mw_pop3_message **list,
@@ -1682,7 +1682,7 @@ mw_status mw_pop3_list(mw_pop3 *p, const mw_pop3_message **list,
 /** RETR: the whole message, streamed to write.
  * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
  * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);
- * MW_E_STATE; MW_E_INVALID: detailed after mw_pop3_noop().
+ * MW_E_STATE; MW_E_INVALID: detailed at mw_pop3_noop().
  * @since 0.2
  */
 mw_status mw_pop3_retrieve(mw_pop3 *p, unsigned number, mw_write_fn write,
@@ -1696,7 +1696,7 @@ typedef mw_status (*mw_message_fn)(void *user, size_t index,
  * PIPELINING (RFC 2449), in order.
  * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
  * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);
- * MW_E_STATE; MW_E_INVALID: detailed after mw_pop3_noop().
+ * MW_E_STATE; MW_E_INVALID: detailed at mw_pop3_noop().
  * @since 0.2
  */
 mw_status mw_pop3_retrieve_many(mw_pop3 *p, const unsigned *numbers,
@@ -1704,7 +1704,7 @@ mw_status mw_pop3_retrieve_many(mw_pop3 *p, const unsigned *numbers,
 /** TOP: the header and the first lines of the body.
  * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
  * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);
- * MW_E_STATE; MW_E_INVALID: detailed after mw_pop3_noop().
+ * MW_E_STATE; MW_E_INVALID: detailed at mw_pop3_noop().
  * @since 0.2
  */
 mw_status mw_pop3_top(mw_pop3 *p, unsigned number, unsigned lines,
@@ -1714,7 +1714,7 @@ mw_status mw_pop3_top(mw_pop3 *p, unsigned number, unsigned lines,
  * mw_pop3_quit().
  * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
  * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);
- * MW_E_STATE; MW_E_INVALID: detailed after mw_pop3_noop().
+ * MW_E_STATE; MW_E_INVALID: detailed at mw_pop3_noop().
  * @since 0.2
  */
 mw_status mw_pop3_delete(mw_pop3 *p, unsigned number);
@@ -1722,28 +1722,25 @@ mw_status mw_pop3_delete(mw_pop3 *p, unsigned number);
 /** RSET: unmarks every message marked for deletion.
  * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
  * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);
- * MW_E_STATE; MW_E_INVALID: detailed after mw_pop3_noop().
+ * MW_E_STATE; MW_E_INVALID: detailed at mw_pop3_noop().
  * @since 0.2
  */
 mw_status mw_pop3_reset(mw_pop3 *p);
 
 /** NOOP: keeps the session alive.
- * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
- * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);
- * MW_E_STATE; MW_E_INVALID: detailed after mw_pop3_noop().
+ * Each POP3 command (mw_pop3_stat() to mw_pop3_noop()) returns MW_OK;
+ * MW_E_REJECTED for the server's -ERR (the session stays usable; a batch
+ * sends no more RETRs, delivers what was in flight, and the caller's last
+ * calls say which messages were complete); the callback's own status when
+ * it stopped a transfer (the rest is read and dropped, the session stays
+ * usable); MW_E_PROTOCOL for a malformed response (a line of message data
+ * over 65536 octets ends the session); MW_E_CLOSED and MW_E_TIMEOUT (the
+ * session is over: a whole RETR or TOP must end within the command timeout,
+ * by default 10 minutes); MW_E_STATE when not connected; MW_E_INVALID
+ * (message number 0, NULL callback).
  * @since 0.2
  */
 mw_status mw_pop3_noop(mw_pop3 *p);
-/* Each command above returns MW_OK; MW_E_REJECTED for the server's -ERR
- * (the session stays usable; a batch sends no more RETRs, delivers what
- * was in flight, and the caller's last calls say which messages were
- * complete); the callback's own status when it stopped a transfer (the
- * rest is read and dropped, the session stays usable); MW_E_PROTOCOL for
- * a malformed response (a line of message data over 65536 octets ends
- * the session); MW_E_CLOSED and MW_E_TIMEOUT (the session is over: a
- * whole RETR or TOP must end within the command timeout, by default 10
- * minutes); MW_E_STATE when not connected; MW_E_INVALID (message number
- * 0, NULL callback). */
 /** QUIT: the deletions take effect only when this returns MW_OK.  The
  * connection is closed whatever the result: MW_E_REJECTED for -ERR to
  * QUIT, MW_E_CLOSED or MW_E_TIMEOUT when no answer came (whether the
@@ -2082,7 +2079,7 @@ int mw_store_mda_exit_status(const mw_store *s);
  * @since 0.2
  */
 mw_status mw_store_set_mda_timeout(mw_store *s, unsigned ms);
-/** Batch durability.  Since 0.2.  With on = true, a Maildir's
+/** Batch durability.  With on = true, a Maildir's
  * mw_store_commit() writes the message to tmp/ and returns MW_OK without
  * waiting for the disk: the message is "pending" (mw_store_contains()
  * knows its key; a commit of the same key again reports it already
@@ -2205,7 +2202,7 @@ mw_status mw_fetch_state_add_uid(mw_fetch_state *st, uint32_t uid);
  * accepted and written once at most.  After a failure some of them may
  * be on disk (a crash can also leave a prefix of them): call it only for
  * messages that are durable in the store (after mw_store_sync()).
- * Since 0.2.  MW_OK, MW_E_INVALID, MW_E_STATE (IMAP without a
+ * Returns MW_OK, MW_E_INVALID, MW_E_STATE (IMAP without a
  * UIDVALIDITY), MW_E_IO, MW_E_NOMEM.
  * @since 0.2
  */
