@@ -33,7 +33,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "probe: %s\n", mw_status_message(st));
     goto out;
   }
-  for(size_t i = 0; i < mw_probe_count(p); i++) {
+  for(size_t i = 0; i < mw_probe_row_count(p); i++) {
     const char *version = mw_probe_row_tls_version(p, i);
     printf("%s port %u %-9s %-12s %s%s%s\n", mw_probe_row_host(p, i),
            mw_probe_row_port(p, i), mw_probe_row_mode(p, i),

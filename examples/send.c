@@ -52,7 +52,8 @@ int main(int argc, char **argv)
      mw_compose_set_subject(c, "Hello from libmailwire") ||
      mw_compose_set_body(c, "It works.\n", 10) ||
      mw_compose_render(c, &msg, &len)) {
-    fprintf(stderr, "compose: %s\n", c ? mw_compose_error(c) : "no memory");
+    fprintf(stderr, "compose: %s\n",
+            c ? mw_compose_error_message(c) : "no memory");
     goto out;
   }
   /* The envelope: who the server delivers to. */

@@ -321,7 +321,7 @@ static void expect(mw_status st, int want, const mw_compose *c)
   if(want == 1)
     CHECK(st == MW_OK);
   else if(want == 0)
-    CHECK(st == MW_E_MESSAGE && mw_compose_error(c)[0]);
+    CHECK(st == MW_E_MESSAGE && mw_compose_error_message(c)[0]);
   else
     CHECK(st == MW_OK || st == MW_E_MESSAGE);
 }
@@ -334,7 +334,7 @@ static void expect_mailbox(mw_status st, const char *value, int want,
                            const mw_compose *c)
 {
   if(want == 0) {
-    CHECK(st == MW_E_MESSAGE && mw_compose_error(c)[0]);
+    CHECK(st == MW_E_MESSAGE && mw_compose_error_message(c)[0]);
     return;
   }
   char addr[400];
@@ -343,7 +343,8 @@ static void expect_mailbox(mw_status st, const char *value, int want,
   if(want == -1 && st == MW_E_MESSAGE)
     return;
   if(v != MW_MAILBOX_OK) {
-    CHECK(st == MW_E_INVALID && mw_compose_error(c)[0] && why && why[0]);
+    CHECK(st == MW_E_INVALID && mw_compose_error_message(c)[0] && why &&
+          why[0]);
     return;
   }
   CHECK(st == MW_OK && why == NULL);
@@ -810,7 +811,7 @@ static void check_compose(char **f, const char *body, size_t blen,
   }
   else {
     CHECK(out == NULL && len == 0);
-    CHECK(mw_compose_error(c)[0]);
+    CHECK(mw_compose_error_message(c)[0]);
   }
   mw_compose_free(c);
 }

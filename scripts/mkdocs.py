@@ -522,8 +522,12 @@ def c_tokens(text):
 
 
 def comment_text(comment):
-    lines = [re.sub(r"^\s*\* ?", "", l).rstrip()
-             for l in comment[2:-2].split("\n")]
+    # Doxygen's markers ("/**", "/**<") and commands (@since, @deprecated)
+    # read as prose in the page.
+    body = re.sub(r"^\*<? ?", "", comment[2:-2])
+    body = re.sub(r"@since\b", "Since", body)
+    body = re.sub(r"@deprecated\b", "Deprecated", body)
+    lines = [re.sub(r"^\s*\* ?", "", l).rstrip() for l in body.split("\n")]
     return lines
 
 
@@ -533,6 +537,8 @@ def header_items(body):
     prev_decl_line_end = last_define = False
     for kind, tok, blank, nl in c_tokens(body):
         if kind == "comment":
+            if re.match(r"/\*\*\s*@[{}]\s*\*/$", tok):
+                continue  # a Doxygen member group's bracket
             lines = comment_text(tok)
             if lines and re.match(r"^-{8,}", lines[0].strip()):
                 title = [l.strip() for l in lines[1:]

@@ -377,7 +377,7 @@ static int prepare_locked(const struct send_args *a, struct bulk_item *it,
     }
     if(mw_compose_set_message_fd(p->c, fileno(p->f)) != MW_OK) {
       snprintf(why, whylen, "cannot read the message's headers: %s",
-               mw_compose_error(p->c));
+               mw_compose_error_message(p->c));
       return -1;
     }
   }
@@ -472,7 +472,7 @@ static int prepare_locked(const struct send_args *a, struct bulk_item *it,
     st = mw_compose_open(p->c, NULL);
   if(st) {
     snprintf(why, whylen, "cannot read the message%s%s",
-             p->c ? ": " : "", p->c ? mw_compose_error(p->c) : "");
+             p->c ? ": " : "", p->c ? mw_compose_error_message(p->c) : "");
     return -1;
   }
   return 0;

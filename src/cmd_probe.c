@@ -213,8 +213,8 @@ static int probe_exit_code(const mw_probe *p)
   size_t best;
   if(mw_probe_best(p, &best))
     return cert_ok(mw_probe_row_cert(p, best)) ? EXIT_OK : EXIT_CONFIG;
-  bool any_plain = false, all_dns = mw_probe_count(p) > 0;
-  for(size_t i = 0; i < mw_probe_count(p); i++) {
+  bool any_plain = false, all_dns = mw_probe_row_count(p) > 0;
+  for(size_t i = 0; i < mw_probe_row_count(p); i++) {
     const char *o = mw_probe_row_outcome(p, i);
     any_plain = any_plain || !strcmp(o, "works");
     all_dns = all_dns && !strcmp(o, "dns");
@@ -223,7 +223,7 @@ static int probe_exit_code(const mw_probe *p)
     return EXIT_CONFIG;
   if(all_dns && mw_probe_dns_temporary(p))
     return EXIT_TEMPFAIL;
-  if(all_dns || mw_probe_count(p) == 0)
+  if(all_dns || mw_probe_row_count(p) == 0)
     return EXIT_NOHOST;
   return EXIT_UNAVAILABLE;
 }
@@ -234,13 +234,13 @@ static void print_human(FILE *f, const mw_probe *p, const char *target,
   const char *bold = colour ? "\033[1m" : "", *reset = colour ? "\033[0m" : "";
   const char *green = colour ? "\033[32m" : "", *red = colour ? "\033[31m" : "";
   fprintf(f, "%smailwire probe %s%s: %zu combinations in %.2f s\n", bold,
-          target, reset, mw_probe_count(p), mw_probe_total_ms(p) / 1000.0);
+          target, reset, mw_probe_row_count(p), mw_probe_total_ms(p) / 1000.0);
   for(size_t i = 0; i < mw_probe_host_count(p); i++)
     fprintf(f, "  host %s (%s)\n", mw_probe_host_name(p, i),
             mw_probe_host_source(p, i));
   if(mw_probe_dns_note(p)[0])
     fprintf(f, "  dns: %s\n", cli_text(mw_probe_dns_note(p)));
-  for(size_t i = 0; i < mw_probe_count(p); i++) {
+  for(size_t i = 0; i < mw_probe_row_count(p); i++) {
     char hp[300], rank[8] = "-";
     host_port(mw_probe_row_host(p, i), mw_probe_row_port(p, i), hp,
               sizeof(hp));
@@ -310,7 +310,7 @@ static void print_json(FILE *f, const mw_probe *p, const char *target,
   fputs("],\"dns_note\":", f);
   output_json_string(f, cli_text(mw_probe_dns_note(p)));
   fputs(",\"results\":[", f);
-  for(size_t i = 0; i < mw_probe_count(p); i++) {
+  for(size_t i = 0; i < mw_probe_row_count(p); i++) {
     fputs(i ? ",{\"host\":" : "{\"host\":", f);
     output_json_string(f, mw_probe_row_host(p, i));
     fprintf(f, ",\"port\":%u,\"mode\":", mw_probe_row_port(p, i));
@@ -416,19 +416,19 @@ static int in_exit_code(const mw_probe *p, unsigned protocols)
   }
   if(any_best)
     return EXIT_CONFIG;
-  bool any_plain = false, all_dns = mw_probe_count(p) > 0;
-  for(size_t i = 0; i < mw_probe_count(p); i++) {
+  bool any_plain = false, all_dns = mw_probe_row_count(p) > 0;
+  for(size_t i = 0; i < mw_probe_row_count(p); i++) {
     const char *o = mw_probe_row_outcome(p, i);
     any_plain = any_plain || !strcmp(o, "works");
     all_dns = all_dns && !strcmp(o, "dns");
   }
   if(any_plain)
     return EXIT_CONFIG;
-  if(mw_probe_count(p) == 0 && mw_probe_dns_temporary(p))
+  if(mw_probe_row_count(p) == 0 && mw_probe_dns_temporary(p))
     return EXIT_TEMPFAIL;
   if(all_dns && mw_probe_dns_temporary(p))
     return EXIT_TEMPFAIL;
-  if(all_dns || mw_probe_count(p) == 0)
+  if(all_dns || mw_probe_row_count(p) == 0)
     return EXIT_NOHOST;
   return EXIT_UNAVAILABLE;
 }
@@ -440,7 +440,7 @@ static void print_human_in(FILE *f, const mw_probe *p, const char *target,
   const char *bold = colour ? "\033[1m" : "", *reset = colour ? "\033[0m" : "";
   const char *green = colour ? "\033[32m" : "", *red = colour ? "\033[31m" : "";
   fprintf(f, "%smailwire probe %s%s (incoming): %zu combinations in %.2f s\n",
-          bold, target, reset, mw_probe_count(p),
+          bold, target, reset, mw_probe_row_count(p),
           mw_probe_total_ms(p) / 1000.0);
   for(size_t i = 0; i < mw_probe_host_count(p); i++)
     fprintf(f, "  host %s (%s)\n", mw_probe_host_name(p, i),
@@ -452,7 +452,7 @@ static void print_human_in(FILE *f, const mw_probe *p, const char *target,
       continue;
     fprintf(f, "\n%s%s%s\n", bold, k == 0 ? "IMAP" : "POP3", reset);
     size_t shown = 0;
-    for(size_t i = 0; i < mw_probe_count(p); i++) {
+    for(size_t i = 0; i < mw_probe_row_count(p); i++) {
       if(strcmp(mw_probe_row_protocol(p, i), in_protos[k]))
         continue;
       shown++;
@@ -526,7 +526,7 @@ static void print_json_in(FILE *f, const mw_probe *p, const char *target,
   fputs("],\"dns_note\":", f);
   output_json_string(f, cli_text(mw_probe_dns_note(p)));
   fputs(",\"results\":[", f);
-  for(size_t i = 0; i < mw_probe_count(p); i++) {
+  for(size_t i = 0; i < mw_probe_row_count(p); i++) {
     fputs(i ? ",{\"protocol\":" : "{\"protocol\":", f);
     output_json_string(f, mw_probe_row_protocol(p, i));
     fputs(",\"host\":", f);

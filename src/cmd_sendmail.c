@@ -354,7 +354,7 @@ int cmd_sendmail(int argc, char **argv)
   mw_status st = mw_compose_set_message_fd(c, spool);
   if(st) {
     fprintf(stderr, "mailwire sendmail: %s\n",
-            st == MW_E_NOMEM ? "out of memory" : mw_compose_error(c));
+            st == MW_E_NOMEM ? "out of memory" : mw_compose_error_message(c));
     code = st == MW_E_NOMEM ? EXIT_SOFTWARE : EXIT_DATAERR;
     goto done;
   }
@@ -410,7 +410,8 @@ int cmd_sendmail(int argc, char **argv)
       snprintf(mailbox, sizeof(mailbox), "%s", addr);
     st = mw_compose_set_from(c, mailbox); /* only if the message has none */
     if(st) {
-      fprintf(stderr, "mailwire sendmail: -F: %s\n", mw_compose_error(c));
+      fprintf(stderr, "mailwire sendmail: -F: %s\n",
+              mw_compose_error_message(c));
       code = EXIT_DATAERR;
       goto done;
     }
@@ -431,7 +432,7 @@ int cmd_sendmail(int argc, char **argv)
   }
   st = mw_compose_write_fd(c, outfd);
   if(st) {
-    fprintf(stderr, "mailwire sendmail: %s\n", mw_compose_error(c));
+    fprintf(stderr, "mailwire sendmail: %s\n", mw_compose_error_message(c));
     code = st == MW_E_MESSAGE ? EXIT_DATAERR : EXIT_IOERR;
     goto done;
   }

@@ -162,7 +162,7 @@ void output_send_json(FILE *f, const struct send_report *r)
     fprintf(f, ",\"accepted\":%s,\"code\":%d,\"enhanced\":",
             mw_result_recipient_accepted(r->result, i) ? "true" : "false",
             mw_result_recipient_code(r->result, i));
-    output_json_string(f, mw_result_recipient_enhanced(r->result, i));
+    output_json_string(f, mw_result_recipient_enhanced_code(r->result, i));
     fputs(",\"text\":", f);
     output_json_string(f, mw_result_recipient_text(r->result, i));
     fputs("}", f);
@@ -206,7 +206,7 @@ void output_send_human(FILE *out, FILE *err, const struct send_report *r)
       fprintf(err, "mailwire: recipient <%s> refused: %d %s %s\n",
               mw_result_recipient(r->result, i),
               mw_result_recipient_code(r->result, i),
-              mw_result_recipient_enhanced(r->result, i),
+              mw_result_recipient_enhanced_code(r->result, i),
               mw_result_recipient_text(r->result, i));
     }
   }

@@ -181,7 +181,7 @@ int cli_compose(const struct send_args *a, mw_compose **out,
     }
   }
   if(!rc && st) {
-    const char *detail = cli_text(mw_compose_error(c));
+    const char *detail = cli_text(mw_compose_error_message(c));
     if(what)
       snprintf(err, errlen, "%s: %s", what, detail);
     else
@@ -222,7 +222,7 @@ void cli_fit_7bit(mw_smtp *s, FILE *msg_file, mw_compose **comp,
   if(!st)
     st = mw_compose_open(c, NULL); /* rewind for sending */
   if(st) {
-    const char *detail = c ? cli_text(mw_compose_error(c)) : "";
+    const char *detail = c ? cli_text(mw_compose_error_message(c)) : "";
     fprintf(stderr, "mailwire: warning: the server does not offer "
                     "8BITMIME and the message could not be re-encoded: "
                     "%s\n",

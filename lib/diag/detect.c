@@ -27,7 +27,7 @@
  * detection says what every attempt found). */
 static void probe_summary(const mw_probe *p, struct mw__sbuf *b)
 {
-  for(size_t i = 0; i < mw_probe_count(p); i++) {
+  for(size_t i = 0; i < mw_probe_row_count(p); i++) {
     const char *o = mw_probe_row_outcome(p, i);
     const char *cert = mw_probe_row_cert(p, i);
     mw__sbuf_printf(b, "%s%u %s: %s%s%s", i ? "; " : "",
@@ -75,7 +75,7 @@ static mw_status smtp_detect(struct mw_smtp *s)
     return MW_OK;
   }
   bool plain = false, refused = true;
-  for(size_t i = 0; i < mw_probe_count(p); i++) {
+  for(size_t i = 0; i < mw_probe_row_count(p); i++) {
     const char *o = mw_probe_row_outcome(p, i);
     plain = plain || !strcmp(o, "works");
     refused = refused && (!strcmp(o, "refused") || !strcmp(o, "unreachable"));

@@ -389,7 +389,7 @@ static void describe_port(const mw_probe *p, unsigned port,
 {
   size_t pick = SIZE_MAX, usual = SIZE_MAX;
   const char *usual_mode = port == 465 ? "implicit" : "starttls";
-  for(size_t i = 0; i < mw_probe_count(p); i++) {
+  for(size_t i = 0; i < mw_probe_row_count(p); i++) {
     if(mw_probe_row_port(p, i) != port)
       continue;
     unsigned rank = mw_probe_row_rank(p, i);

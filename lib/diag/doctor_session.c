@@ -267,7 +267,7 @@ static bool silent_port(struct mw_report *r, const struct mw_options *o,
     return false;
   }
   size_t plain = SIZE_MAX, impl = SIZE_MAX;
-  for(size_t i = 0; i < mw_probe_count(probe); i++) {
+  for(size_t i = 0; i < mw_probe_row_count(probe); i++) {
     const char *m = mw_probe_row_mode(probe, i);
     if(!strcmp(m, "plain") && plain == SIZE_MAX)
       plain = i;

@@ -295,7 +295,9 @@ bool mw_probe_dns_temporary(const mw_probe *p)
   return p && p->dns_temporary;
 }
 
-size_t mw_probe_count(const mw_probe *p) { return p ? p->row_count : 0; }
+size_t mw_probe_row_count(const mw_probe *p) { return p ? p->row_count : 0; }
+/* The 0.1 name, deprecated in 0.2 (exported for existing binaries). */
+size_t mw_probe_count(const mw_probe *p) { return mw_probe_row_count(p); }
 
 static const struct probe_row *row_at(const mw_probe *p, size_t i)
 {

@@ -20,7 +20,7 @@
  *   this build's ABI, size and version; a module from another build is
  *   refused.  When nothing loads, mw_compose_new() returns a shared
  *   "unavailable" handle: every call on it fails with MW_E_INTERNAL and
- *   mw_compose_error() names the module and the loader's reason, so a
+ *   mw_compose_error_message() names the module and the loader's reason, so a
  *   caller that checks its statuses reports it (mw_compose_free() on it
  *   is a no-op).  The outcome is kept: a process tries once.
  *
@@ -225,12 +225,18 @@ void mw_compose_free(mw_compose *c)
     a->compose_free(c);
 }
 
-const char *mw_compose_error(const mw_compose *c)
+const char *mw_compose_error_message(const mw_compose *c)
 {
   if(c == UNAVAILABLE)
     return load_error;
   const struct mw__mime_api *a = of(c);
   return a ? a->error(c) : "";
+}
+
+/* The 0.1 name, deprecated in 0.2 (exported for existing binaries). */
+const char *mw_compose_error(const mw_compose *c)
+{
+  return mw_compose_error_message(c);
 }
 
 mw_status mw_compose_set_from(mw_compose *c, const char *mailbox)

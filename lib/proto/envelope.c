@@ -427,9 +427,14 @@ int mw_result_recipient_code(const mw_result *r, size_t i)
 {
   return r && i < r->count ? r->rcpts[i].code : 0;
 }
-const char *mw_result_recipient_enhanced(const mw_result *r, size_t i)
+const char *mw_result_recipient_enhanced_code(const mw_result *r, size_t i)
 {
   return r && i < r->count ? r->rcpts[i].enhanced : "";
+}
+/* The 0.1 name, deprecated in 0.2 (exported for existing binaries). */
+const char *mw_result_recipient_enhanced(const mw_result *r, size_t i)
+{
+  return mw_result_recipient_enhanced_code(r, i);
 }
 const char *mw_result_recipient_text(const mw_result *r, size_t i)
 {

@@ -143,10 +143,10 @@ static void refusals(void **state)
   snprintf(missing, sizeof(missing), "%s/none", dir);
   assert_int_equal(mw_compose_add_attachment(c, missing, NULL, NULL),
                    MW_E_IO);
-  assert_non_null(strstr(mw_compose_error(c), "cannot read"));
+  assert_non_null(strstr(mw_compose_error_message(c), "cannot read"));
   assert_int_equal(mw_compose_add_attachment(c, ok, "a\r\nBcc: x@y", NULL),
                    MW_E_MESSAGE);
-  assert_non_null(strstr(mw_compose_error(c), "line break"));
+  assert_non_null(strstr(mw_compose_error_message(c), "line break"));
   assert_int_equal(mw_compose_add_attachment(c, ok, NULL, "text/plain; x=1"),
                    MW_E_MESSAGE);
   assert_int_equal(mw_compose_add_attachment(c, ok, NULL, "nonsense"),
@@ -251,7 +251,7 @@ static void ready_made_edge_cases(void **state)
   rewind(in);
   c = mw_compose_new();
   assert_int_equal(mw_compose_set_message_fd(c, fileno(in)), MW_E_MESSAGE);
-  assert_non_null(strstr(mw_compose_error(c), "NUL"));
+  assert_non_null(strstr(mw_compose_error_message(c), "NUL"));
   mw_compose_free(c);
   fclose(in);
 }

@@ -155,7 +155,7 @@ static void compose_encodes_and_refuses_injection(void **state)
                    MW_OK);
   assert_int_equal(mw_compose_set_subject(c, "x\r\nBcc: evil@x"),
                    MW_E_MESSAGE);
-  assert_non_null(strstr(mw_compose_error(c), "line break"));
+  assert_non_null(strstr(mw_compose_error_message(c), "line break"));
   assert_int_equal(mw_compose_add_header(c, "X Bad", "v"), MW_E_MESSAGE);
   assert_int_equal(mw_compose_add_header(c, "X-Ok", "v\nInjected: 1"),
                    MW_E_MESSAGE);

@@ -147,12 +147,12 @@ static void composer_takes_one_mailbox_per_call(void **state)
   assert_non_null(c);
   assert_int_equal(mw_compose_set_from(c, "x <a@x.org> <c@x.org>"),
                    MW_E_INVALID);
-  assert_non_null(strstr(mw_compose_error(c), "more than one"));
+  assert_non_null(strstr(mw_compose_error_message(c), "more than one"));
   assert_int_equal(mw_compose_add_to(c, "b@x.org,evil@y.org"), MW_E_INVALID);
-  assert_non_null(strstr(mw_compose_error(c), "list"));
+  assert_non_null(strstr(mw_compose_error_message(c), "list"));
   assert_int_equal(mw_compose_add_cc(c, "team: a@x.org, b@y.org;"),
                    MW_E_INVALID);
-  assert_non_null(strstr(mw_compose_error(c), "group"));
+  assert_non_null(strstr(mw_compose_error_message(c), "group"));
   assert_int_equal(mw_compose_add_to(c, "nobody"), MW_E_INVALID);
   /* Line breaks stay MW_E_MESSAGE (header injection, checked first). */
   assert_int_equal(mw_compose_add_to(c, "a@x.org\r\nBcc: e@y.org"),

@@ -425,7 +425,7 @@ static void pipelined_mixed_recipients(void **state)
   assert_true(mw_result_recipient_accepted(res, 0));
   assert_false(mw_result_recipient_accepted(res, 1));
   assert_int_equal(mw_result_recipient_code(res, 1), 550);
-  assert_string_equal(mw_result_recipient_enhanced(res, 1), "5.1.1");
+  assert_string_equal(mw_result_recipient_enhanced_code(res, 1), "5.1.1");
   assert_true(mw_result_recipient_accepted(res, 2));
   assert_string_equal(mw_result_queue_id(res), "4ABC12");
   assert_int_equal(mw_result_final_code(res), 250);
