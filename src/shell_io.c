@@ -11,6 +11,7 @@
  *   the caller's decision: cmd_shell.c never adds a line that carried a
  *   password or a SASL payload.
  */
+#define _GNU_SOURCE /* ppoll */
 #include "shell.h"
 
 #include <editline/readline.h>
@@ -161,11 +162,20 @@ char *shio_read_watch(const char *prompt, int fd, bool (*ready)(void *),
   watch_line = NULL;
   watch_done = false;
   rl_callback_handler_install(prompt, watch_handler);
+  io_interrupted = 0;
   io_at_prompt = 1;
+  /* Ctrl-C is let in only while waiting in ppoll(): one that came while
+   * libedit was reading a key would be swallowed there (its read() goes
+   * on after EINTR) and the next wait would block with it unseen. */
+  sigset_t sigint_only, waiting_mask;
+  sigemptyset(&sigint_only);
+  sigaddset(&sigint_only, SIGINT);
+  sigprocmask(SIG_BLOCK, &sigint_only, &waiting_mask);
+  sigdelset(&waiting_mask, SIGINT);
   while(!watch_done) {
     struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
                           {.fd = fd, .events = POLLIN}};
-    int n = poll(p, fd >= 0 ? 2 : 1, -1);
+    int n = ppoll(p, fd >= 0 ? 2 : 1, NULL, &waiting_mask);
     if(n < 0 && errno == EINTR) {
       if(io_interrupted) { /* a fresh, empty line */
         io_interrupted = 0;
@@ -193,6 +203,7 @@ char *shio_read_watch(const char *prompt, int fd, bool (*ready)(void *),
     }
   }
   io_at_prompt = 0;
+  sigprocmask(SIG_UNBLOCK, &sigint_only, NULL);
   rl_callback_handler_remove();
   if(*gone) {
     free(watch_line);
