@@ -965,7 +965,13 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
 mw_status mw_smtp_send_buffer(mw_smtp *s, const mw_envelope *e,
                               const void *data, size_t len, mw_result **out);
 
-/** RSET.  Returns MW_OK, MW_E_REJECTED, MW_E_TIMEOUT, MW_E_CLOSED,
+/** RSET: the next transaction starts from a clean state.  When the
+ * server offers PIPELINING (and it is not turned off), the RSET is not sent
+ * on its own: it goes first in the next transaction's batch (RFC 2920),
+ * so it costs no round trip; a 421 to it then fails that mw_smtp_send()
+ * with MW_E_CLOSED before the server takes anything of the message, and
+ * the result is then MW_OK here.  Otherwise it is sent and answered now.
+ * Returns MW_OK, MW_E_REJECTED, MW_E_TIMEOUT, MW_E_CLOSED,
  * MW_E_PROTOCOL, MW_E_STATE.
  * @since 0.1
  */

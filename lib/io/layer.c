@@ -186,6 +186,7 @@ struct mw__mem_layer {
   size_t close_at;  /* segments before the scripted close, or SIZE_MAX */
   bool writes_fail; /* after the close */
   bool wrote;       /* the client wrote since the last release */
+  size_t writes;    /* write calls that put bytes */
   bool closed;      /* the stack above closed it */
   size_t read_max;
   struct mw__sbuf out;
@@ -256,8 +257,10 @@ static mw_status mem_write(struct mw__layer *l, const void *buf, size_t len,
   if(!mw__sbuf_append(&m->out, buf, len))
     return mw__error_set(l->err, MW_E_NOMEM, NULL);
   *put = len;
-  if(len)
+  if(len) {
     m->wrote = true;
+    m->writes++;
+  }
   return MW_OK;
 }
 
@@ -328,6 +331,11 @@ void mw__mem_layer_close_here(struct mw__mem_layer *m, bool writes_fail)
 {
   m->close_at = m->nsegs;
   m->writes_fail = writes_fail;
+}
+
+size_t mw__mem_layer_writes(const struct mw__mem_layer *m)
+{
+  return m->writes;
 }
 
 void mw__mem_layer_set_read_max(struct mw__mem_layer *m, size_t max)

@@ -139,6 +139,9 @@ struct mw__mem_layer *mw__mem_layer_new(struct mw_error *err);
 /* Appends a segment (copied).  false on allocation failure. */
 bool mw__mem_layer_add(struct mw__mem_layer *m, const void *data, size_t len);
 bool mw__mem_layer_add_str(struct mw__mem_layer *m, const char *s);
+/* How many write calls put bytes (the client's write system calls, had
+ * this been a socket). */
+size_t mw__mem_layer_writes(const struct mw__mem_layer *m);
 /* The server closes after the segments added so far. */
 void mw__mem_layer_close_here(struct mw__mem_layer *m, bool writes_fail);
 /* Caps every read at max bytes (0: no cap), to exercise partial reads. */

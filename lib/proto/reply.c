@@ -22,6 +22,16 @@ void mw__reply_free(struct mw__reply *r)
   r->enhanced[0] = '\0';
 }
 
+void mw__reply_reset(struct mw__reply *r)
+{
+  mw__sbuf_reset(&r->buf);
+  r->buf.failed = false;
+  r->text = NULL;
+  r->code = 0;
+  r->lines = 0;
+  r->enhanced[0] = '\0';
+}
+
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 /* status-code = class "." subject "." detail, class 2/4/5, subject 1-3

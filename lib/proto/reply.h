@@ -39,6 +39,8 @@ enum mw__reply_feed {
 
 void mw__reply_init(struct mw__reply *r);
 void mw__reply_free(struct mw__reply *r);
+/* Empties r for the next reply, keeping its buffer's memory. */
+void mw__reply_reset(struct mw__reply *r);
 /* Feeds one line (without CRLF; may contain NUL bytes, which are refused).
  * why: a static reason string when MW__REPLY_BAD is returned. */
 enum mw__reply_feed mw__reply_feed(struct mw__reply *r, const char *line,

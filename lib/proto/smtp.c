@@ -44,6 +44,8 @@ mw_smtp *mw_smtp_new(const mw_options *o)
   }
   mw__capa_init(&s->capa);
   mw__reply_init(&s->r);
+  mw__sbuf_init(&s->bdat_buf);
+  mw__sbuf_init(&s->scratch);
   mw__engine_init(&s->eng, "SMTP", MW__SMTP_MAX_LINE, 4, &s->err, &s->trace,
                   &s->scrub);
   s->err.status = MW_OK;
@@ -58,6 +60,9 @@ void mw_smtp_free(mw_smtp *s)
   mw__smtp_close(s, s->sm == MW__SMTP_READY);
   mw__engine_free(&s->eng);
   mw__smtp_txn_clear(s);
+  mw__free(s->chunk);
+  mw__sbuf_free(&s->bdat_buf);
+  mw__sbuf_free(&s->scratch);
   mw__reply_free(&s->r);
   mw__capa_clear(&s->capa);
   mw__capa_clear(&s->capa_plain);

@@ -134,13 +134,19 @@ struct mw__smtp_txn {
                                  * (smtp_ext.c) */
   bool mail_ok, data_started, body_eof;
   bool flushing;               /* a block of the body is being written */
+  bool body_started;           /* the encoder is set up (the first BDAT
+                                * chunk may go with the envelope) */
+  bool bdat_early;             /* the first BDAT chunk went in the
+                                * pipelined batch (one round trip) */
+  bool end_queued;             /* the end of the data (dot, BDAT LAST) is
+                                * queued ... */
+  uint64_t end_mark;           /* ... and fully written once bytes_out
+                                * reaches this */
   size_t accepted, next_rcpt;
   struct mw__reply mail_reply; /* a refused MAIL in a batch */
   struct mw__reply data_reply; /* the reply to DATA */
   struct mw_error saved;       /* the refusal, kept across the RSET */
-  char *chunk;                 /* DATA_CHUNK bytes read from the caller */
   struct mw__data_encoder enc;
-  struct mw__sbuf bdat_buf;    /* BDAT: the chunk being filled */
   uint64_t body_bytes;
   uint64_t progress_base;      /* bytes out when the data began */
   /* The envelope test's. */
@@ -169,6 +175,12 @@ struct mw_smtp {
   char ehlo_refused[256];
   char starttls_refused[256];
   size_t injected;
+  /* Kept across transactions (no allocation per message): */
+  char *chunk;                 /* DATA_CHUNK bytes read from the caller */
+  struct mw__sbuf bdat_buf;    /* BDAT: the chunk being filled */
+  struct mw__sbuf scratch;     /* a command's parameters being built */
+  bool reset_pending;          /* mw_smtp_reset() with PIPELINING: RSET
+                                * goes first in the next batch */
   bool bdat_allowed;           /* send with BDAT (RFC 3030) when the server
                                 * offers CHUNKING: the options' chunking
                                 * (on by default), else DATA */
@@ -337,5 +349,19 @@ bool mw__smtp_rcpt_params(const struct mw_smtp *s, size_t i,
  * DATA_END, and one step of BODY or BDAT. */
 mw_status mw__smtp_enter_body(struct mw_smtp *s, enum mw__smtp_state to);
 mw_status mw__smtp_body_step(struct mw_smtp *s, short *want);
+/* The first BDAT chunk (all of a message up to MW__SMTP_DATA_CHUNK bytes,
+ * then with LAST) queued in the envelope's pipelined batch. */
+mw_status mw__smtp_queue_first_chunk(struct mw_smtp *s);
+/* Whether the end of the data (dot, BDAT LAST) was queued and written
+ * whole: only then may a lost connection have delivered the message. */
+bool mw__smtp_end_written(const struct mw_smtp *s);
+
+/* A BDAT command's arg: the last chunk; the first, sent with the
+ * envelope. */
+#define MW__SMTP_BDAT_LAST 1u
+#define MW__SMTP_BDAT_EARLY 2u
+/* An RSET's arg: sent first in a transaction's batch (mw_smtp_reset with
+ * PIPELINING). */
+#define MW__SMTP_RSET_BEFORE_MAIL 1u
 
 #endif

@@ -15,8 +15,22 @@
  *   an unterminated message), after it MW_E_DELIVERY_UNKNOWN
  *   (smtp_machine.c's failure mapping).
  *
- *   BDAT waits for each chunk's reply before sending the next; a chunk
- *   refused mid-way is a refusal of the message (smtp_send.c).
+ *   One round trip per message where the protocol allows it: with DATA,
+ *   the end of the body goes in one write with the final dot (the body is
+ *   written as it is read only in blocks of MW__SMTP_DATA_CHUNK); with
+ *   BDAT and PIPELINING, the first chunk (the whole of a message up to
+ *   MW__SMTP_DATA_CHUNK bytes, "BDAT n LAST") is queued right after MAIL
+ *   and RCPT, in the same write (RFC 3030 section 4.2 allows BDAT in a
+ *   pipelined group; a server that refused the envelope still reads the
+ *   chunk and refuses it).  A larger message waits for the replies to the
+ *   envelope and that chunk, so a refused envelope costs at most one
+ *   chunk; after it each chunk waits for its reply, and a chunk refused
+ *   mid-way is a refusal of the message (smtp_send.c).
+ *
+ *   Whether a lost connection may have delivered the message depends on
+ *   whether its end (the dot, or the LAST chunk) was written whole:
+ *   mw__smtp_end_written().  The read buffer and the BDAT chunk are the
+ *   session's, kept from one message to the next.
  *
  *   Progress (mw_options_set_progress): reported after each block is
  *   written and once when the whole data is queued, as the bytes written
@@ -45,6 +59,45 @@ static void report_progress(struct mw_smtp *s, bool done)
   s->opt.progress_fn(s->opt.progress_user, sent, total);
 }
 
+/* Notes that the end of the data is queued: it is written whole once the
+ * bytes out reach the mark. */
+static void mark_end(struct mw_smtp *s)
+{
+  s->txn.end_queued = true;
+  s->txn.end_mark = mw__engine_bytes_out(&s->eng) + mw__engine_queued(&s->eng);
+}
+
+bool mw__smtp_end_written(const struct mw_smtp *s)
+{
+  return s->txn.end_queued &&
+         mw__engine_bytes_out(&s->eng) >= s->txn.end_mark;
+}
+
+/* Sets up the data's encoding, once per message. */
+static mw_status start_body(struct mw_smtp *s, bool bdat)
+{
+  struct mw__smtp_txn *t = &s->txn;
+  struct mw__engine *e = &s->eng;
+  if(t->body_started)
+    return MW_OK;
+  if(!s->chunk)
+    s->chunk = mw__malloc(MW__SMTP_DATA_CHUNK);
+  if(!s->chunk)
+    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+  if(bdat && t->binary)
+    mw__data_encoder_init_raw(&t->enc); /* BODY=BINARYMIME */
+  else if(bdat)
+    mw__data_encoder_init_bdat(&t->enc);
+  else
+    mw__data_encoder_init(&t->enc);
+  mw__sbuf_reset(&s->bdat_buf);
+  t->body_bytes = 0;
+  t->body_eof = false;
+  t->progress_base = mw__engine_bytes_out(e) + mw__engine_queued(e);
+  t->body_started = true;
+  return MW_OK;
+}
+
 mw_status mw__smtp_enter_body(struct mw_smtp *s, enum mw__smtp_state to)
 {
   struct mw__smtp_txn *t = &s->txn;
@@ -54,6 +107,7 @@ mw_status mw__smtp_enter_body(struct mw_smtp *s, enum mw__smtp_state to)
       mw__trace_emit(&s->trace, MW_TRACE_OUT,
                      "<message: %llu bytes, dot-stuffed, CRLF line endings>",
                      (unsigned long long)t->body_bytes);
+      /* The last part of the body and the dot: one write. */
       if(!mw__data_finish(&t->enc, &e->stream.wbuf))
         return mw__error_set(&s->err, MW_E_NOMEM, NULL);
       mw__trace_emit(&s->trace, MW_TRACE_OUT, ".");
@@ -61,26 +115,18 @@ mw_status mw__smtp_enter_body(struct mw_smtp *s, enum mw__smtp_state to)
       mw_status st = mw__engine_expect(e, &dot);
       if(st)
         return st;
+      mark_end(s);
     }
     report_progress(s, true);
     mw__engine_deadline_in(e, mw__smtp_reply_timeout(s, MW__SMTP_CMD_DOT),
                            "waiting for the server");
     return MW_OK;
   }
-  if(!t->chunk)
-    t->chunk = mw__malloc(MW__SMTP_DATA_CHUNK);
-  if(!t->chunk)
-    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
-  if(to == MW__SMTP_BDAT && t->binary)
-    mw__data_encoder_init_raw(&t->enc); /* BODY=BINARYMIME */
-  else if(to == MW__SMTP_BDAT)
-    mw__data_encoder_init_bdat(&t->enc);
-  else
-    mw__data_encoder_init(&t->enc);
-  mw__sbuf_reset(&t->bdat_buf);
-  t->body_bytes = 0;
-  t->body_eof = false;
-  t->progress_base = mw__engine_bytes_out(e) + mw__engine_queued(e);
+  if(t->bdat_early)
+    report_progress(s, false); /* the first chunk went with the envelope */
+  mw_status st = start_body(s, to == MW__SMTP_BDAT);
+  if(st)
+    return st;
   mw__engine_deadline_in(e, mw__smtp_cmd_timeout(s, MW__SMTP_DATA_BLOCK_MS),
                          "sending to the server");
   return MW_OK;
@@ -109,7 +155,7 @@ static mw_status read_chunk(struct mw_smtp *s, size_t *got)
 {
   struct mw__smtp_txn *t = &s->txn;
   *got = 0;
-  if(t->read(t->read_user, t->chunk, MW__SMTP_DATA_CHUNK, got))
+  if(t->read(t->read_user, s->chunk, MW__SMTP_DATA_CHUNK, got))
     return mw__error_set(&s->err, MW_E_IO,
                          "reading the message failed; the connection was "
                          "closed without ending the data, so nothing was "
@@ -118,25 +164,64 @@ static mw_status read_chunk(struct mw_smtp *s, size_t *got)
   return MW_OK;
 }
 
-/* Queues one BDAT chunk of what t->bdat holds, awaiting its reply. */
-static mw_status queue_bdat(struct mw_smtp *s, bool last)
+/* Reads and encodes the next part of the message into the BDAT chunk. */
+static mw_status fill_bdat(struct mw_smtp *s)
+{
+  struct mw__smtp_txn *t = &s->txn;
+  size_t got = 0;
+  mw_status st = read_chunk(s, &got);
+  if(st)
+    return st;
+  bool ok = got ? mw__data_encode(&t->enc, s->chunk, got, &s->bdat_buf)
+                : mw__data_finish(&t->enc, &s->bdat_buf);
+  if(!ok || s->bdat_buf.failed)
+    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+  if(!got)
+    t->body_eof = true;
+  return MW_OK;
+}
+
+/* Queues one BDAT chunk of what the session's bdat_buf holds, awaiting
+ * its reply; early: the first chunk, in the envelope's batch. */
+static mw_status queue_bdat(struct mw_smtp *s, bool last, bool early)
 {
   struct mw__smtp_txn *t = &s->txn;
   struct mw__engine *e = &s->eng;
-  if(!mw__bdat_frame(t->bdat_buf.data, t->bdat_buf.len, last, &e->stream.wbuf))
+  struct mw__sbuf *b = &s->bdat_buf;
+  if(!mw__bdat_frame(b->data, b->len, last, &e->stream.wbuf))
     return mw__error_set(&s->err, MW_E_NOMEM, NULL);
-  mw__trace_emit(&s->trace, MW_TRACE_OUT, "BDAT %zu%s", t->bdat_buf.len,
+  mw__trace_emit(&s->trace, MW_TRACE_OUT, "BDAT %zu%s", b->len,
                  last ? " LAST" : "");
-  mw__trace_emit(&s->trace, MW_TRACE_OUT, "<%zu bytes, %s>",
-                 t->bdat_buf.len,
+  mw__trace_emit(&s->trace, MW_TRACE_OUT, "<%zu bytes, %s>", b->len,
                  t->binary ? "binary, as given" : "CRLF line endings");
-  mw__sbuf_reset(&t->bdat_buf);
-  const struct mw__engine_cmd bdat = {.kind = MW__SMTP_CMD_BDAT,
-                                      .arg = last ? 1u : 0u};
+  mw__sbuf_reset(b);
+  const struct mw__engine_cmd bdat = {
+      .kind = MW__SMTP_CMD_BDAT,
+      .arg = (last ? MW__SMTP_BDAT_LAST : 0u) |
+             (early ? MW__SMTP_BDAT_EARLY : 0u)};
   mw_status st = mw__engine_expect(e, &bdat);
-  if(!st && !last)
+  if(st)
+    return st;
+  if(last)
+    mark_end(s);
+  else if(!early)
     mw__engine_deadline_in(e, mw__smtp_reply_timeout(s, MW__SMTP_CMD_BDAT),
                            "waiting for the server");
+  return MW_OK;
+}
+
+mw_status mw__smtp_queue_first_chunk(struct mw_smtp *s)
+{
+  struct mw__smtp_txn *t = &s->txn;
+  mw_status st = start_body(s, true);
+  while(!st && !t->body_eof && s->bdat_buf.len < MW__SMTP_DATA_CHUNK)
+    st = fill_bdat(s);
+  if(st)
+    return st;
+  t->bdat_early = true;
+  st = queue_bdat(s, t->body_eof, true);
+  if(!st && t->body_eof)
+    report_progress(s, true);
   return st;
 }
 
@@ -148,25 +233,14 @@ static mw_status bdat_step(struct mw_smtp *s, short *want)
       /* Written first; a chunk's reply is read by the machine. */
       return mw__engine_queued(&s->eng) ? flush_block(s, want) : MW_OK;
     if(t->body_eof) {
-      mw_status st = queue_bdat(s, true);
+      mw_status st = queue_bdat(s, true, false);
       return st ? st : mw__smtp_go(s, MW__SMTP_DATA_END);
     }
-    if(t->bdat_buf.len >= MW__SMTP_DATA_CHUNK) {
-      mw_status st = queue_bdat(s, false);
-      if(st)
-        return st;
-      continue;
-    }
-    size_t got = 0;
-    mw_status st = read_chunk(s, &got);
+    mw_status st = s->bdat_buf.len >= MW__SMTP_DATA_CHUNK
+                       ? queue_bdat(s, false, false)
+                       : fill_bdat(s);
     if(st)
       return st;
-    bool ok = got ? mw__data_encode(&t->enc, t->chunk, got, &t->bdat_buf)
-                  : mw__data_finish(&t->enc, &t->bdat_buf);
-    if(!ok || t->bdat_buf.failed)
-      return mw__error_set(&s->err, MW_E_NOMEM, NULL);
-    if(!got)
-      t->body_eof = true;
   }
 }
 
@@ -176,8 +250,10 @@ mw_status mw__smtp_body_step(struct mw_smtp *s, short *want)
   if(s->sm == MW__SMTP_BDAT)
     return bdat_step(s, want);
   for(;;) {
+    /* Whole blocks are written as they fill; the rest goes with the dot
+     * (DATA_END), in one write. */
     size_t queued = mw__engine_queued(&s->eng);
-    if(queued && (queued >= MW__SMTP_DATA_CHUNK || t->body_eof)) {
+    if(t->flushing || queued >= MW__SMTP_DATA_CHUNK) {
       if(!t->flushing) /* a new block: its time starts now */
         mw__engine_deadline_in(&s->eng,
                                mw__smtp_cmd_timeout(s,
@@ -200,7 +276,7 @@ mw_status mw__smtp_body_step(struct mw_smtp *s, short *want)
       t->body_eof = true;
       continue;
     }
-    if(!mw__data_encode(&t->enc, t->chunk, got, &s->eng.stream.wbuf))
+    if(!mw__data_encode(&t->enc, s->chunk, got, &s->eng.stream.wbuf))
       return mw__error_set(&s->err, MW_E_NOMEM, NULL);
   }
 }

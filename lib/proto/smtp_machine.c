@@ -236,6 +236,7 @@ void mw__smtp_close(struct mw_smtp *s, bool polite)
   s->tls_pending = NULL;
   mw__sasl_exchange_free(s->sasl);
   s->sasl = NULL;
+  s->reset_pending = false; /* a new connection starts clean */
 }
 
 mw_status mw__smtp_abort(struct mw_smtp *s, mw_status st)
@@ -298,8 +299,7 @@ static mw_status dispatch(struct mw_smtp *s)
     st = mw__smtp_on_txn_reply(s, &cmd, &s->r);
     break;
   }
-  mw__reply_free(&s->r);
-  mw__reply_init(&s->r);
+  mw__reply_reset(&s->r); /* its buffer kept for the next reply */
   return st;
 }
 
@@ -446,7 +446,15 @@ static mw_status failed(struct mw_smtp *s, mw_status st)
     if(s->txn.res)
       s->txn.res->delivery = MW_DELIVERY_NOT_SENT;
     break;
+  case MW__SMTP_PIPELINE:
   case MW__SMTP_DATA_END: {
+    if(!mw__smtp_end_written(s)) {
+      /* The end of the data never left whole (or was never queued: the
+       * envelope's batch): the server cannot have the message. */
+      if(s->txn.res)
+        s->txn.res->delivery = MW_DELIVERY_NOT_SENT;
+      break;
+    }
     char why[sizeof(s->err.message)];
     snprintf(why, sizeof(why), "%s", s->err.message);
     mw__error_set(&s->err, MW_E_DELIVERY_UNKNOWN,

@@ -78,12 +78,9 @@ void mw__smtp_txn_clear(struct mw_smtp *s)
   mw__reply_free(&t->mail_reply);
   mw__reply_free(&t->data_reply);
   mw__error_clear(&t->saved);
-  mw__free(t->chunk);
-  mw__sbuf_free(&t->bdat_buf);
   memset(t, 0, sizeof(*t));
   mw__reply_init(&t->mail_reply);
   mw__reply_init(&t->data_reply);
-  mw__sbuf_init(&t->bdat_buf);
 }
 
 /* A refusal that keeps the session: the error is kept across an RSET
@@ -174,8 +171,10 @@ static mw_status on_rcpt(struct mw_smtp *s, const struct mw__engine_cmd *cmd,
   record_rcpt(t->res, i, r);
   t->accepted += t->res->rcpts[i].accepted;
   if(s->sm == MW__SMTP_PIPELINE)
-    /* With BDAT no DATA follows: the last RCPT ends the batch. */
-    return t->bdat && i + 1 == t->env->count ? decide(s) : MW_OK;
+    /* With BDAT no DATA follows: the last RCPT ends the batch, or the
+     * first chunk's reply does when it went with it. */
+    return t->bdat && !t->bdat_early && i + 1 == t->env->count ? decide(s)
+                                                               : MW_OK;
   if(t->next_rcpt < t->env->count)
     return mw__smtp_go(s, MW__SMTP_RCPT);
   if(!t->accepted || t->bdat)
@@ -237,6 +236,31 @@ static mw_status on_dot(struct mw_smtp *s, struct mw__reply *r)
   return mw__smtp_go(s, MW__SMTP_READY);
 }
 
+/* The reply to the first BDAT chunk, sent in the envelope's batch: the
+ * envelope's replies are all in. */
+static mw_status on_first_bdat(struct mw_smtp *s, struct mw__reply *r,
+                               bool last)
+{
+  struct mw__smtp_txn *t = &s->txn;
+  mw_status st = transaction_reply(s, r, "BDAT", false);
+  if(st)
+    return mw__smtp_abort(s, st);
+  if(!t->mail_ok || !t->accepted) {
+    if(last && r->code / 100 == 2)
+      return mw__smtp_abort(s, mw__error_set(&s->err, MW_E_PROTOCOL,
+                           "the server accepted the message data although "
+                           "it refused the sender or every recipient"));
+    return decide(s); /* the envelope's refusal is the answer */
+  }
+  if(last)
+    return on_dot(s, r);
+  if(r->code / 100 != 2)
+    return refused(s, mw__smtp_reply_error(s, MW_E_REJECTED, r,
+                                           "the server refused the message "
+                                           "data (BDAT)"));
+  return mw__smtp_go(s, MW__SMTP_BDAT); /* the rest of the message */
+}
+
 /* The reply to a BDAT chunk that is not the last. */
 static mw_status on_bdat(struct mw_smtp *s, struct mw__reply *r)
 {
@@ -250,8 +274,23 @@ static mw_status on_bdat(struct mw_smtp *s, struct mw__reply *r)
                                          "data (BDAT)"));
 }
 
-static mw_status on_rset(struct mw_smtp *s, struct mw__reply *r)
+static mw_status on_rset(struct mw_smtp *s, const struct mw__engine_cmd *cmd,
+                         struct mw__reply *r)
 {
+  if(cmd->arg == MW__SMTP_RSET_BEFORE_MAIL) {
+    /* First in a pipelined batch: a 421 ends the session before the
+     * transaction (nothing of it is taken); another refusal of RSET
+     * cannot stop what was sent with it, so it is only noted. */
+    mw_status st = transaction_reply(s, r, "RSET", false);
+    if(st)
+      return mw__smtp_abort(s, st);
+    if(r->code / 100 != 2)
+      mw__trace_emit(&s->trace, MW_TRACE_INFO,
+                     "note: the server answered RSET with %d; the "
+                     "transaction sent with it goes on",
+                     r->code);
+    return MW_OK;
+  }
   if(s->job == MW__SMTP_JOB_SEND) {
     /* The refusal is the answer, whatever RSET got. */
     mw__error_clear(&s->err);
@@ -277,11 +316,13 @@ mw_status mw__smtp_on_txn_reply(struct mw_smtp *s,
   case MW__SMTP_CMD_DATA:
     return on_data(s, r);
   case MW__SMTP_CMD_BDAT:
-    return cmd->arg ? on_dot(s, r) : on_bdat(s, r);
+    if(cmd->arg & MW__SMTP_BDAT_EARLY)
+      return on_first_bdat(s, r, cmd->arg & MW__SMTP_BDAT_LAST);
+    return cmd->arg & MW__SMTP_BDAT_LAST ? on_dot(s, r) : on_bdat(s, r);
   case MW__SMTP_CMD_DOT:
     return on_dot(s, r);
   case MW__SMTP_CMD_RSET:
-    return on_rset(s, r);
+    return on_rset(s, cmd, r);
   default:
     return mw__smtp_abort(s, mw__error_set(&s->err, MW_E_STATE,
                                            "no handler for command %d",
@@ -295,33 +336,29 @@ mw_status mw__smtp_on_txn_reply(struct mw_smtp *s,
  * ENVID, REQUIRETLS: smtp_ext.c). */
 static mw_status queue_mail_from(struct mw_smtp *s, const mw_envelope *e)
 {
-  struct mw__sbuf cmd;
-  mw__sbuf_init(&cmd);
-  mw__sbuf_printf(&cmd, "MAIL FROM:<%s>", e->from ? e->from : "");
-  if(!mw__smtp_mail_params(s, &cmd) || cmd.failed) {
-    mw__sbuf_free(&cmd);
+  struct mw__sbuf *cmd = &s->scratch; /* the session's: no allocation */
+  mw__sbuf_reset(cmd);
+  mw__sbuf_printf(cmd, "MAIL FROM:<%s>", e->from ? e->from : "");
+  if(!mw__smtp_mail_params(s, cmd) || cmd->failed) {
+    cmd->failed = false;
     return mw__error_set(&s->err, MW_E_NOMEM, NULL);
   }
-  mw_status st = mw__smtp_send(s, MW__SMTP_CMD_MAIL, 0, -1, "%s", cmd.data);
-  mw__sbuf_free(&cmd);
-  return st;
+  return mw__smtp_send(s, MW__SMTP_CMD_MAIL, 0, -1, "%s", cmd->data);
 }
 
 /* RCPT TO with DSN's NOTIFY and ORCPT when asked (smtp_ext.c). */
 static mw_status send_rcpt(struct mw_smtp *s)
 {
   size_t i = s->txn.next_rcpt++;
-  struct mw__sbuf params;
-  mw__sbuf_init(&params);
-  if(!mw__smtp_rcpt_params(s, i, &params) || params.failed) {
-    mw__sbuf_free(&params);
+  struct mw__sbuf *params = &s->scratch;
+  mw__sbuf_reset(params);
+  if(!mw__smtp_rcpt_params(s, i, params) || params->failed) {
+    params->failed = false;
     return mw__error_set(&s->err, MW_E_NOMEM, NULL);
   }
-  mw_status st = mw__smtp_send(s, MW__SMTP_CMD_RCPT, i, -1, "RCPT TO:<%s>%s",
-                               s->txn.env->rcpts[i],
-                               params.data ? params.data : "");
-  mw__sbuf_free(&params);
-  return st;
+  return mw__smtp_send(s, MW__SMTP_CMD_RCPT, i, -1, "RCPT TO:<%s>%s",
+                       s->txn.env->rcpts[i],
+                       params->data ? params->data : "");
 }
 
 mw_status mw__smtp_enter_txn(struct mw_smtp *s, enum mw__smtp_state to)
@@ -347,11 +384,21 @@ mw_status mw__smtp_enter_txn(struct mw_smtp *s, enum mw__smtp_state to)
   case MW__SMTP_DATA:
     return mw__smtp_send(s, MW__SMTP_CMD_DATA, 0, -1, "%s", "DATA");
   case MW__SMTP_PIPELINE:
-    /* MAIL FROM, the RCPTs and DATA in one write (RFC 2920). */
-    st = queue_mail_from(s, t->env);
+    /* In one write (RFC 2920): a pending RSET, MAIL FROM, the RCPTs, then
+     * DATA, or with BDAT the first chunk (smtp_data.c): one round trip
+     * for a message up to MW__SMTP_DATA_CHUNK bytes. */
+    if(s->reset_pending) {
+      s->reset_pending = false;
+      st = mw__smtp_send(s, MW__SMTP_CMD_RSET, MW__SMTP_RSET_BEFORE_MAIL, -1,
+                         "%s", "RSET");
+    }
+    if(!st)
+      st = queue_mail_from(s, t->env);
     while(!st && t->next_rcpt < t->env->count)
       st = send_rcpt(s);
-    if(!st && !t->bdat)
+    if(!st && t->bdat)
+      st = mw__smtp_queue_first_chunk(s);
+    else if(!st)
       st = mw__smtp_send(s, MW__SMTP_CMD_DATA, 0, -1, "%s", "DATA");
     return st;
   case MW__SMTP_DATA_EMPTY:
@@ -369,6 +416,20 @@ mw_status mw__smtp_enter_txn(struct mw_smtp *s, enum mw__smtp_state to)
 }
 
 /* ---- the blocking API ---------------------------------------------------- */
+
+static bool can_pipeline(const struct mw_smtp *s)
+{
+  return s->opt.pipelining && mw__capa_has(&s->capa, "PIPELINING");
+}
+
+/* A deferred RSET that cannot go in a batch: sent now, on its own. */
+static mw_status send_pending_reset(struct mw_smtp *s)
+{
+  if(!s->reset_pending)
+    return MW_OK;
+  s->reset_pending = false;
+  return mw__smtp_run(s, MW__SMTP_JOB_RESET, MW__SMTP_RSET);
+}
 
 /* Checks what the message needs against what the server offers. */
 static mw_status check_message_fit(struct mw_smtp *s, const mw_envelope *e,
@@ -437,7 +498,10 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
   if(!info)
     info = &none;
   bool use_8bit = false, use_utf8 = false;
-  mw_status st = check_message_fit(s, e, info, &use_8bit, &use_utf8);
+  mw_status st = can_pipeline(s) ? MW_OK : send_pending_reset(s);
+  if(st)
+    return st;
+  st = check_message_fit(s, e, info, &use_8bit, &use_utf8);
   struct mw__smtp_plan plan = {0};
   if(!st)
     st = mw__smtp_ext_plan(s, e, info, &plan);
@@ -458,7 +522,7 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
   t->info = info;
   t->use_8bit = use_8bit;
   t->use_utf8 = use_utf8;
-  t->pipelining = s->opt.pipelining && mw__capa_has(&s->capa, "PIPELINING");
+  t->pipelining = can_pipeline(s);
   t->bdat = plan.bdat;
   t->binary = plan.binary;
   t->dsn = plan.dsn;
@@ -506,12 +570,15 @@ mw_status mw__smtp_check_envelope(struct mw_smtp *s, const char *from,
     return mw__error_set(&s->err, MW_E_STATE, "the session is not connected");
   if(mw__address_problem(from, true) || mw__address_problem(to, false))
     return mw__error_set(&s->err, MW_E_INVALID, "invalid envelope address");
+  mw_status st = send_pending_reset(s);
+  if(st)
+    return st;
   mw__smtp_txn_clear(s);
   s->txn.from = from;
   s->txn.to = to;
   s->txn.check_mail = mail;
   s->txn.check_rcpt = rcpt;
-  mw_status st = mw__smtp_run(s, MW__SMTP_JOB_CHECK, MW__SMTP_MAIL);
+  st = mw__smtp_run(s, MW__SMTP_JOB_CHECK, MW__SMTP_MAIL);
   mw__smtp_txn_clear(s);
   return st;
 }
@@ -524,5 +591,11 @@ mw_status mw_smtp_reset(mw_smtp *s)
   if(s->sm != MW__SMTP_READY)
     return mw__error_set(&s->err, MW_E_STATE,
                          "the session is not connected");
+  if(can_pipeline(s)) {
+    /* Sent first in the next transaction's batch: no round trip of its
+     * own (RFC 2920 allows RSET anywhere in a group). */
+    s->reset_pending = true;
+    return MW_OK;
+  }
   return mw__smtp_run(s, MW__SMTP_JOB_RESET, MW__SMTP_RSET);
 }

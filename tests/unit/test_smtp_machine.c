@@ -888,12 +888,13 @@ static void bdat_transaction(void **state)
   (void)state;
   const char *to[] = {"b@example.org", NULL};
   mw_envelope *e = envelope("a@example.org", to);
-  /* Pipelined: MAIL and RCPT in one batch, then one BDAT LAST chunk. */
+  /* Pipelined: MAIL, RCPT and the one BDAT LAST chunk in one write, the
+   * three replies in one read: one round trip for the message. */
   struct run r;
   run_init(&r, MW_TLS_NONE);
   const char *segs[] = {GREETING,
                         "250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
-                        "250 ok\r\n250 ok\r\n", "250 2.0.0 queued as B1\r\n",
+                        "250 ok\r\n250 ok\r\n250 2.0.0 queued as B1\r\n",
                         NULL};
   run_script(&r, segs);
   r.s->bdat_allowed = true;
@@ -904,12 +905,71 @@ static void bdat_transaction(void **state)
                    MW_OK);
   assert_int_equal(mw_result_delivery(res), MW_DELIVERY_ACCEPTED);
   assert_string_equal(mw_result_queue_id(res), "B1");
-  path_is(&r, "GREETING EHLO AUTH READY PIPELINE BDAT DATA_END READY");
+  path_is(&r, "GREETING EHLO AUTH READY PIPELINE READY");
   assert_string_equal(written(&r),
                       EHLO_LINE "MAIL FROM:<a@example.org>\r\n"
                                 "RCPT TO:<b@example.org>\r\n"
                                 "BDAT 32 LAST\r\n" MESSAGE);
+  /* One write for the whole transaction. */
+  assert_int_equal(mw__mem_layer_writes(r.m), 2); /* EHLO, the batch */
+  /* mw_smtp_reset() with PIPELINING costs no round trip: its RSET leads
+   * the next batch. */
+  assert_int_equal(mw_smtp_reset(r.s), MW_OK);
   mw_result_free(res);
+  res = NULL;
+  assert_true(mw__mem_layer_add_str(r.m, "250 reset\r\n250 ok\r\n250 ok\r\n"
+                                         "250 2.0.0 queued as B2\r\n"));
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
+                                       &res),
+                   MW_OK);
+  assert_string_equal(mw_result_queue_id(res), "B2");
+  assert_int_equal(mw__mem_layer_writes(r.m), 3);
+  assert_non_null(strstr(written(&r), MESSAGE "RSET\r\nMAIL FROM:"));
+  mw_result_free(res);
+  run_free(&r);
+
+  /* Pipelined, the recipient refused: the server refuses the chunk too;
+   * the envelope's refusal is the answer, then RSET. */
+  run_init(&r, MW_TLS_NONE);
+  const char *segs_r[] = {GREETING,
+                          "250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+                          "250 ok\r\n550 5.1.1 no such user\r\n"
+                          "554 5.5.1 no valid recipients\r\n",
+                          "250 reset\r\n", NULL};
+  run_script(&r, segs_r);
+  r.s->bdat_allowed = true;
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
+                                       &res),
+                   MW_E_RECIPIENTS);
+  assert_int_equal(mw_result_delivery(res), MW_DELIVERY_REFUSED);
+  path_is(&r, "GREETING EHLO AUTH READY PIPELINE RSET READY");
+  mw_result_free(res);
+  res = NULL;
+  run_free(&r);
+
+  /* Pipelined, a 421 to the leading RSET: closed before the server took
+   * anything of the message (not sent, may be sent again). */
+  run_init(&r, MW_TLS_NONE);
+  const char *segs_421[] = {GREETING,
+                            "250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+                            "250 ok\r\n250 ok\r\n250 queued as B3\r\n",
+                            "421 4.7.0 too many messages\r\n", NULL};
+  run_script(&r, segs_421);
+  r.s->bdat_allowed = true;
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
+                                       &res),
+                   MW_OK);
+  mw_result_free(res);
+  res = NULL;
+  assert_int_equal(mw_smtp_reset(r.s), MW_OK);
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
+                                       &res),
+                   MW_E_CLOSED);
+  assert_int_equal(mw_result_delivery(res), MW_DELIVERY_NOT_SENT);
+  mw_result_free(res);
+  res = NULL;
   run_free(&r);
 
   /* A message of more than one chunk, one command per round trip; the
@@ -919,6 +979,32 @@ static void bdat_transaction(void **state)
   assert_non_null(body);
   for(size_t i = 0; i < big; i++)
     body[i] = (i % 80 == 79) ? '\n' : 'x';
+
+  /* Pipelined and more than one chunk: the first goes with the envelope,
+   * the rest once the envelope and that chunk are accepted. */
+  run_init(&r, MW_TLS_NONE);
+  const char *segs_big[] = {GREETING,
+                            "250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+                            "250 ok\r\n250 ok\r\n250 chunk\r\n",
+                            "250 queued as B4\r\n", NULL};
+  run_script(&r, segs_big);
+  r.s->bdat_allowed = true;
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, body, big, &res), MW_OK);
+  assert_string_equal(mw_result_queue_id(res), "B4");
+  path_is(&r, "GREETING EHLO AUTH READY PIPELINE BDAT DATA_END READY");
+  const char *w = written(&r);
+  const char *first = strstr(w, "RCPT TO:<b@example.org>\r\nBDAT ");
+  assert_non_null(first);
+  first = strstr(first, "BDAT ");
+  char line[64];
+  snprintf(line, sizeof(line), "%.*s",
+           (int)(strstr(first, "\r\n") - first), first);
+  assert_null(strstr(line, "LAST")); /* the first chunk is not the last */
+  assert_non_null(strstr(first + 5, " LAST\r\n"));
+  mw_result_free(res);
+  res = NULL;
+  run_free(&r);
   run_init(&r, MW_TLS_NONE);
   const char *segs2[] = {GREETING, "250-mx\r\n250 CHUNKING\r\n", "250 ok\r\n",
                          "250 ok\r\n", "250 chunk ok\r\n", "250 queued\r\n",
@@ -1000,7 +1086,7 @@ static void progress_reports(void **state)
                                "250 2.0.0 queued as P1\r\n", NULL};
     const char *bdat_segs[] = {GREETING,
                                "250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
-                               "250 ok\r\n250 ok\r\n", "250 chunk\r\n",
+                               "250 ok\r\n250 ok\r\n250 chunk\r\n",
                                "250 chunk\r\n", "250 chunk\r\n",
                                "250 2.0.0 queued as P1\r\n", NULL};
     run_script(&r, bdat ? bdat_segs : data_segs);
@@ -1498,8 +1584,14 @@ static const struct cut CUTS[] = {
      MW_E_CLOSED},
     {MW__SMTP_BDAT, MW_TLS_NONE, false, true, true, false,
      {GREETING, "250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
-      "250 ok\r\n250 ok\r\n250 ok\r\n", NULL},
+      "250 ok\r\n250 ok\r\n250 ok\r\n250 chunk\r\n", NULL},
      MW_E_CLOSED},
+    /* The whole message went with the envelope (BDAT LAST): a close
+     * before its reply leaves the delivery unknown. */
+    {MW__SMTP_PIPELINE, MW_TLS_NONE, false, true, true, false,
+     {GREETING, "250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+      "250 ok\r\n", NULL},
+     MW_E_DELIVERY_UNKNOWN},
     {MW__SMTP_DATA_END, MW_TLS_NONE, false, true, false, false,
      {GREETING, "250-mx\r\n250 PIPELINING\r\n",
       "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n", NULL},
@@ -1559,9 +1651,12 @@ static void close_in_every_state(void **state)
       const char *to[] = {"b@example.org", "c@example.org", NULL};
       mw_envelope *e = envelope("a@example.org", to);
       mw_result *res = NULL;
-      /* BDAT: a message of two chunks, the close before the first's
-       * reply. */
-      size_t big = c->at == MW__SMTP_BDAT ? 2 * MW__SMTP_DATA_CHUNK : 0;
+      /* BDAT: a message of two chunks, the close before the second's
+       * reply; BODY: two blocks, the first written in BODY (the last
+       * block goes with the dot, in DATA_END). */
+      size_t big = c->at == MW__SMTP_BDAT || c->at == MW__SMTP_BODY
+                       ? 2 * MW__SMTP_DATA_CHUNK
+                       : 0;
       char *body = big ? malloc(big) : NULL;
       if(body)
         for(size_t k = 0; k < big; k++)
@@ -1587,7 +1682,7 @@ static void close_in_every_state(void **state)
       assert_false(mw__engine_is_open(&r.s->eng));
       if(c->at == MW__SMTP_BODY)
         assert_int_equal(mw_result_delivery(res), MW_DELIVERY_NOT_SENT);
-      if(c->at == MW__SMTP_DATA_END)
+      if(c->st == MW_E_DELIVERY_UNKNOWN)
         assert_int_equal(mw_result_delivery(res), MW_DELIVERY_UNKNOWN);
       mw_result *again = NULL;
       assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
@@ -1709,7 +1804,7 @@ static void ext_parameters(void **state)
   struct run r;
   run_init(&r, MW_TLS_NONE);
   const char *segs[] = {GREETING, EXT_EHLO,
-                        "250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n",
+                        "250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n"
                         "250 2.0.0 Ok: queued as X1\r\n", NULL};
   run_script(&r, segs);
   assert_int_equal(run_connect(&r), MW_OK);
@@ -1718,7 +1813,7 @@ static void ext_parameters(void **state)
   if(st)
     fail_msg("%s: %s", mw_status_name(st),
              mw_error_message(mw_smtp_error(r.s)));
-  path_is(&r, "GREETING EHLO AUTH READY PIPELINE BDAT DATA_END READY");
+  path_is(&r, "GREETING EHLO AUTH READY PIPELINE READY");
   char want[1024];
   snprintf(want, sizeof(want),
            EHLO_LINE
