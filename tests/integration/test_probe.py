@@ -509,8 +509,11 @@ class DefaultPorts(unittest.TestCase):
         self.assertEqual(doc["recommended"]["send_flags"].split()[:4],
                          ["--server", "127.0.0.1:465", "--tls", "implicit"])
         self.assertEqual(code, 0)
-        # Filtered, silent: all overlapped in one greeting timeout.
-        self.assertLess(secs, T + mwtest.bound(1))
+        # Filtered, silent: all overlapped.  One after the other they
+        # would take at least three greeting timeouts; the bound leaves
+        # room for the probe's own busy time (TLS set-up under valgrind),
+        # which extends the waiting connections' deadlines (probe_loop.c).
+        self.assertLess(secs, 2 * T)
 
 
 if __name__ == "__main__":
