@@ -122,8 +122,10 @@ class FakeServers(unittest.TestCase):
         self.assertEqual(doc["recommended"]["mode"], "implicit")
         self.assertIn("--server 127.0.0.1:%d --tls implicit" % implicit.port,
                       doc["recommended"]["send_flags"])
-        # Hangs overlap: one greeting timeout, not the sum of six.
-        self.assertLess(secs, T + mwtest.bound(1), doc)
+        # Hangs overlap: one greeting timeout (plus the probe's own busy
+        # time, which extends the deadlines: probe_loop.c), not the sum of
+        # six.
+        self.assertLess(secs, 2 * T, doc)
         self.assertGreaterEqual(secs, T * 0.95)
 
     def test_plaintext_only_is_never_recommended(self):
@@ -327,7 +329,7 @@ class Rig(unittest.TestCase):
                       ("silent", "rejected"))
         self.assertEqual(doc["recommended"]["port"], smtps)
         self.assertEqual(doc["recommended"]["mode"], "implicit")
-        self.assertLess(secs, T + 1 + mwtest.bound(1))
+        self.assertLess(secs, 2 * T + 1)
 
 
 class Detect(unittest.TestCase):
@@ -509,8 +511,11 @@ class DefaultPorts(unittest.TestCase):
         self.assertEqual(doc["recommended"]["send_flags"].split()[:4],
                          ["--server", "127.0.0.1:465", "--tls", "implicit"])
         self.assertEqual(code, 0)
-        # Filtered, silent: all overlapped in one greeting timeout.
-        self.assertLess(secs, T + mwtest.bound(1))
+        # Filtered, silent: all overlapped.  One after the other they
+        # would take at least three greeting timeouts; the bound leaves
+        # room for the probe's own busy time (TLS set-up under valgrind),
+        # which extends the waiting connections' deadlines (probe_loop.c).
+        self.assertLess(secs, 2 * T)
 
 
 if __name__ == "__main__":
