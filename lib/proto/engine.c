@@ -152,7 +152,12 @@ mw_status mw__engine_command(struct mw__engine *e,
   va_start(ap, fmt);
   int n = vsnprintf(NULL, 0, fmt, ap);
   va_end(ap);
-  char *line = n >= 0 ? mw__malloc((size_t)n + 3) : NULL;
+  /* A command line fits on the stack (no allocation per command); only
+   * an unusually long one (a long SASL response) is allocated. */
+  char stack[1024];
+  char *line = n < 0                               ? NULL
+               : (size_t)n + 3 <= sizeof(stack) ? stack
+                                                  : mw__malloc((size_t)n + 3);
   if(!line)
     return mw__error_set(e->err, MW_E_NOMEM, NULL);
   va_start(ap, fmt);
@@ -188,7 +193,9 @@ mw_status mw__engine_command(struct mw__engine *e,
   if(cmd)
     st = mw__engine_expect(e, cmd);
 done:
-  if(secret)
+  if(line == stack)
+    mw__wipe(stack, (size_t)n + 3);
+  else if(secret)
     mw__free_secret(line);
   else
     mw__free(line);

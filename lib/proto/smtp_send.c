@@ -188,7 +188,8 @@ static mw_status on_data(struct mw_smtp *s, struct mw__reply *r)
   mw_status st = transaction_reply(s, r, "DATA", true);
   if(st)
     return mw__smtp_abort(s, st);
-  copy_reply(&t->data_reply, r);
+  if(r->code != 354) /* kept for decide()'s refusal */
+    copy_reply(&t->data_reply, r);
   if(r->code == 354 && (!t->accepted || !t->mail_ok))
     /* A lax server opened DATA although the sender or every recipient
      * was refused: end it empty (it must refuse that) so the session
