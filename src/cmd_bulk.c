@@ -65,6 +65,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,7 +102,15 @@ struct bulk_worker {
   struct bulk_run *run;
   unsigned id; /* 1-based */
   pthread_t thread;
+  char *buf;   /* the message read into memory, kept from one to the next */
+  size_t cap;
 };
+
+/* A message file up to this size is read once into the worker's buffer,
+ * scanned and sent from there (and sent again from there after a
+ * reconnect); a larger one is streamed from the file, read twice (scan,
+ * then send), in constant memory. */
+#define BULK_READ_ONCE_MAX (1024 * 1024)
 
 static double now_ms(void)
 {
@@ -305,24 +314,70 @@ static pthread_mutex_t compose_lock = PTHREAD_MUTEX_INITIALIZER;
 struct prepared {
   FILE *f;          /* the file sent as it is, or NULL */
   mw_compose *c;    /* the rewritten copy (header recipients), or NULL */
+  const char *mem;  /* or the file read into the worker's buffer */
+  size_t len, pos;
   mw_envelope *env;
   mw_message_info info;
 };
+
+static mw_status mem_read(void *user, char *buf, size_t len, size_t *got)
+{
+  struct prepared *p = user;
+  size_t n = p->len - p->pos < len ? p->len - p->pos : len;
+  memcpy(buf, p->mem + p->pos, n);
+  p->pos += n;
+  *got = n;
+  return MW_OK;
+}
 
 static void prepared_free(struct prepared *p)
 {
   if(p->f)
     fclose(p->f);
-  pthread_mutex_lock(&compose_lock);
-  mw_compose_free(p->c);
-  pthread_mutex_unlock(&compose_lock);
+  if(p->c) {
+    pthread_mutex_lock(&compose_lock);
+    mw_compose_free(p->c);
+    pthread_mutex_unlock(&compose_lock);
+  }
   mw_envelope_free(p->env);
   memset(p, 0, sizeof(*p));
+}
+
+/* Reads the whole of a small message file into the worker's buffer:
+ * true when it is there (p->mem), false to stream it from the file. */
+static bool read_once(struct bulk_worker *w, struct prepared *p)
+{
+  struct stat st;
+  if(fstat(fileno(p->f), &st) != 0 || !S_ISREG(st.st_mode) ||
+     st.st_size > BULK_READ_ONCE_MAX)
+    return false;
+  size_t want = (size_t)st.st_size + 1; /* +1: sees a file that grew */
+  if(w->cap < want) {
+    char *nb = realloc(w->buf, want);
+    if(!nb)
+      return false;
+    w->buf = nb;
+    w->cap = want;
+  }
+  size_t n = fread(w->buf, 1, want, p->f);
+  if(ferror(p->f) || n == want || fseeko(p->f, 0, SEEK_SET) != 0) {
+    clearerr(p->f);
+    fseeko(p->f, 0, SEEK_SET);
+    return false;
+  }
+  p->mem = w->buf;
+  p->len = n;
+  p->pos = 0;
+  return true;
 }
 
 /* Rewinds for a new attempt.  0 or -1. */
 static int prepared_rewind(struct prepared *p)
 {
+  if(p->mem) {
+    p->pos = 0;
+    return 0;
+  }
   if(p->f)
     return fseeko(p->f, 0, SEEK_SET) == 0 ? 0 : -1;
   pthread_mutex_lock(&compose_lock);
@@ -347,9 +402,11 @@ static int bare(const char *text, char *out, size_t len, const char *what,
 }
 
 /* Opens the message and builds its envelope.  0, or -1 with why (the
- * message fails: nothing of it was sent).  compose_lock held. */
-static int prepare_locked(const struct send_args *a, struct bulk_item *it,
-                          struct prepared *p, char *why, size_t whylen)
+ * message fails: nothing of it was sent).  compose_lock held when the
+ * composer is used (p->c). */
+static int prepare_message(struct bulk_worker *w, const struct send_args *a,
+                           struct bulk_item *it, struct prepared *p,
+                           char *why, size_t whylen)
 {
   memset(p, 0, sizeof(*p));
   if(it->fd >= 0) {
@@ -455,9 +512,17 @@ static int prepare_locked(const struct send_args *a, struct bulk_item *it,
     /* The parser read through a descriptor sharing the file's offset. */
     mw_compose_free(p->c);
     p->c = NULL;
-    st = fseeko(p->f, 0, SEEK_SET) ? MW_E_IO
-                                   : mw_message_info_scan_reader(
-                                         &p->info, file_read, p->f);
+    st = fseeko(p->f, 0, SEEK_SET) ? MW_E_IO : MW_OK;
+    if(!st && read_once(w, p)) {
+      /* Read once: scanned and sent from memory. */
+      mw_message_info_scan(&p->info, p->mem, p->len);
+      if(p->info.long_line)
+        st = MW_E_MESSAGE;
+      fclose(p->f);
+      p->f = NULL;
+    }
+    else if(!st)
+      st = mw_message_info_scan_reader(&p->info, file_read, p->f);
   }
   if(st == MW_E_MESSAGE) {
     snprintf(why, whylen, "line %llu is longer than 998 bytes (RFC 5321 "
@@ -478,12 +543,19 @@ static int prepare_locked(const struct send_args *a, struct bulk_item *it,
   return 0;
 }
 
-static int prepare(const struct send_args *a, struct bulk_item *it,
-                   struct prepared *p, char *why, size_t whylen)
+static int prepare(struct bulk_worker *w, const struct send_args *a,
+                   struct bulk_item *it, struct prepared *p, char *why,
+                   size_t whylen)
 {
-  pthread_mutex_lock(&compose_lock);
-  int rc = prepare_locked(a, it, p, why, whylen);
-  pthread_mutex_unlock(&compose_lock);
+  /* The composer is needed only to read the sender or the recipients
+   * from the headers; then its calls take turns (compose_lock). */
+  bool composer = (!a->from && !it->from) ||
+                  (!it->nto && !(a->to.count + a->cc.count + a->bcc.count));
+  if(composer)
+    pthread_mutex_lock(&compose_lock);
+  int rc = prepare_message(w, a, it, p, why, whylen);
+  if(composer)
+    pthread_mutex_unlock(&compose_lock);
   return rc;
 }
 
@@ -605,7 +677,7 @@ static void *worker_main(void *arg)
   while(take(run, &it)) {
     struct prepared p;
     struct outcome oc = {.result = "failed", .connection = w->id};
-    if(prepare(run->a, &it, &p, oc.reason, sizeof(oc.reason))) {
+    if(prepare(w, run->a, &it, &p, oc.reason, sizeof(oc.reason))) {
       oc.connection = 0;
       report_locked(run, &it, &oc);
       prepared_free(&p);
@@ -647,10 +719,12 @@ static void *worker_main(void *arg)
       oc.tries++;
       mw_result_free(res);
       res = NULL;
-      mw_status st = p.f ? mw_smtp_send(s, p.env, &p.info, file_read, p.f,
-                                        &res)
-                         : mw_smtp_send(s, p.env, &p.info, mw_compose_read,
-                                        p.c, &res);
+      mw_status st = p.mem ? mw_smtp_send(s, p.env, &p.info, mem_read, &p,
+                                          &res)
+                     : p.f ? mw_smtp_send(s, p.env, &p.info, file_read, p.f,
+                                          &res)
+                           : mw_smtp_send(s, p.env, &p.info, mw_compose_read,
+                                          p.c, &res);
       on_conn++;
       oc.reason[0] = '\0';
       done = judge(st, s, res, &oc);
@@ -759,6 +833,8 @@ int cli_send_bulk(const struct send_args *a)
   }
   for(unsigned i = 0; i < started; i++)
     pthread_join(workers[i].thread, NULL);
+  for(unsigned i = 0; i < n; i++)
+    free(workers[i].buf);
   pthread_mutex_destroy(&run.lock);
 
   unsigned long not_delivered = run.partly + run.unknown + run.deferred +
