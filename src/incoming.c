@@ -7,9 +7,11 @@
 #include "commands.h"
 #include "exitcode.h"
 #include "flags.h"
+#include "outbox.h"
 #include "output.h"
 #include "settings.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -132,6 +134,22 @@ bool in_state_dir(const struct send_args *a, char *out, size_t len,
     snprintf(err, errlen, "no place for the fetch state: give --state-dir "
                           "DIR (neither XDG_STATE_HOME nor HOME is set)");
     return false;
+  }
+  /* A fresh account has no ~/.local/state yet (the XDG base directory
+   * specification: create it, 0700); the library makes the last part. */
+  if(!a->in.state_dir) {
+    char *slash = strrchr(out, '/');
+    if(slash && slash != out) {
+      *slash = '\0';
+      int rc = cli_mkdirs(out);
+      int saved = errno;
+      *slash = '/';
+      if(rc) {
+        snprintf(err, errlen, "cannot create the fetch state's directory "
+                              "'%s': %s", out, strerror(saved));
+        return false;
+      }
+    }
   }
   return true;
 }

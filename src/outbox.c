@@ -60,7 +60,7 @@ int outbox_sync_dir(const char *dir)
   return rc;
 }
 
-static int mkdirs(char *path)
+int cli_mkdirs(char *path)
 {
   for(char *p = path + 1; *p; p++) {
     if(*p != '/')
@@ -105,7 +105,7 @@ int outbox_dir(const char *given, char *out, size_t len, char *err,
     }
     memcpy(path, abs, strlen(abs) + 1);
   }
-  if(mkdirs(path))
+  if(cli_mkdirs(path))
     return fail(err, errlen, "cannot create the outbox", path);
   char sub[PATH_MAX + 16];
   snprintf(sub, sizeof(sub), "%s/tmp", path);

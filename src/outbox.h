@@ -22,6 +22,10 @@ struct outbox_entry {
   int nargs;
 };
 
+/* mkdir -p with mode 0700 (the outbox, the fetch state's parents):
+ * path is modified while it runs and restored.  0, or -1 with errno. */
+int cli_mkdirs(char *path);
+
 /* The spool directory: given (--queue-dir, queue_dir; a leading ~/ is
  * $HOME's), else
  * $XDG_STATE_HOME/mailwire/queue, else ~/.local/state/mailwire/queue;

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import signal
 import subprocess
 import sys
@@ -189,6 +190,26 @@ class FetchEveryMode(FetchTest):
                 self.assertEqual(len(os.listdir(out)), 1)
         # keep is the default: the message is still on the server
         self.assertEqual(rigutil.server_count(ENV, USER, ENV["RIG_PASS3"]), 1)
+
+    def test_fresh_account_gets_its_state_directory(self):
+        """A fresh account has no ~/.local/state: the default state
+        directory is created with its parents (mode 0700, the XDG base
+        directory rule), and a second run finds what the first stored."""
+        self.send_to_fetch("fresh-home-%d" % os.getpid())
+        home = self.path("home")
+        os.mkdir(home)
+        env = dict(pw_env(), HOME=home)
+        args = ["fetch", "--server", MODES["imaps"](), "--maildir",
+                self.path("md")] + self.common()
+        rc, doc, err, _ = mwtest.run_json(args, env=env)
+        self.assertEqual(rc, 0, "%s\n%s" % (doc, err))
+        self.assertEqual(doc["fetched"], 1, doc)
+        for sub in (".local", ".local/state", ".local/state/mailwire"):
+            st = os.stat(os.path.join(home, sub))
+            self.assertEqual(stat.S_IMODE(st.st_mode), 0o700, sub)
+        rc, doc, err, _ = mwtest.run_json(args, env=env)
+        self.assertEqual(rc, 0, "%s\n%s" % (doc, err))
+        self.assertEqual(doc["fetched"], 0, doc)
 
     def test_human_summary_and_no_progress_bar_off_a_terminal(self):
         rigutil.fill_maildir(ENV, "fetch", rigutil.make_messages(3, tag="h"))
