@@ -668,7 +668,8 @@ static mw_status handshake_error(struct mw_error *err,
     mw__error_set(err, MW_E_TLS,
                   "%s: the server answered in plaintext, not TLS; "
                   "this port likely expects STARTTLS or no TLS "
-                  "(try {tls=starttls}, or port 465 for implicit TLS)",
+                  "(try {tls=starttls}, or the implicit-TLS port: 465 "
+                  "for SMTP, 993 for IMAP, 995 for POP3)",
                   copy);
     break;
   case MW__TLS_FAIL_CERT_REQUIRED:
