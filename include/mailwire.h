@@ -14,8 +14,9 @@
  * and one error type, mw_error, describing the last failure of a session.
  *
  * Threads: a handle may be used by one thread at a time.  Different
- * handles are independent.  Call mw_global_init() once before creating any
- * handle (it is idempotent but not thread-safe).
+ * handles are independent.  OpenSSL, GNU SASL and c-ares are set up on
+ * first use, thread-safely (mw_global_init()); mw_global_cleanup() runs
+ * once no thread uses a handle.
  *
  * Secrets: passwords and tokens given to the library are copied, wiped
  * (OPENSSL_cleanse) when freed, never written to the trace, and never sent
@@ -279,14 +280,24 @@ typedef enum mw_protocol {
  */
 const char *mw_protocol_name(mw_protocol p);
 
-/** One-time library set-up (OpenSSL, GNU SASL, c-ares).  Returns MW_OK or
- * MW_E_INTERNAL.
+/** Library set-up.  Returns MW_OK (MW_E_INTERNAL is kept for a set-up
+ * that fails).  Since 0.2 (issue 13) it sets nothing up ahead and calling
+ * it is optional: each dependency is set up on first use, once and
+ * thread-safely: OpenSSL (which reads its configuration file,
+ * openssl.cnf) with the first TLS context or cipher list, GNU SASL with
+ * the first authentication by one of its mechanisms, c-ares with the
+ * first DNS query (a numeric address needs none).  A plaintext session to
+ * a numeric address without authentication thus sets up none of them.  A
+ * set-up that fails is reported by the call that needed it (MW_E_TLS,
+ * MW_E_INTERNAL, MW_E_DNS).
  * @since 0.1
  */
 mw_status mw_global_init(void);
 
-/** Releases what mw_global_init() set up; call it once, after every handle is
- * freed.  A no-op when mw_global_init() did not run.
+/** Releases what the library set up on first use (GNU SASL's context,
+ * c-ares); call it after every handle is freed, when no other thread uses
+ * the library.  A later use sets them up again.  A no-op when nothing was
+ * set up.  OpenSSL releases its own state at exit.
  * @since 0.1
  */
 void mw_global_cleanup(void);

@@ -30,6 +30,9 @@ PACKAGES=(
   # issue 14: the API reference (cmake --build build --target apidoc) and
   # its test docs.api
   doxygen
+  # issue 13: test_lazy_init.py checks what send opens and reads (strace;
+  # readelf from binutils, with gcc)
+  strace
 )
 
 missing=()

@@ -7,12 +7,14 @@
  *   The message comes on standard input and is spooled to an unlinked
  *   temporary file (memory stays bounded).  Without -i (-oi) a line
  *   holding a single dot ends the message, as sendmail does; standard
- *   input is read to its end either way.  The library parses it
- *   (mw_compose_set_message_fd): with -t the recipients are those of To,
- *   Cc and Bcc as well as those of the command line; Bcc is removed
- *   before sending, Date and Message-ID are added when absent, and -F
- *   gives the display name of a From header added when the message has
- *   none.
+ *   input is read to its end either way.  Bcc is removed before sending,
+ *   Date and Message-ID are added when absent, and -F gives the display
+ *   name of a From header added when the message has none: on the raw
+ *   header (sendmail_header.c), so that the message composer (GMime,
+ *   GLib) is not loaded.  With -t the recipients are those of To, Cc and
+ *   Bcc as well as those of the command line: the composer parses the
+ *   message then (mw_compose_set_message_fd), as it does a header
+ *   sendmail_header.c leaves to it (see there).
  *
  *   The account: --account/-a NAME when given; else the one whose from
  *   is the -f address, or the message's From address (msmtp's
@@ -36,6 +38,7 @@
 #include "commands.h"
 #include "exitcode.h"
 #include "profile.h"
+#include "sendmail_header.h"
 
 #include "mailwire.h"
 
@@ -329,6 +332,8 @@ int cmd_sendmail(int argc, char **argv)
   char spool_path[4096] = "", out_path[4096] = "";
   int spool = -1, outfd = -1;
   mw_compose *c = NULL;
+  struct sm_header hdr;
+  bool have_hdr = false;
   char *found_account = NULL;
   struct profile prof;
   bool have_prof = false;
@@ -346,22 +351,46 @@ int cmd_sendmail(int argc, char **argv)
   code = spool_stdin(spool, a->dot_ok, &total);
   if(code)
     goto done;
-  if(!(c = mw_compose_new())) {
-    code = EXIT_SOFTWARE;
-    goto done;
+  /* Without -t the header is fixed up as it is, without the composer,
+   * when it is plain fields (sendmail_header.c); else the composer. */
+  bool raw = false;
+  if(!a->read_rcpts) {
+    int r = sm_header_read(spool, &hdr);
+    if(r < 0) {
+      fprintf(stderr, "mailwire sendmail: cannot read the message: %s\n",
+              strerror(errno));
+      code = EXIT_IOERR;
+      goto done;
+    }
+    raw = r == 0;
+    have_hdr = raw;
+    /* A From to add with a -F name that needs encoding: the composer. */
+    for(const char *p = a->full_name; raw && !hdr.has_from && p && *p; p++)
+      if((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+        raw = false;
   }
-  lseek(spool, 0, SEEK_SET);
-  mw_status st = mw_compose_set_message_fd(c, spool);
-  if(st) {
-    fprintf(stderr, "mailwire sendmail: %s\n",
-            st == MW_E_NOMEM ? "out of memory" : mw_compose_error_message(c));
-    code = st == MW_E_NOMEM ? EXIT_SOFTWARE : EXIT_DATAERR;
-    goto done;
+  mw_status st = MW_OK;
+  if(!raw) {
+    if(!(c = mw_compose_new())) {
+      code = EXIT_SOFTWARE;
+      goto done;
+    }
+    lseek(spool, 0, SEEK_SET);
+    st = mw_compose_set_message_fd(c, spool);
+    if(st) {
+      fprintf(stderr, "mailwire sendmail: %s\n",
+              st == MW_E_NOMEM ? "out of memory"
+                               : mw_compose_error_message(c));
+      code = st == MW_E_NOMEM ? EXIT_SOFTWARE : EXIT_DATAERR;
+      goto done;
+    }
   }
   if(!total)
     fprintf(stderr, "mailwire sendmail: warning: the message is empty\n");
+  const char *sender = raw ? (hdr.sender[0] ? hdr.sender : NULL)
+                           : mw_compose_sender(c);
   /* The account: given, or the one whose from is -f or the From. */
-  const char *key = a->from ? a->from : mw_compose_sender(c);
+  const char *key = a->from ? a->from : sender;
   const char *account = a->account;
   if(!account && key && *key) {
     found_account = profile_account_for_address(a->config, key);
@@ -382,7 +411,7 @@ int cmd_sendmail(int argc, char **argv)
   if(!envfrom)
     envfrom = profile_get(&prof, "from");
   if(!envfrom)
-    envfrom = mw_compose_sender(c);
+    envfrom = sender;
   if(!envfrom) {
     fprintf(stderr, "mailwire sendmail: no sender: give -f ADDR, a From "
                     "header, or from in the account '%s'\n",
@@ -402,13 +431,21 @@ int cmd_sendmail(int argc, char **argv)
     code = EXIT_DATAERR;
     goto done;
   }
+  char mailbox[800] = "";
   if(*addr) {
-    char mailbox[800];
     if(a->full_name)
       display_mailbox(a->full_name, addr, mailbox, sizeof(mailbox));
     else
       snprintf(mailbox, sizeof(mailbox), "%s", addr);
-    st = mw_compose_set_from(c, mailbox); /* only if the message has none */
+    /* Added only if the message has none. */
+    if(raw && !hdr.has_from &&
+       mw_mailbox_check(mailbox, NULL, 0, &why) != MW_MAILBOX_OK) {
+      fprintf(stderr, "mailwire sendmail: -F: the From address '%s' %s\n",
+              mailbox, why);
+      code = EXIT_DATAERR;
+      goto done;
+    }
+    st = raw ? MW_OK : mw_compose_set_from(c, mailbox);
     if(st) {
       fprintf(stderr, "mailwire sendmail: -F: %s\n",
               mw_compose_error_message(c));
@@ -430,8 +467,16 @@ int cmd_sendmail(int argc, char **argv)
     code = EXIT_IOERR;
     goto done;
   }
-  st = mw_compose_write_fd(c, outfd);
-  if(st) {
+  if(raw) {
+    if(sm_header_write(&hdr, spool, outfd, *addr ? mailbox : NULL,
+                       sender ? sender : addr)) {
+      fprintf(stderr, "mailwire sendmail: cannot write the message: %s\n",
+              strerror(errno));
+      code = EXIT_IOERR;
+      goto done;
+    }
+  }
+  else if((st = mw_compose_write_fd(c, outfd))) {
     fprintf(stderr, "mailwire sendmail: %s\n", mw_compose_error_message(c));
     code = st == MW_E_MESSAGE ? EXIT_DATAERR : EXIT_IOERR;
     goto done;
@@ -488,6 +533,8 @@ done:
     close(outfd);
   }
   mw_compose_free(c);
+  if(have_hdr)
+    sm_header_free(&hdr);
   if(spool >= 0)
     close(spool);
   if(have_prof)

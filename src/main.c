@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char main_help[] =
     "Usage: mailwire COMMAND [options]\n"
@@ -141,14 +142,57 @@ static mw_status source_read(void *user, char *buf, size_t len, size_t *got)
   return MW_OK;
 }
 
+/* A regular file up to this size is read once, whole (issue 13: it was
+ * scanned, then read again while sent): scanned in memory and sent from
+ * there.  A larger one is scanned where it is and read again while it
+ * goes (the scan must finish before MAIL FROM: SIZE=, BODY=, SMTPUTF8 and
+ * the 998-byte limit), so memory stays bounded whatever its size. */
+#define CLI_MESSAGE_IN_MEMORY_MAX (1024 * 1024)
+
+/* The len bytes of fd from off, in a new buffer (pread: the offset is
+ * left where it is).  NULL with *changed when the file no longer holds
+ * len bytes there (it grew or shrank since fstat: the caller reads it as
+ * a stream instead), NULL with errno on a read error or OOM. */
+static char *read_whole(int fd, off_t off, size_t len, bool *changed)
+{
+  char *buf = malloc(len + 1);
+  size_t got = 0;
+  *changed = false;
+  while(buf && got <= len) {
+    ssize_t n = pread(fd, buf + got, len + 1 - got, off + (off_t)got);
+    if(n < 0 && errno == EINTR)
+      continue;
+    if(n < 0) {
+      int saved = errno;
+      free(buf);
+      errno = saved;
+      return NULL;
+    }
+    if(n == 0)
+      break;
+    got += (size_t)n;
+  }
+  if(buf && got != len) {
+    *changed = true;
+    free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
 /* Opens and scans --message into *out and *info.  Returns 0; -1 when
  * connecting on the way failed (m->connect_st, the session's error); or
  * an exit code with a message in err.  m->connected tells whether the
- * session was connected on the way. */
+ * session was connected on the way.  A small regular file is read into
+ * *mem (the caller frees it after closing *out, which reads from it) and
+ * *raw is the file itself, positioned at the message's start (for
+ * cli_fit_7bit(), which hands GMime a descriptor); otherwise both NULL. */
 static int open_message(const char *path, struct msg_source *m,
-                        FILE **out, mw_message_info *info, char *err,
-                        size_t errlen)
+                        FILE **out, FILE **raw, char **mem,
+                        mw_message_info *info, char *err, size_t errlen)
 {
+  *raw = NULL;
+  *mem = NULL;
   bool is_stdin = strcmp(path, "-") == 0;
   char name[600];
   if(is_stdin)
@@ -176,8 +220,29 @@ static int open_message(const char *path, struct msg_source *m,
              strerror(errno));
     code = EXIT_IOERR;
   }
-  mw_status scan = code ? MW_OK
-                        : mw_message_info_scan_reader(info, source_read, m);
+  char *whole = NULL;
+  size_t whole_len = 0;
+  mw_status scan = MW_OK;
+  bool streamed = !code;
+  if(!code && regular && st.st_size > start &&
+     st.st_size - start <= CLI_MESSAGE_IN_MEMORY_MAX) {
+    bool changed;
+    whole_len = (size_t)(st.st_size - start);
+    whole = read_whole(fileno(m->in), start, whole_len, &changed);
+    if(whole) {
+      mw_message_info_scan(info, whole, whole_len);
+      scan = info->long_line ? MW_E_MESSAGE : MW_OK;
+      streamed = false;
+    }
+    else if(!changed) {
+      m->read_failed = true;
+      m->errno_saved = errno;
+      scan = MW_E_IO;
+      streamed = false;
+    }
+  }
+  if(streamed)
+    scan = mw_message_info_scan_reader(info, source_read, m);
   char limit[64];
   describe_size(m->cap, limit, sizeof(limit));
   if(code)
@@ -217,11 +282,25 @@ static int open_message(const char *path, struct msg_source *m,
     code = EXIT_IOERR;
   }
   FILE *f = regular ? m->in : m->spool;
-  if(!code && fseeko(f, regular ? start : 0, SEEK_SET) != 0) {
+  if(!code && whole) {
+    f = fmemopen(whole, whole_len, "rb");
+    if(!f) {
+      snprintf(err, errlen, "--message: cannot read %s: %s", name,
+               strerror(errno));
+      code = EXIT_IOERR;
+    }
+  }
+  else if(!code && fseeko(f, regular ? start : 0, SEEK_SET) != 0) {
     snprintf(err, errlen, "--message: cannot rewind %s: %s", name,
              strerror(errno));
     code = EXIT_IOERR;
   }
+  if(!code && whole) {
+    *raw = m->in; /* pread left it at the start */
+    *mem = whole;
+  }
+  else
+    free(whole);
   if(!is_stdin && (code || !regular))
     fclose(m->in);
   if(code && m->spool)
@@ -503,7 +582,8 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
   int code = EXIT_OK;
   char *password = NULL, *token = NULL;
   mw_compose *comp = NULL;
-  FILE *msg_file = NULL;
+  FILE *msg_file = NULL, *msg_raw = NULL;
+  char *msg_mem = NULL;
   mw_options *o = mw_options_new();
   mw_envelope *env = mw_envelope_new();
   mw_smtp *s = NULL;
@@ -536,8 +616,8 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
       .s = s,
       .t0 = t0};
   if(!code && a->message_file) {
-    code = open_message(a->message_file, &src, &msg_file, &info, err,
-                        sizeof(err));
+    code = open_message(a->message_file, &src, &msg_file, &msg_raw,
+                        &msg_mem, &info, err, sizeof(err));
   }
   else if(!code) {
     code = cli_compose(a, &comp, &info, err, sizeof(err));
@@ -572,7 +652,8 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
     code = exitcode_for_error(e);
   }
   else {
-    cli_fit_7bit(s, msg_file, &comp, &info); /* no 8BITMIME: 7-bit */
+    /* no 8BITMIME: 7-bit (GMime reads the file itself) */
+    cli_fit_7bit(s, msg_raw ? msg_raw : msg_file, &comp, &info);
     if(!comp)
       st = mw_smtp_send(s, env, &info, file_read, msg_file, &res);
     else
@@ -700,6 +781,9 @@ done:
   mw_compose_free(comp);
   if(msg_file)
     fclose(msg_file);
+  if(msg_raw)
+    fclose(msg_raw);
+  free(msg_mem);
   free(a);
   mw_global_cleanup();
   return code;

@@ -108,13 +108,13 @@ int cli_build_options(const struct send_args *a, mw_options *o,
   for(size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
     if(!files[i][1])
       continue;
-    FILE *f = fopen(files[i][1], "r");
-    if(!f) {
+    /* Checked without opening it: the TLS set-up opens and loads it,
+     * once (issue 13: the CA file was opened twice). */
+    if(faccessat(AT_FDCWD, files[i][1], R_OK, AT_EACCESS) != 0) {
       snprintf(err, errlen, "%s: cannot read '%s': %s", files[i][0],
                files[i][1], strerror(errno));
       return EXIT_NOINPUT;
     }
-    fclose(f);
   }
   if(a->password_value)
     *password = strdup(a->password_value);

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,13 +134,42 @@ static mw_status collect(struct ares_addrinfo *res, mw_family family,
   return MW_OK;
 }
 
+/* ares_library_init() on the first query (under the lock, so two
+ * threads' first queries set it up once); mw__resolve_global_cleanup()
+ * undoes it. */
+static pthread_mutex_t ares_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool ares_ready;
+
+static int ares_setup(void)
+{
+  int rc = ARES_SUCCESS;
+  pthread_mutex_lock(&ares_lock);
+  if(!ares_ready) {
+    rc = ares_library_init(ARES_LIB_INIT_ALL);
+    ares_ready = rc == ARES_SUCCESS;
+  }
+  pthread_mutex_unlock(&ares_lock);
+  return rc;
+}
+
+void mw__resolve_global_cleanup(void)
+{
+  pthread_mutex_lock(&ares_lock);
+  if(ares_ready)
+    ares_library_cleanup();
+  ares_ready = false;
+  pthread_mutex_unlock(&ares_lock);
+}
+
 /* A channel for the system resolver, or for dns_server alone. */
 static mw_status open_channel(ares_channel *ch, const char *dns_server,
                               struct mw_error *err)
 {
   struct ares_options opts;
   memset(&opts, 0, sizeof(opts));
-  int rc = ares_init_options(ch, &opts, 0);
+  int rc = ares_setup();
+  if(rc == ARES_SUCCESS)
+    rc = ares_init_options(ch, &opts, 0);
   if(rc != ARES_SUCCESS)
     return mw__error_set(err, MW_E_DNS, "DNS resolver set-up failed: %s",
                          ares_strerror(rc));

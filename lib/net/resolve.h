@@ -26,6 +26,11 @@ struct mw__addrlist {
   size_t count;
 };
 
+/* c-ares is set up (ares_library_init) on the first query, not ahead: a
+ * numeric host never sets it up.  This releases it when a query did; the
+ * next query sets it up again.  Thread-safe. */
+void mw__resolve_global_cleanup(void);
+
 /* Resolves host for port.  MW_OK with at least one address, MW_E_DNS
  * (name does not exist or has no address; temporary when the resolver
  * failed), MW_E_TIMEOUT, MW_E_NOMEM.  Free the list with

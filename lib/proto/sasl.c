@@ -29,6 +29,7 @@
 #include "core/util.h"
 
 #include <gsasl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -59,20 +60,31 @@ static const struct mech_info mechs[] = {
 
 #define MECH_COUNT (sizeof(mechs) / sizeof(mechs[0]))
 
+/* GNU SASL's context, set up on the first exchange that needs it
+ * (sasl_context()), not at mw_global_init(): a program that never
+ * authenticates with a GNU SASL mechanism never calls gsasl_init().  The
+ * lock makes the first use thread-safe; mw__sasl_global_cleanup() frees
+ * the context, and a later use sets it up again. */
 static Gsasl *gsasl_ctx;
+static pthread_mutex_t gsasl_lock = PTHREAD_MUTEX_INITIALIZER;
 
-bool mw__sasl_global_init(void)
+static Gsasl *sasl_context(void)
 {
-  if(gsasl_ctx)
-    return true;
-  return gsasl_init(&gsasl_ctx) == GSASL_OK;
+  pthread_mutex_lock(&gsasl_lock);
+  if(!gsasl_ctx && gsasl_init(&gsasl_ctx) != GSASL_OK)
+    gsasl_ctx = NULL;
+  Gsasl *ctx = gsasl_ctx;
+  pthread_mutex_unlock(&gsasl_lock);
+  return ctx;
 }
 
 void mw__sasl_global_cleanup(void)
 {
+  pthread_mutex_lock(&gsasl_lock);
   if(gsasl_ctx)
     gsasl_done(gsasl_ctx);
   gsasl_ctx = NULL;
+  pthread_mutex_unlock(&gsasl_lock);
 }
 
 const char *mw_auth_supported_mechanisms(void)
@@ -282,7 +294,13 @@ mw_status mw__sasl_start_service(const char *mech, const char *service,
       gsasl_free(prepped);
     }
   }
-  int rc = gsasl_client_start(gsasl_ctx, mech, &s->gs);
+  Gsasl *ctx = sasl_context();
+  if(!ctx) {
+    mw__free(s);
+    return mw__error_set(err, MW_E_INTERNAL,
+                         "GNU SASL could not be initialised");
+  }
+  int rc = gsasl_client_start(ctx, mech, &s->gs);
   if(rc != GSASL_OK) {
     mw__free(s);
     return mw__error_set(err, MW_E_AUTH_UNAVAILABLE,

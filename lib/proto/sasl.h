@@ -104,7 +104,8 @@ bool mw__sasl_server_verified(const struct mw__sasl *s);
 bool mw__sasl_expects_proof(const struct mw__sasl *s);
 void mw__sasl_free(struct mw__sasl *s);
 
-bool mw__sasl_global_init(void);
+/* Frees GNU SASL's context when an exchange set it up (it is set up on
+ * first use, not ahead); the next exchange sets it up again. */
 void mw__sasl_global_cleanup(void);
 
 #endif

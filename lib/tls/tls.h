@@ -115,7 +115,7 @@ const char *mw__tls_verify_class(long verify_result);
 /* Whether OpenSSL accepts list as TLS 1.2 ciphers or TLS 1.3 suites. */
 bool mw__tls_ciphers_valid(const char *list);
 
-/* One-time OpenSSL initialisation (idempotent). */
-bool mw__tls_global_init(void);
+/* (OpenSSL is initialised on first use inside tls/, thread-safely: no
+ * global set-up call.) */
 
 #endif

@@ -34,6 +34,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -92,9 +93,23 @@ static unsigned reason_bit(unsigned long e)
   }
 }
 
-bool mw__tls_global_init(void)
+/* OpenSSL is set up on the first TLS use (a context for a connection, a
+ * cipher list checked), not at mw_global_init(): OPENSSL_init_ssl() loads
+ * the configuration file (openssl.cnf), which a plaintext session has no
+ * use for.  pthread_once makes the first use thread-safe; OpenSSL frees
+ * its own state at exit. */
+static pthread_once_t ossl_once = PTHREAD_ONCE_INIT;
+static bool ossl_ok;
+
+static void ossl_init(void)
 {
-  return OPENSSL_init_ssl(0, NULL) == 1;
+  ossl_ok = OPENSSL_init_ssl(0, NULL) == 1;
+}
+
+static bool ossl_ready(void)
+{
+  pthread_once(&ossl_once, ossl_init);
+  return ossl_ok;
 }
 
 bool mw__tls_normalise_fingerprint(const char *in, char out[65])
@@ -528,7 +543,7 @@ static bool apply_ciphers(SSL_CTX *ctx, const char *list)
 
 bool mw__tls_ciphers_valid(const char *list)
 {
-  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX *ctx = ossl_ready() ? SSL_CTX_new(TLS_client_method()) : NULL;
   if(!ctx)
     return false;
   bool ok = apply_ciphers(ctx, list);
@@ -595,6 +610,8 @@ static mw_status load_crls(SSL_CTX *ctx, const char *path,
 static mw_status setup(struct mw__layer *below, struct mw_error *err,
                        const struct mw__tls_policy *policy, struct mw__tls *t)
 {
+  if(!ossl_ready())
+    return mw__error_set(err, MW_E_TLS, "OpenSSL could not be initialised");
   t->ctx = SSL_CTX_new(TLS_client_method());
   if(!t->ctx)
     return mw__error_set(err, MW_E_NOMEM, "cannot create a TLS context");
