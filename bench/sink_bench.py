@@ -74,6 +74,7 @@ import shutil  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 
 sys.dont_write_bytecode = True   # no __pycache__ in bench/ or tests/
@@ -491,12 +492,13 @@ def run_row(row, sink, watch, work, max_other, tries):
             t0 = time.monotonic()
             p = subprocess.Popen(row.argv, stdin=subprocess.DEVNULL,
                                  stdout=out, stderr=err)
-            try:
-                rc = p.wait(timeout=1800)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                rc = p.wait()
+            # A blocking wait: Popen.wait(timeout=...) polls with sleeps of
+            # up to 50 ms, which would round every row's time up.
+            killer = threading.Timer(1800, p.kill)
+            killer.start()
+            rc = p.wait()
             wall = time.monotonic() - t0
+            killer.cancel()
             cpu = watch.stop(wall)
         got = sink.settle(before + row.expect_sink) - before
         with open(out_path, "rb") as f:
@@ -857,6 +859,16 @@ def machine():
             "memory": mem, "virtualization": virt, "host": platform.node()}
 
 
+def stunnel_version(stunnel):
+    """stunnel -version prints its version among other lines (stderr)."""
+    p = subprocess.run([stunnel, "-version"], capture_output=True,
+                       timeout=10)
+    for ln in (p.stdout + p.stderr).decode("utf-8", "replace").splitlines():
+        if ln.startswith("stunnel "):
+            return ln.strip()
+    return "unknown"
+
+
 def versions(a, stunnel):
     v = {"mailwire": first_line([a.mailwire, "--version"]),
          "postfix (smtp-sink, smtp-source)":
@@ -866,7 +878,7 @@ def versions(a, stunnel):
          "curl": first_line(["curl", "--version"]),
          "python (smtplib)": platform.python_version(),
          "openssl": first_line(["openssl", "version"]),
-         "stunnel": first_line([stunnel, "-version"]) if stunnel
+         "stunnel": stunnel_version(stunnel) if stunnel
          else "not installed"}
     return v
 
@@ -902,8 +914,8 @@ def print_table(res):
                        if r["style"] != "floor" else 0),
             fmt(100 * r["sink_cores"] if r["sink_cores"] is not None
                 else None, "%.0f"), r["other_cores"], status))
-    w("  (ms/msg = seconds / N; sink% = the sink's CPU over the row; other = "
-      "cores used by anything else, threshold %.2f)" %
+    w("  (ms/msg = seconds / N; sink%% = the sink's CPU over the row; "
+      "other = cores used by anything else, threshold %.2f)" %
       res["meta"]["max_other_cores"])
     floor = find(res["rows"], "floor")
     if floor and floor["valid"]:
