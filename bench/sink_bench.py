@@ -740,17 +740,20 @@ def perf_tables(data, comm, resdir, name):
     return {"file": path, **tables}
 
 
-def callgrind_tables(argv, work, resdir, name):
+def callgrind_tables(argv, work, resdir, name, inclusive=False):
     out = os.path.join(work, "callgrind.%s" % name)
     run_cmd(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out]
             + argv)
-    rc, text, _ = run_cmd(["callgrind_annotate", out])
+    rc, text, _ = run_cmd(["callgrind_annotate"] +
+                          (["--inclusive=yes"] if inclusive else []) + [out])
     path = os.path.join(resdir, "profile-%s.txt" % name)
     with open(path, "w") as f:
-        f.write(head(text, 60) + "\n")
+        f.write(head(text, 90) + "\n")
     log("  top entries written to %s" % path)
-    log(head(text, 30))
-    return {"file": path, "tool": "callgrind", "top": head(text, 60)}
+    body = [ln for ln in text.splitlines() if re.match(r"\s*[\d,]+ \(", ln)]
+    for ln in body[:25]:
+        log("    " + ln)
+    return {"file": path, "tool": "callgrind", "top": body[:60]}
 
 
 def strace_summary(argv, work, name, per=1):
@@ -817,6 +820,13 @@ def profile(a, sink, front, msg, work, resdir, cpu):
             entry.update(perf_tables(data, comm, resdir, name))
         else:
             entry.update(callgrind_tables(argv, work, resdir, name))
+        if ok and reps > 1 and shutil.which("valgrind"):
+            # One process under callgrind too: instructions by function,
+            # inclusive, so start-up (dynamic linking, library set-up) can
+            # be told from the send itself.
+            entry["callgrind"] = callgrind_tables(argv, work, resdir,
+                                                  name + "-callgrind",
+                                                  inclusive=True)
         if shutil.which("strace"):
             sargv, per = argv, 1
             if reps == 1:   # the bulk run: fewer messages under strace
