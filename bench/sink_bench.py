@@ -528,8 +528,8 @@ def run_row(row, sink, watch, work, max_other, tries):
             break
         if attempt < tries:
             log("  contended (other CPU above %.2f cores): thrown out, "
-                "repeating" % max_other)
-            time.sleep(2)
+                "repeating in 4 s" % max_other)
+            time.sleep(4)   # bursts from elsewhere often pass
     last = attempts[-1]
     res = {"key": row.key, "tool": row.label, "style": row.style,
            "tls": "implicit (stunnel)" if row.tls else "none",
