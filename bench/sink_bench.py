@@ -71,6 +71,7 @@ import platform  # noqa: E402
 import re  # noqa: E402
 import shlex  # noqa: E402
 import shutil  # noqa: E402
+import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -1022,6 +1023,9 @@ def main():
 
     started = time.monotonic()
     sink = front = None
+    # SIGTERM (run.sh's trap, kill) unwinds like Ctrl-C, so the finally
+    # below stops the sink and stunnel.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         sink = Sink(work, a.sink_cpu)
         if stunnel and not a.no_tls:
