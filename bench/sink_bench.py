@@ -274,7 +274,7 @@ class Sink:
             f.write(b"QUIT\r\n")
             f.flush()
             f.readline()
-            return lines[1:]
+            return [ln for ln in lines[1:] if ln]
 
     def stop(self):
         stop(self.proc)
