@@ -3,11 +3,13 @@
  * message file over ONE SMTP connection (PIPELINING when offered), the way
  * an application using the library sends a batch.
  *
- * usage: mw_bulk HOST:PORT none|starttls FROM TO COUNT MESSAGE_FILE
- *                [CA_FILE SERVER_NAME USER]
+ * usage: mw_bulk HOST:PORT none|starttls|implicit FROM TO COUNT MESSAGE_FILE
+ *                [CA_FILE SERVER_NAME [USER]]
  * With starttls, CA_FILE, SERVER_NAME and USER are required, the password
  * comes from the environment variable MW_PASSWORD and AUTH is restricted
- * to PLAIN (what the peers use in the benchmark).
+ * to PLAIN (what the peers use in the benchmark).  With implicit (TLS from
+ * the first byte, bench/sink_bench.py's TLS front), CA_FILE and
+ * SERVER_NAME are required and there is no AUTH.
  * Prints "sent N connections C" and exits 0 when every message was
  * accepted, else 75.
  *
@@ -60,15 +62,17 @@ static char *slurp(const char *path, size_t *len)
 
 int main(int argc, char **argv)
 {
-  if(argc != 7 && argc != 10) {
-    fprintf(stderr, "usage: mw_bulk HOST:PORT none|starttls FROM TO COUNT "
-                    "MESSAGE_FILE [CA_FILE SERVER_NAME USER]\n");
+  if(argc != 7 && argc != 9 && argc != 10) {
+    fprintf(stderr, "usage: mw_bulk HOST:PORT none|starttls|implicit FROM "
+                    "TO COUNT MESSAGE_FILE [CA_FILE SERVER_NAME [USER]]\n");
     return 64;
   }
   bool tls = strcmp(argv[2], "starttls") == 0;
-  if(!tls && strcmp(argv[2], "none") != 0)
+  bool implicit = strcmp(argv[2], "implicit") == 0;
+  if(!tls && !implicit && strcmp(argv[2], "none") != 0)
     return 64;
-  if(tls && argc != 10)
+  if((tls && argc != 10) || (implicit && argc != 9) ||
+     (!tls && !implicit && argc != 7))
     return 64;
   int count = atoi(argv[5]);
   size_t len = 0;
@@ -91,6 +95,11 @@ int main(int argc, char **argv)
     mw_options_set_tls_server_name(o, argv[8]);
     mw_options_set_credentials(o, argv[9], password);
     mw_options_set_auth_mechanisms(o, "PLAIN");
+  }
+  else if(implicit) {
+    mw_options_set_tls_mode(o, MW_TLS_IMPLICIT);
+    mw_options_set_tls_ca_file(o, argv[7]);
+    mw_options_set_tls_server_name(o, argv[8]);
   }
   else {
     mw_options_set_tls_mode(o, MW_TLS_NONE);
