@@ -20,7 +20,7 @@
  *   - a value written with mw__setting_escape (or mw__sbuf_put_value,
  *     which gives the same bytes) into "{bind=...}" is read back exactly
  *     (values up to 1023 bytes: a longer one is not a token and stays
- *     text).
+ *     text, though a token inside it is still one).
  */
 #include "mailwire.h"
 
@@ -131,8 +131,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(w.calls == 1 && w.has_value);
     CHECK(strcmp(w.value, val) == 0);
   }
-  else {
+  else if(!strchr(val, '{')) {
     CHECK(w.calls == 0);
+  }
+  else {
+    /* Too long to be the bind token's value, so "{bind=" stays text; a
+     * token inside the value (its own '{') is still a token and may be
+     * rendered, but never with the whole value. */
+    CHECK(!(w.calls && w.has_value && strcmp(w.value, val) == 0));
   }
   free(tok);
   free(esc);

@@ -126,10 +126,48 @@ static void scan_end_line(mw_message_info *info, struct info_scan *sc)
 /* Returns false when a line grew past 998 bytes: the scan stops there
  * (info->long_line names the line), so a source that never sends a line
  * break is not read to its end. */
+/* The fast path: the bytes before the next LF when none of them is a
+ * CR or a NUL and the line stays within the limit (the usual case), in
+ * two tight passes instead of a branch per byte.  Returns how many bytes
+ * it took (0: the byte-by-byte loop handles what comes). */
+static size_t scan_plain_run(mw_message_info *info, struct info_scan *sc,
+                             const unsigned char *p, size_t len)
+{
+  if(sc->pending_cr)
+    return 0;
+  const unsigned char *lf = memchr(p, '\n', len);
+  size_t n = lf ? (size_t)(lf - p) : len;
+  if(!n || sc->line_len + n > SCAN_MAX_LINE)
+    return 0;
+  unsigned char high = 0;
+  bool odd = false;
+  for(size_t i = 0; i < n; i++) {
+    high |= p[i];
+    odd |= p[i] == '\r' || p[i] == 0;
+  }
+  if(odd)
+    return 0;
+  if(high & 0x80) {
+    info->has_8bit = true;
+    if(sc->in_headers)
+      info->needs_smtputf8 = true;
+  }
+  if(sc->line_len == 0 && p[0] == '.')
+    info->size++; /* dot-stuffing */
+  info->size += n;
+  sc->line_len += n;
+  return n;
+}
+
 static bool scan_bytes(mw_message_info *info, struct info_scan *sc,
                        const unsigned char *p, size_t len)
 {
   for(size_t i = 0; i < len; i++) {
+    size_t run = scan_plain_run(info, sc, p + i, len - i);
+    if(run) {
+      i += run - 1;
+      continue;
+    }
     unsigned char c = p[i];
     info->size++;
     if(c == '\n') {
