@@ -192,9 +192,14 @@ class Bulk(unittest.TestCase):
         self.assertEqual(sorted(message_ids(sessions)),
                          ["big-%d@example.org" % i for i in (1, 2, 3)])
         per, summary = results(out)
-        self.assertEqual({r["n"]: r["tries"] for r in per},
-                         {1: 1, 2: 2, 3: 1})
-        self.assertEqual(summary["connections"], 2)
+        tries = {r["n"]: r["tries"] for r in per}
+        self.assertEqual((tries[1], tries[3]), (1, 1), tries)
+        # Sent again after the reset.  Under valgrind on a loaded machine
+        # one more try was seen once (a second attempt that also failed
+        # before its final dot); what must hold is that it arrives once.
+        self.assertGreaterEqual(tries[2], 2, tries)
+        self.assertLessEqual(tries[2], 2 if not mwtest.WRAPPER else 3, tries)
+        self.assertEqual(summary["connections"], tries[2], summary)
         big = [x for s in sessions for x in s.data if len(x) > 1000000]
         self.assertEqual(len(big), 1)
         self.assertGreater(len(big[0]), 48 * 1024 * 1024)
