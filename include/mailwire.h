@@ -1685,6 +1685,14 @@ mw_status mw_pop3_stat(mw_pop3 *p, size_t *count, uint64_t *octets);
  */
 mw_status mw_pop3_list(mw_pop3 *p, const mw_pop3_message **list,
                        size_t *count);
+/** Frees the list of the last mw_pop3_list() now, rather than at the next
+ * mw_pop3_list() or mw_pop3_free(): a mailbox's list takes about 90 bytes
+ * a message, so a caller that copied what it needs gives it back before
+ * the transfers (the pointer mw_pop3_list() gave is invalid after).  No
+ * effect without a list, or when p is NULL.
+ * @since 0.2
+ */
+void mw_pop3_list_free(mw_pop3 *p);
 /** RETR: the whole message, streamed to write.
  * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
  * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);

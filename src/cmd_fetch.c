@@ -34,6 +34,14 @@
  * batch, and a batch in flight bounds the work a failure interrupts. */
 #define BATCH 200
 
+/* POP3: a message to fetch, copied out of mw_pop3_list()'s list (about
+ * 90 bytes a message, given back before the transfers): its number and
+ * its UIDL at uid in the run's pool ("" when the server gives none). */
+struct pop3_todo {
+  unsigned number;
+  uint32_t uid;
+};
+
 struct fetch {
   const struct send_args *a;
   mw_store *store;
@@ -44,8 +52,9 @@ struct fetch {
   /* the message in hand */
   bool open, skip;
   char key[1024];
-  /* POP3: the batch's messages */
-  const mw_pop3_message *const *batch;
+  /* POP3: the batch's messages, their UIDLs in uid_pool */
+  const struct pop3_todo *batch;
+  const char *uid_pool;
   /* totals */
   size_t fetched, skipped, deleted, done;
   uint64_t bytes;
@@ -380,12 +389,13 @@ static mw_status pop3_message(void *user, size_t index, const char *data,
                               size_t len, bool last)
 {
   struct fetch *f = user;
-  const mw_pop3_message *msg = f->batch[index];
+  const struct pop3_todo *msg = &f->batch[index];
+  const char *uid = f->uid_pool + msg->uid;
   mw_status st = MW_OK;
   if(!f->open) {
     char key[600];
-    if(msg->uid[0])
-      snprintf(key, sizeof(key), "%s:%s", f->account, msg->uid);
+    if(uid[0])
+      snprintf(key, sizeof(key), "%s:%s", f->account, uid);
     else /* no UIDL (only with --delete): a key of this run alone */
       snprintf(key, sizeof(key), "%s:no-uidl:%ld.%ld.%u", f->account,
                (long)getpid(), (long)time(NULL), msg->number);
@@ -394,7 +404,7 @@ static mw_status pop3_message(void *user, size_t index, const char *data,
   if(!st)
     st = msg_data(f, data, len);
   if(!st && last)
-    st = msg_end(f, msg->uid[0] ? msg->uid : NULL);
+    st = msg_end(f, uid[0] ? uid : NULL);
   return st;
 }
 
@@ -418,7 +428,7 @@ static int fetch_pop3(struct fetch *f, mw_pop3 *p, const mw_error **err)
     mw_pop3_quit(p);
     return f->local_code = EXIT_UNAVAILABLE;
   }
-  const mw_pop3_message **todo = malloc((count + 1) * sizeof(*todo));
+  struct pop3_todo *todo = malloc((count + 1) * sizeof(*todo));
   unsigned *nums = malloc((count + 1) * sizeof(*nums));
   const char **present = malloc((count + 1) * sizeof(*present));
   if(!todo || !nums || !present) {
@@ -442,7 +452,7 @@ static int fetch_pop3(struct fetch *f, mw_pop3 *p, const mw_error **err)
     return f->local_code;
   }
   free(present);
-  size_t ntodo = 0;
+  size_t ntodo = 0, pool_len = 1;
   for(size_t i = 0; i < count && !st; i++) {
     bool recorded = list[i].uid[0] &&
                     mw_fetch_state_contains(f->state, list[i].uid);
@@ -453,14 +463,43 @@ static int fetch_pop3(struct fetch *f, mw_pop3 *p, const mw_error **err)
         f->deleted += !st;
       }
     }
-    else if(!a->in.limit || ntodo < a->in.limit)
-      todo[ntodo++] = &list[i];
+    else if(!a->in.limit || ntodo < a->in.limit) {
+      todo[ntodo].number = list[i].number;
+      todo[ntodo++].uid = (uint32_t)i; /* the list's index, for now */
+      pool_len += strlen(list[i].uid) + 1;
+    }
   }
+  /* What is to fetch is copied out (number, UIDL) and the list given
+   * back: it is most of a large mailbox's memory. */
+  char *pool = st || pool_len > UINT32_MAX ? NULL : malloc(pool_len);
+  if(!pool) {
+    free(todo);
+    free(nums);
+    if(st)
+      goto session_error;
+    snprintf(f->local_err, sizeof(f->local_err), "out of memory");
+    return f->local_code = EXIT_SOFTWARE;
+  }
+  pool[0] = '\0'; /* offset 0: no UIDL */
+  size_t used = 1;
+  for(size_t i = 0; i < ntodo; i++) {
+    const char *u = list[todo[i].uid].uid;
+    size_t ulen = strlen(u);
+    todo[i].uid = 0;
+    if(ulen) {
+      memcpy(pool + used, u, ulen + 1);
+      todo[i].uid = (uint32_t)used;
+      used += ulen + 1;
+    }
+  }
+  mw_pop3_list_free(p);
+  list = NULL;
+  f->uid_pool = pool;
   in_progress_start(&f->prog, !a->in.no_progress && !a->json, ntodo);
   for(size_t i = 0; i < ntodo && !st; i += BATCH) {
     size_t n = ntodo - i < BATCH ? ntodo - i : BATCH;
     for(size_t k = 0; k < n; k++)
-      nums[k] = todo[i + k]->number;
+      nums[k] = todo[i + k].number;
     f->batch = todo + i;
     size_t before = f->done;
     st = mw_pop3_retrieve_many(p, nums, n, pop3_message, f);
@@ -482,6 +521,9 @@ static int fetch_pop3(struct fetch *f, mw_pop3 *p, const mw_error **err)
   in_progress_end(&f->prog);
   free(todo);
   free(nums);
+  free(pool);
+  f->uid_pool = NULL;
+  f->batch = NULL;
   if(f->local_code)
     return f->local_code;
   if(st)

@@ -396,6 +396,15 @@ mw_status mw_pop3_list(mw_pop3 *p, const mw_pop3_message **list,
   return st;
 }
 
+void mw_pop3_list_free(mw_pop3 *p)
+{
+  if(!p)
+    return;
+  mw__free(p->list);
+  p->list = NULL;
+  p->list_count = p->list_cap = 0;
+}
+
 /* RETR or TOP of one message, or a batch of RETRs, into the sink. */
 static mw_status pop3_transfer(struct mw_pop3 *p)
 {
