@@ -715,6 +715,10 @@ static void stat_and_list(void **state)
   assert_int_equal(mw_pop3_list(r.p, &list, &n), MW_OK);
   assert_int_equal(n, 1);
   assert_string_equal(list[0].uid, "uid-1");
+  /* Given back early (twice is harmless); the next LIST starts anew. */
+  mw_pop3_list_free(r.p);
+  mw_pop3_list_free(r.p);
+  mw_pop3_list_free(NULL);
   assert_int_equal(mw_pop3_list(r.p, &list, &n), MW_OK);
   assert_int_equal(n, 0);
   assert_non_null(strstr(written(&r), "LIST\r\nUIDL\r\nLIST\r\nUIDL\r\n"));
