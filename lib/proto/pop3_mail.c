@@ -429,6 +429,9 @@ mw_status mw_pop3_uidl(mw_pop3 *p, mw_pop3_uidl_fn fn, void *user)
   mw_status st = mw__pop3_ready(p);
   if(st)
     return st;
+  if(p->capa_ok && !mw__capa_has(&p->capa, "UIDL")) /* as mw_pop3_list() */
+    return mw__error_set(&p->err, MW_E_REJECTED,
+                         "the server does not offer UIDL (not in its CAPA)");
   p->uidl_fn = fn;
   p->uidl_user = user;
   p->sink_status = MW_OK;

@@ -731,6 +731,17 @@ static void uidl_streamed(void **state)
   assert_non_null(strstr(written(&r), "UIDL\r\nUIDL\r\nUIDL\r\nUIDL\r\n"
                                       "STAT\r\n"));
   run_free(&r);
+
+  /* UIDL not in CAPA: refused here, nothing sent (as mw_pop3_list()). */
+  const char *s2[] = {"+OK 1 10\r\n", NULL};
+  run_ready(&r, "+OK\r\nUSER\r\nTOP\r\n.\r\n", s2);
+  memset(&g, 0, sizeof(g));
+  assert_int_equal(mw_pop3_uidl(r.p, got_uidl, &g), MW_E_REJECTED);
+  assert_int_equal(g.n, 0);
+  assert_int_equal(mw_pop3_stat(r.p, &count, NULL), MW_OK);
+  assert_int_equal(count, 1);
+  assert_null(strstr(written(&r), "UIDL"));
+  run_free(&r);
 }
 
 static void stat_and_list(void **state)
