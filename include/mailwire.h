@@ -1704,7 +1704,8 @@ typedef mw_status (*mw_pop3_uidl_fn)(void *user, unsigned number,
  * bytes a message).  Numbers come as the server sends them; a message the
  * server leaves out of UIDL is not seen (compare with mw_pop3_stat()'s
  * count).
- * Errors: MW_OK; MW_E_REJECTED (the server's -ERR: it gives no unique ids);
+ * Errors: MW_OK; MW_E_REJECTED (the server's -ERR, or UIDL not in its CAPA,
+ * then nothing is sent: it gives no unique ids);
  * fn's own status; MW_E_PROTOCOL (a malformed line); MW_E_CLOSED,
  * MW_E_TIMEOUT (the session is over); MW_E_STATE; MW_E_INVALID (p or fn
  * NULL): detailed at mw_pop3_noop().
