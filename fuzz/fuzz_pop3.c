@@ -117,6 +117,17 @@ static mw_status sink(void *user, const char *data, size_t len)
   return MW_OK;
 }
 
+/* mw_pop3_uidl()'s lines: a number and 1-70 printable bytes. */
+static mw_status uidl_fn(void *user, unsigned number, const char *uid)
+{
+  size_t len = strlen(uid);
+  CHECK(number > 0 && len >= 1 && len <= 70);
+  for(size_t i = 0; i < len; i++)
+    CHECK((unsigned char)uid[i] > 0x20 && (unsigned char)uid[i] < 0x7f);
+  *(size_t *)user += 1;
+  return MW_OK;
+}
+
 /* With credentials configured, the password never shows (the server may
  * echo it: core/scrub.h cuts it out of every line it sends). */
 static bool creds;
@@ -214,6 +225,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   } while(0)
   size_t count = 0;
   OP(mw_pop3_stat(p, &count, NULL));
+  size_t nuidl = 0;
+  OP(mw_pop3_uidl(p, uidl_fn, &nuidl));
   const mw_pop3_message *list = NULL;
   size_t n = 0;
   mw_status lst = mw_pop3_list(p, &list, &n);

@@ -1696,6 +1696,33 @@ mw_status mw_pop3_stat(mw_pop3 *p, size_t *count, uint64_t *octets);
  */
 mw_status mw_pop3_list(mw_pop3 *p, const mw_pop3_message **list,
                        size_t *count);
+/** Frees the list of the last mw_pop3_list() now, rather than at the next
+ * mw_pop3_list() or mw_pop3_free(): a mailbox's list takes about 90 bytes
+ * a message, so a caller that copied what it needs gives it back before
+ * the transfers (the pointer mw_pop3_list() gave is invalid after).  No
+ * effect without a list, or when p is NULL.
+ * @since 0.2
+ */
+void mw_pop3_list_free(mw_pop3 *p);
+/** Receives one line of UIDL: a message's number and its unique id (1-70
+ * printable bytes, borrowed for the call).  Any return but MW_OK stops:
+ * the rest of the response is read and dropped, and mw_pop3_uidl()
+ * returns that status. */
+typedef mw_status (*mw_pop3_uidl_fn)(void *user, unsigned number,
+                                     const char *uid);
+/** UIDL alone, each line handed to fn as it arrives: no list is kept, so a
+ * mailbox of any size costs no memory here (mw_pop3_list() keeps about 90
+ * bytes a message).  Numbers come as the server sends them; a message the
+ * server leaves out of UIDL is not seen (compare with mw_pop3_stat()'s
+ * count).
+ * Errors: MW_OK; MW_E_REJECTED (the server's -ERR, or UIDL not in its CAPA,
+ * then nothing is sent: it gives no unique ids);
+ * fn's own status; MW_E_PROTOCOL (a malformed line); MW_E_CLOSED,
+ * MW_E_TIMEOUT (the session is over); MW_E_STATE; MW_E_INVALID (p or fn
+ * NULL): detailed at mw_pop3_noop().
+ * @since 0.2
+ */
+mw_status mw_pop3_uidl(mw_pop3 *p, mw_pop3_uidl_fn fn, void *user);
 /** RETR: the whole message, streamed to write.
  * Errors: MW_OK; MW_E_REJECTED (the server's -ERR); a callback's own
  * status; MW_E_PROTOCOL; MW_E_CLOSED, MW_E_TIMEOUT (the session is over);

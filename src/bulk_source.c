@@ -21,7 +21,8 @@
  *   "" is the null sender), "to" (a string or an array of 1 to 1000
  *   strings).  Other keys, duplicate keys, a value of the wrong type or a
  *   "Name <addr>" that is not one mailbox are errors naming the line;
- *   blank lines are skipped.
+ *   blank lines are skipped.  jansson is loaded (dlopen) when the first
+ *   JSON lines file is seen, not linked: no other command maps it.
  *
  * DIAGNOSTICS
  *   Exit codes as bulk_source_next() says, with one sentence that names
@@ -31,6 +32,7 @@
 #include "bulk_source.h"
 
 #include "exitcode.h"
+#include "lazylib.h"
 #include "mailwire.h"
 
 #include <dirent.h>
@@ -43,6 +45,69 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* jansson, loaded when a JSON lines source is first read (jansson_load();
+ * no other command maps it).  The header gives the types and macros; the
+ * names below send its functions, also those json_object_foreach() calls,
+ * through the table. */
+static const char *const jt_names[] = {
+    "json_loads", "json_delete", "json_string_value", "json_array_size",
+    "json_array_get", "json_object_iter", "json_object_iter_key",
+    "json_object_iter_value", "json_object_key_to_iter",
+    "json_object_iter_next"};
+#define JT_N (sizeof(jt_names) / sizeof(jt_names[0]))
+static struct {
+  json_t *(*loads)(const char *, size_t, json_error_t *);
+  void (*delete_)(json_t *);
+  const char *(*string_value)(const json_t *);
+  size_t (*array_size)(const json_t *);
+  json_t *(*array_get)(const json_t *, size_t);
+  void *(*object_iter)(json_t *);
+  const char *(*object_iter_key)(void *);
+  json_t *(*object_iter_value)(void *);
+  void *(*object_key_to_iter)(const char *);
+  void *(*object_iter_next)(json_t *, void *);
+} jt;
+static bool jt_loaded;
+#define json_loads jt.loads
+#define json_string_value jt.string_value
+#define json_array_size jt.array_size
+#define json_array_get jt.array_get
+#define json_object_iter jt.object_iter
+#define json_object_iter_key jt.object_iter_key
+#define json_object_iter_value jt.object_iter_value
+#define json_object_key_to_iter jt.object_key_to_iter
+#define json_object_iter_next jt.object_iter_next
+
+/* json_decref() of jansson.h, through the table. */
+static void jt_decref(json_t *j)
+{
+  if(j && j->refcount != (size_t)-1 && JSON_INTERNAL_DECREF(j) == 0)
+    jt.delete_(j);
+}
+
+/* 0, or EXIT_SOFTWARE with err when libjansson.so.4 cannot be loaded. */
+static int jansson_load(char *err, size_t errlen)
+{
+  void *sym[JT_N];
+  if(jt_loaded)
+    return 0;
+  if(lazylib_load("libjansson.so.4", "the JSON parser", jt_names, sym, JT_N,
+                  err, errlen))
+    return EXIT_SOFTWARE;
+  LAZYLIB_FN(jt.loads, sym[0]);
+  LAZYLIB_FN(jt.delete_, sym[1]);
+  LAZYLIB_FN(jt.string_value, sym[2]);
+  LAZYLIB_FN(jt.array_size, sym[3]);
+  LAZYLIB_FN(jt.array_get, sym[4]);
+  LAZYLIB_FN(jt.object_iter, sym[5]);
+  LAZYLIB_FN(jt.object_iter_key, sym[6]);
+  LAZYLIB_FN(jt.object_iter_value, sym[7]);
+  LAZYLIB_FN(jt.object_key_to_iter, sym[8]);
+  LAZYLIB_FN(jt.object_iter_next, sym[9]);
+  jt_loaded = true;
+  return 0;
+}
 
 /* The longest JSON line read. */
 #define BULK_JSON_LINE_MAX 65536
@@ -179,6 +244,9 @@ static int sniff(struct bulk_source *s, const char *path, char *err,
     return 0;
   }
   if(c == '{') {
+    int rc = jansson_load(err, errlen);
+    if(rc)
+      return rc;
     s->kind = SRC_JSONL;
     rewind(s->f);
     return 0;
@@ -506,7 +574,7 @@ static int jsonl_next(struct bulk_source *s, struct bulk_item *it, char *err,
                 s->src_name, s->line);
     else
       rc = json_item(s, obj, it, err, errlen);
-    json_decref(obj);
+    jt_decref(obj);
     return rc;
   }
 }

@@ -34,6 +34,14 @@
  * batch, and a batch in flight bounds the work a failure interrupts. */
 #define BATCH 200
 
+/* POP3: a message to fetch, copied out of mw_pop3_list()'s list (about
+ * 90 bytes a message, given back before the transfers): its number and
+ * its UIDL at uid in the run's pool ("" when the server gives none). */
+struct pop3_todo {
+  unsigned number;
+  uint32_t uid;
+};
+
 struct fetch {
   const struct send_args *a;
   mw_store *store;
@@ -44,8 +52,9 @@ struct fetch {
   /* the message in hand */
   bool open, skip;
   char key[1024];
-  /* POP3: the batch's messages */
-  const mw_pop3_message *const *batch;
+  /* POP3: the batch's messages, their UIDLs in uid_pool */
+  const struct pop3_todo *batch;
+  const char *uid_pool;
   /* totals */
   size_t fetched, skipped, deleted, done;
   uint64_t bytes;
@@ -380,12 +389,13 @@ static mw_status pop3_message(void *user, size_t index, const char *data,
                               size_t len, bool last)
 {
   struct fetch *f = user;
-  const mw_pop3_message *msg = f->batch[index];
+  const struct pop3_todo *msg = &f->batch[index];
+  const char *uid = f->uid_pool + msg->uid;
   mw_status st = MW_OK;
   if(!f->open) {
     char key[600];
-    if(msg->uid[0])
-      snprintf(key, sizeof(key), "%s:%s", f->account, msg->uid);
+    if(uid[0])
+      snprintf(key, sizeof(key), "%s:%s", f->account, uid);
     else /* no UIDL (only with --delete): a key of this run alone */
       snprintf(key, sizeof(key), "%s:no-uidl:%ld.%ld.%u", f->account,
                (long)getpid(), (long)time(NULL), msg->number);
@@ -394,22 +404,127 @@ static mw_status pop3_message(void *user, size_t index, const char *data,
   if(!st)
     st = msg_data(f, data, len);
   if(!st && last)
-    st = msg_end(f, msg->uid[0] ? msg->uid : NULL);
+    st = msg_end(f, uid[0] ? uid : NULL);
+  return st;
+}
+
+/* The mailbox's messages, number and UIDL each, in one allocation of
+ * 8 bytes a message and a pool of the UIDLs (offset 0: "", none). */
+struct pop3_seen {
+  struct pop3_todo *v;
+  size_t n, cap;
+  char *pool;
+  size_t used, pool_cap;
+};
+
+static bool seen_add(struct pop3_seen *u, unsigned number, const char *uid)
+{
+  size_t ulen = strlen(uid);
+  if(u->n == u->cap) {
+    size_t cap = u->cap ? u->cap * 2 : 256;
+    struct pop3_todo *v = realloc(u->v, (cap + 1) * sizeof(*v));
+    if(!v)
+      return false;
+    u->v = v;
+    u->cap = cap;
+  }
+  if(!u->pool_cap || u->used + ulen + 1 > u->pool_cap) {
+    size_t cap = u->pool_cap ? u->pool_cap * 2 : 4096;
+    while(cap < u->used + ulen + 1)
+      cap *= 2;
+    char *pool = cap > UINT32_MAX ? NULL : realloc(u->pool, cap);
+    if(!pool)
+      return false;
+    if(!u->pool_cap) {
+      pool[0] = '\0';
+      u->used = 1;
+    }
+    u->pool = pool;
+    u->pool_cap = cap;
+  }
+  u->v[u->n].number = number;
+  u->v[u->n].uid = 0;
+  if(ulen) {
+    memcpy(u->pool + u->used, uid, ulen + 1);
+    u->v[u->n].uid = (uint32_t)u->used;
+    u->used += ulen + 1;
+  }
+  u->n++;
+  return true;
+}
+
+static mw_status seen_uidl(void *user, unsigned number, const char *uid)
+{
+  return seen_add(user, number, uid) ? MW_OK : MW_E_NOMEM;
+}
+
+static void seen_free(struct pop3_seen *u)
+{
+  free(u->v);
+  free(u->pool);
+  memset(u, 0, sizeof(*u));
+}
+
+/* The messages with their UIDLs into u, and whether each has one.  UIDL
+ * alone, streamed (nothing of the size of the mailbox kept but u), when
+ * it names exactly the messages 1..STAT's count in order; else (no UIDL,
+ * or a server that leaves messages out) LIST and UIDL merged by
+ * mw_pop3_list(), copied and given back. */
+static mw_status pop3_messages(mw_pop3 *p, struct pop3_seen *u, bool *uidl,
+                               bool *oom)
+{
+  size_t count = 0;
+  *uidl = true;
+  *oom = false;
+  mw_status st = mw_pop3_stat(p, &count, NULL);
+  if(!st)
+    st = mw_pop3_uidl(p, seen_uidl, u);
+  if(st == MW_E_NOMEM) {
+    *oom = true;
+    return st;
+  }
+  if(st && st != MW_E_REJECTED)
+    return st;
+  bool whole = !st && u->n == count;
+  for(size_t i = 0; whole && i < u->n; i++)
+    whole = u->v[i].number == i + 1;
+  if(whole)
+    return MW_OK;
+  u->n = 0;
+  u->used = u->pool_cap ? 1 : 0;
+  const mw_pop3_message *list = NULL;
+  st = mw_pop3_list(p, &list, &count);
+  for(size_t i = 0; !st && i < count; i++) {
+    if(!seen_add(u, list[i].number, list[i].uid)) {
+      *oom = true;
+      st = MW_E_NOMEM;
+    }
+    *uidl = *uidl && list[i].uid[0];
+  }
+  mw_pop3_list_free(p);
   return st;
 }
 
 static int fetch_pop3(struct fetch *f, mw_pop3 *p, const mw_error **err)
 {
   const struct send_args *a = f->a;
-  const mw_pop3_message *list = NULL;
-  size_t count = 0;
-  mw_status st = mw_pop3_list(p, &list, &count);
-  if(st)
+  struct pop3_seen seen = {0};
+  bool uidl = true, oom = false;
+  mw_status st = pop3_messages(p, &seen, &uidl, &oom);
+  if(oom) {
+    seen_free(&seen);
+    snprintf(f->local_err, sizeof(f->local_err), "out of memory");
+    return f->local_code = EXIT_SOFTWARE;
+  }
+  if(st) {
+    seen_free(&seen);
     goto session_error;
-  bool uidl = true;
-  for(size_t i = 0; i < count; i++)
-    uidl = uidl && list[i].uid[0];
+  }
+  size_t count = seen.n;
+  struct pop3_todo *todo = seen.v; /* filtered in place */
+  const char *pool = seen.pool ? seen.pool : "";
   if(!uidl && !f->del) {
+    seen_free(&seen);
     snprintf(f->local_err, sizeof(f->local_err),
              "the server gives no UIDL for its messages, so a second run "
              "cannot tell which are new: fetch with --delete (each message "
@@ -418,11 +533,10 @@ static int fetch_pop3(struct fetch *f, mw_pop3 *p, const mw_error **err)
     mw_pop3_quit(p);
     return f->local_code = EXIT_UNAVAILABLE;
   }
-  const mw_pop3_message **todo = malloc((count + 1) * sizeof(*todo));
-  unsigned *nums = malloc((count + 1) * sizeof(*nums));
+  unsigned *nums = malloc((BATCH + 1) * sizeof(*nums));
   const char **present = malloc((count + 1) * sizeof(*present));
-  if(!todo || !nums || !present) {
-    free(todo);
+  if(!nums || !present) {
+    seen_free(&seen);
     free(nums);
     free(present);
     snprintf(f->local_err, sizeof(f->local_err), "out of memory");
@@ -432,10 +546,10 @@ static int fetch_pop3(struct fetch *f, mw_pop3 *p, const mw_error **err)
    * size of the mailbox. */
   size_t npresent = 0;
   for(size_t i = 0; i < count; i++)
-    if(list[i].uid[0])
-      present[npresent++] = list[i].uid;
+    if(todo[i].uid)
+      present[npresent++] = pool + todo[i].uid;
   if(uidl && mw_fetch_state_prune(f->state, present, npresent, NULL)) {
-    free(todo);
+    seen_free(&seen);
     free(nums);
     free(present);
     local_fail(f, EXIT_IOERR, "fetch state", mw_fetch_state_error(f->state));
@@ -444,23 +558,24 @@ static int fetch_pop3(struct fetch *f, mw_pop3 *p, const mw_error **err)
   free(present);
   size_t ntodo = 0;
   for(size_t i = 0; i < count && !st; i++) {
-    bool recorded = list[i].uid[0] &&
-                    mw_fetch_state_contains(f->state, list[i].uid);
+    const char *uid = pool + todo[i].uid;
+    bool recorded = uid[0] && mw_fetch_state_contains(f->state, uid);
     if(recorded && !a->in.all) {
       /* Stored and recorded by an earlier run. */
       if(f->del) {
-        st = mw_pop3_delete(p, list[i].number);
+        st = mw_pop3_delete(p, todo[i].number);
         f->deleted += !st;
       }
     }
     else if(!a->in.limit || ntodo < a->in.limit)
-      todo[ntodo++] = &list[i];
+      todo[ntodo++] = todo[i];
   }
+  f->uid_pool = pool;
   in_progress_start(&f->prog, !a->in.no_progress && !a->json, ntodo);
   for(size_t i = 0; i < ntodo && !st; i += BATCH) {
     size_t n = ntodo - i < BATCH ? ntodo - i : BATCH;
     for(size_t k = 0; k < n; k++)
-      nums[k] = todo[i + k]->number;
+      nums[k] = todo[i + k].number;
     f->batch = todo + i;
     size_t before = f->done;
     st = mw_pop3_retrieve_many(p, nums, n, pop3_message, f);
@@ -480,8 +595,10 @@ static int fetch_pop3(struct fetch *f, mw_pop3 *p, const mw_error **err)
     }
   }
   in_progress_end(&f->prog);
-  free(todo);
+  seen_free(&seen);
   free(nums);
+  f->uid_pool = NULL;
+  f->batch = NULL;
   if(f->local_code)
     return f->local_code;
   if(st)

@@ -1049,6 +1049,10 @@ int cmd_shell(int argc, char **argv)
     }
     sh.in_name = a->shell_script;
   }
+  if(shio_load(err, sizeof(err))) {
+    code = output_early_error("shell", false, EXIT_SOFTWARE, err);
+    goto done;
+  }
   bool interactive = !a->shell_script && isatty(STDIN_FILENO);
   shio_init(interactive, !a->no_color && isatty(STDOUT_FILENO) &&
                              !getenv("NO_COLOR"));

@@ -35,6 +35,9 @@ void shio_line(enum shio_kind k, const char *text, size_t len);
 void shio_printf(enum shio_kind k, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Loads the line editor (libedit.so.2, by dlopen; see shell_io.c) before
+ * any other shio_* call: 0, or -1 with err (the caller exits 70). */
+int shio_load(char *err, size_t errlen);
 /* The next line: from the line editor with prompt (interactive), else
  * from in (the script or standard input), without its line ending.
  * malloc'd (free it), or NULL at the end of the input. */

@@ -10,8 +10,13 @@
  *   again after every write, in a directory made 0700.  What goes in is
  *   the caller's decision: cmd_shell.c never adds a line that carried a
  *   password or a SASL payload.
+ *
+ *   libedit is not linked: shio_load() opens it (libedit.so.2) when the
+ *   shell starts, so no other command maps it or its libraries (libtinfo,
+ *   libbsd, libmd); a missing library is one clear error, exit 70.
  */
 #define _GNU_SOURCE /* ppoll */
+#include "lazylib.h"
 #include "shell.h"
 
 #include <editline/readline.h>
@@ -29,6 +34,56 @@
 
 static bool io_interactive, io_color;
 static char *io_history; /* the file, or NULL */
+
+/* libedit, loaded by shio_load() (only `mailwire shell` needs it; the
+ * header gives the types, the library is not linked). */
+static const char *const ed_names[] = {
+    "rl_readline_name", "rl_catch_signals", "readline", "rl_bind_key",
+    "rl_insert", "rl_callback_handler_install", "rl_callback_read_char",
+    "rl_callback_handler_remove", "rl_forced_update_display",
+    "add_history", "stifle_history", "read_history", "write_history"};
+#define ED_N (sizeof(ed_names) / sizeof(ed_names[0]))
+static struct {
+  const char **readline_name;
+  int *catch_signals;
+  char *(*readline)(const char *);
+  int (*bind_key)(int, rl_command_func_t *);
+  rl_command_func_t *insert;
+  void (*cb_install)(const char *, rl_vcpfunc_t *);
+  void (*cb_read_char)(void);
+  void (*cb_remove)(void);
+  void (*forced_update_display)(void);
+  int (*add_history)(const char *);
+  void (*stifle_history)(int);
+  int (*read_history)(const char *);
+  int (*write_history)(const char *);
+} ed;
+static bool ed_loaded;
+
+int shio_load(char *err, size_t errlen)
+{
+  void *sym[ED_N];
+  if(ed_loaded)
+    return 0;
+  if(lazylib_load("libedit.so.2", "the line editor", ed_names, sym, ED_N,
+                  err, errlen))
+    return -1;
+  ed.readline_name = sym[0];
+  ed.catch_signals = sym[1];
+  LAZYLIB_FN(ed.readline, sym[2]);
+  LAZYLIB_FN(ed.bind_key, sym[3]);
+  LAZYLIB_FN(ed.insert, sym[4]);
+  LAZYLIB_FN(ed.cb_install, sym[5]);
+  LAZYLIB_FN(ed.cb_read_char, sym[6]);
+  LAZYLIB_FN(ed.cb_remove, sym[7]);
+  LAZYLIB_FN(ed.forced_update_display, sym[8]);
+  LAZYLIB_FN(ed.add_history, sym[9]);
+  LAZYLIB_FN(ed.stifle_history, sym[10]);
+  LAZYLIB_FN(ed.read_history, sym[11]);
+  LAZYLIB_FN(ed.write_history, sym[12]);
+  ed_loaded = true;
+  return 0;
+}
 
 /* Ctrl-C: at the prompt it clears the line (as shells do); anywhere else
  * it ends the program, with the terminal's echo restored first when a
@@ -53,16 +108,16 @@ void shio_init(bool interactive, bool color)
   io_interactive = interactive;
   io_color = color;
   if(interactive) {
-    rl_readline_name = "mailwire";
+    *ed.readline_name = "mailwire";
     /* Our handler, not libedit's: see on_sigint(). */
-    rl_catch_signals = 0;
+    *ed.catch_signals = 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: poll() returns */
     /* No file-name completion: a protocol line is not a path. */
-    rl_bind_key('\t', rl_insert);
+    ed.bind_key('\t', ed.insert);
   }
 }
 
@@ -129,7 +184,7 @@ char *shio_read(FILE *in, const char *prompt)
 {
   if(io_interactive) {
     fflush(stdout);
-    return readline(prompt);
+    return ed.readline(prompt);
   }
   char *line = NULL;
   size_t cap = 0;
@@ -161,7 +216,7 @@ char *shio_read_watch(const char *prompt, int fd, bool (*ready)(void *),
   fflush(stdout);
   watch_line = NULL;
   watch_done = false;
-  rl_callback_handler_install(prompt, watch_handler);
+  ed.cb_install(prompt, watch_handler);
   io_interrupted = 0;
   io_at_prompt = 1;
   /* Ctrl-C is let in only while waiting in ppoll(): one that came while
@@ -179,17 +234,17 @@ char *shio_read_watch(const char *prompt, int fd, bool (*ready)(void *),
     if(n < 0 && errno == EINTR) {
       if(io_interrupted) { /* a fresh, empty line */
         io_interrupted = 0;
-        rl_callback_handler_remove();
+        ed.cb_remove();
         fputs("^C\n", stdout);
         fflush(stdout);
-        rl_callback_handler_install(prompt, watch_handler);
+        ed.cb_install(prompt, watch_handler);
       }
       continue;
     }
     if(n < 0)
       break;
     if(p[0].revents) {
-      rl_callback_read_char();
+      ed.cb_read_char();
       continue;
     }
     if(fd >= 0 && p[1].revents) {
@@ -199,12 +254,12 @@ char *shio_read_watch(const char *prompt, int fd, bool (*ready)(void *),
         *gone = true;
         break;
       }
-      rl_forced_update_display();
+      ed.forced_update_display();
     }
   }
   io_at_prompt = 0;
   sigprocmask(SIG_UNBLOCK, &sigint_only, NULL);
-  rl_callback_handler_remove();
+  ed.cb_remove();
   if(*gone) {
     free(watch_line);
     return NULL;
@@ -303,7 +358,7 @@ static void history_save(void)
     return;
   fchmod(fd, 0600);
   close(fd);
-  write_history(io_history);
+  ed.write_history(io_history);
   chmod(io_history, 0600);
 }
 
@@ -318,7 +373,7 @@ int shio_history_open(const char *path, char *err, size_t errlen)
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  stifle_history(1000);
+  ed.stifle_history(1000);
   struct stat sb;
   if(stat(path, &sb) == 0) {
     if(!S_ISREG(sb.st_mode)) {
@@ -328,7 +383,7 @@ int shio_history_open(const char *path, char *err, size_t errlen)
       return -1;
     }
     chmod(path, 0600);
-    read_history(path);
+    ed.read_history(path);
   }
   return 0;
 }
@@ -337,7 +392,7 @@ void shio_history_add(const char *line)
 {
   if(!io_history || !line[0])
     return;
-  add_history(line);
+  ed.add_history(line);
   history_save();
 }
 

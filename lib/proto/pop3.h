@@ -114,6 +114,9 @@ struct mw_pop3 {
   mw_pop3_message *list;
   size_t list_count, list_cap;
   bool uidl_pending;        /* UIDL must follow LIST (no pipelining) */
+  /* mw_pop3_uidl(): each line to uidl_fn, nothing kept */
+  mw_pop3_uidl_fn uidl_fn;
+  void *uidl_user;
 
   /* RETR / TOP: where the data goes, in chunks. */
   const unsigned *batch;    /* mw_pop3_retrieve_many's numbers */

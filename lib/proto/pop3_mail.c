@@ -74,6 +74,7 @@ static mw_status pop3_op_refused(struct mw_pop3 *p,
     return MW_OK;
   static const char *const names[POP3_CMD_LAST] = {
       [POP3_CMD_STAT] = "STAT", [POP3_CMD_LIST] = "LIST",
+      [POP3_CMD_UIDL] = "UIDL",
       [POP3_CMD_RETR] = "RETR", [POP3_CMD_TOP] = "TOP",
       [POP3_CMD_DELE] = "DELE", [POP3_CMD_RSET] = "RSET",
       [POP3_CMD_NOOP] = "NOOP", [POP3_CMD_QUIT] = "QUIT"};
@@ -241,6 +242,20 @@ static mw_status pop3_uidl_line(struct mw_pop3 *p, const char *line,
                           "a number and 1-70 printable characters): "
                           "\"%.*s\"",
                           (int)(len < 60 ? len : 60), line);
+  if(p->uidl_fn) { /* mw_pop3_uidl(): handed on, not kept */
+    if(p->sink_status)
+      return MW_OK;
+    char uid[71];
+    memcpy(uid, s, ulen);
+    uid[ulen] = '\0';
+    mw_status st = p->uidl_fn(p->uidl_user, (unsigned)n, uid);
+    if(st) {
+      p->sink_status = st;
+      pop3_op_failed(p, st, "UIDL was stopped by the caller (%s)",
+                     mw_status_name(st));
+    }
+    return MW_OK;
+  }
   /* LIST came first (pipelined or not) and is sorted by now. */
   mw_pop3_message key = {.number = (unsigned)n};
   mw_pop3_message *m = p->list_count
@@ -276,6 +291,8 @@ mw_status mw__pop3_mail_status(struct mw_pop3 *p,
                                const struct mw__engine_cmd *cmd, bool ok,
                                const char *text, size_t len)
 {
+  if(cmd->kind == POP3_CMD_UIDL && !ok && p->uidl_fn)
+    return pop3_op_refused(p, cmd, text, len); /* asked for alone */
   if(cmd->kind == POP3_CMD_UIDL) {
     if(!ok) /* UIDL is optional (RFC 1939 section 7): uids stay "" */
       mw__trace_emit(&p->trace, MW_TRACE_INFO,
@@ -393,6 +410,36 @@ mw_status mw_pop3_list(mw_pop3 *p, const mw_pop3_message **list,
     *list = p->list;
     *count = p->list_count;
   }
+  return st;
+}
+
+void mw_pop3_list_free(mw_pop3 *p)
+{
+  if(!p)
+    return;
+  mw__free(p->list);
+  p->list = NULL;
+  p->list_count = p->list_cap = 0;
+}
+
+mw_status mw_pop3_uidl(mw_pop3 *p, mw_pop3_uidl_fn fn, void *user)
+{
+  if(!p || !fn)
+    return MW_E_INVALID;
+  mw_status st = mw__pop3_ready(p);
+  if(st)
+    return st;
+  if(p->capa_ok && !mw__capa_has(&p->capa, "UIDL")) /* as mw_pop3_list() */
+    return mw__error_set(&p->err, MW_E_REJECTED,
+                         "the server does not offer UIDL (not in its CAPA)");
+  p->uidl_fn = fn;
+  p->uidl_user = user;
+  p->sink_status = MW_OK;
+  st = mw__pop3_send(p, POP3_CMD_UIDL, 0, -1, "UIDL");
+  st = st ? mw__pop3_broken(p, st) : mw__pop3_run(p);
+  p->uidl_fn = NULL;
+  p->uidl_user = NULL;
+  p->sink_status = MW_OK;
   return st;
 }
 

@@ -175,7 +175,9 @@ static bool id_has(const struct mw_fetch_state *st, const char *id)
 /* Takes ownership of owned (freed when already present). */
 static bool id_insert(struct mw_fetch_state *st, char *owned)
 {
-  if((st->icount + 1) * 2 > st->icap) {
+  /* Grown at three quarters full, as the Maildir's key set (store.c):
+   * one slot a message of the mailbox. */
+  if((st->icount + 1) * 4 > st->icap * 3) {
     size_t ncap = st->icap ? st->icap * 2 : 64;
     char **n = mw__calloc(ncap, sizeof(*n));
     if(!n) {

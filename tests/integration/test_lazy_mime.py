@@ -3,7 +3,8 @@ item 1): `send --message`, `fetch`, `doctor` and `probe` never load GMime
 or GLib (ld.so's own account, LD_DEBUG=files, lists every object it maps,
 at start and by dlopen), while a composed send loads libmailwire-mime and
 GMime through it; a composer that cannot be loaded is a clear error (exit
-70, the module and the loader's reason named), not a crash."""
+70, the module and the loader's reason named), not a crash.  Also: the CLI maps libedit only for `shell` and jansson
+only for a JSON lines source (LazyEditorAndJson)."""
 
 import os
 import sys
@@ -111,6 +112,85 @@ class MissingComposer(unittest.TestCase):
                 self.assertIn("message composer could not be loaded",
                               doc["error"]["message"])
                 self.assertIn(path, doc["error"]["message"])
+
+
+EDITOR_LIBS = ("libedit.so", "libtinfo.so", "libbsd.so", "libmd.so")
+JSON_LIBS = ("libjansson.so",)
+
+
+def names(libs):
+    return [l.rsplit("/", 1)[-1] for l in libs]
+
+
+@unittest.skipIf(mwtest.WRAPPER, "LD_DEBUG would describe the wrapper")
+class LazyEditorAndJson(unittest.TestCase):
+    """The line editor (libedit, with libtinfo, libbsd and libmd) is mapped
+    only by `mailwire shell`, and jansson only when a JSON lines source is
+    read: the other commands' memory does not pay for them (issue 11's
+    peak-memory target for fetch)."""
+
+    def run_debug(self, args, **kw):
+        code, out, err, _ = mwtest.run(args, env={"LD_DEBUG": "files"}, **kw)
+        return code, out, err, names(loaded(err))
+
+    def assert_none_of(self, libs, prefixes, what):
+        self.assertTrue(any(n.startswith("libc.so") for n in libs), libs)
+        self.assertFalse([n for n in libs if n.startswith(prefixes)],
+                         (what, libs))
+
+    def test_fetch_send_version_map_neither(self):
+        with tempfile.TemporaryDirectory() as d:
+            msg = os.path.join(d, "m.eml")
+            with open(msg, "wb") as f:
+                f.write(b"From: alice@example.test\r\nTo: bob@example.test\r\n"
+                        b"Subject: plain\r\n\r\nhello\r\n")
+            runs = [(["--version"], 0),
+                    (["fetch", "--server", "imap://u@127.0.0.1:1/INBOX",
+                      "--password-env", "MW_NO_SUCH", "--maildir",
+                      os.path.join(d, "md")], None),
+                    (["fetch", "--server", "pop3://u@127.0.0.1:1",
+                      "--password-env", "MW_NO_SUCH", "--maildir",
+                      os.path.join(d, "md")], None)]
+            for args, want in runs:
+                code, _, err, libs = self.run_debug(args)
+                if want is not None:
+                    self.assertEqual(code, want, err[-2000:])
+                else:
+                    self.assertNotEqual(code, 0)
+                self.assert_none_of(libs, EDITOR_LIBS + JSON_LIBS, args)
+            with fakesmtp.FakeSMTP() as f:
+                code, _, err, libs = self.run_debug(
+                    ["send", "--server", "127.0.0.1:%d" % f.port, "--tls",
+                     "none", "--from", ALICE, "--to", BOB, "--message", msg])
+                self.assertEqual(code, 0, err[-2000:])
+                self.assertEqual(len(f.sessions[0].data), 1)
+            self.assert_none_of(libs, EDITOR_LIBS + JSON_LIBS, "send")
+
+    def test_jsonl_source_maps_jansson_and_no_editor(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "m.eml"), "wb") as f:
+                f.write(b"From: alice@example.test\r\nTo: bob@example.test\r\n"
+                        b"Subject: listed\r\n\r\nhello\r\n")
+            jl = os.path.join(d, "list.jsonl")
+            with open(jl, "w") as f:
+                f.write('{"file": "m.eml", "to": "bob@example.test"}\n')
+            with fakesmtp.FakeSMTP() as f:
+                code, _, err, libs = self.run_debug(
+                    ["send", "--server", "127.0.0.1:%d" % f.port, "--tls",
+                     "none", "--from", ALICE, "--messages", jl])
+                self.assertEqual(code, 0, err[-2000:])
+                self.assertEqual(len(f.sessions[0].data), 1)
+        self.assertTrue(any(n.startswith(JSON_LIBS) for n in libs), libs)
+        self.assert_none_of(libs, EDITOR_LIBS, "send --messages")
+
+    def test_shell_maps_the_editor(self):
+        with fakesmtp.FakeSMTP() as f:
+            code, out, err, libs = self.run_debug(
+                ["shell", "127.0.0.1:%d" % f.port, "--tls", "none",
+                 "--no-history", "--script", "-"], input=b"QUIT\n")
+            self.assertEqual(code, 0, out + err[-2000:])
+        self.assertTrue(any(n.startswith("libedit.so") for n in libs), libs)
+        self.assertFalse([n for n in libs if n.startswith(JSON_LIBS)], libs)
 
 
 if __name__ == "__main__":

@@ -678,6 +678,72 @@ static void auth_scram(void **state)
 
 /* ---- STAT, LIST and UIDL ---------------------------------------------- */
 
+/* mw_pop3_uidl()'s callback: what came; MW_E_IO after stop_after. */
+struct uidl_got {
+  unsigned numbers[4];
+  char uids[4][72];
+  size_t n, stop_after;
+};
+
+static mw_status got_uidl(void *user, unsigned number, const char *uid)
+{
+  struct uidl_got *g = user;
+  if(g->stop_after && g->n == g->stop_after)
+    return MW_E_IO;
+  assert_true(g->n < 4);
+  g->numbers[g->n] = number;
+  snprintf(g->uids[g->n], sizeof(g->uids[0]), "%s", uid);
+  g->n++;
+  return MW_OK;
+}
+
+static void uidl_streamed(void **state)
+{
+  (void)state;
+  struct run r;
+  /* Each line handed on as it comes; a stop reads the rest (the session
+   * stays in step); -ERR is MW_E_REJECTED; a malformed line fails. */
+  const char *s1[] = {"+OK\r\n1 aaa\r\n2 b~b\r\n.\r\n",
+                      "+OK\r\n1 aaa\r\n2 bbb\r\n3 ccc\r\n.\r\n",
+                      "-ERR no UIDL here\r\n",
+                      "+OK\r\n1 has space\r\n.\r\n", "+OK 3 30\r\n",
+                      NULL};
+  run_ready(&r, CAPA_PLAIN, s1);
+  struct uidl_got g = {0};
+  assert_int_equal(mw_pop3_uidl(r.p, got_uidl, &g), MW_OK);
+  assert_int_equal(g.n, 2);
+  assert_int_equal(g.numbers[0], 1);
+  assert_string_equal(g.uids[0], "aaa");
+  assert_int_equal(g.numbers[1], 2);
+  assert_string_equal(g.uids[1], "b~b");
+  memset(&g, 0, sizeof(g));
+  g.stop_after = 1;
+  assert_int_equal(mw_pop3_uidl(r.p, got_uidl, &g), MW_E_IO);
+  assert_int_equal(g.n, 1);
+  assert_int_equal(mw_pop3_uidl(r.p, got_uidl, &g), MW_E_REJECTED);
+  assert_int_equal(mw_error_status(mw_pop3_error(r.p)), MW_E_REJECTED);
+  assert_int_equal(mw_pop3_uidl(r.p, got_uidl, &g), MW_E_PROTOCOL);
+  size_t count = 0;
+  assert_int_equal(mw_pop3_stat(r.p, &count, NULL), MW_OK);
+  assert_int_equal(count, 3);
+  assert_int_equal(mw_pop3_uidl(NULL, got_uidl, &g), MW_E_INVALID);
+  assert_int_equal(mw_pop3_uidl(r.p, NULL, &g), MW_E_INVALID);
+  assert_non_null(strstr(written(&r), "UIDL\r\nUIDL\r\nUIDL\r\nUIDL\r\n"
+                                      "STAT\r\n"));
+  run_free(&r);
+
+  /* UIDL not in CAPA: refused here, nothing sent (as mw_pop3_list()). */
+  const char *s2[] = {"+OK 1 10\r\n", NULL};
+  run_ready(&r, "+OK\r\nUSER\r\nTOP\r\n.\r\n", s2);
+  memset(&g, 0, sizeof(g));
+  assert_int_equal(mw_pop3_uidl(r.p, got_uidl, &g), MW_E_REJECTED);
+  assert_int_equal(g.n, 0);
+  assert_int_equal(mw_pop3_stat(r.p, &count, NULL), MW_OK);
+  assert_int_equal(count, 1);
+  assert_null(strstr(written(&r), "UIDL"));
+  run_free(&r);
+}
+
 static void stat_and_list(void **state)
 {
   (void)state;
@@ -715,6 +781,10 @@ static void stat_and_list(void **state)
   assert_int_equal(mw_pop3_list(r.p, &list, &n), MW_OK);
   assert_int_equal(n, 1);
   assert_string_equal(list[0].uid, "uid-1");
+  /* Given back early (twice is harmless); the next LIST starts anew. */
+  mw_pop3_list_free(r.p);
+  mw_pop3_list_free(r.p);
+  mw_pop3_list_free(NULL);
   assert_int_equal(mw_pop3_list(r.p, &list, &n), MW_OK);
   assert_int_equal(n, 0);
   assert_non_null(strstr(written(&r), "LIST\r\nUIDL\r\nLIST\r\nUIDL\r\n"));
@@ -1065,6 +1135,7 @@ int main(void)
       cmocka_unit_test(auth_plain),
       cmocka_unit_test(auth_scram),
       cmocka_unit_test(stat_and_list),
+      cmocka_unit_test(uidl_streamed),
       cmocka_unit_test(retr_unstuffing),
       cmocka_unit_test(retr_refusals_and_caps),
       cmocka_unit_test(retrieve_many),
