@@ -45,7 +45,7 @@ NOBODY = 65534
 PW_ENV = "MW_BENCH_PASSWORD"
 
 TOOLS = {"imaps": ("mailwire", "fetchmail", "getmail", "mbsync"),
-         "pop3s": ("mailwire", "fetchmail", "getmail")}
+         "pop3s": ("mailwire", "fetchmail", "fetchmail-uidl", "getmail")}
 
 
 def log(msg=""):
@@ -122,22 +122,33 @@ def setup_tool(tool, proto, rig, home, maildir, mailwire):
                           "durability is not an option: files synced, "
                           "renamed into new/, new/ fsync'ed, then the "
                           "state fdatasync'ed, per batch of 200")
-    if tool == "fetchmail":
+    if tool in ("fetchmail", "fetchmail-uidl"):
+        # fetchmail: "keep fetchall" downloads everything and records
+        # nothing, so its next run would download everything again.
+        # fetchmail-uidl (POP3): "uidl" records each message's UIDL in
+        # .fetchids, so the next run gets only new mail: the job mailwire
+        # (its fetch state), getmail (oldmail) and mbsync (sync state) do.
+        uidl = tool == "fetchmail-uidl"
         rc = os.path.join(home, "fetchmailrc")
         text = ("set no syslog\n"
-                "poll localhost protocol %s port %d timeout 120\n"
+                "poll localhost protocol %s port %d timeout 120%s\n"
                 "  user \"%s\" password \"%s\"\n"
                 "  ssl sslcertck sslcertfile \"%s\"\n"
-                "  keep fetchall\n"
+                "  %s\n"
                 "  mda \"%s %s/tmp %s/new\"\n"
-                % ("IMAP" if proto == "imaps" else "POP3", port, user,
-                   password, ca, SAFECAT, maildir, maildir))
+                % ("IMAP" if proto == "imaps" else "POP3", port,
+                   " uidl" if uidl else "", user, password, ca,
+                   "keep" if uidl else "keep fetchall", SAFECAT, maildir,
+                   maildir))
         write_private(rc, text)
         return Setup(["fetchmail", "-f", rc, "--nodetach", "--nosyslog",
                       "--silent"],
                      env={"FETCHMAILHOME": home},
                      note="MDA safecat (DJB's maildir algorithm: tmp/, "
-                          "fsync, link into new/), one process per message",
+                          "fsync, link into new/), one process per message"
+                          + ("; UIDLs recorded in .fetchids" if uidl else
+                             "; nothing recorded: a second run downloads "
+                             "everything again"),
                      files=((rc, text),))
     if tool == "getmail":
         rc = os.path.join(home, "getmailrc")
@@ -250,7 +261,8 @@ def bench(args):
                 row.update(available=False, valid=False)
                 rows.append(row)
                 continue
-            if tool == "fetchmail" and not os.access(SAFECAT, os.X_OK):
+            if tool.startswith("fetchmail") and \
+                    not os.access(SAFECAT, os.X_OK):
                 log("  fetchmail: %s missing (package safecat)" % SAFECAT)
                 row.update(available=False, valid=False)
                 rows.append(row)
@@ -335,16 +347,16 @@ def print_table(res):
         log("\n  %s (%s)" % (proto, "IMAP over TLS, port 993 style"
                              if proto == "imaps" else
                              "POP3 over TLS, port 995 style"))
-        log("   %-10s %8s %9s %10s %12s %9s %9s" % (
+        log("   %-15s %8s %9s %10s %12s %9s %9s" % (
             "tool", "seconds", "msg/s", "delivered", "peak RSS KiB",
             "rate x", "RSS x"))
         for r in rows:
             if not r.get("available"):
-                log("   %-10s %s" % (r["tool"], "fetch not available"
+                log("   %-15s %s" % (r["tool"], "fetch not available"
                                      if r["tool"] == "mailwire"
                                      else "not available"))
                 continue
-            log("   %-10s %8.2f %9.1f %10s %12d %9s %9s%s" % (
+            log("   %-15s %8.2f %9.1f %10s %12d %9s %9s%s" % (
                 r["tool"], r["seconds"], r["msgs_per_s"],
                 "%d/%d" % (r["delivered"], res["messages"]),
                 r["peak_rss_kib"], fmt(r["rate_ratio_vs_mailwire"]),
@@ -371,7 +383,7 @@ def main():
     ap.add_argument("--protocols", default=os.environ.get(
         "BENCH_INCOMING_PROTOCOLS", "imaps,pop3s"))
     ap.add_argument("--tools", default=os.environ.get(
-        "BENCH_INCOMING_TOOLS", "mailwire,fetchmail,getmail,mbsync"))
+        "BENCH_INCOMING_TOOLS", "mailwire,fetchmail,fetchmail-uidl,getmail,mbsync"))
     ap.add_argument("--timeout", type=int, default=int(
         os.environ.get("BENCH_INCOMING_TIMEOUT", "900")),
         help="seconds before a tool's run is killed (and INVALID)")

@@ -453,6 +453,29 @@ static bool seen_add(struct pop3_seen *u, unsigned number, const char *uid)
   return true;
 }
 
+/* Room for count messages with UIDLs of the longest kind (70 characters,
+ * RFC 1939), reserved at once so the lists are never copied as they grow:
+ * only the pages written take memory, one per 4 KiB of UIDLs.  Capped
+ * (a server that claims millions); seen_add() grows past it if needed. */
+static void seen_reserve(struct pop3_seen *u, size_t count)
+{
+  if(u->cap || !count || count > (size_t)1 << 20)
+    return;
+  struct pop3_todo *v = malloc((count + 1) * sizeof(*v));
+  char *pool = malloc(1 + count * 71);
+  if(!v || !pool) {
+    free(v);
+    free(pool);
+    return; /* seen_add() will try in smaller steps */
+  }
+  pool[0] = '\0';
+  u->v = v;
+  u->cap = count;
+  u->pool = pool;
+  u->pool_cap = 1 + count * 71;
+  u->used = 1;
+}
+
 static mw_status seen_uidl(void *user, unsigned number, const char *uid)
 {
   return seen_add(user, number, uid) ? MW_OK : MW_E_NOMEM;
@@ -477,8 +500,10 @@ static mw_status pop3_messages(mw_pop3 *p, struct pop3_seen *u, bool *uidl,
   *uidl = true;
   *oom = false;
   mw_status st = mw_pop3_stat(p, &count, NULL);
-  if(!st)
+  if(!st) {
+    seen_reserve(u, count);
     st = mw_pop3_uidl(p, seen_uidl, u);
+  }
   if(st == MW_E_NOMEM) {
     *oom = true;
     return st;

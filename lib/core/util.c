@@ -1,6 +1,7 @@
 /*
  * core/util.c - allocation wrappers, growable strings, clocks.
  */
+#define _GNU_SOURCE /* mremap */
 #include "core/util.h"
 
 #include "mailwire.h"
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 void *mw__malloc(size_t n) { return malloc(n ? n : 1); }
@@ -15,6 +17,59 @@ void *mw__calloc(size_t n, size_t size) { return calloc(n ? n : 1, size ? size :
 void *mw__realloc(void *p, size_t n) { return realloc(p, n ? n : 1); }
 void mw__free(void *p) { free(p); }
 void mw_free(void *p) { free(p); }
+
+/* ---- tables that grow with a mailbox ---- */
+
+static bool big(size_t n) { return n >= MW__BIG_MIN; }
+
+static size_t page_round(size_t n)
+{
+  return (n + 4095) & ~(size_t)4095;
+}
+
+void *mw__big_calloc(size_t n)
+{
+  if(!big(n))
+    return mw__calloc(1, n);
+  void *p = mmap(NULL, page_round(n), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : p; /* zero pages, taken as written */
+}
+
+void mw__big_free(void *p, size_t n)
+{
+  if(!p)
+    return;
+  if(big(n))
+    munmap(p, page_round(n));
+  else
+    mw__free(p);
+}
+
+void *mw__big_realloc(void *p, size_t old, size_t n)
+{
+  if(!p)
+    return mw__big_calloc(n);
+  if(big(old) && big(n)) {
+    /* The kernel moves the pages: nothing copied, nothing left behind. */
+    void *q = mremap(p, page_round(old), page_round(n), MREMAP_MAYMOVE);
+    return q == MAP_FAILED ? NULL : q;
+  }
+  if(!big(n)) { /* both small (shrinking out of a mapping: not used) */
+    if(big(old))
+      return NULL;
+    char *q = mw__realloc(p, n);
+    if(q && n > old)
+      memset(q + old, 0, n - old);
+    return q;
+  }
+  void *q = mw__big_calloc(n); /* from the heap into a mapping */
+  if(q) {
+    memcpy(q, p, old);
+    mw__free(p);
+  }
+  return q;
+}
 
 char *mw__strndup(const char *s, size_t n)
 {

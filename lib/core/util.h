@@ -20,6 +20,17 @@ void *mw__realloc(void *p, size_t n);
 void mw__free(void *p);
 char *mw__strdup(const char *s);
 char *mw__strndup(const char *s, size_t n);
+/* Tables that grow with a mailbox (the hash sets and string pools of a
+ * fetch, one entry a message).  From MW__BIG_MIN bytes up each lives in a
+ * mapping of its own: a pool grown with mw__big_realloc() is moved by the
+ * kernel (mremap, no copy) and a table replaced by a larger one goes back
+ * to the system at once, where in the heap every size it passed through
+ * would stay resident.  Below MW__BIG_MIN, the heap.  The caller keeps the
+ * size: free and realloc take the one allocated.  New memory is zeroed. */
+#define MW__BIG_MIN ((size_t)16 * 1024)
+void *mw__big_calloc(size_t n);
+void *mw__big_realloc(void *p, size_t old, size_t n);
+void mw__big_free(void *p, size_t n);
 /* Wipes n bytes of secret memory (a store the compiler keeps). */
 void mw__wipe(void *p, size_t n);
 /* Wipes a NUL-terminated secret, then frees it.  NULL is a no-op. */

@@ -17,6 +17,14 @@ struct mw__uid_range {
   uint32_t lo, hi;
 };
 
+/* POP3: a set of UIDLs (fetch_state.c says how it is laid out). */
+struct mw__id_set {
+  char *pool;      /* the UIDLs, NUL-terminated, in insertion order */
+  size_t used, pool_cap;
+  uint32_t *slots; /* open addressing: offsets into pool, 0 empty */
+  size_t cap, count;
+};
+
 struct mw_fetch_state {
   struct mw_error err;
   mw_fetch_state_kind kind;
@@ -28,8 +36,7 @@ struct mw_fetch_state {
   uint32_t uv;
   struct mw__uid_range *r; /* IMAP: sorted, disjoint, not adjacent */
   size_t nr, rcap;
-  char **ids;      /* POP3: open-addressing set of owned strings */
-  size_t icap, icount;
+  struct mw__id_set ids; /* POP3 */
   size_t journal_lines; /* "+" records since the last rewrite */
   bool ready;      /* opened and loaded: the file may be written */
   size_t compact_at; /* rewrite past this many journal records */

@@ -102,13 +102,15 @@ bool mw__hash_set_add(struct mw__hash_set *hs, const char *hex)
    * fetch's heap. */
   if((hs->count + 1) * 4 > hs->cap * 3) {
     size_t ncap = hs->cap ? hs->cap * 2 : 64;
-    unsigned char (*n)[16] = mw__calloc(ncap, 16);
+    if(ncap > SIZE_MAX / 16)
+      return false;
+    unsigned char (*n)[16] = mw__big_calloc(ncap * 16);
     if(!n)
       return false;
     for(size_t i = 0; i < hs->cap; i++)
       if(!slot_empty(hs->slots[i]))
         set_insert(n, ncap, hs->slots[i]);
-    mw__free(hs->slots);
+    mw__big_free(hs->slots, hs->cap * 16);
     hs->slots = n;
     hs->cap = ncap;
   }
@@ -134,7 +136,7 @@ bool mw__hash_set_has(const struct mw__hash_set *hs, const char *hex)
 
 void mw__hash_set_free(struct mw__hash_set *hs)
 {
-  mw__free(hs->slots);
+  mw__big_free(hs->slots, hs->cap * 16);
   memset(hs, 0, sizeof(*hs));
 }
 

@@ -8,6 +8,7 @@
 #include "mailwire.h"
 #include "core/err.h"
 #include "core/options.h"
+#include "core/util.h"
 #include "proto/envelope.h"
 #include "tls/tls.h"
 
@@ -231,6 +232,40 @@ static void server_urls_and_protocol_ports(void **state)
   mw_options_free(o);
 }
 
+/* mw__big_*: zeroed, contents kept across growth from the heap into a
+ * mapping and from mapping to mapping, sizes on both sides of the line. */
+static void big_tables(void **state)
+{
+  (void)state;
+  size_t small = MW__BIG_MIN / 4, large = MW__BIG_MIN * 4;
+  unsigned char *p = mw__big_calloc(small);
+  assert_non_null(p);
+  for(size_t i = 0; i < small; i++)
+    assert_int_equal(p[i], 0);
+  memset(p, 0xab, small);
+  p = mw__big_realloc(p, small, small * 2); /* heap to heap */
+  assert_non_null(p);
+  assert_int_equal(p[small - 1], 0xab);
+  assert_int_equal(p[small], 0);
+  p = mw__big_realloc(p, small * 2, MW__BIG_MIN + 1); /* into a mapping */
+  assert_non_null(p);
+  assert_int_equal(p[0], 0xab);
+  assert_int_equal(p[small * 2 - 1], 0);
+  assert_int_equal(p[MW__BIG_MIN], 0);
+  memset(p, 0xcd, MW__BIG_MIN + 1);
+  p = mw__big_realloc(p, MW__BIG_MIN + 1, large); /* moved by the kernel */
+  assert_non_null(p);
+  assert_int_equal(p[MW__BIG_MIN], 0xcd);
+  assert_int_equal(p[MW__BIG_MIN + 1], 0);
+  assert_int_equal(p[large - 1], 0);
+  mw__big_free(p, large);
+  mw__big_free(NULL, large);
+  unsigned char *q = mw__big_calloc(large);
+  assert_non_null(q);
+  assert_int_equal(q[large / 2], 0);
+  mw__big_free(q, large);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -242,6 +277,7 @@ int main(void)
       cmocka_unit_test(envelope_refuses_injection),
       cmocka_unit_test(queue_ids),
       cmocka_unit_test(error_table),
+      cmocka_unit_test(big_tables),
       cmocka_unit_test(compose_encodes_and_refuses_injection),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,7 +55,7 @@ static mw_fetch_state *open_imap(const char *dir)
 
 static char *slurp(const char *path)
 {
-  static char buf[1 << 16];
+  static char buf[1 << 20];
   FILE *f = fopen(path, "r");
   assert_non_null(f);
   size_t n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -415,6 +415,61 @@ static void add_many_pop3(void **state)
   mw_fetch_state_free(st);
 }
 
+/* Thousands of UIDLs (the set's table and pool grow many times): each is
+ * kept once, survives a reopen, and a prune keeps exactly the present
+ * ones, in the order they were fetched. */
+static void many_pop3_uidls(void **state)
+{
+  char *dir = *state;
+  enum { N = 5000, BATCH = 200 };
+  static char text[N][40];
+  const char *ids[BATCH];
+  mw_fetch_state *st;
+  assert_int_equal(mw_fetch_state_open(dir, "carol@pop.example", NULL,
+                                       MW_FETCH_STATE_POP3, &st),
+                   MW_OK);
+  for(int i = 0; i < N; i++)
+    snprintf(text[i], sizeof(text[i]), "%08xu%0*d", (unsigned)i * 2654435761u,
+             1 + i % 30, i);
+  for(int i = 0; i < N; i += BATCH) {
+    for(int k = 0; k < BATCH; k++)
+      ids[k] = text[i + k];
+    assert_int_equal(mw_fetch_state_add_many(st, ids, BATCH), MW_OK);
+  }
+  assert_int_equal(mw_fetch_state_count(st), N);
+  assert_int_equal(mw_fetch_state_add(st, text[17]), MW_OK); /* again */
+  assert_int_equal(mw_fetch_state_count(st), N);
+  mw_fetch_state_free(st); /* rewrites the file from memory */
+  assert_int_equal(mw_fetch_state_open(dir, "carol@pop.example", NULL,
+                                       MW_FETCH_STATE_POP3, &st),
+                   MW_OK);
+  assert_int_equal(mw_fetch_state_count(st), N);
+  for(int i = 0; i < N; i++)
+    assert_true(mw_fetch_state_contains(st, text[i]));
+  assert_false(mw_fetch_state_contains(st, "absent-uidl"));
+  /* The even ones are still on the server. */
+  static const char *present[N / 2 + 1];
+  for(int i = 0; i < N / 2; i++)
+    present[i] = text[2 * i];
+  present[N / 2] = "not-fetched";
+  size_t removed = 0;
+  assert_int_equal(mw_fetch_state_prune(st, present, N / 2 + 1, &removed),
+                   MW_OK);
+  assert_int_equal(removed, N / 2);
+  assert_int_equal(mw_fetch_state_count(st), N / 2);
+  for(int i = 0; i < N; i++)
+    assert_int_equal(mw_fetch_state_contains(st, text[i]), i % 2 == 0);
+  assert_false(mw_fetch_state_contains(st, "not-fetched"));
+  /* The file lists them once each, in the order they were fetched. */
+  const char *file = slurp(mw_fetch_state_path(st));
+  assert_int_equal(count_lines(file, "+ "), N / 2);
+  const char *a = strstr(file, text[2]), *b = strstr(file, text[4000]);
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_true(a < b);
+  mw_fetch_state_free(st);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -431,6 +486,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(bad_arguments, setup, teardown),
       cmocka_unit_test_setup_teardown(add_many_imap, setup, teardown),
       cmocka_unit_test_setup_teardown(add_many_pop3, setup, teardown),
+      cmocka_unit_test_setup_teardown(many_pop3_uidls, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
