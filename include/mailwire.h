@@ -987,6 +987,20 @@ mw_status mw_smtp_send_buffer(mw_smtp *s, const mw_envelope *e,
  * @since 0.1
  */
 mw_status mw_smtp_reset(mw_smtp *s);
+/** Declares the next mw_smtp_send() (or _send_buffer()) the session's
+ * last: when the server offers PIPELINING, QUIT goes in the same write as
+ * the end of that message's data (RFC 2920 lets QUIT end the group the
+ * content begins), once its envelope is answered, which saves the round
+ * trip of a separate QUIT; the message's result is unchanged.
+ * mw_smtp_quit() must still be called: it reads the 221 already on its
+ * way and closes.  Until then the session takes no other command
+ * (MW_E_STATE).  Without PIPELINING, or when the message ends before its
+ * data (refused), nothing changes and mw_smtp_quit() sends QUIT.  Lasts
+ * for one mw_smtp_send(), or until the session closes.
+ * Returns MW_OK; MW_E_INVALID for NULL.
+ * @since 0.2
+ */
+mw_status mw_smtp_quit_after_send(mw_smtp *s);
 /** QUIT and close.  The session is closed whatever the result.
  * Errors: MW_OK (also when the session was not connected); otherwise the
  * statuses of mw_smtp_reset().

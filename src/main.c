@@ -654,6 +654,9 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
   else {
     /* no 8BITMIME: 7-bit (GMime reads the file itself) */
     cli_fit_7bit(s, msg_raw ? msg_raw : msg_file, &comp, &info);
+    /* One message a run: QUIT goes with its end (one round trip less);
+     * mw_smtp_quit() below reads the 221. */
+    mw_smtp_quit_after_send(s);
     if(!comp)
       st = mw_smtp_send(s, env, &info, file_read, msg_file, &res);
     else

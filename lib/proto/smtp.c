@@ -256,6 +256,14 @@ const char *mw_smtp_peer_address(const mw_smtp *s)
   return s ? s->peer : "";
 }
 
+mw_status mw_smtp_quit_after_send(mw_smtp *s)
+{
+  if(!s)
+    return MW_E_INVALID;
+  s->quit_after_send = true;
+  return MW_OK;
+}
+
 mw_status mw_smtp_quit(mw_smtp *s)
 {
   if(!s)

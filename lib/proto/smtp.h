@@ -181,6 +181,10 @@ struct mw_smtp {
   struct mw__sbuf scratch;     /* a command's parameters being built */
   bool reset_pending;          /* mw_smtp_reset() with PIPELINING: RSET
                                 * goes first in the next batch */
+  bool quit_after_send;        /* mw_smtp_quit_after_send(): QUIT goes
+                                * with the next message's end of data */
+  bool quit_sent;              /* it went: its 221 is awaited, nothing
+                                * more may be sent */
   bool bdat_allowed;           /* send with BDAT (RFC 3030) when the server
                                 * offers CHUNKING: the options' chunking
                                 * (on by default), else DATA */

@@ -67,6 +67,21 @@ static void mark_end(struct mw_smtp *s)
   s->txn.end_mark = mw__engine_bytes_out(&s->eng) + mw__engine_queued(&s->eng);
 }
 
+/* mw_smtp_quit_after_send(): QUIT in the same write as the end of the
+ * data, once the envelope's replies are in (so no RSET can follow it) and
+ * when the server pipelines: RFC 2920 lets QUIT end a group that the
+ * message's content begins.  The 221 is read by mw_smtp_quit(). */
+static mw_status queue_quit_with_end(struct mw_smtp *s)
+{
+  if(!s->quit_after_send || !s->txn.pipelining)
+    return MW_OK;
+  s->quit_after_send = false;
+  mw_status st = mw__smtp_send(s, MW__SMTP_CMD_QUIT, 0, -1, "%s", "QUIT");
+  if(!st)
+    s->quit_sent = true;
+  return st;
+}
+
 bool mw__smtp_end_written(const struct mw_smtp *s)
 {
   return s->txn.end_queued &&
@@ -116,6 +131,9 @@ mw_status mw__smtp_enter_body(struct mw_smtp *s, enum mw__smtp_state to)
       if(st)
         return st;
       mark_end(s);
+      st = queue_quit_with_end(s);
+      if(st)
+        return st;
     }
     report_progress(s, true);
     mw__engine_deadline_in(e, mw__smtp_reply_timeout(s, MW__SMTP_CMD_DOT),
@@ -202,12 +220,15 @@ static mw_status queue_bdat(struct mw_smtp *s, bool last, bool early)
   mw_status st = mw__engine_expect(e, &bdat);
   if(st)
     return st;
-  if(last)
+  if(last) {
     mark_end(s);
+    if(!early) /* (an early chunk's envelope is not answered yet) */
+      st = queue_quit_with_end(s);
+  }
   else if(!early)
     mw__engine_deadline_in(e, mw__smtp_reply_timeout(s, MW__SMTP_CMD_BDAT),
                            "waiting for the server");
-  return MW_OK;
+  return st;
 }
 
 mw_status mw__smtp_queue_first_chunk(struct mw_smtp *s)

@@ -237,6 +237,7 @@ void mw__smtp_close(struct mw_smtp *s, bool polite)
   mw__sasl_exchange_free(s->sasl);
   s->sasl = NULL;
   s->reset_pending = false; /* a new connection starts clean */
+  s->quit_after_send = s->quit_sent = false;
 }
 
 mw_status mw__smtp_abort(struct mw_smtp *s, mw_status st)

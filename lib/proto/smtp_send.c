@@ -493,6 +493,10 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
   if(s->sm != MW__SMTP_READY)
     return mw__error_set(&s->err, MW_E_STATE,
                          "the session is not connected");
+  if(s->quit_sent)
+    return mw__error_set(&s->err, MW_E_STATE,
+                         "the session is ending: QUIT went with the last "
+                         "message (mw_smtp_quit_after_send)");
   if(!e->count)
     return mw__error_set(&s->err, MW_E_INVALID, "no recipient given");
   mw_message_info none = {0};
@@ -567,7 +571,7 @@ mw_status mw__smtp_check_envelope(struct mw_smtp *s, const char *from,
                                   struct mw__reply *rcpt)
 {
   mw__error_clear(&s->err);
-  if(s->sm != MW__SMTP_READY)
+  if(s->sm != MW__SMTP_READY || s->quit_sent)
     return mw__error_set(&s->err, MW_E_STATE, "the session is not connected");
   if(mw__address_problem(from, true) || mw__address_problem(to, false))
     return mw__error_set(&s->err, MW_E_INVALID, "invalid envelope address");
@@ -589,7 +593,7 @@ mw_status mw_smtp_reset(mw_smtp *s)
   if(!s)
     return MW_E_INVALID;
   mw__error_clear(&s->err);
-  if(s->sm != MW__SMTP_READY)
+  if(s->sm != MW__SMTP_READY || s->quit_sent)
     return mw__error_set(&s->err, MW_E_STATE,
                          "the session is not connected");
   if(can_pipeline(s)) {

@@ -381,6 +381,12 @@ mw_status mw__smtp_enter_setup(struct mw_smtp *s, enum mw__smtp_state to)
   case MW__SMTP_AUTH:
     return enter_auth(s);
   case MW__SMTP_QUIT:
+    if(s->quit_sent) { /* it went with the last message: only its 221 */
+      mw__engine_deadline_in(&s->eng,
+                             mw__smtp_reply_timeout(s, MW__SMTP_CMD_QUIT),
+                             "waiting for the server");
+      return MW_OK;
+    }
     return mw__smtp_send(s, MW__SMTP_CMD_QUIT, 0, -1, "%s", "QUIT");
   default:
     return mw__error_set(&s->err, MW_E_STATE, "no entry for state %s",

@@ -1126,6 +1126,98 @@ static void progress_reports(void **state)
 
 /* ---- QUIT -------------------------------------------------------------- */
 
+/* mw_smtp_quit_after_send(): with PIPELINING the end of the data and QUIT
+ * go in one write (RFC 2920), the 221 is read by mw_smtp_quit(), and the
+ * session takes nothing else in between; without PIPELINING, or with the
+ * first BDAT chunk sent before the envelope is answered, QUIT is sent by
+ * mw_smtp_quit() as always. */
+static void quit_with_last_message(void **state)
+{
+  (void)state;
+  const char *to[] = {"b@example.org", NULL};
+  mw_envelope *e = envelope("a@example.org", to);
+  struct run r;
+  run_init(&r, MW_TLS_NONE);
+  const char *segs[] = {GREETING, PIPE_EHLO,
+                        "250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go on\r\n",
+                        "250 2.0.0 Ok: queued as Q1\r\n221 2.0.0 bye\r\n",
+                        NULL};
+  run_script(&r, segs);
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_int_equal(mw_smtp_quit_after_send(r.s), MW_OK);
+  assert_int_equal(mw_smtp_quit_after_send(NULL), MW_E_INVALID);
+  mw_result *res = NULL;
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
+                                       &res),
+                   MW_OK);
+  assert_string_equal(mw_result_queue_id(res), "Q1");
+  /* EHLO, the envelope's batch, then the body, its dot and QUIT. */
+  assert_int_equal(mw__mem_layer_writes(r.m), 3);
+  const char *w = written(&r);
+  size_t n = strlen(w);
+  assert_true(n > 11 && strcmp(w + n - 11, "\r\n.\r\nQUIT\r\n") == 0);
+  mw_result_free(res);
+  res = NULL;
+  /* Nothing more goes after QUIT. */
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
+                                       &res),
+                   MW_E_STATE);
+  assert_null(res);
+  assert_int_equal(mw_smtp_reset(r.s), MW_E_STATE);
+  assert_int_equal(mw_smtp_quit(r.s), MW_OK);
+  assert_int_equal(mw_smtp_error(r.s)->status, MW_OK);
+  path_is(&r, "GREETING EHLO AUTH READY PIPELINE BODY DATA_END READY QUIT "
+              "CLOSED");
+  assert_int_equal(mw__mem_layer_writes(r.m), 3); /* no second QUIT */
+  run_free(&r);
+
+  /* No PIPELINING: the dot alone, then QUIT of its own. */
+  run_init(&r, MW_TLS_NONE);
+  const char *segs_np[] = {GREETING, "250 mx\r\n", "250 ok\r\n",
+                           "250 ok\r\n", "354 go on\r\n",
+                           "250 2.0.0 Ok: queued as Q2\r\n",
+                           "221 2.0.0 bye\r\n", NULL};
+  run_script(&r, segs_np);
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_int_equal(mw_smtp_quit_after_send(r.s), MW_OK);
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
+                                       &res),
+                   MW_OK);
+  w = written(&r);
+  n = strlen(w);
+  assert_true(n > 5 && strcmp(w + n - 5, "\r\n.\r\n") == 0);
+  assert_int_equal(mw_smtp_quit(r.s), MW_OK);
+  w = written(&r);
+  n = strlen(w);
+  assert_true(strcmp(w + n - 6, "QUIT\r\n") == 0);
+  path_is(&r, "GREETING EHLO AUTH READY MAIL RCPT DATA BODY DATA_END READY "
+              "QUIT CLOSED");
+  mw_result_free(res);
+  res = NULL;
+  run_free(&r);
+
+  /* The first BDAT chunk rides with the envelope (not yet answered): QUIT
+   * waits for mw_smtp_quit(). */
+  run_init(&r, MW_TLS_NONE);
+  const char *segs_b[] = {GREETING,
+                          "250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+                          "250 ok\r\n250 ok\r\n250 2.0.0 queued as B1\r\n",
+                          "221 bye\r\n", NULL};
+  run_script(&r, segs_b);
+  r.s->bdat_allowed = true;
+  assert_int_equal(run_connect(&r), MW_OK);
+  assert_int_equal(mw_smtp_quit_after_send(r.s), MW_OK);
+  assert_int_equal(mw_smtp_send_buffer(r.s, e, MESSAGE, strlen(MESSAGE),
+                                       &res),
+                   MW_OK);
+  assert_null(strstr(written(&r), "QUIT"));
+  assert_int_equal(mw_smtp_quit(r.s), MW_OK);
+  assert_non_null(strstr(written(&r), MESSAGE "QUIT\r\n"));
+  mw_result_free(res);
+  run_free(&r);
+  mw_envelope_free(e);
+}
+
 static void quit_paths(void **state)
 {
   (void)state;
@@ -2030,6 +2122,7 @@ int main(void)
       cmocka_unit_test(bdat_transaction),
       cmocka_unit_test(progress_reports),
       cmocka_unit_test(quit_paths),
+      cmocka_unit_test(quit_with_last_message),
       cmocka_unit_test(close_in_every_state),
       cmocka_unit_test(starttls_whole_session),
       cmocka_unit_test(implicit_tls_session),
