@@ -19,7 +19,7 @@
  * once no thread uses a handle.
  *
  * Secrets: passwords and tokens given to the library are copied, wiped
- * (OPENSSL_cleanse) when freed, never written to the trace, and never sent
+ * (explicit_bzero) when freed, never written to the trace, and never sent
  * over an unencrypted connection unless mw_options_set_allow_insecure_auth()
  * says so.
  *

@@ -14,6 +14,7 @@ Environment (tests/integration/CMakeLists.txt): MW_BUILD_DIR (the build
 tree to install), MW_SOURCE_DIR, MW_EXAMPLE_CFLAGS (the build's C flags:
 sanitizer flags must reach the examples too), MW_RIG_ENV."""
 
+import glob
 import os
 import re
 import shutil
@@ -67,6 +68,10 @@ def lib_env():
     mods = glob.glob(os.path.join(PREFIX, "lib", "libmailwire-mime.so.*"))
     if mods:
         env["MAILWIRE_MIME_MODULE"] = mods[0]
+    # The TLS module (libmailwire-tls) likewise.
+    mods = glob.glob(os.path.join(PREFIX, "lib", "libmailwire-tls.so.*"))
+    if mods:
+        env["MAILWIRE_TLS_MODULE"] = mods[0]
     return env
 
 
@@ -253,7 +258,12 @@ class Builds(unittest.TestCase):
                 libs = needed(BUILT[(way, ex)])
                 self.assertFalse([l for l in libs if "mailwire" in l],
                                  "%s %s: %s" % (way, ex, libs))
-                self.assertIn("libssl.so.3", libs)
+                self.assertIn("libcares.so.2", libs)
+                # OpenSSL is the TLS module's (libmailwire-tls, loaded
+                # on first use) unless it is built in (MW_TLS_BUILTIN).
+                if not glob.glob(os.path.join(PREFIX, "lib",
+                                              "libmailwire-tls.so.*")):
+                    self.assertIn("libssl.so.3", libs)
 
     def test_usage_errors_exit_2(self):
         for way in ("pc-shared", "pc-static", "cmake-shared", "cmake-static"):
