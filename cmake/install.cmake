@@ -80,6 +80,13 @@ else()
   set(MW_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
 endif()
 set(MW_PREFIX "@MW_PREFIX@") # kept for install time
+# OpenSSL is a static link's dependency only when built in
+# (MW_TLS_BUILTIN); otherwise the TLS module links it, not libmailwire.a.
+if(MW_TLS_BUILTIN)
+  set(MW_PC_REQUIRES_OPENSSL "openssl >= 3.0, ")
+else()
+  set(MW_PC_REQUIRES_OPENSSL "")
+endif()
 configure_file(cmake/mailwire.pc.in ${PROJECT_BINARY_DIR}/mailwire.pc.in
                @ONLY)
 install(CODE "
