@@ -14,7 +14,8 @@
  *   Its entry point must accept the host table and return a table of
  *   this build's ABI, size and version.  When nothing loads, every
  *   handshake fails with MW_E_TLS whose message names the module file and
- *   the loader's reason (nothing is sent: TLS was never set up), and a
+ *   the loader's reason (nothing is sent: TLS was never set up; MW_E_TLS
+ *   because every call that may start TLS documents it), and a
  *   cipher list is taken unchecked (the handshake that would use it fails
  *   the same way).  The outcome is kept: a process tries once.  A
  *   plaintext session never gets here.
