@@ -2,6 +2,8 @@
 #
 #   lib/libmailwire.so.X.Y.Z, .so.X (SONAME), .so     the shared library
 #   lib/libmailwire.a                                 the static library
+#   lib/libmailwire-mime.so.X.Y.Z, -tls.so.X.Y.Z      the composer and TLS
+#                                                     modules (dlopen)
 #   include/mailwire.h                                the public API
 #   lib/pkgconfig/mailwire.pc                         pkg-config (shared and
 #                                                     --static)
@@ -39,6 +41,11 @@ install(TARGETS mailwire_static EXPORT mailwire-static-targets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS mailwire_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The TLS module (lib/tls/tls_module.h), next to libmailwire and the
+# composer module, where lib/tls/tls_load.c looks for it.
+if(TARGET mailwire_tls)
+  install(TARGETS mailwire_tls LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
 install(FILES include/mailwire.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
@@ -73,6 +80,13 @@ else()
   set(MW_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
 endif()
 set(MW_PREFIX "@MW_PREFIX@") # kept for install time
+# OpenSSL is a static link's dependency only when built in
+# (MW_TLS_BUILTIN); otherwise the TLS module links it, not libmailwire.a.
+if(MW_TLS_BUILTIN)
+  set(MW_PC_REQUIRES_OPENSSL "openssl >= 3.0, ")
+else()
+  set(MW_PC_REQUIRES_OPENSSL "")
+endif()
 configure_file(cmake/mailwire.pc.in ${PROJECT_BINARY_DIR}/mailwire.pc.in
                @ONLY)
 install(CODE "

@@ -16,10 +16,13 @@
  * Threads: a handle may be used by one thread at a time.  Different
  * handles are independent.  OpenSSL, GNU SASL and c-ares are set up on
  * first use, thread-safely (mw_global_init()); mw_global_cleanup() runs
- * once no thread uses a handle.
+ * once no thread uses a handle.  Since 0.2 OpenSSL is not linked by the
+ * library: the TLS module (libmailwire-tls.so.VERSION, next to
+ * libmailwire; see README) is loaded by the first TLS use, and when it
+ * cannot be, TLS connections fail with MW_E_TLS saying why.
  *
  * Secrets: passwords and tokens given to the library are copied, wiped
- * (OPENSSL_cleanse) when freed, never written to the trace, and never sent
+ * (explicit_bzero) when freed, never written to the trace, and never sent
  * over an unencrypted connection unless mw_options_set_allow_insecure_auth()
  * says so.
  *
@@ -479,7 +482,9 @@ mw_status mw_options_set_tls_versions(mw_options *o, mw_tls_version min,
 mw_status mw_options_set_tls_strict(mw_options *o, bool strict);
 /** OpenSSL cipher list for TLS 1.2 ("ECDHE-RSA-AES128-GCM-SHA256:...")
  * and/or TLS 1.3 suite names ("TLS_AES_256_GCM_SHA384"); NULL for the
- * defaults.  MW_E_INVALID when OpenSSL knows none of them.
+ * defaults.  MW_E_INVALID when OpenSSL knows none of them.  (This loads
+ * the TLS module; when it cannot be loaded the list is kept unchecked and
+ * the connection's TLS fails with MW_E_TLS.)
  * @since 0.1
  */
 mw_status mw_options_set_tls_ciphers(mw_options *o, const char *list);

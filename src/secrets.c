@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -23,7 +22,7 @@ void secret_free(char *s)
 {
   if(!s)
     return;
-  OPENSSL_cleanse(s, strlen(s));
+  explicit_bzero(s, strlen(s));
   free(s);
 }
 
@@ -72,12 +71,12 @@ static char *read_stream(FILE *f, size_t max)
       }
       char *p = malloc(cap * 2);
       if(!p) {
-        OPENSSL_cleanse(buf, len);
+        explicit_bzero(buf, len);
         free(buf);
         return NULL;
       }
       memcpy(p, buf, len);
-      OPENSSL_cleanse(buf, len);
+      explicit_bzero(buf, len);
       free(buf);
       buf = p;
       cap *= 2;
@@ -306,7 +305,7 @@ char *secret_from_command(const char *cmd, const char *what,
     else
       snprintf(err, errlen, "%s: cannot read the command's output: %s",
                what, strerror(errno));
-    OPENSSL_cleanse(buf, len);
+    explicit_bzero(buf, len);
     free(buf);
     return NULL;
   }
@@ -317,13 +316,13 @@ char *secret_from_command(const char *cmd, const char *what,
     else
       snprintf(err, errlen, "%s: the command failed (exit status %d)", what,
                WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    OPENSSL_cleanse(buf, len);
+    explicit_bzero(buf, len);
     free(buf);
     return NULL;
   }
   chop_line(buf);
   size_t keep = strlen(buf);
-  OPENSSL_cleanse(buf + keep, len - keep); /* the rest, NULs included */
+  explicit_bzero(buf + keep, len - keep); /* the rest, NULs included */
   if(!keep) {
     snprintf(err, errlen, "%s: the command printed nothing", what);
     free(buf);

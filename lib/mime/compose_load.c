@@ -7,7 +7,7 @@
  *
  * DESCRIPTION
  *   The first mw_compose_new() loads the module (dlopen, RTLD_NOW |
- *   RTLD_LOCAL) from, in turn:
+ *   RTLD_LOCAL; core/modload.c) from, in turn:
  *     1. $MAILWIRE_MIME_MODULE, a path to the module file, when set (not
  *        in a set-user-ID or set-group-ID program: secure_getenv); it is
  *        then the only place tried;
@@ -32,12 +32,10 @@
  *   Built with MW_MIME_BUILTIN, the composer is linked in and its entry
  *   point called directly; nothing is loaded.
  */
-#define _GNU_SOURCE /* dl_iterate_phdr, secure_getenv */
 #include "mime/mime_module.h"
 
-#include <dlfcn.h>
-#include <limits.h>
-#include <link.h>
+#include "core/modload.h"
+
 #include <pthread.h>
 #include <stdalign.h>
 #include <stdatomic.h>
@@ -46,7 +44,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #ifndef MW_MIME_FILE
 #define MW_MIME_FILE "libmailwire-mime.so." MW_VERSION_STRING
@@ -69,111 +66,31 @@ static const struct mw__mime_host host = {
 };
 
 #ifndef MW_MIME_BUILTIN
-/* Loads path and checks its entry point and table: true when in use. */
-static bool try_module(const char *path)
+/* The module's entry point, offered by mw__module_load(): true when its
+ * table is of this build (then in use). */
+static bool accept_module(void *sym, void *user)
 {
-  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  if(!h) {
-    const char *why = dlerror();
-    snprintf(load_error, sizeof(load_error), "%s", why ? why : path);
+  (void)user;
+  mw__mime_entry_fn entry;
+  memcpy(&entry, &sym, sizeof(entry));
+  const struct mw__mime_api *a = entry(&host);
+  if(!a || a->abi != MW__MIME_ABI || a->size != sizeof(*a) || !a->version ||
+     strcmp(a->version, MW_VERSION_STRING) != 0)
     return false;
-  }
-  void *sym = dlsym(h, MW__MIME_ENTRY);
-  mw__mime_entry_fn entry = NULL;
-  if(sym)
-    memcpy(&entry, &sym, sizeof(entry));
-  const struct mw__mime_api *a = entry ? entry(&host) : NULL;
-  if(!a || a->abi != MW__MIME_ABI || a->size != sizeof(*a) ||
-     !a->version || strcmp(a->version, MW_VERSION_STRING) != 0) {
-    snprintf(load_error, sizeof(load_error),
-             "%s is not the composer of mailwire %s (another build)", path,
-             MW_VERSION_STRING);
-    dlclose(h);
-    return false;
-  }
   atomic_store(&loaded, a);
   return true;
 }
 
-struct own_object {
-  uintptr_t addr;
-  bool found, main_program;
-  char path[PATH_MAX];
-};
-
-static int find_own(struct dl_phdr_info *info, size_t size, void *user)
-{
-  (void)size;
-  struct own_object *o = user;
-  for(int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    uintptr_t start = (uintptr_t)info->dlpi_addr + (uintptr_t)ph->p_vaddr;
-    if(ph->p_type != PT_LOAD || o->addr < start ||
-       o->addr >= start + (uintptr_t)ph->p_memsz)
-      continue;
-    o->found = true;
-    o->main_program = !info->dlpi_name || !info->dlpi_name[0];
-    if(!o->main_program)
-      snprintf(o->path, sizeof(o->path), "%s", info->dlpi_name);
-    return 1;
-  }
-  return 0;
-}
-
-/* The directory of the file this code was loaded from, into dir ("" when
- * unknown). */
-static void own_directory(char *dir, size_t len)
-{
-  struct own_object o = {.addr = (uintptr_t)(void *)&load_lock};
-  dir[0] = '\0';
-  dl_iterate_phdr(find_own, &o);
-  if(!o.found)
-    return;
-  if(o.main_program) {
-    ssize_t n = readlink("/proc/self/exe", o.path, sizeof(o.path) - 1);
-    if(n <= 0)
-      return;
-    o.path[n] = '\0';
-  }
-  char *slash = strrchr(o.path, '/');
-  if(!slash || o.path[0] != '/')
-    return;
-  *slash = '\0';
-  snprintf(dir, len, "%s", o.path[0] ? o.path : "/");
-}
-
 static void load_module(void)
 {
-  const char *env = secure_getenv("MAILWIRE_MIME_MODULE");
-  if(env && *env) {
-    if(!try_module(env)) {
-      char why[sizeof(load_error)];
-      snprintf(why, sizeof(why), "%s", load_error);
-      snprintf(load_error, sizeof(load_error), "the message composer "
-               "could not be loaded from MAILWIRE_MIME_MODULE: %.600s", why);
-    }
-    return;
-  }
-  char dir[PATH_MAX], path[PATH_MAX + 64];
-  own_directory(dir, sizeof(dir));
-  if(dir[0]) {
-    snprintf(path, sizeof(path), "%s/%s", dir, MW_MIME_FILE);
-    if(access(path, F_OK) == 0 && try_module(path))
-      return;
-  }
 #ifdef MW_MIME_LIBDIR
-  snprintf(path, sizeof(path), "%s/%s", MW_MIME_LIBDIR, MW_MIME_FILE);
-  if((!dir[0] || strcmp(dir, MW_MIME_LIBDIR) != 0) && try_module(path))
-    return;
+  const char *libdir = MW_MIME_LIBDIR;
+#else
+  const char *libdir = NULL;
 #endif
-  if(!load_error[0])
-    snprintf(load_error, sizeof(load_error), "%s: not found", MW_MIME_FILE);
-  char why[sizeof(load_error)];
-  snprintf(why, sizeof(why), "%s", load_error);
-  snprintf(load_error, sizeof(load_error),
-           "the message composer (%s, installed next to libmailwire) "
-           "could not be loaded: %.560s",
-           MW_MIME_FILE, why);
+  mw__module_load("the message composer", MW_MIME_FILE,
+                  "MAILWIRE_MIME_MODULE", libdir, MW__MIME_ENTRY,
+                  accept_module, NULL, load_error, sizeof(load_error));
 }
 #endif
 

@@ -5,7 +5,8 @@
  * store or CA file, host name, SNI, SHA-256 pin, explicit insecure mode),
  * protocol version bounds, and the facts callers may read afterwards
  * (version, cipher, peer subject/issuer/expiry/fingerprint).  This is the
- * only directory that includes OpenSSL's SSL headers.
+ * only directory that includes OpenSSL's SSL headers, and its OpenSSL
+ * code is a module loaded on first use (tls_module.h).
  *
  * mw__tls_start() pushes TLS onto a stream that is already connected (a
  * blocking loop over mw__tls_begin/mw__tls_handshake_step, which a state
@@ -112,10 +113,16 @@ bool mw__tls_normalise_fingerprint(const char *in, char out[65]);
  * signature), "untrusted" or "ok". */
 const char *mw__tls_verify_class(long verify_result);
 
-/* Whether OpenSSL accepts list as TLS 1.2 ciphers or TLS 1.3 suites. */
+/* Whether OpenSSL accepts list as TLS 1.2 ciphers or TLS 1.3 suites
+ * (true, unchecked, when the TLS module cannot be loaded: the handshake
+ * that would use the list then fails with MW_E_TLS saying why). */
 bool mw__tls_ciphers_valid(const char *list);
 
 /* (OpenSSL is initialised on first use inside tls/, thread-safely: no
- * global set-up call.) */
+ * global set-up call.  It is not even linked by libmailwire: the functions
+ * above that need it are in the TLS module, libmailwire-tls.so, which
+ * tls_load.c loads on the first mw__tls_begin(), mw__tls_start() or
+ * mw__tls_ciphers_valid() (tls_module.h); with no module, mw__tls_begin()
+ * and mw__tls_start() fail with MW_E_TLS naming it and the reason.) */
 
 #endif

@@ -9,9 +9,14 @@
  *   mode.  Nothing is written to the connection before that decision, so a
  *   refused certificate never sees a command, let alone a password.  The
  *   I/O goes through the layer below (tls_layer.c: the BIO and the TLS
- *   layer's steps).  The handshake is a step (mw__tls_begin, then
- *   mw__tls_handshake_step until it no longer waits) that a state machine
- *   drives from its own loop; mw__tls_start() is the blocking loop.
+ *   layer's steps).  The handshake is a step (mw__ossl_begin, then
+ *   mw__ossl_handshake_step until it no longer waits) that a state machine
+ *   drives from its own loop (through tls.h's mw__tls_begin and
+ *   mw__tls_handshake_step); mw__tls_start() is the blocking loop.
+ *
+ *   This file, tls_layer.c and ocsp.c are the TLS module
+ *   (tls_module.h): built into libmailwire-tls.so and loaded on first
+ *   use (tls_load.c), or linked in with MW_TLS_BUILTIN.
  *
  * DIAGNOSTICS
  *   Handshake failures carry OpenSSL's reason and, when the reason shows the
@@ -24,6 +29,7 @@
  */
 #include "tls/tls.h"
 #include "tls/tls_int.h"
+#include "tls/tls_module.h"
 
 #include "core/util.h"
 #include "net/resolve.h"
@@ -110,23 +116,6 @@ static bool ossl_ready(void)
 {
   pthread_once(&ossl_once, ossl_init);
   return ossl_ok;
-}
-
-bool mw__tls_normalise_fingerprint(const char *in, char out[65])
-{
-  size_t n = 0;
-  for(const char *p = in; *p; p++) {
-    char c = *p;
-    if(c == ':')
-      continue;
-    if(c >= 'A' && c <= 'F')
-      c = (char)(c - 'A' + 'a');
-    if(!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) || n == 64)
-      return false;
-    out[n++] = c;
-  }
-  out[n] = '\0';
-  return n == 64;
 }
 
 /* Collects OpenSSL's error queue into one line (and empties it); returns
@@ -240,35 +229,6 @@ static void name_to_string(const X509_NAME *name, char *out, size_t len)
   int n = BIO_read(bio, out, (int)len - 1);
   out[n > 0 ? n : 0] = '\0';
   BIO_free(bio);
-}
-
-const char *mw__tls_verify_class(long vr)
-{
-  switch(vr) {
-  case X509_V_OK:
-    return "ok";
-  case X509_V_ERR_CERT_HAS_EXPIRED:
-    return "expired";
-  case X509_V_ERR_CERT_NOT_YET_VALID:
-    return "not_yet_valid";
-  case X509_V_ERR_HOSTNAME_MISMATCH:
-  case X509_V_ERR_IP_ADDRESS_MISMATCH:
-    return "hostname";
-  case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    return "self_signed";
-  case X509_V_ERR_CERT_REVOKED:
-    return "revoked";
-  case X509_V_ERR_UNABLE_TO_GET_CRL:
-  case X509_V_ERR_CRL_HAS_EXPIRED:
-  case X509_V_ERR_CRL_NOT_YET_VALID:
-  case X509_V_ERR_CRL_SIGNATURE_FAILURE:
-  case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
-  case X509_V_ERR_OCSP_VERIFY_FAILED:
-  case X509_V_ERR_OCSP_CERT_UNKNOWN:
-    return "crl";
-  default:
-    return "untrusted";
-  }
 }
 
 static void fill_chain(SSL *ssl, struct mw__tls_info *info)
@@ -541,7 +501,7 @@ static bool apply_ciphers(SSL_CTX *ctx, const char *list)
   return true;
 }
 
-bool mw__tls_ciphers_valid(const char *list)
+bool mw__ossl_ciphers_valid(const char *list)
 {
   SSL_CTX *ctx = ossl_ready() ? SSL_CTX_new(TLS_client_method()) : NULL;
   if(!ctx)
@@ -712,10 +672,10 @@ static mw_status handshake_error(struct mw_error *err,
   return MW_E_TLS;
 }
 
-mw_status mw__tls_begin(struct mw__layer *below,
-                        const struct mw__tls_policy *policy,
-                        struct mw__trace *trace, struct mw_error *err,
-                        struct mw__tls **out)
+mw_status mw__ossl_begin(struct mw__layer *below,
+                         const struct mw__tls_policy *policy,
+                         struct mw__trace *trace, struct mw_error *err,
+                         struct mw__tls **out)
 {
   *out = NULL;
   struct mw__tls *t = mw__calloc(1, sizeof(*t));
@@ -723,7 +683,7 @@ mw_status mw__tls_begin(struct mw__layer *below,
     return mw__error_set(err, MW_E_NOMEM, NULL);
   mw_status s = setup(below, err, policy, t);
   if(s) {
-    mw__tls_free(t);
+    mw__ossl_free(t);
     return s;
   }
   mw__trace_emit(trace, MW_TRACE_TLS, "TLS handshake (SNI %s)",
@@ -734,11 +694,11 @@ mw_status mw__tls_begin(struct mw__layer *below,
   return MW_OK;
 }
 
-mw_status mw__tls_handshake_step(struct mw__tls *t,
-                                 const struct mw__tls_policy *policy,
-                                 struct mw__trace *trace,
-                                 struct mw_error *err, short *want,
-                                 struct mw__tls_info *info)
+mw_status mw__ossl_handshake_step(struct mw__tls *t,
+                                  const struct mw__tls_policy *policy,
+                                  struct mw__trace *trace,
+                                  struct mw_error *err, short *want,
+                                  struct mw__tls_info *info)
 {
   *want = 0;
   mw_status s = t->layer.ops->connect(&t->layer, want);
@@ -773,35 +733,9 @@ mw_status mw__tls_handshake_step(struct mw__tls *t,
   return s;
 }
 
-struct mw__layer *mw__tls_layer(struct mw__tls *t) { return &t->layer; }
+struct mw__layer *mw__ossl_layer(struct mw__tls *t) { return &t->layer; }
 
-mw_status mw__tls_start(struct mw__stream *st,
-                        const struct mw__tls_policy *policy,
-                        struct mw__trace *trace, int64_t deadline,
-                        struct mw__tls **out, struct mw__tls_info *info)
-{
-  struct mw__tls *t = NULL;
-  mw_status s = mw__tls_begin(st->top, policy, trace, st->err, &t);
-  for(;;) {
-    if(s)
-      break;
-    short want = 0;
-    s = mw__tls_handshake_step(t, policy, trace, st->err, &want, info);
-    if(s || !want)
-      break;
-    s = mw__layer_wait(&t->layer, want, deadline, st->err,
-                       "during the TLS handshake");
-  }
-  if(s) {
-    mw__tls_free(t);
-    return s;
-  }
-  mw__stream_push(st, &t->layer);
-  *out = t;
-  return MW_OK;
-}
-
-void mw__tls_shutdown(struct mw__tls *t)
+void mw__ossl_shutdown(struct mw__tls *t)
 {
   if(!t || !t->ssl || !t->layer.below)
     return;
@@ -833,33 +767,11 @@ void mw__tls_shutdown(struct mw__tls *t)
   mw__error_clear(&scratch);
 }
 
-void mw__tls_free(struct mw__tls *t)
+void mw__ossl_free(struct mw__tls *t)
 {
   if(!t)
     return;
   SSL_free(t->ssl);
   SSL_CTX_free(t->ctx);
   mw__free(t);
-}
-
-const char *mw__tls_verdict(const struct mw__tls_policy *policy,
-                            const struct mw__tls_info *info)
-{
-  if(policy->insecure)
-    return "insecure";
-  if(!info->fingerprint[0])
-    return "no_certificate";
-  if(policy->fingerprint)
-    return strcmp(policy->fingerprint, info->fingerprint) == 0
-               ? "pinned"
-               : "pin_mismatch";
-  if(info->verify_result == X509_V_OK)
-    return "verified";
-  return mw__tls_verify_class(info->verify_result);
-}
-
-bool mw__tls_verdict_ok(const char *verdict)
-{
-  return strcmp(verdict, "verified") == 0 || strcmp(verdict, "pinned") == 0 ||
-         strcmp(verdict, "insecure") == 0;
 }

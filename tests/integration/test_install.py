@@ -14,6 +14,7 @@ Environment (tests/integration/CMakeLists.txt): MW_BUILD_DIR (the build
 tree to install), MW_SOURCE_DIR, MW_EXAMPLE_CFLAGS (the build's C flags:
 sanitizer flags must reach the examples too), MW_RIG_ENV."""
 
+import glob
 import os
 import re
 import shutil
@@ -67,6 +68,10 @@ def lib_env():
     mods = glob.glob(os.path.join(PREFIX, "lib", "libmailwire-mime.so.*"))
     if mods:
         env["MAILWIRE_MIME_MODULE"] = mods[0]
+    # The TLS module (libmailwire-tls) likewise.
+    mods = glob.glob(os.path.join(PREFIX, "lib", "libmailwire-tls.so.*"))
+    if mods:
+        env["MAILWIRE_TLS_MODULE"] = mods[0]
     return env
 
 
@@ -151,8 +156,12 @@ class Layout(unittest.TestCase):
         self.assertIn("-I%s/include" % PREFIX, pkg_config("--cflags"))
         requires = run(["pkg-config", "--print-requires-private",
                         os.path.join(PREFIX, "lib/pkgconfig/mailwire.pc")])[1]
-        for dep in ("openssl", "libgsasl", "libcares", "gmime-3.0"):
+        for dep in ("libgsasl", "libcares", "gmime-3.0"):
             self.assertIn(dep, requires)
+        # OpenSSL is the TLS module's, unless built in (MW_TLS_BUILTIN).
+        tls_module = glob.glob(os.path.join(PREFIX, "lib",
+                                            "libmailwire-tls.so.*"))
+        self.assertEqual("openssl" in requires, not tls_module, requires)
 
     def test_man_finds_the_installed_pages(self):
         env = {"MANPATH": os.path.join(PREFIX, "share", "man"),
@@ -253,7 +262,12 @@ class Builds(unittest.TestCase):
                 libs = needed(BUILT[(way, ex)])
                 self.assertFalse([l for l in libs if "mailwire" in l],
                                  "%s %s: %s" % (way, ex, libs))
-                self.assertIn("libssl.so.3", libs)
+                self.assertIn("libcares.so.2", libs)
+                # OpenSSL is the TLS module's (libmailwire-tls, loaded
+                # on first use) unless it is built in (MW_TLS_BUILTIN).
+                self.assertEqual("libssl.so.3" in libs, not glob.glob(
+                    os.path.join(PREFIX, "lib", "libmailwire-tls.so.*")),
+                    "%s %s: %s" % (way, ex, libs))
 
     def test_usage_errors_exit_2(self):
         for way in ("pc-shared", "pc-static", "cmake-shared", "cmake-static"):

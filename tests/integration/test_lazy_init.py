@@ -10,7 +10,12 @@ twice: the --message file is opened and read once, the CA file opened
 once; `--version` opens no file but the shared libraries.  sendmail
 without -t fixes the header up without the composer (no GMime mapped,
 LD_DEBUG=files): Bcc removed, Date and Message-ID added; with -t GMime is
-loaded for the address lists."""
+loaded for the address lists.  OpenSSL is the TLS module's
+(libmailwire-tls): the binary does not link it (ldd), a plaintext send
+never maps libssl or libcrypto (LD_DEBUG=files and /proc/PID/maps), a TLS
+send loads the module and still verifies the certificate, and a module
+that cannot be loaded fails TLS with a clear error while plaintext works
+(LazyTls)."""
 
 import os
 import re
@@ -287,6 +292,135 @@ class SendmailWithoutComposer(unittest.TestCase):
         self.assertTrue(any(n.startswith("libmailwire-mime") for n in libs),
                         libs)
         self.assertTrue(any(n.startswith("libgmime") for n in libs), libs)
+
+
+OPENSSL_LIBS = ("libssl.so", "libcrypto.so")
+
+
+def tls_module_built():
+    """Whether this build loads OpenSSL as a module (not MW_TLS_BUILTIN=ON):
+    it sits next to the binary in a build tree."""
+    import glob
+    return bool(glob.glob(os.path.join(os.path.dirname(binary()),
+                                       "libmailwire-tls.so.*")))
+
+
+def mapped_objects(stderr):
+    """The base names of the objects ld.so mapped (LD_DEBUG=files: at
+    start and by dlopen)."""
+    return [l.split("file=", 1)[1].split()[0].rsplit("/", 1)[-1]
+            for l in stderr.splitlines()
+            if "file=" in l and ("needed by" in l or "loaded by" in l)]
+
+
+@unittest.skipIf(mwtest.WRAPPER, "ldd and LD_DEBUG would see the wrapper")
+@unittest.skipUnless(tls_module_built(),
+                     "TLS is built in (MW_TLS_BUILTIN)")
+class LazyTls(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="mw-lazy-tls-")
+        self.msg = os.path.join(self.dir, "m.eml")
+        with open(self.msg, "wb") as f:
+            f.write(MESSAGE)
+        self.env = {"HOME": self.dir, "XDG_CONFIG_HOME": self.dir}
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def send(self, port, *extra, env=None):
+        full = dict(self.env)
+        full.update(env or {})
+        return mwtest.run(["send", "--server", "127.0.0.1:%d" % port,
+                           "--from", ALICE, "--to", BOB, "--message",
+                           self.msg] + list(extra), env=full)
+
+    def test_the_binary_does_not_link_openssl(self):
+        p = subprocess.run(["ldd", binary()], capture_output=True,
+                           text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("libc.so", p.stdout)
+        self.assertFalse([l for l in p.stdout.splitlines()
+                          if any(n in l for n in OPENSSL_LIBS)], p.stdout)
+
+    def test_plaintext_maps_no_openssl_tls_loads_it(self):
+        with fakesmtp.FakeSMTP() as f:
+            code, _, err, _ = self.send(f.port, "--tls", "none",
+                                        env={"LD_DEBUG": "files"})
+            self.assertEqual(code, 0, err[-2000:])
+            self.assertEqual(len(f.sessions[0].data), 1)
+        libs = mapped_objects(err)
+        self.assertTrue(any(n.startswith("libc.so") for n in libs), libs)
+        self.assertFalse([n for n in libs if n.startswith(
+            OPENSSL_LIBS + ("libmailwire-tls",))], libs)
+        ca, cert, key = fakesmtp.make_test_certs(self.dir)
+        with fakesmtp.FakeSMTP(cert=cert, key=key, implicit_tls=True) as f:
+            code, out, err, _ = self.send(f.port, "--tls", "implicit",
+                                          "--tls-ca-file", ca,
+                                          env={"LD_DEBUG": "files"})
+            self.assertEqual(code, 0, err[-2000:])
+            self.assertEqual(len(f.sessions[0].data), 1)
+        libs = mapped_objects(err)
+        for prefix in ("libmailwire-tls.so.",) + OPENSSL_LIBS:
+            self.assertTrue(any(n.startswith(prefix) for n in libs),
+                            (prefix, libs))
+        # Loaded as a module, the certificate is still checked: without
+        # the CA the fake server's certificate is refused, nothing sent.
+        with fakesmtp.FakeSMTP(cert=cert, key=key, implicit_tls=True) as f:
+            code, doc, err, _ = mwtest.run_json(
+                ["send", "--server", "127.0.0.1:%d" % f.port, "--tls",
+                 "implicit", "--from", ALICE, "--to", BOB, "--message",
+                 self.msg], env=self.env)
+            self.assertEqual(code, 78, err)
+            self.assertEqual(doc["error"]["status"], "MW_E_CERT")
+            self.assertEqual([s.data for s in f.sessions if s.data], [])
+
+    def test_plaintext_process_maps(self):
+        """/proc/PID/maps of a plaintext send held at its EHLO:
+        no OpenSSL object mapped."""
+        with fakesmtp.FakeSMTP(ehlo_delay=1.5) as f:
+            p = subprocess.Popen(
+                mwtest.command(mwtest.MAILWIRE, "send", "--server",
+                               "127.0.0.1:%d" % f.port, "--tls", "none",
+                               "--from", ALICE, "--to", BOB, "--message",
+                               self.msg),
+                env=dict(self.env, PATH=os.environ.get("PATH", "/bin")),
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            import time
+            deadline = time.monotonic() + 10
+            while not f.sessions and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)
+            with open("/proc/%d/maps" % p.pid) as m:
+                maps = m.read()
+            out, err = p.communicate(timeout=30)
+            self.assertEqual(p.returncode, 0, err[-2000:])
+        self.assertIn("libc.so", maps)
+        self.assertFalse([l for l in maps.splitlines()
+                          if any(n in l for n in OPENSSL_LIBS)], maps)
+
+    def test_a_missing_module_fails_tls_clearly_plaintext_works(self):
+        bogus = os.path.join(self.dir, "libmailwire-tls.so.0")
+        with open(bogus, "wb") as f:
+            f.write(b"not an ELF file")
+        ca, cert, key = fakesmtp.make_test_certs(self.dir)
+        for path in (os.path.join(self.dir, "absent.so"), bogus):
+            env = dict(self.env, MAILWIRE_TLS_MODULE=path)
+            with fakesmtp.FakeSMTP(cert=cert, key=key,
+                                   implicit_tls=True) as f:
+                code, doc, err, _ = mwtest.run_json(
+                    ["send", "--server", "127.0.0.1:%d" % f.port, "--tls",
+                     "implicit", "--tls-ca-file", ca, "--from", ALICE,
+                     "--to", BOB, "--message", self.msg], env=env)
+                self.assertEqual([s.data for s in f.sessions if s.data], [])
+            self.assertEqual(code, 78, err)
+            self.assertEqual(doc["error"]["status"], "MW_E_TLS")
+            self.assertIn("TLS module could not be loaded",
+                          doc["error"]["message"])
+            self.assertIn(path, doc["error"]["message"])
+            with fakesmtp.FakeSMTP() as f:
+                code, _, err, _ = self.send(f.port, "--tls", "none", env=env)
+                self.assertEqual(code, 0, err[-2000:])
+                self.assertEqual(len(f.sessions[0].data), 1)
 
 
 if __name__ == "__main__":
