@@ -981,6 +981,59 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
 mw_status mw_smtp_send_buffer(mw_smtp *s, const mw_envelope *e,
                               const void *data, size_t len, mw_result **out);
 
+/** One message for mw_smtp_send_many(): what mw_smtp_send() takes.
+ * @since 0.2
+ */
+typedef struct mw_outgoing {
+  const mw_envelope *envelope; /**< sender and recipients */
+  const mw_message_info *info; /**< NULL: nothing known (as for send) */
+  mw_read_fn read;             /**< gives the message's bytes */
+  void *read_user;             /**< read's first argument */
+} mw_outgoing;
+
+/** Gives mw_smtp_send_many() its next message: fills *m (which must stay
+ * valid until that message's mw_message_done_fn call) and returns true, or
+ * returns false when there are no more.
+ * @since 0.2
+ */
+typedef bool (*mw_next_message_fn)(void *user, mw_outgoing *m);
+
+/** Told each message's outcome, in the order given, once: index counts
+ * from 0; status is what mw_smtp_send() would have returned for it; err
+ * (valid during the call only) says why when status is not MW_OK; result
+ * is the message's result, now the callee's (free it with
+ * mw_result_free()), or NULL when the message got no MAIL FROM.
+ * @since 0.2
+ */
+typedef void (*mw_message_done_fn)(void *user, size_t index,
+                                   mw_status status, const mw_error *err,
+                                   mw_result *result);
+
+/** Sends messages one after another on a connected session, as many
+ * mw_smtp_send() calls would, but with one round trip a message where
+ * the server pipelines (RFC 2920): the next message's MAIL FROM, RCPT TO
+ * and DATA go in the same write as the previous message's final dot, so
+ * each 354 and each final reply arrive together.  next() is asked for
+ * each message (for the next one while the previous is still being
+ * answered); done() is told each outcome, in order.  A refusal that keeps
+ * the session (MW_E_REJECTED, MW_E_RECIPIENTS, MW_E_MESSAGE,
+ * MW_E_EXTENSION) is reported and the next message follows.  When the
+ * session ends (MW_E_CLOSED, MW_E_TIMEOUT, MW_E_PROTOCOL, MW_E_TLS,
+ * MW_E_IO, MW_E_DELIVERY_UNKNOWN, MW_E_NOMEM), the message it ended in is
+ * reported with that status, and so is a message already taken from
+ * next() whose envelope went with it: its result is then
+ * MW_DELIVERY_NOT_SENT (nothing of its data went; safe to send again).
+ * No more messages are taken.  *count (may be NULL) is set to the number
+ * of messages reported.  Returns MW_OK when next() ran out with the
+ * session usable, the status that ended the session otherwise,
+ * MW_E_STATE when the session is not ready, MW_E_INVALID for bad
+ * arguments.
+ * @since 0.2
+ */
+mw_status mw_smtp_send_many(mw_smtp *s, mw_next_message_fn next,
+                            mw_message_done_fn done, void *user,
+                            size_t *count);
+
 /** RSET: the next transaction starts from a clean state.  When the
  * server offers PIPELINING (and it is not turned off), the RSET is not sent
  * on its own: it goes first in the next transaction's batch (RFC 2920),

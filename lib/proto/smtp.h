@@ -138,6 +138,9 @@ struct mw__smtp_txn {
                                 * chunk may go with the envelope) */
   bool bdat_early;             /* the first BDAT chunk went in the
                                 * pipelined batch (one round trip) */
+  bool batch_queued;           /* its MAIL/RCPT/DATA batch already went,
+                                * behind the previous message's dot
+                                * (mw_smtp_send_many, smtp_stream.c) */
   bool end_queued;             /* the end of the data (dot, BDAT LAST) is
                                 * queued ... */
   uint64_t end_mark;           /* ... and fully written once bytes_out
@@ -152,6 +155,25 @@ struct mw__smtp_txn {
   /* The envelope test's. */
   const char *from, *to;
   struct mw__reply *check_mail, *check_rcpt;
+};
+
+/* mw_smtp_send_many() in progress (smtp_stream.c): the caller's
+ * callbacks, and the message after the current one once taken. */
+struct mw__smtp_stream {
+  mw_next_message_fn next;
+  mw_message_done_fn done;
+  void *user;
+  size_t index;                /* of the message in s->txn */
+  size_t reported;
+  bool ended;                  /* next() has no more */
+  bool next_ready;             /* txn_next holds the following message */
+  bool next_queued;            /* ... and its batch went behind the dot */
+  struct mw__smtp_txn txn_next;
+  mw_status next_st;           /* it cannot go (refused before sending) */
+  struct mw_error next_err;    /* ... and why */
+  mw_message_info info[2];     /* each message's info, by index parity */
+  int64_t t0;                  /* the current message's start */
+  uint64_t out0;               /* bytes out at its start */
 };
 
 struct mw_smtp {
@@ -181,6 +203,7 @@ struct mw_smtp {
   struct mw__sbuf scratch;     /* a command's parameters being built */
   bool reset_pending;          /* mw_smtp_reset() with PIPELINING: RSET
                                 * goes first in the next batch */
+  struct mw__smtp_stream *stream; /* during mw_smtp_send_many() */
   bool quit_after_send;        /* mw_smtp_quit_after_send(): QUIT goes
                                 * with the next message's end of data */
   bool quit_sent;              /* it went: its 221 is awaited, nothing
@@ -333,6 +356,24 @@ mw_status mw__smtp_on_txn_reply(struct mw_smtp *s,
                                 const struct mw__engine_cmd *cmd,
                                 struct mw__reply *r);
 void mw__smtp_txn_clear(struct mw_smtp *s);
+/* Checks a message against the server and fills *t for it (cleared
+ * first, its result allocated into t->res): MW_OK, or why it cannot go
+ * (MW_E_MESSAGE, MW_E_EXTENSION, MW_E_NOMEM; nothing sent, s->err set). */
+mw_status mw__smtp_txn_prepare(struct mw_smtp *s, struct mw__smtp_txn *t,
+                               const mw_envelope *e,
+                               const mw_message_info *info, mw_read_fn read,
+                               void *read_user);
+void mw__smtp_txn_free(struct mw__smtp_txn *t);
+/* Queues s->txn's pipelined batch: MAIL FROM, the RCPTs, DATA (or the
+ * first BDAT chunk). */
+mw_status mw__smtp_queue_batch(struct mw_smtp *s);
+
+/* smtp_stream.c (mw_smtp_send_many): with the current message's end of
+ * data queued, the next message's batch behind it; and the end of a
+ * message (its final reply handled, the session kept): on to the next
+ * one if its batch went, else READY. */
+mw_status mw__smtp_stream_lookahead(struct mw_smtp *s);
+mw_status mw__smtp_message_done(struct mw_smtp *s);
 
 /* smtp_ext.c: the service extensions of a transaction.  The plan, before
  * MAIL FROM: BDAT or DATA, BINARYMIME, DSN and REQUIRETLS into *t, or

@@ -73,7 +73,7 @@ static void mark_end(struct mw_smtp *s)
  * message's content begins.  The 221 is read by mw_smtp_quit(). */
 static mw_status queue_quit_with_end(struct mw_smtp *s)
 {
-  if(!s->quit_after_send || !s->txn.pipelining)
+  if(!s->quit_after_send || !s->txn.pipelining || s->stream)
     return MW_OK;
   s->quit_after_send = false;
   mw_status st = mw__smtp_send(s, MW__SMTP_CMD_QUIT, 0, -1, "%s", "QUIT");
@@ -132,6 +132,8 @@ mw_status mw__smtp_enter_body(struct mw_smtp *s, enum mw__smtp_state to)
         return st;
       mark_end(s);
       st = queue_quit_with_end(s);
+      if(!st) /* mw_smtp_send_many(): the next envelope behind the dot */
+        st = mw__smtp_stream_lookahead(s);
       if(st)
         return st;
     }

@@ -72,15 +72,19 @@ static void copy_reply(struct mw__reply *dst, const struct mw__reply *src)
   dst->text = dst->buf.data;
 }
 
-void mw__smtp_txn_clear(struct mw_smtp *s)
+void mw__smtp_txn_free(struct mw__smtp_txn *t)
 {
-  struct mw__smtp_txn *t = &s->txn;
   mw__reply_free(&t->mail_reply);
   mw__reply_free(&t->data_reply);
   mw__error_clear(&t->saved);
   memset(t, 0, sizeof(*t));
   mw__reply_init(&t->mail_reply);
   mw__reply_init(&t->data_reply);
+}
+
+void mw__smtp_txn_clear(struct mw_smtp *s)
+{
+  mw__smtp_txn_free(&s->txn);
 }
 
 /* A refusal that keeps the session: the error is kept across an RSET
@@ -216,7 +220,7 @@ static mw_status on_dot(struct mw_smtp *s, struct mw__reply *r)
   if(r->code / 100 == 2) {
     res->delivery = MW_DELIVERY_ACCEPTED;
     mw__parse_queue_id(r->text, res->queue_id, sizeof(res->queue_id));
-    return mw__smtp_go(s, MW__SMTP_READY);
+    return mw__smtp_message_done(s);
   }
   if(r->code / 100 == 3) {
     /* Neither yes nor no: the server's state is unknown, and so is the
@@ -234,7 +238,7 @@ static mw_status on_dot(struct mw_smtp *s, struct mw__reply *r)
                                                false));
   s->job_status = mw__smtp_reply_error(s, MW_E_REJECTED, r,
                      "the server refused the message after the data");
-  return mw__smtp_go(s, MW__SMTP_READY);
+  return mw__smtp_message_done(s);
 }
 
 /* The reply to the first BDAT chunk, sent in the envelope's batch: the
@@ -362,10 +366,34 @@ static mw_status send_rcpt(struct mw_smtp *s)
                        params->data ? params->data : "");
 }
 
+mw_status mw__smtp_queue_batch(struct mw_smtp *s)
+{
+  /* In one write (RFC 2920): a pending RSET, MAIL FROM, the RCPTs, then
+   * DATA, or with BDAT the first chunk (smtp_data.c): one round trip for
+   * a message up to MW__SMTP_DATA_CHUNK bytes. */
+  struct mw__smtp_txn *t = &s->txn;
+  mw_status st = MW_OK;
+  if(s->reset_pending) {
+    s->reset_pending = false;
+    st = mw__smtp_send(s, MW__SMTP_CMD_RSET, MW__SMTP_RSET_BEFORE_MAIL, -1,
+                       "%s", "RSET");
+  }
+  if(!st)
+    st = queue_mail_from(s, t->env);
+  while(!st && t->next_rcpt < t->env->count)
+    st = send_rcpt(s);
+  if(!st && t->bdat)
+    st = mw__smtp_queue_first_chunk(s);
+  else if(!st)
+    st = mw__smtp_send(s, MW__SMTP_CMD_DATA, 0, -1, "%s", "DATA");
+  if(!st)
+    t->batch_queued = true;
+  return st;
+}
+
 mw_status mw__smtp_enter_txn(struct mw_smtp *s, enum mw__smtp_state to)
 {
   struct mw__smtp_txn *t = &s->txn;
-  mw_status st = MW_OK;
   switch(to) {
   case MW__SMTP_MAIL:
     if(s->job == MW__SMTP_JOB_CHECK) {
@@ -385,23 +413,8 @@ mw_status mw__smtp_enter_txn(struct mw_smtp *s, enum mw__smtp_state to)
   case MW__SMTP_DATA:
     return mw__smtp_send(s, MW__SMTP_CMD_DATA, 0, -1, "%s", "DATA");
   case MW__SMTP_PIPELINE:
-    /* In one write (RFC 2920): a pending RSET, MAIL FROM, the RCPTs, then
-     * DATA, or with BDAT the first chunk (smtp_data.c): one round trip
-     * for a message up to MW__SMTP_DATA_CHUNK bytes. */
-    if(s->reset_pending) {
-      s->reset_pending = false;
-      st = mw__smtp_send(s, MW__SMTP_CMD_RSET, MW__SMTP_RSET_BEFORE_MAIL, -1,
-                         "%s", "RSET");
-    }
-    if(!st)
-      st = queue_mail_from(s, t->env);
-    while(!st && t->next_rcpt < t->env->count)
-      st = send_rcpt(s);
-    if(!st && t->bdat)
-      st = mw__smtp_queue_first_chunk(s);
-    else if(!st)
-      st = mw__smtp_send(s, MW__SMTP_CMD_DATA, 0, -1, "%s", "DATA");
-    return st;
+    /* Already sent behind the previous message's dot: its replies. */
+    return t->batch_queued ? MW_OK : mw__smtp_queue_batch(s);
   case MW__SMTP_DATA_EMPTY:
     return mw__smtp_send(s, MW__SMTP_CMD_DOT, 0, -1, "%s", ".");
   case MW__SMTP_BODY:
@@ -481,6 +494,37 @@ static mw_status check_message_fit(struct mw_smtp *s, const mw_envelope *e,
   return MW_OK;
 }
 
+mw_status mw__smtp_txn_prepare(struct mw_smtp *s, struct mw__smtp_txn *t,
+                               const mw_envelope *e,
+                               const mw_message_info *info, mw_read_fn read,
+                               void *read_user)
+{
+  bool use_8bit = false, use_utf8 = false;
+  mw_status st = check_message_fit(s, e, info, &use_8bit, &use_utf8);
+  struct mw__smtp_plan plan = {0};
+  if(!st)
+    st = mw__smtp_ext_plan(s, e, info, &plan);
+  if(st)
+    return st;
+  struct mw_result *res = mw__result_new(e);
+  if(!res)
+    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
+  mw__smtp_txn_free(t);
+  t->env = e;
+  t->res = res;
+  t->read = read;
+  t->read_user = read_user;
+  t->info = info;
+  t->use_8bit = use_8bit;
+  t->use_utf8 = use_utf8;
+  t->pipelining = can_pipeline(s);
+  t->bdat = plan.bdat;
+  t->binary = plan.binary;
+  t->dsn = plan.dsn;
+  t->requiretls = plan.requiretls;
+  return MW_OK;
+}
+
 mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
                        const mw_message_info *info, mw_read_fn read,
                        void *read_user, mw_result **out)
@@ -502,36 +546,17 @@ mw_status mw_smtp_send(mw_smtp *s, const mw_envelope *e,
   mw_message_info none = {0};
   if(!info)
     info = &none;
-  bool use_8bit = false, use_utf8 = false;
   mw_status st = can_pipeline(s) ? MW_OK : send_pending_reset(s);
   if(st)
     return st;
-  st = check_message_fit(s, e, info, &use_8bit, &use_utf8);
-  struct mw__smtp_plan plan = {0};
-  if(!st)
-    st = mw__smtp_ext_plan(s, e, info, &plan);
-  if(st)
-    return st;
-  struct mw_result *res = mw__result_new(e);
-  if(!res)
-    return mw__error_set(&s->err, MW_E_NOMEM, NULL);
-  *out = res;
   int64_t t0 = mw__now_ms();
   uint64_t out0 = mw__engine_bytes_out(&s->eng);
-  mw__smtp_txn_clear(s);
   struct mw__smtp_txn *t = &s->txn;
-  t->env = e;
-  t->res = res;
-  t->read = read;
-  t->read_user = read_user;
-  t->info = info;
-  t->use_8bit = use_8bit;
-  t->use_utf8 = use_utf8;
-  t->pipelining = can_pipeline(s);
-  t->bdat = plan.bdat;
-  t->binary = plan.binary;
-  t->dsn = plan.dsn;
-  t->requiretls = plan.requiretls;
+  st = mw__smtp_txn_prepare(s, t, e, info, read, read_user);
+  if(st)
+    return st;
+  struct mw_result *res = t->res;
+  *out = res;
   st = mw__smtp_run(s, MW__SMTP_JOB_SEND,
                     t->pipelining ? MW__SMTP_PIPELINE : MW__SMTP_MAIL);
   mw__smtp_txn_clear(s);

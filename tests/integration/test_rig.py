@@ -7,6 +7,7 @@ secret is sent, and refused recipients are reported while the others get
 the mail."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -362,6 +363,35 @@ class Connection(RigTest):
         self.assertEqual(len([l for l in lines if l.startswith("queued ")]), 5)
         self.assertIn("connections 1", lines)
         self.assertEqual(len(self.fetch_bob(5)), 5)
+
+    def test_send_many_pipelines_envelopes_behind_dots(self):
+        """mw_smtp_send_many() against Postfix: with BDAT (its default)
+        and with DATA (each envelope behind the previous dot), every
+        message queued once, in one connection, each arrives once."""
+        helper = os.environ["MW_MULTI_SEND"]
+        for mode in ("many", "many-data"):
+            with self.subTest(mode=mode):
+                p = subprocess.run(
+                    mwtest.command(helper,
+                                   "127.0.0.1:%d" % port("SUBMISSION"),
+                                   ENV["RIG_CA_FILE"], ALICE, ALICE, BOB,
+                                   "12", mode),
+                    env={"MW_PASSWORD": ENV["RIG_PASS1"],
+                         "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                    capture_output=True, text=True, timeout=60)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                lines = p.stdout.splitlines()
+                ids = [l.split()[1] for l in lines if l.startswith("queued ")]
+                self.assertEqual(len(ids), 12)
+                self.assertEqual(len(set(ids)), 12, ids)
+                self.assertIn("connections 1", lines)
+                rigutil.wait_for_mail(ENV, "bob", count=12)
+                got = rigutil.pop3_fetch_all(ENV, BOB, ENV["RIG_PASS2"],
+                                             delete=True)
+                subjects = sorted(
+                    int(re.search(rb"Subject: multi (\d+)", m).group(1))
+                    for m in got)
+                self.assertEqual(subjects, list(range(1, 13)))
 
     def test_bind_address_is_what_the_server_sees(self):
         code, doc, err, _ = mwtest.run_json(

@@ -1218,6 +1218,231 @@ static void quit_with_last_message(void **state)
   mw_envelope_free(e);
 }
 
+/* ---- mw_smtp_send_many() ------------------------------------------------ */
+
+struct many {
+  const mw_envelope *env;
+  const char *body[8];       /* the messages; NULL ends */
+  mw_message_info info[8];   /* used when bad[i] */
+  bool bad[8];
+  size_t taken;              /* next() calls that gave a message */
+  size_t reported;
+  mw_status st[8];
+  mw_delivery delivery[8];
+  char queue_id[8][32];
+  bool had_result[8];
+  struct {
+    const char *data;
+    size_t len, pos;
+  } rd[8];
+};
+
+static mw_status many_read(void *user, char *buf, size_t len, size_t *got)
+{
+  struct {
+    const char *data;
+    size_t len, pos;
+  } *r = user;
+  size_t n = r->len - r->pos < len ? r->len - r->pos : len;
+  memcpy(buf, r->data + r->pos, n);
+  r->pos += n;
+  *got = n;
+  return MW_OK;
+}
+
+static bool many_next(void *user, mw_outgoing *o)
+{
+  struct many *m = user;
+  size_t i = m->taken;
+  if(i >= 8 || !m->body[i])
+    return false;
+  m->taken++;
+  m->rd[i].data = m->body[i];
+  m->rd[i].len = strlen(m->body[i]);
+  m->rd[i].pos = 0;
+  o->envelope = m->env;
+  o->info = m->bad[i] ? &m->info[i] : NULL;
+  o->read = many_read;
+  o->read_user = &m->rd[i];
+  return true;
+}
+
+static void many_done(void *user, size_t index, mw_status st,
+                      const mw_error *err, mw_result *res)
+{
+  struct many *m = user;
+  assert_int_equal(index, m->reported); /* in order, once each */
+  assert_true(index < m->taken);
+  assert_non_null(err);
+  m->st[index] = st;
+  m->had_result[index] = res != NULL;
+  m->delivery[index] = res ? mw_result_delivery(res) : MW_DELIVERY_NOT_SENT;
+  snprintf(m->queue_id[index], sizeof(m->queue_id[index]), "%s",
+           res ? mw_result_queue_id(res) : "");
+  mw_result_free(res);
+  m->reported++;
+}
+
+/* With PIPELINING each message's envelope goes behind the previous
+ * message's dot: one write and one round trip a message. */
+static void many_pipelined(void **state)
+{
+  (void)state;
+  const char *to[] = {"b@example.org", NULL};
+  mw_envelope *e = envelope("a@example.org", to);
+  struct run r;
+  run_init(&r, MW_TLS_NONE);
+  const char *segs[] = {
+      GREETING, PIPE_EHLO, "250 ok\r\n250 ok\r\n354 go\r\n",
+      "250 2.0.0 queued as S1\r\n250 ok\r\n250 ok\r\n354 go\r\n",
+      "250 2.0.0 queued as S2\r\n250 ok\r\n250 ok\r\n354 go\r\n",
+      "250 2.0.0 queued as S3\r\n", "221 bye\r\n", NULL};
+  run_script(&r, segs);
+  assert_int_equal(run_connect(&r), MW_OK);
+  struct many m = {.env = e, .body = {MESSAGE, MESSAGE, MESSAGE}};
+  size_t count = 99;
+  assert_int_equal(mw_smtp_send_many(r.s, many_next, many_done, &m, &count),
+                   MW_OK);
+  assert_int_equal(count, 3);
+  assert_int_equal(m.reported, 3);
+  for(int i = 0; i < 3; i++) {
+    assert_int_equal(m.st[i], MW_OK);
+    assert_int_equal(m.delivery[i], MW_DELIVERY_ACCEPTED);
+  }
+  assert_string_equal(m.queue_id[0], "S1");
+  assert_string_equal(m.queue_id[2], "S3");
+  /* EHLO, the first batch, then for each message its data, its dot and
+   * the next envelope in one write. */
+  assert_int_equal(mw__mem_layer_writes(r.m), 5);
+  assert_non_null(strstr(written(&r), "hello\r\n..dot line\r\n.\r\n"
+                                      "MAIL FROM:<a@example.org>\r\n"
+                                      "RCPT TO:<b@example.org>\r\nDATA\r\n"));
+  assert_int_equal(mw_smtp_quit(r.s), MW_OK);
+  run_free(&r);
+  mw_envelope_free(e);
+}
+
+/* A refusal keeps the session: message 2's data refused, message 3's
+ * envelope (sent behind it) goes on; a message that does not fit the
+ * server is reported in its turn with nothing sent. */
+static void many_refusals(void **state)
+{
+  (void)state;
+  const char *to[] = {"b@example.org", NULL};
+  mw_envelope *e = envelope("a@example.org", to);
+  struct run r;
+  run_init(&r, MW_TLS_NONE);
+  const char *segs[] = {
+      GREETING, PIPE_EHLO, "250 ok\r\n250 ok\r\n354 go\r\n",
+      "250 2.0.0 queued as S1\r\n250 ok\r\n250 ok\r\n354 go\r\n",
+      "554 5.7.1 looks like spam\r\n250 ok\r\n250 ok\r\n354 go\r\n",
+      "250 2.0.0 queued as S3\r\n",
+      "250 ok\r\n250 ok\r\n354 go\r\n", "250 2.0.0 queued as S5\r\n",
+      NULL};
+  run_script(&r, segs);
+  assert_int_equal(run_connect(&r), MW_OK);
+  struct many m = {.env = e,
+                   .body = {MESSAGE, MESSAGE, MESSAGE, MESSAGE, MESSAGE}};
+  m.bad[3] = true; /* a line too long: refused before anything is sent */
+  m.info[3].long_line = 1;
+  size_t count = 0;
+  assert_int_equal(mw_smtp_send_many(r.s, many_next, many_done, &m, &count),
+                   MW_OK);
+  assert_int_equal(count, 5);
+  assert_int_equal(m.st[0], MW_OK);
+  assert_int_equal(m.st[1], MW_E_REJECTED);
+  assert_int_equal(m.delivery[1], MW_DELIVERY_REFUSED);
+  assert_int_equal(m.st[2], MW_OK);
+  assert_string_equal(m.queue_id[2], "S3");
+  assert_int_equal(m.st[3], MW_E_MESSAGE);
+  assert_false(m.had_result[3]);
+  assert_int_equal(m.st[4], MW_OK);
+  assert_string_equal(m.queue_id[4], "S5");
+  assert_int_equal(mw_smtp_error(r.s)->status, MW_OK);
+  run_free(&r);
+  mw_envelope_free(e);
+}
+
+/* The session ends: at a 421 to message 1's dot, message 2 (its envelope
+ * already sent) is reported not sent and nothing more is taken; with the
+ * connection lost before the dot's reply, message 1 is unknown. */
+static void many_session_ends(void **state)
+{
+  (void)state;
+  const char *to[] = {"b@example.org", NULL};
+  mw_envelope *e = envelope("a@example.org", to);
+  struct run r;
+  run_init(&r, MW_TLS_NONE);
+  const char *segs[] = {GREETING, PIPE_EHLO, "250 ok\r\n250 ok\r\n354 go\r\n",
+                        "421 4.3.2 shutting down\r\n", NULL};
+  run_script(&r, segs);
+  assert_int_equal(run_connect(&r), MW_OK);
+  struct many m = {.env = e, .body = {MESSAGE, MESSAGE, MESSAGE}};
+  size_t count = 0;
+  assert_int_equal(mw_smtp_send_many(r.s, many_next, many_done, &m, &count),
+                   MW_E_CLOSED);
+  assert_int_equal(count, 2);
+  assert_int_equal(m.taken, 2); /* the third never taken */
+  assert_int_equal(m.st[0], MW_E_CLOSED);
+  assert_int_equal(m.delivery[0], MW_DELIVERY_REFUSED);
+  assert_int_equal(m.st[1], MW_E_CLOSED);
+  assert_true(m.had_result[1]);
+  assert_int_equal(m.delivery[1], MW_DELIVERY_NOT_SENT);
+  run_free(&r);
+
+  run_init(&r, MW_TLS_NONE);
+  const char *segs2[] = {GREETING, PIPE_EHLO,
+                         "250 ok\r\n250 ok\r\n354 go\r\n", NULL};
+  run_script(&r, segs2);
+  assert_int_equal(run_connect(&r), MW_OK);
+  struct many m2 = {.env = e, .body = {MESSAGE, MESSAGE}};
+  assert_int_equal(mw_smtp_send_many(r.s, many_next, many_done, &m2,
+                                     &count),
+                   MW_E_DELIVERY_UNKNOWN);
+  assert_int_equal(count, 2);
+  assert_int_equal(m2.st[0], MW_E_DELIVERY_UNKNOWN);
+  assert_int_equal(m2.delivery[0], MW_DELIVERY_UNKNOWN);
+  assert_int_equal(m2.st[1], MW_E_CLOSED);
+  assert_int_equal(m2.delivery[1], MW_DELIVERY_NOT_SENT);
+  /* Nothing more on a broken session. */
+  assert_int_equal(mw_smtp_send_many(r.s, many_next, many_done, &m2,
+                                     &count),
+                   MW_E_STATE);
+  assert_int_equal(mw_smtp_send_many(NULL, many_next, many_done, &m2,
+                                     &count),
+                   MW_E_INVALID);
+  run_free(&r);
+  mw_envelope_free(e);
+}
+
+/* Without PIPELINING: one message after another, as mw_smtp_send(). */
+static void many_without_pipelining(void **state)
+{
+  (void)state;
+  const char *to[] = {"b@example.org", NULL};
+  mw_envelope *e = envelope("a@example.org", to);
+  struct run r;
+  run_init(&r, MW_TLS_NONE);
+  const char *segs[] = {GREETING, "250 mx\r\n",
+                        "250 ok\r\n", "250 ok\r\n", "354 go\r\n",
+                        "250 2.0.0 queued as N1\r\n",
+                        "250 ok\r\n", "250 ok\r\n", "354 go\r\n",
+                        "250 2.0.0 queued as N2\r\n", NULL};
+  run_script(&r, segs);
+  assert_int_equal(run_connect(&r), MW_OK);
+  struct many m = {.env = e, .body = {MESSAGE, MESSAGE}};
+  size_t count = 0;
+  assert_int_equal(mw_smtp_send_many(r.s, many_next, many_done, &m, &count),
+                   MW_OK);
+  assert_int_equal(count, 2);
+  assert_string_equal(m.queue_id[0], "N1");
+  assert_string_equal(m.queue_id[1], "N2");
+  path_is(&r, "GREETING EHLO AUTH READY MAIL RCPT DATA BODY DATA_END READY "
+              "MAIL RCPT DATA BODY DATA_END READY");
+  run_free(&r);
+  mw_envelope_free(e);
+}
+
 static void quit_paths(void **state)
 {
   (void)state;
@@ -2123,6 +2348,10 @@ int main(void)
       cmocka_unit_test(progress_reports),
       cmocka_unit_test(quit_paths),
       cmocka_unit_test(quit_with_last_message),
+      cmocka_unit_test(many_pipelined),
+      cmocka_unit_test(many_refusals),
+      cmocka_unit_test(many_session_ends),
+      cmocka_unit_test(many_without_pipelining),
       cmocka_unit_test(close_in_every_state),
       cmocka_unit_test(starttls_whole_session),
       cmocka_unit_test(implicit_tls_session),
