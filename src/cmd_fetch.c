@@ -16,6 +16,7 @@
  * (mw_fetch_state_add_many), then, with --delete, the server deletes
  * them: the same order per message, a few disk flushes per batch.
  */
+#define _GNU_SOURCE /* mremap */
 #include "args.h"
 #include "commands.h"
 #include "exitcode.h"
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -408,39 +410,58 @@ static mw_status pop3_message(void *user, size_t index, const char *data,
   return st;
 }
 
-/* The mailbox's messages, number and UIDL each, in one allocation of
- * 8 bytes a message and a pool of the UIDLs (offset 0: "", none). */
+/* The mailbox's messages, number and UIDL each: 8 bytes a message and a
+ * pool of the UIDLs (offset 0: "", none), each in a mapping of its own:
+ * reserved for STAT's count at once (only the pages written take memory),
+ * grown by the kernel without a copy (mremap) when a server lists more,
+ * and given back a page at a time once the messages on it are stored and
+ * recorded (seen_release), as the fetch state takes their UIDLs over. */
 struct pop3_seen {
   struct pop3_todo *v;
   size_t n, cap;
   char *pool;
   size_t used, pool_cap;
+  size_t v_released, pool_released; /* bytes given back at the start */
 };
+
+static size_t page_up(size_t n)
+{
+  return (n + 4095) & ~(size_t)4095;
+}
+
+/* A mapping of at least want bytes at *p (old bytes kept), or false. */
+static bool region_grow(void *pp, size_t *bytes, size_t want)
+{
+  void **p = pp;
+  size_t nb = page_up(want);
+  void *q = *p ? mremap(*p, page_up(*bytes), nb, MREMAP_MAYMOVE)
+               : mmap(NULL, nb, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if(q == MAP_FAILED)
+    return false;
+  *p = q;
+  *bytes = nb;
+  return true;
+}
 
 static bool seen_add(struct pop3_seen *u, unsigned number, const char *uid)
 {
   size_t ulen = strlen(uid);
   if(u->n == u->cap) {
     size_t cap = u->cap ? u->cap * 2 : 256;
-    struct pop3_todo *v = realloc(u->v, (cap + 1) * sizeof(*v));
-    if(!v)
+    size_t bytes = u->cap ? (u->cap + 1) * sizeof(*u->v) : 0;
+    if(!region_grow(&u->v, &bytes, (cap + 1) * sizeof(*u->v)))
       return false;
-    u->v = v;
-    u->cap = cap;
+    u->cap = bytes / sizeof(*u->v) - 1;
   }
   if(!u->pool_cap || u->used + ulen + 1 > u->pool_cap) {
     size_t cap = u->pool_cap ? u->pool_cap * 2 : 4096;
     while(cap < u->used + ulen + 1)
       cap *= 2;
-    char *pool = cap > UINT32_MAX ? NULL : realloc(u->pool, cap);
-    if(!pool)
+    if(cap > UINT32_MAX || !region_grow(&u->pool, &u->pool_cap, cap))
       return false;
-    if(!u->pool_cap) {
-      pool[0] = '\0';
-      u->used = 1;
-    }
-    u->pool = pool;
-    u->pool_cap = cap;
+    if(!u->used)
+      u->used = 1; /* offset 0: "" (the mapping is zeroed) */
   }
   u->v[u->n].number = number;
   u->v[u->n].uid = 0;
@@ -454,26 +475,47 @@ static bool seen_add(struct pop3_seen *u, unsigned number, const char *uid)
 }
 
 /* Room for count messages with UIDLs of the longest kind (70 characters,
- * RFC 1939), reserved at once so the lists are never copied as they grow:
- * only the pages written take memory, one per 4 KiB of UIDLs.  Capped
- * (a server that claims millions); seen_add() grows past it if needed. */
+ * RFC 1939), reserved at once.  Capped (a server that claims millions);
+ * seen_add() grows past it if needed. */
 static void seen_reserve(struct pop3_seen *u, size_t count)
 {
   if(u->cap || !count || count > (size_t)1 << 20)
     return;
-  struct pop3_todo *v = malloc((count + 1) * sizeof(*v));
-  char *pool = malloc(1 + count * 71);
-  if(!v || !pool) {
-    free(v);
-    free(pool);
+  size_t vb = 0, pb = 0;
+  if(!region_grow(&u->v, &vb, (count + 1) * sizeof(*u->v)))
     return; /* seen_add() will try in smaller steps */
+  if(!region_grow(&u->pool, &pb, 1 + count * 71)) {
+    munmap(u->v, vb);
+    u->v = NULL;
+    return;
   }
-  pool[0] = '\0';
-  u->v = v;
-  u->cap = count;
-  u->pool = pool;
-  u->pool_cap = 1 + count * 71;
+  u->cap = vb / sizeof(*u->v) - 1;
+  u->pool_cap = pb;
   u->used = 1;
+}
+
+/* The pages that hold only todo[0..done) and their UIDLs, given back:
+ * those messages are stored and recorded (todo is in the pool's order;
+ * the first still needed is todo[done]). */
+static void seen_release(struct pop3_seen *u, const struct pop3_todo *todo,
+                         size_t done, size_t ntodo)
+{
+  size_t keep = done < ntodo ? todo[done].uid : u->used;
+  if(done < ntodo && !keep) /* no UIDL: keep what follows */
+    return;
+  size_t vend = ((size_t)((const char *)(todo + done) - (const char *)u->v)) &
+                ~(size_t)4095;
+  size_t pend = keep & ~(size_t)4095;
+  if(vend > u->v_released) {
+    madvise((char *)u->v + u->v_released, vend - u->v_released,
+            MADV_DONTNEED);
+    u->v_released = vend;
+  }
+  if(pend > u->pool_released) {
+    madvise(u->pool + u->pool_released, pend - u->pool_released,
+            MADV_DONTNEED);
+    u->pool_released = pend;
+  }
 }
 
 static mw_status seen_uidl(void *user, unsigned number, const char *uid)
@@ -483,8 +525,10 @@ static mw_status seen_uidl(void *user, unsigned number, const char *uid)
 
 static void seen_free(struct pop3_seen *u)
 {
-  free(u->v);
-  free(u->pool);
+  if(u->v)
+    munmap(u->v, page_up((u->cap + 1) * sizeof(*u->v)));
+  if(u->pool)
+    munmap(u->pool, u->pool_cap);
   memset(u, 0, sizeof(*u));
 }
 
@@ -559,21 +603,23 @@ static int fetch_pop3(struct fetch *f, mw_pop3 *p, const mw_error **err)
     return f->local_code = EXIT_UNAVAILABLE;
   }
   unsigned *nums = malloc((BATCH + 1) * sizeof(*nums));
-  const char **present = malloc((count + 1) * sizeof(*present));
-  if(!nums || !present) {
+  /* UIDLs no longer on the server are forgotten: the state stays the
+   * size of the mailbox (an empty state has nothing to forget). */
+  bool prune = uidl && mw_fetch_state_count(f->state) > 0;
+  const char **present = prune ? malloc((count + 1) * sizeof(*present))
+                               : NULL;
+  if(!nums || (prune && !present)) {
     seen_free(&seen);
     free(nums);
     free(present);
     snprintf(f->local_err, sizeof(f->local_err), "out of memory");
     return f->local_code = EXIT_SOFTWARE;
   }
-  /* UIDLs no longer on the server are forgotten: the state stays the
-   * size of the mailbox. */
   size_t npresent = 0;
-  for(size_t i = 0; i < count; i++)
+  for(size_t i = 0; prune && i < count; i++)
     if(todo[i].uid)
       present[npresent++] = pool + todo[i].uid;
-  if(uidl && mw_fetch_state_prune(f->state, present, npresent, NULL)) {
+  if(prune && mw_fetch_state_prune(f->state, present, npresent, NULL)) {
     seen_free(&seen);
     free(nums);
     free(present);
@@ -618,6 +664,9 @@ static int fetch_pop3(struct fetch *f, mw_pop3 *p, const mw_error **err)
       }
       f->deleted++;
     }
+    /* Stored and recorded: the state holds their UIDLs now. */
+    if(!f->local_code)
+      seen_release(&seen, todo, i + n, ntodo);
   }
   in_progress_end(&f->prog);
   seen_free(&seen);
