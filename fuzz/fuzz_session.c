@@ -8,7 +8,11 @@
  * starttls-optional, starttls, none), bit 2 credentials (user and
  * password, AUTH allowed in clear), bit 3 LOGIN instead of any mechanism,
  * bit 4 PIPELINING disabled, bit 5 one byte per read, bit 6 the server's
- * writes fail after it closes.  The rest is what the server sends, cut
+ * writes fail after it closes, bit 7 three messages through
+ * mw_smtp_send_many() (each envelope behind the previous dot) instead of
+ * one through mw_smtp_send_buffer(); bit 3 without bit 2 (no credentials,
+ * so no mechanism to choose): mw_smtp_quit_after_send() before the one
+ * message (QUIT behind its dot).  The rest is what the server sends, cut
  * into segments at each NUL byte: the first is there at once, each next
  * one comes once the client has written something (see io/layer.h); after
  * the last the server closes.
@@ -22,7 +26,10 @@
  *     error message (even when the server sends it back);
  *   - nothing is written after a reply that stopped the session as an
  *     injection (MW_E_INJECTION: the bytes after the 220 to STARTTLS);
- *   - a message reported delivered had its final dot written.
+ *   - a message reported delivered had its final dot written;
+ *   - mw_smtp_send_many() reports each message once, in order, never more
+ *     than it took, and a message reported delivered has its result say
+ *     so; at least as many dots were written as messages delivered.
  * Leaks and memory errors are the sanitizers' to find.
  */
 #include "core/util.h"
@@ -73,6 +80,72 @@ static void check_error(const mw_smtp *s, bool creds)
   const char *m = mw_error_message(mw_smtp_error(s));
   CHECK(m != NULL);
   CHECK(!creds || !strstr(m, PASSWORD));
+}
+
+/* mw_smtp_send_many(): three copies of MESSAGE. */
+struct many {
+  const mw_envelope *env;
+  size_t taken, reported, delivered;
+  size_t pos;
+  bool creds;
+};
+
+static mw_status many_read(void *user, char *buf, size_t len, size_t *got)
+{
+  struct many *m = user;
+  static const char text[] = MESSAGE;
+  size_t left = strlen(text) - m->pos;
+  size_t n = left < len ? left : len;
+  memcpy(buf, &text[m->pos], n);
+  m->pos += n;
+  *got = n;
+  return MW_OK;
+}
+
+static bool many_next(void *user, mw_outgoing *o)
+{
+  struct many *m = user;
+  if(m->taken == 3)
+    return false;
+  m->taken++;
+  m->pos = 0;
+  o->envelope = m->env;
+  o->info = NULL;
+  o->read = many_read;
+  o->read_user = m;
+  return true;
+}
+
+static void many_done(void *user, size_t index, mw_status st,
+                      const mw_error *err, mw_result *res)
+{
+  struct many *m = user;
+  static const mw_status ok[] = {
+      MW_OK,        MW_E_RECIPIENTS, MW_E_REJECTED, MW_E_DELIVERY_UNKNOWN,
+      MW_E_MESSAGE, MW_E_TIMEOUT,    MW_E_CLOSED,   MW_E_PROTOCOL,
+      MW_E_TLS,     MW_E_IO,         MW_E_NOMEM,    MW_E_EXTENSION};
+  CHECK(index == m->reported && index < m->taken);
+  CHECK(status_is(st, ok, sizeof(ok) / sizeof(*ok)));
+  CHECK(err != NULL);
+  if(st) {
+    CHECK(mw_error_message(err) != NULL);
+    CHECK(!m->creds || !strstr(mw_error_message(err), PASSWORD));
+  }
+  else {
+    CHECK(res && mw_result_delivery(res) == MW_DELIVERY_ACCEPTED);
+    m->delivered++;
+  }
+  mw_result_free(res);
+  m->reported++;
+}
+
+static size_t count_dots(const char *w, size_t n)
+{
+  size_t c = 0;
+  for(size_t i = 0; i + 5 <= n; i++)
+    if(memcmp(w + i, "\r\n.\r\n", 5) == 0)
+      c++;
+  return c;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -155,6 +228,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mw_envelope_free(e);
     goto out;
   }
+  if(flags & 128) {
+    struct many mm = {.env = e, .creds = creds};
+    size_t count = 99;
+    st = mw_smtp_send_many(s, many_next, many_done, &mm, &count);
+    static const mw_status many_ok[] = {
+        MW_OK,     MW_E_DELIVERY_UNKNOWN, MW_E_TIMEOUT, MW_E_CLOSED,
+        MW_E_PROTOCOL, MW_E_TLS,          MW_E_IO,      MW_E_NOMEM};
+    CHECK(status_is(st, many_ok, sizeof(many_ok) / sizeof(*many_ok)));
+    CHECK(count == mm.reported && mm.reported == mm.taken);
+    CHECK(st != MW_OK || mm.taken == 3);
+    if(st)
+      check_error(s, creds);
+    w = mw__mem_layer_written(m, &wlen);
+    CHECK(count_dots(w, wlen) >= mm.delivered);
+    mw_envelope_free(e);
+    st = mw_smtp_quit(s);
+    CHECK(st == MW_OK || st == MW_E_STATE || st == MW_E_NOMEM);
+    goto out;
+  }
+  if(!creds && (flags & 8))
+    CHECK(mw_smtp_quit_after_send(s) == MW_OK);
   mw_result *res = NULL;
   st = mw_smtp_send_buffer(s, e, MESSAGE, strlen(MESSAGE), &res);
   static const mw_status send_ok[] = {

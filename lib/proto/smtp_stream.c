@@ -180,6 +180,24 @@ static void report_left(struct mw_smtp *s, struct mw__smtp_stream *m,
   mw__smtp_txn_free(&m->txn_next);
 }
 
+/* Whether st is one that ends a session (not a message's refusal). */
+static bool session_status(mw_status st)
+{
+  switch(st) {
+  case MW_E_CLOSED:
+  case MW_E_TIMEOUT:
+  case MW_E_PROTOCOL:
+  case MW_E_TLS:
+  case MW_E_IO:
+  case MW_E_DELIVERY_UNKNOWN:
+  case MW_E_NOMEM:
+  case MW_E_STATE:
+    return true;
+  default:
+    return false;
+  }
+}
+
 mw_status mw_smtp_send_many(mw_smtp *s, mw_next_message_fn next,
                             mw_message_done_fn done, void *user,
                             size_t *count)
@@ -231,7 +249,18 @@ mw_status mw_smtp_send_many(mw_smtp *s, mw_next_message_fn next,
     report(s, st, res);
     mw__smtp_txn_clear(s);
     if(s->sm != MW__SMTP_READY) {
-      rc = st ? st : MW_E_CLOSED;
+      rc = st;
+      if(!session_status(rc)) {
+        /* A refusal whose RSET then failed: the message has its answer,
+         * the session is gone all the same. */
+        struct mw_error kept = s->err;
+        memset(&s->err, 0, sizeof(s->err));
+        mw__error_set(&s->err, MW_E_CLOSED,
+                      "the session ended after message %zu: %s", m.index,
+                      kept.message);
+        mw__error_clear(&kept);
+        rc = MW_E_CLOSED;
+      }
       report_left(s, &m, rc);
       break;
     }

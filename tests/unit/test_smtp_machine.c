@@ -1408,6 +1408,25 @@ static void many_session_ends(void **state)
   assert_int_equal(mw_smtp_send_many(r.s, many_next, many_done, &m2,
                                      &count),
                    MW_E_STATE);
+  run_free(&r);
+
+  /* Every recipient refused, then the RSET unanswered (found by
+   * fuzz_session): the message has its refusal, the call says the
+   * session ended. */
+  run_init(&r, MW_TLS_NONE);
+  const char *segs3[] = {GREETING, PIPE_EHLO,
+                         "250 ok\r\n550 5.1.1 no such user\r\n"
+                         "554 5.5.1 no valid recipients\r\n",
+                         NULL};
+  run_script(&r, segs3);
+  assert_int_equal(run_connect(&r), MW_OK);
+  struct many m3 = {.env = e, .body = {MESSAGE, MESSAGE}};
+  assert_int_equal(mw_smtp_send_many(r.s, many_next, many_done, &m3,
+                                     &count),
+                   MW_E_CLOSED);
+  assert_int_equal(count, 1);
+  assert_int_equal(m3.st[0], MW_E_RECIPIENTS);
+  assert_int_equal(mw_smtp_error(r.s)->status, MW_E_CLOSED);
   assert_int_equal(mw_smtp_send_many(NULL, many_next, many_done, &m2,
                                      &count),
                    MW_E_INVALID);
