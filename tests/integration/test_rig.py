@@ -364,6 +364,32 @@ class Connection(RigTest):
         self.assertIn("connections 1", lines)
         self.assertEqual(len(self.fetch_bob(5)), 5)
 
+    def test_quit_goes_with_the_message(self):
+        """`send` pipelines QUIT behind its one message's end (here the
+        last BDAT chunk of a message larger than the first chunk): QUIT
+        is written before the final reply is read, and both come back."""
+        path = tempfile.NamedTemporaryFile(delete=False, suffix=".eml")
+        try:
+            path.write(b"From: alice@example.test\nTo: bob@example.test\n"
+                       b"Subject: quit with the data\n\n" +
+                       b"".join(b"line %06d of a large body\n" % i
+                                for i in range(4000)))
+            path.close()
+            code, out, err, _ = mwtest.run(
+                base("SUBMISSION", "--to", BOB, "--message", path.name,
+                     "--trace", *auth()), env=pw())
+        finally:
+            os.unlink(path.name)
+        self.assertEqual(code, 0, err)
+        lines = err.splitlines()
+        quit = next(i for i, l in enumerate(lines) if l.endswith("-> QUIT"))
+        final = next(i for i, l in enumerate(lines) if "queued as" in l)
+        self.assertLess(quit, final, err[-2000:])
+        self.assertTrue(any("LAST" in l for l in lines[:quit]), err[-2000:])
+        self.assertTrue(any("<- 221" in l for l in lines[final:]),
+                        err[-2000:])
+        self.assertEqual(len(self.fetch_bob(1)), 1)
+
     def test_send_many_pipelines_envelopes_behind_dots(self):
         """mw_smtp_send_many() against Postfix: with BDAT (its default)
         and with DATA (each envelope behind the previous dot), every
