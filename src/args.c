@@ -236,8 +236,40 @@ static int add_list(struct cli_list *l, const char *value, const char *name,
   if(l->count == CLI_MAX_LIST)
     return fail(err, errlen, "too many %s values (at most %d)", name,
                 CLI_MAX_LIST);
+  if(l->count == l->cap) {
+    size_t ncap = l->cap ? l->cap * 2 : 4;
+    const char **n = realloc(l->items, ncap * sizeof(*n));
+    if(!n)
+      return fail(err, errlen, "out of memory");
+    l->items = n;
+    l->cap = ncap;
+  }
   l->items[l->count++] = value;
   return 0;
+}
+
+static void list_release(struct cli_list *l)
+{
+  free(l->items);
+  memset(l, 0, sizeof(*l));
+}
+
+void cli_args_release(struct send_args *a)
+{
+  if(!a)
+    return;
+  struct cli_list *lists[] = {&a->to, &a->cc, &a->bcc, &a->headers,
+                              &a->attach, &a->inline_files, &a->attach_type,
+                              &a->message_files, &a->message_sources};
+  for(size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+    list_release(lists[i]);
+  memset(a, 0, sizeof(*a));
+}
+
+void cli_args_free(struct send_args *a)
+{
+  cli_args_release(a);
+  free(a);
 }
 
 static int set_duration(const char *name, const char *value, unsigned *out,
@@ -342,7 +374,12 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
                                "10/s", v);
     break;
   case O_HTML: a->html_file = v; break;
-  case O_ATTACH: return add_list(&a->attach, v, d->name, err, errlen);
+  case O_ATTACH:
+    /* attach_type runs beside attach: NULL until --attach-type says. */
+    if(add_list(&a->attach, v, d->name, err, errlen) ||
+       add_list(&a->attach_type, NULL, d->name, err, errlen))
+      return -1;
+    break;
   case O_INLINE: return add_list(&a->inline_files, v, d->name, err, errlen);
   case O_ATTACH_TYPE:
     if(!a->attach.count)
@@ -351,7 +388,7 @@ static int apply(const struct opt_def *d, const char *v, struct send_args *a,
     if(!strchr(v, '/') || strpbrk(v, " \t\r\n;"))
       return fail(err, errlen, "--attach-type: '%s' is not a MIME type "
                                "(type/subtype, e.g. application/pdf)", v);
-    a->attach_type[a->attach.count - 1] = v;
+    a->attach_type.items[a->attach.count - 1] = v;
     break;
   case O_USER: a->user = v; break;
   case O_PASSWORD:
@@ -669,7 +706,7 @@ static int parse_words(int argc, char **argv, struct send_args *out,
                       command == CLI_APPEND || command == CLI_SHELL;
   const char *cmd = command_name(command);
   bool target_seen = false;
-  memset(out, 0, sizeof(*out));
+  cli_args_release(out); /* zeroed, or a parse before this one */
   out->in.protocol = -1;
   err[0] = '\0';
   for(int i = 0; i < argc; i++) {
@@ -742,7 +779,7 @@ int cli_check_words(int argc, char **argv, char *err, size_t errlen)
   if(!scratch)
     return fail(err, errlen, "out of memory");
   int rc = parse_words(argc, argv, scratch, CLI_ANY, err, errlen);
-  free(scratch);
+  cli_args_free(scratch);
   return rc;
 }
 

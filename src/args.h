@@ -21,9 +21,12 @@
 #define CLI_MAX_LIST 1024
 #define CLI_MAX_PORTS 16
 
+/* The values of a repeatable option, in order.  items is grown as they
+ * come (most runs give one or two), owned by the send_args and freed by
+ * cli_args_release(); the strings are argv's or the profile's. */
 struct cli_list {
-  const char *items[CLI_MAX_LIST];
-  size_t count;
+  const char **items;
+  size_t count, cap;
 };
 
 enum cli_command {
@@ -78,7 +81,7 @@ struct send_args {
    * --attach-type given after it, or NULL) and inline parts. */
   const char *html_file;
   struct cli_list attach, inline_files;
-  const char *attach_type[CLI_MAX_LIST];
+  struct cli_list attach_type; /* one per --attach (NULL: not given) */
   const char *user;
   const char *password_env, *password_file, *password_cmd;
   const char *password_value; /* from a profile only (never argv) */
@@ -164,6 +167,14 @@ bool cli_parse_rate(const char *text, double *per_second);
 /* "1048576", "512K", "25M", "1G" (K, M, G: powers of 1024; case does not
  * matter).  Returns false when invalid or out of range (1 byte to 1 TiB). */
 bool cli_parse_size(const char *text, unsigned long long *bytes);
+
+/* Every cli_parse_* starts with cli_args_release(out), so out must be
+ * zeroed or hold an earlier parse (whose lists are freed then).
+ * cli_args_release() frees the lists' arrays (not the strings) and leaves
+ * *out zeroed; cli_args_free() releases and frees a heap send_args (NULL
+ * is fine). */
+void cli_args_release(struct send_args *a);
+void cli_args_free(struct send_args *a);
 
 /* Parses argv[0..argc) (the words after "send").  Returns 0, or -1 with a
  * message in err. */

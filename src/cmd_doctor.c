@@ -105,17 +105,17 @@ static int cmd_doctor_words(int argc, char **argv)
   if(!a)
     return EXIT_SOFTWARE;
   if(cli_parse_doctor(argc, argv, a, err, sizeof(err))) {
-    free(a);
+    cli_args_free(a);
     return output_early_error("doctor", cli_wants_json(argc, argv),
                               EXIT_USAGE, err);
   }
   if(a->help) {
     cli_print_help(stdout, CLI_DOCTOR);
-    free(a);
+    cli_args_free(a);
     return EXIT_OK;
   }
   if(mw_global_init() != MW_OK) {
-    free(a);
+    cli_args_free(a);
     return EXIT_SOFTWARE;
   }
   char *password = NULL, *token = NULL;
@@ -147,7 +147,7 @@ done:
   mw_options_free(o);
   secret_free(password);
   secret_free(token);
-  free(a);
+  cli_args_free(a);
   mw_global_cleanup();
   return code;
 }

@@ -763,18 +763,18 @@ static int cmd_fetch_words(int argc, char **argv)
   if(!a)
     return EXIT_SOFTWARE;
   if(cli_parse_incoming(CLI_FETCH, argc, argv, a, err, sizeof(err))) {
-    free(a);
+    cli_args_free(a);
     return output_early_error("fetch", cli_wants_json(argc, argv),
                               EXIT_USAGE, err);
   }
   if(a->help) {
     cli_print_help(stdout, CLI_FETCH);
-    free(a);
+    cli_args_free(a);
     return EXIT_OK;
   }
   if(mw_global_init() != MW_OK) {
     bool json = a->json;
-    free(a);
+    cli_args_free(a);
     return output_early_error("fetch", json, EXIT_SOFTWARE,
                               "library initialisation failed");
   }
@@ -846,7 +846,7 @@ done:
   mw_options_free(o);
   secret_free(password);
   secret_free(token);
-  free(a);
+  cli_args_free(a);
   mw_global_cleanup();
   return code;
 }

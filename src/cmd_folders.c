@@ -222,7 +222,7 @@ done:
   mw_options_free(o);
   secret_free(password);
   secret_free(token);
-  free(a);
+  cli_args_free(a);
   cli_free_words(words, n);
   if(inited)
     mw_global_cleanup();
@@ -359,7 +359,7 @@ done:
   mw_options_free(o);
   secret_free(password);
   secret_free(token);
-  free(a);
+  cli_args_free(a);
   cli_free_words(words, n);
   if(inited)
     mw_global_cleanup();

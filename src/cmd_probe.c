@@ -610,17 +610,17 @@ static int cmd_probe_words(int argc, char **argv, const char *profile_server)
   if(!a)
     return EXIT_SOFTWARE;
   if(cli_parse_probe(argc, argv, profile_server, a, err, sizeof(err))) {
-    free(a);
+    cli_args_free(a);
     return output_early_error("probe", cli_wants_json(argc, argv),
                               EXIT_USAGE, err);
   }
   if(a->help) {
     cli_print_help(stdout, CLI_PROBE);
-    free(a);
+    cli_args_free(a);
     return EXIT_OK;
   }
   if(mw_global_init() != MW_OK) {
-    free(a);
+    cli_args_free(a);
     return EXIT_SOFTWARE;
   }
   /* A URL names the protocol (and the TLS mode by its scheme, which the
@@ -638,14 +638,14 @@ static int cmd_probe_words(int argc, char **argv, const char *profile_server)
       h = at + 1;
     size_t n = slash ? (size_t)(slash - h) : strlen(h);
     if(ok && (a->protocol_set && a->protocol != up)) {
-      free(a);
+      cli_args_free(a);
       mw_global_cleanup();
       return output_early_error("probe", cli_wants_json(argc, argv),
                                 EXIT_USAGE,
                                 "--protocol contradicts the URL's scheme");
     }
     if(!ok || !n || n >= sizeof(url_target)) {
-      free(a);
+      cli_args_free(a);
       mw_global_cleanup();
       return output_early_error("probe", cli_wants_json(argc, argv),
                                 EXIT_USAGE,
@@ -663,7 +663,7 @@ static int cmd_probe_words(int argc, char **argv, const char *profile_server)
   unsigned protocols = 0;
   if(a->incoming || (a->protocol_set && a->protocol != MW_PROTOCOL_SMTP)) {
     if(a->protocol_set && a->protocol == MW_PROTOCOL_SMTP) {
-      free(a);
+      cli_args_free(a);
       mw_global_cleanup();
       return output_early_error("probe", cli_wants_json(argc, argv),
                                 EXIT_USAGE,
@@ -741,7 +741,7 @@ done:
   mw_options_free(o);
   secret_free(password);
   secret_free(token);
-  free(a);
+  cli_args_free(a);
   mw_global_cleanup();
   return code;
 }

@@ -1087,7 +1087,7 @@ done:
   secret_free(sh.password);
   secret_free(sh.token);
   free(sh.reply);
-  free(a);
+  cli_args_free(a);
   cli_free_words(words, n);
   if(inited)
     mw_global_cleanup();

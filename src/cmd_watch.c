@@ -299,17 +299,17 @@ static int cmd_watch_words(int argc, char **argv)
   if(!a)
     return EXIT_SOFTWARE;
   if(cli_parse_incoming(CLI_WATCH, argc, argv, a, err, sizeof(err))) {
-    free(a);
+    cli_args_free(a);
     return output_early_error("watch", cli_wants_json(argc, argv),
                               EXIT_USAGE, err);
   }
   if(a->help) {
     cli_print_help(stdout, CLI_WATCH);
-    free(a);
+    cli_args_free(a);
     return EXIT_OK;
   }
   if(mw_global_init() != MW_OK) {
-    free(a);
+    cli_args_free(a);
     fprintf(stderr, "mailwire watch: library initialisation failed\n");
     return EXIT_SOFTWARE;
   }
@@ -399,7 +399,7 @@ done:
   mw_options_free(o);
   secret_free(password);
   secret_free(token);
-  free(a);
+  cli_args_free(a);
   mw_global_cleanup();
   return code;
 }

@@ -561,21 +561,21 @@ static int cmd_send_words(int argc, char **argv, int cmdc, char **cmdv)
   if(!a)
     return fail_with(EXIT_SOFTWARE, "out of memory");
   if(cli_parse_send(argc, argv, a, err, sizeof(err))) {
-    free(a);
+    cli_args_free(a);
     return fail_with(EXIT_USAGE, err);
   }
   if(a->help) {
     cli_print_help(stdout, CLI_SEND);
-    free(a);
+    cli_args_free(a);
     return EXIT_OK;
   }
   if(a->bulk) { /* many messages: cmd_bulk.c */
     int rc = cli_send_bulk(a);
-    free(a);
+    cli_args_free(a);
     return rc;
   }
   if(mw_global_init() != MW_OK) {
-    free(a);
+    cli_args_free(a);
     return fail_with(EXIT_SOFTWARE, "library initialisation failed");
   }
   double t0 = now_ms();
@@ -787,7 +787,7 @@ done:
   if(msg_raw)
     fclose(msg_raw);
   free(msg_mem);
-  free(a);
+  cli_args_free(a);
   mw_global_cleanup();
   return code;
 }

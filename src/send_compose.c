@@ -149,7 +149,7 @@ int cli_compose(const struct send_args *a, mw_compose **out,
     for(size_t i = 0; !st && i < a->attach.count; i++) {
       what = "--attach";
       st = mw_compose_add_attachment(c, a->attach.items[i], NULL,
-                                     a->attach_type[i]);
+                                     a->attach_type.items[i]);
     }
     for(size_t i = 0; !st && i < a->inline_files.count; i++) {
       what = "--inline";

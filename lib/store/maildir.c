@@ -60,8 +60,11 @@ struct maildir {
   unsigned long seq;
   long pid;
   FILE *f;      /* the message being written, or NULL */
-  DIR *new_dir; /* new/, open while the store is: fsync, syncfs */
-  int new_fd;   /* dirfd(new_dir) */
+  /* new/, open while the store is, for fsync and syncfs.  A FILE opened
+   * read-only and never read (stdio allocates no buffer then), not a DIR,
+   * which holds a 32 KiB buffer. */
+  FILE *new_handle;
+  int new_fd; /* fileno(new_handle) */
   bool use_syncfs;
   struct pending *pend;
   size_t npend, pcap, nopen;
@@ -229,10 +232,10 @@ static mw_status md_open(struct mw_store *s)
   /* new/ stays open: every commit fsyncs it (or every sync, in batch
    * mode), and syncfs() reports the errors seen since this open. */
   path_of(s, path, sizeof(path), "new", NULL);
-  md->new_dir = opendir(path);
-  if(!md->new_dir)
+  md->new_handle = fopen(path, "re");
+  if(!md->new_handle)
     return mw__store_syserr(s, "cannot open directory", path);
-  md->new_fd = dirfd(md->new_dir);
+  md->new_fd = fileno(md->new_handle);
   md->use_syncfs = syncfs_trusted(md->new_fd);
   st = scan(s, md, "new");
   if(st == MW_OK)
@@ -474,8 +477,8 @@ static void md_close(struct mw_store *s)
   md_abort(s);
   drop_pending(s, md, true); /* never reported durable: never stored */
   mw__free(md->pend);
-  if(md->new_dir)
-    closedir(md->new_dir);
+  if(md->new_handle)
+    fclose(md->new_handle);
   mw__hash_set_free(&md->keys);
   mw__free(md);
   s->impl = NULL;

@@ -9,6 +9,11 @@
 
 #include <string.h>
 
+/* A send_args that starts zeroed and is released when it goes out of
+ * scope (each parse into it releases the one before). */
+#define ARGS_A \
+  struct send_args a __attribute__((cleanup(cli_args_release))) = {0}
+
 #define BASE "--server", "mx.example:587", "--from", "a@example.org", \
              "--to", "b@example.org"
 
@@ -37,7 +42,7 @@ static int parse(struct send_args *a, char *err, size_t errlen, int argc,
 static void minimal_and_full(void **state)
 {
   (void)state;
-  struct send_args a;
+  ARGS_A;
   char err[512];
   PARSE_OK(BASE);
   assert_string_equal(a.server, "mx.example:587");
@@ -67,7 +72,7 @@ static void minimal_and_full(void **state)
 static void password_never_on_command_line(void **state)
 {
   (void)state;
-  struct send_args a;
+  ARGS_A;
   char err[512];
   PARSE_FAILS("visible", BASE, "--user", "u", "--password", "hunter2");
   assert_null(strstr(err, "hunter2"));
@@ -79,7 +84,7 @@ static void password_never_on_command_line(void **state)
 static void required_and_exclusive(void **state)
 {
   (void)state;
-  struct send_args a;
+  ARGS_A;
   char err[512];
   PARSE_FAILS("--server is required", "--from", "a@b.c", "--to", "b@c.d");
   PARSE_FAILS("--from is required", "--server", "h", "--to", "b@c.d");
@@ -98,7 +103,7 @@ static void required_and_exclusive(void **state)
 static void bad_values_are_named(void **state)
 {
   (void)state;
-  struct send_args a;
+  ARGS_A;
   char err[512];
   PARSE_FAILS("--tls: 'sometimes'", BASE, "--tls", "sometimes");
   PARSE_FAILS("--timeout: 'soon'", BASE, "--timeout", "soon");
@@ -124,7 +129,7 @@ static void bad_values_are_named(void **state)
 static void unknown_and_missing(void **state)
 {
   (void)state;
-  struct send_args a;
+  ARGS_A;
   char err[512];
   PARSE_FAILS("unknown option '--frobnicate'", BASE, "--frobnicate");
   PARSE_FAILS("unexpected argument 'stray'", BASE, "stray");
@@ -135,7 +140,7 @@ static void unknown_and_missing(void **state)
 static void ipv6_server_and_help(void **state)
 {
   (void)state;
-  struct send_args a;
+  ARGS_A;
   char err[512];
   PARSE_OK("--server", "[::1]:2525", "--from", "a@b.c", "--to", "x@y.z");
   PARSE_OK("--help");
@@ -205,7 +210,7 @@ static void durations_decimals_and_hours(void **state)
                bad[i].why);
     assert_int_equal(ms, 12345); /* untouched */
   }
-  struct send_args a;
+  ARGS_A;
   char err[512];
   PARSE_OK(BASE, "--timeout", "1.5s", "--connect-timeout", "2h",
            "--greeting-timeout=3.0");
@@ -226,7 +231,7 @@ static int option_taken(enum cli_command cmd, const char *opt,
   static char h[] = "mx.example", srv[] = "--server", from[] = "--from",
               fromv[] = "a@example.org", to[] = "--to",
               tov[] = "b@example.org", val[] = "x";
-  struct send_args a;
+  ARGS_A;
   char err[512];
   if(cmd == CLI_SEND) {
     words[n++] = srv;
@@ -297,7 +302,7 @@ static int parse_in(enum cli_command c, struct send_args *a, char *err,
 static void incoming_commands(void **state)
 {
   (void)state;
-  static struct send_args a;
+  ARGS_A;
   char err[512];
   IN_OK(CLI_FETCH, "--server", "imaps://al%40ice@imap.example:993/Sent",
         "--password-env", "PW", "--maildir", "/tmp/md", "--since",
@@ -440,7 +445,7 @@ static void help_lists_exactly_what_parser_takes(void **state)
 static void unknown_option_suggests_nearest(void **state)
 {
   (void)state;
-  struct send_args a;
+  ARGS_A;
   char err[512];
   PARSE_FAILS("did you mean --password-file?", BASE, "--pasword-file", "f");
   PARSE_FAILS("did you mean --tls-ca-file?", BASE, "--tls-ca", "f");
@@ -501,8 +506,7 @@ static void doctor_protocol_by_flag_url_and_port(void **state)
      MW_PROTOCOL_SMTP},
   };
   for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    struct send_args a;
-    memset(&a, 0, sizeof(a));
+    ARGS_A;
     char err[512] = "";
     char *words[6] = {"doctor"};
     int n = 1;
@@ -556,7 +560,7 @@ static void doctor_line_carries_settings_not_secrets(void **state)
 static void probe_words(void **state)
 {
   (void)state;
-  struct send_args a;
+  ARGS_A;
   char err[512];
   const char *ok[] = {"mail.example.org", "--ports", "465,587",
                       "--greeting-timeout", "3s", "--tls-ca-file", "ca.pem",
@@ -604,7 +608,7 @@ static void probe_words(void **state)
 static void tls_detect_and_client_cert(void **state)
 {
   (void)state;
-  struct send_args a;
+  ARGS_A;
   char err[512];
   PARSE_OK(BASE, "--tls", "detect");
   assert_int_equal(a.tls_mode, MW_TLS_DETECT);
@@ -637,7 +641,7 @@ static void input_bound_options(void **state)
   assert_false(cli_parse_size("-1M", &b));
   assert_false(cli_parse_size("25MB", &b));
   assert_false(cli_parse_size("99999999999999999999", &b));
-  struct send_args a;
+  ARGS_A;
   char err[256];
   char *ok[] = {"--server", "h", "--from", "a@x", "--to", "b@x",
                 "--max-message-size", "2M", "--secret-cmd-timeout", "1s"};
@@ -660,7 +664,7 @@ static void input_bound_options(void **state)
 static void shell_words(void **state)
 {
   (void)state;
-  struct send_args a;
+  ARGS_A;
   char err[512];
   char *ok[] = {"imaps://alice@mail.example.org", "--tls-ca-file", "ca.pem",
                 "--script", "s.mwsh", "--history", "/tmp/h", "--trace",

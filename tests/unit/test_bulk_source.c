@@ -243,7 +243,7 @@ static void test_bulk_options(void **state)
                              "--message", "b.eml"};
   assert_int_equal(parse(a, err, sizeof(err), 6, stdin_msg), -1);
   assert_non_null(strstr(err, "standard input"));
-  free(a);
+  cli_args_free(a);
   double r = 0;
   assert_true(cli_parse_rate("10/s", &r) && r == 10.0);
   assert_true(cli_parse_rate("2", &r) && r == 2.0);
