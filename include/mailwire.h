@@ -2214,6 +2214,20 @@ mw_status mw_store_set_mda_timeout(mw_store *s, unsigned ms);
  * @since 0.2
  */
 mw_status mw_store_set_batch(mw_store *s, bool on);
+/** Whether the store also remembers the keys of the messages committed
+ * through this handle (default true).  A caller that records every message
+ * it stores itself, as `mailwire fetch` does in its fetch state, turns
+ * this off: a Maildir then keeps no key in memory per new message (16 to
+ * 32 bytes each), and mw_store_contains() and a commit's duplicate check
+ * know the messages that were in the store when it was opened and those
+ * pending in a batch, but not those committed (or synced) since.  Storing
+ * one key twice through the handle is then the caller's to prevent; a new
+ * handle knows every message again.  No effect on an mbox (it remembers
+ * its last message's key) or an MDA (nothing).  MW_OK, MW_E_INVALID (s
+ * NULL).
+ * @since 0.2
+ */
+mw_status mw_store_set_remember_new(mw_store *s, bool on);
 /** Makes every message committed since the last sync durable (Maildir:
  * each file's data on disk, by syncfs(2) of the Maildir's filesystem when
  * it is a local one (ext4, XFS, Btrfs, F2FS, tmpfs) on Linux 5.8 or later,

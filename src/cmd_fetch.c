@@ -803,6 +803,12 @@ static int cmd_fetch_words(int argc, char **argv)
    * or MDA refuses: each message is recorded before the next) */
   if(!code)
     f.batch_mode = mw_store_set_batch(f.store, true) == MW_OK;
+  /* The fetch state records every message stored, after its batch is
+   * durable and before the next is listed: the store need not remember
+   * them too (16 to 32 bytes a message).  What was in the Maildir before
+   * this run, and what is pending, it still knows. */
+  if(!code)
+    mw_store_set_remember_new(f.store, false);
   if(code) {
     output_early_error("fetch", a->json, code, err);
     goto done;

@@ -378,8 +378,10 @@ static mw_status md_commit(struct mw_store *s)
     unlink(new_path); /* not durable: not delivered */
     return st;
   }
-  if(!mw__hash_set_add(&md->keys, s->hash))
-    return MW_OK; /* delivered; only the duplicate check is weaker */
+  /* Delivered; a failure to remember the key only weakens the duplicate
+   * check, and a caller that records what it stores asked us not to. */
+  if(!s->forget_new)
+    (void)mw__hash_set_add(&md->keys, s->hash);
   return MW_OK;
 }
 
@@ -447,8 +449,9 @@ static mw_status md_sync(struct mw_store *s)
     return st;
   }
   /* Durable: their keys join the Maildir's (a failure here only weakens
-   * the duplicate check, as in md_commit). */
-  for(size_t i = 0; i < md->npend; i++)
+   * the duplicate check, as in md_commit), unless the caller records them
+   * itself (mw_store_set_remember_new). */
+  for(size_t i = 0; !s->forget_new && i < md->npend; i++)
     (void)mw__hash_set_add(&md->keys, md->pend[i].hash);
   drop_pending(s, md, false);
   return MW_OK;

@@ -454,6 +454,14 @@ mw_status mw_store_sync(mw_store *s)
   return s->kind->sync ? s->kind->sync(s) : MW_OK;
 }
 
+mw_status mw_store_set_remember_new(mw_store *s, bool on)
+{
+  if(!s)
+    return MW_E_INVALID;
+  s->forget_new = !on;
+  return MW_OK;
+}
+
 mw_status mw_store_set_batch(mw_store *s, bool on)
 {
   if(!s)

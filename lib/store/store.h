@@ -66,6 +66,8 @@ struct mw_store {
   bool failed;      /* a write failed: only abort or commit (fails) */
   bool pending_cr;  /* the last byte given was a CR */
   bool batch;       /* mw_store_set_batch(): durability at mw_store_sync() */
+  bool forget_new;  /* mw_store_set_remember_new(false): committed keys are
+                       not added to the kind's set */
   char key[MW__STORE_KEY_MAX + 1];
   mw__key_hash hash;
   char sender[256];

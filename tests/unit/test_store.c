@@ -796,6 +796,53 @@ static void batch_other_kinds(void **state)
   mw_store_free(s);
 }
 
+/* mw_store_set_remember_new(false): the keys found at open and the
+ * pending ones are known; the ones committed through the handle are not
+ * (the caller records them); a new handle knows them all again. */
+static void maildir_forget_new(void **state)
+{
+  const char *md = path_in(*state, "F");
+  mw_store *s;
+  bool dup;
+  assert_int_equal(mw_store_set_remember_new(NULL, false), MW_E_INVALID);
+  assert_int_equal(mw_store_open(MW_STORE_MAILDIR, md, &s), MW_OK);
+  assert_int_equal(mw_store_begin(s, "pop3:a:OLD", NULL), MW_OK);
+  assert_int_equal(mw_store_commit(s, &dup), MW_OK);
+  mw_store_free(s);
+  assert_int_equal(mw_store_open(MW_STORE_MAILDIR, md, &s), MW_OK);
+  assert_int_equal(mw_store_set_remember_new(s, false), MW_OK);
+  assert_true(mw_store_contains(s, "pop3:a:OLD")); /* found at open */
+  assert_int_equal(mw_store_begin(s, "pop3:a:OLD", NULL), MW_OK);
+  assert_int_equal(mw_store_commit(s, &dup), MW_OK);
+  assert_true(dup);
+  /* Committed one by one: not remembered. */
+  assert_int_equal(mw_store_begin(s, "pop3:a:N1", NULL), MW_OK);
+  assert_int_equal(mw_store_write(s, "a\r\n", 3), MW_OK);
+  assert_int_equal(mw_store_commit(s, &dup), MW_OK);
+  assert_false(dup);
+  assert_false(mw_store_contains(s, "pop3:a:N1"));
+  /* In a batch: known while pending, not after the sync. */
+  assert_int_equal(mw_store_set_batch(s, true), MW_OK);
+  batch_put(s, "pop3:a:N2", "b\r\n", false);
+  assert_true(mw_store_contains(s, "pop3:a:N2"));
+  batch_put(s, "pop3:a:N2", "b\r\n", true);
+  assert_int_equal(mw_store_sync(s), MW_OK);
+  assert_false(mw_store_contains(s, "pop3:a:N2"));
+  /* Turned on again: remembered as before. */
+  assert_int_equal(mw_store_set_remember_new(s, true), MW_OK);
+  batch_put(s, "pop3:a:N3", "c\r\n", false);
+  assert_int_equal(mw_store_sync(s), MW_OK);
+  assert_true(mw_store_contains(s, "pop3:a:N3"));
+  mw_store_free(s);
+  /* A new handle scans them all. */
+  assert_int_equal(mw_store_open(MW_STORE_MAILDIR, md, &s), MW_OK);
+  assert_true(mw_store_contains(s, "pop3:a:N1"));
+  assert_true(mw_store_contains(s, "pop3:a:N2"));
+  assert_true(mw_store_contains(s, "pop3:a:N3"));
+  mw_store_free(s);
+  assert_int_equal(count_files(path_in(md, "new"), NULL, 0), 4);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -829,6 +876,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(maildir_batch_failure_and_free, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(batch_other_kinds, setup, teardown),
+      cmocka_unit_test_setup_teardown(maildir_forget_new, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
