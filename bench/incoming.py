@@ -245,7 +245,8 @@ def bench(args):
                                  tag="bench")
     total_bytes = sum(len(m) for m in msgs)
     have_fetch = mailwire_has_fetch(args.mailwire)
-    res = {"messages": args.messages, "message_bytes_avg":
+    res = {"messages": args.messages, "rounds": args.rounds,
+           "message_bytes_avg":
            round(total_bytes / max(1, len(msgs))), "protocols": {}}
     os.chmod(args.work, 0o755)   # nobody must reach its directories
     for proto in args.protocols:
@@ -288,29 +289,64 @@ def bench(args):
                 "".join("%s=%s " % (k, "..." if k == PW_ENV else v)
                         for k, v in setup.env.items()), shlex.join(shown),
                 ("   # " + setup.note) if setup.note else ""))
-            n = prepare_server(env, msgs)
-            if n != len(msgs):
-                log("  server holds %d messages, not %d" % (n, len(msgs)))
-            code, rss, wall, err = run_one(setup, home, args.timeout)
-            got = rigutil.read_maildir(maildir)
-            problems = rigutil.maildir_problems(maildir, expected=msgs)
-            left_tmp = len(os.listdir(os.path.join(maildir, "tmp")))
-            valid = code == 0 and len(got) == len(msgs) and not problems
-            rate = len(got) / wall if wall > 0 else 0.0
-            row.update(available=True, cmd=shlex.join(shown), exit=code,
-                       seconds=round(wall, 2), delivered=len(got),
-                       msgs_per_s=round(rate, 1), peak_rss_kib=rss,
-                       problems=problems[:5], tmp_left=left_tmp,
-                       valid=bool(valid))
-            log("  exit %d, %.2f s, %.1f msg/s, peak RSS %d KiB, "
-                "delivered %d/%d%s" % (code, wall, rate, rss, len(got),
-                                       len(msgs), "" if valid
-                                       else "  ** INVALID **"))
-            for p in problems[:5]:
-                log("  problem: " + p)
-            if code:
-                log("  stderr: %s" % err.strip()[-400:].replace("\n",
-                                                                " | "))
+            # Each round: the same mailbox, an empty Maildir, a fresh
+            # state.  The row is the median round (by rate; peak RSS is
+            # the median of its own): GNU time's maximum RSS comes from
+            # the kernel's per-CPU RSS counters, which lag the page
+            # tables by up to 32 pages a CPU, so one run can read high or
+            # low by ~250 KiB on a 2-CPU machine.
+            rounds = []
+            for k in range(args.rounds):
+                if k:  # afresh: each tool's state (UIDLs, sync state) too
+                    shutil.rmtree(home, ignore_errors=True)
+                    for sub in ("cur", "new", "tmp"):
+                        os.makedirs(os.path.join(maildir, sub))
+                    setup = setup_tool(tool, proto, env, home, maildir,
+                                       args.mailwire)
+                    own(home)
+                n = prepare_server(env, msgs)
+                if n != len(msgs):
+                    log("  server holds %d messages, not %d" % (n,
+                                                                len(msgs)))
+                code, rss, wall, err = run_one(setup, home, args.timeout)
+                got = rigutil.read_maildir(maildir)
+                problems = rigutil.maildir_problems(maildir, expected=msgs)
+                left_tmp = len(os.listdir(os.path.join(maildir, "tmp")))
+                valid = code == 0 and len(got) == len(msgs) and \
+                    not problems
+                rate = len(got) / wall if wall > 0 else 0.0
+                rounds.append({"exit": code, "seconds": round(wall, 2),
+                               "delivered": len(got),
+                               "msgs_per_s": round(rate, 1),
+                               "peak_rss_kib": rss, "valid": bool(valid),
+                               "problems": problems[:5],
+                               "tmp_left": left_tmp, "stderr": err})
+                log("  round %d: exit %d, %.2f s, %.1f msg/s, peak RSS %d "
+                    "KiB, delivered %d/%d%s" % (
+                        k + 1, code, wall, rate, rss, len(got), len(msgs),
+                        "" if valid else "  ** INVALID **"))
+                for p in problems[:5]:
+                    log("  problem: " + p)
+                if code:
+                    log("  stderr: %s" % err.strip()[-400:].replace(
+                        "\n", " | "))
+            by_rate = sorted(rounds, key=lambda r: r["msgs_per_s"])
+            mid = by_rate[len(by_rate) // 2]
+            rss_sorted = sorted(r["peak_rss_kib"] for r in rounds)
+            row.update(available=True, cmd=shlex.join(shown),
+                       exit=mid["exit"], seconds=mid["seconds"],
+                       delivered=mid["delivered"],
+                       msgs_per_s=mid["msgs_per_s"],
+                       peak_rss_kib=rss_sorted[len(rss_sorted) // 2],
+                       problems=[p for r in rounds for p in r["problems"]][:5],
+                       tmp_left=max(r["tmp_left"] for r in rounds),
+                       valid=all(r["valid"] for r in rounds),
+                       rounds=[{k: v for k, v in r.items() if k != "stderr"}
+                               for r in rounds])
+            if len(rounds) > 1:
+                log("  median: %.1f msg/s, peak RSS %d KiB (%s)" % (
+                    row["msgs_per_s"], row["peak_rss_kib"],
+                    ", ".join("%d" % r["peak_rss_kib"] for r in rounds)))
             rows.append(row)
             if not args.keep:
                 shutil.rmtree(home, ignore_errors=True)
@@ -339,6 +375,8 @@ def print_table(res):
         "a Maildir," % (res["messages"], res["message_bytes_avg"]))
     log("each message's data on disk before it is linked into new/ "
         "(bench/README.md);")
+    log("each row is the median of %d runs (rate, and peak RSS apart);"
+        % res.get("rounds", 1))
     log("ratios are peer / mailwire (rate above 1: the peer was faster; "
         "RSS above 1:")
     log("the peer used more memory)")
@@ -387,11 +425,16 @@ def main():
     ap.add_argument("--timeout", type=int, default=int(
         os.environ.get("BENCH_INCOMING_TIMEOUT", "900")),
         help="seconds before a tool's run is killed (and INVALID)")
+    ap.add_argument("--rounds", type=int, default=int(
+        os.environ.get("BENCH_INCOMING_ROUNDS", "3")),
+        help="runs per tool and protocol; the row is the median")
     ap.add_argument("--keep", action="store_true",
                     help="keep each tool's Maildir and config in --work")
     args = ap.parse_args()
     args.protocols = [p for p in args.protocols.split(",") if p]
     args.tools = [t for t in args.tools.split(",") if t]
+    if args.rounds < 1:
+        ap.error("--rounds must be at least 1")
     for p in args.protocols:
         if p not in TOOLS:
             ap.error("unknown protocol %s (imaps, pop3s)" % p)
