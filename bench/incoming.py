@@ -293,8 +293,8 @@ def bench(args):
             # state.  The row is the median round (by rate; peak RSS is
             # the median of its own): GNU time's maximum RSS comes from
             # the kernel's per-CPU RSS counters, which lag the page
-            # tables by up to 32 pages a CPU, so one run can read high or
-            # low by ~250 KiB on a 2-CPU machine.
+            # tables by up to 32 pages a CPU for each kind of page, so one
+            # run can read a few hundred KiB high or low on 2 CPUs.
             rounds = []
             for k in range(args.rounds):
                 if k:  # afresh: each tool's state (UIDLs, sync state) too
