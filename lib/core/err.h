@@ -30,7 +30,9 @@ enum mw__tls_failure {
   MW__TLS_FAIL_VERSION,    /* no protocol version acceptable to both sides */
   MW__TLS_FAIL_PLAINTEXT,  /* the peer's bytes were not TLS records */
   MW__TLS_FAIL_REFUSED,    /* the server sent a handshake_failure alert */
-  MW__TLS_FAIL_CERT_REQUIRED /* TLS 1.3 certificate_required alert */
+  MW__TLS_FAIL_CERT_REQUIRED, /* TLS 1.3 certificate_required alert */
+  MW__TLS_FAIL_UNAVAILABLE /* the TLS module could not be loaded: no
+                              handshake was tried */
 };
 
 /* What a MW_E_CONNECT failure was, so that a diagnosis never depends on

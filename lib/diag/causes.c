@@ -78,6 +78,13 @@ static const mw_cause causes[] = {
    "check that the TLS mode fits the port (465: {tls=implicit}, 587: "
    "{tls=starttls}) and run with {trace} to see the TLS alert",
    MW_CAUSE_TLS_HANDSHAKE},
+  {"tls_unavailable",
+   "TLS is not available here: the TLS module (libmailwire-tls) could not "
+   "be loaded, so no handshake was tried",
+   "install mailwire whole: libmailwire-tls.so.VERSION belongs next to "
+   "libmailwire (the error names the file looked for and why it failed), "
+   "or set MAILWIRE_TLS_MODULE to its path; nothing is wrong with the "
+   "server", MW_CAUSE_LOCAL_CONFIG},
   {"tls_version_mismatch",
    "no TLS version or cipher in common with the server",
    "allow both versions with {tls-min=1.2} {tls-max=1.3}; a server that "

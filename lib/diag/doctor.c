@@ -54,6 +54,17 @@ void mw__doctor_check(struct mw_report *r, const char *layer,
   c->evidence = mw__strdup(buf);
 }
 
+bool mw__doctor_tls_unavailable(struct mw_report *r, const mw_error *e,
+                                double ms)
+{
+  if(!e || e->status != MW_E_TLS ||
+     e->tls_failure != MW__TLS_FAIL_UNAVAILABLE)
+    return false;
+  mw__doctor_check(r, "tls", MW_CHECK_FAIL, ms, "%s", mw_error_message(e));
+  mw__doctor_diagnose(r, "tls_unavailable", mw_error_message(e), NULL);
+  return true;
+}
+
 void mw__doctor_diagnose(struct mw_report *r, const char *id,
                          const char *summary, const char *fix)
 {

@@ -555,6 +555,8 @@ void mw__doctor_incoming_verdict(struct mw_report *r,
 {
   reached_rows(r, f, o);
   double ms = f->step < MW__IN_DONE ? f->ms[f->step] : 0;
+  if(f->step < MW__IN_DONE && mw__doctor_tls_unavailable(r, f->err, ms))
+    return;
   if(f->step < MW__IN_DONE && f->err->foreign_protocol) {
     wrong_protocol(r, f, f->err->foreign_protocol,
                    f->step == MW__IN_TLS_IMPLICIT ? "tls" : "greeting", ms,

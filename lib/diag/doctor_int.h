@@ -54,6 +54,12 @@ struct mw_report {
 void mw__doctor_check(struct mw_report *r, const char *layer,
                       mw_check_status st, double ms, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* When e is a TLS failure because the TLS module could not be loaded,
+ * adds the failed "tls" check and the diagnosis tls_unavailable and
+ * returns true: nothing is known about the server then, so no other
+ * verdict (mode, version, greeting) may be drawn. */
+bool mw__doctor_tls_unavailable(struct mw_report *r, const mw_error *e,
+                                double ms);
 /* Sets the diagnosis once: the first (deepest-cause) call wins.  fix may
  * be NULL for the catalogue's generic fix. */
 void mw__doctor_diagnose(struct mw_report *r, const char *id,

@@ -614,7 +614,10 @@ void mw__doctor_session(struct mw_report *r, const struct mw_options *o,
                               : (double)(end - t0);
   report_reached(r, s, o, mode, end);
   bool authed = s->auth_mech != NULL;
-  if(e->foreign_protocol) {
+  if(mw__doctor_tls_unavailable(r, e, ms)) {
+    /* no TLS in this installation: nothing to learn from the server */
+  }
+  else if(e->foreign_protocol) {
     mw__doctor_check(r, ph == MW__PHASE_GREETING ? "greeting" : "ehlo",
                      MW_CHECK_FAIL, ms, "%s", mw_error_message(e));
     char summary[1024];

@@ -13,17 +13,23 @@
 #include "mime/compose_int.h"
 
 #include <gmime/gmime.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
-static bool gmime_ready;
+/* GMime is set up on the first composer, once per process even when two
+ * threads make their first one at the same time (g_mime_init() itself
+ * only counts calls, without a lock). */
+static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
+
+static void gmime_start(void)
+{
+  g_mime_init();
+}
 
 mw_compose *mw__mime_new(void)
 {
-  if(!gmime_ready) {
-    g_mime_init();
-    gmime_ready = true;
-  }
+  pthread_once(&gmime_once, gmime_start);
   return mw__calloc(1, sizeof(struct mw_compose));
 }
 

@@ -125,7 +125,7 @@ mw_status mw__tls_begin(struct mw__layer *below,
   const struct mw__tls_api *a = tls_module();
   if(!a) {
     mw__error_set(err, MW_E_TLS, "TLS is not available: %s", load_error);
-    err->tls_failure = MW__TLS_FAIL_OTHER;
+    err->tls_failure = MW__TLS_FAIL_UNAVAILABLE;
     return MW_E_TLS;
   }
   return a->begin(below, policy, trace, err, out);

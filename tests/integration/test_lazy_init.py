@@ -421,6 +421,19 @@ class LazyTls(unittest.TestCase):
                 code, _, err, _ = self.send(f.port, "--tls", "none", env=env)
                 self.assertEqual(code, 0, err[-2000:])
                 self.assertEqual(len(f.sessions[0].data), 1)
+            # doctor names the installation, not the server, for SMTP and
+            # for an incoming protocol alike (exit 22: local config)
+            for extra in ([], ["--protocol", "pop3"]):
+                with fakesmtp.FakeSMTP(cert=cert, key=key,
+                                       implicit_tls=True) as f:
+                    code, doc, err, _ = mwtest.run_json(
+                        ["doctor", "127.0.0.1:%d" % f.port, "--tls",
+                         "implicit", "--tls-ca-file", ca] + extra, env=env)
+                self.assertEqual(code, 22, (extra, err, doc))
+                self.assertEqual(doc["diagnosis"]["id"], "tls_unavailable",
+                                 doc)
+                self.assertIn(path, doc["diagnosis"]["summary"])
+                self.assertIn("MAILWIRE_TLS_MODULE", doc["diagnosis"]["fix"])
 
 
 if __name__ == "__main__":

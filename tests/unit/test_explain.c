@@ -36,6 +36,7 @@ static const struct {
   {"starttls_not_offered", 14},
   {"tls_handshake_failed", 15},
   {"tls_version_mismatch", 15},
+  {"tls_unavailable", 22},
   {"cert_untrusted", 16},
   {"cert_self_signed", 16},
   {"cert_hostname_mismatch", 16},

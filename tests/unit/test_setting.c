@@ -168,6 +168,7 @@ static void doctor_exit_codes(void **state)
     {"relay_denied", 18},    {"greylisted", 19},
     {"protocol_error", 20},  {"unknown_reply", 20},
     {"proxy_auth_failed", 21}, {"bind_address_unavailable", 22},
+    {"tls_unavailable", 22},
   };
   for(size_t i = 0; i < COUNT(want); i++) {
     const mw_cause *c = mw_cause_find(want[i].id);
